@@ -1,0 +1,90 @@
+"""Application factory."""
+import os
+from pathlib import Path
+
+from flask import Flask, request, session
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app import clock
+from app.extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(config_object: object | str | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    if config_object is None:
+        config_object = os.environ.get("RECTIFY_CONFIG", "config.DevelopmentConfig")
+    app.config.from_object(config_object)
+    clock.set_timezone(app.config["TIMEZONE"])
+    _ensure_dirs(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+def _ensure_dirs(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+def _select_locale() -> str:
+    lang = request.args.get("lang")
+    if lang in ("zh_CN", "en"):
+        session["lang"] = lang
+    return session.get("lang", "zh_CN")
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from app.services import users
+
+        return users.get_active(int(user_id))
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    # WAL lets readers work while the scheduler or a launch writes; foreign keys are off by default.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.web import register
+
+    register(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.web.errors import register as register_errors
+
+    register_errors(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register as register_cli
+
+    register_cli(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.web.helpers import register as register_helpers
+
+    register_helpers(app)

@@ -1,0 +1,9 @@
+"""`flask` commands, one module per group."""
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from . import campaign, demo, processes, scheduler, units, users
+
+    for module in (processes, units, campaign, scheduler, users, demo):
+        app.cli.add_command(module.group)

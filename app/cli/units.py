@@ -1,0 +1,4 @@
+import click
+from flask.cli import AppGroup
+
+group = AppGroup("units", help="units commands")

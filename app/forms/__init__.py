@@ -1,0 +1,1 @@
+"""User-task forms built from forms/*.yaml."""

@@ -1,0 +1,81 @@
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base
+from .unit import Unit
+
+CAMPAIGN_STATUSES = ("draft", "launching", "launched", "closed")
+
+
+class Campaign(Base):
+    """A special rectification campaign started by a notice (通知)."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doc_number: Mapped[str] = mapped_column(String(64), unique=True)
+    issuer: Mapped[str] = mapped_column(String(128))
+    issued_on: Mapped[date]
+    title: Mapped[str] = mapped_column(String(256))
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    follow_up_on: Mapped[date | None]
+    created_at: Mapped[datetime]
+    launched_at: Mapped[datetime | None]
+    # Launch progress, written batch by batch so the page can show it.
+    launch_total: Mapped[int] = mapped_column(default=0)
+    launch_done: Mapped[int] = mapped_column(default=0)
+
+    phases: Mapped[list["CampaignPhase"]] = relationship(
+        back_populates="campaign", order_by="CampaignPhase.position", cascade="all, delete-orphan"
+    )
+    tasks: Mapped[list["CampaignTask"]] = relationship(
+        back_populates="campaign", order_by="CampaignTask.no", cascade="all, delete-orphan"
+    )
+
+
+class CampaignPhase(Base):
+    __tablename__ = "campaign_phases"
+    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    key: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+    starts: Mapped[date]
+    ends: Mapped[date]
+
+    campaign: Mapped[Campaign] = relationship(back_populates="phases")
+
+
+class CampaignTask(Base):
+    """A task of the notice (整治任务) with its lead and responsible units."""
+
+    __tablename__ = "campaign_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    no: Mapped[int]
+    title: Mapped[str] = mapped_column(String(256))
+    lead_unit: Mapped[str] = mapped_column(String(128))
+    responsible_units: Mapped[list] = mapped_column(default=list)
+    starts: Mapped[date | None]
+    ends: Mapped[date | None]
+
+    campaign: Mapped[Campaign] = relationship(back_populates="tasks")
+
+
+class CampaignUnit(Base):
+    """A unit enrolled in a campaign."""
+
+    __tablename__ = "campaign_units"
+    __table_args__ = (UniqueConstraint("campaign_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+
+    unit: Mapped[Unit] = relationship()

@@ -1,0 +1,20 @@
+"""Blueprints by who uses them."""
+from flask import Flask
+
+PREFIXES = {
+    "auth": "",
+    "staff": "/my",
+    "supervisor": "/supervise",
+    "assessor": "/assess",
+    "admin": "/admin",
+    "evidence": "/evidence",
+    "public": "/public",
+}
+
+
+def register(app: Flask) -> None:
+    import importlib
+
+    for name, prefix in PREFIXES.items():
+        module = importlib.import_module(f"app.web.{name}")
+        app.register_blueprint(module.bp, url_prefix=prefix or None)

@@ -1,0 +1,2 @@
+"""Routes of this blueprint."""
+from . import bp  # noqa: F401
