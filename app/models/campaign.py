@@ -8,6 +8,17 @@ from .unit import Unit
 
 CAMPAIGN_STATUSES = ("draft", "launching", "launched", "closed")
 
+# Phase keys shared by notices, instances and the progress matrix, in order.
+PHASES = ("deploy", "self_check", "rectification", "assessment", "follow_up")
+PHASE_NAMES = {
+    "deploy": "动员部署",
+    "self_check": "自查自纠",
+    "rectification": "整改落实",
+    "assessment": "总结评估",
+    "follow_up": "回头看",
+    "closed": "已办结",
+}
+
 
 class Campaign(Base):
     """A special rectification campaign started by a notice (通知)."""
