@@ -1,0 +1,75 @@
+# Rectify: one entry point for developers and CI.
+#   make run    serve the demo on http://127.0.0.1:5000 (data kept between runs)
+#   make test   lint the layers, then the whole test suite (SQLite; PostgreSQL when DATABASE_URL is set)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Rebuilt only when the pins change, so a second `make setup` costs nothing.
+INSTALLED := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+TRANSLATIONS := app/translations
+POT := $(TRANSLATIONS)/messages.pot
+PO_FILES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+
+export FLASK_APP := wsgi.py
+
+.PHONY: help setup run test lint bench translations clean
+
+help:
+	@echo "make setup         create .venv, install pinned dependencies, compile translations"
+	@echo "make run           migrate, deploy processes, seed the demo, serve on http://127.0.0.1:5000"
+	@echo "make test          lint-imports + pytest (set DATABASE_URL=postgresql+psycopg://... for PostgreSQL)"
+	@echo "make bench         run the benchmarks in bench/"
+	@echo "make translations  re-extract UI strings, merge into the catalogs, compile"
+	@echo "make clean         remove the venv, compiled catalogs and caches (keeps instance/ data)"
+
+setup: $(INSTALLED) $(MO_FILES) instance
+
+$(INSTALLED): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+# Compiled catalogs are build output (.mo is gitignored); a .po edit recompiles only its own catalog.
+%.mo: %.po | $(INSTALLED)
+	$(BIN)/pybabel compile -q -i $< -o $@
+
+instance:
+	mkdir -p instance
+
+run: setup
+	@scripts/run.sh
+
+lint: setup
+	$(BIN)/lint-imports
+
+test: setup
+	@test -x $(CHROMIUM) || { \
+	  echo "error: $(CHROMIUM) not found; the browser tests need Debian's Chromium:" >&2; \
+	  echo "       apt-get install -y chromium fonts-noto-cjk   (.ci/run does this for CI)" >&2; \
+	  exit 1; }
+	$(BIN)/lint-imports
+	# Serial on purpose: the PostgreSQL run shares one database, so xdist workers would collide.
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python bench/launch.py
+	$(BIN)/python bench/complete.py
+
+translations: $(INSTALLED)
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	  --project=Rectify --omit-header -o $(POT) .
+	$(BIN)/pybabel update -q -i $(POT) -d $(TRANSLATIONS) -l en --init-missing \
+	  --no-location --ignore-obsolete --no-wrap
+	$(BIN)/pybabel compile -q -d $(TRANSLATIONS)
+	@$(BIN)/python scripts/untranslated.py $(TRANSLATIONS)/en/LC_MESSAGES/messages.po
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-results
+	find $(TRANSLATIONS) -name '*.mo' -delete
+	find . -name __pycache__ -not -path './.git/*' -prune -exec rm -rf {} +
