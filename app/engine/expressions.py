@@ -1,0 +1,207 @@
+"""A small, safe expression language for gateway conditions, timers and task properties.
+
+SpiffWorkflow evaluates expressions with Python's eval and full builtins, so a diagram
+could run any code. Here every expression is parsed to an AST, checked against an
+allow-list at deploy time, and evaluated by walking the tree: no eval, no imports, no
+dunder attributes, no calls outside a few pure functions, and bounded sizes.
+"""
+import ast
+import operator
+from collections.abc import Mapping
+from typing import Any
+
+
+class ExpressionError(ValueError):
+    """An expression that is not allowed or cannot be evaluated."""
+
+
+MAX_LENGTH = 500
+MAX_INT = 10**12
+MAX_SEQUENCE = 10_000
+
+_BIN_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+_CMP_OPS = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+_UNARY_OPS = {ast.Not: operator.not_, ast.USub: operator.neg, ast.UAdd: operator.pos}
+FUNCTIONS = {
+    "len": len, "int": int, "float": float, "str": str, "bool": bool, "abs": abs,
+    "min": min, "max": max, "round": round, "sum": sum, "any": any, "all": all,
+}
+CONSTANTS = {"True": True, "False": False, "None": None}
+# The only method calls allowed: read-only lookups on data.
+METHODS = {"get", "keys", "values", "items", "startswith", "endswith", "lower", "upper", "strip"}
+
+_ALLOWED_NODES = (
+    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.BinOp, ast.UnaryOp, ast.Compare,
+    ast.IfExp, ast.Call, ast.Name, ast.Load, ast.Constant, ast.Subscript, ast.Slice,
+    ast.Attribute, ast.List, ast.Tuple, ast.Dict, ast.keyword,
+    *_BIN_OPS, *_CMP_OPS, *_UNARY_OPS,
+)
+
+
+def parse(expression: str) -> ast.Expression:
+    """Parse and check an expression against the allow-list; raise ExpressionError."""
+    if not isinstance(expression, str) or not expression.strip():
+        raise ExpressionError("表达式为空")
+    if len(expression) > MAX_LENGTH:
+        raise ExpressionError(f"表达式过长（超过{MAX_LENGTH}个字符）")
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"表达式语法错误：{exc.msg}") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED_NODES):
+            raise ExpressionError(f"表达式中不允许使用 {type(node).__name__}")
+        if isinstance(node, ast.Attribute) and (node.attr.startswith("_") or node.attr not in METHODS):
+            raise ExpressionError(f"表达式中不允许访问属性 {node.attr}")
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            raise ExpressionError(f"表达式中不允许使用名称 {node.id}")
+        if isinstance(node, ast.Call):
+            func = node.func
+            ok = (isinstance(func, ast.Name) and func.id in FUNCTIONS) or (
+                isinstance(func, ast.Attribute) and func.attr in METHODS
+            )
+            if not ok:
+                raise ExpressionError("表达式只能调用允许的函数：" + "、".join(sorted(FUNCTIONS)))
+        if isinstance(node, ast.Constant):
+            _check_size(node.value)
+    return tree
+
+
+_cache: dict[str, ast.Expression] = {}
+
+
+def evaluate(expression: str, data: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> Any:
+    """Evaluate a checked expression over task data."""
+    tree = _cache.get(expression)
+    if tree is None:
+        tree = parse(expression)
+        if len(_cache) < 5000:
+            _cache[expression] = tree
+    names = dict(extra or {})
+    names.update(data)
+    return _Evaluator(names).visit(tree.body)
+
+
+def _check_size(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise ExpressionError("数值过大")
+    if isinstance(value, (str, list, tuple, dict)) and len(value) > MAX_SEQUENCE:
+        raise ExpressionError("结果过长")
+    return value
+
+
+class _Evaluator(ast.NodeVisitor):
+    def __init__(self, names: Mapping[str, Any]):
+        self.names = names
+
+    def generic_visit(self, node):  # pragma: no cover - parse() refuses these first
+        raise ExpressionError(f"表达式中不允许使用 {type(node).__name__}")
+
+    def visit_Constant(self, node):
+        return node.value
+
+    def visit_Name(self, node):
+        if node.id in self.names:
+            return self.names[node.id]
+        if node.id in CONSTANTS:
+            return CONSTANTS[node.id]
+        if node.id in FUNCTIONS:
+            return FUNCTIONS[node.id]
+        raise ExpressionError(f"未定义的变量 {node.id}")
+
+    def visit_BoolOp(self, node):
+        if isinstance(node.op, ast.And):
+            result = True
+            for value in node.values:
+                result = self.visit(value)
+                if not result:
+                    return result
+            return result
+        result = False
+        for value in node.values:
+            result = self.visit(value)
+            if result:
+                return result
+        return result
+
+    def visit_BinOp(self, node):
+        left, right = self.visit(node.left), self.visit(node.right)
+        if isinstance(node.op, ast.Mult) and isinstance(left, (str, list, tuple)) or isinstance(right, (str, list, tuple)) and isinstance(node.op, ast.Mult):
+            raise ExpressionError("表达式中不允许重复序列")
+        try:
+            return _check_size(_BIN_OPS[type(node.op)](left, right))
+        except (TypeError, ZeroDivisionError, OverflowError) as exc:
+            raise ExpressionError(f"运算错误：{exc}") from None
+
+    def visit_UnaryOp(self, node):
+        return _UNARY_OPS[type(node.op)](self.visit(node.operand))
+
+    def visit_Compare(self, node):
+        left = self.visit(node.left)
+        for op, comparator in zip(node.ops, node.comparators):
+            right = self.visit(comparator)
+            try:
+                if not _CMP_OPS[type(op)](left, right):
+                    return False
+            except TypeError as exc:
+                raise ExpressionError(f"比较错误：{exc}") from None
+            left = right
+        return True
+
+    def visit_IfExp(self, node):
+        return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+
+    def visit_Subscript(self, node):
+        container = self.visit(node.value)
+        key = self.visit(node.slice)
+        try:
+            return container[key]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ExpressionError(f"取值失败：{exc!r}") from None
+
+    def visit_Slice(self, node):
+        return slice(*(self.visit(p) if p is not None else None for p in (node.lower, node.upper, node.step)))
+
+    def visit_Attribute(self, node):
+        target = self.visit(node.value)
+        if not isinstance(target, (dict, str)):
+            raise ExpressionError(f"不允许访问属性 {node.attr}")
+        return getattr(target, node.attr)
+
+    def visit_Call(self, node):
+        func = self.visit(node.func)
+        args = [self.visit(a) for a in node.args]
+        kwargs = {k.arg: self.visit(k.value) for k in node.keywords}
+        try:
+            return _check_size(func(*args, **kwargs))
+        except ExpressionError:
+            raise
+        except Exception as exc:
+            raise ExpressionError(f"函数调用失败：{exc}") from None
+
+    def visit_List(self, node):
+        return [self.visit(e) for e in node.elts]
+
+    def visit_Tuple(self, node):
+        return tuple(self.visit(e) for e in node.elts)
+
+    def visit_Dict(self, node):
+        return {self.visit(k): self.visit(v) for k, v in zip(node.keys, node.values)}

@@ -1,0 +1,187 @@
+"""Running workflows: start, load, complete user tasks, deliver messages, fire timers."""
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from app import clock
+
+from . import expressions
+from .definitions import SpecBundle
+from .errors import EngineError, TaskNotReady
+from .operations import Effect
+from .script_engine import SCRIPT_ENGINE
+from .serialization import dump_state, load_state
+
+
+@dataclass
+class ReadyTask:
+    """A ready user task as the application sees it."""
+
+    spiff_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    form_key: str | None
+    phase: str | None
+    due_at: datetime | None
+    item: dict | None
+
+
+def _props(task_spec) -> dict:
+    return (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+
+
+def parse_due(value) -> datetime | None:
+    """A due value from process data: an ISO datetime, or a date meaning the end of that local day."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        return clock.end_of_day(value).astimezone(timezone.utc)
+    else:
+        text = str(value)
+        if len(text) == 10:
+            return clock.end_of_day(date.fromisoformat(text)).astimezone(timezone.utc)
+        parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=clock.local_tz())
+    return parsed.astimezone(timezone.utc)
+
+
+class Run:
+    """One loaded workflow."""
+
+    def __init__(self, workflow: BpmnWorkflow):
+        self.workflow = workflow
+        workflow.script_engine = SCRIPT_ENGINE  # not serialised: set again on every load
+
+    # -- reading
+    def ready_tasks(self) -> list[ReadyTask]:
+        result = []
+        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+            spec = task.task_spec
+            props = _props(spec)
+            result.append(
+                ReadyTask(
+                    spiff_id=str(task.id),
+                    element_id=spec.bpmn_id,
+                    name=spec.bpmn_name or spec.bpmn_id,
+                    lane=spec.lane,
+                    form_key=props.get("form_key"),
+                    phase=props.get("phase"),
+                    due_at=self._due(task, props.get("due")),
+                    item=task.data.get("item") if isinstance(task.data.get("item"), dict) else None,
+                )
+            )
+        return result
+
+    def _due(self, task, expression: str | None) -> datetime | None:
+        if not expression:
+            return None
+        try:
+            return parse_due(expressions.evaluate(expression, task.data))
+        except (expressions.ExpressionError, ValueError, TypeError):
+            return None
+
+    def waiting_phases(self) -> list[str]:
+        """Phases of waiting catch events (a message gate, a timer) that carry a phase property."""
+        phases = []
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            phase = _props(task.task_spec).get("phase")
+            if phase:
+                phases.append(phase)
+        return phases
+
+    def waiting_for_message(self, name: str) -> bool:
+        return any(e.event_type == "MessageEventDefinition" and e.name == name for e in self.workflow.waiting_events())
+
+    def next_timer_at(self) -> datetime | None:
+        times = []
+        for event in self.workflow.waiting_events():
+            if "Timer" in event.event_type and event.value:
+                try:
+                    times.append(parse_due(event.value))
+                except ValueError:
+                    continue
+        return min(times) if times else None
+
+    @property
+    def completed(self) -> bool:
+        return self.workflow.completed
+
+    def data(self) -> dict:
+        return self.workflow.data
+
+    # -- changing
+    def complete(self, spiff_id: str, data: dict) -> None:
+        """Complete a ready user task with process data and run to the next wait state."""
+        try:
+            task = self.workflow.get_task_from_id(UUID(spiff_id))
+        except (ValueError, KeyError, SpiffWorkflowException):
+            task = None
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise TaskNotReady("该任务已被处理或流程已推进")
+        task.data.update(data)
+        self._step(task.run)
+
+    def send_message(self, name: str, payload: dict | None = None) -> None:
+        if not self.waiting_for_message(name):
+            raise EngineError(f"流程当前不接收消息 {name}")
+        self._step(lambda: self.workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload or {})))
+
+    def advance(self) -> None:
+        """Fire timers that are due and run the engine."""
+        self._step(lambda: None)
+
+    def _step(self, action) -> None:
+        try:
+            action()
+            self.workflow.do_engine_steps()
+            # A timer that became waiting in the steps above computes its fire time on refresh;
+            # one already past fires in the second run.
+            self.workflow.refresh_timers()
+            self.workflow.do_engine_steps()
+        except expressions.ExpressionError as exc:
+            raise EngineError(f"流程表达式求值失败：{exc}") from exc
+        except SpiffWorkflowException as exc:
+            raise EngineError(f"流程执行失败：{exc}") from exc
+
+    def take_effects(self) -> list[Effect]:
+        return self.workflow.__dict__.pop("_rectify_effects", [])
+
+    def dump(self) -> bytes:
+        return dump_state(self.workflow)
+
+
+def start(bundle: SpecBundle, data: dict) -> Run:
+    """Start a workflow with process data and run it to its first wait state."""
+    workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=SCRIPT_ENGINE)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+    run = Run(workflow)
+    run.advance()
+    return run
+
+
+def load(bundle: SpecBundle, state: bytes) -> Run:
+    try:
+        workflow = load_state(state, bundle.spec, bundle.subprocess_specs)
+    except (KeyError, ValueError) as exc:
+        raise EngineError(f"无法读取流程实例状态：{exc}") from exc
+    return Run(workflow)
+
+
+def iso(value: date | datetime) -> str:
+    """Process data carries times as ISO strings (JSON-safe, timezone-aware)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return clock.end_of_day(value).isoformat()
+
+

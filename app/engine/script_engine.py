@@ -1,0 +1,39 @@
+"""The script engine every workflow runs with: restricted expressions, no scripts,
+service tasks limited to registered operations."""
+import json
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from . import expressions, operations
+from .errors import EngineError
+
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    def evaluate(self, expression, context, external_context=None):
+        return expressions.evaluate(expression, context, external_context)
+
+    def execute(self, script, context, external_context=None):
+        raise EngineError("流程图中的脚本已被禁用")
+
+    def call_service(self, context, **kwargs):  # pragma: no cover - RectifyScriptEngine handles it
+        raise EngineError("服务任务必须通过已登记的操作调用")
+
+
+class RectifyScriptEngine(PythonScriptEngine):
+    def __init__(self):
+        super().__init__(environment=RestrictedEnvironment())
+
+    def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
+        func = operations.get(operation_name)
+        if func is None:
+            raise EngineError(f"未登记的操作：{operation_name}")
+        params = {name: spec["value"] for name, spec in (operation_params or {}).items()}
+        ctx = operations.OperationContext(task_data=task.data, element_id=task.task_spec.bpmn_id)
+        result = func(ctx, **params)
+        # The effects ride on the workflow object until the runtime hands them to the service.
+        task.workflow.top_workflow.__dict__.setdefault("_rectify_effects", []).extend(ctx.effects)
+        return json.dumps(result, ensure_ascii=False, default=str)
+
+
+SCRIPT_ENGINE = RectifyScriptEngine()
