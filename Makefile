@@ -16,6 +16,9 @@ PO_FILES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
+# The import graph cache lives in the venv so the work tree stays clean.
+LINT_IMPORTS := $(BIN)/lint-imports --no-logo --cache-dir $(VENV)/.import_linter_cache
+
 export FLASK_APP := wsgi.py
 
 .PHONY: help setup run test lint bench translations clean
@@ -32,7 +35,8 @@ setup: $(INSTALLED) $(MO_FILES) instance
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/python scripts/requirements.py > $(VENV)/requirements.txt
+	$(PIP) install -q -c constraints.txt -r $(VENV)/requirements.txt
 	touch $@
 
 # Compiled catalogs are build output (.mo is gitignored); a .po edit recompiles only its own catalog.
@@ -46,15 +50,15 @@ run: setup
 	@scripts/run.sh
 
 lint: setup
-	$(BIN)/lint-imports
+	$(LINT_IMPORTS)
 
+# Serial on purpose: the PostgreSQL run shares one database, so xdist workers would collide.
 test: setup
 	@test -x $(CHROMIUM) || { \
 	  echo "error: $(CHROMIUM) not found; the browser tests need Debian's Chromium:" >&2; \
 	  echo "       apt-get install -y chromium fonts-noto-cjk   (.ci/run does this for CI)" >&2; \
 	  exit 1; }
-	$(BIN)/lint-imports
-	# Serial on purpose: the PostgreSQL run shares one database, so xdist workers would collide.
+	$(LINT_IMPORTS)
 	$(BIN)/pytest -q
 
 bench: setup
