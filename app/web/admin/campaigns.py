@@ -1,0 +1,168 @@
+"""Campaign pages: list, notice form, detail with enrolment, launch with progress, progress matrix."""
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.models.campaign import PHASE_NAMES
+from app.services import campaigns, matrix
+from app.services.campaigns import CampaignError
+from app.web.authz import role_required
+
+from . import bp
+from .campaign_forms import CampaignForm, EnrolForm, PhaseRow, TaskRow, blank_notice_data, notice_form_data
+
+# Designers see campaigns read-only (their menu links here); only admins change them.
+VIEWERS = ("admin", "supervisor", "assessor", "designer")
+STATUS_LABELS = {"draft": _l("草稿"), "launching": _l("启动中"), "launched": _l("已启动"), "closed": _l("已结束")}
+MATRIX_PER_PAGE = 200
+
+
+@bp.context_processor
+def _campaign_labels() -> dict:
+    return {"campaign_status_labels": STATUS_LABELS, "phase_names": PHASE_NAMES}
+
+
+def _campaign_or_404(campaign_id: int):
+    campaign = campaigns.get_campaign(campaign_id)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+@bp.get("/campaigns", endpoint="campaigns")
+@role_required(*VIEWERS)
+def campaigns_page():
+    items = campaigns.list_campaigns()
+    counts = campaigns.enrolled_counts([c.id for c in items])
+    return render_template("admin/campaign_list.html", campaigns=items, counts=counts)
+
+
+def _save_notice(form: CampaignForm, campaign_id: int | None):
+    """Validate and store the form; on a service error, attach it beside the field and return None."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        notice = form.to_notice()
+        if campaign_id is None:
+            return campaigns.create_campaign(notice, current_user.id)
+        return campaigns.update_campaign(campaign_id, notice, current_user.id)
+    except CampaignError as exc:
+        if not form.add_error(exc.field, exc.message):
+            form.form_errors.append(exc.message)
+        return None
+
+
+def _render_form(form: CampaignForm, campaign):
+    # Blank rows the page's script copies when "添加阶段/添加任务" is pressed.
+    blank_rows = {"phases": PhaseRow(prefix="phases-__i__-"), "tasks": TaskRow(prefix="tasks-__i__-")}
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/campaign_form.html", form=form, campaign=campaign, blank_rows=blank_rows), status
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@role_required("admin")
+def campaign_new():
+    form = CampaignForm() if request.method == "POST" else CampaignForm(data=blank_notice_data())
+    campaign = _save_notice(form, None)
+    if campaign is not None:
+        flash(_("已创建专项整治：%(doc)s", doc=campaign.doc_number), "success")
+        return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
+    return _render_form(form, None)
+
+
+@bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
+@role_required("admin")
+def campaign_edit(campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    if request.method == "POST":
+        form = CampaignForm()
+    else:
+        form = CampaignForm(data=notice_form_data(campaign))
+    if campaign.status != "draft":
+        form.form_errors.append(_("专项整治已启动，不能再修改通知"))
+    elif _save_notice(form, campaign.id) is not None:
+        flash(_("已保存"), "success")
+        return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
+    return _render_form(form, campaign)
+
+
+def _render_detail(campaign, enrol_form: EnrolForm, status: int = 200):
+    return render_template(
+        "admin/campaign_detail.html", campaign=campaign, enrol_form=enrol_form,
+        enrolled=campaigns.enrolled_count(campaign.id), started=campaigns.started_count(campaign.id),
+    ), status
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@role_required(*VIEWERS)
+def campaign_detail(campaign_id: int):
+    return _render_detail(_campaign_or_404(campaign_id), EnrolForm())
+
+
+@bp.post("/campaigns/<int:campaign_id>/enrol")
+@role_required("admin")
+def campaign_enrol(campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    form = EnrolForm()
+    if form.validate_on_submit():
+        try:
+            added = campaigns.enrol_units(campaign.id, form.selection(), current_user.id)
+        except CampaignError as exc:
+            form.codes.errors = [*form.codes.errors, exc.message]
+            return _render_detail(campaign, form, 400)
+        flash(_("新纳入 %(n)d 个单位", n=added), "success")
+        return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
+    return _render_detail(campaign, form, 400)
+
+
+@bp.get("/campaigns/<int:campaign_id>/launch")
+@role_required("admin")
+def campaign_launch(campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    return render_template(
+        "admin/campaign_launch.html", campaign=campaign,
+        enrolled=campaigns.enrolled_count(campaign.id), started=campaigns.started_count(campaign.id),
+        batch_url=url_for("admin.campaign_launch_batch", campaign_id=campaign.id),
+        autostart=request.args.get("go") == "1",
+    )
+
+
+def _json_error(message: str, status: int):
+    return jsonify({"error": message}), status
+
+
+@bp.post("/campaigns/<int:campaign_id>/launch/batch")
+@role_required("admin")
+def campaign_launch_batch(campaign_id: int):
+    """Start the next batch of instances; the launch page calls this until `finished`."""
+    from app.services import launch
+
+    campaign = campaigns.get_campaign(campaign_id)
+    if campaign is None:
+        return _json_error(_("专项整治不存在"), 404)
+    if campaign.status == "closed":
+        return _json_error(_("专项整治已结束"), 409)
+    if campaigns.enrolled_count(campaign.id) == 0:
+        return _json_error(_("尚未纳入任何单位，请先纳入单位"), 400)
+    try:
+        progress = launch.launch_next_batch(
+            campaign.id, current_user.id, batch_size=current_app.config["LAUNCH_BATCH_SIZE"]
+        )
+    except (CampaignError, ValueError, LookupError) as exc:
+        return _json_error(getattr(exc, "message", None) or str(exc), 400)
+    return jsonify({"total": progress.total, "done": progress.done,
+                    "started_now": progress.started_now, "finished": progress.finished})
+
+
+@bp.get("/campaigns/<int:campaign_id>/matrix")
+@role_required(*VIEWERS)
+def campaign_matrix(campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    page = request.args.get("page", 1, type=int) or 1
+    result = matrix.progress_matrix(campaign.id, page=page, per_page=MATRIX_PER_PAGE,
+                                    due_soon_days=current_app.config["DUE_SOON_DAYS"])
+    # The supervisor's instance page is another blueprint's; link to it only once it exists.
+    instance_links = "supervisor.instance" in current_app.view_functions
+    return render_template("admin/matrix.html", campaign=campaign, matrix=result, phases=matrix.MATRIX_PHASES,
+                           instance_links=instance_links)
