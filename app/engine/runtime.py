@@ -55,6 +55,9 @@ def parse_due(value) -> datetime | None:
     return parsed.astimezone(timezone.utc)
 
 
+TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
+
+
 class Run:
     """One loaded workflow."""
 
@@ -105,11 +108,13 @@ class Run:
     def next_timer_at(self) -> datetime | None:
         times = []
         for event in self.workflow.waiting_events():
-            if "Timer" in event.event_type and event.value:
-                try:
-                    times.append(parse_due(event.value))
-                except ValueError:
-                    continue
+            if event.event_type not in TIMER_EVENTS or not event.value:
+                continue
+            value = event.value["next"] if isinstance(event.value, dict) else event.value
+            try:
+                times.append(parse_due(value))
+            except ValueError:
+                continue
         return min(times) if times else None
 
     @property

@@ -1,0 +1,33 @@
+"""Ledger items added while an instance runs (a supervisor's finding; residents' tips later)."""
+from app.extensions import db
+from app.forms import registry as forms
+from app.models import LedgerItem, ProcessInstance, User
+
+from . import ledger, workflow
+from .tasks import Conflict, FormInvalid, TaskNotFound
+
+ITEM_ADDED = "ledger_item_added"
+
+
+def add_item(user: User, instance_id: int, form, origin: str = "supervision") -> LedgerItem:
+    """Create the item and start its rectification in the running instance: one transaction."""
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None or user.role not in ("supervisor", "admin"):
+        raise TaskNotFound()
+    if instance.status != "running":
+        raise Conflict("该单位的整治流程已办结，不能再新增整改事项")
+    if not forms.validate(form):
+        raise FormInvalid(form)
+    data = forms.to_data(form)
+    run = workflow.load(instance)
+    if not run.waiting_for_message(ITEM_ADDED):
+        raise Conflict("该流程当前不能接收新增整改事项")
+    item = ledger.create_items(instance, [data], origin=origin, status="rectifying", actor_id=user.id)[0]
+    try:
+        run.send_message(ITEM_ADDED, ledger.as_process_item(item))
+        workflow.save(instance, run, user.id)
+        db.session.commit()
+    except workflow.EngineError as exc:
+        db.session.rollback()
+        raise Conflict(f"流程无法推进：{exc}") from None
+    return item
