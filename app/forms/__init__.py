@@ -1,1 +1,1 @@
-"""User-task forms built from forms/*.yaml."""
+"""User-task forms built from forms/*.yaml; the public API lives in app.forms.registry."""
