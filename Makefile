@@ -41,7 +41,7 @@ $(INSTALLED): pyproject.toml constraints.txt
 
 # Compiled catalogs are build output (.mo is gitignored); a .po edit recompiles only its own catalog.
 %.mo: %.po | $(INSTALLED)
-	$(BIN)/pybabel compile -q -i $< -o $@
+	$(BIN)/pybabel -q compile -i $< -o $@
 
 instance:
 	mkdir -p instance
@@ -66,11 +66,11 @@ bench: setup
 	$(BIN)/python bench/complete.py
 
 translations: $(INSTALLED)
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
-	  --project=Rectify --omit-header -o $(POT) .
-	$(BIN)/pybabel update -q -i $(POT) -d $(TRANSLATIONS) -l en --init-missing \
-	  --no-location --ignore-obsolete --no-wrap
-	$(BIN)/pybabel compile -q -d $(TRANSLATIONS)
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	  --project=Rectify --version=0.1 -o $(POT) .
+	$(BIN)/pybabel -q update -i $(POT) -d $(TRANSLATIONS) -l en --init-missing \
+	  --ignore-obsolete --ignore-pot-creation-date --no-wrap
+	$(BIN)/pybabel -q compile -d $(TRANSLATIONS)
 	@$(BIN)/python scripts/untranslated.py $(TRANSLATIONS)/en/LC_MESSAGES/messages.po
 
 clean:
