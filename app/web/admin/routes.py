@@ -1,3 +1,4 @@
-"""Routes of this blueprint."""
+"""Import hub: each admin page module attaches its routes to bp."""
 from . import bp  # noqa: F401
+from . import units  # noqa: F401
 from . import campaigns  # noqa: F401

@@ -1,0 +1,86 @@
+"""The menu of each role, and the template context every page (base.html) needs."""
+from flask import current_app, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.routing import BuildError
+
+ROLE_LABELS = {
+    "admin": _l("系统管理员"),
+    "designer": _l("流程设计员"),
+    "supervisor": _l("督导组"),
+    "assessor": _l("评估组"),
+    "unit_staff": _l("单位工作人员"),
+}
+
+# Where each role lands after login; earlier endpoints win, missing ones fall back to auth.home.
+HOME_ENDPOINTS = {
+    "unit_staff": "staff.tasks",
+    "supervisor": "supervisor.queue",
+    "assessor": "assessor.queue",
+    "admin": "admin.campaigns",
+    "designer": "admin.campaigns",
+}
+
+# Other blueprints are written in parallel: an entry whose endpoint is not registered is not shown.
+NAV = {
+    "unit_staff": [("staff.tasks", _l("我的待办")), ("staff.ledger", _l("整改台账"))],
+    "supervisor": [
+        ("supervisor.queue", _l("督导待办")),
+        ("supervisor.dashboard", _l("督导看板")),
+        ("supervisor.ledger", _l("整改台账")),
+    ],
+    "assessor": [("assessor.queue", _l("评估待办")), ("assessor.dashboard", _l("总体进度"))],
+    "admin": [
+        ("admin.campaigns", _l("专项整治")),
+        ("admin.units", _l("单位管理")),
+        ("admin.users", _l("用户管理")),
+        ("admin.processes", _l("流程管理")),
+        ("admin.audit", _l("审计日志")),
+    ],
+    "designer": [("admin.campaigns", _l("专项整治")), ("admin.processes", _l("流程管理"))],
+}
+PUBLIC_NAV = [("public.index", _l("公开公示"))]
+
+
+def home_endpoint(role: str) -> str | None:
+    endpoint = HOME_ENDPOINTS.get(role)
+    return endpoint if endpoint in current_app.view_functions else None
+
+
+def nav_items() -> list[dict]:
+    """The current user's menu: dicts with endpoint, label and whether it is the page being shown."""
+    entries = list(NAV.get(current_user.role, [])) if current_user.is_authenticated else []
+    entries += PUBLIC_NAV
+    current_blueprint_endpoint = request.endpoint or ""
+    return [
+        {"endpoint": endpoint, "label": label, "active": endpoint == current_blueprint_endpoint}
+        for endpoint, label in entries
+        if endpoint in current_app.view_functions
+    ]
+
+
+def current_locale() -> str:
+    # Asking Babel (not the session) also runs the selector, which stores a ?lang= switch.
+    return str(get_locale() or "zh_CN")
+
+
+def lang_url(lang: str) -> str:
+    """The current page in another language, keeping its query (e.g. the login page's next=)."""
+    args = request.args.to_dict()
+    args["lang"] = lang
+    if request.endpoint and request.method == "GET":
+        try:
+            return url_for(request.endpoint, **(request.view_args or {}), **args)
+        except BuildError:
+            pass  # an error page for a half-matched URL: fall back to the home page
+    return url_for("auth.index", lang=lang)
+
+
+def template_context() -> dict:
+    return {
+        "nav_items": nav_items,
+        "role_label": lambda role: ROLE_LABELS.get(role, role),
+        "current_locale": current_locale,
+        "lang_url": lang_url,
+    }
