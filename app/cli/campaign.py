@@ -1,13 +1,15 @@
 """`flask campaign ...`: create a campaign from a notice file, enrol units, launch."""
 from datetime import date
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from app import clock
-from app.services import campaigns
+from app.services import campaigns, launch
 from app.services.campaigns import CampaignError
+from app.services.launch import LaunchError
 
 group = AppGroup("campaign", help="专项整治：录入通知、纳入单位、启动")
 
@@ -30,7 +32,8 @@ def _campaign_or_exit(ref: str):
 
 
 @group.command("create")
-@click.option("--notice", "notice_file", required=True, type=click.File("r", encoding="utf-8"),
+@click.option("--notice", "notice_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="通知 YAML 文件（格式见 app/demo/data/notice-2014-54.yaml）")
 @click.option("--self-check-until", callback=_date, help="自查自纠阶段截止日期（通知未写明时）")
 @click.option("--follow-up-on", callback=_date, help="回头看日期")
@@ -38,7 +41,7 @@ def _campaign_or_exit(ref: str):
 def create(notice_file, self_check_until, follow_up_on, shift_to_today):
     """Create a draft campaign from a notice file; prints its id."""
     try:
-        notice = campaigns.notice_from_yaml(notice_file.read())
+        notice = campaigns.notice_from_yaml(notice_file.read_text(encoding="utf-8"))
         notice = campaigns.with_extra_phases(notice, self_check_until=self_check_until, follow_up_on=follow_up_on)
         if shift_to_today:
             notice = campaigns.shift_notice(notice, clock.today())
@@ -70,8 +73,6 @@ def enrol(campaign_ref, selection):
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="每批启动的单位数")
 def launch_command(campaign_ref, batch_size):
     """Start process instances for every enrolled unit, batch by batch, printing progress."""
-    from app.services import launch
-
     campaign = _campaign_or_exit(campaign_ref)
     if campaigns.enrolled_count(campaign.id) == 0:
         click.echo("错误：尚未纳入任何单位", err=True)
@@ -80,8 +81,8 @@ def launch_command(campaign_ref, batch_size):
     while True:
         try:
             progress = launch.launch_next_batch(campaign.id, None, batch_size=batch_size)
-        except (CampaignError, ValueError, LookupError) as exc:
-            click.echo(f"错误：{getattr(exc, 'message', None) or exc}", err=True)
+        except LaunchError as exc:
+            click.echo(f"错误：{exc}", err=True)
             raise SystemExit(1) from None
         click.echo(f"已启动 {progress.done}/{progress.total}")
         if progress.finished:

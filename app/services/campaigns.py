@@ -295,12 +295,15 @@ def enrol_units(campaign_id: int, selection: str, actor_id: int | None) -> int:
         if where is not None:
             source = source.where(where)
         try:
-            result = db.session.execute(insert(CampaignUnit).from_select(["campaign_id", "unit_id"], source))
+            # Count what RETURNING gives back: psycopg reports no rowcount for this INSERT ... SELECT.
+            new_ids = db.session.scalars(
+                insert(CampaignUnit).from_select(["campaign_id", "unit_id"], source).returning(CampaignUnit.id)
+            ).all()
         except IntegrityError:
             # Someone else enrolled some of the same units a moment ago.
             db.session.rollback()
             raise CampaignError("其他人正在纳入单位，请稍后重试", "units") from None
-        added += max(result.rowcount or 0, 0)
+        added += len(new_ids)
     shown = selection if len(selection) <= 500 else selection[:500] + "…"
     audit.record(actor_id, "campaign.enrol", "campaign", campaign.id, after={"selection": shown, "enrolled": added})
     db.session.commit()

@@ -37,6 +37,17 @@ def make_notice(**overrides) -> NoticeInput:
     return replace(notice, **overrides)
 
 
+def ensure_deployed() -> int:
+    """The rectification process's id; redeployed if a PostgreSQL TRUNCATE ... CASCADE took it with users."""
+    from app.services import processes
+
+    found = processes.latest("rectification")
+    if found is None:
+        processes.deploy_all()
+        found = processes.latest("rectification")
+    return found.id
+
+
 def phases_without(key):
     return [p for p in make_notice().phases if p["key"] != key]
 
@@ -357,3 +368,56 @@ def test_missing_campaign_is_404(login_as):
     admin = login_as("admin")
     assert admin.get("/admin/campaigns/999").status_code == 404
     assert admin.get("/admin/campaigns/999/matrix").status_code == 404
+
+
+# ---- launch page -------------------------------------------------------------
+
+def test_launch_page_and_batches_until_finished(app, login_as, make_unit):
+    for i in range(5):
+        make_unit(f"T{i:02d}", kind="township")
+    with app.app_context():
+        ensure_deployed()
+        cid = campaigns.create_campaign(make_notice(), actor_id=None).id
+        campaigns.enrol_units(cid, "all", actor_id=None)
+        app.config["LAUNCH_BATCH_SIZE"] = 2
+    admin = login_as("admin")
+    try:
+        page = admin.get(f"/admin/campaigns/{cid}/launch")
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200
+        assert 'class="progress"' in html and "已启动 0 / 5 个单位" in html
+        token = csrf_from(html)
+        answers = []
+        for _ in range(5):
+            resp = admin.client.post(f"/admin/campaigns/{cid}/launch/batch",
+                                     headers={"X-CSRFToken": token, "Accept": "application/json"})
+            assert resp.status_code == 200, resp.get_data(as_text=True)
+            answers.append(resp.get_json())
+            if answers[-1]["finished"]:
+                break
+    finally:
+        app.config["LAUNCH_BATCH_SIZE"] = 500
+    assert answers == [
+        {"total": 5, "done": 2, "started_now": 2, "finished": False},
+        {"total": 5, "done": 4, "started_now": 2, "finished": False},
+        {"total": 5, "done": 5, "started_now": 1, "finished": True},
+    ]
+    # Asking again starts nothing: a unit never gets a second instance.
+    again = admin.client.post(f"/admin/campaigns/{cid}/launch/batch", headers={"X-CSRFToken": token})
+    assert again.get_json() == {"total": 5, "done": 5, "started_now": 0, "finished": True}
+    assert "已启动 5 / 5 个单位" in admin.get(f"/admin/campaigns/{cid}/launch").get_data(as_text=True)
+    matrix_page = admin.get(f"/admin/campaigns/{cid}/matrix").get_data(as_text=True)
+    assert '<div class="count" data-phase="not_started"><strong>0</strong>' in matrix_page
+
+
+def test_launch_batch_errors_are_json(app, login_as):
+    with app.app_context():
+        cid = campaigns.create_campaign(make_notice(), actor_id=None).id
+    admin = login_as("admin")
+    token = csrf_from(admin.get(f"/admin/campaigns/{cid}/launch").get_data(as_text=True))
+    no_units = admin.client.post(f"/admin/campaigns/{cid}/launch/batch", headers={"X-CSRFToken": token})
+    assert no_units.status_code == 400 and no_units.get_json()["error"] == "尚未纳入任何单位，请先纳入单位"
+    missing = admin.client.post("/admin/campaigns/999/launch/batch", headers={"X-CSRFToken": token})
+    assert missing.status_code == 404 and "error" in missing.get_json()
+    no_token = admin.client.post(f"/admin/campaigns/{cid}/launch/batch", headers={"Accept": "application/json"})
+    assert no_token.status_code == 400 and "error" in no_token.get_json()

@@ -5,8 +5,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.models.campaign import PHASE_NAMES
-from app.services import campaigns, matrix
+from app.services import campaigns, launch, matrix
 from app.services.campaigns import CampaignError
+from app.services.launch import LaunchError
 from app.web.authz import role_required
 
 from . import bp
@@ -136,8 +137,6 @@ def _json_error(message: str, status: int):
 @role_required("admin")
 def campaign_launch_batch(campaign_id: int):
     """Start the next batch of instances; the launch page calls this until `finished`."""
-    from app.services import launch
-
     campaign = campaigns.get_campaign(campaign_id)
     if campaign is None:
         return _json_error(_("专项整治不存在"), 404)
@@ -149,8 +148,8 @@ def campaign_launch_batch(campaign_id: int):
         progress = launch.launch_next_batch(
             campaign.id, current_user.id, batch_size=current_app.config["LAUNCH_BATCH_SIZE"]
         )
-    except (CampaignError, ValueError, LookupError) as exc:
-        return _json_error(getattr(exc, "message", None) or str(exc), 400)
+    except LaunchError as exc:
+        return _json_error(str(exc), 400)
     return jsonify({"total": progress.total, "done": progress.done,
                     "started_now": progress.started_now, "finished": progress.finished})
 
