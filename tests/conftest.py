@@ -43,6 +43,9 @@ def app(tmp_path_factory):
 
         processes.deploy_all()
     yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()  # close pooled connections (an unclosed one is a ResourceWarning)
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ a form that exists and sit in a lane that is a known role.
 """
 import hashlib
 import json
+import pickle
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -149,15 +150,25 @@ def _check(problems: list[str], label: str, what: str, expression: str | None) -
         problems.append(f"{label}的{what}「{expression}」不被允许：{exc}")
 
 
-@dataclass(frozen=True)
 class SpecBundle:
-    spec: object
-    subprocess_specs: dict
+    """The spec objects of one deployed version.
+
+    SpiffWorkflow keeps run-time state on spec objects (event connections made while an
+    event subprocess runs), so two workflows must never share them: every load gets its
+    own copy. Unpickling a copy made in this process is about three times faster than
+    restoring the spec from its JSON.
+    """
+
+    def __init__(self, spec, subprocess_specs: dict):
+        self._blob = pickle.dumps((spec, subprocess_specs), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def fresh(self) -> tuple[object, dict]:
+        return pickle.loads(self._blob)
 
 
 @lru_cache(maxsize=64)
 def load_bundle(content_hash: str, spec_json: str) -> SpecBundle:
-    """Restore spec objects once per deployed version (keyed by content hash) and share them."""
+    """Restore a deployed version's spec once (keyed by content hash) for copying."""
     bundle = json.loads(spec_json)
     registry = SERIALIZER.registry
     spec = registry.restore(bundle["spec"])

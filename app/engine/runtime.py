@@ -137,8 +137,7 @@ class Run:
         self._step(task.run)
 
     def send_message(self, name: str, payload: dict | None = None) -> None:
-        if not self.waiting_for_message(name):
-            raise EngineError(f"流程当前不接收消息 {name}")
+        """Deliver a message to whatever catches it (a gate, or an event subprocess start)."""
         self._step(lambda: self.workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload or {})))
 
     def advance(self) -> None:
@@ -167,7 +166,8 @@ class Run:
 
 def start(bundle: SpecBundle, data: dict) -> Run:
     """Start a workflow with process data and run it to its first wait state."""
-    workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=SCRIPT_ENGINE)
+    spec, subprocess_specs = bundle.fresh()
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=SCRIPT_ENGINE)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
     run = Run(workflow)
@@ -177,10 +177,32 @@ def start(bundle: SpecBundle, data: dict) -> Run:
 
 def load(bundle: SpecBundle, state: bytes) -> Run:
     try:
-        workflow = load_state(state, bundle.spec, bundle.subprocess_specs)
+        workflow = load_state(state, *bundle.fresh())
     except (KeyError, ValueError) as exc:
         raise EngineError(f"无法读取流程实例状态：{exc}") from exc
+    _restore_trigger_connections(workflow)
     return Run(workflow)
+
+
+def _restore_trigger_connections(workflow: BpmnWorkflow) -> None:
+    """Redo the spec wiring SpiffWorkflow makes when an event subprocess is first triggered.
+
+    Spiff connects a triggered event subprocess to its process's start and end on the *spec*
+    (BpmnStartTask.trigger_wf) and relies on that later; its own serialisation keeps the
+    wiring because it embeds the spec in every workflow. We store the spec once, so the
+    wiring is redone on load for every event subprocess the workflow has instances of.
+    """
+    for wf in [workflow, *workflow.subprocesses.values()]:
+        start = wf.spec.start
+        names = getattr(start, "trigger_specs", [])
+        if not names:
+            continue
+        used = {t.task_spec.name for t in wf.get_tasks()}
+        for name in names:
+            spec = wf.spec.task_specs.get(name)
+            if spec is not None and name in used and start not in spec.inputs:
+                start.connect(spec)
+                spec.connect(wf.spec.end)
 
 
 def iso(value: date | datetime) -> str:

@@ -20,8 +20,6 @@ def add_item(user: User, instance_id: int, form, origin: str = "supervision") ->
         raise FormInvalid(form)
     data = forms.to_data(form)
     run = workflow.load(instance)
-    if not run.waiting_for_message(ITEM_ADDED):
-        raise Conflict("该流程当前不能接收新增整改事项")
     item = ledger.create_items(instance, [data], origin=origin, status="rectifying", actor_id=user.id)[0]
     try:
         run.send_message(ITEM_ADDED, ledger.as_process_item(item))
@@ -29,5 +27,5 @@ def add_item(user: User, instance_id: int, form, origin: str = "supervision") ->
         db.session.commit()
     except workflow.EngineError as exc:
         db.session.rollback()
-        raise Conflict(f"流程无法推进：{exc}") from None
+        raise Conflict(f"该流程当前不能接收新增整改事项：{exc}") from None
     return item

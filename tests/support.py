@@ -1,0 +1,93 @@
+"""Helpers for driving campaigns through the service layer in tests."""
+import io
+from datetime import date
+
+from flask import g
+from flask_wtf.csrf import generate_csrf
+from werkzeug.datastructures import CombinedMultiDict, FileStorage, MultiDict
+
+from app.extensions import db
+from app.forms import registry as forms
+from app.models import Campaign, CampaignPhase, CampaignUnit, Task, User
+from app import clock
+
+PHASES = [
+    ("deploy", "动员部署", date(2026, 11, 1), date(2026, 12, 10)),
+    ("self_check", "自查自纠", date(2026, 12, 11), date(2026, 12, 31)),
+    ("rectification", "整改落实", date(2027, 1, 1), date(2027, 3, 31)),
+    ("assessment", "总结评估", date(2027, 4, 1), date(2027, 4, 30)),
+    ("follow_up", "回头看", date(2027, 6, 1), date(2027, 6, 30)),
+]
+
+
+def make_campaign(unit_ids: list[int], doc_number: str = "测政发〔2026〕1号") -> int:
+    campaign = Campaign(doc_number=doc_number, issuer="测试县人民政府办公室", issued_on=date(2026, 11, 1),
+                        title="测试专项整治", body="", created_at=clock.now())
+    for pos, (key, name, starts, ends) in enumerate(PHASES):
+        campaign.phases.append(CampaignPhase(key=key, name=name, position=pos, starts=starts, ends=ends))
+    db.session.add(campaign)
+    db.session.flush()
+    for unit_id in unit_ids:
+        db.session.add(CampaignUnit(campaign_id=campaign.id, unit_id=unit_id))
+    db.session.commit()
+    return campaign.id
+
+
+def ready_tasks(instance_id: int, element_id: str | None = None) -> list[Task]:
+    query = db.session.query(Task).filter_by(instance_id=instance_id, status="ready")
+    if element_id:
+        query = query.filter_by(element_id=element_id)
+    return query.order_by(Task.id).all()
+
+
+def upload(name: str = "方案.pdf", content: bytes = b"%PDF-1.4 test evidence") -> FileStorage:
+    return FileStorage(stream=io.BytesIO(content), filename=name, content_type="application/pdf")
+
+
+def form_for(app, key: str, fields: dict, files: dict | None = None, dynamic=None):
+    """Build a bound form as the task page would from a POST (call inside a request context)."""
+    data = MultiDict()
+    for name, value in fields.items():
+        for v in value if isinstance(value, list) else [value]:
+            data.add(name, v)
+    # g outlives a test request context nested in an app context: drop the token of the previous request.
+    g.pop("csrf_token", None)
+    data.add("csrf_token", generate_csrf())
+    filedata = MultiDict()
+    for name, uploads in (files or {}).items():
+        for u in uploads if isinstance(uploads, list) else [uploads]:
+            filedata.add(name, u)
+    return forms.build_form(key, formdata=CombinedMultiDict([filedata, data]), dynamic_choices=dynamic)
+
+
+def submit(app, user_id: int, task_id: int, fields: dict, files: dict | None = None, lock: int | None = None):
+    """Complete a task through the service layer, exactly as the route does."""
+    from app.services import tasks
+
+    with app.test_request_context("/", method="POST"):
+        user = db.session.get(User, user_id)
+        task = db.session.get(Task, task_id)
+        form = form_for(app, task.form_key, fields, files, tasks.dynamic_choices(task))
+        return tasks.complete(user, task_id, form, lock)
+
+
+DEPLOY = {"meeting_date": "2026-11-20", "attendance": "25", "attendees": "全体班子成员",
+          "group_head": "张三", "group_members": "李四、王五"}
+
+
+def ledger_rows(*titles: str, deadline: str = "2027-03-31") -> dict:
+    fields = {}
+    for i, title in enumerate(titles):
+        fields.update({f"ledger-{i}-title": title, f"ledger-{i}-source": "residents",
+                       f"ledger-{i}-measures": "制定整改方案并落实", f"ledger-{i}-responsible_leader": "张三",
+                       f"ledger-{i}-responsible_department": "办公室", f"ledger-{i}-deadline": deadline})
+    return fields
+
+
+def rows(prefix: str, *titles: str, deadline: str = "2027-05-31") -> dict:
+    fields = {}
+    for i, title in enumerate(titles):
+        fields.update({f"{prefix}-{i}-title": title, f"{prefix}-{i}-source": "supervision",
+                       f"{prefix}-{i}-measures": "补充整改", f"{prefix}-{i}-responsible_leader": "张三",
+                       f"{prefix}-{i}-responsible_department": "办公室", f"{prefix}-{i}-deadline": deadline})
+    return fields
