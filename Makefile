@@ -59,6 +59,7 @@ test: setup
 	  echo "       apt-get install -y chromium fonts-noto-cjk   (.ci/run does this for CI)" >&2; \
 	  exit 1; }
 	$(LINT_IMPORTS)
+	@echo "pytest on $(if $(DATABASE_URL),PostgreSQL ($(DATABASE_URL)),SQLite)"
 	$(BIN)/pytest -q
 
 bench: setup
