@@ -59,13 +59,11 @@ def _clean_tables(request):
         db.session.remove()
         keep = {"process_definitions", "alembic_version"}
         tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in keep]
+        # DELETE rather than TRUNCATE ... CASCADE: the cascade would also empty the kept
+        # process_definitions (it references users).
         with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(t.name for t in tables)
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(table.delete())
+            for table in tables:
+                conn.execute(table.delete())
 
 
 @pytest.fixture
