@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
@@ -114,6 +115,23 @@ def previous_submission(task: Task) -> Submission | None:
     return db.session.scalars(query.order_by(Submission.id.desc()).limit(1)).first()
 
 
+# The unit's step a review task judges (by form key); ledger-item reviews judge that item's last report.
+REVIEWS = {"review_self_check": "self_check", "verify_item": "rectify_item"}
+
+
+def reviewed_submission(task: Task) -> Submission | None:
+    """The latest unit submission a supervisor's task is about: the self-check, or the item's rectification report."""
+    reviewed = REVIEWS.get(task.form_key)
+    if reviewed is None:
+        return None
+    query = select(Submission).join(Task, Submission.task_id == Task.id).where(
+        Task.instance_id == task.instance_id, Task.form_key == reviewed
+    )
+    if task.ledger_item_id:
+        query = query.where(Task.ledger_item_id == task.ledger_item_id)
+    return db.session.scalars(query.order_by(Submission.id.desc()).limit(1)).first()
+
+
 def submission_of(task: Task) -> Submission | None:
     return db.session.scalars(select(Submission).filter_by(task_id=task.id).limit(1)).first()
 
@@ -204,6 +222,12 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
         raise Conflict(exc.message) from None
     except (StaleDataError, workflow.TaskNotReady):
         db.session.rollback()
+        raise Conflict(STALE) from None
+    except OperationalError as exc:
+        # SQLite refuses a write whose snapshot another writer made stale: the same conflict.
+        db.session.rollback()
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
         raise Conflict(STALE) from None
     except workflow.EngineError as exc:
         db.session.rollback()
