@@ -29,8 +29,13 @@ NAV = {
         ("supervisor.queue", _l("督导待办")),
         ("supervisor.dashboard", _l("督导看板")),
         ("supervisor.ledger", _l("整改台账")),
+        ("admin.campaigns", _l("专项整治")),
     ],
-    "assessor": [("assessor.queue", _l("评估待办")), ("assessor.dashboard", _l("总体进度"))],
+    "assessor": [
+        ("assessor.queue", _l("评估待办")),
+        ("assessor.dashboard", _l("总体进度")),
+        ("admin.campaigns", _l("专项整治")),
+    ],
     "admin": [
         ("admin.campaigns", _l("专项整治")),
         ("admin.units", _l("单位管理")),

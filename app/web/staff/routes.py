@@ -1,2 +1,42 @@
-"""Routes of this blueprint."""
-from . import bp  # noqa: F401
+"""Unit staff: the unit's to-do list, its ledger, and the task page."""
+from flask import redirect, render_template, url_for
+
+from app.models.campaign import PHASE_NAMES
+from app.services import ledger, tasks
+from app.web import task_page
+from app.web.authz import current_unit_id, role_required
+
+from . import bp
+
+
+@bp.get("/tasks", endpoint="tasks")
+@role_required("unit_staff")
+def task_list():
+    unit_id = current_unit_id()
+    open_tasks = tasks.open_for_unit(unit_id) if unit_id else []
+    done = tasks.done_for_unit(unit_id, limit=20) if unit_id else []
+    return render_template("staff/tasks.html", open_tasks=open_tasks, done=done)
+
+
+@bp.get("/ledger", endpoint="ledger")
+@role_required("unit_staff")
+def ledger_page():
+    unit_id = current_unit_id()
+    instances = tasks.instances_of_unit(unit_id) if unit_id else []
+    ledgers = [(instance, ledger.for_instance(instance.id)) for instance in instances]
+    return render_template("staff/ledger.html", ledgers=ledgers, status_names=ledger.STATUS_NAMES,
+                           origin_names=ledger.ORIGIN_NAMES, phase_names=PHASE_NAMES)
+
+
+@bp.route("/tasks/<int:task_id>", methods=["GET", "POST"], endpoint="task")
+@role_required("unit_staff")
+def task(task_id: int):
+    return task_page.handle(task_id, "staff.tasks")
+
+
+@bp.get("/instances/<int:instance_id>", endpoint="instance")
+@role_required("unit_staff")
+def instance(instance_id: int):
+    # One page shows an instance to every role; it checks the unit itself.
+    return redirect(url_for("supervisor.instance", instance_id=instance_id))
+

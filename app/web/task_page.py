@@ -1,0 +1,130 @@
+"""The task page every role shares (show, save a draft, submit) and readable views of submissions."""
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.forms import registry as forms
+from app.forms.definition import FormDefinitionError
+from app.services import evidence, ledger, tasks
+
+EMPTY = "—"
+
+
+def file_links(rows) -> list[dict]:
+    """Evidence rows as what templates link to (render_form's existing files use the same shape)."""
+    return [{"url": url_for("evidence.download", evidence_id=r.id), "filename": r.filename, "size": r.size}
+            for r in rows]
+
+
+def files_by_field(rows) -> dict[str, list[dict]]:
+    grouped: dict[str, list] = {}
+    for row in rows:
+        grouped.setdefault(row.field, []).append(row)
+    return {field: file_links(items) for field, items in grouped.items()}
+
+
+def _definition(form_key: str):
+    try:
+        return forms.load_definition(form_key)
+    except FormDefinitionError:
+        return None  # an old submission whose form was renamed still shows its raw answers
+
+
+def _display(fdef, value) -> str:
+    if fdef.type == "checkbox":
+        return _("是") if value else _("否")
+    if value is None or value == "" or value == []:
+        return EMPTY
+    if fdef.type in ("select", "multiselect"):
+        labels = {c.value: str(c.label) for c in fdef.choices}
+        values = value if isinstance(value, list) else [value]
+        return "、".join(labels.get(str(v), str(v)) for v in values)
+    return str(value)
+
+
+def answers(form_key: str, data: dict | None, files: dict[str, list[dict]] | None = None) -> list[dict]:
+    """A submission as label/value entries in form order; groups become small tables, files links."""
+    data, files = data or {}, files or {}
+    definition = _definition(form_key)
+    if definition is None:
+        return [{"kind": "field", "label": key, "value": str(value), "files": []} for key, value in data.items()]
+    entries = []
+    for fdef in definition.fields:
+        if fdef.type == "group":
+            rows = data.get(fdef.name) or []
+            entries.append({
+                "kind": "group", "label": str(fdef.label), "headers": [str(f.label) for f in fdef.fields],
+                "rows": [[_display(sub, row.get(sub.name)) for sub in fdef.fields] for row in rows],
+            })
+        elif fdef.type == "file":
+            entries.append({"kind": "field", "label": str(fdef.label), "value": "", "files": files.get(fdef.name, [])})
+        else:
+            entries.append({"kind": "field", "label": str(fdef.label), "value": _display(fdef, data.get(fdef.name)),
+                            "files": []})
+    return entries
+
+
+def _lock_version(task, posted: str | None = None) -> int:
+    if posted and posted.isdigit():
+        return int(posted)
+    return task.instance.lock_version
+
+
+def _render(task, form, status: int = 200, lock_version: int | None = None):
+    submission = tasks.submission_of(task) if task.status == "completed" else None
+    reviewed = tasks.reviewed_submission(task)
+    context = {
+        "task": task,
+        "item": task.ledger_item,
+        "editable": form is not None and tasks.can_complete(current_user, task),
+        "form": form,
+        "definition": _definition(task.form_key),
+        "existing_files": {f: file_links(rows) for f, rows in tasks.existing_files(task).items()},
+        "lock_version": lock_version if lock_version is not None else task.instance.lock_version,
+        "submission": submission,
+        "submission_answers": answers(task.form_key, submission.data, files_by_field(evidence.for_task(task.id)))
+        if submission else None,
+        "reviewed": reviewed,
+        "reviewed_answers": answers(reviewed.form_key, reviewed.data,
+                                    files_by_field(evidence.for_task(reviewed.task_id))) if reviewed else None,
+        "open_items": ledger.open_count(task.instance_id) if task.form_key == "assessment" else 0,
+        "source_names": ledger.SOURCE_NAMES,
+        "status_names": ledger.STATUS_NAMES,
+    }
+    return render_template("tasks/page.html", **context), status
+
+
+def handle(task_id: int, list_endpoint: str):
+    """GET shows the task; POST saves a draft (action=draft) or submits it (action=submit)."""
+    try:
+        task = tasks.get_for(current_user, task_id)
+    except tasks.TaskNotFound:
+        abort(404)
+    editable = tasks.can_complete(current_user, task)
+    if request.method == "GET":
+        form = None
+        if editable:
+            form = forms.build_form(task.form_key, data=tasks.initial_data(task),
+                                    dynamic_choices=tasks.dynamic_choices(task))
+        return _render(task, form)
+
+    form = forms.build_form(task.form_key, formdata=request.form, dynamic_choices=tasks.dynamic_choices(task))
+    posted_lock = request.form.get("lock_version")
+    try:
+        if request.form.get("action") == "draft":
+            tasks.save_draft(current_user, task.id, form)
+            flash(_("草稿已保存"), "success")
+            return redirect(request.path)
+        expected = int(posted_lock) if posted_lock and posted_lock.isdigit() else None
+        tasks.complete(current_user, task.id, form, expected)
+    except tasks.TaskNotFound:
+        abort(404)
+    except tasks.FormInvalid:
+        flash(_("表单有误，请按提示修改"), "error")
+        return _render(task, form, 200, _lock_version(task, posted_lock))
+    except tasks.Conflict as exc:
+        # What was typed stays in the form; the page now shows the task as it really is.
+        flash(exc.message, "error")
+        return _render(task, form, 409)
+    flash(_("已提交"), "success")
+    return redirect(url_for(list_endpoint))
