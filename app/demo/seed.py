@@ -1,0 +1,225 @@
+"""Seed the demo campaign and drive units through the real use cases to different phases.
+
+Everything goes through the services (forms validated, evidence stored, audit written), as
+if people had done it, so every page has something true to show. Idempotent: a second
+run finds the campaign and changes nothing.
+"""
+import io
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import yaml
+from flask import Flask, g
+from flask_wtf.csrf import generate_csrf
+from werkzeug.datastructures import CombinedMultiDict, FileStorage, MultiDict
+
+from app import clock
+from app.extensions import db
+from app.forms import registry as forms
+from app.services import campaigns, launch, tasks, timers, units, users
+
+DATA = Path(__file__).parent / "data"
+PASSWORD = "Rectify2026!"
+ROLE_USERS = [
+    ("admin", "admin", "专项整治办公室"),
+    ("designer", "designer", "流程设计员"),
+    ("supervisor", "supervisor", "县督查室督导组"),
+    ("supervisor2", "supervisor", "县纪委督导组"),
+    ("assessor", "assessor", "考评组"),
+]
+# How far each unit gets in the demo (unit code -> target), so every page has something.
+TARGETS = {
+    "T01": "deploy", "T02": "deploy", "D01": "deploy", "D02": "deploy",
+    "T03": "self_check", "T04": "self_check", "D03": "self_check",
+    "T05": "review", "T06": "review", "D04": "review",
+    "T07": "returned", "D05": "returned",
+    "T08": "rectifying", "T09": "rectifying", "D06": "rectifying", "T10": "rectifying",
+    "T11": "verifying", "D07": "verifying",
+    "T12": "assessment", "D08": "assessment",
+    "T13": "remedial",
+    "T14": "follow_up", "D09": "follow_up",
+    "T15": "closed",
+}
+
+
+@dataclass
+class SeedResult:
+    created: bool
+    campaign_id: int
+    doc_number: str
+
+
+def _load_units(actor_id: int | None) -> None:
+    result = units.import_units((DATA / "units.csv").read_bytes(), "units.csv", actor_id)
+    if result.errors:
+        raise RuntimeError("；".join(f"第{e.row}行：{e.message}" for e in result.errors))
+
+
+def _users() -> dict[str, int]:
+    ids = {}
+    for username, role, name in ROLE_USERS:
+        ids[username] = users.ensure_user(username, PASSWORD, role, name).id
+    for unit in units.list_units():
+        user = users.ensure_user(f"staff_{unit.code.lower()}", PASSWORD, "unit_staff", f"{unit.name}联络员", unit.id)
+        ids[user.username] = user.id
+    return ids
+
+
+def seed(app: Flask) -> SeedResult:
+    notice = campaigns.notice_from_yaml((DATA / "notice-2014-54.yaml").read_text(encoding="utf-8"))
+    existing = campaigns.find_campaign(notice.doc_number)
+    if existing is not None:
+        _users()
+        return SeedResult(False, existing.id, existing.doc_number)
+    _load_units(None)
+    ids = _users()
+    today = clock.today()
+    deploy_ends = next(p["ends"] for p in notice.phases if p["key"] == "deploy")
+    notice = campaigns.with_extra_phases(notice, self_check_until=deploy_ends + timedelta(days=20))
+    notice = campaigns.shift_notice(notice, today - timedelta(days=60))
+    # The follow-up (回头看) date is today so the demo shows follow-up reviews already open.
+    notice = campaigns.with_extra_phases(notice, follow_up_on=today)
+    campaign = campaigns.create_campaign(notice, ids["admin"])
+    campaigns.enrol_units(campaign.id, "all", ids["admin"])
+    launch.launch_all(campaign.id, ids["admin"])
+    _advance_units(app, campaign.id, ids)
+    return SeedResult(True, campaign.id, campaign.doc_number)
+
+
+# ---------------------------------------------------------------- driving units
+def _form(key: str, fields: dict, files: dict | None, dynamic=None):
+    data = MultiDict()
+    for name, value in fields.items():
+        for v in value if isinstance(value, list) else [value]:
+            data.add(name, v)
+    g.pop("csrf_token", None)
+    data.add("csrf_token", generate_csrf())
+    filedata = MultiDict()
+    for name, upload in (files or {}).items():
+        filedata.add(name, upload)
+    return forms.build_form(key, formdata=CombinedMultiDict([filedata, data]), dynamic_choices=dynamic)
+
+
+def _file(name: str, text: str) -> FileStorage:
+    """A small but real PDF carrying the text, so downloads open in a reader."""
+    body = f"BT /F1 12 Tf 72 720 Td ({text.encode('unicode_escape').decode()}) Tj ET".encode()
+    pdf = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+           b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+           b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>endobj\n"
+           b"4 0 obj<</Length " + str(len(body)).encode() + b">>stream\n" + body + b"\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    return FileStorage(stream=io.BytesIO(pdf), filename=name, content_type="application/pdf")
+
+
+class _Driver:
+    def __init__(self, app: Flask, instance, ids: dict[str, int]):
+        self.app, self.instance, self.ids = app, instance, ids
+        self.staff = ids[f"staff_{instance.unit.code.lower()}"]
+
+    def ready(self, element_id: str):
+        return [t for t in tasks.open_for_unit(self.instance.unit_id) + tasks.queue("supervisor", unit_id=self.instance.unit_id).tasks
+                + tasks.queue("assessor", unit_id=self.instance.unit_id).tasks if t.element_id == element_id]
+
+    def do(self, element_id: str, user_id: int, fields: dict, files: dict | None = None, pick=0) -> None:
+        task = self.ready(element_id)[pick]
+        with self.app.test_request_context("/", method="POST"):
+            user = users.get_active(user_id)
+            form = _form(task.form_key, fields, files, tasks.dynamic_choices(task))
+            try:
+                tasks.complete(user, task.id, form)
+            except tasks.FormInvalid as exc:
+                raise RuntimeError(f"演示数据无法提交 {element_id}：{exc.form.errors}") from None
+
+
+def _deploy_fields(unit_name: str) -> dict:
+    return {"meeting_date": (clock.today() - timedelta(days=50)).isoformat(), "attendance": "23",
+            "attendees": f"{unit_name}班子成员、各股室负责人", "group_head": "主要负责人",
+            "group_members": "分管负责人、办公室主任、财务股长"}
+
+
+def _self_check_fields(offset_days: list[int]) -> dict:
+    projects = yaml.safe_load((DATA / "self-check-projects.yaml").read_text(encoding="utf-8"))["projects"]
+    items = yaml.safe_load((DATA / "ledger-items.yaml").read_text(encoding="utf-8"))["items"]
+    source_codes = {"服务对象": "service_users", "居民群众": "residents", "自查自纠": "self_check"}
+    fields = {"summary": "对照“四个对照”逐项排查本单位建设项目，列出问题清单。"}
+    for i, p in enumerate(projects[:2]):
+        fields.update({
+            f"projects-{i}-name": p["name"], f"projects-{i}-kind": p["kind"], f"projects-{i}-status": p["status"],
+            f"projects-{i}-investment": str(p["investment_10k_yuan"]), f"projects-{i}-verdict": p["verdict"],
+            f"projects-{i}-findings": p["findings"],
+        })
+        for breach in p["breaches"]:
+            fields[f"projects-{i}-{breach}"] = "y"
+        if p["investment_10k_yuan"] >= 1000:
+            fields[f"projects-{i}-expert_review"] = "y"
+    for i, days in enumerate(offset_days):
+        item = items[i % len(items)]
+        fields.update({
+            f"ledger-{i}-title": item["title"], f"ledger-{i}-source": source_codes.get(item["source"].split("、")[0], "self_check"),
+            f"ledger-{i}-measures": "；".join(item["measures"]), f"ledger-{i}-responsible_leader": item["responsible_leaders"][0],
+            f"ledger-{i}-responsible_department": item["responsible_departments"][0],
+            f"ledger-{i}-deadline": (clock.today() + timedelta(days=days)).isoformat(),
+        })
+    return fields
+
+
+def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
+    from app.models import ProcessInstance
+
+    sup, assessor = ids["supervisor"], ids["assessor"]
+    instances = db.session.query(ProcessInstance).filter_by(campaign_id=campaign_id).all()
+    order = ["deploy", "self_check", "review", "returned", "rectifying", "verifying", "assessment", "remedial",
+             "follow_up", "closed"]
+    for instance in instances:
+        target = TARGETS.get(instance.unit.code, "deploy")
+        level = order.index(target)
+        d = _Driver(app, instance, ids)
+        if level < 1:
+            continue
+        d.do("deploy", d.staff, _deploy_fields(instance.unit.name), {"plan": _file("实施方案.pdf", "本单位专项整治实施方案")})
+        if level < 2:
+            continue
+        # Deadlines spread so the lights differ: one item already overdue, one due soon, one later.
+        d.do("self_check", d.staff, _self_check_fields([-5, 2, 45]))
+        if level < 3:
+            continue
+        if target == "returned":
+            d.do("review_self_check", sup, {"decision": "return", "comments": "问题清单不够具体，请补充整改措施和责任人后重新报送。"})
+            continue
+        d.do("review_self_check", sup, {"decision": "accept", "comments": "同意"})
+        if level < 5:
+            continue
+        d.do("rectify_item", d.staff, {"measures_taken": "已完成制度修订并公示", "completed_on": clock.today().isoformat()},
+             {"evidence": _file("整改佐证.pdf", "整改佐证材料")})
+        if target == "verifying":
+            continue
+        d.do("verify_item", sup, {"decision": "close", "check_type": "spot_check", "comments": "随机抽查属实"})
+        if level < 6:
+            continue
+        while d.ready("rectify_item"):
+            d.do("rectify_item", d.staff, {"measures_taken": "已整改到位", "completed_on": clock.today().isoformat()},
+                 {"evidence": _file("整改佐证.pdf", "整改佐证材料")})
+            d.do("verify_item", sup, {"decision": "close", "check_type": "document_review"})
+        if level < 7:
+            continue
+        scores = {"scores-0-component": "整改成效", "scores-0-points": "86", "scores-0-max_points": "100"}
+        if target == "remedial":
+            d.do("assessment", assessor, {**scores, "scores-0-points": "52", "verdict": "fail", "remarks": "走过场",
+                                          "remedial_items-0-title": "补课：整改措施公示不到位",
+                                          "remedial_items-0-source": "supervision",
+                                          "remedial_items-0-measures": "在县内主流媒体公示整改承诺",
+                                          "remedial_items-0-responsible_leader": "主要负责人",
+                                          "remedial_items-0-responsible_department": "办公室",
+                                          "remedial_items-0-deadline": (clock.today() + timedelta(days=10)).isoformat()})
+            continue
+        d.do("assessment", assessor, {**scores, "verdict": "pass", "remarks": "整改到位"})
+        timers.tick()
+        if target == "follow_up":
+            continue
+        d.do("follow_up_review", sup, {"rebound": "no", "findings": "回头看未发现反弹"})
+
+
+def logins() -> list[tuple[str, str, str]]:
+    rows = [(u, r, n) for u, r, n in ROLE_USERS]
+    rows += [(f"staff_{code.lower()}", "unit_staff", f"{code} 单位联络员") for code in ("T01", "T03", "T07", "T08", "T12")]
+    return rows

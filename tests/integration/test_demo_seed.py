@@ -1,0 +1,26 @@
+"""`flask demo seed`: the 54号 campaign with 33 units spread over the phases; a second run changes nothing."""
+from sqlalchemy import func
+
+from app.extensions import db
+from app.models import Campaign, ProcessInstance, User
+
+
+def test_demo_seed_is_complete_and_idempotent(app, ctx, runner):
+    first = runner.invoke(args=["demo", "seed"])
+    assert first.exit_code == 0, first.output
+    assert "已创建" in first.output and "admin" in first.output and "Rectify2026!" in first.output
+    campaign = db.session.query(Campaign).one()
+    assert campaign.doc_number == "邵政办发〔2014〕54号" and campaign.status == "launched"
+    phases = dict(db.session.query(ProcessInstance.phase, func.count()).group_by(ProcessInstance.phase).all())
+    assert sum(phases.values()) == 33
+    assert {"deploy", "self_check", "rectification", "assessment", "follow_up", "closed"} <= set(phases)
+    roles = {r for (r,) in db.session.query(User.role).distinct()}
+    assert roles == {"admin", "designer", "supervisor", "assessor", "unit_staff"}
+    users_before = db.session.query(User).count()
+
+    second = runner.invoke(args=["demo", "seed"])
+    assert second.exit_code == 0, second.output
+    assert "已存在" in second.output
+    assert db.session.query(Campaign).count() == 1
+    assert db.session.query(ProcessInstance).count() == 33
+    assert db.session.query(User).count() == users_before
