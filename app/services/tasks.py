@@ -194,9 +194,11 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
     _check_uploads(form)
     if form.errors:
         raise FormInvalid(form)
-    _store_files(user, task, form)
-    db.session.flush()
-    counts = {field: len(rows) for field, rows in existing_files(task).items()}
+    counts = {}
+    if form.definition.file_fields:  # most review forms carry no files: skip the evidence queries
+        _store_files(user, task, form)
+        db.session.flush()
+        counts = {field: len(rows) for field, rows in existing_files(task).items()}
     if not forms.validate(form, counts):
         # Nothing typed is lost: the answers become the draft, the files are already kept.
         task.draft = forms.to_data(form)
