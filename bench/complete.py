@@ -62,9 +62,13 @@ def main() -> None:
 
         service_ms, raw_ms = [], []
         for step in STEPS:
-            for task in db.session.query(Task).filter_by(element_id=step, status="ready").order_by(Task.id).all():
+            task_ids = [i for (i,) in db.session.query(Task.id).filter_by(element_id=step, status="ready").order_by(Task.id)]
+            for task_id in task_ids:
                 if len(service_ms) >= args.tasks:
                     break
+                # A fresh session per completion, as each web request gets one.
+                db.session.remove()
+                task = db.session.get(Task, task_id)
                 fields, files, process_data = fields_for(step)
                 # Raw SpiffWorkflow on the same state (prepared outside the timing).
                 instance = db.session.get(ProcessInstance, task.instance_id)
@@ -81,8 +85,7 @@ def main() -> None:
                 raw_ms.append((time.perf_counter() - t0) * 1000)
 
                 user_id = sup if task.role == "supervisor" else staff[task.unit_id]
-                task_id = task.id
-                db.session.expire_all()
+                db.session.remove()
                 with app.test_request_context("/", method="POST"):
                     data = MultiDict(fields)
                     g.pop("csrf_token", None)

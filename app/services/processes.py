@@ -75,3 +75,17 @@ def list_versions() -> list[ProcessDefinition]:
 
 def bundle_of(definition: ProcessDefinition) -> definitions.SpecBundle:
     return definitions.load_bundle(definition.content_hash, definition.spec_json)
+
+
+# Deployed versions never change, so their specs are cached by id and the large row
+# (diagram and spec, tens of KB) is read from the database once per process.
+_bundles: dict[tuple[str, int], definitions.SpecBundle] = {}
+
+
+def bundle_for(definition_id: int) -> definitions.SpecBundle:
+    key = (str(db.engine.url), definition_id)
+    bundle = _bundles.get(key)
+    if bundle is None:
+        bundle = bundle_of(db.session.get(ProcessDefinition, definition_id))
+        _bundles[key] = bundle
+    return bundle

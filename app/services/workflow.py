@@ -21,7 +21,7 @@ ORDER = {p: i for i, p in enumerate(PHASES)}
 
 
 def load(instance: ProcessInstance) -> runtime.Run:
-    return runtime.load(processes.bundle_of(instance.definition), instance.state)
+    return runtime.load(processes.bundle_for(instance.definition_id), instance.state)
 
 
 def phase_of(run: runtime.Run, ready: list[runtime.ReadyTask], current: str) -> str:
