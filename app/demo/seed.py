@@ -221,5 +221,5 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
 
 def logins() -> list[tuple[str, str, str]]:
     rows = [(u, r, n) for u, r, n in ROLE_USERS]
-    rows += [(f"staff_{code.lower()}", "unit_staff", f"{code} 单位联络员") for code in ("T01", "T03", "T07", "T08", "T12")]
+    rows += [(f"staff_{code.lower()}", "unit_staff", f"{code} 单位联络员") for code in ("T01", "T03", "T07", "T08", "T13")]
     return rows
