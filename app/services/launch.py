@@ -20,6 +20,8 @@ from . import audit, processes, workflow
 
 REVIEW_DAYS = 7
 FOLLOW_UP_AFTER_DAYS = 90
+# Without a follow-up phase in the notice, the review is due a month after its date.
+FOLLOW_UP_DAYS = 30
 
 
 class LaunchError(Exception):
@@ -47,6 +49,8 @@ def process_data(campaign: Campaign) -> dict:
         last = ends.get("assessment") or max(ends.values())
         follow_up_day = last + timedelta(days=FOLLOW_UP_AFTER_DAYS)
     follow_up_at = datetime.combine(follow_up_day, time(9, 0), tzinfo=clock.local_tz())
+    if "follow_up" not in deadlines:
+        deadlines["follow_up"] = runtime.iso(follow_up_day + timedelta(days=FOLLOW_UP_DAYS))
     return {
         "campaign_id": campaign.id,
         "deadlines": deadlines,

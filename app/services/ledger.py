@@ -2,7 +2,7 @@
 
 Functions here add to the session; the calling use case commits.
 """
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -131,9 +131,14 @@ def closed_items(instance_id: int) -> list[LedgerItem]:
     ))
 
 
+VERIFY_DAYS = 7
+
+
 def as_process_item(item: LedgerItem) -> dict:
-    """What the workflow carries per item: small, JSON-safe, with its own deadline."""
-    return {"id": item.id, "seq": item.seq, "due": runtime.iso(item.deadline)}
+    """What the workflow carries per item: small, JSON-safe, with its own deadlines
+    (supervisors verify within a week of the item's deadline)."""
+    return {"id": item.id, "seq": item.seq, "due": runtime.iso(item.deadline),
+            "verify_due": runtime.iso(item.deadline + timedelta(days=VERIFY_DAYS))}
 
 
 def as_process_items(items: list[LedgerItem]) -> list[dict]:

@@ -48,6 +48,7 @@ def rectify_and_close(world, task):
     verify = [t for t in ready_tasks(world["instance"]) if t.ledger_item_id == task.ledger_item_id
               and t.form_key == "verify_item"]
     assert len(verify) == 1
+    assert verify[0].due_at is not None and verify[0].due_at > task.due_at  # a week after the item's deadline
     submit(app, world["supervisor"], verify[0].id, {"decision": "close", "check_type": "spot_check"})
 
 
@@ -203,6 +204,7 @@ def test_follow_up_waits_for_its_date_then_rebound_reopens(world):
     with time_machine.travel(inst.next_timer_at.replace(tzinfo=timezone.utc).timestamp() + 60, tick=False):
         assert timers.tick().advanced >= 1
     review = one(world, "follow_up_review")
+    assert review.due_at is not None and review.due_at > inst.next_timer_at
     first = db.session.query(LedgerItem).filter_by(instance_id=world["instance"], title="甲").one()
     submit(world["app"], world["supervisor"], review.id,
            {"rebound": "yes", "findings": "广场又增设景观灯", "reopen_items": [str(first.id)]})
