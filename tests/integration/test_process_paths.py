@@ -199,12 +199,13 @@ def test_follow_up_waits_for_its_date_then_rebound_reopens(world):
     pass_assessment(world)
     inst = instance(world)
     assert inst.phase == "follow_up" and inst.next_timer_at is not None
+    fire_at = inst.next_timer_at
     assert not ready_tasks(world["instance"], "follow_up_review")
     assert timers.tick().advanced == 0  # not due yet
     with time_machine.travel(inst.next_timer_at.replace(tzinfo=timezone.utc).timestamp() + 60, tick=False):
         assert timers.tick().advanced >= 1
     review = one(world, "follow_up_review")
-    assert review.due_at is not None and review.due_at > inst.next_timer_at
+    assert review.due_at is not None and review.due_at > fire_at
     first = db.session.query(LedgerItem).filter_by(instance_id=world["instance"], title="甲").one()
     submit(world["app"], world["supervisor"], review.id,
            {"rebound": "yes", "findings": "广场又增设景观灯", "reopen_items": [str(first.id)]})
