@@ -82,6 +82,11 @@ def bundle_of(definition: ProcessDefinition) -> definitions.SpecBundle:
 _bundles: dict[tuple[str, int], definitions.SpecBundle] = {}
 
 
+def forget_cached() -> None:
+    """Drop cached specs (after rows were removed behind the app's back, e.g. a restore)."""
+    _bundles.clear()
+
+
 def bundle_for(definition_id: int) -> definitions.SpecBundle:
     key = (str(db.engine.url), definition_id)
     bundle = _bundles.get(key)
