@@ -1,5 +1,6 @@
 """Template filters and globals."""
 from flask import Flask, current_app
+from flask_babel import gettext
 
 from app import clock
 from app.services import lights
@@ -22,4 +23,4 @@ def register(app: Flask) -> None:
 
     @app.template_global("light_label")
     def light_label(name: str) -> str:
-        return lights.LABELS[name]
+        return gettext(lights.LABELS[name])
