@@ -2,9 +2,7 @@
 import io
 from datetime import date
 
-from flask import g
-from flask_wtf.csrf import generate_csrf
-from werkzeug.datastructures import CombinedMultiDict, FileStorage, MultiDict
+from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
 from app.forms import registry as forms
@@ -46,18 +44,7 @@ def upload(name: str = "方案.pdf", content: bytes = b"%PDF-1.4 test evidence")
 
 def form_for(app, key: str, fields: dict, files: dict | None = None, dynamic=None):
     """Build a bound form as the task page would from a POST (call inside a request context)."""
-    data = MultiDict()
-    for name, value in fields.items():
-        for v in value if isinstance(value, list) else [value]:
-            data.add(name, v)
-    # g outlives a test request context nested in an app context: drop the token of the previous request.
-    g.pop("csrf_token", None)
-    data.add("csrf_token", generate_csrf())
-    filedata = MultiDict()
-    for name, uploads in (files or {}).items():
-        for u in uploads if isinstance(uploads, list) else [uploads]:
-            filedata.add(name, u)
-    return forms.build_form(key, formdata=CombinedMultiDict([filedata, data]), dynamic_choices=dynamic)
+    return forms.form_from_values(key, fields, files, dynamic)
 
 
 def submit(app, user_id: int, task_id: int, fields: dict, files: dict | None = None, lock: int | None = None):

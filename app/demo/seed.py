@@ -10,9 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import yaml
-from flask import Flask, g
-from flask_wtf.csrf import generate_csrf
-from werkzeug.datastructures import CombinedMultiDict, FileStorage, MultiDict
+from flask import Flask
+from werkzeug.datastructures import FileStorage
 
 from app import clock
 from app.extensions import db
@@ -88,19 +87,6 @@ def seed(app: Flask) -> SeedResult:
 
 
 # ---------------------------------------------------------------- driving units
-def _form(key: str, fields: dict, files: dict | None, dynamic=None):
-    data = MultiDict()
-    for name, value in fields.items():
-        for v in value if isinstance(value, list) else [value]:
-            data.add(name, v)
-    g.pop("csrf_token", None)
-    data.add("csrf_token", generate_csrf())
-    filedata = MultiDict()
-    for name, upload in (files or {}).items():
-        filedata.add(name, upload)
-    return forms.build_form(key, formdata=CombinedMultiDict([filedata, data]), dynamic_choices=dynamic)
-
-
 def _file(name: str, text: str) -> FileStorage:
     """A small but real PDF carrying the text, so downloads open in a reader."""
     body = f"BT /F1 12 Tf 72 720 Td ({text.encode('unicode_escape').decode()}) Tj ET".encode()
@@ -124,7 +110,7 @@ class _Driver:
         task = self.ready(element_id)[pick]
         with self.app.test_request_context("/", method="POST"):
             user = users.get_active(user_id)
-            form = _form(task.form_key, fields, files, tasks.dynamic_choices(task))
+            form = forms.form_from_values(task.form_key, fields, files, tasks.dynamic_choices(task))
             try:
                 tasks.complete(user, task.id, form)
             except tasks.FormInvalid as exc:

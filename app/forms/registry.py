@@ -4,8 +4,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from flask import current_app, has_request_context, request
-from werkzeug.datastructures import CombinedMultiDict, FileStorage
+from flask import current_app, g, has_request_context, request
+from flask_wtf.csrf import generate_csrf
+from werkzeug.datastructures import CombinedMultiDict, FileStorage, MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from app.forms import data as _data
@@ -137,3 +138,21 @@ def validate(form: RectifyForm, existing_files: dict[str, int] | None = None) ->
     _rules.check_required_if(form, definition.fields, form)
     _rules.check_rules(form, definition)
     return not form.errors
+
+
+def form_from_values(key: str, fields: dict, files: dict | None = None,
+                     dynamic_choices: dict[str, list[tuple[str, str]]] | None = None) -> RectifyForm:
+    """A bound form built from plain values, as if posted by a browser (for the demo seed,
+    benchmarks and tests). Needs a request context; a CSRF token for it is generated."""
+    data = MultiDict()
+    for name, value in fields.items():
+        for v in value if isinstance(value, list) else [value]:
+            data.add(name, v)
+    # g can outlive one request context nested in an app context: drop the previous token.
+    g.pop("csrf_token", None)
+    data.add("csrf_token", generate_csrf())
+    uploads = MultiDict()
+    for name, value in (files or {}).items():
+        for upload in value if isinstance(value, list) else [value]:
+            uploads.add(name, upload)
+    return build_form(key, formdata=CombinedMultiDict([uploads, data]), dynamic_choices=dynamic_choices)
