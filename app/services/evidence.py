@@ -108,6 +108,16 @@ def store(upload: FileStorage, *, field: str, unit_id: int, instance_id: int | N
     return row
 
 
+def copy_to_task(from_task_id: int, task) -> None:
+    """List another task's files on `task` too (same blobs: content-addressed, nothing copied on disk)."""
+    for row in for_task(from_task_id):
+        db.session.add(Evidence(
+            sha256=row.sha256, filename=row.filename, content_type=row.content_type, size=row.size,
+            unit_id=row.unit_id, instance_id=row.instance_id, task_id=task.id, field=row.field,
+            uploaded_by_id=row.uploaded_by_id, uploaded_at=row.uploaded_at,
+        ))
+
+
 def for_task(task_id: int) -> list[Evidence]:
     return list(db.session.scalars(select(Evidence).filter_by(task_id=task_id).order_by(Evidence.id)))
 

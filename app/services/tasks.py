@@ -239,11 +239,17 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
 
 
 def _carry_comments(process_data: dict, data: dict, created: list[Task]) -> None:
-    """A returned step shows the reviewer's comments on the task it reopens."""
-    if "return" in (process_data.get("decision"), process_data.get("verification")):
-        for row in created:
-            if row.role == "unit_staff":
-                row.returned_comment = data.get("comments") or "（未填写意见）"
+    """A returned step shows the reviewer's comments on the task it reopens, and keeps the
+    evidence already submitted there, so nothing has to be uploaded again."""
+    if "return" not in (process_data.get("decision"), process_data.get("verification")):
+        return
+    for row in created:
+        if row.role != "unit_staff":
+            continue
+        row.returned_comment = data.get("comments") or "（未填写意见）"
+        previous = previous_submission(row)
+        if previous is not None:
+            evidence.copy_to_task(previous.task_id, row)
 
 
 def instance_for(user: User, instance_id: int) -> ProcessInstance:

@@ -118,6 +118,8 @@ def test_verify_return_loop(world):
            {"decision": "return", "check_type": "unannounced_visit", "comments": "明察暗访发现仍未整改"})
     again = one(world, "rectify_item")
     assert again.returned_comment == "明察暗访发现仍未整改"
+    # The evidence already submitted stays with the returned item: no need to upload it again.
+    assert [e.filename for e in tasks.existing_files(again)["evidence"]] == ["方案.pdf"]
     assert db.session.get(LedgerItem, again.ledger_item_id).status == "rectifying"
     rectify_and_close(world, again)
     assert one(world, "assessment")
