@@ -247,6 +247,7 @@ def _carry_comments(process_data: dict, data: dict, created: list[Task]) -> None
         if row.role != "unit_staff":
             continue
         row.returned_comment = data.get("comments") or "（未填写意见）"
+        db.session.flush()  # the new row needs its id to carry the evidence over
         previous = previous_submission(row)
         if previous is not None:
             evidence.copy_to_task(previous.task_id, row)

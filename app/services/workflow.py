@@ -34,14 +34,16 @@ def phase_of(run: runtime.Run, ready: list[runtime.ReadyTask], current: str) -> 
 
 def settle_ledger_gate(instance: ProcessInstance, run: runtime.Run) -> None:
     """The assessment gate opens when the flow waits for it and no ledger item is open."""
-    if run.waiting_for_message(LEDGER_GATE) and ledger.open_count(instance.id) == 0:
+    if not run.waiting_for_message(LEDGER_GATE):
+        return
+    db.session.flush()  # ledger changes made by the step must be counted
+    if ledger.open_count(instance.id) == 0:
         run.send_message(LEDGER_GATE)
 
 
 def save(instance: ProcessInstance, run: runtime.Run, actor_id: int | None,
          completed_task: Task | None = None) -> list[Task]:
     """Store state and derived columns, project ready tasks; return the tasks newly created."""
-    db.session.flush()  # ledger changes made by the step must be visible to the gate
     settle_ledger_gate(instance, run)
     ready = run.ready_tasks()
     before = {"phase": instance.phase, "status": instance.status}
@@ -82,7 +84,6 @@ def project(instance: ProcessInstance, ready: list[runtime.ReadyTask], completed
         row = new_task_row(instance, r, now)
         db.session.add(row)
         created.append(row)
-    db.session.flush()
     return created
 
 
