@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app import clock
-from app.services import campaigns, launch
+from app.services import campaigns, launch, notices
 from app.services.campaigns import CampaignError
 from app.services.launch import LaunchError
 
@@ -41,10 +41,10 @@ def _campaign_or_exit(ref: str):
 def create(notice_file, self_check_until, follow_up_on, shift_to_today):
     """Create a draft campaign from a notice file; prints its id."""
     try:
-        notice = campaigns.notice_from_yaml(notice_file.read_text(encoding="utf-8"))
-        notice = campaigns.with_extra_phases(notice, self_check_until=self_check_until, follow_up_on=follow_up_on)
+        notice = notices.notice_from_yaml(notice_file.read_text(encoding="utf-8"))
+        notice = notices.with_extra_phases(notice, self_check_until=self_check_until, follow_up_on=follow_up_on)
         if shift_to_today:
-            notice = campaigns.shift_notice(notice, clock.today())
+            notice = notices.shift_notice(notice, clock.today())
         campaign = campaigns.create_campaign(notice, actor_id=None)
     except CampaignError as exc:
         where = f"（{exc.field}）" if exc.field else ""

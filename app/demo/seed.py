@@ -16,7 +16,7 @@ from werkzeug.datastructures import FileStorage
 from app import clock
 from app.extensions import db
 from app.forms import registry as forms
-from app.services import campaigns, launch, tasks, timers, units, users
+from app.services import campaigns, launch, notices, tasks, timers, units, users
 
 DATA = Path(__file__).parent / "data"
 PASSWORD = "Rectify2026!"
@@ -66,7 +66,7 @@ def _users() -> dict[str, int]:
 
 
 def seed(app: Flask) -> SeedResult:
-    notice = campaigns.notice_from_yaml((DATA / "notice-2014-54.yaml").read_text(encoding="utf-8"))
+    notice = notices.notice_from_yaml((DATA / "notice-2014-54.yaml").read_text(encoding="utf-8"))
     existing = campaigns.find_campaign(notice.doc_number)
     if existing is not None:
         _users()
@@ -75,10 +75,10 @@ def seed(app: Flask) -> SeedResult:
     ids = _users()
     today = clock.today()
     deploy_ends = next(p["ends"] for p in notice.phases if p["key"] == "deploy")
-    notice = campaigns.with_extra_phases(notice, self_check_until=deploy_ends + timedelta(days=20))
-    notice = campaigns.shift_notice(notice, today - timedelta(days=60))
+    notice = notices.with_extra_phases(notice, self_check_until=deploy_ends + timedelta(days=20))
+    notice = notices.shift_notice(notice, today - timedelta(days=60))
     # The follow-up (回头看) date is today so the demo shows follow-up reviews already open.
-    notice = campaigns.with_extra_phases(notice, follow_up_on=today)
+    notice = notices.with_extra_phases(notice, follow_up_on=today)
     campaign = campaigns.create_campaign(notice, ids["admin"])
     campaigns.enrol_units(campaign.id, "all", ids["admin"])
     launch.launch_all(campaign.id, ids["admin"])

@@ -8,7 +8,6 @@ PREFIXES = {
     "assessor": "/assess",
     "admin": "/admin",
     "evidence": "/evidence",
-    "public": "/public",
 }
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Campaign, CampaignUnit
-from app.services import campaigns
+from app.services import campaigns, notices
 from app.services.campaigns import CampaignError, NoticeInput
 from tests.conftest import csrf_from
 
@@ -104,7 +104,7 @@ def test_duplicate_doc_number_is_refused(ctx):
 
 
 def test_notice_from_yaml_reads_the_real_notice(ctx):
-    notice = campaigns.notice_from_yaml(NOTICE_FILE.read_text(encoding="utf-8"))
+    notice = notices.notice_from_yaml(NOTICE_FILE.read_text(encoding="utf-8"))
     assert notice.doc_number == "邵政办发〔2014〕54号"
     assert notice.issuer == "邵阳县人民政府办公室"
     assert notice.issued_on == date(2014, 5, 13)
@@ -119,7 +119,7 @@ def test_notice_from_yaml_reads_the_real_notice(ctx):
     # The notice has no self-check phase: creating it as is says so.
     with pytest.raises(CampaignError, match="自查自纠"):
         campaigns.create_campaign(notice, actor_id=None)
-    full = campaigns.with_extra_phases(notice, self_check_until=date(2014, 5, 31), follow_up_on=date(2014, 12, 1))
+    full = notices.with_extra_phases(notice, self_check_until=date(2014, 5, 31), follow_up_on=date(2014, 12, 1))
     campaign = campaigns.create_campaign(full, actor_id=None)
     assert campaigns.deadlines(campaign)["self_check"] == date(2014, 5, 31)
     assert campaign.follow_up_on == date(2014, 12, 1)
@@ -127,10 +127,10 @@ def test_notice_from_yaml_reads_the_real_notice(ctx):
 
 
 def test_shift_notice_moves_every_date_to_start_today():
-    notice = campaigns.with_extra_phases(
-        campaigns.notice_from_yaml(NOTICE_FILE.read_text(encoding="utf-8")), self_check_until=date(2014, 5, 31)
+    notice = notices.with_extra_phases(
+        notices.notice_from_yaml(NOTICE_FILE.read_text(encoding="utf-8")), self_check_until=date(2014, 5, 31)
     )
-    shifted = campaigns.shift_notice(notice, date(2026, 1, 1))
+    shifted = notices.shift_notice(notice, date(2026, 1, 1))
     deploy = next(p for p in shifted.phases if p["key"] == "deploy")
     assert deploy["starts"] == date(2026, 1, 1)  # was 2014-02-20, the earliest phase start
     assert (deploy["ends"] - deploy["starts"]).days == (date(2014, 4, 30) - date(2014, 2, 20)).days
@@ -140,9 +140,9 @@ def test_shift_notice_moves_every_date_to_start_today():
 
 def test_notice_from_yaml_rejects_garbage():
     with pytest.raises(CampaignError):
-        campaigns.notice_from_yaml("- just\n- a list\n")
+        notices.notice_from_yaml("- just\n- a list\n")
     with pytest.raises(CampaignError, match="日期格式"):
-        campaigns.notice_from_yaml("doc_number: x\nissued_on: 13/05/2014\n")
+        notices.notice_from_yaml("doc_number: x\nissued_on: 13/05/2014\n")
 
 
 def test_update_campaign_while_draft_then_blocked_after_launch(ctx):

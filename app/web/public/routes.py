@@ -1,2 +1,0 @@
-"""Routes of this blueprint."""
-from . import bp  # noqa: F401
