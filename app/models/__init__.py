@@ -2,6 +2,7 @@
 from .audit import AuditEvent
 from .base import Base
 from .campaign import Campaign, CampaignPhase, CampaignTask, CampaignUnit
+from .escalation import Escalation, LetterCounter, Notification, PublicNotice, SupervisionLetter
 from .ledger import LedgerItem
 from .process import ProcessDefinition, ProcessInstance
 from .task import Evidence, Submission, Task
@@ -10,6 +11,6 @@ from .user import User
 
 __all__ = [
     "AuditEvent", "Base", "Campaign", "CampaignPhase", "CampaignTask", "CampaignUnit",
-    "Evidence", "LedgerItem", "ProcessDefinition", "ProcessInstance", "Submission", "Task",
+    "Escalation", "Evidence", "LetterCounter", "LedgerItem", "Notification", "PublicNotice", "SupervisionLetter", "ProcessDefinition", "ProcessInstance", "Submission", "Task",
     "Unit", "User",
 ]

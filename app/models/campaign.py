@@ -38,6 +38,8 @@ class Campaign(Base):
     # Launch progress, written batch by batch so the page can show it.
     launch_total: Mapped[int] = mapped_column(default=0)
     launch_done: Mapped[int] = mapped_column(default=0)
+    # The overdue ladder (催办 → 督办函 → 通报): offsets after a task's due time, chosen per campaign.
+    ladder: Mapped[dict] = mapped_column(default=dict)
 
     phases: Mapped[list["CampaignPhase"]] = relationship(
         back_populates="campaign", order_by="CampaignPhase.position", cascade="all, delete-orphan"

@@ -1,0 +1,134 @@
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base
+
+LEVELS = ("reminder", "letter", "notice")
+LEVEL_NAMES = {"reminder": "催办", "letter": "督办函", "notice": "通报"}
+# pending: to be carried out by the sweep; done; incident: failed too often, waits for a person.
+ESCALATION_STATUSES = ("pending", "done", "incident")
+
+
+class Escalation(Base):
+    """One rung of the overdue ladder for one task: unique per (instance, task, level)."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "spiff_task_id", "level", name="uq_escalations_key"),
+        Index("ix_escalations_status_next", "status", "next_attempt_at"),
+        Index("ix_escalations_unit_level", "unit_id", "level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(64))
+    ledger_item_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_items.id"))
+    level: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime | None]
+    fired_at: Mapped[datetime]
+    manual: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None]
+
+    unit = relationship("Unit")
+    task = relationship("Task")
+    ledger_item = relationship("LedgerItem")
+
+
+class LetterCounter(Base):
+    """The last letter number per issuer and year; its row is locked while a number is taken."""
+
+    __tablename__ = "letter_counters"
+    __table_args__ = (UniqueConstraint("issuer", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(128))
+    year: Mapped[int]
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class SupervisionLetter(Base):
+    """督办函: numbered per issuer and year with no gap and no duplicate."""
+
+    __tablename__ = "supervision_letters"
+    __table_args__ = (UniqueConstraint("issuer", "year", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), unique=True)
+    issuer: Mapped[str] = mapped_column(String(128))
+    year: Mapped[int]
+    number: Mapped[int]
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    subject: Mapped[str] = mapped_column(String(256))
+    items: Mapped[list] = mapped_column(default=list)
+    original_due: Mapped[datetime | None]
+    new_due: Mapped[date]
+    body: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime]
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    unit = relationship("Unit")
+    campaign = relationship("Campaign")
+
+    @property
+    def doc_number(self) -> str:
+        return f"督办函〔{self.year}〕第{self.number}号"
+
+
+class PublicNotice(Base):
+    """通报: published to the public page; withdrawn with a reason, never deleted."""
+
+    __tablename__ = "public_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), unique=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    summary: Mapped[str] = mapped_column(Text)
+    overdue_since: Mapped[datetime | None]
+    published_at: Mapped[datetime] = mapped_column(index=True)
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdraw_reason: Mapped[str | None] = mapped_column(Text)
+
+    unit = relationship("Unit")
+    campaign = relationship("Campaign")
+
+
+class Notification(Base):
+    """An in-app message to one user, also sent by email when SMTP is configured."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(256))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    # none (no address or no SMTP), pending, sent, failed
+    email_status: Mapped[str] = mapped_column(String(16), default="none")
+    email_attempts: Mapped[int] = mapped_column(default=0)
+    email_next_attempt_at: Mapped[datetime | None]
+    email_error: Mapped[str | None] = mapped_column(Text)
