@@ -31,6 +31,16 @@ class Config:
     LAUNCH_BATCH_SIZE = int(os.environ.get("LAUNCH_BATCH_SIZE", 500))
     DUE_SOON_DAYS = int(os.environ.get("DUE_SOON_DAYS", 3))
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
+    # A deadline falls at the end of the working day.
+    WORKDAY_END = os.environ.get("WORKDAY_END", "17:30")
+    LETTER_GRACE_DAYS = int(os.environ.get("LETTER_GRACE_DAYS", 5))
+    ESCALATION_MAX_ATTEMPTS = int(os.environ.get("ESCALATION_MAX_ATTEMPTS", 5))
+    SCHEDULER_INTERVAL = int(os.environ.get("SCHEDULER_INTERVAL", 30))
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", 25))
+    SMTP_USER = os.environ.get("SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_SENDER = os.environ.get("SMTP_SENDER", "rectify@localhost")
 
 
 class DevelopmentConfig(Config):

@@ -6,7 +6,9 @@ from flask import Flask, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from app import clock
+from datetime import time
+
+from app import clock, workdays
 from app.extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -16,6 +18,8 @@ def create_app(config_object: object | str | None = None) -> Flask:
         config_object = os.environ.get("RECTIFY_CONFIG", "config.DevelopmentConfig")
     app.config.from_object(config_object)
     clock.set_timezone(app.config["TIMEZONE"])
+    hour, minute = (int(x) for x in app.config["WORKDAY_END"].split(":"))
+    workdays.configure(app.config["TIMEZONE"], time(hour, minute))
     _ensure_dirs(app)
     register_extensions(app)
     register_blueprints(app)

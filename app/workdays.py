@@ -24,6 +24,10 @@ def configure(timezone: str, workday_end: time | None = None) -> None:
         WORKDAY_END = workday_end
 
 
+def local_tz() -> ZoneInfo:
+    return _tz
+
+
 def covered(year: int) -> bool:
     """Whether the holiday data covers this year (else weekends only are counted)."""
     try:

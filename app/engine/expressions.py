@@ -8,7 +8,10 @@ dunder attributes, no calls outside a few pure functions, and bounded sizes.
 import ast
 import operator
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+
+from app import workdays
 
 
 class ExpressionError(ValueError):
@@ -40,9 +43,34 @@ _CMP_OPS = {
     ast.IsNot: operator.is_not,
 }
 _UNARY_OPS = {ast.Not: operator.not_, ast.USub: operator.neg, ast.UAdd: operator.pos}
+# Far enough away to mean "never" for a timer that has no due time to count from.
+NEVER = "9999-12-31T00:00:00+08:00"
+
+
+def _moment(value) -> datetime:
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=workdays.local_tz())
+
+
+def ladder_at(due, offset) -> str:
+    """When a rung of the overdue ladder fires: `due` (ISO time) moved by `offset`,
+    {"days": n, "unit": "working" | "calendar"}. No due time: never."""
+    if not due:
+        return NEVER
+    offset = offset or {}
+    return workdays.shift(_moment(due), int(offset.get("days", 0)), offset.get("unit", "working")).isoformat()
+
+
+def later(*values) -> str | None:
+    """The latest of some ISO times (None ignored): a returned task's new deadline wins."""
+    present = [v for v in values if v]
+    return max(present, key=_moment) if present else None
+
+
 FUNCTIONS = {
     "len": len, "int": int, "float": float, "str": str, "bool": bool, "abs": abs,
     "min": min, "max": max, "round": round, "sum": sum, "any": any, "all": all,
+    "ladder_at": ladder_at, "later": later,
 }
 CONSTANTS = {"True": True, "False": False, "None": None}
 # The only method calls allowed: read-only lookups on data.

@@ -20,6 +20,10 @@ class Effect:
 class OperationContext:
     task_data: dict
     element_id: str
+    # For a service task reached from a boundary event: the user task it is attached to.
+    attached_task_id: str | None = None
+    attached_element_id: str | None = None
+    attached_due: str | None = None
     effects: list[Effect] = field(default_factory=list)
 
 
@@ -43,6 +47,39 @@ def get(name: str) -> Operation | None:
 
 def names() -> set[str]:
     return set(_registry)
+
+
+def _escalate(ctx: OperationContext, level: str) -> dict:
+    """A rung of the overdue ladder: recorded by the service layer, exactly once per task and level."""
+    if ctx.attached_task_id is None:
+        raise ValueError(f"{level}: the service task must follow a boundary event on a user task")
+    item = ctx.task_data.get("item") if isinstance(ctx.task_data.get("item"), dict) else {}
+    ctx.effects.append(Effect("escalate", {
+        "level": level,
+        "spiff_task_id": ctx.attached_task_id,
+        "element_id": ctx.attached_element_id,
+        "ledger_item_id": item.get("id"),
+        "due": ctx.attached_due,
+    }))
+    return {"level": level}
+
+
+@operation("send_reminder")
+def send_reminder(ctx: OperationContext, **_: Any) -> dict:
+    """催办: notify the unit's staff that a step is due or overdue."""
+    return _escalate(ctx, "reminder")
+
+
+@operation("issue_supervision_letter")
+def issue_supervision_letter(ctx: OperationContext, **_: Any) -> dict:
+    """督办函: a numbered letter to the unit with a new deadline."""
+    return _escalate(ctx, "letter")
+
+
+@operation("publish_public_notice")
+def publish_public_notice(ctx: OperationContext, **_: Any) -> dict:
+    """通报: a public notice naming the unit and what is overdue."""
+    return _escalate(ctx, "notice")
 
 
 @operation("notify_unit")

@@ -9,7 +9,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from app import clock
+from app import clock, workdays
 
 from . import expressions
 from .definitions import SpecBundle
@@ -44,11 +44,11 @@ def parse_due(value) -> datetime | None:
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, date):
-        return clock.end_of_day(value).astimezone(timezone.utc)
+        return workdays.end_of_working_day(value).astimezone(timezone.utc)
     else:
         text = str(value)
         if len(text) == 10:
-            return clock.end_of_day(date.fromisoformat(text)).astimezone(timezone.utc)
+            return workdays.end_of_working_day(date.fromisoformat(text)).astimezone(timezone.utc)
         parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=clock.local_tz())
@@ -209,6 +209,6 @@ def iso(value: date | datetime) -> str:
     """Process data carries times as ISO strings (JSON-safe, timezone-aware)."""
     if isinstance(value, datetime):
         return value.isoformat()
-    return clock.end_of_day(value).isoformat()
+    return workdays.end_of_working_day(value).isoformat()
 
 

@@ -11,14 +11,20 @@ from flask import current_app
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from app import clock
+from app import clock, workdays
 from app.engine import runtime
 from app.extensions import db
 from app.models import AuditEvent, Campaign, CampaignUnit, ProcessInstance, Task
 
 from . import audit, processes, workflow
 
-REVIEW_DAYS = 7
+REVIEW_DAYS = 5  # working days after the self-check deadline
+# Defaults: reminder on the due date, letter 3 working days after it, public notice 10 after it.
+DEFAULT_LADDER = {
+    "reminder": {"days": 0, "unit": "working"},
+    "letter": {"days": 3, "unit": "working"},
+    "notice": {"days": 10, "unit": "working"},
+}
 FOLLOW_UP_AFTER_DAYS = 90
 # Without a follow-up phase in the notice, the review is due a month after its date.
 FOLLOW_UP_DAYS = 30
@@ -41,7 +47,7 @@ def process_data(campaign: Campaign) -> dict:
     ends = {p.key: p.ends for p in campaign.phases}
     deadlines = {key: runtime.iso(day) for key, day in ends.items()}
     if "self_check" in ends:
-        deadlines["review"] = runtime.iso(ends["self_check"] + timedelta(days=REVIEW_DAYS))
+        deadlines["review"] = runtime.iso(workdays.add_working_days(ends["self_check"], REVIEW_DAYS))
     follow_up_day = campaign.follow_up_on or next(
         (p.starts for p in campaign.phases if p.key == "follow_up"), None
     )
@@ -57,7 +63,16 @@ def process_data(campaign: Campaign) -> dict:
         "follow_up_at": follow_up_at.isoformat(),
         # The multi-instance output is a map so every remedial round can write into it again.
         "ledger_done": {},
+        "ladder": ladder_of(campaign),
+        # New deadlines of returned steps (set when a review or a verification returns them).
+        "self_check_redo_due": None,
+        "item_redo_due": None,
     }
+
+
+def ladder_of(campaign: Campaign) -> dict:
+    """The campaign's overdue ladder, each rung {"days": n, "unit": "working" | "calendar"}."""
+    return {**DEFAULT_LADDER, **(campaign.ladder or {})}
 
 
 def _pending_units(campaign_id: int, limit: int) -> list[int]:

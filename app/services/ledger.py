@@ -2,11 +2,11 @@
 
 Functions here add to the session; the calling use case commits.
 """
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
 
-from app import clock
+from app import clock, workdays
 from app.engine import runtime
 from app.extensions import db
 from app.models import LedgerItem, ProcessInstance
@@ -131,14 +131,14 @@ def closed_items(instance_id: int) -> list[LedgerItem]:
     ))
 
 
-VERIFY_DAYS = 7
+VERIFY_DAYS = 5  # working days
 
 
 def as_process_item(item: LedgerItem) -> dict:
     """What the workflow carries per item: small, JSON-safe, with its own deadlines
-    (supervisors verify within a week of the item's deadline)."""
+    (supervisors verify within five working days of the item's deadline)."""
     return {"id": item.id, "seq": item.seq, "due": runtime.iso(item.deadline),
-            "verify_due": runtime.iso(item.deadline + timedelta(days=VERIFY_DAYS))}
+            "verify_due": runtime.iso(workdays.add_working_days(item.deadline, VERIFY_DAYS))}
 
 
 def as_process_items(items: list[LedgerItem]) -> list[dict]:

@@ -6,6 +6,8 @@ completing transaction and raise StepRefused to stop it with a message.
 """
 from dataclasses import dataclass
 
+from app import clock, workdays
+from app.engine import runtime
 from app.models import ProcessInstance, Task
 
 from . import ledger
@@ -35,9 +37,17 @@ def _self_check(step: Step) -> dict:
     return {}
 
 
+REDO_DAYS = 5  # a returned step gets this many working days from its return
+
+
+def redo_due() -> str:
+    today = clock.local_now().date()
+    return runtime.iso(workdays.add_working_days(today, REDO_DAYS))
+
+
 def _review_self_check(step: Step) -> dict:
     if step.data.get("decision") == "return":
-        return {"decision": "return"}
+        return {"decision": "return", "self_check_redo_due": redo_due()}
     items = ledger.accept_proposed(step.instance, step.actor_id)
     return {"decision": "accept", "ledger": ledger.as_process_items(items)}
 
@@ -52,6 +62,8 @@ def _verify_item(step: Step) -> dict:
     decision = "return" if step.data.get("decision") == "return" else "close"
     if step.task.ledger_item_id:
         ledger.verify(step.task.ledger_item_id, decision, step.actor_id)
+    if decision == "return":
+        return {"verification": decision, "item_redo_due": redo_due()}
     return {"verification": decision}
 
 

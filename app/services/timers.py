@@ -9,13 +9,15 @@ from app import clock
 from app.extensions import db
 from app.models import ProcessInstance
 
-from . import audit, workflow
+from . import audit, escalations, workflow
 
 
 @dataclass
 class TickResult:
     advanced: int = 0
     failed: list[tuple[int, str]] = field(default_factory=list)
+    escalations_done: int = 0
+    escalations_failed: int = 0
 
 
 def _due_ids(now: datetime, limit: int) -> list[int]:
@@ -41,6 +43,7 @@ def tick(now: datetime | None = None, batch_size: int = 100, max_batches: int = 
         for instance_id in ids:
             seen.add(instance_id)
             _advance_one(instance_id, now, result)
+    result.escalations_done, result.escalations_failed = escalations.deliver_pending(now)
     return result
 
 

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import ProcessInstance, Task
 from app.models.campaign import PHASES
 
-from . import audit, ledger, processes
+from . import audit, escalations, ledger, processes
 
 __all__ = ["EngineError", "TaskNotReady", "load", "save", "phase_of"]
 
@@ -54,6 +54,8 @@ def save(instance: ProcessInstance, run: runtime.Run, actor_id: int | None,
     instance.status = "completed" if run.completed else "running"
     instance.updated_at = now
     created = project(instance, ready, completed_task, actor_id, now)
+    db.session.flush()  # tasks projected just now are what the ladder's escalations point at
+    escalations.apply_effects(instance, run.take_effects(), now)
     after = {"phase": instance.phase, "status": instance.status}
     if before != after:
         audit.record(actor_id, "instance.advance", "process_instance", instance.id,

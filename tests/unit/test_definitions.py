@@ -51,7 +51,8 @@ def test_rectification_diagram_has_diagram_interchange_for_every_element():
     drawn = {e.get("bpmnElement") for e in tree.iterfind(".//bpmndi:BPMNShape", ns)} | {
         e.get("bpmnElement") for e in tree.iterfind(".//bpmndi:BPMNEdge", ns)}
     elements = {e.get("id") for e in tree.iterfind(".//bpmn:process//*[@id]", ns)
-                if etree.QName(e).localname not in ("laneSet", "messageEventDefinition", "timerEventDefinition",
+                if etree.QName(e).namespace == ns["bpmn"]
+                and etree.QName(e).localname not in ("laneSet", "messageEventDefinition", "timerEventDefinition",
                                                       "multiInstanceLoopCharacteristics", "inputDataItem",
                                                       "outputDataItem")}
     # Lanes nested in a subprocess's own laneSet carry the roles but are not drawn.

@@ -1,0 +1,53 @@
+"""通报: public notices about overdue units; withdrawn with a reason, never deleted."""
+from sqlalchemy import select
+
+from app import clock
+from app.extensions import db
+from app.models import Escalation, PublicNotice
+
+from . import audit
+
+
+def publish(escalation: Escalation, actor_id: int | None = None) -> PublicNotice:
+    step = escalation.task.name if escalation.task else escalation.element_id
+    if escalation.ledger_item:
+        what = f"整改事项「{escalation.ledger_item.title}」"
+    else:
+        what = f"「{step}」"
+    due = clock.to_local(escalation.due_at)
+    since = f"，自{due:%Y年%m月%d日}起逾期" if due else ""
+    notice = PublicNotice(
+        escalation_id=escalation.id, campaign_id=escalation.campaign_id, unit_id=escalation.unit_id,
+        task_id=escalation.task_id, summary=f"{escalation.unit.name}{what}逾期未完成{since}，经督办仍未办结，予以通报。",
+        overdue_since=escalation.due_at, published_at=clock.now(),
+    )
+    db.session.add(notice)
+    db.session.flush()
+    audit.record(actor_id, "notice.publish", "public_notice", notice.id, after={"summary": notice.summary},
+                 unit_id=notice.unit_id)
+    return notice
+
+
+def withdraw(notice_id: int, actor_id: int, reason: str) -> PublicNotice:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("撤回通报须填写理由")
+    notice = db.session.get(PublicNotice, notice_id)
+    if notice is None:
+        raise LookupError("通报不存在")
+    if notice.withdrawn_at is not None:
+        raise ValueError("该通报已撤回")
+    notice.withdrawn_at, notice.withdrawn_by_id, notice.withdraw_reason = clock.now(), actor_id, reason[:1000]
+    audit.record(actor_id, "notice.withdraw", "public_notice", notice.id, before={"withdrawn": False},
+                 after={"withdrawn": True, "reason": notice.withdraw_reason}, unit_id=notice.unit_id)
+    db.session.commit()
+    return notice
+
+
+def published(campaign_id: int | None = None, include_withdrawn: bool = False) -> list[PublicNotice]:
+    query = select(PublicNotice).order_by(PublicNotice.published_at.desc())
+    if campaign_id:
+        query = query.where(PublicNotice.campaign_id == campaign_id)
+    if not include_withdrawn:
+        query = query.where(PublicNotice.withdrawn_at.is_(None))
+    return list(db.session.scalars(query))
