@@ -18,10 +18,11 @@ PHASES = [
 ]
 
 
-def make_campaign(unit_ids: list[int], doc_number: str = "测政发〔2026〕1号") -> int:
+def make_campaign(unit_ids: list[int], doc_number: str = "测政发〔2026〕1号", phases=None,
+                  ladder: dict | None = None) -> int:
     campaign = Campaign(doc_number=doc_number, issuer="测试县人民政府办公室", issued_on=date(2026, 11, 1),
-                        title="测试专项整治", body="", created_at=clock.now())
-    for pos, (key, name, starts, ends) in enumerate(PHASES):
+                        title="测试专项整治", body="", created_at=clock.now(), ladder=ladder or {})
+    for pos, (key, name, starts, ends) in enumerate(phases or PHASES):
         campaign.phases.append(CampaignPhase(key=key, name=name, position=pos, starts=starts, ends=ends))
     db.session.add(campaign)
     db.session.flush()
