@@ -9,7 +9,7 @@ from app import clock
 from app.extensions import db
 from app.models import ProcessInstance
 
-from . import audit, escalations, workflow
+from . import audit, escalations, mailer, workflow
 
 
 @dataclass
@@ -18,6 +18,8 @@ class TickResult:
     failed: list[tuple[int, str]] = field(default_factory=list)
     escalations_done: int = 0
     escalations_failed: int = 0
+    emails_sent: int = 0
+    emails_failed: int = 0
 
 
 def _due_ids(now: datetime, limit: int) -> list[int]:
@@ -44,6 +46,7 @@ def tick(now: datetime | None = None, batch_size: int = 100, max_batches: int = 
             seen.add(instance_id)
             _advance_one(instance_id, now, result)
     result.escalations_done, result.escalations_failed = escalations.deliver_pending(now)
+    result.emails_sent, result.emails_failed = mailer.deliver_emails(now)
     return result
 
 
