@@ -1,7 +1,7 @@
 """Status lights (红黄绿灯) for anything with a due time."""
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from app import clock
+from app import clock, workdays
 
 GREEN, YELLOW, RED = "green", "yellow", "red"
 
@@ -14,13 +14,19 @@ def N_(message: str) -> str:
 LABELS = {GREEN: N_("按时"), YELLOW: N_("临期"), RED: N_("逾期")}
 
 
+def soon_limit(now: datetime, due_soon_days: int) -> datetime:
+    """Due up to this moment counts as due soon: the end of the N-th working day from today."""
+    today = clock.to_local(now).date()
+    return workdays.end_of_working_day(workdays.add_working_days(today, due_soon_days))
+
+
 def light(due_at: datetime | None, due_soon_days: int = 3, now: datetime | None = None) -> str:
-    """Green on time, yellow when due within `due_soon_days`, red when overdue."""
+    """Green on time, yellow when due within `due_soon_days` working days, red when overdue."""
     if due_at is None:
         return GREEN
     now = now or clock.now()
     if due_at < now:
         return RED
-    if due_at - now <= timedelta(days=due_soon_days):
+    if due_at <= soon_limit(now, due_soon_days):
         return YELLOW
     return GREEN

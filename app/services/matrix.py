@@ -4,7 +4,7 @@ Nothing here loads a workflow; every figure comes from the projected tables,
 so a province-wide campaign (20,000 units) costs four indexed queries.
 """
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, case, func, select
 
@@ -12,7 +12,7 @@ from app import clock
 from app.extensions import db
 from app.models import CampaignUnit, LedgerItem, ProcessInstance, Task, Unit
 from app.models.campaign import PHASES
-from app.services.lights import light
+from app.services.lights import light, soon_limit
 
 # Columns of the matrix: the five phases, then finished instances.
 MATRIX_PHASES = (*PHASES, "closed")
@@ -133,14 +133,15 @@ def _phase_counts(campaign_id: int) -> dict[str, int]:
 
 
 def _light_counts(campaign_id: int, due_soon_days: int, now: datetime) -> dict[str, int]:
-    """Units per worst light (earliest due time of their open tasks), counted in SQL."""
+    """Units per worst light (earliest due time of their open tasks), counted in SQL: a unit
+    stays red while any of its tasks is overdue."""
     due = (
         select(func.min(Task.due_at).label("due"))
         .where(Task.campaign_id == campaign_id, Task.status == "ready")
         .group_by(Task.unit_id)
         .subquery()
     ).c.due
-    soon = now + timedelta(days=due_soon_days)
+    soon = soon_limit(now, due_soon_days)
     red, yellow, total = db.session.execute(
         select(func.sum(case((due < now, 1), else_=0)),
                func.sum(case((and_(due >= now, due <= soon), 1), else_=0)),
