@@ -40,3 +40,8 @@ def mark_read(user_id: int, notification_id: int | None = None) -> int:
     changed = db.session.execute(stmt.values(read_at=clock.now())).rowcount
     db.session.commit()
     return changed
+
+
+def get_for(user_id: int, notification_id: int) -> Notification | None:
+    """One of the user's own notifications; None for anyone else's."""
+    return db.session.scalars(select(Notification).filter_by(id=notification_id, user_id=user_id)).first()

@@ -8,6 +8,7 @@ PREFIXES = {
     "assessor": "/assess",
     "admin": "/admin",
     "evidence": "/evidence",
+    "notifications": "/notifications",
 }
 
 

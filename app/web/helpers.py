@@ -1,9 +1,11 @@
 """Template filters and globals."""
 from flask import Flask, current_app
 from flask_babel import gettext
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import clock
-from app.services import lights
+from app.services import lights, notifications
 
 
 def register(app: Flask) -> None:
@@ -24,3 +26,16 @@ def register(app: Flask) -> None:
     @app.template_global("light_label")
     def light_label(name: str) -> str:
         return gettext(lights.LABELS[name])
+
+    @app.context_processor
+    def unread_notifications():
+        # A callable, so the COUNT runs once, only on pages that draw the header.
+        def count() -> int:
+            if not current_user.is_authenticated:
+                return 0
+            try:
+                return notifications.unread_count(current_user.id)
+            except SQLAlchemyError:
+                return 0  # the error page must still render when the database is what failed
+
+        return {"unread_notifications": count}
