@@ -4,7 +4,7 @@ from datetime import date
 from sqlalchemy import exists, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
-from app import clock
+from app import clock, workdays
 from app.extensions import db
 from app.models import Campaign, CampaignPhase, CampaignTask, CampaignUnit, ProcessInstance, Unit
 from app.models.campaign import PHASE_NAMES, PHASES
@@ -20,7 +20,43 @@ from app.services.notices import (
 
 # ---- validation --------------------------------------------------------------
 
+LADDER_LEVELS = ("reminder", "letter", "notice")
+LADDER_MAX_DAYS = 60
+
+
+def _validate_ladder(ladder: dict | None) -> None:
+    if not ladder:
+        return
+    previous = -1
+    for level in LADDER_LEVELS:
+        rung = ladder.get(level)
+        if rung is None:
+            continue
+        days, unit = rung.get("days"), rung.get("unit")
+        if not isinstance(days, int) or not 0 <= days <= LADDER_MAX_DAYS:
+            raise CampaignError(f"天数须为0到{LADDER_MAX_DAYS}之间的整数", f"{level}_days")
+        if unit not in ("working", "calendar"):
+            raise CampaignError("请选择工作日或自然日", f"{level}_unit")
+        # Compare in roughly the same scale: the ladder must climb, never step back.
+        approx = days * (7 / 5 if unit == "working" else 1)
+        if approx < previous:
+            raise CampaignError("督办阶梯须逐级递进：督办函不早于催办，通报不早于督办函", f"{level}_days")
+        previous = approx
+
+
+def calendar_warning(campaign: Campaign) -> str | None:
+    """Years of the campaign the holiday data does not cover (working days count weekends only there)."""
+    days = [d for p in campaign.phases for d in (p.starts, p.ends)] + [campaign.follow_up_on]
+    years = sorted({d.year for d in days if d} | {d.year + 1 for d in days if d and d.month == 12})
+    missing = [y for y in years if not workdays.covered(y)]
+    if not missing:
+        return None
+    return (f"节假日数据未覆盖{'、'.join(str(y) for y in missing)}年："
+            "这些年份的工作日只按周末计算，未计入法定节假日和调休，请核对相关期限。")
+
+
 def _validate(notice: NoticeInput, campaign_id: int | None = None) -> None:
+    _validate_ladder(notice.ladder)
     doc_number = (notice.doc_number or "").strip()
     if not doc_number:
         raise CampaignError("请填写文号", "doc_number")
@@ -75,6 +111,7 @@ def _fill(campaign: Campaign, notice: NoticeInput) -> None:
     campaign.title = notice.title.strip()
     campaign.body = notice.body or ""
     campaign.follow_up_on = notice.follow_up_on
+    campaign.ladder = dict(notice.ladder or {})
     ordered = sorted(notice.phases, key=lambda p: PHASES.index(p["key"]))
     campaign.phases = [
         CampaignPhase(key=p["key"], name=(p.get("name") or "").strip() or PHASE_NAMES[p["key"]],
@@ -94,6 +131,7 @@ def snapshot(campaign: Campaign) -> dict:
     return {
         "doc_number": campaign.doc_number, "issuer": campaign.issuer, "issued_on": campaign.issued_on,
         "title": campaign.title, "follow_up_on": campaign.follow_up_on, "status": campaign.status,
+        "ladder": campaign.ladder,
         "phases": [{"key": p.key, "starts": p.starts, "ends": p.ends} for p in campaign.phases],
         "tasks": [{"no": t.no, "title": t.title, "lead_unit": t.lead_unit} for t in campaign.tasks],
     }

@@ -37,6 +37,8 @@ class NoticeInput:
     phases: list[dict] = field(default_factory=list)
     tasks: list[dict] = field(default_factory=list)
     follow_up_on: date | None = None
+    # The overdue ladder: {"reminder"|"letter"|"notice": {"days": n, "unit": "working"|"calendar"}}; None: defaults.
+    ladder: dict | None = None
 
 
 # ---- reading notices -------------------------------------------------------

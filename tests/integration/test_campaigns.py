@@ -421,3 +421,22 @@ def test_launch_batch_errors_are_json(app, login_as):
     assert missing.status_code == 404 and "error" in missing.get_json()
     no_token = admin.client.post(f"/admin/campaigns/{cid}/launch/batch", headers={"Accept": "application/json"})
     assert no_token.status_code == 400 and "error" in no_token.get_json()
+
+
+def test_ladder_chosen_in_the_form_and_uncovered_year_warned(app, login_as):
+    admin = login_as("admin")
+    data = dict(FORM, reminder_days="1", reminder_unit="calendar", letter_days="5", letter_unit="working",
+                notice_days="2", notice_unit="working")
+    resp = admin.post_form("/admin/campaigns/new", data)
+    assert resp.status_code == 400
+    assert "督办阶梯须逐级递进" in resp.get_data(as_text=True)
+    resp = admin.post_form("/admin/campaigns/new", dict(data, notice_days="15", **{"phases-3-ends": "2031-01-31"}))
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    with app.app_context():
+        campaign = db.session.scalar(select(Campaign))
+        assert campaign.ladder == {"reminder": {"days": 1, "unit": "calendar"},
+                                   "letter": {"days": 5, "unit": "working"},
+                                   "notice": {"days": 15, "unit": "working"}}
+    detail = admin.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "节假日数据未覆盖2031年" in detail
+    assert "5 个工作日" in detail and "1 天（自然日）" in detail

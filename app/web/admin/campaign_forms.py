@@ -8,6 +8,7 @@ from wtforms import (DateField, FieldList, Form, FormField, IntegerField, RadioF
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.models.campaign import PHASE_NAMES, PHASES
+from app.services.launch import DEFAULT_LADDER
 from app.services.notices import NoticeInput, split_units
 
 BAD_DATE = _l("日期格式应为 YYYY-MM-DD")
@@ -38,6 +39,9 @@ class TaskRow(Form):
         return not any((f.raw_data[0] if f.raw_data else "").strip() for f in self)
 
 
+DAY_UNITS = [SelectChoice("working", _l("工作日")), SelectChoice("calendar", _l("自然日"))]
+
+
 class CampaignForm(FlaskForm):
     doc_number = StringField(_l("文号"), validators=[DataRequired(_l("请填写文号")), Length(max=64)])
     issuer = StringField(_l("发文机关"), validators=[DataRequired(_l("请填写发文机关")), Length(max=128)])
@@ -46,6 +50,15 @@ class CampaignForm(FlaskForm):
     title = StringField(_l("标题"), validators=[DataRequired(_l("请填写标题")), Length(max=256)])
     body = TextAreaField(_l("正文"), validators=[Optional()])
     follow_up_on = DateField(_l("回头看日期"), validators=[Optional()], invalid_value_message=BAD_DATE)
+    reminder_days = IntegerField(_l("催办：到期后"), default=0, validators=[Optional()],
+                                 invalid_value_message=_l("天数应为整数"))
+    reminder_unit = SelectField(_l("单位"), choices=DAY_UNITS, default="working")
+    letter_days = IntegerField(_l("督办函：到期后"), default=3, validators=[Optional()],
+                               invalid_value_message=_l("天数应为整数"))
+    letter_unit = SelectField(_l("单位"), choices=DAY_UNITS, default="working")
+    notice_days = IntegerField(_l("通报：到期后"), default=10, validators=[Optional()],
+                               invalid_value_message=_l("天数应为整数"))
+    notice_unit = SelectField(_l("单位"), choices=DAY_UNITS, default="working")
     phases = FieldList(FormField(PhaseRow), min_entries=1)
     tasks = FieldList(FormField(TaskRow), min_entries=0)
 
@@ -58,6 +71,9 @@ class CampaignForm(FlaskForm):
             title=self.title.data or "",
             body=self.body.data or "",
             follow_up_on=self.follow_up_on.data,
+            ladder={level: {"days": self[f"{level}_days"].data if self[f"{level}_days"].data is not None else 0,
+                            "unit": self[f"{level}_unit"].data}
+                    for level in ("reminder", "letter", "notice")},
             phases=[{"key": e.form.key.data, "name": e.form.name.data or "",
                      "starts": e.form.starts.data, "ends": e.form.ends.data} for e in self.phases],
             tasks=[{"no": e.form.no.data, "title": e.form.title.data or "", "lead_unit": e.form.lead_unit.data or "",
@@ -82,11 +98,17 @@ class CampaignForm(FlaskForm):
         return True
 
 
+def ladder_form_data(ladder: dict | None) -> dict:
+    full = {**DEFAULT_LADDER, **(ladder or {})}
+    return {f"{level}_{key}": full[level][key] for level in full for key in ("days", "unit")}
+
+
 def notice_form_data(campaign) -> dict:
     """Initial form data from a stored campaign (FormField rows read attributes, not dict keys)."""
     return {
         "doc_number": campaign.doc_number, "issuer": campaign.issuer, "issued_on": campaign.issued_on,
         "title": campaign.title, "body": campaign.body, "follow_up_on": campaign.follow_up_on,
+        **ladder_form_data(campaign.ladder),
         "phases": [SimpleNamespace(key=p.key, name=p.name, starts=p.starts, ends=p.ends) for p in campaign.phases],
         "tasks": [SimpleNamespace(no=t.no, title=t.title, lead_unit=t.lead_unit,
                                   responsible_units="、".join(t.responsible_units or []),
@@ -97,7 +119,8 @@ def notice_form_data(campaign) -> dict:
 def blank_notice_data() -> dict:
     """A new notice starts with a row for each phase the process needs."""
     keys = ("deploy", "self_check", "rectification", "assessment")
-    return {"phases": [SimpleNamespace(key=k, name="", starts=None, ends=None) for k in keys], "tasks": []}
+    return {"phases": [SimpleNamespace(key=k, name="", starts=None, ends=None) for k in keys], "tasks": [],
+            **ladder_form_data(None)}
 
 
 class EnrolForm(FlaskForm):

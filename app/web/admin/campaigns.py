@@ -92,6 +92,7 @@ def _render_detail(campaign, enrol_form: EnrolForm, status: int = 200):
     return render_template(
         "admin/campaign_detail.html", campaign=campaign, enrol_form=enrol_form,
         enrolled=campaigns.enrolled_count(campaign.id), started=campaigns.started_count(campaign.id),
+        ladder=launch.ladder_of(campaign), calendar_warning=campaigns.calendar_warning(campaign),
     ), status
 
 
