@@ -69,8 +69,8 @@ def apply_effects(instance: ProcessInstance, effects, now: datetime | None = Non
     return recorded
 
 
-def carry_out(escalation: Escalation, actor_id: int | None = None) -> None:
-    """Do what the rung means; adds to the session (the caller commits)."""
+def carry_out(escalation: Escalation, actor_id: int | None = None, new_due: datetime | None = None) -> None:
+    """Do what the rung means; adds to the session (the caller commits). new_due: a letter's own deadline."""
     if escalation.level == "reminder":
         step = escalation.task.name if escalation.task else escalation.element_id
         due = clock.to_local(escalation.due_at)
@@ -82,7 +82,7 @@ def carry_out(escalation: Escalation, actor_id: int | None = None) -> None:
             escalation_id=escalation.id,
         )
     elif escalation.level == "letter":
-        letter = letters.issue(escalation, actor_id)
+        letter = letters.issue(escalation, actor_id, new_due)
         notifications.notify_unit(escalation.unit_id, "letter", f"收到{letter.doc_number}", letter.subject,
                                   link=f"/letters/{letter.id}", escalation_id=escalation.id)
     elif escalation.level == "notice":

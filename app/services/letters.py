@@ -3,6 +3,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
 from app import clock
 from app.extensions import db
@@ -86,6 +87,21 @@ def acknowledge(letter_id: int, user) -> SupervisionLetter:
                      before={"acknowledged": False}, after={"acknowledged": True}, unit_id=letter.unit_id)
         db.session.commit()
     return letter
+
+
+def search(*, unit_id: int | None = None, campaign_id: int | None = None,
+           acknowledged: bool | None = None) -> list[SupervisionLetter]:
+    """Letters not yet acknowledged first, then newest first; each filter optional."""
+    query = select(SupervisionLetter).options(joinedload(SupervisionLetter.unit), joinedload(SupervisionLetter.campaign))
+    if unit_id:
+        query = query.where(SupervisionLetter.unit_id == unit_id)
+    if campaign_id:
+        query = query.where(SupervisionLetter.campaign_id == campaign_id)
+    if acknowledged is not None:
+        column = SupervisionLetter.acknowledged_at
+        query = query.where(column.is_not(None) if acknowledged else column.is_(None))
+    return list(db.session.scalars(query.order_by(
+        SupervisionLetter.acknowledged_at.is_not(None), SupervisionLetter.issued_at.desc(), SupervisionLetter.id.desc())))
 
 
 def for_unit(unit_id: int) -> list[SupervisionLetter]:

@@ -141,6 +141,14 @@ def get_active(user_id: int) -> User | None:
     return user if user is not None and user.active else None
 
 
+def display_names(user_ids) -> dict[int, str]:
+    """Display names by id, for pages that show who did something."""
+    ids = {i for i in user_ids if i}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
+
+
 def by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username.strip()))
 

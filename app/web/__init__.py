@@ -8,6 +8,8 @@ PREFIXES = {
     "assessor": "/assess",
     "admin": "/admin",
     "evidence": "/evidence",
+    "letters": "/letters",
+    "public": "/public",
     "notifications": "/notifications",
 }
 

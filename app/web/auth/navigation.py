@@ -24,16 +24,19 @@ HOME_ENDPOINTS = {
 
 # Other blueprints are written in parallel: an entry whose endpoint is not registered is not shown.
 NAV = {
-    "unit_staff": [("staff.tasks", _l("我的待办")), ("staff.ledger", _l("整改台账"))],
+    "unit_staff": [("staff.tasks", _l("我的待办")), ("staff.ledger", _l("整改台账")), ("letters.index", _l("督办函"))],
     "supervisor": [
         ("supervisor.queue", _l("督导待办")),
         ("supervisor.dashboard", _l("督导看板")),
         ("supervisor.ledger", _l("整改台账")),
+        ("letters.index", _l("督办函")),
+        ("letters.notices", _l("通报管理")),
         ("admin.campaigns", _l("专项整治")),
     ],
     "assessor": [
         ("assessor.queue", _l("评估待办")),
         ("assessor.dashboard", _l("总体进度")),
+        ("letters.index", _l("督办函")),
         ("admin.campaigns", _l("专项整治")),
     ],
     "admin": [
@@ -41,6 +44,8 @@ NAV = {
         ("admin.units", _l("单位管理")),
         ("admin.users", _l("用户管理")),
         ("admin.processes", _l("流程管理")),
+        ("letters.index", _l("督办函")),
+        ("letters.notices", _l("通报管理")),
         ("admin.audit", _l("审计日志")),
     ],
     "designer": [("admin.campaigns", _l("专项整治")), ("admin.processes", _l("流程管理"))],

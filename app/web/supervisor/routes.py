@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from app.forms import registry as forms
 from app.models.campaign import PHASE_NAMES
-from app.services import campaigns, evidence, findings, ledger, tasks
+from app.services import campaigns, evidence, findings, ledger, manual_letters, tasks
 from app.web import task_page
 from app.web.authz import role_required
 
@@ -64,9 +64,14 @@ def _render_instance(instance, item_form=None, status: int = 200):
     can_add = current_user.role in ("supervisor", "admin") and instance.status == "running"
     if can_add and item_form is None:
         item_form = forms.build_form("add_ledger_item")
+    steps = _history(instance.id)
+    letter_of = manual_letters.letters_by_task(step["task"].id for step in steps)
+    # Overdue unit steps without a letter get the 发督办函 button.
+    may_issue = current_user.role in manual_letters.ISSUERS
+    overdue = {step["task"].id for step in steps if may_issue and manual_letters.is_overdue(step["task"])}
     return render_template(
         "supervisor/instance.html", instance=instance, items=ledger.for_instance(instance.id),
-        steps=_history(instance.id), phase_names=PHASE_NAMES, instance_status=INSTANCE_STATUS,
+        steps=steps, letter_of=letter_of, overdue=overdue, phase_names=PHASE_NAMES, instance_status=INSTANCE_STATUS,
         task_status=TASK_STATUS, status_names=ledger.STATUS_NAMES, origin_names=ledger.ORIGIN_NAMES,
         item_form=item_form if can_add else None,
         item_definition=forms.load_definition("add_ledger_item") if can_add else None,

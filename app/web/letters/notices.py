@@ -1,0 +1,41 @@
+"""The internal list of 通报: every notice, withdrawn ones too with who, when and why; withdrawal."""
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.services import campaigns, notices_public, users
+from app.web.authz import role_required
+
+from . import bp
+
+MANAGERS = ("supervisor", "admin")
+
+
+def _render(errors: dict | None = None, reasons: dict | None = None, status: int = 200):
+    campaign_id = request.args.get("campaign", type=int)
+    found = notices_public.published(campaign_id, include_withdrawn=True)
+    return render_template("letters/notices.html", notices=found, campaign_id=campaign_id,
+                           campaigns=campaigns.list_campaigns(),
+                           names=users.display_names(n.withdrawn_by_id for n in found),
+                           errors=errors or {}, reasons=reasons or {}), status
+
+
+@bp.get("/notices", endpoint="notices")
+@role_required(*MANAGERS)
+def notices():
+    return _render()
+
+
+@bp.post("/notices/<int:notice_id>/withdraw", endpoint="withdraw_notice")
+@role_required(*MANAGERS)
+def withdraw_notice(notice_id: int):
+    reason = request.form.get("reason", "")
+    try:
+        notices_public.withdraw(notice_id, current_user.id, reason)
+    except LookupError:
+        abort(404)
+    except ValueError as exc:
+        # Shown beside the reason field of that notice, with what was typed kept.
+        return _render({notice_id: _(str(exc))}, {notice_id: reason}, 400)
+    flash(_("通报已撤回，撤回记录已存档"), "success")
+    return redirect(url_for("letters.notices"))

@@ -1,0 +1,102 @@
+"""督办函 pages: the list, the printable letter, 签收, the DOCX, and a letter issued by hand."""
+from datetime import date
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.services import campaigns, letter_docx, letters, manual_letters, units, users
+from app.web.authz import current_unit_id, role_required
+
+from . import bp
+
+READERS = ("unit_staff", "supervisor", "admin", "assessor")
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _letter_or_404(letter_id: int):
+    try:
+        return letters.get_for(current_user, letter_id)
+    except LookupError:
+        abort(404)
+
+
+@bp.get("", endpoint="index")
+@role_required(*READERS)
+def index():
+    if current_user.role == "unit_staff":
+        unit_id = current_unit_id()
+        found = letters.search(unit_id=unit_id) if unit_id else []
+        return render_template("letters/list.html", letters=found, filters=None)
+    acknowledged = {"yes": True, "no": False}.get(request.args.get("acknowledged", ""))
+    filters = {"campaign": _int_arg("campaign"), "unit": _int_arg("unit"),
+               "acknowledged": request.args.get("acknowledged", "")}
+    found = letters.search(unit_id=filters["unit"], campaign_id=filters["campaign"], acknowledged=acknowledged)
+    return render_template("letters/list.html", letters=found, filters=filters,
+                           campaigns=campaigns.list_campaigns(), units=units.list_units())
+
+
+def _render_letter(letter, status: int = 200):
+    names = users.display_names([letter.acknowledged_by_id])
+    return render_template("letters/letter.html", letter=letter,
+                           acknowledged_by=names.get(letter.acknowledged_by_id),
+                           can_acknowledge=current_user.role == "unit_staff" and letter.acknowledged_at is None), status
+
+
+@bp.get("/<int:letter_id>", endpoint="letter")
+@role_required(*READERS)
+def letter(letter_id: int):
+    return _render_letter(_letter_or_404(letter_id))
+
+
+@bp.post("/<int:letter_id>/acknowledge", endpoint="acknowledge")
+@role_required(*READERS)
+def acknowledge(letter_id: int):
+    try:
+        found = letters.acknowledge(letter_id, current_user)
+    except LookupError:
+        abort(404)
+    except PermissionError:
+        abort(403)
+    flash(_("已签收%(doc)s", doc=found.doc_number), "success")
+    return redirect(url_for("letters.letter", letter_id=found.id))
+
+
+@bp.get("/<int:letter_id>.docx", endpoint="docx")
+@role_required(*READERS)
+def docx(letter_id: int):
+    found = _letter_or_404(letter_id)
+    names = users.display_names([found.acknowledged_by_id])
+    body = letter_docx.render(found, names.get(found.acknowledged_by_id))
+    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    headers={"Content-Disposition": letter_docx.content_disposition(found),
+                             "Cache-Control": "private, no-store"})
+
+
+@bp.post("/manual/<int:task_id>", endpoint="manual")
+@role_required(*manual_letters.ISSUERS)
+def manual(task_id: int):
+    back = request.form.get("next") or ""
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("letters.index")
+    new_due = None
+    raw = (request.form.get("new_due") or "").strip()
+    if raw:
+        try:
+            new_due = date.fromisoformat(raw)
+        except ValueError:
+            flash(_("新的办理期限格式不正确，应为 YYYY-MM-DD"), "error")
+            return redirect(back)
+    try:
+        issued = manual_letters.issue_manual(current_user, task_id, new_due)
+    except LookupError:
+        abort(404)
+    except manual_letters.LetterRefused as exc:
+        flash(_(exc.message), "error")
+        return redirect(back)
+    flash(_("已发出%(doc)s", doc=issued.doc_number), "success")
+    return redirect(url_for("letters.letter", letter_id=issued.id))
