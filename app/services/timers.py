@@ -1,15 +1,40 @@
-"""Advancing instances whose timers are due (the scheduler's tick)."""
+"""The sweep: advancing instances whose timers are due, then carrying out their escalations.
+
+Any number of sweeps may run at once (several scheduler processes, a hand-run `flask scheduler
+tick`). Each claims a small batch of due instances inside the transaction that advances them:
+on PostgreSQL with FOR UPDATE SKIP LOCKED, so two sweeps never take the same row; on SQLite by
+taking the write lock up front (BEGIN IMMEDIATE), so sweeps and their reads are serialised and
+nothing read is stale when it is written. Only due rows are ever loaded. A sweep killed half-way
+loses nothing: an uncommitted batch is simply due again, and the escalation key (instance,
+task, level) is unique in the database, so nothing is recorded twice.
+"""
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
+from flask import current_app
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from app import clock
 from app.extensions import db
 from app.models import ProcessInstance
 
 from . import audit, escalations, mailer, workflow
+
+log = logging.getLogger(__name__)
+
+# Bounds one sweep; what is left is due again at the next one.
+MAX_BATCHES = 1000
+MAX_DELIVERY_ROUNDS = 100
+# On SQLite a waiting writer polls the lock every 100 ms at most (its busy handler), so a sweep
+# that commits and at once takes the lock again would shut out web requests and other sweeps
+# for as long as it has work. Between full batches it stands aside for that long.
+SQLITE_YIELD_SECONDS = 0.1
 
 
 @dataclass
@@ -18,59 +43,136 @@ class TickResult:
     failed: list[tuple[int, str]] = field(default_factory=list)
     escalations_done: int = 0
     escalations_failed: int = 0
+    batches: int = 0
     emails_sent: int = 0
     emails_failed: int = 0
 
 
-def _due_ids(now: datetime, limit: int) -> list[int]:
+def tick(now: datetime | None = None, batch_size: int = 100,
+         stop: Callable[[], bool] | None = None) -> TickResult:
+    """Advance every due instance in batches (one transaction each), then deliver escalations.
+
+    `stop()` is asked between batches: a scheduler shutting down ends after the current one.
+    """
+    now = now or clock.now()
+    stop = stop or (lambda: False)
+    result = TickResult()
+    # Instances that failed, or are somehow still due after advancing, are not retried in this sweep.
+    skip: set[int] = set()
+    db.session.rollback()  # the caller's snapshot must not outlive the sweep's writes
+    with sweep_session():
+        for _ in range(MAX_BATCHES):
+            if stop():
+                return result
+            claimed = _advance_batch(now, batch_size, skip, result)
+            if claimed < batch_size:
+                break
+            _stand_aside()
+        for _ in range(MAX_DELIVERY_ROUNDS):
+            if stop():
+                return result
+            # Escalations recorded just now are due from the moment they were recorded.
+            done, failed = escalations.deliver_pending(clock.now(), limit=batch_size)
+            result.escalations_done += done
+            result.escalations_failed += failed
+            if done + failed < batch_size:
+                break
+            _stand_aside()
+    # Outside the sweep's session: a slow mail server must not hold SQLite's write lock.
+    result.emails_sent, result.emails_failed = mailer.deliver_emails(clock.now())
+    return result
+
+
+def _stand_aside() -> None:
+    if db.engine.dialect.name == "sqlite":
+        time.sleep(SQLITE_YIELD_SECONDS)
+
+
+def _claim(now: datetime, limit: int, skip: set[int]) -> list[ProcessInstance]:
+    """Lock and load up to `limit` due instances, oldest timer first."""
     query = (
-        select(ProcessInstance.id)
+        select(ProcessInstance)
         .where(ProcessInstance.next_timer_at <= now, ProcessInstance.status == "running")
         .order_by(ProcessInstance.next_timer_at)
         .limit(limit)
     )
+    if skip:
+        query = query.where(ProcessInstance.id.not_in(skip))
+    if db.engine.dialect.name == "postgresql":
+        # Rows another sweep holds are passed over; it advances them.
+        query = query.with_for_update(skip_locked=True, of=ProcessInstance)
     return list(db.session.scalars(query))
 
 
-def tick(now: datetime | None = None, batch_size: int = 100, max_batches: int = 1000) -> TickResult:
-    """Advance every due instance, one transaction each; only due rows are ever loaded."""
-    now = now or clock.now()
-    result = TickResult()
-    seen: set[int] = set()
-    for _ in range(max_batches):
-        ids = [i for i in _due_ids(now, batch_size) if i not in seen]
-        db.session.rollback()
-        if not ids:
-            break
-        for instance_id in ids:
-            seen.add(instance_id)
-            _advance_one(instance_id, now, result)
-    result.escalations_done, result.escalations_failed = escalations.deliver_pending(now)
-    result.emails_sent, result.emails_failed = mailer.deliver_emails(now)
-    return result
+def _advance_batch(now: datetime, limit: int, skip: set[int], result: TickResult) -> int:
+    """Claim a batch and advance each instance under its own savepoint; one commit. Rows claimed."""
+    instances = _claim(now, limit, skip)
+    for instance in instances:
+        instance_id = instance.id
+        try:
+            with db.session.begin_nested():
+                run = workflow.load(instance)
+                run.advance()  # refreshes the timers, fires those due, runs the engine
+                workflow.save(instance, run, None)  # records ladder escalations, recomputes next_timer_at
+            result.advanced += 1
+            if instance.next_timer_at is not None and instance.next_timer_at <= now:
+                skip.add(instance_id)
+        except workflow.EngineError as exc:
+            skip.add(instance_id)
+            instance.error = str(exc)
+            audit.record(None, "instance.error", "process_instance", instance_id, after={"error": str(exc)},
+                         unit_id=instance.unit_id)
+            result.failed.append((instance_id, str(exc)))
+        except Exception as exc:  # a bug in one instance must not hold up the others; it stays due
+            log.exception("sweep: instance %s failed", instance_id)
+            skip.add(instance_id)
+            result.failed.append((instance_id, f"{type(exc).__name__}: {exc}"))
+    db.session.commit()
+    result.batches += 1
+    return len(instances)
 
 
-def _advance_one(instance_id: int, now: datetime, result: TickResult) -> None:
-    query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    instance = db.session.scalars(query).first()
-    if instance is None or instance.next_timer_at is None or instance.next_timer_at > now:
-        db.session.rollback()  # taken by another scheduler, or no longer due
+# -- SQLite: the sweep's own session, whose transactions begin with BEGIN IMMEDIATE
+
+@contextmanager
+def sweep_session() -> Iterator[None]:
+    """Within this block `db.session` is the sweep's session (on SQLite; a no-op elsewhere).
+
+    pysqlite begins transactions lazily, at the first write, so two sweeps could both read a
+    row as pending and both act on it. The sweep's engine turns the driver's own transaction
+    handling off and begins every transaction with BEGIN IMMEDIATE, which takes the write
+    lock before the first read. Only the sweep uses it; web requests keep the app's engine.
+    """
+    if db.engine.dialect.name != "sqlite":
+        yield
         return
+    registry = db.session.registry
+    previous = registry() if registry.has() else None
+    session = Session(bind=_immediate_engine())
+    registry.set(session)
     try:
-        run = workflow.load(instance)
-        run.advance()
-        workflow.save(instance, run, None)
-        db.session.commit()
-        result.advanced += 1
-    except StaleDataError:
-        db.session.rollback()
-    except workflow.EngineError as exc:
-        db.session.rollback()
-        instance = db.session.get(ProcessInstance, instance_id)
-        instance.error = str(exc)
-        audit.record(None, "instance.error", "process_instance", instance_id, after={"error": str(exc)},
-                     unit_id=instance.unit_id)
-        db.session.commit()
-        result.failed.append((instance_id, str(exc)))
+        yield
+    finally:
+        session.close()
+        if previous is not None:
+            registry.set(previous)
+        else:
+            registry.clear()
+
+
+def _immediate_engine():
+    engine = current_app.extensions.get("rectify.sweep_engine")
+    if engine is None:
+        # NullPool: nothing stays open between sweeps (tests and short-lived `flask scheduler tick`).
+        engine = create_engine(db.engine.url, poolclass=NullPool)
+
+        @event.listens_for(engine, "connect")
+        def _no_driver_transactions(dbapi_connection, connection_record):
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        current_app.extensions["rectify.sweep_engine"] = engine
+    return engine
