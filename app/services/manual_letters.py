@@ -21,6 +21,17 @@ ISSUERS = ("supervisor", "admin")
 ATTEMPTS = 8
 
 
+def N_(message: str) -> str:
+    """Mark a message for extraction; the page translates it."""
+    return message
+
+
+NOT_OPEN = N_("只能对单位尚未办结的事项发督办函")
+NOT_OVERDUE = N_("该事项尚未逾期")
+PAST_DUE = N_("新的办理期限须晚于今天")
+DUPLICATE = N_("该事项已发出督办函")
+
+
 class LetterRefused(Exception):
     def __init__(self, message: str):
         super().__init__(message)
@@ -54,13 +65,13 @@ def _issue(user, task_id: int, new_due: date | None) -> SupervisionLetter:
         raise LookupError("事项不存在")
     now = clock.now()
     if task.role != "unit_staff" or task.status != "ready":
-        raise LetterRefused("只能对单位尚未办结的事项发督办函")
+        raise LetterRefused(NOT_OPEN)
     if not is_overdue(task, now):
-        raise LetterRefused("该事项尚未逾期")
+        raise LetterRefused(NOT_OVERDUE)
     due_at = None
     if new_due is not None:
         if new_due <= clock.to_local(now).date():
-            raise LetterRefused("新的办理期限须晚于今天")
+            raise LetterRefused(PAST_DUE)
         due_at = workdays.end_of_working_day(new_due)
     instance = db.session.get(ProcessInstance, task.instance_id)
     escalation = escalations.record(instance, {
@@ -69,7 +80,7 @@ def _issue(user, task_id: int, new_due: date | None) -> SupervisionLetter:
     }, actor_id=user.id, manual=True, now=now)
     if escalation is None:
         db.session.rollback()
-        raise LetterRefused("该事项已发出督办函")
+        raise LetterRefused(DUPLICATE)
     escalations.carry_out(escalation, user.id, new_due=due_at)
     letter = db.session.scalars(select(SupervisionLetter).filter_by(escalation_id=escalation.id)).one()
     db.session.commit()

@@ -1,6 +1,7 @@
 """The internal list of 通报: every notice, withdrawn ones too with who, when and why; withdrawal."""
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.services import campaigns, notices_public, users
@@ -9,6 +10,8 @@ from app.web.authz import role_required
 from . import bp
 
 MANAGERS = ("supervisor", "admin")
+# The service's refusals, marked here so the catalog has them (the service stays free of Babel).
+SERVICE_MESSAGES = (_l("撤回通报须填写理由"), _l("该通报已撤回"))
 
 
 def _render(errors: dict | None = None, reasons: dict | None = None, status: int = 200):
