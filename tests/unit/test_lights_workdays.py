@@ -1,4 +1,5 @@
 """Status lights count working days: a deadline after a holiday is not 'due soon' yet."""
+import logging
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,11 @@ def test_working_days_use_holidays_and_adjusted_days():
     assert workdays.end_of_working_day(date(2026, 9, 29)).strftime("%H:%M") == "17:30"
 
 
-def test_uncovered_year_counts_weekends_only(caplog):
+def test_uncovered_year_counts_weekends_only(caplog, monkeypatch):
+    # The warning is logged once per year per process, and Alembic's fileConfig (run by the app fixture)
+    # disables loggers that already exist: an earlier test must not hide it.
+    monkeypatch.setattr(workdays, "_warned", set())
+    monkeypatch.setattr(logging.getLogger("app.workdays"), "disabled", False)
     assert workdays.covered(2026) and not workdays.covered(2031)
     with caplog.at_level("WARNING", logger="app.workdays"):
         assert workdays.add_working_days(date(2031, 1, 3), 1) == date(2031, 1, 6)  # Friday + 1 = Monday
