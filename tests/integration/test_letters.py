@@ -273,3 +273,17 @@ def test_ready_tasks_helper_still_sees_the_overdue_task(world, ctx):
     instance_id = db.session.get(Task, world["deploy"][world["a"]]).instance_id
     issue_by_tick(world)
     assert [t.element_id for t in ready_tasks(instance_id, "deploy")] == ["deploy"]
+
+
+def test_letters_not_yet_acknowledged_come_first(world, login_as):
+    ids = issue_by_tick(world)
+    newer, older = max(ids.values()), min(ids.values())
+    unit_of_newer = next(u for u, i in ids.items() if i == newer)
+    with time_machine.travel(AFTER_LETTER, tick=False):
+        staff = login_as("unit_staff", unit_of_newer, username="staffNewer")
+        assert staff.post_form(f"/letters/{newer}/acknowledge", {}, form_url="/letters").status_code == 302
+        supervisor = login_as("supervisor", username="sup2")
+        page = supervisor.get("/letters").get_data(as_text=True)
+        waiting = supervisor.get("/letters?acknowledged=no").get_data(as_text=True)
+    assert page.index(f'data-letter="{older}"') < page.index(f'data-letter="{newer}"')
+    assert f'data-letter="{older}"' in waiting and f'data-letter="{newer}"' not in waiting
