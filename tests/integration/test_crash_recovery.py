@@ -1,0 +1,56 @@
+"""A scheduler killed mid-sweep (SIGKILL) loses nothing: restarted, it finishes the work, and
+nothing is done twice: one escalation per step and level, letter numbers without a gap."""
+import signal
+import subprocess
+
+from tests.integration.sweep_support import (ROOT, assert_exactly_once, counts, flask_command, overdue_campaign,
+                                             subprocess_env, wait_for)
+
+UNITS = 40
+
+
+def start_scheduler(app) -> subprocess.Popen:
+    return subprocess.Popen(flask_command("scheduler", "run", "--interval", "1", "--batch-size", "3"),
+                            cwd=ROOT, env=subprocess_env(app), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def kill_9(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+
+def test_scheduler_killed_mid_sweep_finishes_after_restart_without_duplicates(app, ctx):
+    world = overdue_campaign(UNITS)
+    procs = []
+    try:
+        # Killed while advancing: some batches committed, instances still due.
+        procs.append(start_scheduler(app))
+        at_kill = wait_for(lambda: (c := counts())["escalations"] and c, 120, "the first committed batch",
+                           proc=procs[-1])
+        kill_9(procs[-1])
+        after = counts()
+        assert 0 < after["due"] < UNITS and after["escalations"] < 3 * UNITS, (at_kill, after)
+
+        # Killed while carrying out escalations: some done, some still pending.
+        procs.append(start_scheduler(app))
+        wait_for(lambda: (c := counts())["done"] > 3 and c, 120, "escalations carried out", proc=procs[-1])
+        kill_9(procs[-1])
+        after = counts()
+        assert after["done"] < 3 * UNITS and after["incident"] == 0, after
+
+        # The third run finishes, then stops cleanly on SIGTERM.
+        procs.append(start_scheduler(app))
+        wait_for(lambda: (c := counts())["due"] == 0 and c["done"] == 3 * UNITS, 180, "all work done",
+                 poll=0.1, proc=procs[-1])
+        procs[-1].send_signal(signal.SIGTERM)
+        out, _ = procs[-1].communicate(timeout=60)
+        assert procs[-1].returncode == 0, out
+        assert "sweep:" in out and "scheduler: stopped" in out, out
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert_exactly_once(world["unit_ids"])
