@@ -29,6 +29,7 @@ NAV = {
         ("supervisor.queue", _l("督导待办")),
         ("supervisor.dashboard", _l("督导看板")),
         ("supervisor.ledger", _l("整改台账")),
+        ("supervisor.escalations", _l("逾期督办")),
         ("letters.index", _l("督办函")),
         ("letters.notices", _l("通报管理")),
         ("admin.campaigns", _l("专项整治")),
@@ -41,6 +42,7 @@ NAV = {
     ],
     "admin": [
         ("admin.campaigns", _l("专项整治")),
+        ("supervisor.escalations", _l("逾期督办")),
         ("admin.units", _l("单位管理")),
         ("admin.users", _l("用户管理")),
         ("admin.processes", _l("流程管理")),

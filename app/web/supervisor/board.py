@@ -1,0 +1,102 @@
+"""The escalation board: escalations by level, unit and age, incidents, and bulk actions on overdue tasks."""
+from datetime import date
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app import clock
+from app.services import board, escalations
+from app.web.authz import role_required
+
+from . import bp
+
+PER_PAGE = 50
+LEVELS = {"reminder": _l("催办"), "letter": _l("督办函"), "notice": _l("通报")}
+STATUSES = {"pending": _l("待执行"), "done": _l("已执行"), "incident": _l("故障")}
+FILTER_ARGS = ("campaign", "level", "unit", "status", "min_age")
+
+
+def _int(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def _filter(args) -> board.BoardFilter:
+    return board.BoardFilter(campaign_id=_int(args.get("campaign")), level=args.get("level") or None,
+                             unit=(args.get("unit") or "")[:64], status=args.get("status") or None,
+                             min_age_days=_int(args.get("min_age")))
+
+
+def _kept_args(args) -> dict:
+    """The filter as query arguments, to keep across paging and after a bulk action."""
+    return {name: args.get(name) for name in FILTER_ARGS if args.get(name)}
+
+
+@bp.get("/escalations", endpoint="escalations")
+@role_required("supervisor", "admin")
+def escalation_board():
+    flt = _filter(request.args)
+    page = board.escalations(flt, page=max(_int(request.args.get("page")) or 1, 1), per_page=PER_PAGE)
+    overdue = board.overdue_tasks(flt, page=max(_int(request.args.get("tpage")) or 1, 1), per_page=PER_PAGE)
+    return render_template(
+        "supervisor/board.html", flt=flt, page=page, overdue=overdue, counts=board.level_counts(flt),
+        incidents=board.incidents(flt), reached=board.levels_reached([t.id for t in overdue.rows]),
+        campaigns=board.campaign_choices(), levels=LEVELS, statuses=STATUSES, kept=_kept_args(request.args),
+        age_days=board.age_days, today=clock.today().isoformat(),
+    )
+
+
+def _back():
+    return redirect(url_for("supervisor.escalations", **_kept_args(request.form)))
+
+
+def _summary(result: board.BulkResult, done_message: str) -> None:
+    if result.done:
+        flash(done_message, "success")
+    if result.skipped:
+        reasons = "；".join(f"#{task_id}：{reason}" for task_id, reason in result.skipped[:20])
+        flash(_("跳过 %(n)d 项：%(reasons)s", n=len(result.skipped), reasons=reasons), "warning")
+
+
+@bp.post("/escalations/bulk", endpoint="escalations_bulk")
+@role_required("supervisor", "admin")
+def escalations_bulk():
+    task_ids = [int(v) for v in request.form.getlist("task_id") if v.isdigit() and len(v) < 10]
+    action = request.form.get("action")
+    if not task_ids:
+        flash(_("请至少勾选一项逾期事项"), "error")
+        return _back()
+    if action == "remind":
+        result = board.remind(current_user, task_ids)
+        _summary(result, _("已催办 %(n)d 项，已通知相关单位", n=len(result.done)))
+    elif action == "letter":
+        new_due = None
+        raw = (request.form.get("new_due") or "").strip()
+        if raw:
+            try:
+                new_due = date.fromisoformat(raw)
+            except ValueError:
+                flash(_("新的办理期限格式有误，应为 年-月-日"), "error")
+                return _back()
+        result = board.issue_letters(current_user, task_ids, new_due)
+        _summary(result, _("已发出督办函 %(n)d 份", n=len(result.done)))
+    else:
+        flash(_("请选择要执行的操作"), "error")
+    return _back()
+
+
+@bp.post("/escalations/<int:escalation_id>/retry", endpoint="escalation_retry")
+@role_required("supervisor", "admin")
+def escalation_retry(escalation_id: int):
+    try:
+        ok = escalations.retry(escalation_id, current_user.id)
+    except LookupError:
+        flash(_("督办事项不存在"), "error")
+        return _back()
+    if ok:
+        flash(_("已重新执行，执行成功"), "success")
+    else:
+        flash(_("重新执行仍然失败，请查看错误信息"), "error")
+    return _back()
