@@ -1,0 +1,181 @@
+"""The scheduler: the sweep takes only due instances, in batches, locked against other sweeps;
+`flask scheduler run` is one coalesced APScheduler job; web workers never start one."""
+import logging
+import sqlite3
+import subprocess
+import sys
+import threading
+from datetime import date, datetime, timezone
+
+import pytest
+import time_machine
+from sqlalchemy import create_engine, event, select, text
+
+from app.extensions import db
+from app.jobs import scheduler
+from app.models import Escalation, ProcessInstance
+from app.services import launch, timers
+from tests.integration.sweep_support import ROOT, subprocess_env
+from tests.support import PHASES, make_campaign
+
+EARLY = [("deploy", "动员部署", date(2026, 11, 1), date(2026, 11, 10)), *PHASES[1:]]
+LAUNCHED = datetime(2026, 11, 2, 1, tzinfo=timezone.utc)
+# After the early campaign's deploy deadline (10 November), before the normal one (10 December).
+BETWEEN = datetime(2026, 11, 12, 2, tzinfo=timezone.utc)
+
+
+def two_campaigns(make_unit, n_early: int, n_late: int) -> tuple[list[int], list[int]]:
+    """Instances of a campaign whose deploy step is overdue at BETWEEN, and of one that is not."""
+    units = [make_unit(f"T{i:02d}") for i in range(n_early + n_late)]
+    with time_machine.travel(LAUNCHED, tick=False):
+        early = make_campaign(units[:n_early], doc_number="测政发〔2026〕1号", phases=EARLY)
+        late = make_campaign(units[n_early:], doc_number="测政发〔2026〕2号")
+        launch.launch_all(early, None)
+        launch.launch_all(late, None)
+
+    def ids(campaign_id):
+        return list(db.session.scalars(select(ProcessInstance.id).filter_by(campaign_id=campaign_id)))
+
+    return ids(early), ids(late)
+
+
+@pytest.fixture
+def loaded():
+    """Ids of every ProcessInstance the ORM loads while the test runs."""
+    seen: list[int] = []
+
+    def on_load(target, context):
+        seen.append(target.id)
+
+    event.listen(ProcessInstance, "load", on_load)
+    yield seen
+    event.remove(ProcessInstance, "load", on_load)
+
+
+def test_sweep_loads_only_due_instances(app, ctx, make_unit, loaded):
+    due, not_due = two_campaigns(make_unit, 3, 4)
+    db.session.expunge_all()
+    loaded.clear()
+    with time_machine.travel(BETWEEN, tick=False):
+        result = timers.tick()
+    assert result.advanced == 3 and result.failed == []
+    assert sorted(set(loaded)) == sorted(due)
+    # The due ones climbed the first rung (the reminder on the due date); the others did not move.
+    assert sorted(db.session.scalars(select(Escalation.instance_id))) == sorted(due)
+    assert all(e.status == "done" for e in db.session.scalars(select(Escalation)))
+    with time_machine.travel(BETWEEN, tick=False):
+        loaded.clear()
+        assert timers.tick().advanced == 0
+        assert loaded == []  # an idle sweep loads nothing
+
+
+def test_sweep_takes_due_instances_in_small_batches(app, ctx, make_unit):
+    due, _ = two_campaigns(make_unit, 5, 1)
+    with time_machine.travel(BETWEEN, tick=False):
+        result = timers.tick(batch_size=2)
+    assert (result.advanced, result.batches) == (5, 3)
+    assert result.escalations_done == 5
+
+
+def test_stop_is_asked_between_batches(app, ctx, make_unit):
+    two_campaigns(make_unit, 3, 0)
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) > 1  # let one batch through, then stop
+
+    with time_machine.travel(BETWEEN, tick=False):
+        assert timers.tick(batch_size=2, stop=stop).advanced == 2
+        assert timers.tick(batch_size=2).advanced == 1  # the rest is still due for the next sweep
+
+
+def test_an_instance_that_cannot_be_loaded_does_not_hold_up_the_others(app, ctx, make_unit, caplog):
+    due, _ = two_campaigns(make_unit, 3, 0)
+    broken = db.session.get(ProcessInstance, due[0])
+    broken.state = b"not a workflow"
+    db.session.commit()
+    with time_machine.travel(BETWEEN, tick=False), caplog.at_level(logging.ERROR):
+        result = timers.tick(batch_size=2)
+        assert result.advanced == 2 and [i for i, _ in result.failed] == [due[0]]
+        # Still due: the next sweep tries it again.
+        assert [i for i, _ in timers.tick().failed] == [due[0]]
+    assert db.session.get(ProcessInstance, due[0]).next_timer_at <= BETWEEN
+
+
+@pytest.mark.skipif("postgresql" not in (__import__("os").environ.get("DATABASE_URL") or ""),
+                    reason="row locks are PostgreSQL's")
+def test_postgresql_sweep_skips_rows_another_sweep_holds(app, ctx, make_unit):
+    due, _ = two_campaigns(make_unit, 3, 0)
+    other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with other.connect() as conn:
+            conn.execute(text("SELECT id FROM process_instances WHERE id = :id FOR UPDATE"), {"id": due[0]})
+            with time_machine.travel(BETWEEN, tick=False):
+                result = timers.tick()
+            assert result.advanced == 2  # not blocked, and not taken twice
+            conn.rollback()
+        with time_machine.travel(BETWEEN, tick=False):
+            assert timers.tick().advanced == 1
+    finally:
+        other.dispose()
+    assert db.session.query(Escalation).count() == 3
+
+
+@pytest.mark.skipif("postgresql" in (__import__("os").environ.get("DATABASE_URL") or ""),
+                    reason="SQLite's write lock")
+def test_sqlite_sweep_takes_the_write_lock_before_its_first_read(app, ctx):
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        with timers.sweep_session():
+            db.session.execute(select(ProcessInstance.id).limit(1)).all()
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            db.session.rollback()
+            other.execute("BEGIN IMMEDIATE")  # released with the sweep's transaction
+            other.execute("ROLLBACK")
+        # Outside the sweep, the app's own session still reads without taking the write lock.
+        db.session.execute(select(ProcessInstance.id).limit(1)).all()
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    finally:
+        db.session.rollback()
+        other.close()
+
+
+def test_scheduler_has_one_coalesced_sweep_job(app):
+    app.config["SCHEDULER_INTERVAL"] = 45
+    try:
+        sched = scheduler.build(app)
+    finally:
+        app.config["SCHEDULER_INTERVAL"] = 30
+    (job,) = sched.get_jobs()
+    assert job.id == "sweep" and job.func is scheduler.sweep
+    assert job.trigger.interval.total_seconds() == 45
+    assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 45)
+    assert job.next_run_time is not None  # the first sweep runs at start
+
+
+def test_sweep_job_runs_in_its_own_app_context_and_logs_counts(app, make_unit, caplog, monkeypatch):
+    # Alembic's fileConfig (run by the app fixture) disables loggers that existed before it.
+    monkeypatch.setattr(logging.getLogger("app.jobs.scheduler"), "disabled", False)
+    with app.app_context():
+        two_campaigns(make_unit, 2, 1)
+    with time_machine.travel(BETWEEN, tick=False), caplog.at_level(logging.INFO, logger="app.jobs.scheduler"):
+        result = scheduler.sweep(app, 100, threading.Event())
+    assert result.advanced == 2
+    assert "sweep: 2 advanced, 0 failed, 2 escalations carried out" in caplog.text
+
+
+def test_web_app_never_starts_a_scheduler(app):
+    code = ("import sys; from app import create_app; create_app(); "
+            "print('apscheduler' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=subprocess_env(app), capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_scheduler_run_command_is_registered(runner):
+    result = runner.invoke(args=["scheduler", "run", "--help"])
+    assert result.exit_code == 0 and "--interval" in result.output and "--batch-size" in result.output
