@@ -232,3 +232,39 @@ def test_failed_letter_is_an_incident_until_retried_after_the_cause_is_fixed(wor
         actions = [e.action for e in db.session.query(AuditEvent).filter_by(entity_type="escalation",
                                                                              entity_id=str(incident.id))]
         assert "escalation.incident" in actions and actions.count("escalation.retry") == 2
+
+
+def test_pages_and_no_query_per_row(world, login_as):
+    from sqlalchemy import event
+
+    from app.services import board
+
+    app = world["app"]
+    _tick(app, at(2026, 12, 15, 17, 31))  # reminder and letter for both towns: 4 escalations
+    with app.app_context(), travel(at(2026, 12, 16, 9)):
+        first = board.escalations(board.BoardFilter(), page=1, per_page=3)
+        second = board.escalations(board.BoardFilter(), page=2, per_page=3)
+        assert (first.total, first.pages, len(first.rows), len(second.rows)) == (4, 2, 3, 1)
+        assert not {e.id for e in first.rows} & {e.id for e in second.rows}
+        overdue = board.overdue_tasks(board.BoardFilter(), page=2, per_page=1)
+        assert (overdue.total, len(overdue.rows)) == (2, 1)
+
+    supervisor = login_as("supervisor")
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with travel(at(2026, 12, 16, 9)):
+            page = supervisor.get("/supervise/escalations?lang=en").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(_ids(_section(page, "escalations"), "escalation")) == 4
+    assert "Overdue tasks" in page and "Remind selected" in page
+    # user, unread count, escalations (count + page), level counts, incidents, overdue (count + page),
+    # rungs reached, campaigns: a fixed number, whatever the number of rows.
+    assert len(statements) <= 12, statements
