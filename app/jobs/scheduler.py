@@ -32,7 +32,10 @@ def sweep(app: Flask, batch_size: int, stopping: threading.Event) -> timers.Tick
         finally:
             db.session.remove()
     elapsed = (time.perf_counter() - started) * 1000
-    level = logging.WARNING if result.failed or result.escalations_failed else logging.INFO
+    busy = result.advanced or result.escalations_done
+    # An idle sweep every 30 s says nothing unless asked (DEBUG).
+    level = logging.WARNING if result.failed or result.escalations_failed else (
+        logging.INFO if busy else logging.DEBUG)
     log.log(level, "sweep: %d advanced, %d failed, %d escalations carried out, %d failed (%.0f ms)",
             result.advanced, len(result.failed), result.escalations_done, result.escalations_failed, elapsed)
     for instance_id, error in result.failed:
