@@ -28,6 +28,7 @@ def main() -> None:
         from sqlalchemy import func
         from werkzeug.datastructures import FileStorage
 
+        from app.engine.script_engine import SCRIPT_ENGINE
         from app.engine.serialization import SERIALIZER
         from app.extensions import db
         from app.forms import registry as forms
@@ -73,6 +74,7 @@ def main() -> None:
                 full_json = SERIALIZER.serialize_json(workflow.load(instance).workflow)
                 t0 = time.perf_counter()
                 wf = SERIALIZER.deserialize_json(full_json)
+                wf.script_engine = SCRIPT_ENGINE  # the diagram's expressions need our functions
                 spiff_task = next(t for t in wf.get_tasks(state=TaskState.READY, manual=True)
                                   if str(t.id) == task.spiff_task_id)
                 spiff_task.data.update(process_data)

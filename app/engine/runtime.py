@@ -166,7 +166,7 @@ class Run:
 
 def start(bundle: SpecBundle, data: dict) -> Run:
     """Start a workflow with process data and run it to its first wait state."""
-    spec, subprocess_specs = bundle.fresh()
+    spec, subprocess_specs = bundle.borrow()
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=SCRIPT_ENGINE)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
@@ -177,7 +177,7 @@ def start(bundle: SpecBundle, data: dict) -> Run:
 
 def load(bundle: SpecBundle, state: bytes) -> Run:
     try:
-        workflow = load_state(state, *bundle.fresh())
+        workflow = load_state(state, *bundle.borrow())
     except (KeyError, ValueError) as exc:
         raise EngineError(f"无法读取流程实例状态：{exc}") from exc
     _restore_trigger_connections(workflow)
