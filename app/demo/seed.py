@@ -166,7 +166,7 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
         if level < 2:
             continue
         # Deadlines spread so the lights differ: one item already overdue, one due soon, one later.
-        d.do("self_check", d.staff, _self_check_fields([-5, 2, 45]))
+        d.do("self_check", d.staff, _self_check_fields([-16, 2, 45]))
         if level < 3:
             continue
         if target == "returned":
