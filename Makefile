@@ -21,7 +21,7 @@ LINT_IMPORTS := $(BIN)/lint-imports --no-logo --cache-dir $(VENV)/.import_linter
 
 export FLASK_APP := wsgi.py
 
-.PHONY: help setup run test lint bench translations clean
+.PHONY: help setup run test lint bench bench-sweep translations clean
 
 help:
 	@echo "make setup         create .venv, install pinned dependencies, compile translations"
@@ -65,6 +65,13 @@ test: setup
 bench: setup
 	$(BIN)/python bench/launch.py
 	$(BIN)/python bench/complete.py
+
+# The sweep benchmark needs PostgreSQL (DATABASE_URL, or the bench_sweep database it creates).
+bench-sweep: setup
+	$(BIN)/python bench/sweep.py --instances 100000 --due 0
+	$(BIN)/python bench/sweep.py --instances 100000 --due 100
+	$(BIN)/python bench/sweep.py --instances 100000 --due 1000
+	$(BIN)/python bench/sweep.py --instances 10000 --due 1000
 
 translations: $(INSTALLED)
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
