@@ -66,12 +66,14 @@ bench: setup
 	$(BIN)/python bench/launch.py
 	$(BIN)/python bench/complete.py
 
-# The sweep benchmark needs PostgreSQL (DATABASE_URL, or the bench_sweep database it creates).
+# The sweep benchmark runs on PostgreSQL, in a database of its own that it empties first.
+BENCH_SWEEP_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench_sweep
 bench-sweep: setup
-	$(BIN)/python bench/sweep.py --instances 100000 --due 0
-	$(BIN)/python bench/sweep.py --instances 100000 --due 100
-	$(BIN)/python bench/sweep.py --instances 100000 --due 1000
-	$(BIN)/python bench/sweep.py --instances 10000 --due 1000
+	createdb -h 127.0.0.1 -U postgres bench_sweep 2>/dev/null || true
+	$(BIN)/python bench/sweep.py --database-url $(BENCH_SWEEP_URL) --instances 100000 --due 0
+	$(BIN)/python bench/sweep.py --database-url $(BENCH_SWEEP_URL) --instances 100000 --due 100
+	$(BIN)/python bench/sweep.py --database-url $(BENCH_SWEEP_URL) --instances 100000 --due 1000
+	$(BIN)/python bench/sweep.py --database-url $(BENCH_SWEEP_URL) --instances 10000 --due 1000
 
 translations: $(INSTALLED)
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
