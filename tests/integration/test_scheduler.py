@@ -103,9 +103,16 @@ def test_an_instance_that_cannot_be_loaded_does_not_hold_up_the_others(app, ctx,
     assert db.session.get(ProcessInstance, due[0]).next_timer_at <= BETWEEN
 
 
-@pytest.mark.skipif("postgresql" not in (__import__("os").environ.get("DATABASE_URL") or ""),
-                    reason="row locks are PostgreSQL's")
-def test_postgresql_sweep_skips_rows_another_sweep_holds(app, ctx, make_unit):
+def test_sweep_claims_are_exclusive(app, ctx, make_unit):
+    """Each database's own mechanism: PostgreSQL skips rows another sweep holds;
+    SQLite's sweep takes the write lock before its first read."""
+    if db.engine.dialect.name == "postgresql":
+        _postgresql_sweep_skips_rows_another_sweep_holds(app, make_unit)
+    else:
+        _sqlite_sweep_takes_the_write_lock_before_its_first_read(app)
+
+
+def _postgresql_sweep_skips_rows_another_sweep_holds(app, make_unit):
     due, _ = two_campaigns(make_unit, 3, 0)
     other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
     try:
@@ -122,9 +129,7 @@ def test_postgresql_sweep_skips_rows_another_sweep_holds(app, ctx, make_unit):
     assert db.session.query(Escalation).count() == 3
 
 
-@pytest.mark.skipif("postgresql" in (__import__("os").environ.get("DATABASE_URL") or ""),
-                    reason="SQLite's write lock")
-def test_sqlite_sweep_takes_the_write_lock_before_its_first_read(app, ctx):
+def _sqlite_sweep_takes_the_write_lock_before_its_first_read(app):
     path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
     other = sqlite3.connect(path, timeout=0, isolation_level=None)
     try:
