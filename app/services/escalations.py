@@ -94,19 +94,25 @@ def carry_out(escalation: Escalation, actor_id: int | None = None, new_due: date
 
 
 def deliver_pending(now: datetime | None = None, limit: int = 100) -> tuple[int, int]:
-    """Carry out pending escalations that are due; each in its own transaction. (done, failed)"""
+    """Carry out up to `limit` pending escalations that are due: one transaction for the batch,
+    a savepoint each, so one failure is recorded and retried later without undoing the others.
+    Returns (done, failed)."""
     now = now or clock.now()
-    ids = list(db.session.scalars(
-        select(Escalation.id).where(Escalation.status == "pending", Escalation.next_attempt_at <= now)
-        .order_by(Escalation.next_attempt_at).limit(limit)
-    ))
-    db.session.rollback()
+    query = (select(Escalation).where(Escalation.status == "pending", Escalation.next_attempt_at <= now)
+             .order_by(Escalation.next_attempt_at).limit(limit))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # another scheduler's batch is left to it
+    batch = list(db.session.scalars(query))
     done = failed = 0
-    for escalation_id in ids:
-        if deliver_one(escalation_id, now):
+    for escalation in batch:
+        try:
+            with db.session.begin_nested():
+                carry_out(escalation)
             done += 1
-        else:
+        except Exception as exc:  # an operation that fails is retried, then shown as an incident
+            _record_failure(escalation, exc, now)
             failed += 1
+    db.session.commit()
     return done, failed
 
 
@@ -122,23 +128,26 @@ def deliver_one(escalation_id: int, now: datetime | None = None, actor_id: int |
     try:
         with db.session.begin_nested():
             carry_out(escalation, actor_id)
-        db.session.commit()
-        return True
-    except Exception as exc:  # an operation that fails is retried, then shown as an incident
-        db.session.rollback()
-        escalation = db.session.get(Escalation, escalation_id)
-        escalation.attempts += 1
-        escalation.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if escalation.attempts >= current_app.config.get("ESCALATION_MAX_ATTEMPTS", MAX_ATTEMPTS):
-            escalation.status = "incident"
-            escalation.next_attempt_at = None
-            audit.record(None, "escalation.incident", "escalation", escalation.id,
-                         after={"error": escalation.last_error, "attempts": escalation.attempts},
-                         unit_id=escalation.unit_id)
-        else:
-            escalation.next_attempt_at = now + timedelta(minutes=2 ** escalation.attempts)
-        db.session.commit()
-        return False
+        ok = True
+    except Exception as exc:
+        _record_failure(escalation, exc, now)
+        ok = False
+    db.session.commit()
+    return ok
+
+
+def _record_failure(escalation: Escalation, exc: Exception, now: datetime) -> None:
+    """Count a failed attempt (the savepoint already undid its work); back off, or raise an incident."""
+    escalation.attempts += 1
+    escalation.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if escalation.attempts >= current_app.config.get("ESCALATION_MAX_ATTEMPTS", MAX_ATTEMPTS):
+        escalation.status = "incident"
+        escalation.next_attempt_at = None
+        audit.record(None, "escalation.incident", "escalation", escalation.id,
+                     after={"error": escalation.last_error, "attempts": escalation.attempts},
+                     unit_id=escalation.unit_id)
+    else:
+        escalation.next_attempt_at = now + timedelta(minutes=2 ** escalation.attempts)
 
 
 def retry(escalation_id: int, actor_id: int) -> bool:
