@@ -57,15 +57,22 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture
-def page(request, browser, live_server):
-    """A fresh zh-CN browser context; `page.console_errors` collects console errors and page errors."""
+def new_page(browser, live_server):
+    """A fresh zh-CN browser context (another person at another browser);
+    `page.console_errors` collects console errors and page errors."""
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", base_url=live_server)
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     tab = context.new_page()
     tab.console_errors = []
     tab.on("console", lambda msg: _collect_console_error(tab, msg))
     tab.on("pageerror", lambda exc: tab.console_errors.append(str(exc)))
+    return tab
+
+
+@pytest.fixture
+def page(request, browser, live_server):
+    """A fresh zh-CN browser context; `page.console_errors` collects console errors and page errors."""
+    tab = new_page(browser, live_server)
     try:
         yield tab
     finally:
@@ -73,7 +80,7 @@ def page(request, browser, live_server):
         if report is not None and report.failed:
             RESULTS_DIR.mkdir(exist_ok=True)
             tab.screenshot(path=str(RESULTS_DIR / f"{request.node.name}.png"), full_page=True)
-        context.close()
+        tab.context.close()
 
 
 def _collect_console_error(tab, msg):

@@ -11,8 +11,7 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.models import PublicNotice, SupervisionLetter
 from app.services import launch, timers
-from tests.e2e.conftest import login
-from tests.e2e.test_return_flow import new_page
+from tests.e2e.conftest import login, new_page
 from tests.support import make_campaign
 
 # The deploy step was due 2026-12-10 17:30; 2026-12-28 10:00 Beijing is 11 working days later.

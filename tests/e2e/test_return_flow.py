@@ -6,21 +6,10 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.models import ProcessInstance, Task
 from app.services import launch
-from tests.e2e.conftest import DEFAULT_TIMEOUT_MS, _collect_console_error, login
+from tests.e2e.conftest import login, new_page
 from tests.support import make_campaign
 
 PLAN_PDF = {"name": "实施方案.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n% e2e plan\n%%EOF\n"}
-
-
-def new_page(browser, live_server):
-    """Another person at another browser: a fresh context with the same console-error collection."""
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", base_url=live_server)
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    tab = context.new_page()
-    tab.console_errors = []
-    tab.on("console", lambda msg: _collect_console_error(tab, msg))
-    tab.on("pageerror", lambda exc: tab.console_errors.append(str(exc)))
-    return tab
 
 
 def submit_task(page):
