@@ -1,5 +1,6 @@
 """通报: public notices about overdue units; withdrawn with a reason, never deleted."""
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app import clock
 from app.extensions import db
@@ -45,7 +46,9 @@ def withdraw(notice_id: int, actor_id: int, reason: str) -> PublicNotice:
 
 
 def published(campaign_id: int | None = None, include_withdrawn: bool = False) -> list[PublicNotice]:
-    query = select(PublicNotice).order_by(PublicNotice.published_at.desc())
+    # Unit and campaign come with each notice: the pages show both (no query per row).
+    query = (select(PublicNotice).options(joinedload(PublicNotice.unit), joinedload(PublicNotice.campaign))
+             .order_by(PublicNotice.published_at.desc()))
     if campaign_id:
         query = query.where(PublicNotice.campaign_id == campaign_id)
     if not include_withdrawn:
