@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
 
 from app import clock, workdays
 from app.extensions import db
@@ -22,14 +23,14 @@ from . import audit, letters, notices_public, notifications
 MAX_ATTEMPTS = 5
 
 
-def _insert(values: dict) -> int | None:
-    """INSERT ... ON CONFLICT DO NOTHING on the escalation key; the new id, or None if it existed."""
+def _insert(values: dict) -> Escalation | None:
+    """INSERT ... ON CONFLICT DO NOTHING on the escalation key; the new row, or None if it existed."""
     dialect = db.engine.dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     stmt = (module.insert(Escalation).values(**values)
             .on_conflict_do_nothing(index_elements=["instance_id", "spiff_task_id", "level"])
-            .returning(Escalation.id))
-    return db.session.execute(stmt).scalar()
+            .returning(Escalation))
+    return db.session.scalars(stmt).first()
 
 
 def record(instance: ProcessInstance, payload: dict, *, actor_id: int | None = None,
@@ -40,7 +41,7 @@ def record(instance: ProcessInstance, payload: dict, *, actor_id: int | None = N
         select(Task).where(Task.instance_id == instance.id, Task.spiff_task_id == payload["spiff_task_id"])
     ).first()
     due = payload.get("due")
-    new_id = _insert(dict(
+    escalation = _insert(dict(
         instance_id=instance.id, campaign_id=instance.campaign_id, unit_id=instance.unit_id,
         task_id=task.id if task else None, spiff_task_id=payload["spiff_task_id"],
         element_id=payload.get("element_id") or (task.element_id if task else ""),
@@ -48,10 +49,9 @@ def record(instance: ProcessInstance, payload: dict, *, actor_id: int | None = N
         level=payload["level"], due_at=datetime.fromisoformat(due) if due else (task.due_at if task else None),
         fired_at=now, manual=manual, created_by_id=actor_id, status="pending", attempts=0, next_attempt_at=now,
     ))
-    if new_id is None:
+    if escalation is None:
         return None
-    escalation = db.session.get(Escalation, new_id)
-    audit.record(actor_id, f"escalation.{escalation.level}", "escalation", new_id,
+    audit.record(actor_id, f"escalation.{escalation.level}", "escalation", escalation.id,
                  after={"task_id": escalation.task_id, "level": escalation.level, "manual": manual},
                  unit_id=instance.unit_id)
     return escalation
@@ -98,10 +98,12 @@ def deliver_pending(now: datetime | None = None, limit: int = 100) -> tuple[int,
     a savepoint each, so one failure is recorded and retried later without undoing the others.
     Returns (done, failed)."""
     now = now or clock.now()
-    query = (select(Escalation).where(Escalation.status == "pending", Escalation.next_attempt_at <= now)
+    # The task comes along (every rung names it); FOR UPDATE applies to the escalations only.
+    query = (select(Escalation).options(selectinload(Escalation.task))
+             .where(Escalation.status == "pending", Escalation.next_attempt_at <= now)
              .order_by(Escalation.next_attempt_at).limit(limit))
     if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)  # another scheduler's batch is left to it
+        query = query.with_for_update(skip_locked=True, of=Escalation)  # another scheduler's batch is left to it
     batch = list(db.session.scalars(query))
     done = failed = 0
     for escalation in batch:
