@@ -34,12 +34,13 @@ def _insert(values: dict) -> Escalation | None:
 
 
 def record(instance: ProcessInstance, payload: dict, *, actor_id: int | None = None,
-           manual: bool = False, now: datetime | None = None) -> Escalation | None:
+           manual: bool = False, now: datetime | None = None, task: Task | None = None) -> Escalation | None:
     """Record one rung for one task; None when it was already recorded (exactly once)."""
     now = now or clock.now()
-    task = db.session.scalars(
-        select(Task).where(Task.instance_id == instance.id, Task.spiff_task_id == payload["spiff_task_id"])
-    ).first()
+    if task is None:
+        task = db.session.scalars(
+            select(Task).where(Task.instance_id == instance.id, Task.spiff_task_id == payload["spiff_task_id"])
+        ).first()
     due = payload.get("due")
     escalation = _insert(dict(
         instance_id=instance.id, campaign_id=instance.campaign_id, unit_id=instance.unit_id,
@@ -57,11 +58,14 @@ def record(instance: ProcessInstance, payload: dict, *, actor_id: int | None = N
     return escalation
 
 
-def apply_effects(instance: ProcessInstance, effects, now: datetime | None = None) -> list[Escalation]:
+def apply_effects(instance: ProcessInstance, effects, now: datetime | None = None,
+                  tasks: dict[str, Task] | None = None) -> list[Escalation]:
+    """Turn the engine's effects into rows; `tasks` are the instance's task rows by Spiff id, if known."""
     recorded = []
     for effect in effects:
         if effect.kind == "escalate":
-            escalation = record(instance, effect.payload, now=now)
+            task = (tasks or {}).get(effect.payload["spiff_task_id"])
+            escalation = record(instance, effect.payload, now=now, task=task)
             if escalation is not None:
                 recorded.append(escalation)
         elif effect.kind == "notify_unit":

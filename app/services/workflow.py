@@ -53,9 +53,9 @@ def save(instance: ProcessInstance, run: runtime.Run, actor_id: int | None,
     instance.phase = phase_of(run, ready, instance.phase)
     instance.status = "completed" if run.completed else "running"
     instance.updated_at = now
-    created = project(instance, ready, completed_task, actor_id, now)
+    created, rows = project(instance, ready, completed_task, actor_id, now)
     db.session.flush()  # tasks projected just now are what the ladder's escalations point at
-    escalations.apply_effects(instance, run.take_effects(), now)
+    escalations.apply_effects(instance, run.take_effects(), now, rows)
     after = {"phase": instance.phase, "status": instance.status}
     if before != after:
         audit.record(actor_id, "instance.advance", "process_instance", instance.id,
@@ -64,7 +64,9 @@ def save(instance: ProcessInstance, run: runtime.Run, actor_id: int | None,
 
 
 def project(instance: ProcessInstance, ready: list[runtime.ReadyTask], completed_task: Task | None,
-            actor_id: int | None, now) -> list[Task]:
+            actor_id: int | None, now) -> tuple[list[Task], dict[str, Task]]:
+    """Make the task rows match the ready tasks; returns the rows created and every row
+    touched, by SpiffWorkflow task id."""
     existing = {
         t.spiff_task_id: t
         for t in db.session.scalars(select(Task).filter_by(instance_id=instance.id, status="ready"))
@@ -86,7 +88,7 @@ def project(instance: ProcessInstance, ready: list[runtime.ReadyTask], completed
         row = new_task_row(instance, r, now)
         db.session.add(row)
         created.append(row)
-    return created
+    return created, {**existing, **{row.spiff_task_id: row for row in created}}
 
 
 def new_task_row(instance: ProcessInstance, r: runtime.ReadyTask, now) -> Task:
