@@ -1,11 +1,11 @@
 """督办函 pages: the list, the printable letter, 签收, the DOCX, and a letter issued by hand."""
-from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.services import campaigns, letter_docx, letters, manual_letters, units, users
+from app.web.form_values import optional_date
 from app.web.authz import current_unit_id, role_required
 
 from . import bp
@@ -83,14 +83,11 @@ def manual(task_id: int):
     back = request.form.get("next") or ""
     if not back.startswith("/") or back.startswith("//"):
         back = url_for("letters.index")
-    new_due = None
-    raw = (request.form.get("new_due") or "").strip()
-    if raw:
-        try:
-            new_due = date.fromisoformat(raw)
-        except ValueError:
-            flash(_("新的办理期限格式不正确，应为 YYYY-MM-DD"), "error")
-            return redirect(back)
+    try:
+        new_due = optional_date(request.form.get("new_due"))
+    except ValueError:
+        flash(_("新的办理期限格式不正确，应为 YYYY-MM-DD"), "error")
+        return redirect(back)
     try:
         issued = manual_letters.issue_manual(current_user, task_id, new_due)
     except LookupError:

@@ -1,5 +1,4 @@
 """The escalation board: escalations by level, unit and age, incidents, and bulk actions on overdue tasks."""
-from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -8,6 +7,7 @@ from flask_login import current_user
 
 from app import clock
 from app.services import board, escalations
+from app.web.form_values import optional_date
 from app.web.authz import role_required
 
 from . import bp
@@ -72,14 +72,11 @@ def escalations_bulk():
         result = board.remind(current_user, task_ids)
         _summary(result, _("已催办 %(n)d 项，已通知相关单位", n=len(result.done)))
     elif action == "letter":
-        new_due = None
-        raw = (request.form.get("new_due") or "").strip()
-        if raw:
-            try:
-                new_due = date.fromisoformat(raw)
-            except ValueError:
-                flash(_("新的办理期限格式有误，应为 年-月-日"), "error")
-                return _back()
+        try:
+            new_due = optional_date(request.form.get("new_due"))
+        except ValueError:
+            flash(_("新的办理期限格式有误，应为 年-月-日"), "error")
+            return _back()
         result = board.issue_letters(current_user, task_ids, new_due)
         _summary(result, _("已发出督办函 %(n)d 份", n=len(result.done)))
     else:
