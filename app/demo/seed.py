@@ -77,8 +77,9 @@ def seed(app: Flask) -> SeedResult:
     deploy_ends = next(p["ends"] for p in notice.phases if p["key"] == "deploy")
     notice = notices.with_extra_phases(notice, self_check_until=deploy_ends + timedelta(days=20))
     notice = notices.shift_notice(notice, today - timedelta(days=60))
-    # The follow-up (回头看) date is today so the demo shows follow-up reviews already open.
-    notice = notices.with_extra_phases(notice, follow_up_on=today)
+    # The follow-up (回头看) date is yesterday (its timer fires at 09:00) so the demo shows
+    # follow-up reviews already open at any hour of the day.
+    notice = notices.with_extra_phases(notice, follow_up_on=today - timedelta(days=1))
     campaign = campaigns.create_campaign(notice, ids["admin"])
     campaigns.enrol_units(campaign.id, "all", ids["admin"])
     launch.launch_all(campaign.id, ids["admin"])

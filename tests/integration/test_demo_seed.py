@@ -1,11 +1,24 @@
 """`flask demo seed`: the 54号 campaign with 33 units spread over the phases; a second run changes nothing."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import time_machine
 from sqlalchemy import func
 
 from app.extensions import db
 from app.models import Campaign, ProcessInstance, User
 
 
+# Just after midnight in Shanghai: the seed must not depend on the hour it runs at.
+EARLY = datetime(2026, 11, 23, 0, 15, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
 def test_demo_seed_is_complete_and_idempotent(app, ctx, runner):
+    with time_machine.travel(EARLY):
+        _seed_twice(runner)
+
+
+def _seed_twice(runner):
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
     assert "已创建" in first.output and "admin" in first.output and "Rectify2026!" in first.output
