@@ -15,6 +15,11 @@ POT := $(TRANSLATIONS)/messages.pot
 PO_FILES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 PIP := $(BIN)/python -m pip --disable-pip-version-check
+# Front-end packages (bpmn-js, ECharts) come from npm, pinned by package-lock.json, and are
+# built into app/static/build/ (gitignored); both stamps make a second `make setup` free.
+NODE_STAMP := node_modules/.installed
+ASSETS_STAMP := app/static/build/.built
+ASSET_SOURCES := assets/build.mjs $(wildcard assets/src/*)
 
 # The import graph cache lives in the venv so the work tree stays clean.
 LINT_IMPORTS := $(BIN)/lint-imports --no-logo --cache-dir $(VENV)/.import_linter_cache
@@ -24,14 +29,22 @@ export FLASK_APP := wsgi.py
 .PHONY: help setup run test lint bench bench-sweep translations clean
 
 help:
-	@echo "make setup         create .venv, install pinned dependencies, compile translations"
+	@echo "make setup         create .venv, install pinned Python and npm packages, build assets, compile translations"
 	@echo "make run           migrate, deploy processes, seed the demo, serve on http://127.0.0.1:5000"
 	@echo "make test          lint-imports + pytest (set DATABASE_URL=postgresql+psycopg://... for PostgreSQL)"
 	@echo "make bench         run the benchmarks in bench/"
 	@echo "make translations  re-extract UI strings, merge into the catalogs, compile"
 	@echo "make clean         remove the venv, compiled catalogs and caches (keeps instance/ data)"
 
-setup: $(INSTALLED) $(MO_FILES) instance
+setup: $(INSTALLED) $(MO_FILES) $(ASSETS_STAMP) instance
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(ASSETS_STAMP): $(NODE_STAMP) $(ASSET_SOURCES)
+	npm run --silent build
+	touch $@
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -84,6 +97,6 @@ translations: $(INSTALLED)
 	@$(BIN)/python scripts/untranslated.py $(TRANSLATIONS)/en/LC_MESSAGES/messages.po
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-results
+	rm -rf $(VENV) node_modules app/static/build .pytest_cache test-results
 	find $(TRANSLATIONS) -name '*.mo' -delete
 	find . -name __pycache__ -not -path './.git/*' -prune -exec rm -rf {} +
