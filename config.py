@@ -28,6 +28,8 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None
+    # An uploaded or deployed .bpmn larger than this is refused before it is parsed.
+    BPMN_MAX_BYTES = int(os.environ.get("BPMN_MAX_BYTES", 2 * 1024 * 1024))
     LAUNCH_BATCH_SIZE = int(os.environ.get("LAUNCH_BATCH_SIZE", 500))
     DUE_SOON_DAYS = int(os.environ.get("DUE_SOON_DAYS", 3))
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import click
 from flask.cli import AppGroup
 
@@ -27,3 +29,21 @@ def list_command():
 
     for d in processes.list_versions():
         click.echo(f"{d.process_key} v{d.version} {d.deployed_at:%Y-%m-%d %H:%M} {d.content_hash[:12]} {d.filename}")
+
+
+@group.command("lint")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def lint_command(files):
+    """Lint diagrams: one line per problem (file:element: severity: message); exit 1 on any error."""
+    from app.services import designer
+
+    errors = 0
+    for path in files:
+        problems = designer.lint(path.read_bytes(), path.name)
+        for p in problems:
+            click.echo(f"{path}:{p.element_id or '-'}: {p.severity}: {p.message}")
+        errors += sum(p.is_error for p in problems)
+        if not problems:
+            click.echo(f"{path}: ok")
+    if errors:
+        raise SystemExit(1)

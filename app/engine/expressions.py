@@ -7,6 +7,7 @@ dunder attributes, no calls outside a few pure functions, and bounded sizes.
 """
 import ast
 import operator
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,15 @@ from app import workdays
 
 
 class ExpressionError(ValueError):
-    """An expression that is not allowed or cannot be evaluated."""
+    """An expression that is not allowed or cannot be evaluated.
+
+    `unsafe` marks what only an attacker writes (dunder names, constructs that can run
+    unbounded): an upload carrying one is refused outright, not merely linted.
+    """
+
+    def __init__(self, message: str, unsafe: bool = False):
+        super().__init__(message)
+        self.unsafe = unsafe
 
 
 MAX_LENGTH = 500
@@ -43,6 +52,15 @@ _CMP_OPS = {
     ast.IsNot: operator.is_not,
 }
 _UNARY_OPS = {ast.Not: operator.not_, ast.USub: operator.neg, ast.UAdd: operator.pos}
+# Constructs that can run without bound (powers, loops in comprehensions, functions):
+# refused as an attack, not as a mistake.
+_UNBOUNDED = (
+    ast.Pow, ast.LShift, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda,
+    ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Starred, ast.JoinedStr, ast.FormattedValue,
+)
+# A %-format width or precision beyond this builds huge strings ('%0999999999d' % 1).
+MAX_FORMAT_WIDTH = 100
+_FORMAT_WIDTH = re.compile(r"%[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?")
 # Far enough away to mean "never" for a timer that has no due time to count from.
 NEVER = "9999-12-31T00:00:00+08:00"
 
@@ -94,13 +112,23 @@ def parse(expression: str) -> ast.Expression:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"表达式语法错误：{exc.msg}") from None
-    for node in ast.walk(tree):
+    except (RecursionError, MemoryError, ValueError):
+        raise ExpressionError("表达式嵌套过深", unsafe=True) from None
+    nodes = list(ast.walk(tree))
+    for node in nodes:  # attacks first, so they are named as such whatever else is wrong
+        if isinstance(node, _UNBOUNDED):
+            raise ExpressionError(f"表达式中不允许使用 {type(node).__name__}（可能无限制地运行）", unsafe=True)
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            raise ExpressionError(f"表达式中不允许访问属性 {node.attr}", unsafe=True)
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            raise ExpressionError(f"表达式中不允许使用名称 {node.id}", unsafe=True)
+        if isinstance(node, ast.BinOp):
+            _check_operands(node)
+    for node in nodes:
         if not isinstance(node, _ALLOWED_NODES):
             raise ExpressionError(f"表达式中不允许使用 {type(node).__name__}")
-        if isinstance(node, ast.Attribute) and (node.attr.startswith("_") or node.attr not in METHODS):
+        if isinstance(node, ast.Attribute) and node.attr not in METHODS:
             raise ExpressionError(f"表达式中不允许访问属性 {node.attr}")
-        if isinstance(node, ast.Name) and node.id.startswith("_"):
-            raise ExpressionError(f"表达式中不允许使用名称 {node.id}")
         if isinstance(node, ast.Call):
             func = node.func
             ok = (isinstance(func, ast.Name) and func.id in FUNCTIONS) or (
@@ -111,6 +139,31 @@ def parse(expression: str) -> ast.Expression:
         if isinstance(node, ast.Constant):
             _check_size(node.value)
     return tree
+
+
+def _check_operands(node: ast.BinOp) -> None:
+    sides = (node.left, node.right)
+    if isinstance(node.op, ast.Mult) and any(
+        isinstance(s, (ast.List, ast.Tuple)) or isinstance(s, ast.Constant) and isinstance(s.value, str)
+        for s in sides
+    ):
+        raise ExpressionError("表达式中不允许重复序列", unsafe=True)
+    if isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str):
+        _check_format(node.left.value)
+
+
+def _check_format(template: str) -> None:
+    for width, precision in _FORMAT_WIDTH.findall(template):
+        if any(n == "*" or n and int(n) > MAX_FORMAT_WIDTH for n in (width, precision)):
+            raise ExpressionError("格式化宽度过大", unsafe=True)
+
+
+def names(tree: ast.Expression) -> set[str]:
+    """The data names an expression reads (functions and constants left out)."""
+    return {
+        node.id for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and node.id not in FUNCTIONS and node.id not in CONSTANTS
+    }
 
 
 _cache: dict[str, ast.Expression] = {}
@@ -172,8 +225,10 @@ class _Evaluator(ast.NodeVisitor):
 
     def visit_BinOp(self, node):
         left, right = self.visit(node.left), self.visit(node.right)
-        if isinstance(node.op, ast.Mult) and isinstance(left, (str, list, tuple)) or isinstance(right, (str, list, tuple)) and isinstance(node.op, ast.Mult):
-            raise ExpressionError("表达式中不允许重复序列")
+        if isinstance(node.op, ast.Mult) and (isinstance(left, (str, list, tuple)) or isinstance(right, (str, list, tuple))):
+            raise ExpressionError("表达式中不允许重复序列", unsafe=True)
+        if isinstance(node.op, ast.Mod) and isinstance(left, str):
+            _check_format(left)
         try:
             return _check_size(_BIN_OPS[type(node.op)](left, right))
         except (TypeError, ZeroDivisionError, OverflowError) as exc:

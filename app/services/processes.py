@@ -11,14 +11,22 @@ from app.extensions import db
 from app.forms import registry as form_registry
 from app.models import ProcessDefinition
 
-from . import audit
+from . import audit, designer
 
 __all__ = ["DiagramError", "deploy", "deploy_all", "latest", "bundle_of"]
 
 
 def deploy(xml: bytes, filename: str, actor_id: int | None = None) -> tuple[ProcessDefinition, bool]:
-    """Deploy a diagram; an unchanged diagram returns the existing version (created=False)."""
-    parsed = definitions.parse(xml, filename, form_registry.known_keys())
+    """Deploy a diagram; an unchanged diagram returns the existing version (created=False).
+
+    A diagram with lint errors is refused with DiagramError (its `items` are the structured
+    problems) and the refusal is audited."""
+    try:
+        parsed = definitions.parse(xml, filename, form_registry.known_keys(), designer.max_bytes())
+    except DiagramError as exc:
+        designer.record_refusal("process.deploy_refused", xml, filename, exc.items, actor_id)
+        db.session.commit()
+        raise
     existing = db.session.scalar(select(ProcessDefinition).filter_by(content_hash=parsed.content_hash))
     if existing is not None:
         return existing, False

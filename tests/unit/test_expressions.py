@@ -49,3 +49,27 @@ def test_unknown_name_is_a_clear_error():
 def test_methods_only_on_data():
     with pytest.raises(ExpressionError):
         evaluate("n.get('x')", {"n": 5})
+
+
+@pytest.mark.parametrize("expression", [
+    "9**9**9", "(9**9)**9", "1 << 10000", "[x for x in ledger]", "{k: 1 for k in ledger}", "(lambda: 1)()",
+    "().__class__.__base__.__subclasses__()", "_secret", "'x' * 1000000000000", "[0] * 10**12",
+    "'%0999999999d' % 1", "'%*d' % (999999999, 1)", "f'{decision:>999999999}'", "(y := 1)",
+])
+def test_attacks_are_refused_as_unsafe(expression):
+    with pytest.raises(ExpressionError) as raised:
+        parse(expression)
+    assert raised.value.unsafe, expression
+
+
+@pytest.mark.parametrize("expression", ["now()", "x.foo", "${approved}", "open('f')"])
+def test_mistakes_are_refused_but_not_as_attacks(expression):
+    with pytest.raises(ExpressionError) as raised:
+        parse(expression)
+    assert not raised.value.unsafe
+
+
+def test_format_widths_are_capped_at_run_time_too():
+    assert evaluate("'%05d' % n", {"n": 3}) == "00003"
+    with pytest.raises(ExpressionError):
+        evaluate("template % 1", {"template": "%0999999999d"})

@@ -1,0 +1,136 @@
+"""Reading BPMN 2.0 XML as elements: names, lanes, properties, flows and scopes.
+
+Works on the XML itself (not SpiffWorkflow's specs) so lint and diff can name every element
+of any modeler's file, including ones SpiffWorkflow would refuse to parse.
+"""
+from lxml import etree
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN, "bpmndi": BPMNDI, "spiffworkflow": SPIFF}
+
+FLOW_NODES = {
+    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+    "task", "userTask", "serviceTask", "scriptTask", "manualTask", "sendTask", "receiveTask",
+    "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
+    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
+}
+SCOPES = {"process", "subProcess", "transaction", "adHocSubProcess"}
+TIMER_KINDS = {"timeDate": "日期", "timeDuration": "时长", "timeCycle": "周期"}
+TYPE_NAMES = {
+    "startEvent": "开始事件", "endEvent": "结束事件", "intermediateCatchEvent": "中间捕获事件",
+    "intermediateThrowEvent": "中间抛出事件", "boundaryEvent": "边界事件", "task": "任务",
+    "userTask": "用户任务", "serviceTask": "服务任务", "scriptTask": "脚本任务", "manualTask": "手工任务",
+    "sendTask": "发送任务", "receiveTask": "接收任务", "businessRuleTask": "业务规则任务",
+    "callActivity": "调用活动", "subProcess": "子流程", "transaction": "事务子流程",
+    "adHocSubProcess": "自由子流程", "exclusiveGateway": "排他网关", "parallelGateway": "并行网关",
+    "inclusiveGateway": "包容网关", "eventBasedGateway": "事件网关", "complexGateway": "复杂网关",
+    "sequenceFlow": "顺序流", "process": "流程", "lane": "泳道",
+}
+
+
+def local(el) -> str:
+    return etree.QName(el).localname if isinstance(el.tag, str) else ""
+
+
+def is_bpmn(el) -> bool:
+    return isinstance(el.tag, str) and etree.QName(el).namespace == BPMN
+
+
+def bpmn_children(el, name: str | None = None):
+    return [c for c in el if is_bpmn(c) and (name is None or local(c) == name)]
+
+
+def label(el) -> str:
+    """How a message names an element: 「name」 (or its id when it has no name)."""
+    return f"「{(el.get('name') or '').strip() or el.get('id') or local(el)}」"
+
+
+def text(el) -> str:
+    return (el.text or "").strip() if el is not None else ""
+
+
+def processes(root) -> list:
+    return bpmn_children(root, "process")
+
+
+def is_executable(process) -> bool:
+    return (process.get("isExecutable") or "").strip().lower() == "true"
+
+
+def has_di(root) -> bool:
+    return bool(root.findall(f"{{{BPMNDI}}}BPMNDiagram/{{{BPMNDI}}}BPMNPlane"))
+
+
+def lanes_by_node(root) -> dict[str, str | None]:
+    """Lane name of every flow node listed in a lane (as SpiffWorkflow reads it)."""
+    lanes = {}
+    for ref in root.iter(f"{{{BPMN}}}flowNodeRef"):
+        if ref.text:
+            lanes[ref.text.strip()] = ref.getparent().get("name")
+    return lanes
+
+
+def lane_of(node, lanes: dict) -> str | None:
+    """A node's lane, or its enclosing subprocess's when the node sits in no lane."""
+    el = node
+    while el is not None:
+        lane = lanes.get(el.get("id") or "")
+        if lane:
+            return lane
+        el = el.getparent()
+        if el is not None and local(el) == "process":
+            return None
+    return None
+
+
+def spiff_properties(el) -> dict[str, str]:
+    return {
+        p.get("name"): p.get("value") or ""
+        for p in el.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)
+        if p.get("name")
+    }
+
+
+def service_operator(el):
+    return el.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
+
+
+def timers(el) -> list[tuple[str, str]]:
+    """(kind, expression) of an event's timer definitions."""
+    found = []
+    for definition in bpmn_children(el, "timerEventDefinition"):
+        for child in bpmn_children(definition):
+            if local(child) in TIMER_KINDS:
+                found.append((local(child), text(child)))
+    return found
+
+
+def condition(flow) -> str | None:
+    expr = flow.find("bpmn:conditionExpression", NS)
+    return text(expr) if expr is not None else None
+
+
+def event_kinds(el) -> list[str]:
+    return [local(c) for c in bpmn_children(el) if local(c).endswith("EventDefinition")]
+
+
+def flow_nodes(scope) -> list:
+    return [c for c in bpmn_children(scope) if local(c) in FLOW_NODES]
+
+
+def sequence_flows(scope) -> list:
+    return bpmn_children(scope, "sequenceFlow")
+
+
+def inner_scopes(scope):
+    """Scopes nested in this one (subprocesses), depth first."""
+    for node in flow_nodes(scope):
+        if local(node) in SCOPES:
+            yield node
+            yield from inner_scopes(node)
+
+
+def by_id(root) -> dict[str, object]:
+    return {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}

@@ -1,0 +1,385 @@
+"""Lint a diagram before it may be deployed: one implementation for deploy, the designer and
+`flask processes lint`.
+
+The XML is read as untrusted input (app/engine/xml_safety.py) and checked element by element,
+so a file from any modeler gets messages naming its elements; only a file without errors is
+handed to SpiffWorkflow's parser, whose own refusals are reported the same way.
+
+Data an expression may read (timers, conditions, `due`, operation parameters) is an
+allow-list: the process data set at launch (app/services/launch.py `process_data`), what
+completing a step writes (app/services/steps.py), and the names the diagram itself defines
+(multi-instance items and collections, message variables, operation result variables, data
+objects). tests/unit/test_lint.py checks both lists against the services that fill them.
+"""
+import ast
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from . import bpmn_xml as bx
+from . import expressions, operations, xml_safety
+from .errors import Problem
+
+ROLES = ("unit_staff", "supervisor", "assessor")
+LAUNCH_DATA = frozenset({
+    "campaign_id", "deadlines", "follow_up_at", "ledger_done", "ladder", "self_check_redo_due", "item_redo_due",
+})
+STEP_DATA = frozenset({"decision", "verdict", "rebound", "verification", "ledger"})
+KNOWN_DATA = LAUNCH_DATA | STEP_DATA
+# Task properties (spiffworkflow:property) that hold expressions.
+EXPRESSION_PROPERTIES = ("due",)
+# Codes of problems that make an upload a refused code deployment, not a diagram to fix.
+TRUST_CODES = frozenset({"size", "doctype", "entity", "external_entity", "not_xml", "not_bpmn", "script",
+                         "unsafe_expression"})
+_SCRIPT_ELEMENTS = {"script", "preScript", "postScript", "executionListener", "taskListener"}
+_ISO_LIKE = re.compile(r"^(R\d*/)?P[0-9TYMWDHS.,]+$|^\d{4}-\d{2}-\d{2}", re.IGNORECASE)
+
+
+@dataclass
+class Report:
+    problems: list[Problem] = field(default_factory=list)
+    process_key: str | None = None
+    spec: object = None
+    subprocess_specs: dict | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+
+def lint(xml: bytes, filename: str, known_forms: set[str], max_bytes: int | None = None) -> Report:
+    """Every problem of a diagram; never raises for bad input."""
+    try:
+        tree = xml_safety.parse(xml, max_bytes)
+    except xml_safety.UnsafeXml as exc:
+        return Report([Problem(filename, None, "error", exc.message, exc.code)])
+    root = tree.getroot()
+    if not (bx.is_bpmn(root) and bx.local(root) == "definitions"):
+        return Report([Problem(filename, None, "error", "不是 BPMN 2.0 流程图（根元素应为 bpmn:definitions）", "not_bpmn")])
+    report = Report(_Linter(filename, root, known_forms).run())
+    if not report.errors:
+        _build(report, tree, filename)
+    return report
+
+
+def _build(report: Report, tree, filename: str) -> None:
+    parser = SpiffBpmnParser()
+    try:
+        parser.add_bpmn_xml(tree, filename=filename)
+        report.process_key = parser.get_process_ids()[0]
+        report.spec = parser.get_spec(report.process_key)
+        report.subprocess_specs = parser.get_subprocess_specs(report.process_key)
+    except Exception as exc:  # noqa: BLE001 - untrusted input in a third-party parser: refuse, never crash
+        report.process_key = report.spec = report.subprocess_specs = None
+        element_id = getattr(exc, "id", None) or None
+        report.problems.append(Problem(filename, element_id, "error", f"流程图无法解析：{exc}", "parse"))
+        return
+    for spec in [report.spec, *report.subprocess_specs.values()]:
+        for ts in spec.task_specs.values():
+            if isinstance(ts, ScriptTask) or getattr(ts, "prescript", None) or getattr(ts, "postscript", None):
+                report.problems.append(Problem(filename, ts.bpmn_id, "error", "不允许在流程图中运行脚本", "script"))
+
+
+class _Linter:
+    def __init__(self, filename: str, root, known_forms: set[str]):
+        self.file = filename
+        self.root = root
+        self.known_forms = known_forms
+        self.problems: list[Problem] = []
+        self.lanes = bx.lanes_by_node(root)
+        self.ids = bx.by_id(root)
+
+    def add(self, el, message: str, code: str, severity: str = "error") -> None:
+        element_id = el.get("id") if el is not None else None
+        self.problems.append(Problem(self.file, element_id, severity, message, code))
+
+    def run(self) -> list[Problem]:
+        self.scripts()
+        self.unsafe_expressions()
+        processes = bx.processes(self.root)
+        executable = [p for p in processes if bx.is_executable(p)]
+        if not processes:
+            self.add(None, "文件中没有流程（bpmn:process）", "executable")
+        elif not executable:
+            self.add(processes[0], f"流程{bx.label(processes[0])}未标记为可执行（isExecutable），不能部署，只能查看",
+                     "executable")
+        for extra in executable[1:]:
+            self.add(extra, f"流程{bx.label(extra)}也是可执行的：一个文件只能有一个可执行流程", "executable")
+        for other in processes:
+            if other not in executable:
+                self.add(other, f"流程{bx.label(other)}未标记为可执行，部署时将被忽略", "not_executable", "warning")
+        if not bx.has_di(self.root):
+            self.add(None, "文件没有图形信息（BPMN DI），设计器中无法显示", "no_di", "warning")
+        if executable:
+            self.process(executable[0])
+        return self.problems
+
+    # -- the trust boundary: anywhere in the file
+    def scripts(self) -> None:
+        for el in self.root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            name = bx.local(el)
+            owner = _owner(el)
+            if bx.is_bpmn(el) and name == "scriptTask":
+                self.add(el, f"{bx.label(el)}是脚本任务：不允许在流程图中运行脚本，请改用服务任务调用已登记的操作", "script")
+            elif name in _SCRIPT_ELEMENTS and not (bx.is_bpmn(el) and owner is not None and bx.local(owner) == "scriptTask"):
+                self.add(owner, f"{bx.label(owner) if owner is not None else ''}包含脚本或监听器（{name}）：不允许在流程图中运行代码", "script")
+            language = el.get("language") or el.get("scriptFormat")
+            if language and name != "scriptTask" and language.strip().lower() not in ("python", "text/x-python", "python3"):
+                self.add(owner, f"{bx.label(owner) if owner is not None else ''}使用了 {language} 表达式：只允许本平台的表达式", "script")
+
+    def unsafe_expressions(self) -> None:
+        for owner, what, expression in self.all_expressions(self.root):
+            try:
+                expressions.parse(expression)
+            except expressions.ExpressionError as exc:
+                if exc.unsafe:
+                    self.add(owner, f"{bx.label(owner)}的{what}「{_short(expression)}」不被允许（可能危害服务器，已拒绝）：{exc}", "unsafe_expression")
+
+    def all_expressions(self, scope):
+        """(owner element, what, expression) for every expression under scope."""
+        for el in scope.iter():
+            if not isinstance(el.tag, str) or not bx.is_bpmn(el):
+                continue
+            name = bx.local(el)
+            if name == "sequenceFlow" and bx.condition(el):
+                yield el, "条件", bx.condition(el)
+            elif name in bx.FLOW_NODES:
+                for kind, expression in bx.timers(el):
+                    if expression:
+                        yield el, f"定时{bx.TIMER_KINDS[kind]}", expression
+                for prop, value in bx.spiff_properties(el).items():
+                    if prop in EXPRESSION_PROPERTIES and value:
+                        yield el, f"属性 {prop}", value
+                operator = bx.service_operator(el)
+                for param in operator.iter(f"{{{bx.SPIFF}}}parameter") if operator is not None else ():
+                    if param.get("value"):
+                        yield el, f"参数 {param.get('id')}", param.get("value")
+                loop = el.find("bpmn:multiInstanceLoopCharacteristics", bx.NS)
+                for part, what in (("completionCondition", "完成条件"), ("loopCardinality", "循环次数")):
+                    node = loop.find(f"bpmn:{part}", bx.NS) if loop is not None else None
+                    if bx.text(node):
+                        yield el, what, bx.text(node)
+
+    # -- the executable process
+    def process(self, process) -> None:
+        self.known = set(KNOWN_DATA) | self.defined_names(process)
+        self.process_ids = {p.get("id") for p in bx.processes(self.root)}
+        for scope in [process, *bx.inner_scopes(process)]:
+            for node in bx.flow_nodes(scope):
+                self.node(node)
+            for flow in bx.sequence_flows(scope):
+                if bx.condition(flow):
+                    self.expression(flow, "条件", bx.condition(flow))
+            self.graph(scope)
+
+    def defined_names(self, process) -> set[str]:
+        names = set()
+        for tag in ("loopDataInputRef", "loopDataOutputRef"):
+            names |= {bx.text(e) for e in process.iter(f"{{{bx.BPMN}}}{tag}") if bx.text(e)}
+        for tag in ("inputDataItem", "outputDataItem", "dataObject"):
+            names |= {e.get("name") or e.get("id") for e in process.iter(f"{{{bx.BPMN}}}{tag}")}
+        names |= {bx.text(e) for e in process.iter(f"{{{bx.SPIFF}}}messageVariable") if bx.text(e)}
+        names |= {e.get("resultVariable") for e in process.iter(f"{{{bx.SPIFF}}}serviceTaskOperator")}
+        return {n for n in names if n}
+
+    def node(self, node) -> None:
+        kind = bx.local(node)
+        props = bx.spiff_properties(node)
+        for prop in EXPRESSION_PROPERTIES:
+            if props.get(prop):
+                self.expression(node, f"属性 {prop}", props[prop])
+        for timer_kind, expression in bx.timers(node):
+            self.timer(node, timer_kind, expression)
+        loop = node.find("bpmn:multiInstanceLoopCharacteristics", bx.NS)
+        if loop is not None:
+            for part, what in (("completionCondition", "完成条件"), ("loopCardinality", "循环次数")):
+                if bx.text(loop.find(f"bpmn:{part}", bx.NS)):
+                    self.expression(node, what, bx.text(loop.find(f"bpmn:{part}", bx.NS)))
+        if kind == "userTask":
+            self.user_task(node, props)
+        elif kind == "serviceTask":
+            self.service_task(node)
+        elif kind == "businessRuleTask":
+            self.add(node, f"{bx.label(node)}是业务规则任务（DMN）：本平台不支持，请改用服务任务", "unsupported")
+        elif kind == "callActivity":
+            called = (node.get("calledElement") or "").strip()
+            if called not in self.process_ids:
+                self.add(node, f"{bx.label(node)}调用的流程「{called or '未指定'}」不在本文件中", "call_activity")
+        elif kind == "exclusiveGateway":
+            self.gateway(node)
+
+    def user_task(self, node, props: dict) -> None:
+        form_key = props.get("form_key")
+        if not form_key:
+            self.add(node, f"{bx.label(node)}是用户任务，但没有设置表单（form_key 属性）", "form_key")
+        elif form_key not in self.known_forms:
+            self.add(node, f"{bx.label(node)}使用的表单 {form_key} 在 forms/ 中不存在", "form_key")
+        lane = bx.lane_of(node, self.lanes)
+        if lane not in ROLES:
+            self.add(node, f"{bx.label(node)}所在泳道「{lane or '无'}」不是已知角色（{'、'.join(ROLES)}）", "lane")
+
+    def service_task(self, node) -> None:
+        operator = bx.service_operator(node)
+        if operator is None or not operator.get("id"):
+            self.add(node, f"{bx.label(node)}是服务任务，但没有指定要调用的操作（可选：{'、'.join(sorted(operations.names()))}）",
+                     "operation")
+        elif operator.get("id") not in operations.names():
+            self.add(node, f"{bx.label(node)}调用了未登记的操作 {operator.get('id')}", "operation")
+        for param in operator.iter(f"{{{bx.SPIFF}}}parameter") if operator is not None else ():
+            if param.get("value"):
+                self.expression(node, f"参数 {param.get('id')}", param.get("value"))
+
+    def gateway(self, node) -> None:
+        outgoing = [f for f in self.root.iter(f"{{{bx.BPMN}}}sequenceFlow") if f.get("sourceRef") == node.get("id")]
+        if len(outgoing) < 2:
+            return
+        default = node.get("default")
+        if default and default not in {f.get("id") for f in outgoing}:
+            self.add(node, f"{bx.label(node)}的默认路径 {default} 不是它的出口顺序流", "gateway_default")
+            default = None
+        conditions = []
+        for flow in outgoing:
+            if flow.get("id") == default:
+                continue
+            if bx.condition(flow) is None:
+                self.add(flow, f"从排他网关{bx.label(node)}出发的顺序流{bx.label(flow)}既没有条件，也不是默认路径",
+                         "condition_missing")
+            else:
+                conditions.append(bx.condition(flow))
+        if not default and not _exhaustive(conditions):
+            self.add(node, f"排他网关{bx.label(node)}没有默认路径，且无法证明各条件覆盖所有情况：请设置默认路径",
+                     "gateway_default")
+
+    def expression(self, owner, what: str, expression: str, hint: str = ""):
+        try:
+            tree = expressions.parse(expression)
+        except expressions.ExpressionError as exc:
+            if not exc.unsafe:  # unsafe ones are reported once, by unsafe_expressions()
+                self.add(owner, f"{bx.label(owner)}的{what}「{_short(expression)}」不被允许：{exc}{hint}", "expression")
+            return None
+        unknown = expressions.names(tree) - self.known
+        if unknown:
+            self.add(owner, f"{bx.label(owner)}的{what}「{_short(expression)}」使用了未知的流程数据："
+                     f"{'、'.join(sorted(unknown))}{hint}", "unknown_data")
+            return None
+        return tree
+
+    def timer(self, node, kind: str, expression: str) -> None:
+        what = f"定时{bx.TIMER_KINDS[kind]}"
+        if not expression:
+            self.add(node, f"{bx.label(node)}的{what}为空", "timer")
+            return
+        hint = "（ISO 8601 值须加引号，如 \"P3D\"）" if _ISO_LIKE.match(expression) else ""
+        tree = self.expression(node, what, expression, hint)
+        if tree is None or not isinstance(tree.body, ast.Constant):
+            return
+        value = tree.body.value
+        try:
+            if not isinstance(value, str):
+                raise ValueError(value)
+            if kind == "timeDate":
+                datetime.fromisoformat(value)
+            elif kind == "timeDuration":
+                TimerEventDefinition.parse_iso_duration(value)
+            else:
+                TimerEventDefinition.parse_iso_recurring_interval(value)
+        except Exception:  # noqa: BLE001 - the library's ISO parsers raise several kinds
+            self.add(node, f"{bx.label(node)}的{what}「{_short(expression)}」不是有效的 ISO 8601 值", "timer")
+
+    # -- structure: reachability and ends, per scope
+    def graph(self, scope) -> None:
+        nodes = {n.get("id"): n for n in bx.flow_nodes(scope)}
+        out: dict[str, list[str]] = {i: [] for i in nodes}
+        incoming: dict[str, int] = {i: 0 for i in nodes}
+        for flow in bx.sequence_flows(scope):
+            src, tgt = flow.get("sourceRef"), flow.get("targetRef")
+            if src not in nodes or tgt not in nodes:
+                self.add(flow, f"顺序流{bx.label(flow)}连接的元素不在同一流程中或不存在", "flow")
+                continue
+            out[src].append(tgt)
+            incoming[tgt] += 1
+        attached = {i: n.get("attachedToRef") for i, n in nodes.items() if bx.local(n) == "boundaryEvent"}
+        event_subs = {i for i, n in nodes.items() if bx.local(n) in bx.SCOPES and n.get("triggeredByEvent") == "true"}
+        starts = [i for i, n in nodes.items() if bx.local(n) == "startEvent"]
+        if not starts:
+            starts = [i for i in nodes if incoming[i] == 0 and i not in attached and i not in event_subs]
+        reached = _closure(starts + sorted(event_subs), lambda i: out[i] + [b for b, host in attached.items() if host == i])
+        ends = {i for i, n in nodes.items() if bx.local(n) == "endEvent"} | event_subs
+        backwards: dict[str, list[str]] = {i: [] for i in nodes}
+        for src, targets in out.items():
+            for tgt in targets:
+                backwards[tgt].append(src)
+        finishing = _closure(sorted(ends), lambda i: backwards[i])
+        dead_ends = sorted(i for i in reached if not out[i] and i not in ends)
+        # Nodes leading only to a dead end are explained by it; a loop with no way out is not.
+        explained = _closure(dead_ends, lambda i: backwards[i])
+        for i, node in nodes.items():
+            if i not in reached:
+                self.add(node, f"{bx.label(node)}从开始事件无法到达", "unreachable")
+            elif i in dead_ends:
+                self.add(node, f"{bx.label(node)}没有出口顺序流：这条路径不能到达结束事件", "no_end")
+            elif i not in finishing and i not in explained:
+                self.add(node, f"从{bx.label(node)}出发无法到达结束事件（路径陷入循环）", "no_end")
+
+
+def _owner(el):
+    """The nearest element with an id (the one a message should point at)."""
+    while el is not None and not el.get("id"):
+        el = el.getparent()
+    return el
+
+
+def _short(expression: str, limit: int = 80) -> str:
+    return expression if len(expression) <= limit else expression[:limit] + "…"
+
+
+def _closure(seeds, step) -> set[str]:
+    seen, stack = set(), list(seeds)
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        stack.extend(step(i))
+    return seen
+
+
+_NEGATION = {"==": "!=", "!=": "==", "truthy": "falsy", "falsy": "truthy"}
+
+
+def _atom(node) -> tuple | None:
+    """A condition as (subject, test, value) when it is simple enough to reason about."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = _atom(node.operand)
+        return (inner[0], _NEGATION[inner[1]], inner[2]) if inner and inner[1] in _NEGATION else None
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
+        left, right = node.left, node.comparators[0]
+        if isinstance(left, ast.Constant):
+            left, right = right, left
+        if isinstance(right, ast.Constant):
+            return ast.dump(left), "==" if isinstance(node.ops[0], ast.Eq) else "!=", repr(right.value)
+        return None
+    if isinstance(node, ast.Constant):
+        return ("const", "true", None) if node.value else None
+    return ast.dump(node), "truthy", None
+
+
+def _exhaustive(conditions: list[str]) -> bool:
+    """Provably true for every input: a literal true, or a test and its negation (x == v, x != v)."""
+    atoms = set()
+    for condition in conditions:
+        try:
+            atom = _atom(expressions.parse(condition).body)
+        except expressions.ExpressionError:
+            return False
+        if atom and atom[1] == "true":
+            return True
+        if atom:
+            atoms.add(atom)
+    return any((subject, _NEGATION[test], value) in atoms for subject, test, value in atoms)
