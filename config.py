@@ -17,6 +17,7 @@ class Config:
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
     PROCESSES_DIR = os.environ.get("PROCESSES_DIR", str(BASE_DIR / "processes"))
     FORMS_DIR = os.environ.get("FORMS_DIR", str(BASE_DIR / "forms"))
+    SCHEMES_DIR = os.environ.get("SCHEMES_DIR", str(BASE_DIR / "schemes"))
     # Evidence uploads and whole form posts are capped; Werkzeug answers 413 beyond it.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 32 * 1024 * 1024))
     BABEL_DEFAULT_LOCALE = "zh_CN"

@@ -3,7 +3,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from . import campaign, demo, processes, scheduler, units, users
+    from . import appraisal, campaign, demo, processes, scheduler, units, users
 
-    for module in (processes, units, campaign, scheduler, users, demo):
+    for module in (processes, units, campaign, appraisal, scheduler, users, demo):
         app.cli.add_command(module.group)

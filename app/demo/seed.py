@@ -15,6 +15,7 @@ from werkzeug.datastructures import FileStorage
 
 from app import clock
 from app.extensions import db
+from app.demo import appraisal
 from app.forms import registry as forms
 from app.services import campaigns, launch, notices, tasks, timers, units, users
 
@@ -69,7 +70,9 @@ def seed(app: Flask) -> SeedResult:
     notice = notices.notice_from_yaml((DATA / "notice-2014-54.yaml").read_text(encoding="utf-8"))
     existing = campaigns.find_campaign(notice.doc_number)
     if existing is not None:
-        _users()
+        ids = _users()
+        # A demo seeded before appraisal scoring existed gains it; one that has it stays unchanged.
+        appraisal.seed_appraisal(existing.id, ids["admin"], ids["assessor"])
         return SeedResult(False, existing.id, existing.doc_number)
     _load_units(None)
     ids = _users()
@@ -84,6 +87,7 @@ def seed(app: Flask) -> SeedResult:
     campaigns.enrol_units(campaign.id, "all", ids["admin"])
     launch.launch_all(campaign.id, ids["admin"])
     _advance_units(app, campaign.id, ids)
+    appraisal.seed_appraisal(campaign.id, ids["admin"], ids["assessor"])
     return SeedResult(True, campaign.id, campaign.doc_number)
 
 

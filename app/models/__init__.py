@@ -1,15 +1,20 @@
 """All models, importable from one place (Alembic autogenerate needs them loaded)."""
+from .appraisal import AppraisalScheme, SchemeComponent, SchemePart, SchemeTemplate
 from .audit import AuditEvent
 from .base import Base
 from .campaign import Campaign, CampaignPhase, CampaignTask, CampaignUnit
 from .escalation import Escalation, LetterCounter, Notification, PublicNotice, SupervisionLetter
+from .interview import Interview, SelfExamination
 from .ledger import LedgerItem
 from .process import ProcessDefinition, ProcessInstance
+from .score_sheet import PartScore, ScoreSheet
 from .task import Evidence, Submission, Task
 from .unit import Unit
 from .user import User
 
 __all__ = [
+    "AppraisalScheme", "Interview", "PartScore", "SchemeComponent", "SchemePart", "SchemeTemplate",
+    "ScoreSheet", "SelfExamination",
     "AuditEvent", "Base", "Campaign", "CampaignPhase", "CampaignTask", "CampaignUnit",
     "Escalation", "Evidence", "LetterCounter", "LedgerItem", "Notification", "PublicNotice", "SupervisionLetter", "ProcessDefinition", "ProcessInstance", "Submission", "Task",
     "Unit", "User",

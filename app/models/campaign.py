@@ -40,6 +40,8 @@ class Campaign(Base):
     launch_done: Mapped[int] = mapped_column(default=0)
     # The overdue ladder (催办 → 督办函 → 通报): offsets after a task's due time, chosen per campaign.
     ladder: Mapped[dict] = mapped_column(default=dict)
+    # 整治类别 (e.g. 形象工程整治): appraisal results compare a campaign with the previous one of its kind.
+    kind: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     phases: Mapped[list["CampaignPhase"]] = relationship(
         back_populates="campaign", order_by="CampaignPhase.position", cascade="all, delete-orphan"

@@ -71,6 +71,8 @@ def _validate(notice: NoticeInput, campaign_id: int | None = None) -> None:
         raise CampaignError("请填写发文日期", "issued_on")
     if not (notice.title or "").strip():
         raise CampaignError("请填写标题", "title")
+    if len((notice.kind or "").strip()) > 64:
+        raise CampaignError("整治类别不能超过64个字", "kind")
     seen: set[str] = set()
     for i, phase in enumerate(notice.phases):
         key = phase.get("key")
@@ -112,6 +114,7 @@ def _fill(campaign: Campaign, notice: NoticeInput) -> None:
     campaign.body = notice.body or ""
     campaign.follow_up_on = notice.follow_up_on
     campaign.ladder = dict(notice.ladder or {})
+    campaign.kind = (notice.kind or "").strip()
     ordered = sorted(notice.phases, key=lambda p: PHASES.index(p["key"]))
     campaign.phases = [
         CampaignPhase(key=p["key"], name=(p.get("name") or "").strip() or PHASE_NAMES[p["key"]],
@@ -131,7 +134,7 @@ def snapshot(campaign: Campaign) -> dict:
     return {
         "doc_number": campaign.doc_number, "issuer": campaign.issuer, "issued_on": campaign.issued_on,
         "title": campaign.title, "follow_up_on": campaign.follow_up_on, "status": campaign.status,
-        "ladder": campaign.ladder,
+        "ladder": campaign.ladder, "kind": campaign.kind,
         "phases": [{"key": p.key, "starts": p.starts, "ends": p.ends} for p in campaign.phases],
         "tasks": [{"no": t.no, "title": t.title, "lead_unit": t.lead_unit} for t in campaign.tasks],
     }

@@ -39,6 +39,8 @@ class NoticeInput:
     follow_up_on: date | None = None
     # The overdue ladder: {"reminder"|"letter"|"notice": {"days": n, "unit": "working"|"calendar"}}; None: defaults.
     ladder: dict | None = None
+    # 整治类别, e.g. 形象工程整治: the appraisal compares a campaign with the previous one of its kind.
+    kind: str = ""
 
 
 # ---- reading notices -------------------------------------------------------
@@ -104,6 +106,7 @@ def notice_from_yaml(text: str) -> NoticeInput:
         phases=phases,
         tasks=tasks,
         follow_up_on=_as_date(data.get("follow_up_on"), "follow_up_on"),
+        kind=str(data.get("kind") or "").strip(),
     )
 
 

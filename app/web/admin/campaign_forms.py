@@ -50,6 +50,8 @@ class CampaignForm(FlaskForm):
     title = StringField(_l("标题"), validators=[DataRequired(_l("请填写标题")), Length(max=256)])
     body = TextAreaField(_l("正文"), validators=[Optional()])
     follow_up_on = DateField(_l("回头看日期"), validators=[Optional()], invalid_value_message=BAD_DATE)
+    kind = StringField(_l("整治类别"), validators=[Optional(), Length(max=64)])
+    scheme_template = SelectField(_l("考核方案"), choices=[], default="")
     reminder_days = IntegerField(_l("催办：到期后"), default=0, validators=[Optional()],
                                  invalid_value_message=_l("天数应为整数"))
     reminder_unit = SelectField(_l("单位"), choices=DAY_UNITS, default="working")
@@ -71,6 +73,7 @@ class CampaignForm(FlaskForm):
             title=self.title.data or "",
             body=self.body.data or "",
             follow_up_on=self.follow_up_on.data,
+            kind=self.kind.data or "",
             ladder={level: {"days": self[f"{level}_days"].data if self[f"{level}_days"].data is not None else 0,
                             "unit": self[f"{level}_unit"].data}
                     for level in ("reminder", "letter", "notice")},
@@ -81,6 +84,11 @@ class CampaignForm(FlaskForm):
                     "starts": e.form.starts.data, "ends": e.form.ends.data}
                    for e in self.tasks if not e.form.is_blank()],
         )
+
+    def set_scheme_choices(self, templates) -> None:
+        """The 考核方案 choice: none, or the latest version of each loaded template."""
+        self.scheme_template.choices = [SelectChoice("", _l("不挂接考核方案"))] + [
+            SelectChoice(str(t.id), f"{t.name}（v{t.version}）") for t in templates]
 
     def add_error(self, field: str | None, message: str) -> bool:
         """Put a service error beside its input ("phases.1.ends"); False if it has no input."""
@@ -103,9 +111,10 @@ def ladder_form_data(ladder: dict | None) -> dict:
     return {f"{level}_{key}": full[level][key] for level in full for key in ("days", "unit")}
 
 
-def notice_form_data(campaign) -> dict:
+def notice_form_data(campaign, scheme=None) -> dict:
     """Initial form data from a stored campaign (FormField rows read attributes, not dict keys)."""
     return {
+        "kind": campaign.kind, "scheme_template": str(scheme.template_id) if scheme and scheme.template_id else "",
         "doc_number": campaign.doc_number, "issuer": campaign.issuer, "issued_on": campaign.issued_on,
         "title": campaign.title, "body": campaign.body, "follow_up_on": campaign.follow_up_on,
         **ladder_form_data(campaign.ladder),

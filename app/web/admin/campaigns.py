@@ -5,7 +5,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.models.campaign import PHASE_NAMES
-from app.services import campaigns, launch, matrix
+from app.services import appraisal_schemes, campaigns, launch, matrix
+from app.services.appraisal_schemes import SchemeError
 from app.services.campaigns import CampaignError
 from app.services.launch import LaunchError
 from app.web.authz import role_required
@@ -46,12 +47,36 @@ def _save_notice(form: CampaignForm, campaign_id: int | None):
     try:
         notice = form.to_notice()
         if campaign_id is None:
-            return campaigns.create_campaign(notice, current_user.id)
-        return campaigns.update_campaign(campaign_id, notice, current_user.id)
+            campaign = campaigns.create_campaign(notice, current_user.id)
+        else:
+            campaign = campaigns.update_campaign(campaign_id, notice, current_user.id)
     except CampaignError as exc:
         if not form.add_error(exc.field, exc.message):
             form.form_errors.append(exc.message)
         return None
+    _attach_chosen_scheme(form, campaign)
+    return campaign
+
+
+def _attach_chosen_scheme(form: CampaignForm, campaign) -> None:
+    """The form's 考核方案 choice; the notice is saved already, so a refusal is only reported."""
+    chosen = form.scheme_template.data
+    current = appraisal_schemes.scheme_for(campaign.id)
+    if not chosen or (current is not None and str(current.template_id) == chosen):
+        return
+    try:
+        appraisal_schemes.attach(campaign.id, int(chosen), current_user.id)
+    except SchemeError as exc:
+        flash(_(exc.message), "error")
+
+
+def _scheme_choices(campaign_id: int | None) -> list:
+    """Latest template versions, plus the older one a campaign may already hold."""
+    templates = appraisal_schemes.list_templates()
+    current = appraisal_schemes.scheme_for(campaign_id) if campaign_id else None
+    if current is not None and current.template is not None and current.template not in templates:
+        templates.append(current.template)
+    return templates
 
 
 def _render_form(form: CampaignForm, campaign):
@@ -65,6 +90,7 @@ def _render_form(form: CampaignForm, campaign):
 @role_required("admin")
 def campaign_new():
     form = CampaignForm() if request.method == "POST" else CampaignForm(data=blank_notice_data())
+    form.set_scheme_choices(_scheme_choices(None))
     campaign = _save_notice(form, None)
     if campaign is not None:
         flash(_("已创建专项整治：%(doc)s", doc=campaign.doc_number), "success")
@@ -79,7 +105,8 @@ def campaign_edit(campaign_id: int):
     if request.method == "POST":
         form = CampaignForm()
     else:
-        form = CampaignForm(data=notice_form_data(campaign))
+        form = CampaignForm(data=notice_form_data(campaign, appraisal_schemes.scheme_for(campaign.id)))
+    form.set_scheme_choices(_scheme_choices(campaign.id))
     if campaign.status != "draft":
         form.form_errors.append(_("专项整治已启动，不能再修改通知"))
     elif _save_notice(form, campaign.id) is not None:
@@ -93,6 +120,7 @@ def _render_detail(campaign, enrol_form: EnrolForm, status: int = 200):
         "admin/campaign_detail.html", campaign=campaign, enrol_form=enrol_form,
         enrolled=campaigns.enrolled_count(campaign.id), started=campaigns.started_count(campaign.id),
         ladder=launch.ladder_of(campaign), calendar_warning=campaigns.calendar_warning(campaign),
+        appraisal=appraisal_schemes.panel(campaign.id),
     ), status
 
 

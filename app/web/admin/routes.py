@@ -2,3 +2,4 @@
 from . import bp  # noqa: F401
 from . import units  # noqa: F401
 from . import campaigns  # noqa: F401
+from . import appraisal  # noqa: F401

@@ -5,6 +5,7 @@ from app.services import campaigns, ledger, tasks
 from app.web import task_page
 from app.web.authz import role_required
 
+from . import appraisal  # noqa: F401  (the appraisal pages attach their routes to bp)
 from . import bp
 
 PER_PAGE = 50

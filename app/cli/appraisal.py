@@ -1,0 +1,18 @@
+import click
+from flask.cli import AppGroup
+
+group = AppGroup("appraisal", help="考核方案 / appraisal schemes")
+
+
+@group.command("load")
+def load_command():
+    """Load schemes/*.yaml as templates; a changed file becomes the next version."""
+    from app.services import appraisal_schemes
+
+    try:
+        results = appraisal_schemes.load_templates()
+    except appraisal_schemes.SchemeError as exc:
+        click.echo(f"错误：{exc.message}", err=True)
+        raise SystemExit(1) from None
+    for template, created in results:
+        click.echo(f"{template.key} v{template.version} {template.name}（{'新版本' if created else '未变化'}）")
