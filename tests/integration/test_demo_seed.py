@@ -6,7 +6,7 @@ import time_machine
 from sqlalchemy import func
 
 from app.extensions import db
-from app.models import Campaign, ProcessInstance, User
+from app.models import Campaign, ProcessInstance, ScoreSheet, User
 
 
 # Just after midnight in Shanghai: the seed must not depend on the hour it runs at.
@@ -30,6 +30,9 @@ def _seed_twice(runner):
     roles = {r for (r,) in db.session.query(User.role).distinct()}
     assert roles == {"admin", "designer", "supervisor", "assessor", "unit_staff"}
     users_before = db.session.query(User).count()
+    # The appraisal: the 100-point scheme attached, ten units scored and submitted, one draft.
+    sheets = dict(db.session.query(ScoreSheet.status, func.count()).group_by(ScoreSheet.status).all())
+    assert sheets == {"submitted": 10, "draft": 1}
 
     second = runner.invoke(args=["demo", "seed"])
     assert second.exit_code == 0, second.output
@@ -37,3 +40,4 @@ def _seed_twice(runner):
     assert db.session.query(Campaign).count() == 1
     assert db.session.query(ProcessInstance).count() == 33
     assert db.session.query(User).count() == users_before
+    assert db.session.query(ScoreSheet).count() == 11
