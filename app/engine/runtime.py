@@ -160,6 +160,10 @@ class Run:
     def take_effects(self) -> list[Effect]:
         return self.workflow.__dict__.pop("_rectify_effects", [])
 
+    def pending_effects(self) -> list[Effect]:
+        """The effects take_effects() would return, left in place."""
+        return list(self.workflow.__dict__.get("_rectify_effects", []))
+
     def dump(self) -> bytes:
         return dump_state(self.workflow)
 

@@ -5,7 +5,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from app import clock
 from app.extensions import db
@@ -34,6 +34,28 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
+def values(
+    actor_id: int | None,
+    action: str,
+    entity_type: str,
+    entity_id,
+    before: dict | None = None,
+    after: dict | None = None,
+    unit_id: int | None = None,
+) -> dict:
+    """The column values of one audit event."""
+    return dict(
+        at=clock.now(),
+        actor_id=actor_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id="" if entity_id is None else str(entity_id),
+        unit_id=unit_id,
+        before=json_safe(before) if before is not None else None,
+        after=json_safe(after) if after is not None else None,
+    )
+
+
 def record(
     actor_id: int | None,
     action: str,
@@ -44,18 +66,15 @@ def record(
     unit_id: int | None = None,
 ) -> AuditEvent:
     """Add an audit event to the current session; the calling service commits it with its change."""
-    event = AuditEvent(
-        at=clock.now(),
-        actor_id=actor_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id="" if entity_id is None else str(entity_id),
-        unit_id=unit_id,
-        before=json_safe(before) if before is not None else None,
-        after=json_safe(after) if after is not None else None,
-    )
+    event = AuditEvent(**values(actor_id, action, entity_type, entity_id, before, after, unit_id))
     db.session.add(event)
     return event
+
+
+def record_many(rows: list[dict]) -> None:
+    """Write many events (each from `values`) in one executemany, for the sweep's batches."""
+    if rows:
+        db.session.execute(insert(AuditEvent), rows)
 
 
 def for_entity(entity_type: str, entity_id) -> list[AuditEvent]:

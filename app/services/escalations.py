@@ -6,6 +6,7 @@ transaction as the workflow state. Carrying it out (notifications, the numbered 
 public notice) happens right after, in its own transaction, retried with backoff; after
 MAX_ATTEMPTS failures the escalation is an incident on the board until retried by hand.
 """
+import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -20,17 +21,37 @@ from app.models.escalation import LEVEL_NAMES
 
 from . import audit, letters, notices_public, notifications
 
+log = logging.getLogger(__name__)
+
 MAX_ATTEMPTS = 5
 
 
-def _insert(values: dict) -> Escalation | None:
-    """INSERT ... ON CONFLICT DO NOTHING on the escalation key; the new row, or None if it existed."""
-    dialect = db.engine.dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = (module.insert(Escalation).values(**values)
+def _insert_statement(rows: list[dict]):
+    """INSERT ... ON CONFLICT DO NOTHING on the escalation key, returning the rows inserted."""
+    module = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return (module.insert(Escalation).values(rows)
             .on_conflict_do_nothing(index_elements=["instance_id", "spiff_task_id", "level"])
             .returning(Escalation))
-    return db.session.scalars(stmt).first()
+
+
+def values_for(instance: ProcessInstance, payload: dict, task: Task | None, now: datetime,
+               actor_id: int | None = None, manual: bool = False) -> dict:
+    """The row of one rung for one task, from the engine's payload and the task's row."""
+    due = payload.get("due")
+    return dict(
+        instance_id=instance.id, campaign_id=instance.campaign_id, unit_id=instance.unit_id,
+        task_id=task.id if task else None, spiff_task_id=payload["spiff_task_id"],
+        element_id=payload.get("element_id") or (task.element_id if task else ""),
+        ledger_item_id=payload.get("ledger_item_id") or (task.ledger_item_id if task else None),
+        level=payload["level"], due_at=datetime.fromisoformat(due) if due else (task.due_at if task else None),
+        fired_at=now, manual=manual, created_by_id=actor_id, status="pending", attempts=0, next_attempt_at=now,
+    )
+
+
+def _audit_values(escalation: Escalation, actor_id: int | None, manual: bool) -> dict:
+    return audit.values(actor_id, f"escalation.{escalation.level}", "escalation", escalation.id,
+                        after={"task_id": escalation.task_id, "level": escalation.level, "manual": manual},
+                        unit_id=escalation.unit_id)
 
 
 def record(instance: ProcessInstance, payload: dict, *, actor_id: int | None = None,
@@ -41,21 +62,21 @@ def record(instance: ProcessInstance, payload: dict, *, actor_id: int | None = N
         task = db.session.scalars(
             select(Task).where(Task.instance_id == instance.id, Task.spiff_task_id == payload["spiff_task_id"])
         ).first()
-    due = payload.get("due")
-    escalation = _insert(dict(
-        instance_id=instance.id, campaign_id=instance.campaign_id, unit_id=instance.unit_id,
-        task_id=task.id if task else None, spiff_task_id=payload["spiff_task_id"],
-        element_id=payload.get("element_id") or (task.element_id if task else ""),
-        ledger_item_id=payload.get("ledger_item_id") or (task.ledger_item_id if task else None),
-        level=payload["level"], due_at=datetime.fromisoformat(due) if due else (task.due_at if task else None),
-        fired_at=now, manual=manual, created_by_id=actor_id, status="pending", attempts=0, next_attempt_at=now,
-    ))
+    row = values_for(instance, payload, task, now, actor_id, manual)
+    escalation = db.session.scalars(_insert_statement([row])).first()
     if escalation is None:
         return None
-    audit.record(actor_id, f"escalation.{escalation.level}", "escalation", escalation.id,
-                 after={"task_id": escalation.task_id, "level": escalation.level, "manual": manual},
-                 unit_id=instance.unit_id)
+    audit.record_many([_audit_values(escalation, actor_id, manual)])
     return escalation
+
+
+def record_many(rows: list[dict]) -> list[Escalation]:
+    """Record many rungs (each from `values_for`) in one statement; those already there are skipped."""
+    if not rows:
+        return []
+    inserted = list(db.session.scalars(_insert_statement(rows)))
+    audit.record_many([_audit_values(e, e.created_by_id, e.manual) for e in inserted])
+    return inserted
 
 
 def apply_effects(instance: ProcessInstance, effects, now: datetime | None = None,
@@ -73,18 +94,22 @@ def apply_effects(instance: ProcessInstance, effects, now: datetime | None = Non
     return recorded
 
 
+def _reminder(escalation: Escalation) -> notifications.Message:
+    step = escalation.task.name if escalation.task else escalation.element_id
+    due = clock.to_local(escalation.due_at)
+    return notifications.Message(
+        escalation.unit_id, "reminder",
+        f"催办：「{step}」{'已逾期' if escalation.due_at and escalation.due_at < clock.now() else '今日到期'}",
+        f"办理期限：{due:%Y-%m-%d %H:%M}。请尽快办理。" if due else "请尽快办理。",
+        link=f"/my/tasks/{escalation.task_id}" if escalation.task_id else None,
+        escalation_id=escalation.id,
+    )
+
+
 def carry_out(escalation: Escalation, actor_id: int | None = None, new_due: datetime | None = None) -> None:
     """Do what the rung means; adds to the session (the caller commits). new_due: a letter's own deadline."""
     if escalation.level == "reminder":
-        step = escalation.task.name if escalation.task else escalation.element_id
-        due = clock.to_local(escalation.due_at)
-        notifications.notify_unit(
-            escalation.unit_id, "reminder",
-            f"催办：「{step}」{'已逾期' if escalation.due_at and escalation.due_at < clock.now() else '今日到期'}",
-            f"办理期限：{due:%Y-%m-%d %H:%M}。请尽快办理。" if due else "请尽快办理。",
-            link=f"/my/tasks/{escalation.task_id}" if escalation.task_id else None,
-            escalation_id=escalation.id,
-        )
+        notifications.notify_many([_reminder(escalation)])
     elif escalation.level == "letter":
         letter = letters.issue(escalation, actor_id, new_due)
         notifications.notify_unit(escalation.unit_id, "letter", f"收到{letter.doc_number}", letter.subject,
@@ -98,9 +123,12 @@ def carry_out(escalation: Escalation, actor_id: int | None = None, new_due: date
 
 
 def deliver_pending(now: datetime | None = None, limit: int = 100) -> tuple[int, int]:
-    """Carry out up to `limit` pending escalations that are due: one transaction for the batch,
-    a savepoint each, so one failure is recorded and retried later without undoing the others.
-    Returns (done, failed)."""
+    """Carry out up to `limit` pending escalations that are due, in one transaction.
+
+    Reminders, nearly all of the work, go out together: one statement for their notifications
+    and one for their status. Letters and notices, and the reminders too if that fails, go one
+    by one, each under a savepoint, so one failure is recorded and retried later without undoing
+    the others. Returns (done, failed)."""
     now = now or clock.now()
     # The task comes along (every rung names it); FOR UPDATE applies to the escalations only.
     query = (select(Escalation).options(selectinload(Escalation.task))
@@ -109,8 +137,20 @@ def deliver_pending(now: datetime | None = None, limit: int = 100) -> tuple[int,
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Escalation)  # another scheduler's batch is left to it
     batch = list(db.session.scalars(query))
+    reminders = [e for e in batch if e.level == "reminder"]
+    one_by_one = [e for e in batch if e.level != "reminder"]
     done = failed = 0
-    for escalation in batch:
+    if reminders:
+        try:
+            with db.session.begin_nested():
+                notifications.notify_many([_reminder(e) for e in reminders])
+                for escalation in reminders:
+                    escalation.status, escalation.done_at = "done", clock.now()
+            done += len(reminders)
+        except Exception:  # find the one that fails; the others still go out
+            log.warning("reminders: the batch failed, carrying them out one by one", exc_info=True)
+            one_by_one = reminders + one_by_one
+    for escalation in one_by_one:
         try:
             with db.session.begin_nested():
                 carry_out(escalation)

@@ -1,25 +1,67 @@
 """In-app notifications (the header's unread count), also emailed when SMTP is configured."""
+from dataclasses import dataclass
+
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from app import clock
 from app.extensions import db
 from app.models import Notification, User
 
 
+@dataclass(frozen=True)
+class Message:
+    unit_id: int
+    kind: str
+    title: str
+    body: str
+    link: str | None = None
+    escalation_id: int | None = None
+
+
+def _recipients(unit_ids) -> dict[int, list[tuple[int, str | None]]]:
+    """The active staff (id, email) of each unit."""
+    found: dict[int, list[tuple[int, str | None]]] = {}
+    if not unit_ids:
+        return found
+    rows = db.session.execute(
+        select(User.unit_id, User.id, User.email)
+        .where(User.unit_id.in_(set(unit_ids)), User.role == "unit_staff", User.active.is_(True))
+        .order_by(User.id))
+    for unit_id, user_id, email in rows:
+        found.setdefault(unit_id, []).append((user_id, email))
+    return found
+
+
+def _rows(messages: list[Message]) -> list[dict]:
+    email_on = bool(current_app.config.get("SMTP_HOST"))
+    now = clock.now()
+    recipients = _recipients([m.unit_id for m in messages])
+    rows = []
+    for m in messages:
+        for user_id, email in recipients.get(m.unit_id, []):
+            mailed = email_on and bool(email)
+            rows.append(dict(user_id=user_id, unit_id=m.unit_id, escalation_id=m.escalation_id, kind=m.kind,
+                             title=m.title, body=m.body, link=m.link, created_at=now,
+                             email_status="pending" if mailed else "none",
+                             email_next_attempt_at=now if mailed else None))
+    return rows
+
+
 def notify_unit(unit_id: int, kind: str, title: str, body: str, link: str | None = None,
                 escalation_id: int | None = None) -> list[Notification]:
     """A notification for every active staff member of the unit (adds to the session)."""
-    email_on = bool(current_app.config.get("SMTP_HOST"))
-    rows = []
-    for user in db.session.scalars(select(User).filter_by(unit_id=unit_id, role="unit_staff", active=True)):
-        row = Notification(user_id=user.id, unit_id=unit_id, escalation_id=escalation_id, kind=kind, title=title,
-                           body=body, link=link, created_at=clock.now(),
-                           email_status="pending" if email_on and user.email else "none",
-                           email_next_attempt_at=clock.now() if email_on and user.email else None)
-        db.session.add(row)
-        rows.append(row)
+    rows = [Notification(**row) for row in _rows([Message(unit_id, kind, title, body, link, escalation_id)])]
+    db.session.add_all(rows)
     return rows
+
+
+def notify_many(messages: list[Message]) -> int:
+    """Notify many units in one executemany (the sweep's reminders); returns the rows written."""
+    rows = _rows(messages)
+    if rows:
+        db.session.execute(insert(Notification), rows)
+    return len(rows)
 
 
 def unread_count(user_id: int) -> int:

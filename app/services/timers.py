@@ -24,7 +24,7 @@ from app import clock
 from app.extensions import db
 from app.models import ProcessInstance
 
-from . import audit, escalations, mailer, workflow
+from . import audit, batch_save, escalations, mailer, workflow
 
 log = logging.getLogger(__name__)
 
@@ -105,31 +105,66 @@ def _claim(now: datetime, limit: int, skip: set[int]) -> list[ProcessInstance]:
 
 
 def _advance_batch(now: datetime, limit: int, skip: set[int], result: TickResult) -> int:
-    """Claim a batch and advance each instance under its own savepoint; one commit. Rows claimed."""
+    """Claim a batch, advance each instance, save them together; one commit. Rows claimed.
+
+    The engine runs instance by instance; the saving goes out for the whole batch at once
+    (batch_save). If that fails, or an instance is off its common path, instances are saved one
+    by one under a savepoint each, as a failure then stays with the instance that caused it.
+    """
     instances = _claim(now, limit, skip)
+    advanced: list[tuple[ProcessInstance, object]] = []
     for instance in instances:
-        instance_id = instance.id
+        try:
+            run = workflow.load(instance)
+            run.advance()  # refreshes the timers, fires those due, runs the engine
+        except Exception as exc:
+            _failed(instance, exc, skip, result)
+        else:
+            advanced.append((instance, run))
+    together, alone = [], []
+    for instance, run in advanced:
+        (alone if batch_save.one_by_one(run) else together).append((instance, run))
+    try:
+        with db.session.begin_nested():
+            batch_save.save_many(together, now)
+    except Exception:
+        log.warning("sweep: saving the batch together failed; saving one by one", exc_info=True)
+        for instance, _ in together:
+            db.session.expire(instance)  # whatever the failed batch left in memory, read it afresh
+        alone = [(i, None) for i, _ in together] + alone
+        together = []
+    for instance, run in alone:
         try:
             with db.session.begin_nested():
-                run = workflow.load(instance)
-                run.advance()  # refreshes the timers, fires those due, runs the engine
+                if run is None:  # its in-memory run went with the failed batch: advance afresh
+                    run = workflow.load(instance)
+                    run.advance()
                 workflow.save(instance, run, None)  # records ladder escalations, recomputes next_timer_at
-            result.advanced += 1
-            if instance.next_timer_at is not None and instance.next_timer_at <= now:
-                skip.add(instance_id)
-        except workflow.EngineError as exc:
-            skip.add(instance_id)
-            instance.error = str(exc)
-            audit.record(None, "instance.error", "process_instance", instance_id, after={"error": str(exc)},
-                         unit_id=instance.unit_id)
-            result.failed.append((instance_id, str(exc)))
-        except Exception as exc:  # a bug in one instance must not hold up the others; it stays due
-            log.exception("sweep: instance %s failed", instance_id)
-            skip.add(instance_id)
-            result.failed.append((instance_id, f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:
+            _failed(instance, exc, skip, result)
+        else:
+            together.append((instance, run))
+    for instance, _ in together:
+        result.advanced += 1
+        if instance.next_timer_at is not None and instance.next_timer_at <= now:
+            skip.add(instance.id)
     db.session.commit()
     result.batches += 1
     return len(instances)
+
+
+def _failed(instance: ProcessInstance, exc: Exception, skip: set[int], result: TickResult) -> None:
+    """An instance that cannot advance is left out of this sweep; an engine error is recorded on it."""
+    instance_id = instance.id
+    skip.add(instance_id)
+    if isinstance(exc, workflow.EngineError):
+        instance.error = str(exc)
+        audit.record(None, "instance.error", "process_instance", instance_id, after={"error": str(exc)},
+                     unit_id=instance.unit_id)
+        result.failed.append((instance_id, str(exc)))
+    else:  # a bug in one instance must not hold up the others; it stays due
+        log.error("sweep: instance %s failed", instance_id, exc_info=exc)
+        result.failed.append((instance_id, f"{type(exc).__name__}: {exc}"))
 
 
 # -- SQLite: the sweep's own session, whose transactions begin with BEGIN IMMEDIATE

@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 import pytest
 import time_machine
 from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.engine import Engine
 
 from app.extensions import db
 from app.jobs import scheduler
@@ -184,3 +185,77 @@ def test_web_app_never_starts_a_scheduler(app):
 def test_scheduler_run_command_is_registered(runner):
     result = runner.invoke(args=["scheduler", "run", "--help"])
     assert result.exit_code == 0 and "--interval" in result.output and "--batch-size" in result.output
+
+
+def _statements_of_a_sweep(make_unit, n_due: int, batch: int) -> tuple[int, timers.TickResult]:
+    """Launch a campaign of n units overdue at BETWEEN, sweep, count the statements."""
+    units = [make_unit(f"B{batch}{i:02d}") for i in range(n_due)]
+    with time_machine.travel(LAUNCHED, tick=False):
+        launch.launch_all(make_campaign(units, doc_number=f"测政发〔2026〕{10 + batch}号", phases=EARLY), None)
+    count = [0]
+
+    def on_execute(*args):
+        count[0] += 1
+
+    # Every engine: on SQLite the sweep has its own (BEGIN IMMEDIATE).
+    event.listen(Engine, "before_cursor_execute", on_execute)
+    try:
+        with time_machine.travel(BETWEEN, tick=False):
+            result = timers.tick()
+    finally:
+        event.remove(Engine, "before_cursor_execute", on_execute)
+    return count[0], result
+
+
+def test_a_batch_is_saved_with_the_same_statements_however_many_it_holds(app, ctx, make_unit):
+    _statements_of_a_sweep(make_unit, 1, batch=0)  # the first sweep also reads the deployed diagram
+    few, result = _statements_of_a_sweep(make_unit, 2, batch=1)  # those swept before are not due again yet
+    assert (result.advanced, result.escalations_done) == (2, 2)
+    many, result = _statements_of_a_sweep(make_unit, 7, batch=2)
+    assert (result.advanced, result.escalations_done) == (7, 7)
+    assert many == few  # per batch, not per instance
+    # What the batch wrote is what saving one by one writes: the rung, its task, its audit event.
+    escalations = list(db.session.scalars(select(Escalation)))
+    assert len(escalations) == 10 and all(e.task_id is not None and e.status == "done" for e in escalations)
+    assert all(e.task.element_id == e.element_id == "deploy" for e in escalations)
+    instances = list(db.session.scalars(select(ProcessInstance)))
+    assert all(i.lock_version == 2 and i.next_timer_at > BETWEEN for i in instances)
+    audited = db.session.scalars(text("SELECT entity_id FROM audit_events WHERE action = 'escalation.reminder'"))
+    assert sorted(audited) == sorted(str(e.id) for e in escalations)
+
+
+def _refuse_escalations_of(instance_id: int) -> tuple[str, str]:
+    """A trigger that makes the database refuse any escalation of one instance (and its removal)."""
+    if db.engine.dialect.name == "postgresql":
+        return (f"""
+            CREATE FUNCTION refuse_escalation() RETURNS trigger AS $$
+            BEGIN IF NEW.instance_id = {instance_id} THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END
+            $$ LANGUAGE plpgsql;
+            CREATE TRIGGER refuse BEFORE INSERT ON escalations FOR EACH ROW EXECUTE FUNCTION refuse_escalation();
+        """, "DROP TRIGGER refuse ON escalations; DROP FUNCTION refuse_escalation();")
+    return (f"CREATE TRIGGER refuse BEFORE INSERT ON escalations WHEN NEW.instance_id = {instance_id} "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END", "DROP TRIGGER refuse")
+
+
+def test_when_a_batch_cannot_be_saved_together_each_instance_is_saved_alone(app, ctx, make_unit, caplog):
+    due, _ = two_campaigns(make_unit, 4, 0)
+    create, drop = _refuse_escalations_of(due[1])
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(create)
+    try:
+        with time_machine.travel(BETWEEN, tick=False), caplog.at_level(logging.WARNING):
+            result = timers.tick()
+    finally:
+        with db.engine.begin() as conn:
+            for statement in drop.split(";"):
+                if statement.strip():
+                    conn.execute(text(statement))
+    assert result.advanced == 3 and [i for i, _ in result.failed] == [due[1]]
+    assert "saving one by one" in caplog.text
+    assert sorted(db.session.scalars(select(Escalation.instance_id))) == sorted(set(due) - {due[1]})
+    refused = db.session.get(ProcessInstance, due[1])
+    assert refused.lock_version == 1 and refused.next_timer_at <= BETWEEN  # untouched: due again next sweep
+    with time_machine.travel(BETWEEN, tick=False):
+        result = timers.tick()
+    assert result.advanced == 1 and result.escalations_done == 1
+    assert sorted(db.session.scalars(select(Escalation.instance_id))) == sorted(due)
