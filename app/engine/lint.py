@@ -60,17 +60,18 @@ def lint(xml: bytes, filename: str, known_forms: set[str], max_bytes: int | None
     root = tree.getroot()
     if not (bx.is_bpmn(root) and bx.local(root) == "definitions"):
         return Report([Problem(filename, None, "error", "不是 BPMN 2.0 流程图（根元素应为 bpmn:definitions）", "not_bpmn")])
-    report = Report(_Linter(filename, root, known_forms).run())
+    linter = _Linter(filename, root, known_forms)
+    report = Report(linter.run())
     if not report.errors:
-        _build(report, tree, filename)
+        _build(report, tree, filename, linter.root_id)
     return report
 
 
-def _build(report: Report, tree, filename: str) -> None:
+def _build(report: Report, tree, filename: str, process_key: str) -> None:
     parser = SpiffBpmnParser()
     try:
         parser.add_bpmn_xml(tree, filename=filename)
-        report.process_key = parser.get_process_ids()[0]
+        report.process_key = process_key
         report.spec = parser.get_spec(report.process_key)
         report.subprocess_specs = parser.get_subprocess_specs(report.process_key)
     except Exception as exc:  # noqa: BLE001 - untrusted input in a third-party parser: refuse, never crash
@@ -92,6 +93,7 @@ class _Linter:
         self.problems: list[Problem] = []
         self.lanes = bx.lanes_by_node(root)
         self.ids = bx.by_id(root)
+        self.root_id: str | None = None
 
     def add(self, el, message: str, code: str, severity: str = "error") -> None:
         element_id = el.get("id") if el is not None else None
@@ -101,21 +103,25 @@ class _Linter:
         self.scripts()
         self.unsafe_expressions()
         processes = bx.processes(self.root)
+        called = {(c.get("calledElement") or "").strip() for c in self.root.iter(f"{{{bx.BPMN}}}callActivity")}
         executable = [p for p in processes if bx.is_executable(p)]
+        # The process a campaign runs: executable and not merely called by another.
+        roots = [p for p in executable if p.get("id") not in called]
         if not processes:
             self.add(None, "文件中没有流程（bpmn:process）", "executable")
-        elif not executable:
+        elif not roots:
             self.add(processes[0], f"流程{bx.label(processes[0])}未标记为可执行（isExecutable），不能部署，只能查看",
                      "executable")
-        for extra in executable[1:]:
-            self.add(extra, f"流程{bx.label(extra)}也是可执行的：一个文件只能有一个可执行流程", "executable")
+        for extra in roots[1:]:
+            self.add(extra, f"流程{bx.label(extra)}也是可执行的：一个文件只能有一个可执行的主流程", "executable")
         for other in processes:
-            if other not in executable:
+            if roots and not bx.is_executable(other) and other.get("id") not in called:
                 self.add(other, f"流程{bx.label(other)}未标记为可执行，部署时将被忽略", "not_executable", "warning")
         if not bx.has_di(self.root):
             self.add(None, "文件没有图形信息（BPMN DI），设计器中无法显示", "no_di", "warning")
-        if executable:
-            self.process(executable[0])
+        if roots:
+            self.root_id = roots[0].get("id")
+            self.process(roots[0])
         return self.problems
 
     # -- the trust boundary: anywhere in the file
@@ -127,7 +133,7 @@ class _Linter:
             owner = _owner(el)
             if bx.is_bpmn(el) and name == "scriptTask":
                 self.add(el, f"{bx.label(el)}是脚本任务：不允许在流程图中运行脚本，请改用服务任务调用已登记的操作", "script")
-            elif name in _SCRIPT_ELEMENTS and not (bx.is_bpmn(el) and owner is not None and bx.local(owner) == "scriptTask"):
+            elif name in _SCRIPT_ELEMENTS and not (owner is not None and bx.local(owner) == "scriptTask"):
                 self.add(owner, f"{bx.label(owner) if owner is not None else ''}包含脚本或监听器（{name}）：不允许在流程图中运行代码", "script")
             language = el.get("language") or el.get("scriptFormat")
             if language and name != "scriptTask" and language.strip().lower() not in ("python", "text/x-python", "python3"):
@@ -168,8 +174,22 @@ class _Linter:
 
     # -- the executable process
     def process(self, process) -> None:
-        self.known = set(KNOWN_DATA) | self.defined_names(process)
-        self.process_ids = {p.get("id") for p in bx.processes(self.root)}
+        self.known = set(KNOWN_DATA) | self.defined_names(self.root)
+        self.processes = {p.get("id"): p for p in bx.processes(self.root)}
+        done = set()
+        todo = [process]
+        while todo:  # the main process and every process it calls, each once
+            current = todo.pop()
+            if current.get("id") in done:
+                continue
+            done.add(current.get("id"))
+            self.scope_tree(current)
+            for call in current.iter(f"{{{bx.BPMN}}}callActivity"):
+                target = self.processes.get((call.get("calledElement") or "").strip())
+                if target is not None:
+                    todo.append(target)
+
+    def scope_tree(self, process) -> None:
         for scope in [process, *bx.inner_scopes(process)]:
             for node in bx.flow_nodes(scope):
                 self.node(node)
@@ -208,9 +228,13 @@ class _Linter:
         elif kind == "businessRuleTask":
             self.add(node, f"{bx.label(node)}是业务规则任务（DMN）：本平台不支持，请改用服务任务", "unsupported")
         elif kind == "callActivity":
-            called = (node.get("calledElement") or "").strip()
-            if called not in self.process_ids:
-                self.add(node, f"{bx.label(node)}调用的流程「{called or '未指定'}」不在本文件中", "call_activity")
+            called = self.processes.get((node.get("calledElement") or "").strip())
+            if called is None:
+                self.add(node, f"{bx.label(node)}调用的流程「{node.get('calledElement') or '未指定'}」不在本文件中",
+                         "call_activity")
+            elif not bx.is_executable(called):
+                self.add(node, f"{bx.label(node)}调用的流程{bx.label(called)}未标记为可执行（isExecutable）",
+                         "call_activity")
         elif kind == "exclusiveGateway":
             self.gateway(node)
 
