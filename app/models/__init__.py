@@ -3,6 +3,7 @@ from .appraisal import AppraisalScheme, SchemeComponent, SchemePart, SchemeTempl
 from .audit import AuditEvent
 from .base import Base
 from .campaign import Campaign, CampaignPhase, CampaignTask, CampaignUnit
+from .draft import ProcessDraft
 from .escalation import Escalation, LetterCounter, Notification, PublicNotice, SupervisionLetter
 from .interview import Interview, SelfExamination
 from .ledger import LedgerItem
@@ -16,6 +17,6 @@ __all__ = [
     "AppraisalScheme", "Interview", "PartScore", "SchemeComponent", "SchemePart", "SchemeTemplate",
     "ScoreSheet", "SelfExamination",
     "AuditEvent", "Base", "Campaign", "CampaignPhase", "CampaignTask", "CampaignUnit",
-    "Escalation", "Evidence", "LetterCounter", "LedgerItem", "Notification", "PublicNotice", "SupervisionLetter", "ProcessDefinition", "ProcessInstance", "Submission", "Task",
+    "Escalation", "Evidence", "LetterCounter", "LedgerItem", "Notification", "PublicNotice", "SupervisionLetter", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Submission", "Task",
     "Unit", "User",
 ]

@@ -11,6 +11,7 @@ PREFIXES = {
     "letters": "/letters",
     "public": "/public",
     "notifications": "/notifications",
+    "designer": "/design",
 }
 
 

@@ -19,7 +19,7 @@ HOME_ENDPOINTS = {
     "supervisor": "supervisor.queue",
     "assessor": "assessor.queue",
     "admin": "admin.campaigns",
-    "designer": "admin.campaigns",
+    "designer": "designer.index",
 }
 
 # Other blueprints are written in parallel: an entry whose endpoint is not registered is not shown.
@@ -47,12 +47,12 @@ NAV = {
         ("assessor.appraisals", _l("考核评分")),
         ("admin.units", _l("单位管理")),
         ("admin.users", _l("用户管理")),
-        ("admin.processes", _l("流程管理")),
+        ("designer.index", _l("流程设计")),
         ("letters.index", _l("督办函")),
         ("letters.notices", _l("通报管理")),
         ("admin.audit", _l("审计日志")),
     ],
-    "designer": [("admin.campaigns", _l("专项整治")), ("admin.processes", _l("流程管理"))],
+    "designer": [("designer.index", _l("流程设计")), ("admin.campaigns", _l("专项整治"))],
 }
 PUBLIC_NAV = [("public.index", _l("公开公示"))]
 

@@ -1,0 +1,37 @@
+"""What the designer's properties panel offers to choose from: forms, operations, roles, phases."""
+from app.engine import definitions, operations
+from app.extensions import db
+from app.forms import registry as form_registry
+from app.models import ProcessDefinition
+from app.models.campaign import PHASE_NAMES
+
+# The overdue ladder's rungs as launch puts them in process data (`ladder[...]`).
+LADDER_LEVELS = {"reminder": "催办", "letter": "督办函", "notice": "通报"}
+OFFSET_UNITS = {"working": "工作日", "calendar": "自然日"}
+# Chinese names of the registered operations; one registered later shows by its name alone.
+OPERATION_LABELS = {
+    "send_reminder": "催办", "issue_supervision_letter": "督办函",
+    "publish_public_notice": "通报", "notify_unit": "通知单位",
+}
+
+
+def options() -> dict:
+    """The choices of the properties panel, as JSON-ready data."""
+    forms = []
+    for key in sorted(form_registry.known_keys()):
+        forms.append({"value": key, "label": f"{key}（{form_registry.load_definition(key).title}）"})
+    ops = [{"value": name, "label": f"{name}（{OPERATION_LABELS[name]}）" if name in OPERATION_LABELS else name}
+           for name in sorted(operations.names())]
+    return {
+        "forms": forms,
+        "operations": ops,
+        "roles": list(definitions.ROLES),
+        "phases": [{"value": key, "label": f"{key}（{name}）"} for key, name in PHASE_NAMES.items() if key != "closed"],
+        "ladder_levels": [{"value": k, "label": v} for k, v in LADDER_LEVELS.items()],
+        "offset_units": [{"value": k, "label": v} for k, v in OFFSET_UNITS.items()],
+    }
+
+
+def definition(definition_id: int) -> ProcessDefinition | None:
+    """A deployed version, to open in the modeler or download."""
+    return db.session.get(ProcessDefinition, definition_id)

@@ -1,0 +1,6 @@
+from flask import Blueprint
+
+bp = Blueprint("designer", __name__)
+
+# Routes attach themselves to bp.
+from . import api, diff, routes  # noqa: E402,F401
