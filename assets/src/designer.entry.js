@@ -110,7 +110,8 @@ async function deploy() {
     return;
   }
   status(payload.message, "success");
-  window.location.assign(`${payload.url}?deployed=${payload.version}`);
+  dirty = false;
+  window.location.assign(payload.url);
 }
 
 function busy(button, action) {

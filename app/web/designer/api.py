@@ -1,5 +1,5 @@
 """JSON endpoints the modeler page calls: save a draft, lint, deploy."""
-from flask import jsonify, request, url_for
+from flask import flash, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -71,6 +71,7 @@ def deploy_draft(draft_id: int):
         return _error(_("流程图有问题，未发布"), 422, problems=[_problem(p) for p in _items(exc)])
     message = (_("已发布为 %(key)s 第 %(v)d 版", key=definition.process_key, v=definition.version) if created
                else _("内容与已发布的第 %(v)d 版相同，未产生新版本", v=definition.version))
+    flash(message, "success")  # shown on the list the page goes to next
     return jsonify({"version": definition.version, "created": created, "message": message,
                     "url": url_for("designer.index")})
 
