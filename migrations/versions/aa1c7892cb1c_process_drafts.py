@@ -1,7 +1,7 @@
 """process drafts
 
 Revision ID: aa1c7892cb1c
-Revises: c172c8027c62
+Revises: b0fb8265cf16
 Create Date: 2026-11-22 16:31:48.469373
 
 """
@@ -13,7 +13,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'aa1c7892cb1c'
-down_revision = 'c172c8027c62'
+down_revision = 'b0fb8265cf16'
 branch_labels = None
 depends_on = None
 
