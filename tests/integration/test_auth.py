@@ -29,7 +29,7 @@ def _is_logged_in(client) -> bool:
 
 def _expected_home(app, role):
     endpoint = {"unit_staff": "staff.tasks", "supervisor": "supervisor.queue", "assessor": "assessor.queue",
-                "admin": "admin.campaigns", "designer": "admin.campaigns"}[role]
+                "admin": "admin.campaigns", "designer": "designer.index"}[role]
     with app.test_request_context():
         return url_for(endpoint) if endpoint in app.view_functions else url_for("auth.home")
 
