@@ -16,3 +16,6 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(32), index=True)
     parent_code: Mapped[str | None] = mapped_column(String(32))
+    # 牵头部门: the department that leads this unit's rectification (a name, as a notice's tasks
+    # name their lead unit); the dashboard filters by it.
+    lead_department: Mapped[str | None] = mapped_column(String(128), index=True)

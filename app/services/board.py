@@ -12,6 +12,7 @@ from app import clock
 from app.extensions import db
 from app.models import Campaign, Escalation, LedgerItem, Task, Unit
 from app.models.escalation import ESCALATION_STATUSES, LEVELS
+from app.services.unit_filter import UnitFilter
 
 from . import audit, manual_letters, notifications
 
@@ -25,6 +26,7 @@ class BoardFilter:
     unit: str | None = None  # a unit's code, or part of its name
     status: str | None = None
     min_age_days: int | None = None
+    units: UnitFilter = field(default_factory=UnitFilter)  # kind and lead department, from the dashboard
 
     def __post_init__(self):
         self.level = self.level if self.level in LEVELS else None
@@ -64,6 +66,7 @@ def _escalations_query(flt: BoardFilter, now: datetime, *, with_level: bool = Tr
         query = query.where(Escalation.campaign_id == flt.campaign_id)
     if flt.unit:
         query = query.where(_unit_clause(flt.unit))
+    query = query.where(*flt.units.where(Escalation.unit_id))
     if with_level and flt.level:
         query = query.where(Escalation.level == flt.level)
     if with_status and flt.status:
@@ -120,6 +123,7 @@ def _overdue_query(flt: BoardFilter, now: datetime) -> Select:
         query = query.where(Task.campaign_id == flt.campaign_id)
     if flt.unit:
         query = query.where(_unit_clause(flt.unit))
+    query = query.where(*flt.units.where(Task.unit_id))
     if flt.min_age_days:
         query = query.where(Task.due_at <= now - timedelta(days=flt.min_age_days))
     return query

@@ -1,6 +1,8 @@
 """Status lights (红黄绿灯) for anything with a due time."""
 from datetime import datetime
 
+from sqlalchemy import case
+
 from app import clock, workdays
 
 GREEN, YELLOW, RED = "green", "yellow", "red"
@@ -30,3 +32,8 @@ def light(due_at: datetime | None, due_soon_days: int = 3, now: datetime | None 
     if due_at <= soon_limit(now, due_soon_days):
         return YELLOW
     return GREEN
+
+
+def light_sql(due, now: datetime, soon: datetime):
+    """The same light as `light()`, as a SQL expression over a due-time column (NULL is green)."""
+    return case((due < now, RED), (due <= soon, YELLOW), else_=GREEN)

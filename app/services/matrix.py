@@ -1,21 +1,28 @@
 """The progress matrix: enrolled units x phases, from a few GROUP BY queries.
 
 Nothing here loads a workflow; every figure comes from the projected tables,
-so a province-wide campaign (20,000 units) costs four indexed queries.
+so a province-wide campaign (20,000 units) costs four indexed queries. The
+dashboard narrows it by unit kind and lead department, and its figures drill
+down to the matrix filtered by phase and light.
 """
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal, select
 
 from app import clock
 from app.extensions import db
 from app.models import CampaignUnit, LedgerItem, ProcessInstance, Task, Unit
 from app.models.campaign import PHASES
-from app.services.lights import light, soon_limit
+from app.services.lights import GREEN, RED, YELLOW, light, light_sql, soon_limit
+from app.services.unit_filter import UnitFilter
 
 # Columns of the matrix: the five phases, then finished instances.
 MATRIX_PHASES = (*PHASES, "closed")
+NOT_STARTED = "not_started"
+# A unit with no open task has no light.
+NO_LIGHT = "none"
+LIGHTS = (RED, YELLOW, GREEN)
 
 
 @dataclass
@@ -36,12 +43,13 @@ class MatrixRow:
 @dataclass
 class Matrix:
     campaign_id: int
-    total: int  # enrolled units
+    total: int  # enrolled units (matching the unit filter)
     phase_counts: dict[str, int]
     light_counts: dict[str, int]
     rows: list[MatrixRow] = field(default_factory=list)
     page: int = 1
     per_page: int | None = None
+    matched: int | None = None  # rows matching the phase / light drill-down, when one is given
 
     @property
     def not_started(self) -> int:
@@ -51,13 +59,51 @@ class Matrix:
     def pages(self) -> int:
         if not self.per_page:
             return 1
-        return max(1, -(-self.total // self.per_page))
+        shown = self.total if self.matched is None else self.matched
+        return max(1, -(-shown // self.per_page))
+
+
+def _worst_due(campaign_id: int):
+    """Per unit: open tasks and the earliest due time among them (the worst light)."""
+    return (
+        select(Task.unit_id.label("unit_id"), func.count().label("n"), func.min(Task.due_at).label("due"))
+        .where(Task.campaign_id == campaign_id, Task.status == "ready")
+        .group_by(Task.unit_id)
+        .subquery()
+    )
+
+
+def _light_of(worst, now: datetime, due_soon_days: int):
+    return case((worst.c.n.is_(None), NO_LIGHT), else_=light_sql(worst.c.due, now, soon_limit(now, due_soon_days)))
+
+
+def phase_lights(campaign_id: int, units: UnitFilter | None = None, due_soon_days: int = 3,
+                 now: datetime | None = None) -> dict[tuple[str, str], int]:
+    """Enrolled units counted by (phase or not_started, worst light or none), in one GROUP BY."""
+    now = now or clock.now()
+    worst = _worst_due(campaign_id)
+    phase = func.coalesce(ProcessInstance.phase, literal(NOT_STARTED))
+    shade = _light_of(worst, now, due_soon_days)
+    stmt = (
+        select(phase, shade, func.count())
+        .select_from(CampaignUnit)
+        .outerjoin(ProcessInstance, and_(ProcessInstance.campaign_id == CampaignUnit.campaign_id,
+                                         ProcessInstance.unit_id == CampaignUnit.unit_id))
+        .outerjoin(worst, worst.c.unit_id == CampaignUnit.unit_id)
+        .where(CampaignUnit.campaign_id == campaign_id, *(units or UnitFilter()).where(CampaignUnit.unit_id))
+        .group_by(phase, shade)
+    )
+    return {(p, s): n for p, s, n in db.session.execute(stmt)}
 
 
 def progress_matrix(campaign_id: int, page: int = 1, per_page: int | None = None,
-                    due_soon_days: int = 3, now: datetime | None = None) -> Matrix:
-    """Units (by code) x phases with open tasks, ledger counts and the worst light; paged if per_page."""
+                    due_soon_days: int = 3, now: datetime | None = None, units: UnitFilter | None = None,
+                    phase: str | None = None, light_name: str | None = None) -> Matrix:
+    """Units (by code) x phases with open tasks, ledger counts and the worst light; paged if per_page.
+
+    `units` narrows everything; `phase` (or not_started) and `light_name` (or none) narrow only the rows."""
     now = now or clock.now()
+    units = units or UnitFilter()
     rows_stmt = (
         select(Unit.id, Unit.code, Unit.name, Unit.kind,
                ProcessInstance.id, ProcessInstance.phase, ProcessInstance.status)
@@ -65,14 +111,26 @@ def progress_matrix(campaign_id: int, page: int = 1, per_page: int | None = None
         .join(Unit, Unit.id == CampaignUnit.unit_id)
         .outerjoin(ProcessInstance, and_(ProcessInstance.campaign_id == CampaignUnit.campaign_id,
                                          ProcessInstance.unit_id == CampaignUnit.unit_id))
-        .where(CampaignUnit.campaign_id == campaign_id)
+        .where(CampaignUnit.campaign_id == campaign_id, *units.where(CampaignUnit.unit_id))
         .order_by(Unit.code)
     )
+    drilled = phase in (*MATRIX_PHASES, NOT_STARTED) or light_name in (*LIGHTS, NO_LIGHT)
+    if phase == NOT_STARTED:
+        rows_stmt = rows_stmt.where(ProcessInstance.id.is_(None))
+    elif phase in MATRIX_PHASES:
+        rows_stmt = rows_stmt.where(ProcessInstance.phase == phase)
+    if light_name in (*LIGHTS, NO_LIGHT):
+        worst = _worst_due(campaign_id)
+        rows_stmt = (rows_stmt.outerjoin(worst, worst.c.unit_id == CampaignUnit.unit_id)
+                     .where(_light_of(worst, now, due_soon_days) == light_name))
+    matched = None
+    if drilled:
+        matched = db.session.scalar(select(func.count()).select_from(rows_stmt.order_by(None).subquery())) or 0
     if per_page:
         page = max(1, page)
         rows_stmt = rows_stmt.offset((page - 1) * per_page).limit(per_page)
-    rows = [MatrixRow(uid, code, name, kind, iid, phase, status)
-            for uid, code, name, kind, iid, phase, status in db.session.execute(rows_stmt)]
+    rows = [MatrixRow(uid, code, name, kind, iid, ph, status)
+            for uid, code, name, kind, iid, ph, status in db.session.execute(rows_stmt)]
     unit_ids = [r.unit_id for r in rows]
 
     # Open tasks: the earliest due time is the worst light of the unit.
@@ -88,7 +146,7 @@ def progress_matrix(campaign_id: int, page: int = 1, per_page: int | None = None
         .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status != "proposed")
         .group_by(LedgerItem.unit_id)
     )
-    if per_page:
+    if per_page or drilled or units:
         task_stmt = task_stmt.where(Task.unit_id.in_(unit_ids))
         ledger_stmt = ledger_stmt.where(LedgerItem.unit_id.in_(unit_ids))
     tasks = {uid: (n, due) for uid, n, due in db.session.execute(task_stmt)}
@@ -100,52 +158,21 @@ def progress_matrix(campaign_id: int, page: int = 1, per_page: int | None = None
             row.light = light(due, due_soon_days, now=now)
         row.ledger_open, row.ledger_closed = ledger.get(row.unit_id, (0, 0))
 
+    cells = phase_lights(campaign_id, units, due_soon_days, now)
+    phase_counts = dict.fromkeys(MATRIX_PHASES, 0)
+    light_counts = dict.fromkeys(LIGHTS, 0)
+    for (ph, shade), n in cells.items():
+        if ph != NOT_STARTED:
+            phase_counts[ph] = phase_counts.get(ph, 0) + n
+        if shade in light_counts:
+            light_counts[shade] += n
     return Matrix(
         campaign_id=campaign_id,
-        total=_enrolled(campaign_id),
-        phase_counts=_phase_counts(campaign_id),
-        light_counts=_light_counts(campaign_id, due_soon_days, now),
+        total=sum(cells.values()),
+        phase_counts=phase_counts,
+        light_counts=light_counts,
         rows=rows,
         page=page,
         per_page=per_page,
+        matched=matched,
     )
-
-
-def _enrolled(campaign_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id)
-    ) or 0
-
-
-def _phase_counts(campaign_id: int) -> dict[str, int]:
-    """Instances per phase, counting only enrolled units."""
-    counts = dict.fromkeys(MATRIX_PHASES, 0)
-    stmt = (
-        select(ProcessInstance.phase, func.count())
-        .join(CampaignUnit, and_(CampaignUnit.campaign_id == ProcessInstance.campaign_id,
-                                 CampaignUnit.unit_id == ProcessInstance.unit_id))
-        .where(ProcessInstance.campaign_id == campaign_id)
-        .group_by(ProcessInstance.phase)
-    )
-    for phase, n in db.session.execute(stmt):
-        counts[phase] = counts.get(phase, 0) + n
-    return counts
-
-
-def _light_counts(campaign_id: int, due_soon_days: int, now: datetime) -> dict[str, int]:
-    """Units per worst light (earliest due time of their open tasks), counted in SQL: a unit
-    stays red while any of its tasks is overdue."""
-    due = (
-        select(func.min(Task.due_at).label("due"))
-        .where(Task.campaign_id == campaign_id, Task.status == "ready")
-        .group_by(Task.unit_id)
-        .subquery()
-    ).c.due
-    soon = soon_limit(now, due_soon_days)
-    red, yellow, total = db.session.execute(
-        select(func.sum(case((due < now, 1), else_=0)),
-               func.sum(case((and_(due >= now, due <= soon), 1), else_=0)),
-               func.count())
-    ).one()
-    red, yellow = int(red or 0), int(yellow or 0)
-    return {"green": total - red - yellow, "yellow": yellow, "red": red}

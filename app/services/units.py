@@ -27,8 +27,11 @@ HEADER_ALIASES = {
     "name": "name", "名称": "name", "单位名称": "name",
     "kind": "kind", "类型": "kind", "单位类型": "kind",
     "parent_code": "parent_code", "parent": "parent_code", "上级代码": "parent_code", "上级单位代码": "parent_code",
+    "lead_department": "lead_department", "牵头部门": "lead_department", "牵头单位": "lead_department",
+    "主管部门": "lead_department",
 }
-HEADER_LABELS = {"code": "单位代码", "name": "单位名称", "kind": "单位类型", "parent_code": "上级代码"}
+HEADER_LABELS = {"code": "单位代码", "name": "单位名称", "kind": "单位类型", "parent_code": "上级代码",
+                 "lead_department": "牵头部门"}
 CODE_MAX, NAME_MAX = 32, 128
 MAX_ROWS = 50_000
 _CHUNK = 500  # keeps IN (...) lists under SQLite's bound-parameter limit
@@ -102,7 +105,8 @@ def page_units(
 
 
 def _snapshot(unit: Unit) -> dict:
-    return {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent_code": unit.parent_code}
+    return {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent_code": unit.parent_code,
+            "lead_department": unit.lead_department}
 
 
 def ensure_unit(code: str, name: str, kind: str, parent_code: str | None = None, actor_id: int | None = None) -> Unit:
@@ -214,6 +218,7 @@ def _parse(rows: list[list[str]]) -> tuple[list[tuple[int, dict]], list[RowError
         problems = []
         code, name, kind_text = values["code"], values["name"], values["kind"]
         parent = values.get("parent_code", "")
+        lead = values.get("lead_department", "")
         if not code:
             problems.append("单位代码不能为空")
         elif len(code) > CODE_MAX:
@@ -222,6 +227,8 @@ def _parse(rows: list[list[str]]) -> tuple[list[tuple[int, dict]], list[RowError
             problems.append("单位名称不能为空")
         elif len(name) > NAME_MAX:
             problems.append(f"单位名称过长（不能超过{NAME_MAX}个字符）")
+        if len(lead) > NAME_MAX:
+            problems.append(f"牵头部门名称过长（不能超过{NAME_MAX}个字符）")
         kind = KIND_ALIASES.get(kind_text) or KIND_ALIASES.get(kind_text.lower())
         if not kind_text:
             problems.append("单位类型不能为空")
@@ -235,7 +242,10 @@ def _parse(rows: list[list[str]]) -> tuple[list[tuple[int, dict]], list[RowError
             first_row_of[code] = row_number
         errors.extend(RowError(row_number, p) for p in problems)
         if not problems:
-            parsed.append((row_number, {"code": code, "name": name, "kind": kind, "parent_code": parent or None}))
+            unit_values = {"code": code, "name": name, "kind": kind, "parent_code": parent or None}
+            if "lead_department" in columns:  # a roster without the column keeps what is recorded
+                unit_values["lead_department"] = lead or None
+            parsed.append((row_number, unit_values))
     return parsed, errors, set(first_row_of)
 
 
@@ -283,9 +293,10 @@ def import_units(stream: bytes | IO, filename: str, actor_id: int | None) -> Imp
             db.session.add(Unit(**values))
             after[values["code"]] = values
             result.created += 1
-        elif _snapshot(unit) != values:
+        elif {k: v for k, v in _snapshot(unit).items() if k in values} != values:
             before[unit.code] = _snapshot(unit)
-            unit.name, unit.kind, unit.parent_code = values["name"], values["kind"], values["parent_code"]
+            for name, value in values.items():
+                setattr(unit, name, value)
             after[unit.code] = values
             result.updated += 1
         else:

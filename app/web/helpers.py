@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import clock
-from app.services import lights, notifications
+from app.services import lights, notifications, units
 
 
 def register(app: Flask) -> None:
@@ -26,6 +26,10 @@ def register(app: Flask) -> None:
     @app.template_global("light_label")
     def light_label(name: str) -> str:
         return gettext(lights.LABELS[name])
+
+    @app.template_global("unit_kind_choices")
+    def unit_kind_choices() -> list[tuple[str, str]]:
+        return [(kind, gettext(label)) for kind, label in units.KIND_LABELS.items()]
 
     @app.context_processor
     def unread_notifications():

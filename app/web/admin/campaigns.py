@@ -5,10 +5,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.models.campaign import PHASE_NAMES
-from app.services import appraisal_schemes, campaigns, launch, matrix
+from app.services import appraisal_schemes, campaigns, launch, matrix, unit_filter
 from app.services.appraisal_schemes import SchemeError
 from app.services.campaigns import CampaignError
 from app.services.launch import LaunchError
+from app.services.unit_filter import UnitFilter
 from app.web.authz import role_required
 
 from . import bp
@@ -188,9 +189,15 @@ def campaign_launch_batch(campaign_id: int):
 def campaign_matrix(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
     page = request.args.get("page", 1, type=int) or 1
+    units = UnitFilter.from_args(request.args)
+    # The dashboard drills down here by phase (or not_started) and light (or none).
+    phase, light = request.args.get("phase") or None, request.args.get("light") or None
     result = matrix.progress_matrix(campaign.id, page=page, per_page=MATRIX_PER_PAGE,
-                                    due_soon_days=current_app.config["DUE_SOON_DAYS"])
+                                    due_soon_days=current_app.config["DUE_SOON_DAYS"], units=units,
+                                    phase=phase, light_name=light)
+    drill = {k: v for k, v in (("phase", phase), ("light", light)) if v}
     # The supervisor's instance page is another blueprint's; link to it only once it exists.
     instance_links = "supervisor.instance" in current_app.view_functions
     return render_template("admin/matrix.html", campaign=campaign, matrix=result, phases=matrix.MATRIX_PHASES,
-                           instance_links=instance_links)
+                           instance_links=instance_links, units=units, drill=drill,
+                           kept=dict(units.args(), **drill), leads=unit_filter.lead_departments(campaign.id))

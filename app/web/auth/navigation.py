@@ -36,13 +36,14 @@ NAV = {
     ],
     "assessor": [
         ("assessor.queue", _l("评估待办")),
-        ("assessor.dashboard", _l("总体进度")),
+        ("supervisor.dashboard", _l("总体进度")),
         ("assessor.appraisals", _l("考核评分")),
         ("letters.index", _l("督办函")),
         ("admin.campaigns", _l("专项整治")),
     ],
     "admin": [
         ("admin.campaigns", _l("专项整治")),
+        ("supervisor.dashboard", _l("督导看板")),
         ("supervisor.escalations", _l("逾期督办")),
         ("assessor.appraisals", _l("考核评分")),
         ("admin.units", _l("单位管理")),

@@ -6,7 +6,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import clock
-from app.services import board, escalations
+from app.services import board, escalations, unit_filter
+from app.services.unit_filter import UnitFilter
 from app.web.form_values import optional_date
 from app.web.authz import role_required
 
@@ -15,7 +16,7 @@ from . import bp
 PER_PAGE = 50
 LEVELS = {"reminder": _l("催办"), "letter": _l("督办函"), "notice": _l("通报")}
 STATUSES = {"pending": _l("待执行"), "done": _l("已执行"), "incident": _l("故障")}
-FILTER_ARGS = ("campaign", "level", "unit", "status", "min_age")
+FILTER_ARGS = ("campaign", "level", "unit", "status", "min_age", "kind", "lead")
 
 
 def _int(value: str | None) -> int | None:
@@ -26,7 +27,7 @@ def _int(value: str | None) -> int | None:
 def _filter(args) -> board.BoardFilter:
     return board.BoardFilter(campaign_id=_int(args.get("campaign")), level=args.get("level") or None,
                              unit=(args.get("unit") or "")[:64], status=args.get("status") or None,
-                             min_age_days=_int(args.get("min_age")))
+                             min_age_days=_int(args.get("min_age")), units=UnitFilter.from_args(args))
 
 
 def _kept_args(args) -> dict:
@@ -45,6 +46,7 @@ def escalation_board():
         incidents=board.incidents(flt), reached=board.levels_reached([t.id for t in overdue.rows]),
         campaigns=board.campaign_choices(), levels=LEVELS, statuses=STATUSES, kept=_kept_args(request.args),
         age_days=board.age_days, today=clock.today().isoformat(),
+        leads=unit_filter.lead_departments(flt.campaign_id),
     )
 
 

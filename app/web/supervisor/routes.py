@@ -11,6 +11,7 @@ from app.web import task_page
 from app.web.authz import role_required
 
 from . import board  # noqa: F401  (the escalation board attaches its routes to bp)
+from . import dashboard  # noqa: F401  (so does the campaign dashboard)
 from . import bp
 
 # The kinds of supervisor work, by form key (verify_item covers added items too).

@@ -1,0 +1,50 @@
+"""The dashboard's unit filter (kind, lead department), shared by every aggregate and list behind it."""
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import CampaignUnit, Unit
+from app.models.unit import UNIT_KINDS
+
+LEAD_MAX = 128
+
+
+@dataclass
+class UnitFilter:
+    kind: str | None = None
+    lead_department: str | None = None
+
+    def __post_init__(self):
+        self.kind = self.kind if self.kind in UNIT_KINDS else None
+        self.lead_department = (self.lead_department or "").strip()[:LEAD_MAX] or None
+
+    def __bool__(self) -> bool:
+        return bool(self.kind or self.lead_department)
+
+    def where(self, unit_id_column) -> list:
+        """Conditions keeping rows whose unit matches (none when the filter is empty)."""
+        if not self:
+            return []
+        units = select(Unit.id)
+        if self.kind:
+            units = units.where(Unit.kind == self.kind)
+        if self.lead_department:
+            units = units.where(Unit.lead_department == self.lead_department)
+        return [unit_id_column.in_(units)]
+
+    def args(self) -> dict:
+        """As the query arguments the dashboard and its lists read (see from_args)."""
+        return {k: v for k, v in (("kind", self.kind), ("lead", self.lead_department)) if v}
+
+    @classmethod
+    def from_args(cls, args) -> "UnitFilter":
+        return cls(kind=args.get("kind") or None, lead_department=args.get("lead") or None)
+
+
+def lead_departments(campaign_id: int | None = None) -> list[str]:
+    """The lead departments of a campaign's enrolled units (of every unit without one), for the filter."""
+    stmt = select(Unit.lead_department).distinct().where(Unit.lead_department.is_not(None))
+    if campaign_id is not None:
+        stmt = stmt.join(CampaignUnit, CampaignUnit.unit_id == Unit.id).where(CampaignUnit.campaign_id == campaign_id)
+    return list(db.session.scalars(stmt.order_by(Unit.lead_department)))
