@@ -192,3 +192,22 @@ def test_cli_import(app, runner, tmp_path):
     assert result.exit_code == 1
     assert "第2行：单位名称不能为空" in result.output
     assert _count(app) == 1
+
+
+def test_lead_department_column_is_optional_and_kept_when_absent(app):
+    data = (HEADER_ZH.rstrip("\n") + ",牵头部门\nL1,城关镇,乡镇,,县政府办\nL2,教育局,县直单位,,\n").encode()
+    assert _import(app, data, "u.csv").created == 2
+
+    def leads():
+        with app.app_context():
+            return {u.code: u.lead_department for u in db.session.scalars(select(Unit))}
+
+    assert leads() == {"L1": "县政府办", "L2": None}
+    # A roster without the column changes names but leaves the lead departments alone.
+    result = _import(app, (HEADER_ZH + "L1,城关镇人民政府,乡镇,\nL2,教育局,县直单位,\n").encode(), "u.csv")
+    assert (result.updated, result.unchanged) == (1, 1)
+    assert leads() == {"L1": "县政府办", "L2": None}
+    result = _import(app, (HEADER_ZH.rstrip("\n") + ",lead_department\nL2,教育局,县直单位,,县委办\n").encode(), "u.csv")
+    assert result.updated == 1 and leads()["L2"] == "县委办"
+    too_long = (HEADER_ZH.rstrip("\n") + ",牵头部门\nL3,镇,乡镇,," + "长" * 129 + "\n").encode()
+    assert [e.row for e in _import(app, too_long, "u.csv").errors] == [2]

@@ -76,13 +76,15 @@
       .then(function (resp) { if (!resp.ok) throw new Error(resp.status); return resp.json(); })
       .then(function (data) {
         chart.hideLoading();
+        chart.off("finished");
+        // Ready once drawn and the bars have grown to their height (a click lands where they end).
+        chart.on("finished", function () { element.dataset.ready = "1"; });
         chart.setOption(BUILD[name](data), true);
         chart.off("click");
         chart.on("click", function (params) {
           var target = drillUrl(name, data, params);
           if (target) window.location.href = target;
         });
-        element.dataset.ready = "1";
       })
       .catch(function () {
         chart.hideLoading();
