@@ -1,7 +1,7 @@
 """units.lead_department: the department that leads a unit's rectification (dashboard filter)
 
 Revision ID: 5d1e2a7c9b40
-Revises: b0fb8265cf16
+Revises: aa1c7892cb1c
 Create Date: 2026-11-22 16:35:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5d1e2a7c9b40'
-down_revision = 'b0fb8265cf16'
+down_revision = 'aa1c7892cb1c'
 branch_labels = None
 depends_on = None
 
