@@ -16,7 +16,7 @@ from app.models.escalation import LEVEL_NAMES
 STATES = ("escalated", "overdue", "active", "completed")
 STATE_NAMES = {"completed": "已办结", "active": "办理中", "overdue": "已逾期", "escalated": "已督办升级"}
 ACTIONS = {
-    "instance.advance": "流程推进", "instance.error": "流程出错", "instance.migrate": "迁移到新版本",
+    "instance.start": "流程启动", "instance.advance": "流程推进", "instance.error": "流程出错", "instance.migrate": "迁移到新版本",
     "task.cancel": "步骤取消", "task.remind": "手动催办",
 }
 # Shown through the task rows themselves, or noise on a timeline.
@@ -121,6 +121,8 @@ def _audit_detail(event: AuditEvent, actor: str | None) -> str:
     parts = [actor or "系统"]
     if "phase" in after:
         parts.append(f"阶段：{PHASE_NAMES.get(after['phase'], after['phase'])}")
+    if "version" in after:
+        parts.append(f"第 {after['version']} 版")
     if after.get("error"):
         parts.append(str(after["error"])[:200])
     return " · ".join(parts)

@@ -17,11 +17,16 @@ async function show(container) {
   }
   const canvas = viewer.get("canvas");
   const registry = viewer.get("elementRegistry");
-  canvas.zoom("fit-viewport");
   const marks = JSON.parse(container.dataset.marks || "{}");
-  for (const [id, classes] of Object.entries(marks)) {
-    if (!registry.get(id)) continue;
-    for (const cls of [].concat(classes)) canvas.addMarker(id, cls);
+  const marked = Object.keys(marks).map((id) => registry.get(id)).filter(Boolean);
+  for (const element of marked) {
+    for (const cls of [].concat(marks[element.id])) canvas.addMarker(element, cls);
+  }
+  canvas.zoom("fit-viewport");
+  // A large diagram fitted whole is too small to read: zoom in on the first marked element.
+  if (canvas.zoom() < 0.6) {
+    canvas.zoom(0.8);
+    if (marked.length) canvas.scrollToElement(marked[0]);
   }
   container.dataset.ready = "1";
 }

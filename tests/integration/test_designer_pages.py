@@ -1,5 +1,7 @@
 """The designer's pages: who may open them, drafts that survive errors, uploads, deploys."""
 import io
+import json
+import re
 
 import pytest
 
@@ -25,7 +27,8 @@ def _upload(actor, data: bytes, name="上传.bpmn"):
                              content_type="multipart/form-data", follow_redirects=True)
 
 
-@pytest.mark.parametrize("url", ["/design/", "/design/versions/{v}", "/design/versions/{v}/xml"])
+@pytest.mark.parametrize("url", ["/design/", "/design/versions/{v}", "/design/versions/{v}/xml", "/design/diff",
+                                 "/design/drafts/1", "/design/drafts/1/xml"])
 def test_unit_staff_and_supervisors_get_403_and_the_public_goes_to_login(app, client, login_as, make_unit, url):
     url = url.format(v=_v1(app))
     assert client.get(url).status_code == 302 and "/login" in client.get(url).headers["Location"]
@@ -36,7 +39,8 @@ def test_unit_staff_and_supervisors_get_403_and_the_public_goes_to_login(app, cl
 def test_json_endpoints_refuse_other_roles(app, login_as, make_unit):
     staff = login_as("unit_staff", make_unit("T01"))
     token = csrf_from(staff.get("/my/tasks").get_data(as_text=True))
-    for url in ("/design/lint", "/design/drafts", "/design/drafts/1/save", "/design/drafts/1/deploy"):
+    for url in ("/design/lint", "/design/drafts", "/design/drafts/1/save", "/design/drafts/1/deploy",
+                "/design/drafts/upload", "/design/drafts/1/delete"):
         resp = staff.client.post(url, json={"xml": "<x/>"}, headers={"X-CSRFToken": token, "Accept": "application/json"})
         assert resp.status_code == 403, url
     assert app.test_client().post("/design/lint", json={"xml": "<x/>"}).status_code in (302, 400)
@@ -166,3 +170,37 @@ def test_delete_draft(app, login_as):
     resp = designer.post_form(f"/design/drafts/{draft_id}/delete", {}, form_url="/design/", follow_redirects=True)
     assert "草稿已删除" in resp.get_data(as_text=True)
     assert designer.get(f"/design/drafts/{draft_id}").status_code == 404
+
+
+def test_diff_page_lists_and_highlights_changes(app, login_as, extra_versions):  # noqa: F811
+    from app.services import processes
+    from tests.integration.test_migration import without_deploy
+
+    designer = login_as("designer")
+    assert "请选择两个版本" in designer.get("/design/diff?from=&to=").get_data(as_text=True)
+    with app.app_context():
+        renamed = XML.replace("审核自查报告".encode(), "审核自查报告（新版）".encode())
+        v2 = processes.deploy(without_deploy(renamed), "rectification.bpmn")[0].id
+    html = designer.get("/design/diff").get_data(as_text=True)  # the two newest by default
+    assert 'id="diff-table"' in html
+    assert 'class="diff-removed" data-element="deploy"' in html
+    assert 'class="diff-changed" data-element="review_self_check"' in html and "审核自查报告（新版）" in html
+    new_marks = json.loads(re.search(r"id=\"new-diagram\"[^>]*data-marks='([^']*)'", html).group(1))
+    old_marks = json.loads(re.search(r"id=\"old-diagram\"[^>]*data-marks='([^']*)'", html).group(1))
+    assert new_marks["review_self_check"] == "mark-changed" and "deploy" not in new_marks
+    assert old_marks["deploy"] == "mark-removed"
+    same = designer.get(f"/design/diff?from={v2}&to={v2}")
+    assert same.status_code == 400 and "请选择两个不同的版本" in same.get_data(as_text=True)
+    assert designer.get(f"/design/diff?from={v2}&to=999999").status_code == 400
+
+
+def test_index_links_migration_for_launched_campaigns(app, login_as, make_unit):
+    from app.services import launch
+    from tests.support import make_campaign
+
+    unit = make_unit("T01")
+    with app.app_context():
+        cid = make_campaign([unit])
+        launch.launch_all(cid, None)
+    html = login_as("designer").get("/design/").get_data(as_text=True)
+    assert f"/design/campaigns/{cid}/migrate" in html

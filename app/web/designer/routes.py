@@ -3,7 +3,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.services import designer, drafts, modeler
+from app.services import campaigns, designer, drafts, modeler
 from app.web.authz import role_required
 
 from . import bp
@@ -19,8 +19,9 @@ def _download(xml: str, filename: str) -> Response:
 @bp.get("/", endpoint="index")
 @role_required(*DESIGNERS)
 def index():
+    launched = [c for c in campaigns.list_campaigns() if c.status != "draft"]
     return render_template("designer/index.html", versions=designer.versions(),
-                           drafts=drafts.list_drafts())
+                           drafts=drafts.list_drafts(), campaigns=launched)
 
 
 @bp.get("/versions/<int:definition_id>", endpoint="version")
