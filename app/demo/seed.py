@@ -17,7 +17,7 @@ from app import clock
 from app.extensions import db
 from app.demo import appraisal
 from app.forms import registry as forms
-from app.services import campaigns, launch, notices, tasks, timers, units, users
+from app.services import campaigns, disclosure, launch, notices, tasks, timers, tips, units, users
 
 DATA = Path(__file__).parent / "data"
 PASSWORD = "Rectify2026!"
@@ -88,7 +88,19 @@ def seed(app: Flask) -> SeedResult:
     launch.launch_all(campaign.id, ids["admin"])
     _advance_units(app, campaign.id, ids)
     appraisal.seed_appraisal(campaign.id, ids["admin"], ids["assessor"])
+    _open_to_residents(campaign.id, ids["admin"])
     return SeedResult(True, campaign.id, campaign.doc_number)
+
+
+def _open_to_residents(campaign_id: int, admin_id: int) -> None:
+    """Publish the campaign (开门整治) and leave one resident's tip waiting in the tip box."""
+    campaign = disclosure.set_published(campaign_id, True, admin_id)
+    unit_slug = tips.unit_choices(campaign_id)[0][0]
+    tips.submit(campaign, tips.TipInput(
+        unit_slug=unit_slug, project="镇区入口景观牌坊",
+        description="镇区入口新建的景观牌坊占用了农田，周边道路却坑洼不平，群众意见很大。",
+        place="镇区入口S217旁",
+    ))
 
 
 # ---------------------------------------------------------------- driving units

@@ -9,7 +9,9 @@ from .interview import Interview, SelfExamination
 from .ledger import LedgerItem
 from .process import ProcessDefinition, ProcessInstance
 from .score_sheet import PartScore, ScoreSheet
+from .rate_limit import RateCounter
 from .task import Evidence, Submission, Task
+from .tip import Tip, TipPhoto
 from .unit import Unit
 from .user import User
 
@@ -17,6 +19,6 @@ __all__ = [
     "AppraisalScheme", "Interview", "PartScore", "SchemeComponent", "SchemePart", "SchemeTemplate",
     "ScoreSheet", "SelfExamination",
     "AuditEvent", "Base", "Campaign", "CampaignPhase", "CampaignTask", "CampaignUnit",
-    "Escalation", "Evidence", "LetterCounter", "LedgerItem", "Notification", "PublicNotice", "SupervisionLetter", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Submission", "Task",
-    "Unit", "User",
+    "Escalation", "Evidence", "LetterCounter", "LedgerItem", "Notification", "PublicNotice", "SupervisionLetter", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "RateCounter", "Submission", "Task",
+    "Tip", "TipPhoto", "Unit", "User",
 ]

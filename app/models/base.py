@@ -1,4 +1,5 @@
 """Declarative base and column types shared by every model."""
+import secrets
 from datetime import datetime, timezone
 
 from sqlalchemy import JSON, DateTime, MetaData
@@ -36,3 +37,8 @@ class UTCDateTime(TypeDecorator):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict: JSON, list: JSON}
+
+
+def new_public_slug() -> str:
+    """A random, unguessable token for public URLs (residents must not enumerate internal ids)."""
+    return secrets.token_urlsafe(12)

@@ -3,7 +3,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base
+from .base import Base, new_public_slug
 from .unit import Unit
 
 CAMPAIGN_STATUSES = ("draft", "launching", "launched", "closed")
@@ -42,6 +42,9 @@ class Campaign(Base):
     ladder: Mapped[dict] = mapped_column(default=dict)
     # 整治类别 (e.g. 形象工程整治): appraisal results compare a campaign with the previous one of its kind.
     kind: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # 开门整治: only published campaigns appear on the public site, under their slug.
+    public_slug: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_slug)
+    published: Mapped[bool] = mapped_column(default=False)
 
     phases: Mapped[list["CampaignPhase"]] = relationship(
         back_populates="campaign", order_by="CampaignPhase.position", cascade="all, delete-orphan"
@@ -92,5 +95,7 @@ class CampaignUnit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # The unit's page on the public site (enrolment by INSERT ... SELECT fills it right after).
+    public_slug: Mapped[str | None] = mapped_column(String(32), unique=True, default=new_public_slug)
 
     unit: Mapped[Unit] = relationship()

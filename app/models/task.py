@@ -79,3 +79,6 @@ class Evidence(Base):
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)
+    # A supervisor may publish a file on the disclosure site; it is then served under public_token.
+    is_public: Mapped[bool] = mapped_column(default=False)
+    public_token: Mapped[str | None] = mapped_column(String(32), unique=True)

@@ -1,12 +1,13 @@
 """Campaigns: create one from a notice, edit it while a draft, enrol units."""
 from datetime import date
 
-from sqlalchemy import exists, func, insert, literal, select
+from sqlalchemy import exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import clock, workdays
 from app.extensions import db
 from app.models import Campaign, CampaignPhase, CampaignTask, CampaignUnit, ProcessInstance, Unit
+from app.models.base import new_public_slug
 from app.models.campaign import PHASE_NAMES, PHASES
 from app.services import audit
 from app.services.notices import (
@@ -197,6 +198,13 @@ def _selected_units(selection: str) -> list:
     raise CampaignError("单位范围应为 all、kind:township、kind:department 或 codes:代码1,代码2", "units")
 
 
+def _give_public_slugs(campaign_unit_ids: list[int]) -> None:
+    # INSERT ... SELECT cannot call Python for a random slug per row, so they follow in one executemany.
+    if campaign_unit_ids:
+        db.session.execute(update(CampaignUnit),
+                           [{"id": i, "public_slug": new_public_slug()} for i in campaign_unit_ids])
+
+
 def enrol_units(campaign_id: int, selection: str, actor_id: int | None) -> int:
     """Enrol the selected units (already enrolled ones are skipped); returns how many are new."""
     campaign = _get_or_error(campaign_id)
@@ -212,13 +220,14 @@ def enrol_units(campaign_id: int, selection: str, actor_id: int | None) -> int:
         try:
             # Count what RETURNING gives back: psycopg reports no rowcount for this INSERT ... SELECT.
             new_ids = db.session.scalars(
-                insert(CampaignUnit).from_select(["campaign_id", "unit_id"], source).returning(CampaignUnit.id)
+                insert(CampaignUnit).from_select(["campaign_id", "unit_id"], source, include_defaults=False).returning(CampaignUnit.id)
             ).all()
         except IntegrityError:
             # Someone else enrolled some of the same units a moment ago.
             db.session.rollback()
             raise CampaignError("其他人正在纳入单位，请稍后重试", "units") from None
         added += len(new_ids)
+        _give_public_slugs(new_ids)
     shown = selection if len(selection) <= 500 else selection[:500] + "…"
     audit.record(actor_id, "campaign.enrol", "campaign", campaign.id, after={"selection": shown, "enrolled": added})
     db.session.commit()

@@ -54,11 +54,11 @@ def check_upload(upload: FileStorage, field: str) -> None:
         )
 
 
-def _blob_path(sha256: str) -> Path:
+def blob_path(sha256: str) -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / sha256[:2] / sha256
 
 
-def _write_blob(upload: FileStorage) -> StoredBlob:
+def write_blob(upload: FileStorage) -> StoredBlob:
     """Stream to a temp file while hashing, then move into place (same content, same file)."""
     root = Path(current_app.config["UPLOAD_DIR"])
     root.mkdir(parents=True, exist_ok=True)
@@ -71,7 +71,7 @@ def _write_blob(upload: FileStorage) -> StoredBlob:
                 size += len(chunk)
                 out.write(chunk)
         sha = digest.hexdigest()
-        target = _blob_path(sha)
+        target = blob_path(sha)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             os.unlink(tmp)
@@ -88,7 +88,7 @@ def store(upload: FileStorage, *, field: str, unit_id: int, instance_id: int | N
           user_id: int) -> Evidence:
     """Write the file and add its row to the session (the calling service commits)."""
     check_upload(upload, field)
-    blob = _write_blob(upload)
+    blob = write_blob(upload)
     if blob.size == 0:
         raise EvidenceError(f"文件「{upload.filename}」是空文件", field)
     ext = extension_of(upload.filename or "")
@@ -131,4 +131,4 @@ def get(evidence_id: int) -> Evidence | None:
 
 
 def path_of(row: Evidence) -> Path:
-    return _blob_path(row.sha256)
+    return blob_path(row.sha256)

@@ -1,4 +1,4 @@
-"""Ledger items added while an instance runs (a supervisor's finding; residents' tips later)."""
+"""Ledger items added while an instance runs (a supervisor's finding, an accepted tip)."""
 from app.extensions import db
 from app.forms import registry as forms
 from app.models import LedgerItem, ProcessInstance, User
@@ -7,6 +7,7 @@ from . import ledger, workflow
 from .tasks import Conflict, FormInvalid, TaskNotFound
 
 ITEM_ADDED = "ledger_item_added"
+NOT_RUNNING = "该单位的整治流程已办结，不能再新增整改事项"
 
 
 def add_item(user: User, instance_id: int, form, origin: str = "supervision") -> LedgerItem:
@@ -15,16 +16,25 @@ def add_item(user: User, instance_id: int, form, origin: str = "supervision") ->
     if instance is None or user.role not in ("supervisor", "admin"):
         raise TaskNotFound()
     if instance.status != "running":
-        raise Conflict("该单位的整治流程已办结，不能再新增整改事项")
+        raise Conflict(NOT_RUNNING)
     if not forms.validate(form):
         raise FormInvalid(form)
-    data = forms.to_data(form)
+    item = start_item(instance, forms.to_data(form), origin, user.id)
+    db.session.commit()
+    return item
+
+
+def start_item(instance: ProcessInstance, data: dict, origin: str, actor_id: int) -> LedgerItem:
+    """Add the item and send it into the instance's event subprocess, which gives it its own
+    rectify task, ladder and verification; the caller commits (on Conflict the session is rolled back)."""
+    if instance.status != "running":
+        raise Conflict(NOT_RUNNING)
     run = workflow.load(instance)
-    item = ledger.create_items(instance, [data], origin=origin, status="rectifying", actor_id=user.id)[0]
+    item = ledger.create_items(instance, [data], origin=origin, status="rectifying", actor_id=actor_id)[0]
     try:
         run.send_message(ITEM_ADDED, ledger.as_process_item(item))
-        workflow.save(instance, run, user.id)
-        db.session.commit()
+        workflow.save(instance, run, actor_id)
+        db.session.flush()
     except workflow.EngineError as exc:
         db.session.rollback()
         raise Conflict(f"该流程当前不能接收新增整改事项：{exc}") from None

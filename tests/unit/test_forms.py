@@ -14,7 +14,7 @@ from app.forms.registry import (
 REPO_FORMS = Path(__file__).resolve().parents[2] / "forms"
 EXPECTED_KEYS = {
     "deploy", "self_check", "review_self_check", "verify_item", "rectify_item",
-    "assessment", "follow_up_review", "add_ledger_item",
+    "assessment", "follow_up_review", "add_ledger_item", "accept_tip",
 }
 
 

@@ -7,6 +7,7 @@ from app.services import evidence
 from app.web.authz import can_see_unit
 
 from . import bp
+from . import publishing  # noqa: F401  (attaches its route to bp)
 
 
 @bp.get("/<int:evidence_id>", endpoint="download")

@@ -1,14 +1,17 @@
-"""Public pages that need no login: the 通报 about overdue units (withdrawn ones are not shown)."""
-from flask import redirect, render_template, request, url_for
+"""Public pages that need no login: the campaigns open to residents (开门整治), the 通报 about
+overdue units (withdrawn ones are not shown), and the tip box. Only random slugs appear in URLs."""
+from flask import render_template, request
 
-from app.services import notices_public
+from app.services import disclosure, notices_public
 
 from . import bp
+from . import disclosure as disclosure_pages  # noqa: F401  (attach their routes to bp)
+from . import tips  # noqa: F401
 
 
 @bp.get("/", endpoint="index")
 def index():
-    return redirect(url_for("public.notices"))
+    return render_template("public/index.html", campaigns=disclosure.published_campaigns())
 
 
 @bp.get("/notices", endpoint="notices")
@@ -16,8 +19,8 @@ def notices():
     shown = notices_public.published()
     # Only campaigns that have a notice to show are offered (drafts are not public).
     campaigns = {n.campaign_id: n.campaign for n in shown}
-    campaign_id = request.args.get("campaign", type=int)
-    if campaign_id:
-        shown = [n for n in shown if n.campaign_id == campaign_id]
-    return render_template("public/notices.html", notices=shown, campaign_id=campaign_id,
+    slug = request.args.get("campaign") or None
+    if slug:
+        shown = [n for n in shown if n.campaign.public_slug == slug]
+    return render_template("public/notices.html", notices=shown, campaign_slug=slug,
                            campaigns=sorted(campaigns.values(), key=lambda c: c.issued_on, reverse=True))

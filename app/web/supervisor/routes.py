@@ -6,12 +6,13 @@ from flask_login import current_user
 
 from app.forms import registry as forms
 from app.models.campaign import PHASE_NAMES
-from app.services import campaigns, evidence, findings, ledger, manual_letters, tasks
+from app.services import campaigns, disclosure, evidence, findings, ledger, manual_letters, tasks
 from app.web import task_page
 from app.web.authz import role_required
 
 from . import board  # noqa: F401  (the escalation board attaches its routes to bp)
 from . import dashboard  # noqa: F401  (so does the campaign dashboard)
+from . import tips  # noqa: F401  (the tip box triage attaches its routes to bp)
 from . import bp
 
 # The kinds of supervisor work, by form key (verify_item covers added items too).
@@ -77,6 +78,7 @@ def _render_instance(instance, item_form=None, status: int = 200):
         task_status=TASK_STATUS, status_names=ledger.STATUS_NAMES, origin_names=ledger.ORIGIN_NAMES,
         item_form=item_form if can_add else None,
         item_definition=forms.load_definition("add_ledger_item") if can_add else None,
+        item_files=disclosure.item_files(instance.id),
     ), status
 
 

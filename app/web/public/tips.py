@@ -1,0 +1,93 @@
+"""监督工作箱: residents report a problem and follow it with the receipt code they are given once."""
+from flask import abort, current_app, make_response, render_template, request
+from flask_babel import gettext as _
+
+from app.services import rate_limits, tips
+from app.services.ledger import STATUS_NAMES as ITEM_STATUS_NAMES
+
+from . import bp
+from .tip_forms import LookupForm, TipForm
+
+# Room for the text fields and multipart framing beyond the photos themselves.
+FORM_OVERHEAD = 256 * 1024
+
+
+def _limited(action: str, limit_key: str) -> bool:
+    cfg = current_app.config
+    key = rate_limits.client_key(action, request.remote_addr)
+    return not rate_limits.hit(key, cfg[limit_key], cfg["TIP_RATE_WINDOW"])
+
+
+def _too_many():
+    minutes = current_app.config["TIP_RATE_WINDOW"] // 60
+    message = _("提交过于频繁：同一网络每 %(m)d 分钟内提交次数有限，请稍后再试。如情况紧急，请拨打专项整治办公室电话。",
+                m=minutes)
+    return render_template("error.html", code=429, message=message), 429
+
+
+def _form(campaign, unit_slug: str | None = None) -> TipForm:
+    form = TipForm()
+    form.unit.choices = [("", _("请选择"))] + tips.unit_choices(campaign.id)
+    if request.method == "GET" and unit_slug:
+        form.unit.data = unit_slug
+    return form
+
+
+def _render_form(campaign, form, status: int = 200, error: str | None = None):
+    cfg = current_app.config
+    return render_template("public/tip_form.html", campaign=campaign, form=form, error=error,
+                           max_photos=cfg["TIP_MAX_PHOTOS"], max_mb=cfg["TIP_MAX_PHOTO_BYTES"] // (1024 * 1024),
+                           max_text=cfg["TIP_MAX_TEXT"]), status
+
+
+@bp.route("/c/<slug>/tips/new", methods=["GET", "POST"], endpoint="tip_new")
+def tip_new(slug: str):
+    campaign = tips.open_campaign(slug) or abort(404)
+    if request.method == "GET":
+        return _render_form(campaign, _form(campaign, request.args.get("unit")))
+    cfg = current_app.config
+    cap = cfg["TIP_MAX_PHOTOS"] * cfg["TIP_MAX_PHOTO_BYTES"] + FORM_OVERHEAD
+    if (request.content_length or 0) > cap:
+        return _render_form(campaign, _form(campaign), 413,
+                            _("提交的内容过大：照片最多 %(n)d 张，每张不超过 %(mb)d MB", n=cfg["TIP_MAX_PHOTOS"],
+                              mb=cfg["TIP_MAX_PHOTO_BYTES"] // (1024 * 1024)))
+    if _limited("tip", "TIP_RATE_PER_CLIENT") or not rate_limits.hit("tip:all", cfg["TIP_RATE_TOTAL"],
+                                                                     cfg["TIP_RATE_WINDOW"]):
+        return _too_many()
+    form = _form(campaign)
+    if not form.validate():
+        return _render_form(campaign, form, 400)
+    data = tips.TipInput(unit_slug=form.unit.data, description=form.description.data, place=form.place.data,
+                         project=form.project.data or "", contact=form.contact.data or "",
+                         photos=request.files.getlist("photos"))
+    try:
+        tip, code = tips.submit(campaign, data)
+    except tips.TipError as exc:
+        if exc.field in form:
+            form[exc.field].errors.append(exc.message)
+        return _render_form(campaign, form, 400, exc.message)
+    response = make_response(render_template("public/tip_receipt.html", campaign=campaign, tip=tip,
+                                              code=tips.format_code(code)))
+    # The code is shown this once: no cache may keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/tips/status", methods=["GET", "POST"], endpoint="tip_status")
+def tip_status():
+    form = LookupForm()
+    if request.method == "GET":
+        return render_template("public/tip_status.html", form=form, tip=None)
+    if _limited("tip-lookup", "TIP_LOOKUP_RATE_PER_CLIENT"):
+        return _too_many()
+    if not form.validate():
+        return render_template("public/tip_status.html", form=form, tip=None), 400
+    tip = tips.lookup(form.code.data)
+    if tip is None:
+        return render_template("public/tip_status.html", form=form, tip=None,
+                               error=_("未找到该回执码对应的举报，请核对后重新输入")), 404
+    response = make_response(render_template(
+        "public/tip_status.html", form=form, tip=tip, status_names=tips.STATUS_NAMES,
+        item_status_names=ITEM_STATUS_NAMES, unit_slug=tips.unit_slug(tip)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
