@@ -20,7 +20,7 @@ def _limited(action: str, limit_key: str) -> bool:
 
 def _too_many():
     minutes = current_app.config["TIP_RATE_WINDOW"] // 60
-    message = _("提交过于频繁：同一网络每 %(m)d 分钟内提交次数有限，请稍后再试。如情况紧急，请拨打专项整治办公室电话。",
+    message = _("提交过于频繁：同一网络每 %(m)d 分钟内提交次数有限，请稍后再试。",
                 m=minutes)
     return render_template("error.html", code=429, message=message), 429
 
