@@ -120,6 +120,7 @@ def finish(w, key):
                                                 "scores-0-max_points": "100", "verdict": "pass"}, None)),
         "follow_up_review": (w["supervisor"], lambda: ({"rebound": "no", "findings": "无反弹"}, None)),
     }
+    steps["rectify_added_item"], steps["verify_added_item"] = steps["rectify_item"], steps["verify_item"]
     seen = []
     for _ in range(20):
         db.session.expire_all()
@@ -223,3 +224,46 @@ def test_instance_already_on_the_target_is_skipped(world):
     result = migration.migrate(world["campaign"], current.id, [world["before"]], None)
     assert result.moved == [] and result.skipped == {world["before"]: ["已在第 1 版上运行"]}
     assert db.session.query(ProcessDefinition).count() == 1
+
+
+def test_safety_is_checked_again_when_migrating(world):
+    """The dry run said yes, then the instance moved on to the changed element: it stays."""
+    v2, _ = processes.deploy(with_changed_self_check_letter(XML), "rectification.bpmn")
+    assert {c.instance_id: c.can_migrate for c in migration.dry_run(world["campaign"], v2.id)}[world["before"]]
+    submit(world["app"], staff_of(world, "before"), one(world["before"], "deploy").id, DEPLOY, {"plan": upload()})
+    result = migration.migrate(world["campaign"], v2.id, [world["before"]], None)
+    assert result.moved == [] and "self_check_letter_timer" in result.skipped[world["before"]][0]
+    assert db.session.get(ProcessInstance, world["before"]).definition_id != v2.id
+
+
+def with_changed_item_reminder(xml: bytes) -> bytes:
+    return xml.replace(b"ladder_at(later(item['due'], item_redo_due), ladder['reminder'])",
+                       b"ladder_at(later(item['due'], item_redo_due), {'days': 2, 'unit': 'working'})")
+
+
+def test_instances_inside_the_ledger_subprocess(world, make_user):
+    """Items being rectified live in subprocess workflows: they move when their elements are unchanged,
+    and are refused, naming the element, when their pending timer changed."""
+    from app.services import findings
+    from tests.support import form_for
+
+    app = world["app"]
+    submit(app, world["supervisor"], one(world["after"], "review_self_check").id, {"decision": "accept"})
+    with app.test_request_context("/", method="POST"):
+        from app.models import User
+
+        form = form_for(app, "add_ledger_item", {"title": "督导发现", "source": "supervision", "measures": "整改",
+                                                  "responsible_leader": "李四", "responsible_department": "办公室",
+                                                  "deadline": "2027-03-15"})
+        findings.add_item(db.session.get(User, world["supervisor"]), world["after"], form)
+    assert {t.element_id for t in ready_tasks(world["after"])} == {"rectify_item", "rectify_added_item"}
+    v3, _ = processes.deploy(with_changed_item_reminder(XML), "rectification.bpmn")
+    reasons = {c.instance_id: c.reasons for c in migration.dry_run(world["campaign"], v3.id)}[world["after"]]
+    assert reasons == ["「逾期催办」（rectify_item_reminder_timer）正在等待定时，但新版本修改了它的定时或事件定义",
+                       "「逾期催办」（rectify_added_item_reminder_timer）正在等待定时，但新版本修改了它的定时或事件定义"]
+    before = snapshot(world["after"])
+    v2, _ = processes.deploy(with_confirm_step(XML), "rectification.bpmn")
+    assert migration.migrate(world["campaign"], v2.id, None, None).moved == [world["before"], world["at"],
+                                                                              world["after"]]
+    assert snapshot(world["after"])[1:] == before[1:]
+    assert {"rectify_item", "rectify_added_item", "verify_added_item", "assessment"} <= set(finish(world, "after"))
