@@ -24,11 +24,12 @@ def deploy_command():
 
 @group.command("list")
 def list_command():
-    """List deployed versions."""
-    from app.services import processes
+    """List deployed versions with who deployed them and how many instances run on each."""
+    from app.services import designer
 
-    for d in processes.list_versions():
-        click.echo(f"{d.process_key} v{d.version} {d.deployed_at:%Y-%m-%d %H:%M} {d.content_hash[:12]} {d.filename}")
+    for v in reversed(designer.versions()):
+        click.echo(f"{v.process_key} v{v.version} {v.deployed_at:%Y-%m-%d %H:%M} {v.content_hash[:12]} {v.filename} "
+                   f"{v.deployed_by or '系统'} 运行中 {v.running_instances}")
 
 
 @group.command("lint")
@@ -47,3 +48,30 @@ def lint_command(files):
             click.echo(f"{path}: ok")
     if errors:
         raise SystemExit(1)
+
+
+@group.command("migrate")
+@click.argument("campaign_ref", metavar="CAMPAIGN")
+@click.option("--version", "version", type=click.IntRange(min=1), default=None, help="目标版本号（默认最新版本）")
+@click.option("--process", "process_key", default="rectification", show_default=True, help="流程")
+@click.option("--instance", "instance_ids", type=int, multiple=True, help="只迁移这些实例（可重复；默认全部可迁移的）")
+@click.option("--dry-run", is_flag=True, help="只列出哪些实例可以迁移、哪些不能及原因")
+def migrate_command(campaign_ref, version, process_key, instance_ids, dry_run):
+    """Move a campaign's running instances to another version (dry run first)."""
+    from app.services import campaigns, designer, migration
+
+    campaign = campaigns.find_campaign(campaign_ref)
+    target = next((v for v in designer.versions(process_key) if version in (None, v.version)), None)
+    if campaign is None or target is None:
+        click.echo(f"错误：找不到专项整治 {campaign_ref}" if campaign is None else f"错误：找不到 {process_key} 的该版本",
+                   err=True)
+        raise SystemExit(1)
+    if dry_run:
+        for c in migration.dry_run(campaign.id, target.id):
+            state = "可迁移" if c.can_migrate else "不能迁移：" + "；".join(c.reasons)
+            click.echo(f"实例 {c.instance_id} {c.unit_name} v{c.from_version} → v{target.version}：{state}")
+        return
+    result = migration.migrate(campaign.id, target.id, list(instance_ids) or None, None)
+    click.echo(f"已迁移 {len(result.moved)} 个实例到 v{target.version}")
+    for instance_id, reasons in result.skipped.items():
+        click.echo(f"实例 {instance_id} 未迁移：{'；'.join(reasons)}", err=True)

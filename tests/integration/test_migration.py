@@ -267,3 +267,16 @@ def test_instances_inside_the_ledger_subprocess(world, make_user):
                                                                               world["after"]]
     assert snapshot(world["after"])[1:] == before[1:]
     assert {"rectify_item", "rectify_added_item", "verify_added_item", "assessment"} <= set(finish(world, "after"))
+
+
+def test_migrate_command_dry_run_then_migrate(world, runner):
+    v2, _ = processes.deploy(with_changed_self_check_letter(XML), "rectification.bpmn")
+    result = runner.invoke(args=["processes", "migrate", str(world["campaign"]), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert f"实例 {world['at']} 测试单位T02 v1 → v2：不能迁移：「逾期督办函」（self_check_letter_timer）" in result.output
+    assert f"实例 {world['before']} 测试单位T01 v1 → v2：可迁移" in result.output
+    result = runner.invoke(args=["processes", "migrate", str(world["campaign"]), "--version", "2",
+                                 "--instance", str(world["after"])])
+    assert result.exit_code == 0 and "已迁移 1 个实例到 v2" in result.output
+    listing = runner.invoke(args=["processes", "list"]).output
+    assert "rectification v1" in listing and "运行中 2" in listing and "rectification v2" in listing
