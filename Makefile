@@ -92,7 +92,7 @@ translations: $(INSTALLED)
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 	  --project=Rectify --version=0.1 -o $(POT) .
 	$(BIN)/pybabel -q update -i $(POT) -d $(TRANSLATIONS) -l en --init-missing \
-	  --ignore-obsolete --ignore-pot-creation-date --no-wrap
+	  --ignore-obsolete --ignore-pot-creation-date --no-wrap --no-fuzzy-matching
 	$(BIN)/pybabel -q compile -d $(TRANSLATIONS)
 	@$(BIN)/python scripts/untranslated.py $(TRANSLATIONS)/en/LC_MESSAGES/messages.po
 
