@@ -8,7 +8,7 @@ from .base import Base
 # proposed: listed in a self-check not yet accepted; rectifying: 正在整改;
 # rectified: 已整改, awaiting verification; closed: 销号.
 LEDGER_STATUSES = ("proposed", "rectifying", "rectified", "closed")
-LEDGER_ORIGINS = ("self_check", "supervision", "remedial", "follow_up", "tip")
+LEDGER_ORIGINS = ("self_check", "supervision", "remedial", "follow_up", "tip", "import")
 LEDGER_SOURCES = ("residents", "service_users", "self_check", "supervision", "tip_off")
 
 

@@ -1,10 +1,12 @@
-"""Ledger items added while an instance runs (a supervisor's finding, an accepted tip)."""
+"""Ledger items added while an instance runs (a supervisor's finding, an accepted tip, an imported ledger)."""
+from sqlalchemy.orm.exc import StaleDataError
+
 from app.extensions import db
 from app.forms import registry as forms
 from app.models import LedgerItem, ProcessInstance, User
 
 from . import ledger, workflow
-from .tasks import Conflict, FormInvalid, TaskNotFound
+from .tasks import STALE, Conflict, FormInvalid, TaskNotFound
 
 ITEM_ADDED = "ledger_item_added"
 NOT_RUNNING = "该单位的整治流程已办结，不能再新增整改事项"
@@ -25,17 +27,25 @@ def add_item(user: User, instance_id: int, form, origin: str = "supervision") ->
 
 
 def start_item(instance: ProcessInstance, data: dict, origin: str, actor_id: int) -> LedgerItem:
-    """Add the item and send it into the instance's event subprocess, which gives it its own
+    return start_items(instance, [data], origin=origin, actor_id=actor_id)[0]
+
+
+def start_items(instance: ProcessInstance, rows: list[dict], *, origin: str, actor_id: int | None) -> list[LedgerItem]:
+    """Add the items and send each into the instance's event subprocess, which gives it its own
     rectify task, ladder and verification; the caller commits (on Conflict the session is rolled back)."""
     if instance.status != "running":
         raise Conflict(NOT_RUNNING)
     run = workflow.load(instance)
-    item = ledger.create_items(instance, [data], origin=origin, status="rectifying", actor_id=actor_id)[0]
+    items = ledger.create_items(instance, rows, origin=origin, status="rectifying", actor_id=actor_id)
     try:
-        run.send_message(ITEM_ADDED, ledger.as_process_item(item))
+        for item in items:
+            run.send_message(ITEM_ADDED, ledger.as_process_item(item))
         workflow.save(instance, run, actor_id)
         db.session.flush()
     except workflow.EngineError as exc:
         db.session.rollback()
         raise Conflict(f"该流程当前不能接收新增整改事项：{exc}") from None
-    return item
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(STALE) from None
+    return items

@@ -15,7 +15,8 @@ from . import audit
 
 OPEN_STATUSES = ("rectifying", "rectified")
 STATUS_NAMES = {"proposed": "待审核", "rectifying": "正在整改", "rectified": "已整改待核查", "closed": "已销号"}
-ORIGIN_NAMES = {"self_check": "自查自纠", "supervision": "督导发现", "remedial": "补课整改", "follow_up": "回头看", "tip": "群众举报"}
+ORIGIN_NAMES = {"self_check": "自查自纠", "supervision": "督导发现", "remedial": "补课整改", "follow_up": "回头看", "tip": "群众举报",
+                "import": "台账导入"}
 SOURCE_NAMES = {"residents": "居民群众", "service_users": "服务对象", "self_check": "自查自纠",
                 "supervision": "督导发现", "tip_off": "信访举报"}
 

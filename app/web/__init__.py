@@ -12,6 +12,8 @@ PREFIXES = {
     "public": "/public",
     "notifications": "/notifications",
     "designer": "/design",
+    "ledger": "/ledger",
+    "audit": "/audit",
 }
 
 

@@ -1,0 +1,250 @@
+"""Reading the audit trail of one campaign or one unit's instance: which events belong to it,
+filters, pages, readable before/after changes, and the export.
+
+Events name their entity (type and id), not their campaign, so the scope is resolved through
+the entities' own tables; a new kind of entity joins the trail by an entry in SCOPED."""
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import String, and_, cast, func, or_, select
+
+from app import clock
+from app.extensions import db
+from app.models import (
+    AuditEvent, Escalation, LedgerItem, ProcessInstance, PublicNotice, SupervisionLetter, Task, Unit, User,
+)
+from app.models.campaign import PHASE_NAMES
+from app.models.escalation import LEVEL_NAMES
+
+from . import ledger
+from .spreadsheets import Column, to_csv, to_xlsx
+
+PER_PAGE = 50
+MAX_EXPORT = 50_000
+
+# entity_type -> (model, its campaign column, its instance column or None: then campaign + unit)
+SCOPED = {
+    "process_instance": (ProcessInstance, ProcessInstance.campaign_id, ProcessInstance.id),
+    "task": (Task, Task.campaign_id, Task.instance_id),
+    "ledger_item": (LedgerItem, LedgerItem.campaign_id, LedgerItem.instance_id),
+    "escalation": (Escalation, Escalation.campaign_id, Escalation.instance_id),
+    "supervision_letter": (SupervisionLetter, SupervisionLetter.campaign_id, SupervisionLetter.instance_id),
+    "public_notice": (PublicNotice, PublicNotice.campaign_id, None),
+}
+ENTITY_NAMES = {
+    "campaign": "专项整治", "process_instance": "整治流程", "task": "办理事项", "ledger_item": "整改事项",
+    "escalation": "逾期督办", "supervision_letter": "督办函", "public_notice": "通报",
+}
+ACTION_NAMES = {
+    "campaign.create": "创建专项整治", "campaign.update": "修改通知", "campaign.enrol": "纳入单位",
+    "campaign.launch": "启动专项整治", "instance.advance": "流程推进", "instance.error": "流程出错",
+    "task.draft": "保存草稿", "task.complete": "办结", "task.cancel": "取消待办", "task.remind": "催办",
+    "ledger.create": "新增整改事项", "ledger.withdraw": "撤回整改事项", "ledger.status": "整改状态变更",
+    "ledger.close": "销号", "ledger.return": "核查退回", "ledger.reopen": "重新打开", "ledger.import": "导入台账",
+    "escalation.reminder": "逾期催办", "escalation.letter": "逾期督办函", "escalation.notice": "逾期通报",
+    "escalation.incident": "督办异常", "escalation.retry": "督办重试",
+    "letter.issue": "发督办函", "letter.acknowledge": "签收督办函",
+    "notice.publish": "发布通报", "notice.withdraw": "撤回通报",
+}
+FIELD_NAMES = {
+    "status": "状态", "phase": "阶段", "title": "问题描述", "deadline": "整改时限", "seq": "序号", "round": "轮次",
+    "origin": "产生方式", "level": "督办级别", "task_id": "办理事项", "manual": "人工发起", "summary": "内容",
+    "draft_saved": "已存草稿", "filename": "文件", "count": "数量", "items": "事项", "units": "单位",
+    "selection": "范围", "enrolled": "纳入单位数", "error": "错误", "reason": "原因", "number": "编号",
+}
+_VALUE_NAMES = {
+    "status": {**ledger.STATUS_NAMES, "running": "进行中", "completed": "已办结", "ready": "待办理",
+               "cancelled": "已取消", "error": "出错", "pending": "待执行", "done": "已执行", "incident": "异常"},
+    "phase": PHASE_NAMES, "origin": ledger.ORIGIN_NAMES, "level": LEVEL_NAMES,
+}
+
+
+@dataclass
+class Scope:
+    campaign_id: int
+    instance: ProcessInstance | None = None
+    only_unit_id: int | None = None  # unit staff: nothing about another unit, whatever the entity
+
+
+@dataclass
+class Filters:
+    actor_id: int | None = None
+    action: str | None = None
+    entity_type: str | None = None
+    unit_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+@dataclass
+class Change:
+    field: str
+    before: str
+    after: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+@dataclass
+class Entry:
+    event: AuditEvent
+    actor: str
+    unit: str
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def action(self) -> str:
+        return ACTION_NAMES.get(self.event.action, self.event.action)
+
+    @property
+    def entity(self) -> str:
+        return ENTITY_NAMES.get(self.event.entity_type, self.event.entity_type)
+
+    @property
+    def local_at(self) -> datetime:
+        return clock.to_local(self.event.at)
+
+
+@dataclass
+class Page:
+    entries: list[Entry]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+
+def _ids_as_text(column):
+    return cast(column, String)
+
+
+def _scope_condition(scope: Scope):
+    parts = []
+    for entity_type, (model, campaign_column, instance_column) in SCOPED.items():
+        ids = select(_ids_as_text(model.id)).where(campaign_column == scope.campaign_id)
+        if scope.instance is not None:
+            ids = (ids.where(instance_column == scope.instance.id) if instance_column is not None
+                   else ids.where(model.unit_id == scope.instance.unit_id))
+        parts.append(and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id.in_(ids)))
+    if scope.instance is None:
+        parts.append(and_(AuditEvent.entity_type == "campaign", AuditEvent.entity_id == str(scope.campaign_id)))
+    condition = or_(*parts)
+    if scope.only_unit_id is not None:
+        condition = and_(condition, AuditEvent.unit_id == scope.only_unit_id)
+    return condition
+
+
+def _local_midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=clock.local_tz()).astimezone(clock.UTC)
+
+
+def _query(scope: Scope, filters: Filters):
+    query = select(AuditEvent).where(_scope_condition(scope))
+    if filters.actor_id:
+        query = query.where(AuditEvent.actor_id == filters.actor_id)
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.entity_type:
+        query = query.where(AuditEvent.entity_type == filters.entity_type)
+    if filters.unit_id:
+        query = query.where(AuditEvent.unit_id == filters.unit_id)
+    if filters.date_from:
+        query = query.where(AuditEvent.at >= _local_midnight_utc(filters.date_from))
+    if filters.date_to:
+        query = query.where(AuditEvent.at < _local_midnight_utc(filters.date_to + timedelta(days=1)))
+    return query
+
+
+def page(scope: Scope, filters: Filters, page_number: int = 1, per_page: int = PER_PAGE) -> Page:
+    query = _query(scope, filters)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page_number = min(max(page_number, 1), max((total + per_page - 1) // per_page, 1))
+    events = list(db.session.scalars(
+        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset((page_number - 1) * per_page).limit(per_page)
+    ))
+    return Page(_entries(events), total, page_number, per_page)
+
+
+def all_entries(scope: Scope, filters: Filters) -> list[Entry]:
+    """Oldest first, as a trail is read on paper; capped so an export stays a file a person opens."""
+    return _entries(list(db.session.scalars(
+        _query(scope, filters).order_by(AuditEvent.at, AuditEvent.id).limit(MAX_EXPORT)
+    )))
+
+
+def _entries(events: list[AuditEvent]) -> list[Entry]:
+    actor_ids = {e.actor_id for e in events if e.actor_id}
+    unit_ids = {e.unit_id for e in events if e.unit_id}
+    actors = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all()) \
+        if actor_ids else {}
+    units = dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all()) if unit_ids else {}
+    return [Entry(e, actors.get(e.actor_id, "系统") if e.actor_id else "系统", units.get(e.unit_id, ""), changes(e))
+            for e in events]
+
+
+def _readable(key: str, value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, str):
+        return _VALUE_NAMES.get(key, {}).get(value, value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def changes(event: AuditEvent) -> list[Change]:
+    """Field by field, before and after, with known codes in words; unchanged fields come last."""
+    before, after = event.before or {}, event.after or {}
+    keys = list(dict.fromkeys([*before, *after]))
+    rows = [Change(FIELD_NAMES.get(k, k), _readable(k, before.get(k)), _readable(k, after.get(k))) for k in keys]
+    return sorted(rows, key=lambda c: not c.changed)
+
+
+def choices(scope: Scope) -> dict:
+    """What the filters can pick from: the actors, actions, entity kinds and units in this trail."""
+    condition = _scope_condition(scope)
+    actor_ids = select(AuditEvent.actor_id).where(condition, AuditEvent.actor_id.is_not(None)).distinct()
+    unit_ids = select(AuditEvent.unit_id).where(condition, AuditEvent.unit_id.is_not(None)).distinct()
+    return {
+        "actors": db.session.execute(
+            select(User.id, User.display_name).where(User.id.in_(actor_ids)).order_by(User.display_name)).all(),
+        "actions": sorted(db.session.scalars(select(AuditEvent.action).where(condition).distinct())),
+        "entity_types": sorted(db.session.scalars(select(AuditEvent.entity_type).where(condition).distinct())),
+        "units": db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids)).order_by(Unit.code)).all(),
+    }
+
+
+EXPORT_COLUMNS = [
+    Column("时间", 20), Column("操作人", 12), Column("操作", 14), Column("对象", 12), Column("对象编号", 10),
+    Column("单位", 16), Column("变更", 60),
+]
+
+
+def _change_text(entry: Entry) -> str:
+    return "\n".join(f"{c.field}：{c.before or '—'} → {c.after or '—'}" if c.changed else f"{c.field}：{c.after}"
+                     for c in entry.changes)
+
+
+def _export_rows(entries: list[Entry]) -> list[list]:
+    return [[e.local_at, e.actor, e.action, e.entity, e.event.entity_id, e.unit, _change_text(e)] for e in entries]
+
+
+def export_xlsx(title: str, entries: list[Entry]) -> bytes:
+    return to_xlsx(f"{title}（导出日期：{clock.today():%Y年%m月%d日}）", EXPORT_COLUMNS, _export_rows(entries),
+                   sheet_name="审计日志")
+
+
+def export_csv(entries: list[Entry]) -> bytes:
+    return to_csv(EXPORT_COLUMNS, _export_rows(entries))
+
+
+def instance(instance_id: int) -> ProcessInstance | None:
+    return db.session.get(ProcessInstance, instance_id)

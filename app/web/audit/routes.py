@@ -1,0 +1,116 @@
+"""The audit trail viewer: per campaign (overseers) and per unit instance (overseers, and the
+unit's own staff, who see only events about their unit), filtered, paged, exported."""
+from datetime import date
+
+from flask import abort, render_template, request
+
+from app.services import audit_trail, campaigns, ledger_register
+from app.web.authz import current_unit_id, role_required, unit_scope_or_404
+from app.web.downloads import check_format, download
+
+from . import bp
+
+OVERSEERS = ("admin", "supervisor", "assessor")
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _filters() -> audit_trail.Filters:
+    return audit_trail.Filters(
+        actor_id=_int_arg("actor"), action=request.args.get("action") or None,
+        entity_type=request.args.get("entity") or None, unit_id=_int_arg("unit"),
+        date_from=_date_arg("from"), date_to=_date_arg("to"),
+    )
+
+
+def _filter_args(filters: audit_trail.Filters) -> dict:
+    return {"actor": filters.actor_id or "", "action": filters.action or "", "entity": filters.entity_type or "",
+            "unit": filters.unit_id or "", "from": filters.date_from or "", "to": filters.date_to or ""}
+
+
+def _campaign_scope(campaign_id: int):
+    campaign = ledger_register.campaign(campaign_id)
+    if campaign is None:
+        abort(404)
+    return campaign, audit_trail.Scope(campaign.id)
+
+
+def _instance_scope(instance_id: int):
+    instance = audit_trail.instance(instance_id)
+    if instance is None:
+        abort(404)
+    unit_scope_or_404(instance.unit_id)
+    return instance, audit_trail.Scope(instance.campaign_id, instance, only_unit_id=current_unit_id())
+
+
+def _render(title: str, scope: audit_trail.Scope, endpoint_args: dict, export_endpoint: str, page_endpoint: str):
+    filters = _filters()
+    result = audit_trail.page(scope, filters, max(_int_arg("page") or 1, 1))
+    args = _filter_args(filters)
+    return render_template(
+        "audit/trail.html", title=title, scope=scope, result=result, pages=result.pages, filters=filters,
+        choices=audit_trail.choices(scope), action_names=audit_trail.ACTION_NAMES,
+        entity_names=audit_trail.ENTITY_NAMES, pager_args={**endpoint_args, **args},
+        pager_endpoint=page_endpoint, export_args={**endpoint_args, **args}, export_endpoint=export_endpoint,
+    )
+
+
+def _export(title: str, scope: audit_trail.Scope, fmt: str, filename: str):
+    check_format(fmt)
+    entries = audit_trail.all_entries(scope, _filters())
+    data = audit_trail.export_xlsx(title, entries) if fmt == "xlsx" else audit_trail.export_csv(entries)
+    return download(data, f"{filename}.{fmt}", fmt)
+
+
+def _campaign_title(campaign) -> str:
+    return f"{campaign.doc_number}《{campaign.title}》审计日志"
+
+
+def _instance_title(instance) -> str:
+    return f"{instance.unit.name} · {instance.campaign.doc_number} 审计日志"
+
+
+@bp.get("/campaigns/<int:campaign_id>", endpoint="campaign")
+@role_required(*OVERSEERS)
+def campaign_trail(campaign_id: int):
+    campaign, scope = _campaign_scope(campaign_id)
+    return _render(_campaign_title(campaign), scope, {"campaign_id": campaign.id}, "audit.campaign_export",
+                   "audit.campaign")
+
+
+@bp.get("/campaigns/<int:campaign_id>/export.<fmt>", endpoint="campaign_export")
+@role_required(*OVERSEERS)
+def campaign_export(campaign_id: int, fmt: str):
+    campaign, scope = _campaign_scope(campaign_id)
+    return _export(_campaign_title(campaign), scope, fmt, f"审计日志-{campaign.doc_number}")
+
+
+@bp.get("/instances/<int:instance_id>", endpoint="instance")
+@role_required(*OVERSEERS, "unit_staff")
+def instance_trail(instance_id: int):
+    instance, scope = _instance_scope(instance_id)
+    return _render(_instance_title(instance), scope, {"instance_id": instance.id}, "audit.instance_export",
+                   "audit.instance")
+
+
+@bp.get("/instances/<int:instance_id>/export.<fmt>", endpoint="instance_export")
+@role_required(*OVERSEERS, "unit_staff")
+def instance_export(instance_id: int, fmt: str):
+    instance, scope = _instance_scope(instance_id)
+    return _export(_instance_title(instance), scope, fmt, f"审计日志-{instance.campaign.doc_number}-{instance.unit.name}")
+
+
+@bp.get("/", endpoint="index")
+@role_required(*OVERSEERS)
+def index():
+    return render_template("audit/index.html", campaigns=campaigns.list_campaigns())

@@ -1,0 +1,133 @@
+"""The rectification ledger (整改台账) of a campaign and of one unit in it: the register with
+filters, export to .xlsx/CSV, the import template and the import."""
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.services import ledger, ledger_export, ledger_import, ledger_register, tasks
+from app.web.downloads import check_format, download
+from app.web.authz import current_unit_id, role_required, unit_scope_or_404
+
+from . import bp
+
+VIEWERS = ("admin", "supervisor", "assessor")
+# Imported items go straight into rectification, as a supervisor's finding does; units propose
+# theirs through the self-check, which a supervisor reviews.
+IMPORTERS = ("admin", "supervisor")
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _filters(unit_id: int | None = None) -> ledger_register.Filters:
+    return ledger_register.Filters(
+        status=request.args.get("status") or None, source=request.args.get("source") or None,
+        unit_id=unit_id or _int_arg("unit"),
+    ).clean()
+
+
+def _campaign_or_404(campaign_id: int):
+    campaign = ledger_register.campaign(campaign_id)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _unit_or_404(campaign_id: int, unit_id: int):
+    unit_scope_or_404(unit_id)
+    campaign = _campaign_or_404(campaign_id)
+    instance = ledger_register.instance_of(campaign_id, unit_id)
+    if instance is None:
+        abort(404)
+    return campaign, instance
+
+
+def _export(campaign, unit, filters: ledger_register.Filters, fmt: str) -> Response:
+    check_format(fmt)
+    rows = ledger_register.all_rows(campaign.id, filters)
+    data = ledger_export.xlsx(campaign, unit, rows) if fmt == "xlsx" else ledger_export.csv(rows)
+    return download(data, ledger_export.filename_of(campaign, unit, fmt), fmt)
+
+
+def _render(campaign, instance, errors=None, status: int = 200):
+    unit = instance.unit if instance else None
+    filters = _filters(unit.id if unit else None)
+    result = ledger_register.page(campaign.id, filters, max(_int_arg("page") or 1, 1))
+    return render_template(
+        "ledger/register.html", campaign=campaign, instance=instance, unit=unit, result=result,
+        pages=result.pages, filters=filters, units=[] if unit else ledger_register.units_of(campaign.id),
+        status_names=ledger.STATUS_NAMES, source_names=ledger.SOURCE_NAMES, origin_names=ledger.ORIGIN_NAMES,
+        errors=errors, may_import=current_user.role in IMPORTERS,
+        max_mb=ledger_import.MAX_BYTES // 1024 // 1024,
+    ), status
+
+
+@bp.get("/", endpoint="index")
+@role_required(*VIEWERS, "unit_staff")
+def index():
+    unit_id = current_unit_id()
+    if current_user.role == "unit_staff":
+        instances = tasks.instances_of_unit(unit_id) if unit_id else []
+        return render_template("ledger/index.html", campaigns=[], instances=instances)
+    return render_template("ledger/index.html", campaigns=ledger_register.launched_campaigns(), instances=[])
+
+
+@bp.get("/campaigns/<int:campaign_id>", endpoint="campaign")
+@role_required(*VIEWERS)
+def campaign_page(campaign_id: int):
+    return _render(_campaign_or_404(campaign_id), None)
+
+
+@bp.get("/campaigns/<int:campaign_id>/export.<fmt>", endpoint="campaign_export")
+@role_required(*VIEWERS)
+def campaign_export(campaign_id: int, fmt: str):
+    return _export(_campaign_or_404(campaign_id), None, _filters(), fmt)
+
+
+@bp.get("/campaigns/<int:campaign_id>/units/<int:unit_id>", endpoint="unit")
+@role_required(*VIEWERS, "unit_staff")
+def unit_page(campaign_id: int, unit_id: int):
+    campaign, instance = _unit_or_404(campaign_id, unit_id)
+    return _render(campaign, instance)
+
+
+@bp.get("/campaigns/<int:campaign_id>/units/<int:unit_id>/export.<fmt>", endpoint="unit_export")
+@role_required(*VIEWERS, "unit_staff")
+def unit_export(campaign_id: int, unit_id: int, fmt: str):
+    campaign, instance = _unit_or_404(campaign_id, unit_id)
+    return _export(campaign, instance.unit, _filters(unit_id), fmt)
+
+
+@bp.get("/template.xlsx", endpoint="template")
+@role_required(*IMPORTERS)
+def template():
+    campaign = ledger_register.campaign(_int_arg("campaign") or 0)
+    return download(ledger_export.template(campaign), "整改台账导入模板.xlsx", "xlsx")
+
+
+def _import(campaign, instance):
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _render(campaign, instance, [ledger_import.RowError(0, "", _("请选择要导入的Excel文件"))], 400)
+    result = ledger_import.import_items(campaign, upload.read(ledger_import.MAX_BYTES + 1), upload.filename,
+                                        current_user.id, only_unit=instance.unit if instance else None)
+    if not result.ok:
+        return _render(campaign, instance, result.errors, 400)
+    flash(_("已导入 %(n)d 个整改事项，已交各单位整改", n=len(result.items)), "success")
+    if instance:
+        return redirect(url_for("ledger.unit", campaign_id=campaign.id, unit_id=instance.unit_id))
+    return redirect(url_for("ledger.campaign", campaign_id=campaign.id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/import", endpoint="campaign_import")
+@role_required(*IMPORTERS)
+def campaign_import(campaign_id: int):
+    return _import(_campaign_or_404(campaign_id), None)
+
+
+@bp.post("/campaigns/<int:campaign_id>/units/<int:unit_id>/import", endpoint="unit_import")
+@role_required(*IMPORTERS)
+def unit_import(campaign_id: int, unit_id: int):
+    return _import(*_unit_or_404(campaign_id, unit_id))
