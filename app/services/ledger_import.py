@@ -119,22 +119,22 @@ class _Units:
         for unit, instance in pairs:
             self.by_name.setdefault(unit.name, []).append((unit, instance))
 
-    def find(self, code: str, name: str) -> tuple[tuple | None, str | None]:
-        """(unit, instance) or an error message."""
+    def find(self, code: str, name: str) -> tuple[tuple | None, str, str | None]:
+        """(unit, instance), the column to blame, and an error message or None."""
         if code:
             found = self.by_code.get(code)
             if found is None:
                 exists = db.session.scalar(select(Unit.id).filter_by(code=code)) is not None
-                return None, (f"单位“{code}”未参加本专项整治" if exists else f"单位代码“{code}”不存在")
+                return None, "unit_code", (f"单位“{code}”未参加本专项整治" if exists else f"单位代码“{code}”不存在")
             if name and name != found[0].name:
-                return None, f"单位名称“{name}”与单位代码“{code}”（{found[0].name}）不符"
-            return found, None
+                return None, "unit_name", f"单位名称“{name}”与单位代码“{code}”（{found[0].name}）不符"
+            return found, "unit_code", None
         matches = self.by_name.get(name, [])
         if not matches:
-            return None, f"单位“{name}”不存在或未参加本专项整治"
+            return None, "unit_name", f"单位“{name}”不存在或未参加本专项整治"
         if len(matches) > 1:
-            return None, f"有多个单位名为“{name}”，请填写单位代码"
-        return matches[0], None
+            return None, "unit_name", f"有多个单位名为“{name}”，请填写单位代码"
+        return matches[0], "unit_name", None
 
 
 def _check_row(number: int, values: dict, units: _Units, only_unit: Unit | None) -> tuple[_Row | None, list[RowError]]:
@@ -168,20 +168,20 @@ def _check_row(number: int, values: dict, units: _Units, only_unit: Unit | None)
     elif status and STATUSES[status] != IMPORTABLE_STATUS:
         fail("status", f"导入的事项只能是“{ledger.STATUS_NAMES[IMPORTABLE_STATUS]}”，不能是“{status}”")
     code, name = _text(values.get("unit_code")), _text(values.get("unit_name"))
-    target = None
+    target, column = None, "unit_code"
     if code or name:
-        target, problem = units.find(code, name)
+        target, column, problem = units.find(code, name)
         if problem:
-            fail("unit_code" if code else "unit_name", problem)
+            fail(column, problem)
         elif only_unit is not None and target[0].id != only_unit.id:
-            fail("unit_code" if code else "unit_name", f"本页只能导入“{only_unit.name}”的事项，此行是“{target[0].name}”")
+            fail(column, f"本页只能导入“{only_unit.name}”的事项，此行是“{target[0].name}”")
             target = None
     elif only_unit is not None:
         target = next(((u, i) for u, i in units.by_code.values() if u.id == only_unit.id), None)
     else:
-        fail("unit_code", "单位代码和单位名称至少填写一项")
+        fail(column, "单位代码和单位名称至少填写一项")
     if target is not None and target[1].status != "running":
-        fail("unit_code" if code else "unit_name", f"“{target[0].name}”的整治流程已办结，不能再导入事项")
+        fail(column, f"“{target[0].name}”的整治流程已办结，不能再导入事项")
     if errors or target is None:
         return None, errors
     return _Row(number, target[1], data), []
