@@ -12,7 +12,8 @@ from sqlalchemy import String, and_, cast, func, or_, select
 from app import clock
 from app.extensions import db
 from app.models import (
-    AuditEvent, Escalation, LedgerItem, ProcessInstance, PublicNotice, SupervisionLetter, Task, Unit, User,
+    AuditEvent, Escalation, Interview, LedgerItem, ProcessInstance, PublicNotice, ScoreSheet, SelfExamination,
+    SupervisionLetter, Task, Unit, User,
 )
 from app.models.campaign import PHASE_NAMES
 from app.models.escalation import LEVEL_NAMES
@@ -23,18 +24,32 @@ from .spreadsheets import Column, to_csv, to_xlsx
 PER_PAGE = 50
 MAX_EXPORT = 50_000
 
-# entity_type -> (model, its campaign column, its instance column or None: then campaign + unit)
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """How an entity type belongs to a campaign and an instance (no instance column: campaign + unit)."""
+    model: type
+    campaign_column: object
+    instance_column: object | None = None
+    internal: bool = False  # overseers' work (scores, interviews): not shown to unit staff
+
+
 SCOPED = {
-    "process_instance": (ProcessInstance, ProcessInstance.campaign_id, ProcessInstance.id),
-    "task": (Task, Task.campaign_id, Task.instance_id),
-    "ledger_item": (LedgerItem, LedgerItem.campaign_id, LedgerItem.instance_id),
-    "escalation": (Escalation, Escalation.campaign_id, Escalation.instance_id),
-    "supervision_letter": (SupervisionLetter, SupervisionLetter.campaign_id, SupervisionLetter.instance_id),
-    "public_notice": (PublicNotice, PublicNotice.campaign_id, None),
+    "process_instance": Scoped(ProcessInstance, ProcessInstance.campaign_id, ProcessInstance.id),
+    "task": Scoped(Task, Task.campaign_id, Task.instance_id),
+    "ledger_item": Scoped(LedgerItem, LedgerItem.campaign_id, LedgerItem.instance_id),
+    "escalation": Scoped(Escalation, Escalation.campaign_id, Escalation.instance_id),
+    "supervision_letter": Scoped(SupervisionLetter, SupervisionLetter.campaign_id, SupervisionLetter.instance_id),
+    "public_notice": Scoped(PublicNotice, PublicNotice.campaign_id),
+    "score_sheet": Scoped(ScoreSheet, ScoreSheet.campaign_id, internal=True),
+    "interview": Scoped(Interview, Interview.campaign_id, internal=True),
+    "self_examination": Scoped(SelfExamination, SelfExamination.campaign_id, internal=True),
 }
 ENTITY_NAMES = {
     "campaign": "专项整治", "process_instance": "整治流程", "task": "办理事项", "ledger_item": "整改事项",
-    "escalation": "逾期督办", "supervision_letter": "督办函", "public_notice": "通报",
+    "escalation": "逾期督办", "supervision_letter": "督办函", "public_notice": "通报", "score_sheet": "评分表",
+    "interview": "约谈", "self_examination": "书面检查",
 }
 ACTION_NAMES = {
     "campaign.create": "创建专项整治", "campaign.update": "修改通知", "campaign.enrol": "纳入单位",
@@ -46,6 +61,11 @@ ACTION_NAMES = {
     "escalation.incident": "督办异常", "escalation.retry": "督办重试",
     "letter.issue": "发督办函", "letter.acknowledge": "签收督办函",
     "notice.publish": "发布通报", "notice.withdraw": "撤回通报",
+    "campaign.migrate": "迁移流程版本", "instance.migrate": "迁移流程版本",
+    "appraisal.attach": "设置考核方案", "appraisal.bottom_n": "设置约谈名额", "appraisal.finalise": "考核定档",
+    "score_sheet.save": "保存评分", "score_sheet.submit": "提交评分", "score_sheet.reopen": "退回评分",
+    "interview.create": "登记约谈", "interview.update": "修改约谈", "interview.delete": "删除约谈",
+    "self_examination.update": "书面检查",
 }
 FIELD_NAMES = {
     "status": "状态", "phase": "阶段", "title": "问题描述", "deadline": "整改时限", "seq": "序号", "round": "轮次",
@@ -126,10 +146,13 @@ def _ids_as_text(column):
 
 def _scope_condition(scope: Scope):
     parts = []
-    for entity_type, (model, campaign_column, instance_column) in SCOPED.items():
-        ids = select(_ids_as_text(model.id)).where(campaign_column == scope.campaign_id)
+    for entity_type, scoped in SCOPED.items():
+        if scoped.internal and scope.only_unit_id is not None:
+            continue
+        model = scoped.model
+        ids = select(_ids_as_text(model.id)).where(scoped.campaign_column == scope.campaign_id)
         if scope.instance is not None:
-            ids = (ids.where(instance_column == scope.instance.id) if instance_column is not None
+            ids = (ids.where(scoped.instance_column == scope.instance.id) if scoped.instance_column is not None
                    else ids.where(model.unit_id == scope.instance.unit_id))
         parts.append(and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id.in_(ids)))
     if scope.instance is None:

@@ -2,7 +2,7 @@
 exports, and who may see which trail."""
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import time_machine
 from openpyxl import load_workbook
@@ -137,3 +137,25 @@ def test_roles(ledger_world, login_as, app):
     assert login_as("admin", username="adm8").get("/audit/campaigns/4242").status_code == 404
     with app.app_context():
         assert db.session.query(User).count() >= 5
+
+
+def test_interviews_are_in_overseers_trails_but_not_the_units_own(ledger_world, login_as, app):
+    w = ledger_world
+    with app.app_context():
+        from app import clock
+        from app.models import Interview
+
+        interview = Interview(campaign_id=w["campaign"], unit_id=w["unit"], held_on=date(2027, 5, 1),
+                              leader_interviewed="镇长", interviewer="督导组长", minutes="约谈纪要",
+                              created_at=clock.now(), updated_at=clock.now())
+        db.session.add(interview)
+        db.session.flush()
+        audit.record(w["supervisor"], "interview.create", "interview", interview.id,
+                     after={"minutes": "约谈纪要"}, unit_id=w["unit"])
+        db.session.commit()
+    sup = login_as("supervisor", username="sup2")
+    for url in (f"/audit/campaigns/{w['campaign']}", f"/audit/instances/{w['instance']}"):
+        assert "登记约谈" in sup.get(url).get_data(as_text=True)
+    assert "登记约谈" not in sup.get(f"/audit/instances/{w['other_instance']}").get_data(as_text=True)
+    staff = login_as("unit_staff", w["unit"], username="staff2")
+    assert "约谈纪要" not in staff.get(f"/audit/instances/{w['instance']}").get_data(as_text=True)
