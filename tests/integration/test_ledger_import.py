@@ -40,14 +40,16 @@ def good_row(code="T01", title="违规新建景观亮化工程", deadline=date(2
 
 def post_file(actor, url: str, data: bytes, filename: str = "台账.xlsx"):
     page = actor.get(url.rsplit("/import", 1)[0])
-    # Our own builder, closed here: a large body is spooled to a temporary file the client leaves open.
+    # Our own environ, its body closed here: a large body is spooled to a temporary file the client leaves open.
     builder = EnvironBuilder(actor.client.application, url, method="POST",
                              data={"csrf_token": csrf_from(page.get_data(as_text=True)),
                                    "file": (io.BytesIO(data), filename)})
+    environ = builder.get_environ()
+    builder.close()
     try:
-        return actor.client.open(builder)
+        return actor.client.open(environ)
     finally:
-        builder.close()
+        environ["wsgi.input"].close()
 
 
 def items_of(app, campaign_id: int) -> list[LedgerItem]:
