@@ -12,8 +12,8 @@ from sqlalchemy import String, and_, cast, func, or_, select
 from app import clock
 from app.extensions import db
 from app.models import (
-    AuditEvent, Escalation, Interview, LedgerItem, ProcessInstance, PublicNotice, ScoreSheet, SelfExamination,
-    SupervisionLetter, Task, Unit, User,
+    AuditEvent, Escalation, Evidence, Interview, LedgerItem, ProcessInstance, PublicNotice, ScoreSheet, SelfExamination,
+    SupervisionLetter, Task, Tip, Unit, User,
 )
 from app.models.campaign import PHASE_NAMES
 from app.models.escalation import LEVEL_NAMES
@@ -28,11 +28,24 @@ MAX_EXPORT = 50_000
 
 @dataclass(frozen=True)
 class Scoped:
-    """How an entity type belongs to a campaign and an instance (no instance column: campaign + unit)."""
+    """How an entity type belongs to a campaign (its column, or None: through its instance) and to
+    an instance (its instance column, or None: campaign + unit)."""
     model: type
-    campaign_column: object
+    campaign_column: object | None
     instance_column: object | None = None
-    internal: bool = False  # overseers' work (scores, interviews): not shown to unit staff
+    internal: bool = False  # overseers' work (scores, interviews, residents' tips): not shown to unit staff
+
+    def ids(self, campaign_id: int, instance: ProcessInstance | None):
+        if self.campaign_column is not None:
+            query = select(cast(self.model.id, String)).where(self.campaign_column == campaign_id)
+        else:
+            instances = select(ProcessInstance.id).where(ProcessInstance.campaign_id == campaign_id)
+            query = select(cast(self.model.id, String)).where(self.instance_column.in_(instances))
+        if instance is None:
+            return query
+        if self.instance_column is not None:
+            return query.where(self.instance_column == instance.id)
+        return query.where(self.model.unit_id == instance.unit_id)
 
 
 SCOPED = {
@@ -45,11 +58,13 @@ SCOPED = {
     "score_sheet": Scoped(ScoreSheet, ScoreSheet.campaign_id, internal=True),
     "interview": Scoped(Interview, Interview.campaign_id, internal=True),
     "self_examination": Scoped(SelfExamination, SelfExamination.campaign_id, internal=True),
+    "tip": Scoped(Tip, Tip.campaign_id, internal=True),
+    "evidence": Scoped(Evidence, None, Evidence.instance_id),
 }
 ENTITY_NAMES = {
     "campaign": "专项整治", "process_instance": "整治流程", "task": "办理事项", "ledger_item": "整改事项",
     "escalation": "逾期督办", "supervision_letter": "督办函", "public_notice": "通报", "score_sheet": "评分表",
-    "interview": "约谈", "self_examination": "书面检查",
+    "interview": "约谈", "self_examination": "书面检查", "tip": "群众举报", "evidence": "佐证材料",
 }
 ACTION_NAMES = {
     "campaign.create": "创建专项整治", "campaign.update": "修改通知", "campaign.enrol": "纳入单位",
@@ -66,6 +81,9 @@ ACTION_NAMES = {
     "score_sheet.save": "保存评分", "score_sheet.submit": "提交评分", "score_sheet.reopen": "退回评分",
     "interview.create": "登记约谈", "interview.update": "修改约谈", "interview.delete": "删除约谈",
     "self_examination.update": "书面检查",
+    "tip.submit": "收到举报", "tip.accept": "受理举报", "tip.decline": "不予受理",
+    "campaign.publish": "公开专项整治", "campaign.unpublish": "取消公开",
+    "evidence.publish": "公开佐证材料", "evidence.unpublish": "取消公开佐证材料",
 }
 FIELD_NAMES = {
     "status": "状态", "phase": "阶段", "title": "问题描述", "deadline": "整改时限", "seq": "序号", "round": "轮次",
@@ -140,20 +158,12 @@ class Page:
         return max((self.total + self.per_page - 1) // self.per_page, 1)
 
 
-def _ids_as_text(column):
-    return cast(column, String)
-
-
 def _scope_condition(scope: Scope):
     parts = []
     for entity_type, scoped in SCOPED.items():
         if scoped.internal and scope.only_unit_id is not None:
             continue
-        model = scoped.model
-        ids = select(_ids_as_text(model.id)).where(scoped.campaign_column == scope.campaign_id)
-        if scope.instance is not None:
-            ids = (ids.where(scoped.instance_column == scope.instance.id) if scoped.instance_column is not None
-                   else ids.where(model.unit_id == scope.instance.unit_id))
+        ids = scoped.ids(scope.campaign_id, scope.instance)
         parts.append(and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id.in_(ids)))
     if scope.instance is None:
         parts.append(and_(AuditEvent.entity_type == "campaign", AuditEvent.entity_id == str(scope.campaign_id)))
