@@ -1,5 +1,6 @@
 """The designer's pages: who may open them, drafts that survive errors, uploads, deploys."""
 import io
+from pathlib import Path
 import json
 import re
 
@@ -204,3 +205,21 @@ def test_index_links_migration_for_launched_campaigns(app, login_as, make_unit):
         launch.launch_all(cid, None)
     html = login_as("designer").get("/design/").get_data(as_text=True)
     assert f"/design/campaigns/{cid}/migrate" in html
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "fixtures" / "bpmn").glob("*.bpmn")),
+                         ids=lambda p: p.name)
+def test_files_from_other_modelers_become_drafts_or_are_refused_with_reasons(app, login_as, path):
+    """Non-executable diagrams and collaborations can still be opened; nothing ends in a 500."""
+    designer = login_as("designer")
+    resp = _upload(designer, path.read_bytes(), path.name)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    with app.app_context():
+        drafts = db.session.query(ProcessDraft).all()
+    if drafts:
+        assert "已上传为草稿" in html and 'id="canvas"' in html
+        assert designer.get(f"/design/drafts/{drafts[0].id}").status_code == 200
+        assert _json_post(designer, "/design/lint", {"xml": drafts[0].xml}).status_code == 200
+    else:
+        assert "上传被拒绝" in html
