@@ -68,7 +68,7 @@ def deploy_draft(draft_id: int):
     except drafts.DraftNotFound:
         return _error(_("草稿不存在"), 404)
     except processes.DiagramError as exc:
-        return _error(_("流程图有问题，未发布"), 422, problems=[_problem(p) for p in _items(exc)])
+        return _error(_("流程图有问题，未发布"), 422, problems=[_problem(p) for p in exc.items])
     message = (_("已发布为 %(key)s 第 %(v)d 版", key=definition.process_key, v=definition.version) if created
                else _("内容与已发布的第 %(v)d 版相同，未产生新版本", v=definition.version))
     flash(message, "success")  # shown on the list the page goes to next
@@ -76,14 +76,7 @@ def deploy_draft(draft_id: int):
                     "url": url_for("designer.index")})
 
 
-def _items(exc) -> list:
-    # Structured problems when the engine gives them, else its sentences.
-    return getattr(exc, "items", None) or exc.problems
-
-
 def _problem(item) -> dict:
-    if isinstance(item, str):
-        return {"file": None, "element_id": None, "severity": "error", "message": item}
     return {"file": item.file, "element_id": item.element_id, "severity": item.severity, "message": item.message}
 
 
