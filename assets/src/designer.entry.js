@@ -59,7 +59,12 @@ function keepVariableReferences(warnings) {
   }
 }
 
+// A diagram the canvas cannot draw (no diagram interchange) is still checked, saved and
+// deployed as stored.
+let drawn = false;
+
 async function currentXml() {
+  if (!drawn) return document.getElementById("diagram-xml").value;
   const { xml } = await modeler.saveXML({ format: true });
   return xml;
 }
@@ -164,11 +169,13 @@ function fillLocator() {
   try {
     const { warnings } = await modeler.importXML(xml);
     keepVariableReferences(warnings);
+    drawn = true;
     showReadable();
     fillLocator();
     root.dataset.ready = "1";
   } catch (err) {
-    status(`流程图无法显示：${err.message}`, "error");
+    status(`流程图无法在画布中显示（${err.message}），仍可检查、保存和发布文件原样的内容`, "warning");
+    root.dataset.ready = "1";
   }
 })();
 

@@ -85,3 +85,11 @@ def test_viewer_page_for_supervisors_and_designers_only(app, login_as, make_unit
     assert login_as("assessor").get(f"/design/instances/{late}").status_code == 403
     anonymous = app.test_client().get(f"/design/instances/{late}")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+
+def test_designers_reach_the_viewer_from_the_progress_matrix(app, login_as, make_unit, make_user):
+    _, late, _ = _world(app, make_unit, make_user)
+    with app.app_context():
+        campaign_id = db.session.get(ProcessInstance, late).campaign_id
+    html = login_as("designer").get(f"/admin/campaigns/{campaign_id}/matrix").get_data(as_text=True)
+    assert f"/design/instances/{late}" in html and f"/supervise/instances/{late}" not in html
