@@ -112,3 +112,15 @@ def test_a_camunda_file_uploads_opens_and_lints_on_the_diagram(page, make_user):
     expect(page.locator('#problems li.problem-error[data-element="Activity_approve"]').first).to_be_visible()
     expect(page.locator('.djs-element.lint-error[data-element-id="Activity_approve"]')).to_have_count(1)
     assert page.console_errors == []
+
+
+def test_a_file_without_diagram_interchange_is_still_checked_as_stored(page, make_user):
+    make_user("designer", username="e2e_nodi_designer")
+    login(page, "e2e_nodi_designer")
+    page.goto("/design/")
+    page.set_input_files('#upload input[type="file"]', str(FIXTURES / "no_di.bpmn"))
+    with page.expect_navigation():
+        page.click('#upload button[type="submit"]')
+    expect(page.locator("#designer-status")).to_contain_text("无法在画布中显示")
+    page.click("#lint")
+    expect(page.locator("#designer-status")).to_contain_text("检查通过")
