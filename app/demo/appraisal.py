@@ -8,7 +8,7 @@ from app.services.score_sheets import SheetInput
 # unit code -> deductions (component key, part number, points off, reason); every other part gets full marks.
 DEDUCTIONS = {
     "T01": [("work", 2, "1", "信访件办结超期2件")],
-    "T02": [("hotline", 1, "2", "12345投诉办理满意率偏低"), ("mobile", 0, "1.5", "手机端测评得分靠后")],
+    "T02": [("hotline", 1, "2", "12345投诉办理满意率偏低"), ("mobile", 0, "1", "手机端测评得分靠后")],
     "T03": [("work", 3, "1", "政务公开栏目更新不及时"), ("web", 0, "1", "网络测评满意度一般")],
     "T04": [("hotline", 0, "3", "政风行风热线反映问题未按期回复"), ("deputies", 0, "1", "人大代表评价一般")],
     "T05": [("hotline", 2, "2", "市民心声留言办理不及时"), ("work", 5, "1.5", "效能建设台账不完整")],
@@ -18,17 +18,18 @@ DEDUCTIONS = {
     "D03": [("tv", 0, "0.5", "数字电视测评得分偏低")],
     "D04": [("work", 1, "2", "行政执法不规范被复议纠错"), ("weibo", 0, "1", "微博回应不及时")],
 }
+PENALTIES = {"D02": ("1", "工作人员违规操办宴席被通报")}
 DRAFT = {"T07": [("work", 0, "1", "作风纪律抽查发现迟到")]}
 
 
-def _values(scheme, deductions) -> SheetInput:
+def _values(scheme, deductions, penalty=("", "")) -> SheetInput:
     off = {(key, n): (Decimal(points), reason) for key, n, points, reason in deductions}
     scores = {}
     for component in scheme.components:
         for n, part in enumerate(component.parts):
             minus, reason = off.get((component.key, n), (Decimal(0), ""))
             scores[part.id] = (str(part.points - minus), reason)
-    return SheetInput(scores=scores)
+    return SheetInput(scores=scores, penalty=penalty[0], penalty_reason=penalty[1])
 
 
 def seed_appraisal(campaign_id: int, admin_id: int, assessor_id: int) -> None:
@@ -39,6 +40,7 @@ def seed_appraisal(campaign_id: int, admin_id: int, assessor_id: int) -> None:
     scheme = appraisal_schemes.attach(campaign_id, templates["conduct-appraisal"].id, admin_id)
     by_code = units.by_codes(list(DEDUCTIONS) + list(DRAFT))
     for code, deductions in DEDUCTIONS.items():
-        score_sheets.save(campaign_id, by_code[code].id, _values(scheme, deductions), assessor_id, submit=True)
+        score_sheets.save(campaign_id, by_code[code].id, _values(scheme, deductions, PENALTIES.get(code, ("", ""))), assessor_id,
+                          submit=True)
     for code, deductions in DRAFT.items():
         score_sheets.save(campaign_id, by_code[code].id, _values(scheme, deductions), assessor_id)

@@ -172,19 +172,23 @@ def attach(campaign_id: int, template_id: int, actor_id: int | None) -> Appraisa
     return scheme
 
 
-def set_bottom_n(campaign_id: int, bottom_n: int | None, actor_id: int | None) -> AppraisalScheme:
-    """How many of each category are flagged for an interview; fixed once the ranking is confirmed."""
+def update_settings(campaign_id: int, bottom_n: int | None, kind: str | None, actor_id: int | None) -> AppraisalScheme:
+    """The interview quota per category and the campaign's kind (整治类别), fixed once the ranking is confirmed."""
     scheme = scheme_for(campaign_id)
     if scheme is None:
         raise SchemeError("本专项整治尚未挂接考核方案")
     if scheme.finalised_at is not None:
-        raise SchemeError("排名已确认，不能再修改约谈名额", "bottom_n")
+        raise SchemeError("排名已确认，不能再修改考核设置")
     if bottom_n is None or not 0 <= bottom_n <= BOTTOM_N_MAX:
         raise SchemeError(f"约谈名额须为0到{BOTTOM_N_MAX}之间的整数", "bottom_n")
-    before = scheme.bottom_n
-    scheme.bottom_n = bottom_n
-    audit.record(actor_id, "appraisal.bottom_n", "campaign", campaign_id, before={"bottom_n": before},
-                 after={"bottom_n": bottom_n})
+    campaign = db.session.get(Campaign, campaign_id)
+    kind = campaign.kind if kind is None else kind.strip()
+    if len(kind) > 64:
+        raise SchemeError("整治类别不能超过64个字", "kind")
+    before = {"bottom_n": scheme.bottom_n, "kind": campaign.kind}
+    scheme.bottom_n, campaign.kind = bottom_n, kind
+    audit.record(actor_id, "appraisal.settings", "campaign", campaign_id, before=before,
+                 after={"bottom_n": bottom_n, "kind": kind})
     db.session.commit()
     return scheme
 

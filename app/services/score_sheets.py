@@ -187,3 +187,20 @@ def reopen(campaign_id: int, unit_id: int, reason: str, actor_id: int) -> ScoreS
                  after={"status": "draft", "reason": reason}, unit_id=unit_id)
     db.session.commit()
     return sheet
+
+
+def sheets_for(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], ScoreSheet | None]:
+    """For (campaign, unit) pairs of an appraised campaign: the unit's sheet, or None if not scored yet.
+    Pairs of a campaign without a scheme are left out (one query each for a page of the queue)."""
+    campaign_ids = {c for c, _ in pairs}
+    if not campaign_ids:
+        return {}
+    appraised = set(db.session.scalars(select(AppraisalScheme.campaign_id)
+                                       .where(AppraisalScheme.campaign_id.in_(campaign_ids))))
+    wanted = [(c, u) for c, u in pairs if c in appraised]
+    found = {}
+    if wanted:
+        rows = db.session.scalars(select(ScoreSheet).where(ScoreSheet.campaign_id.in_(appraised),
+                                                           ScoreSheet.unit_id.in_({u for _, u in wanted})))
+        found = {(s.campaign_id, s.unit_id): s for s in rows}
+    return {pair: found.get(pair) for pair in wanted}

@@ -1,16 +1,20 @@
 """The appraisal pages: who may do what, the score sheet form, the campaign form's choice, interviews, export."""
 import io
+from types import SimpleNamespace
 
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Campaign, Interview, ScoreSheet
-from app.services import appraisal_schemes, ranking
+from app.models import Campaign, Interview, ProcessInstance, ScoreSheet
+from app.services import appraisal_schemes, launch, ranking
 from app.services.score_sheets import reason_key, score_key
+
+from tests.support import make_campaign, submit
 
 from .appraisal_support import appraised_campaign, full_marks, submit_total, template_id
 from .test_campaigns import FORM
+from .test_task_pages import one_ready, through_self_check
 
 
 def _campaign(app, make_unit, codes=("T01", "T02", "T03")):
@@ -102,7 +106,6 @@ def test_an_existing_campaign_attaches_the_scheme_from_its_page(app, make_unit, 
     unit = make_unit("T01")
     with app.app_context():
         tid = template_id()
-        from tests.support import make_campaign
         campaign_id = make_campaign([unit])
     admin = login_as("admin")
     page = f"/admin/campaigns/{campaign_id}"
@@ -111,10 +114,11 @@ def test_an_existing_campaign_attaches_the_scheme_from_its_page(app, make_unit, 
                                           form_url="/assess/appraisals").status_code == 403
     resp = admin.post_form(f"/admin/campaigns/{campaign_id}/appraisal", {"template": str(tid)}, form_url=page)
     assert resp.status_code == 302
-    assert admin.post_form(f"/admin/campaigns/{campaign_id}/appraisal/bottom-n", {"bottom_n": "3"},
+    assert admin.post_form(f"/admin/campaigns/{campaign_id}/appraisal/settings", {"bottom_n": "3", "kind": "违规建房整治"},
                            form_url=page).status_code == 302
     with app.app_context():
         assert appraisal_schemes.scheme_for(campaign_id).bottom_n == 3
+        assert db.session.get(Campaign, campaign_id).kind == "违规建房整治"
     html = admin.get(page).get_data(as_text=True)
     assert "政风行风评议考核方案（100分）" in html and 'value="3"' in html
 
@@ -123,7 +127,7 @@ def test_ranking_page_finalise_interviews_and_export(app, make_unit, login_as, m
     campaign_id, units = _campaign(app, make_unit)
     assessor_id = make_user("assessor", username="scorer")
     with app.app_context():
-        appraisal_schemes.set_bottom_n(campaign_id, 1, None)
+        appraisal_schemes.update_settings(campaign_id, 1, None, None)
         for code, total in {"T01": 99, "T02": 95, "T03": 95}.items():
             submit_total(campaign_id, units[code], total, assessor_id)
     admin = login_as("admin")
@@ -180,3 +184,24 @@ def test_the_office_sends_a_sheet_back(app, make_unit, login_as, make_user):
     with app.app_context():
         assert db.session.scalar(select(ScoreSheet)).status == "draft"
     assert "提交并锁定" in login_as("assessor").get(url).get_data(as_text=True)
+
+
+
+def test_the_assessment_queue_links_each_unit_to_its_score_sheet(app, make_unit, make_user, login_as):
+    unit = make_unit("A01", "塘渡口镇")
+    with app.app_context():
+        campaign_id = make_campaign([unit])
+        appraisal_schemes.attach(campaign_id, template_id(), None)
+        launch.launch_all(campaign_id, None)
+        instance = db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.unit_id == unit))
+    w = SimpleNamespace(app=app, instance=instance)
+    staff, sup = make_user("unit_staff", unit, username="staffA"), make_user("supervisor", username="sup1")
+    with app.app_context():
+        through_self_check(w, staff)  # an empty ledger goes straight to assessment
+        submit(app, sup, one_ready(w, "review_self_check"), {"decision": "accept"})
+    assessor = login_as("assessor", username="ass1")
+    page = assessor.get("/assess/queue").get_data(as_text=True)
+    assert f'href="/assess/appraisals/{campaign_id}/units/{unit}"' in page and "未评分" in page
+    with app.app_context():
+        submit_total(campaign_id, unit, 96, assessor.user)
+    assert "已提交 96" in assessor.get("/assess/queue").get_data(as_text=True)

@@ -49,7 +49,7 @@ def test_ranking_is_per_category_with_ties_and_bottom_n_at_the_boundary(people, 
     }
     assert [u.code for u, _ in result.unscored] == ["X1"] and not result.complete
     # With N = 1 the line is still 93: both tied units are flagged, two for one place.
-    appraisal_schemes.set_bottom_n(campaign_id, 1, None)
+    appraisal_schemes.update_settings(campaign_id, 1, None, None)
     township = _table(ranking.campaign_ranking(campaign_id))["township"]
     assert [code for code, _, _, flagged in township if flagged] == ["T3", "T4"]
 
@@ -81,7 +81,7 @@ def test_finalise_needs_every_sheet_then_stores_ranks_and_is_audited(people, mak
 
 def _campaign_with_flags(units, assessor, admin, doc, kind, starts, totals):
     campaign_id = appraised_campaign([units[c] for c in totals], doc=doc, kind=kind, starts=starts)
-    appraisal_schemes.set_bottom_n(campaign_id, 1, admin)
+    appraisal_schemes.update_settings(campaign_id, 1, None, admin)
     _score(campaign_id, units, totals, assessor)
     ranking.finalise(campaign_id, admin)
     return campaign_id
@@ -145,7 +145,7 @@ def test_interview_records_crud(people, make_unit):
     units = _units(make_unit, {"T1": "township", "T2": "township", "T3": "township"})
     campaign_id = appraised_campaign(list(units.values()))
     _score(campaign_id, units, {"T1": 99, "T2": 98, "T3": 80}, assessor)
-    appraisal_schemes.set_bottom_n(campaign_id, 1, admin)
+    appraisal_schemes.update_settings(campaign_id, 1, None, admin)
     with time_machine.travel(date(2026, 11, 22)):
         with pytest.raises(InterviewError, match="已确认排名"):
             interviews.create(campaign_id, units["T3"], InterviewInput(**VALID), admin)

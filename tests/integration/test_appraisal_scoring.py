@@ -176,9 +176,9 @@ def test_a_scheme_in_use_cannot_be_replaced_and_every_change_is_audited(setup, m
     admin = make_user("admin")
     appraisal_schemes.attach(campaign_id, template_id(), admin)  # unused: replaced
     scheme = appraisal_schemes.scheme_for(campaign_id)
-    appraisal_schemes.set_bottom_n(campaign_id, 3, admin)
+    appraisal_schemes.update_settings(campaign_id, 3, None, admin)
     with pytest.raises(appraisal_schemes.SchemeError):
-        appraisal_schemes.set_bottom_n(campaign_id, 51, admin)
+        appraisal_schemes.update_settings(campaign_id, 51, None, admin)
     score_sheets.save(campaign_id, unit, SheetInput(scores=full_marks(scheme)), assessor)
     score_sheets.save(campaign_id, unit, SheetInput(scores=full_marks(scheme)), assessor, submit=True)
     score_sheets.reopen(campaign_id, unit, "更正", admin)
@@ -186,7 +186,7 @@ def test_a_scheme_in_use_cannot_be_replaced_and_every_change_is_audited(setup, m
         appraisal_schemes.attach(campaign_id, template_id(), admin)
     actions = [a for (a,) in db.session.query(AuditEvent.action).order_by(AuditEvent.id)]
     assert actions.count("appraisal.attach") == 2
-    for action in ("appraisal.bottom_n", "score_sheet.save", "score_sheet.submit", "score_sheet.reopen"):
+    for action in ("appraisal.settings", "score_sheet.save", "score_sheet.submit", "score_sheet.reopen"):
         assert action in actions
     submit = db.session.query(AuditEvent).filter_by(action="score_sheet.submit").one()
     assert submit.unit_id == unit and submit.before["status"] == "draft" and submit.after["total"] == "100.00"

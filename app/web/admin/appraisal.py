@@ -36,16 +36,17 @@ def appraisal_attach(campaign_id: int):
     return _to_campaign(campaign_id)
 
 
-@bp.post("/campaigns/<int:campaign_id>/appraisal/bottom-n")
+@bp.post("/campaigns/<int:campaign_id>/appraisal/settings")
 @role_required("admin")
-def appraisal_bottom_n(campaign_id: int):
+def appraisal_settings(campaign_id: int):
     raw = request.form.get("bottom_n", "").strip()
     try:
-        appraisal_schemes.set_bottom_n(campaign_id, int(raw) if raw.isdigit() else None, current_user.id)
+        appraisal_schemes.update_settings(campaign_id, int(raw) if raw.isdigit() else None,
+                                          request.form.get("kind"), current_user.id)
     except SchemeError as exc:
         flash(_(exc.message), "error")
     else:
-        flash(_("已保存约谈名额"), "success")
+        flash(_("已保存考核设置"), "success")
     return _to_campaign(campaign_id)
 
 

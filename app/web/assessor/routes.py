@@ -1,7 +1,7 @@
 """Assessors: the assessment queue (gated on a cleared ledger) and the task page."""
 from flask import render_template, request
 
-from app.services import campaigns, ledger, tasks
+from app.services import campaigns, ledger, score_sheets, tasks
 from app.web import task_page
 from app.web.authz import role_required
 
@@ -21,7 +21,9 @@ def queue():
     result = tasks.queue("assessor", campaign_id=campaign_id, page=page, per_page=PER_PAGE)
     # One indexed count per row of a 50-row page: cheap, and the service refuses anyway.
     open_counts = {t.id: ledger.open_count(t.instance_id) for t in result.tasks}
-    return render_template("assessor/queue.html", result=result, open_counts=open_counts,
+    # The appraisal score sheet (考核评分) beside the assessment, for campaigns that attached a scheme.
+    sheets = score_sheets.sheets_for([(t.campaign_id, t.unit_id) for t in result.tasks])
+    return render_template("assessor/queue.html", result=result, open_counts=open_counts, sheets=sheets,
                            campaign_id=campaign_id, campaigns=campaigns.list_campaigns(),
                            pages=max((result.total + PER_PAGE - 1) // PER_PAGE, 1))
 
