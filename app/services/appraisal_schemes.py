@@ -13,17 +13,16 @@ from app import clock
 from app.extensions import db
 from app.models import AppraisalScheme, Campaign, CampaignUnit, SchemeComponent, SchemePart, SchemeTemplate, ScoreSheet
 from app.services import audit
+from app.services.input_errors import InputError
 
 BOTTOM_N_MAX = 50
 
 
-class SchemeError(Exception):
+class SchemeError(InputError):
     """A scheme file or an attach request the office must correct."""
 
     def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+        super().__init__(message, field=field)
 
 
 def _points(value, where: str) -> Decimal:

@@ -10,17 +10,13 @@ from app.models import Interview, ScoreSheet, SelfExamination
 from app.models.interview import FOLLOW_UP_STATUSES, SELF_EXAMINATION_STATUSES
 from app.services import audit
 from app.services.appraisal_schemes import scheme_for
+from app.services.input_errors import InputError
 
 TEXT_MAX = 128
 
 
-class InterviewError(Exception):
+class InterviewError(InputError):
     """Input the office must correct; `errors` maps a field to its message."""
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
 
 
 @dataclass

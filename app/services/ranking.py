@@ -16,15 +16,14 @@ from app.extensions import db
 from app.models import Campaign, CampaignUnit, SelfExamination, ScoreSheet, Unit
 from app.services import audit
 from app.services.appraisal_schemes import scheme_for
+from app.services.input_errors import InputError
 from app.services.units import KIND_LABELS
 
 KIND_ORDER = ("township", "department", "district", "other")
 
 
-class RankingError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class RankingError(InputError):
+    """The ranking cannot be confirmed yet (or is confirmed already)."""
 
 
 @dataclass

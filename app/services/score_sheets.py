@@ -10,18 +10,14 @@ from app.extensions import db
 from app.models import AppraisalScheme, CampaignUnit, PartScore, ScoreSheet, Unit
 from app.services import audit
 from app.services.appraisal_schemes import scheme_for
+from app.services.input_errors import InputError
 
 CENT = Decimal("0.01")
 REASON_MAX = 500
 
 
-class SheetError(Exception):
+class SheetError(InputError):
     """The sheet cannot be saved: `errors` maps an input name to its Chinese message."""
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
 
 
 @dataclass

@@ -201,7 +201,8 @@ def test_enrol_by_kind_codes_and_all_is_idempotent(ctx, county):
     assert campaigns.enrol_units(cid, "all", actor_id=None) == 1
     assert campaigns.enrol_units(cid, "all", actor_id=None) == 0
     assert campaigns.enrolled_count(cid) == 5
-    actions = db.session.scalars(select(AuditEvent.after).where(AuditEvent.action == "campaign.enrol"))
+    actions = db.session.scalars(select(AuditEvent.after).where(AuditEvent.action == "campaign.enrol")
+                                 .order_by(AuditEvent.id))
     assert [a["enrolled"] for a in actions] == [3, 0, 1, 1, 0]
 
 

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.services import appraisal_schemes, interviews, ranking, score_sheets
-from app.services.appraisal_schemes import SchemeError
+from app.services.input_errors import InputError
 from app.services.interviews import InterviewError, InterviewInput
 from app.web.authz import role_required
 
@@ -21,18 +21,25 @@ def _to_ranking(campaign_id: int):
     return redirect(url_for("assessor.ranking", campaign_id=campaign_id))
 
 
+def _attempt(action, success: str) -> None:
+    """Run a use case and flash its outcome: the success message, or the service's own reason."""
+    try:
+        action()
+    except InputError as exc:
+        flash(_(exc.message), "error")
+    else:
+        flash(success, "success")
+
+
 @bp.post("/campaigns/<int:campaign_id>/appraisal")
 @role_required("admin")
 def appraisal_attach(campaign_id: int):
     template_id = request.form.get("template", "")
-    try:
-        if not template_id.isdigit():
-            raise SchemeError(_("请选择考核方案"))
-        appraisal_schemes.attach(campaign_id, int(template_id), current_user.id)
-    except SchemeError as exc:
-        flash(_(exc.message), "error")
+    if not template_id.isdigit():
+        flash(_("请选择考核方案"), "error")
     else:
-        flash(_("已挂接考核方案"), "success")
+        _attempt(lambda: appraisal_schemes.attach(campaign_id, int(template_id), current_user.id),
+                 _("已挂接考核方案"))
     return _to_campaign(campaign_id)
 
 
@@ -40,37 +47,24 @@ def appraisal_attach(campaign_id: int):
 @role_required("admin")
 def appraisal_settings(campaign_id: int):
     raw = request.form.get("bottom_n", "").strip()
-    try:
-        appraisal_schemes.update_settings(campaign_id, int(raw) if raw.isdigit() else None,
-                                          request.form.get("kind"), current_user.id)
-    except SchemeError as exc:
-        flash(_(exc.message), "error")
-    else:
-        flash(_("已保存考核设置"), "success")
+    _attempt(lambda: appraisal_schemes.update_settings(campaign_id, int(raw) if raw.isdigit() else None,
+                                                       request.form.get("kind"), current_user.id),
+             _("已保存考核设置"))
     return _to_campaign(campaign_id)
 
 
 @bp.post("/campaigns/<int:campaign_id>/appraisal/finalise")
 @role_required("admin")
 def appraisal_finalise(campaign_id: int):
-    try:
-        ranking.finalise(campaign_id, current_user.id)
-    except ranking.RankingError as exc:
-        flash(_(exc.message), "error")
-    else:
-        flash(_("排名已确认"), "success")
+    _attempt(lambda: ranking.finalise(campaign_id, current_user.id), _("排名已确认"))
     return _to_ranking(campaign_id)
 
 
 @bp.post("/campaigns/<int:campaign_id>/appraisal/units/<int:unit_id>/reopen")
 @role_required("admin")
 def appraisal_reopen(campaign_id: int, unit_id: int):
-    try:
-        score_sheets.reopen(campaign_id, unit_id, request.form.get("reason", ""), current_user.id)
-    except score_sheets.SheetError as exc:
-        flash(_(exc.message), "error")
-    else:
-        flash(_("评分表已退回，评估组可修改后重新提交"), "success")
+    _attempt(lambda: score_sheets.reopen(campaign_id, unit_id, request.form.get("reason", ""), current_user.id),
+             _("评分表已退回，评估组可修改后重新提交"))
     return redirect(url_for("assessor.score_sheet", campaign_id=campaign_id, unit_id=unit_id))
 
 
@@ -88,12 +82,17 @@ def _save_interview(form: InterviewForm, save) -> bool:
     try:
         save(_interview_input(form))
     except InterviewError as exc:
-        for name, message in exc.errors.items():
-            form[name].errors = [*form[name].errors, _(message)]
-        if not exc.errors:
-            form.form_errors.append(_(exc.message))
+        _place_errors(form, exc)
         return False
     return True
+
+
+def _place_errors(form, exc: InputError) -> None:
+    """Each service message beside its input; one without an input above the form."""
+    for name, message in exc.errors.items():
+        form[name].errors = [*form[name].errors, _(message)]
+    if not exc.errors:
+        form.form_errors.append(_(exc.message))
 
 
 def _render_interview(form, unit, campaign_id: int, interview=None):
@@ -151,8 +150,7 @@ def self_examination(record_id: int):
             interviews.record_self_examination(record_id, form.status.data, form.received_on.data,
                                                form.note.data or "", current_user.id)
         except InterviewError as exc:
-            for name, message in exc.errors.items():
-                form[name].errors = [*form[name].errors, _(message)]
+            _place_errors(form, exc)
         else:
             flash(_("已保存书面检查记录"), "success")
             return _to_ranking(record.campaign_id)
