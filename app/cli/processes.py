@@ -19,7 +19,8 @@ def deploy_command():
         raise SystemExit(1) from None
     for definition, created in results:
         state = "新版本" if created else "未变化"
-        click.echo(f"{definition.filename}: {definition.process_key} v{definition.version} ({state}, {definition.content_hash[:12]})")
+        click.echo(f"{definition.filename}: {definition.process_key} v{definition.version} "
+                   f"({state}, {definition.content_hash[:12]})")
 
 
 @group.command("list")

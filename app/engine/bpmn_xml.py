@@ -130,7 +130,3 @@ def inner_scopes(scope):
         if local(node) in SCOPES:
             yield node
             yield from inner_scopes(node)
-
-
-def by_id(root) -> dict[str, object]:
-    return {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}

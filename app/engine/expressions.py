@@ -225,7 +225,8 @@ class _Evaluator(ast.NodeVisitor):
 
     def visit_BinOp(self, node):
         left, right = self.visit(node.left), self.visit(node.right)
-        if isinstance(node.op, ast.Mult) and (isinstance(left, (str, list, tuple)) or isinstance(right, (str, list, tuple))):
+        sequences = (str, list, tuple)
+        if isinstance(node.op, ast.Mult) and (isinstance(left, sequences) or isinstance(right, sequences)):
             raise ExpressionError("表达式中不允许重复序列", unsafe=True)
         if isinstance(node.op, ast.Mod) and isinstance(left, str):
             _check_format(left)

@@ -35,6 +35,7 @@ EXPRESSION_PROPERTIES = ("due",)
 # Codes of problems that make an upload a refused code deployment, not a diagram to fix.
 TRUST_CODES = frozenset({"size", "doctype", "entity", "external_entity", "not_xml", "not_bpmn", "script",
                          "unsafe_expression"})
+_PYTHON = {"python", "python3", "text/x-python"}
 _SCRIPT_ELEMENTS = {"script", "preScript", "postScript", "executionListener", "taskListener"}
 _ISO_LIKE = re.compile(r"^(R\d*/)?P[0-9TYMWDHS.,]+$|^\d{4}-\d{2}-\d{2}", re.IGNORECASE)
 
@@ -92,7 +93,6 @@ class _Linter:
         self.known_forms = known_forms
         self.problems: list[Problem] = []
         self.lanes = bx.lanes_by_node(root)
-        self.ids = bx.by_id(root)
         self.root_id: str | None = None
 
     def add(self, el, message: str, code: str, severity: str = "error") -> None:
@@ -131,13 +131,15 @@ class _Linter:
                 continue
             name = bx.local(el)
             owner = _owner(el)
+            where = bx.label(owner) if owner is not None else ""
             if bx.is_bpmn(el) and name == "scriptTask":
-                self.add(el, f"{bx.label(el)}是脚本任务：不允许在流程图中运行脚本，请改用服务任务调用已登记的操作", "script")
+                self.add(el, f"{bx.label(el)}是脚本任务：不允许在流程图中运行脚本，请改用服务任务调用已登记的操作",
+                         "script")
             elif name in _SCRIPT_ELEMENTS and not (owner is not None and bx.local(owner) == "scriptTask"):
-                self.add(owner, f"{bx.label(owner) if owner is not None else ''}包含脚本或监听器（{name}）：不允许在流程图中运行代码", "script")
-            language = el.get("language") or el.get("scriptFormat")
-            if language and name != "scriptTask" and language.strip().lower() not in ("python", "text/x-python", "python3"):
-                self.add(owner, f"{bx.label(owner) if owner is not None else ''}使用了 {language} 表达式：只允许本平台的表达式", "script")
+                self.add(owner, f"{where}包含脚本或监听器（{name}）：不允许在流程图中运行代码", "script")
+            language = (el.get("language") or el.get("scriptFormat") or "").strip()
+            if language and name != "scriptTask" and language.lower() not in _PYTHON:
+                self.add(owner, f"{where}使用了 {language} 表达式：只允许本平台的表达式", "script")
 
     def unsafe_expressions(self) -> None:
         for owner, what, expression in self.all_expressions(self.root):
@@ -145,7 +147,8 @@ class _Linter:
                 expressions.parse(expression)
             except expressions.ExpressionError as exc:
                 if exc.unsafe:
-                    self.add(owner, f"{bx.label(owner)}的{what}「{_short(expression)}」不被允许（可能危害服务器，已拒绝）：{exc}", "unsafe_expression")
+                    self.add(owner, f"{bx.label(owner)}的{what}「{_short(expression)}」不被允许"
+                             f"（可能危害服务器，已拒绝）：{exc}", "unsafe_expression")
 
     def all_expressions(self, scope):
         """(owner element, what, expression) for every expression under scope."""
@@ -156,21 +159,9 @@ class _Linter:
             if name == "sequenceFlow" and bx.condition(el):
                 yield el, "条件", bx.condition(el)
             elif name in bx.FLOW_NODES:
-                for kind, expression in bx.timers(el):
+                for what, expression, _ in _node_expressions(el):
                     if expression:
-                        yield el, f"定时{bx.TIMER_KINDS[kind]}", expression
-                for prop, value in bx.spiff_properties(el).items():
-                    if prop in EXPRESSION_PROPERTIES and value:
-                        yield el, f"属性 {prop}", value
-                operator = bx.service_operator(el)
-                for param in operator.iter(f"{{{bx.SPIFF}}}parameter") if operator is not None else ():
-                    if param.get("value"):
-                        yield el, f"参数 {param.get('id')}", param.get("value")
-                loop = el.find("bpmn:multiInstanceLoopCharacteristics", bx.NS)
-                for part, what in (("completionCondition", "完成条件"), ("loopCardinality", "循环次数")):
-                    node = loop.find(f"bpmn:{part}", bx.NS) if loop is not None else None
-                    if bx.text(node):
-                        yield el, what, bx.text(node)
+                        yield el, what, expression
 
     # -- the executable process
     def process(self, process) -> None:
@@ -211,16 +202,11 @@ class _Linter:
     def node(self, node) -> None:
         kind = bx.local(node)
         props = bx.spiff_properties(node)
-        for prop in EXPRESSION_PROPERTIES:
-            if props.get(prop):
-                self.expression(node, f"属性 {prop}", props[prop])
-        for timer_kind, expression in bx.timers(node):
-            self.timer(node, timer_kind, expression)
-        loop = node.find("bpmn:multiInstanceLoopCharacteristics", bx.NS)
-        if loop is not None:
-            for part, what in (("completionCondition", "完成条件"), ("loopCardinality", "循环次数")):
-                if bx.text(loop.find(f"bpmn:{part}", bx.NS)):
-                    self.expression(node, what, bx.text(loop.find(f"bpmn:{part}", bx.NS)))
+        for what, expression, timer_kind in _node_expressions(node):
+            if timer_kind:
+                self.timer(node, timer_kind, expression)
+            else:
+                self.expression(node, what, expression)
         if kind == "userTask":
             self.user_task(node, props)
         elif kind == "serviceTask":
@@ -255,9 +241,6 @@ class _Linter:
                      "operation")
         elif operator.get("id") not in operations.names():
             self.add(node, f"{bx.label(node)}调用了未登记的操作 {operator.get('id')}", "operation")
-        for param in operator.iter(f"{{{bx.SPIFF}}}parameter") if operator is not None else ():
-            if param.get("value"):
-                self.expression(node, f"参数 {param.get('id')}", param.get("value"))
 
     def gateway(self, node) -> None:
         outgoing = [f for f in self.root.iter(f"{{{bx.BPMN}}}sequenceFlow") if f.get("sourceRef") == node.get("id")]
@@ -333,7 +316,10 @@ class _Linter:
         starts = [i for i, n in nodes.items() if bx.local(n) == "startEvent"]
         if not starts:
             starts = [i for i in nodes if incoming[i] == 0 and i not in attached and i not in event_subs]
-        reached = _closure(starts + sorted(event_subs), lambda i: out[i] + [b for b, host in attached.items() if host == i])
+        hosts: dict[str, list[str]] = {}
+        for boundary, host in attached.items():
+            hosts.setdefault(host, []).append(boundary)
+        reached = _closure(starts + sorted(event_subs), lambda i: out[i] + hosts.get(i, []))
         ends = {i for i, n in nodes.items() if bx.local(n) == "endEvent"} | event_subs
         backwards: dict[str, list[str]] = {i: [] for i in nodes}
         for src, targets in out.items():
@@ -350,6 +336,24 @@ class _Linter:
                 self.add(node, f"{bx.label(node)}没有出口顺序流：这条路径不能到达结束事件", "no_end")
             elif i not in finishing and i not in explained:
                 self.add(node, f"从{bx.label(node)}出发无法到达结束事件（路径陷入循环）", "no_end")
+
+
+def _node_expressions(el):
+    """(what, expression, timer kind or None) for each expression a flow node holds."""
+    for kind, expression in bx.timers(el):
+        yield f"定时{bx.TIMER_KINDS[kind]}", expression, kind
+    for prop, value in bx.spiff_properties(el).items():
+        if prop in EXPRESSION_PROPERTIES and value:
+            yield f"属性 {prop}", value, None
+    operator = bx.service_operator(el)
+    for param in operator.iter(f"{{{bx.SPIFF}}}parameter") if operator is not None else ():
+        if param.get("value"):
+            yield f"参数 {param.get('id')}", param.get("value"), None
+    loop = el.find("bpmn:multiInstanceLoopCharacteristics", bx.NS)
+    for part, what in (("completionCondition", "完成条件"), ("loopCardinality", "循环次数")):
+        node = loop.find(f"bpmn:{part}", bx.NS) if loop is not None else None
+        if bx.text(node):
+            yield what, bx.text(node), None
 
 
 def _owner(el):
