@@ -281,3 +281,12 @@ def test_migrate_command_dry_run_then_migrate(world, runner):
     assert result.exit_code == 0 and "已迁移 1 个实例到 v2" in result.output
     listing = runner.invoke(args=["processes", "list"]).output
     assert "rectification v1" in listing and "运行中 2" in listing and "rectification v2" in listing
+
+
+def test_renamed_ready_task_keeps_its_row_under_the_new_name(world):
+    row = one(world["after"], "review_self_check")
+    v2, _ = processes.deploy(XML.replace("审核自查报告".encode(), "审核自查报告（复核）".encode()), "rectification.bpmn")
+    assert migration.migrate(world["campaign"], v2.id, [world["after"]], world["designer"]).moved == [world["after"]]
+    db.session.expire_all()
+    moved = one(world["after"], "review_self_check")
+    assert (moved.id, moved.name, moved.role, moved.due_at) == (row.id, "审核自查报告（复核）", "supervisor", row.due_at)
