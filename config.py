@@ -39,6 +39,8 @@ class Config:
     LETTER_GRACE_DAYS = int(os.environ.get("LETTER_GRACE_DAYS", 5))
     ESCALATION_MAX_ATTEMPTS = int(os.environ.get("ESCALATION_MAX_ATTEMPTS", 5))
     SCHEDULER_INTERVAL = int(os.environ.get("SCHEDULER_INTERVAL", 30))
+    # Reverse proxies in front of the app whose X-Forwarded-For / -Proto are trusted (0: none).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
     # The public tip box (监督工作箱): per client address and in all, per window (seconds).
     TIP_RATE_WINDOW = int(os.environ.get("TIP_RATE_WINDOW", 3600))
     TIP_RATE_PER_CLIENT = int(os.environ.get("TIP_RATE_PER_CLIENT", 10))

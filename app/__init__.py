@@ -21,6 +21,7 @@ def create_app(config_object: object | str | None = None) -> Flask:
     hour, minute = (int(x) for x in app.config["WORKDAY_END"].split(":"))
     workdays.configure(app.config["TIMEZONE"], time(hour, minute))
     _ensure_dirs(app)
+    _trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -34,6 +35,15 @@ def _ensure_dirs(app: Flask) -> None:
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+def _trust_proxies(app: Flask) -> None:
+    # Behind N reverse proxies the client's address (the tip box's rate limit) is in X-Forwarded-For.
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _select_locale() -> str:

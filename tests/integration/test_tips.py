@@ -268,3 +268,18 @@ def test_triage_is_for_the_office_only(world, client, login_as):
         assert actor.get("/supervise/tips").status_code == 403
         assert actor.get(f"/supervise/tips/{tip_id}").status_code == 403
     assert client.get("/supervise/tips").status_code == 302
+
+
+def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_address(tmp_path):
+    from flask import request
+
+    from app import create_app
+    from config import TestConfig
+
+    cfg = type("ProxiedConfig", (TestConfig,), {"TRUSTED_PROXIES": 1, "UPLOAD_DIR": str(tmp_path),
+                                                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
+    proxied = create_app(cfg)
+    proxied.add_url_rule("/_address", "address", lambda: request.remote_addr or "")
+    resp = proxied.test_client().get("/_address", headers={"X-Forwarded-For": "198.51.100.23"},
+                                     environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert resp.get_data(as_text=True) == "198.51.100.23"
