@@ -5,7 +5,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.datastructures import FileStorage
 
 from app import clock
@@ -174,6 +174,9 @@ def photo_path(row: TipPhoto):
     return evidence.blob_path(row.sha256)
 
 
+ALREADY_TRIAGED = "该举报已处理，不能重复处理"
+
+
 def _triageable(user: User, tip_id: int) -> Tip:
     if user.role not in OFFICE_ROLES:
         raise LookupError("举报不存在")
@@ -181,8 +184,19 @@ def _triageable(user: User, tip_id: int) -> Tip:
     if tip is None:
         raise LookupError("举报不存在")
     if tip.status != "received":
-        raise Conflict("该举报已处理，不能重复处理")
+        raise Conflict(ALREADY_TRIAGED)
     return tip
+
+
+def _claim(tip: Tip, status: str) -> None:
+    """Take the tip for this triage: of two office members deciding at once, the second is refused."""
+    claimed = db.session.execute(
+        update(Tip).where(Tip.id == tip.id, Tip.status == "received").values(status=status)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise Conflict(ALREADY_TRIAGED)
 
 
 def running_instance(tip: Tip) -> ProcessInstance | None:
@@ -200,6 +214,7 @@ def accept(user: User, tip_id: int, form) -> Tip:
         raise Conflict("该单位没有进行中的整治流程，无法纳入整改台账；可不予受理并说明理由")
     data = forms.to_data(form)
     reply = (data.pop("reply", None) or "").strip()
+    _claim(tip, "accepted")
     item = findings.start_item(instance, {**data, "source": "tip_off"}, "tip", user.id)
     tip.status, tip.ledger_item_id = "accepted", item.id
     tip.reply = reply or None
@@ -217,6 +232,7 @@ def decline(user: User, tip_id: int, reason: str) -> Tip:
         raise TipError("不予受理须填写理由（将显示在举报查询页面）", "reason")
     if len(reason) > 1000:
         raise TipError("理由不能超过 1000 字", "reason")
+    _claim(tip, "declined")
     tip.status, tip.reply = "declined", reason
     tip.triaged_at, tip.triaged_by_id = clock.now(), user.id
     audit.record(user.id, "tip.decline", "tip", tip.id, before={"status": "received"},
