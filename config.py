@@ -49,6 +49,8 @@ class Config:
     TIP_MAX_PHOTOS = int(os.environ.get("TIP_MAX_PHOTOS", 4))
     TIP_MAX_PHOTO_BYTES = int(os.environ.get("TIP_MAX_PHOTO_BYTES", 5 * 1024 * 1024))
     TIP_MAX_TEXT = int(os.environ.get("TIP_MAX_TEXT", 2000))
+    # Beyond this many units the tip form names only the unit whose public page the resident came from.
+    TIP_UNIT_SELECT_MAX = int(os.environ.get("TIP_UNIT_SELECT_MAX", 300))
     SMTP_HOST = os.environ.get("SMTP_HOST", "")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", 25))
     SMTP_USER = os.environ.get("SMTP_USER", "")

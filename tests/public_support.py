@@ -37,7 +37,7 @@ def tip_fields(unit_slug: str, **overrides) -> dict:
 
 def post_tip(client, campaign_slug: str, fields: dict, photos=(), remote_addr: str = "203.0.113.7"):
     url = f"/public/c/{campaign_slug}/tips/new"
-    data = {**fields, "csrf_token": csrf_of(client, url)}
+    data = {**fields, "csrf_token": csrf_of(client, f"{url}?unit={fields['unit']}")}
     form = MultiDict(data)
     for name, content in photos:
         form.add("photos", FileStorage(io.BytesIO(content), filename=name, content_type="application/octet-stream"))

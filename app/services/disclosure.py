@@ -63,6 +63,26 @@ def progress(campaign_id: int, page: int, per_page: int) -> tuple[matrix.Matrix,
     return grid, cards
 
 
+def search_units(campaign_id: int, name: str, limit: int = 50) -> list[UnitCard]:
+    """Units whose name contains `name`, with their phase and item counts (a campaign may have 20,000)."""
+    rows = db.session.execute(
+        select(Unit.id, Unit.name, CampaignUnit.public_slug, ProcessInstance.phase)
+        .join(Unit, Unit.id == CampaignUnit.unit_id)
+        .outerjoin(ProcessInstance, (ProcessInstance.campaign_id == CampaignUnit.campaign_id)
+                   & (ProcessInstance.unit_id == CampaignUnit.unit_id))
+        .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.public_slug.is_not(None),
+               Unit.name.contains(name, autoescape=True))
+        .order_by(Unit.code).limit(limit)
+    ).all()
+    counts = dict((uid, (int(n or 0), int(c or 0))) for uid, n, c in db.session.execute(
+        select(LedgerItem.unit_id, func.count(), func.sum(case((LedgerItem.status == "closed", 1), else_=0)))
+        .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status.in_(PUBLIC_ITEM_STATUSES),
+               LedgerItem.unit_id.in_([r[0] for r in rows]))
+        .group_by(LedgerItem.unit_id)
+    ))
+    return [UnitCard(slug, unit_name, phase, *counts.get(uid, (0, 0))) for uid, unit_name, slug, phase in rows]
+
+
 def recently_closed(campaign_id: int, limit: int = 10) -> list[tuple[LedgerItem, str, str]]:
     """The latest 销号 items with their unit's name and public slug."""
     rows = db.session.execute(

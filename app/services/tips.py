@@ -67,13 +67,16 @@ def open_campaign(slug: str) -> Campaign | None:
     return campaign if campaign is not None and campaign.status in ("launching", "launched") else None
 
 
-def unit_choices(campaign_id: int) -> list[tuple[str, str]]:
-    rows = db.session.execute(
-        select(CampaignUnit.public_slug, Unit.name).join(Unit, Unit.id == CampaignUnit.unit_id)
-        .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.public_slug.is_not(None))
-        .order_by(Unit.code)
-    )
-    return [(slug, name) for slug, name in rows]
+def unit_choices(campaign_id: int, unit_slug: str | None = None) -> list[tuple[str, str]]:
+    """(public slug, name) of the enrolled units; a province-wide campaign offers only the unit the
+    resident came from (its page links here), since a list of 20,000 names is no form for a phone."""
+    query = (select(CampaignUnit.public_slug, Unit.name).join(Unit, Unit.id == CampaignUnit.unit_id)
+             .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.public_slug.is_not(None))
+             .order_by(Unit.code))
+    if db.session.scalar(select(func.count()).select_from(CampaignUnit).filter_by(campaign_id=campaign_id)) \
+            > current_app.config["TIP_UNIT_SELECT_MAX"]:
+        query = query.where(CampaignUnit.public_slug == (unit_slug or ""))
+    return [(slug, name) for slug, name in db.session.execute(query)]
 
 
 def _photo_type(upload: FileStorage) -> str | None:

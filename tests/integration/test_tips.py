@@ -283,3 +283,16 @@ def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_address(tmp_path)
     resp = proxied.test_client().get("/_address", headers={"X-Forwarded-For": "198.51.100.23"},
                                      environ_base={"REMOTE_ADDR": "10.0.0.1"})
     assert resp.get_data(as_text=True) == "198.51.100.23"
+
+
+def test_a_large_campaign_names_only_the_unit_the_resident_came_from(world, client, monkeypatch):
+    monkeypatch.setitem(world["app"].config, "TIP_UNIT_SELECT_MAX", 1)
+    url = f"/public/c/{world['slug']}/tips/new"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="find-unit"' in page and "白仓镇" not in page and "塘渡口镇" not in page
+    page = client.get(f"{url}?unit={world['unit_slug']}").get_data(as_text=True)
+    assert "塘渡口镇" in page and "白仓镇" not in page
+    assert post_tip(client, world["slug"], tip_fields(world["other_slug"])).status_code == 200
+    found = client.get(f"/public/c/{world['slug']}?q=白仓").get_data(as_text=True)
+    assert f"/public/c/{world['slug']}/u/{world['other_slug']}" in found
+    assert f"/u/{world['unit_slug']}" not in found and "名称含“白仓”的单位：1 个" in found

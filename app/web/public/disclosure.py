@@ -14,9 +14,13 @@ def campaign(slug: str):
     found = disclosure.campaign(slug) or abort(404)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     grid, cards = disclosure.progress(found.id, page, UNITS_PER_PAGE)
+    query = (request.args.get("q") or "").strip()[:64]
+    if query:
+        cards = disclosure.search_units(found.id, query)
     total, closed = disclosure.item_counts(found.id)
     return render_template(
         "public/campaign.html", campaign=found, grid=grid, cards=cards, items_total=total, items_closed=closed,
+        query=query,
         closed_items=disclosure.recently_closed(found.id), notices=disclosure.notices(found.id),
         phase_names=PHASE_NAMES,
     )

@@ -27,7 +27,7 @@ def _too_many():
 
 def _form(campaign, unit_slug: str | None = None) -> TipForm:
     form = TipForm()
-    form.unit.choices = [("", _("请选择"))] + tips.unit_choices(campaign.id)
+    form.unit.choices = [("", _("请选择"))] + tips.unit_choices(campaign.id, unit_slug or form.unit.data)
     if request.method == "GET" and unit_slug:
         form.unit.data = unit_slug
     return form
