@@ -92,7 +92,8 @@ def test_unit_creation_is_audited(app):
         unit = units.ensure_unit("Z1", "某镇", "township")
         audit_unit = audit.for_entity("unit", unit.id)
         assert [e.action for e in audit_unit] == ["unit.create"]
-        assert audit_unit[0].after == {"code": "Z1", "name": "某镇", "kind": "township", "parent_code": None}
+        assert audit_unit[0].after == {"code": "Z1", "name": "某镇", "kind": "township", "parent_code": None,
+                                      "lead_department": None}
         # ensure_unit is idempotent: the second call neither changes nor audits anything.
         assert units.ensure_unit("Z1", "别的名字", "district").name == "某镇"
         assert len(audit.for_entity("unit", unit.id)) == 1
