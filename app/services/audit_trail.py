@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy import String, and_, cast, or_, select
 
 from app import clock
 from app.extensions import db
@@ -18,7 +18,8 @@ from app.models import (
 from app.models.campaign import PHASE_NAMES
 from app.models.escalation import LEVEL_NAMES
 
-from . import ledger
+from . import ledger, paging
+from .paging import Page
 from .spreadsheets import Column, to_csv, to_xlsx
 
 PER_PAGE = 50
@@ -146,18 +147,6 @@ class Entry:
         return clock.to_local(self.event.at)
 
 
-@dataclass
-class Page:
-    entries: list[Entry]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max((self.total + self.per_page - 1) // self.per_page, 1)
-
-
 def _scope_condition(scope: Scope):
     parts = []
     for entity_type, scoped in SCOPED.items():
@@ -178,15 +167,9 @@ def _local_midnight_utc(day: date) -> datetime:
 
 
 def _query(scope: Scope, filters: Filters):
-    query = select(AuditEvent).where(_scope_condition(scope))
-    if filters.actor_id:
-        query = query.where(AuditEvent.actor_id == filters.actor_id)
-    if filters.action:
-        query = query.where(AuditEvent.action == filters.action)
-    if filters.entity_type:
-        query = query.where(AuditEvent.entity_type == filters.entity_type)
-    if filters.unit_id:
-        query = query.where(AuditEvent.unit_id == filters.unit_id)
+    chosen = ((AuditEvent.actor_id, filters.actor_id), (AuditEvent.action, filters.action),
+              (AuditEvent.entity_type, filters.entity_type), (AuditEvent.unit_id, filters.unit_id))
+    query = select(AuditEvent).where(_scope_condition(scope), *(column == value for column, value in chosen if value))
     if filters.date_from:
         query = query.where(AuditEvent.at >= _local_midnight_utc(filters.date_from))
     if filters.date_to:
@@ -196,11 +179,8 @@ def _query(scope: Scope, filters: Filters):
 
 def page(scope: Scope, filters: Filters, page_number: int = 1, per_page: int = PER_PAGE) -> Page:
     query = _query(scope, filters)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page_number = min(max(page_number, 1), max((total + per_page - 1) // per_page, 1))
-    events = list(db.session.scalars(
-        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset((page_number - 1) * per_page).limit(per_page)
-    ))
+    ordered = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    events, total, page_number = paging.fetch(query, ordered, page_number, per_page)
     return Page(_entries(events), total, page_number, per_page)
 
 

@@ -15,6 +15,7 @@ from app.models.escalation import ESCALATION_STATUSES, LEVELS
 from app.services.unit_filter import UnitFilter
 
 from . import audit, manual_letters, notifications
+from .paging import Page
 
 INCIDENT_LIMIT = 200
 
@@ -34,18 +35,6 @@ class BoardFilter:
         self.unit = (self.unit or "").strip() or None
         if self.min_age_days is not None and self.min_age_days < 0:
             self.min_age_days = None
-
-
-@dataclass
-class Page:
-    rows: list
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max((self.total + self.per_page - 1) // self.per_page, 1)
 
 
 @dataclass

@@ -11,7 +11,8 @@ from app.models import (
 )
 from app.models.escalation import LEVEL_NAMES
 
-from . import ledger
+from . import ledger, paging
+from .paging import Page
 
 PER_PAGE = 50
 
@@ -51,27 +52,11 @@ class Row:
     escalations: list[Escalated] = field(default_factory=list)
 
 
-@dataclass
-class Page:
-    rows: list[Row]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max((self.total + self.per_page - 1) // self.per_page, 1)
-
-
 def _query(campaign_id: int, filters: Filters):
     query = select(LedgerItem).where(LedgerItem.campaign_id == campaign_id)
-    if filters.unit_id:
-        query = query.where(LedgerItem.unit_id == filters.unit_id)
-    if filters.status:
-        query = query.where(LedgerItem.status == filters.status)
-    if filters.source:
-        query = query.where(LedgerItem.source == filters.source)
-    return query
+    chosen = ((LedgerItem.unit_id, filters.unit_id), (LedgerItem.status, filters.status),
+              (LedgerItem.source, filters.source))
+    return query.where(*(column == value for column, value in chosen if value))
 
 
 def _ordered(query):
@@ -80,11 +65,8 @@ def _ordered(query):
 
 
 def page(campaign_id: int, filters: Filters, page_number: int = 1, per_page: int = PER_PAGE) -> Page:
-    filters = filters.clean()
-    query = _query(campaign_id, filters)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page_number = min(max(page_number, 1), max((total + per_page - 1) // per_page, 1))
-    items = list(db.session.scalars(_ordered(query).offset((page_number - 1) * per_page).limit(per_page)))
+    query = _query(campaign_id, filters.clean())
+    items, total, page_number = paging.fetch(query, _ordered(query), page_number, per_page)
     return Page(details(items), total, page_number, per_page)
 
 

@@ -6,6 +6,7 @@ import warnings
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Iterator
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -94,30 +95,38 @@ def _csv_value(value) -> str:
     return str(value)
 
 
-def read_xlsx(data: bytes, max_rows: int) -> list[tuple[int, list]]:
-    """The first sheet's non-empty rows as (row number, raw values); dates stay dates.
+UNREADABLE = "无法读取Excel文件，请确认文件是.xlsx格式且未损坏"
 
-    Refuses what is not an .xlsx, and more than `max_rows` rows (read lazily, so a huge
-    sheet is not loaded whole)."""
-    if not data.startswith(b"PK"):
-        raise Unreadable("文件不是Excel（.xlsx）格式，请使用下载的模板填写后上传")
+
+def first_sheet(data: bytes) -> Iterator[tuple]:
+    """The first sheet's rows as tuples of raw values (dates stay dates), read lazily so a caller
+    may stop early; Unreadable if the data is not a readable .xlsx."""
     try:
         with warnings.catch_warnings():
             # openpyxl warns about styles and extensions it ignores; they do not affect the values.
             warnings.simplefilter("ignore")
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             try:
-                sheet = workbook.worksheets[0]
-                rows = []
-                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                    if any(v not in (None, "") for v in values):
-                        rows.append((number, list(values)))
-                    if len(rows) > max_rows:
-                        raise Unreadable(f"文件超过{max_rows}行，请拆分后分批导入")
-                return rows
+                yield from workbook.worksheets[0].iter_rows(values_only=True)
             finally:
                 workbook.close()
-    except Unreadable:
-        raise
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, IndexError, TypeError):
-        raise Unreadable("无法读取Excel文件，请确认文件是.xlsx格式且未损坏") from None
+        raise Unreadable(UNREADABLE) from None
+
+
+def read_xlsx(data: bytes, max_rows: int) -> list[tuple[int, list]]:
+    """The first sheet's non-empty rows as (row number, raw values); refuses what is not an .xlsx
+    and more than `max_rows` rows (without loading a huge sheet whole)."""
+    if not data.startswith(b"PK"):
+        raise Unreadable("文件不是Excel（.xlsx）格式，请使用下载的模板填写后上传")
+    rows = []
+    sheet = first_sheet(data)
+    try:
+        for number, values in enumerate(sheet, start=1):
+            if any(v not in (None, "") for v in values):
+                rows.append((number, list(values)))
+            if len(rows) > max_rows:
+                raise Unreadable(f"文件超过{max_rows}行，请拆分后分批导入")
+    finally:
+        sheet.close()
+    return rows

@@ -1,8 +1,6 @@
 """Units (单位): lookup, creation and the all-or-nothing spreadsheet import."""
 import csv
 import io
-import warnings
-import zipfile
 from dataclasses import dataclass, field
 from typing import IO, Iterable
 
@@ -12,7 +10,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from app.extensions import db
 from app.models import Unit
 from app.models.unit import UNIT_KINDS
-from app.services import audit
+from app.services import audit, spreadsheets
 
 KIND_LABELS = {"department": "县直单位", "township": "乡镇", "district": "区", "other": "其他"}
 # Spreadsheets from county offices use the Chinese words; a few common variants are accepted too.
@@ -159,21 +157,10 @@ def _read_csv(data: bytes) -> list[list[str]]:
 
 
 def _read_xlsx(data: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
     try:
-        with warnings.catch_warnings():
-            # openpyxl warns about styles and extensions it ignores; they do not affect the values.
-            warnings.simplefilter("ignore")
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            try:
-                sheet = workbook.worksheets[0]
-                return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            finally:
-                workbook.close()
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, IndexError):
-        raise _Unreadable("无法读取Excel文件，请确认文件是.xlsx格式且未损坏") from None
+        return [[_cell(v) for v in row] for row in spreadsheets.first_sheet(data)]
+    except spreadsheets.Unreadable as exc:
+        raise _Unreadable(str(exc)) from None
 
 
 def _read_rows(data: bytes, filename: str) -> list[list[str]]:

@@ -67,11 +67,15 @@ def _render(campaign, instance, errors=None, status: int = 200):
 @bp.get("/", endpoint="index")
 @role_required(*VIEWERS, "unit_staff")
 def index():
-    unit_id = current_unit_id()
     if current_user.role == "unit_staff":
-        instances = tasks.instances_of_unit(unit_id) if unit_id else []
-        return render_template("ledger/index.html", campaigns=[], instances=instances)
-    return render_template("ledger/index.html", campaigns=ledger_register.launched_campaigns(), instances=[])
+        unit_id = current_unit_id()
+        entries = [(i.campaign, url_for("ledger.unit", campaign_id=i.campaign_id, unit_id=i.unit_id),
+                    url_for("audit.instance", instance_id=i.id))
+                   for i in (tasks.instances_of_unit(unit_id) if unit_id else [])]
+    else:
+        entries = [(c, url_for("ledger.campaign", campaign_id=c.id), url_for("audit.campaign", campaign_id=c.id))
+                   for c in ledger_register.launched_campaigns()]
+    return render_template("ledger/index.html", entries=entries)
 
 
 @bp.get("/campaigns/<int:campaign_id>", endpoint="campaign")
