@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from openpyxl.utils.datetime import from_excel
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import Campaign, LedgerItem, ProcessInstance, Unit
@@ -230,5 +232,10 @@ def import_items(campaign: Campaign, data: bytes, filename: str, actor_id: int,
                  after={"filename": filename, "count": len(created), "items": [i.id for i in created],
                         "units": sorted({r.instance.unit_id for r in parsed})},
                  unit_id=only_unit.id if only_unit else None)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except (IntegrityError, StaleDataError):
+        # Someone changed these ledgers while we imported (the same item number, the same instance).
+        db.session.rollback()
+        return ImportResult(errors=[RowError(0, "", "导入期间台账被他人修改，没有写入任何事项，请重新导入")])
     return ImportResult(items=created)
