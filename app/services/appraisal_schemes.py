@@ -171,6 +171,18 @@ def attach(campaign_id: int, template_id: int, actor_id: int | None) -> Appraisa
     return scheme
 
 
+def detach(campaign_id: int, actor_id: int | None) -> None:
+    """Remove a scheme no unit has been scored on (the campaign form's 不挂接考核方案)."""
+    scheme = scheme_for(campaign_id)
+    if scheme is None:
+        return
+    if sheet_count(scheme):
+        raise SchemeError("已有单位评分，不能取消考核方案", "template")
+    audit.record(actor_id, "appraisal.detach", "campaign", campaign_id, before=snapshot(scheme))
+    db.session.delete(scheme)
+    db.session.commit()
+
+
 def update_settings(campaign_id: int, bottom_n: int | None, kind: str | None, actor_id: int | None) -> AppraisalScheme:
     """The interview quota per category and the campaign's kind (整治类别), fixed once the ranking is confirmed."""
     scheme = scheme_for(campaign_id)

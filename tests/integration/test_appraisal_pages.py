@@ -100,6 +100,18 @@ def test_campaign_form_offers_the_scheme_and_the_kind(app, login_as):
     assert f'<option selected value="{tid}">' in admin.get(edit).get_data(as_text=True)
     bad = admin.post_form(edit, {**FORM, "scheme_template": "999"})
     assert bad.status_code == 400 and "不是有效的选择" in bad.get_data(as_text=True)
+    # Choosing none removes the unused scheme again.
+    assert admin.post_form(edit, {**FORM, "scheme_template": ""}).status_code == 302
+    with app.app_context():
+        assert appraisal_schemes.scheme_for(campaign.id) is None
+
+
+def test_the_campaign_page_says_how_to_load_templates_when_there_are_none(app, make_unit, login_as):
+    unit = make_unit("T01")
+    with app.app_context():
+        campaign_id = make_campaign([unit])
+    html = login_as("admin").get(f"/admin/campaigns/{campaign_id}").get_data(as_text=True)
+    assert "尚未挂接考核方案" in html and "flask appraisal load" in html
 
 
 def test_an_existing_campaign_attaches_the_scheme_from_its_page(app, make_unit, login_as):

@@ -184,6 +184,8 @@ def test_a_scheme_in_use_cannot_be_replaced_and_every_change_is_audited(setup, m
     score_sheets.reopen(campaign_id, unit, "更正", admin)
     with pytest.raises(appraisal_schemes.SchemeError, match="已有单位评分"):
         appraisal_schemes.attach(campaign_id, template_id(), admin)
+    with pytest.raises(appraisal_schemes.SchemeError, match="不能取消"):
+        appraisal_schemes.detach(campaign_id, admin)
     actions = [a for (a,) in db.session.query(AuditEvent.action).order_by(AuditEvent.id)]
     assert actions.count("appraisal.attach") == 2
     for action in ("appraisal.settings", "score_sheet.save", "score_sheet.submit", "score_sheet.reopen"):

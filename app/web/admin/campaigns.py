@@ -63,10 +63,13 @@ def _attach_chosen_scheme(form: CampaignForm, campaign) -> None:
     """The form's 考核方案 choice; the notice is saved already, so a refusal is only reported."""
     chosen = form.scheme_template.data
     current = appraisal_schemes.scheme_for(campaign.id)
-    if not chosen or (current is not None and str(current.template_id) == chosen):
+    if (current.template_id if current else None) == (int(chosen) if chosen else None):
         return
     try:
-        appraisal_schemes.attach(campaign.id, int(chosen), current_user.id)
+        if chosen:
+            appraisal_schemes.attach(campaign.id, int(chosen), current_user.id)
+        else:
+            appraisal_schemes.detach(campaign.id, current_user.id)
     except SchemeError as exc:
         flash(_(exc.message), "error")
 
