@@ -5,11 +5,11 @@ import re
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from app import create_app
 from app.extensions import db
-from app.models import Base
+from app.models import Base, ProcessDefinition
 
 TEST_DB_URL = os.environ.get("DATABASE_URL", "")
 
@@ -42,6 +42,8 @@ def app(tmp_path_factory):
         from app.services import processes
 
         processes.deploy_all()
+        # The shipped diagrams stay deployed for the whole session; versions a test deploys go.
+        application.config["TEST_SHIPPED_DEFINITIONS"] = set(db.session.scalars(select(ProcessDefinition.id)))
     yield application
     with application.app_context():
         db.session.remove()
@@ -50,20 +52,27 @@ def app(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _clean_tables(request):
-    """Empty every table after each test that used the app, keeping deployed process versions."""
+    """Empty every table after each test that used the app, keeping the shipped process versions."""
     yield
     if "app" not in request.fixturenames:
         return
     application = request.getfixturevalue("app")
     with application.app_context():
         db.session.remove()
-        keep = {"process_definitions", "alembic_version"}
-        tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in keep]
+        shipped = application.config["TEST_SHIPPED_DEFINITIONS"]
+        tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name != "alembic_version"]
         # DELETE rather than TRUNCATE ... CASCADE: the cascade would also empty the kept
-        # process_definitions (it references users).
+        # process_definitions (they reference users). Dependents go first (reversed order).
         with db.engine.begin() as conn:
             for table in tables:
-                conn.execute(table.delete())
+                if table.name == "process_definitions":
+                    dropped = conn.execute(table.delete().where(table.c.id.not_in(shipped))).rowcount
+                else:
+                    conn.execute(table.delete())
+        if dropped:
+            from app.services import processes
+
+            processes.forget_cached()  # a later version may reuse a dropped one's id
 
 
 @pytest.fixture
