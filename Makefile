@@ -26,13 +26,13 @@ LINT_IMPORTS := $(BIN)/lint-imports --no-logo --cache-dir $(VENV)/.import_linter
 
 export FLASK_APP := wsgi.py
 
-.PHONY: help setup run test lint bench bench-sweep translations clean
+.PHONY: help setup run test lint bench bench-sweep bench-dashboard translations clean
 
 help:
 	@echo "make setup         create .venv, install pinned Python and npm packages, build assets, compile translations"
 	@echo "make run           migrate, deploy processes, seed the demo, serve on http://127.0.0.1:5000"
 	@echo "make test          lint-imports + pytest (set DATABASE_URL=postgresql+psycopg://... for PostgreSQL)"
-	@echo "make bench         run the benchmarks in bench/"
+	@echo "make bench         run the benchmarks in bench/ (bench-sweep, bench-dashboard: PostgreSQL ones)"
 	@echo "make translations  re-extract UI strings, merge into the catalogs, compile"
 	@echo "make clean         remove the venv, compiled catalogs and caches (keeps instance/ data)"
 
@@ -87,6 +87,12 @@ bench-sweep: setup
 	$(BIN)/python bench/sweep.py --database-url $(BENCH_SWEEP_URL) --instances 100000 --due 100
 	$(BIN)/python bench/sweep.py --database-url $(BENCH_SWEEP_URL) --instances 100000 --due 1000
 	$(BIN)/python bench/sweep.py --database-url $(BENCH_SWEEP_URL) --instances 10000 --due 1000
+
+# The dashboard benchmark: 20,000 units on PostgreSQL, in a database of its own that it empties first.
+BENCH_DASHBOARD_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench_dashboard
+bench-dashboard: setup
+	createdb -h 127.0.0.1 -U postgres bench_dashboard 2>/dev/null || true
+	$(BIN)/python bench/dashboard.py --database-url $(BENCH_DASHBOARD_URL) --units 20000
 
 translations: $(INSTALLED)
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \

@@ -16,6 +16,8 @@ class Task(Base):
         Index("ix_tasks_unit_status", "unit_id", "status"),
         Index("ix_tasks_role_status", "role", "status"),
         Index("ix_tasks_instance_status", "instance_id", "status"),
+        # The dashboard and progress matrix: each unit's open tasks and earliest due time, index-only.
+        Index("ix_tasks_campaign_status", "campaign_id", "status", "unit_id", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

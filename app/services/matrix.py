@@ -104,6 +104,8 @@ def progress_matrix(campaign_id: int, page: int = 1, per_page: int | None = None
     `units` narrows everything; `phase` (or not_started) and `light_name` (or none) narrow only the rows."""
     now = now or clock.now()
     units = units or UnitFilter()
+    phase = phase if phase in (*MATRIX_PHASES, NOT_STARTED) else None
+    light_name = light_name if light_name in (*LIGHTS, NO_LIGHT) else None
     rows_stmt = (
         select(Unit.id, Unit.code, Unit.name, Unit.kind,
                ProcessInstance.id, ProcessInstance.phase, ProcessInstance.status)
@@ -114,18 +116,20 @@ def progress_matrix(campaign_id: int, page: int = 1, per_page: int | None = None
         .where(CampaignUnit.campaign_id == campaign_id, *units.where(CampaignUnit.unit_id))
         .order_by(Unit.code)
     )
-    drilled = phase in (*MATRIX_PHASES, NOT_STARTED) or light_name in (*LIGHTS, NO_LIGHT)
+    drilled = bool(phase or light_name)
     if phase == NOT_STARTED:
         rows_stmt = rows_stmt.where(ProcessInstance.id.is_(None))
-    elif phase in MATRIX_PHASES:
+    elif phase:
         rows_stmt = rows_stmt.where(ProcessInstance.phase == phase)
-    if light_name in (*LIGHTS, NO_LIGHT):
+    if light_name:
         worst = _worst_due(campaign_id)
         rows_stmt = (rows_stmt.outerjoin(worst, worst.c.unit_id == CampaignUnit.unit_id)
                      .where(_light_of(worst, now, due_soon_days) == light_name))
+    cells = phase_lights(campaign_id, units, due_soon_days, now)
     matched = None
-    if drilled:
-        matched = db.session.scalar(select(func.count()).select_from(rows_stmt.order_by(None).subquery())) or 0
+    if drilled:  # the cells the drill-down picks, counted already
+        matched = sum(n for (ph, shade), n in cells.items()
+                      if phase in (None, ph) and light_name in (None, shade))
     if per_page:
         page = max(1, page)
         rows_stmt = rows_stmt.offset((page - 1) * per_page).limit(per_page)
@@ -158,7 +162,6 @@ def progress_matrix(campaign_id: int, page: int = 1, per_page: int | None = None
             row.light = light(due, due_soon_days, now=now)
         row.ledger_open, row.ledger_closed = ledger.get(row.unit_id, (0, 0))
 
-    cells = phase_lights(campaign_id, units, due_soon_days, now)
     phase_counts = dict.fromkeys(MATRIX_PHASES, 0)
     light_counts = dict.fromkeys(LIGHTS, 0)
     for (ph, shade), n in cells.items():

@@ -176,4 +176,4 @@ def test_figures_take_a_fixed_number_of_queries(scene, make_unit):
     for i in range(20):
         make_unit(f"X{i:03d}", kind="township")
     campaigns.enrol_units(scene, "all", actor_id=None)
-    assert count_queries() == few == 6
+    assert count_queries() == few == 5

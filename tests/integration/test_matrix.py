@@ -139,3 +139,24 @@ def test_matrix_page_shows_units_phases_and_counts(scene, login_as):
 def test_matrix_page_hidden_from_unit_staff(scene, make_unit, login_as):
     staff = login_as("unit_staff", unit_id=make_unit("T50"))
     assert staff.get(f"/admin/campaigns/{scene}/matrix").status_code in (403, 404)
+
+
+def test_matrix_drills_down_by_phase_light_and_unit_filter(scene, ctx):
+    from app.models import Unit
+    from app.services.unit_filter import UnitFilter
+
+    def codes(**kw):
+        result = matrix.progress_matrix(scene, now=NOW, per_page=200, **kw)
+        return [r.unit_code for r in result.rows], result.matched
+
+    assert codes(phase="rectification") == (["T02", "T04"], 2)
+    assert codes(light_name="red") == (["T01"], 1)
+    assert codes(phase="rectification", light_name="green") == (["T04"], 1)
+    assert codes(phase="not_started") == (["T05"], 1)
+    assert codes(light_name="none") == (["T03", "T05"], 2)
+    assert codes(phase="bogus", light_name="purple") == (["T01", "T02", "T03", "T04", "T05"], None)
+    db.session.query(Unit).filter(Unit.code.in_(["T02", "T03"])).update({"lead_department": "县委办"})
+    db.session.commit()
+    narrowed = matrix.progress_matrix(scene, now=NOW, units=UnitFilter(lead_department="县委办"))
+    assert [r.unit_code for r in narrowed.rows] == ["T02", "T03"]
+    assert (narrowed.total, narrowed.phase_counts["rectification"], narrowed.light_counts["yellow"]) == (2, 1, 1)

@@ -203,4 +203,4 @@ def campaign_matrix(campaign_id: int):
     instance_links = "supervisor.instance" in current_app.view_functions
     return render_template("admin/matrix.html", campaign=campaign, matrix=result, phases=matrix.MATRIX_PHASES,
                            instance_links=instance_links, units=units, drill=drill,
-                           kept=dict(units.args(), **drill), leads=unit_filter.lead_departments(campaign.id))
+                           kept=dict(units.args(), **drill), leads=unit_filter.lead_departments())

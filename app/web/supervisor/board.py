@@ -46,7 +46,7 @@ def escalation_board():
         incidents=board.incidents(flt), reached=board.levels_reached([t.id for t in overdue.rows]),
         campaigns=board.campaign_choices(), levels=LEVELS, statuses=STATUSES, kept=_kept_args(request.args),
         age_days=board.age_days, today=clock.today().isoformat(),
-        leads=unit_filter.lead_departments(flt.campaign_id),
+        leads=unit_filter.lead_departments(),
     )
 
 

@@ -59,7 +59,7 @@ def dashboard_page():
     by_phase = dashboard.units_by_phase(campaign_id, units, current_app.config["DUE_SOON_DAYS"], now)
     return render_template(
         "supervisor/dashboard.html", campaign=_campaign_or_404(campaign_id), choices=choices, units=units,
-        leads=unit_filter.lead_departments(campaign_id), by_phase=by_phase, phase_name=_phase_name,
+        leads=unit_filter.lead_departments(), by_phase=by_phase, phase_name=_phase_name,
         light_name=_light_name, figures=FIGURES,
     )
 
@@ -147,7 +147,7 @@ def dashboard_figure(campaign_id: int, name: str):
 def _list_context(campaign_id: int) -> dict:
     units = UnitFilter.from_args(request.args)
     return {"campaign": _campaign_or_404(campaign_id), "units": units,
-            "leads": unit_filter.lead_departments(campaign_id),
+            "leads": unit_filter.lead_departments(),
             "back": url_for("supervisor.dashboard", campaign=campaign_id, **units.args()),
             "page_number": max(_int(request.args.get("page")) or 1, 1)}
 
