@@ -18,7 +18,7 @@ import re
 import statistics
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 from common import emit, machine, make_app, percentile
 from sweep import reset
@@ -168,7 +168,7 @@ def main() -> None:
     with app.app_context():
         cid = seed(args.units, random.Random(2026))
     client = login(app)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} (other work on this machine slows every figure)")
     print(f"database: {url.split('@')[-1]}; {args.units} units, {args.repeat} requests per URL")
     results = {}
     for name, path in urls(cid):

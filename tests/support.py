@@ -79,3 +79,20 @@ def rows(prefix: str, *titles: str, deadline: str = "2027-05-31") -> dict:
                        f"{prefix}-{i}-measures": "补充整改", f"{prefix}-{i}-responsible_leader": "张三",
                        f"{prefix}-{i}-responsible_department": "办公室", f"{prefix}-{i}-deadline": deadline})
     return fields
+
+
+def statements_during(fn) -> int:
+    """How many SQL statements `fn()` sends to the database."""
+    from sqlalchemy import event
+
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    return len(statements)

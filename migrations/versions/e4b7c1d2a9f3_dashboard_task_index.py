@@ -1,7 +1,7 @@
 """tasks (campaign_id, status, unit_id, due_at): the dashboard's open tasks per unit, index-only
 
 Revision ID: e4b7c1d2a9f3
-Revises: 5d1e2a7c9b40
+Revises: 673f31035d7c
 Create Date: 2026-11-22 17:02:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e4b7c1d2a9f3'
-down_revision = '5d1e2a7c9b40'
+down_revision = '673f31035d7c'
 branch_labels = None
 depends_on = None
 

@@ -3,8 +3,6 @@ figure drills down to, and who may see it."""
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-import time_machine
-from sqlalchemy import event
 
 from app.extensions import db
 from app.models import Campaign, Escalation, LedgerItem, Task, Unit
@@ -12,6 +10,7 @@ from app.services import campaigns, dashboard, dashboard_lists
 from app.services.unit_filter import UnitFilter
 from tests.integration.test_campaigns import make_notice
 from tests.integration.test_matrix import add_instance
+from tests.support import statements_during
 
 # Friday 2026-04-10, 10:00 in Beijing.
 NOW = datetime(2026, 4, 10, 2, 0, tzinfo=timezone.utc)
@@ -155,22 +154,15 @@ def test_progress_ranking(scene):
 
 
 def test_figures_take_a_fixed_number_of_queries(scene, make_unit):
+    def figures():
+        dashboard.units_by_phase(scene, TOWNSHIPS, 3, NOW)
+        dashboard.overdue_series(scene, TOWNSHIPS, NOW)
+        dashboard.ledger_by_source(scene, TOWNSHIPS)
+        dashboard.escalations_by_level(scene, TOWNSHIPS)
+        dashboard.progress_ranking(scene, TOWNSHIPS)
+
     def count_queries():
-        statements = []
-
-        def before(conn, cursor, statement, *args):
-            statements.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", before)
-        try:
-            dashboard.units_by_phase(scene, TOWNSHIPS, 3, NOW)
-            dashboard.overdue_series(scene, TOWNSHIPS, NOW)
-            dashboard.ledger_by_source(scene, TOWNSHIPS)
-            dashboard.escalations_by_level(scene, TOWNSHIPS)
-            dashboard.progress_ranking(scene, TOWNSHIPS)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", before)
-        return len(statements)
+        return statements_during(figures)
 
     few = count_queries()
     for i in range(20):

@@ -4,12 +4,12 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import time_machine
-from sqlalchemy import event
 
 from app.extensions import db
 from app.models import LedgerItem, ProcessInstance, Task
 from app.services import campaigns, matrix
 from tests.integration.test_campaigns import ensure_deployed, make_notice
+from tests.support import statements_during
 
 NOW = datetime(2026, 4, 10, 2, 0, tzinfo=timezone.utc)
 
@@ -103,17 +103,7 @@ def test_matrix_pages_keep_campaign_wide_counts(scene):
 def test_matrix_query_count_does_not_grow_with_units(scene, make_unit):
     """A handful of GROUP BY queries whatever the number of units; never one per unit."""
     def count_queries():
-        statements = []
-
-        def before(conn, cursor, statement, *args):
-            statements.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", before)
-        try:
-            matrix.progress_matrix(scene, now=NOW)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", before)
-        return len(statements)
+        return statements_during(lambda: matrix.progress_matrix(scene, now=NOW))
 
     few = count_queries()
     for i in range(30):

@@ -13,7 +13,8 @@ from app.web.authz import role_required
 from . import bp
 
 PER_PAGE = 100
-TEMPLATE_CSV = "单位代码,单位名称,单位类型,上级代码\r\n430521001,示例镇,乡镇,\r\n430521101,县发展和改革局,县直单位,\r\n"
+TEMPLATE_CSV = ("单位代码,单位名称,单位类型,上级代码,牵头部门\r\n430521001,示例镇,乡镇,,县政府办\r\n"
+                "430521101,县发展和改革局,县直单位,,县政府办\r\n")
 
 
 class UnitImportForm(FlaskForm):
