@@ -7,7 +7,6 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.models import ProcessDefinition
 from tests.e2e.conftest import login
-from tests.integration.designer_support import extra_versions  # noqa: F401  (fixture)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 FIXED = "ladder_at(deadlines['deploy'], {'days': 2, 'unit': 'calendar'})"
@@ -17,7 +16,7 @@ def _entry(page, entry_id, tag):
     return page.locator(f'#properties [data-entry-id="{entry_id}"] {tag}')
 
 
-def test_designer_edits_lints_fixes_and_deploys(page, app, make_user, extra_versions):  # noqa: F811
+def test_designer_edits_lints_fixes_and_deploys(page, app, make_user):
     make_user("designer", username="e2e_designer")
     login(page, "e2e_designer")
     page.goto("/design/")

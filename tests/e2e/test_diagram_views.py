@@ -3,13 +3,13 @@ from playwright.sync_api import expect
 
 from app.services import launch, processes, timers
 from tests.e2e.conftest import login
-from tests.integration.designer_support import XML, extra_versions  # noqa: F401  (fixture)
+from tests.integration.designer_support import XML
 from tests.integration.test_instance_view import PHASES, travel
 from tests.integration.test_migration import without_deploy
 from tests.support import make_campaign
 
 
-def test_diff_highlights_removed_on_the_old_and_changed_on_the_new(page, app, make_user, extra_versions):  # noqa: F811
+def test_diff_highlights_removed_on_the_old_and_changed_on_the_new(page, app, make_user):
     with app.app_context():
         renamed = XML.replace("审核自查报告".encode(), "审核自查报告（新版）".encode())
         processes.deploy(without_deploy(renamed), "rectification.bpmn")

@@ -9,7 +9,7 @@ import pytest
 from app.extensions import db
 from app.models import AuditEvent, ProcessDefinition, ProcessDraft
 from tests.conftest import csrf_from
-from tests.integration.designer_support import XML, extra_versions  # noqa: F401  (fixture)
+from tests.integration.designer_support import XML
 
 
 def _v1(app) -> int:
@@ -152,7 +152,7 @@ def test_deploy_with_problems_keeps_the_draft_and_lists_them(app, login_as):
         assert db.session.query(ProcessDefinition).count() == 1
 
 
-def test_deploy_a_draft_makes_a_new_version(app, login_as, extra_versions):
+def test_deploy_a_draft_makes_a_new_version(app, login_as):
     designer = login_as("designer")
     changed = XML.decode().replace("审核自查报告", "审核自查报告（新版）")
     draft_id = _json_post(designer, "/design/drafts", {"xml": changed, "name": "新版"}).get_json()["id"]
@@ -173,7 +173,7 @@ def test_delete_draft(app, login_as):
     assert designer.get(f"/design/drafts/{draft_id}").status_code == 404
 
 
-def test_diff_page_lists_and_highlights_changes(app, login_as, extra_versions):  # noqa: F811
+def test_diff_page_lists_and_highlights_changes(app, login_as):
     from app.services import processes
     from tests.integration.test_migration import without_deploy
 

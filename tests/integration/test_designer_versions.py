@@ -6,25 +6,11 @@ import pytest
 from sqlalchemy import event
 
 from app.extensions import db
-from app.models import Base, ProcessDefinition, ProcessInstance
+from app.models import ProcessInstance
 from app.services import designer, launch, processes
 from tests.support import make_campaign
 
 XML = (Path(__file__).resolve().parents[2] / "processes" / "rectification.bpmn").read_bytes()
-
-
-@pytest.fixture
-def second_version(ctx):
-    yield
-    # Later tests expect only the shipped diagram deployed.
-    db.session.rollback()
-    for table in reversed(Base.metadata.sorted_tables):
-        if table.name == "process_definitions":
-            db.session.execute(table.delete().where(table.c.version > 1))
-        elif table.name != "alembic_version":
-            db.session.execute(table.delete())
-    db.session.commit()
-    processes.forget_cached()
 
 
 def _count_queries():
@@ -37,7 +23,7 @@ def _count_queries():
     return statements, lambda: event.remove(db.engine, "before_cursor_execute", before)
 
 
-def test_versions_list_hash_deployer_and_running_instances_in_one_query(second_version, make_unit, make_user):
+def test_versions_list_hash_deployer_and_running_instances_in_one_query(ctx, make_unit, make_user):
     units = [make_unit(f"T0{i}") for i in range(1, 4)]
     launch.launch_all(make_campaign(units[:2]), None)
     designer_id = make_user("designer")
@@ -59,7 +45,7 @@ def test_versions_list_hash_deployer_and_running_instances_in_one_query(second_v
     assert designer.versions("nope") == []
 
 
-def test_diff_names_added_removed_and_changed_elements(second_version):
+def test_diff_names_added_removed_and_changed_elements(ctx):
     v1 = processes.latest()
     changed = (XML.replace("审核自查报告".encode(), "审核自查报告（新版）".encode())
                .replace(b"ladder_at(deadlines['deploy'], ladder['letter'])",
@@ -90,7 +76,7 @@ def test_diff_names_added_removed_and_changed_elements(second_version):
     assert designer.diff(v1.id, v1.id).empty
 
 
-def test_diff_ignores_layout_and_order(second_version):
+def test_diff_ignores_layout_and_order(ctx):
     v1 = processes.latest()
     moved = re.sub(rb'<dc:Bounds x="(\d)', rb'<dc:Bounds x="9\1', XML, count=3)
     v2, created = processes.deploy(moved, "rectification.bpmn")

@@ -8,7 +8,7 @@ import time_machine
 from lxml import etree
 
 from app.extensions import db
-from app.models import AuditEvent, Base, Escalation, ProcessDefinition, ProcessInstance, Task
+from app.models import AuditEvent, Escalation, ProcessDefinition, ProcessInstance
 from app.services import launch, migration, processes, timers
 from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, submit, upload
 
@@ -78,13 +78,6 @@ def world(app, ctx, make_unit, make_user):
     submit(app, staff_of(w, "after"), one(w["after"], "self_check").id, {"summary": "自查完毕", **ledger_rows("甲")})
     yield w
     db.session.rollback()
-    for table in reversed(Base.metadata.sorted_tables):
-        if table.name == "process_definitions":
-            db.session.execute(table.delete().where(table.c.version > 1))
-        elif table.name != "alembic_version":
-            db.session.execute(table.delete())
-    db.session.commit()
-    processes.forget_cached()
 
 
 def staff_of(w, key):

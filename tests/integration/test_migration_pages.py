@@ -2,7 +2,7 @@
 from app.extensions import db
 from app.models import AuditEvent, ProcessInstance
 from app.services import launch, processes
-from tests.integration.designer_support import XML, extra_versions  # noqa: F401  (fixture)
+from tests.integration.designer_support import XML
 from tests.integration.test_migration import without_deploy
 from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, submit, upload
 
@@ -22,7 +22,7 @@ def _world(app, make_unit, make_user):
         return cid, v2.id, inst[stuck], inst[ahead], stuck
 
 
-def test_dry_run_then_migrate_all_safe(app, login_as, make_unit, make_user, extra_versions):  # noqa: F811
+def test_dry_run_then_migrate_all_safe(app, login_as, make_unit, make_user):
     cid, v2, stuck, ahead, _ = _world(app, make_unit, make_user)
     designer = login_as("designer")
     page = designer.get(f"/design/campaigns/{cid}/migrate?target={v2}").get_data(as_text=True)
@@ -39,7 +39,7 @@ def test_dry_run_then_migrate_all_safe(app, login_as, make_unit, make_user, extr
         assert db.session.query(AuditEvent).filter(AuditEvent.action.like("%migrat%")).count() >= 1
 
 
-def test_migrate_selected_reports_the_ones_that_cannot_move(app, login_as, make_unit, make_user, extra_versions):  # noqa: F811
+def test_migrate_selected_reports_the_ones_that_cannot_move(app, login_as, make_unit, make_user):
     cid, v2, stuck, ahead, _ = _world(app, make_unit, make_user)
     designer = login_as("designer")
     form_url = f"/design/campaigns/{cid}/migrate?target={v2}"

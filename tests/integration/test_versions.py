@@ -5,7 +5,7 @@ import pytest
 
 from app.engine.errors import DiagramError
 from app.extensions import db
-from app.models import AuditEvent, Base, ProcessDefinition, ProcessInstance
+from app.models import AuditEvent, ProcessDefinition, ProcessInstance
 from app.services import launch, processes
 from tests.support import DEPLOY, make_campaign, ready_tasks, submit, upload
 
@@ -45,14 +45,7 @@ def test_changed_diagram_is_a_new_version_and_old_instances_stay(app, ctx, make_
         launch.launch_all(cid2, None)
         assert db.session.query(ProcessInstance).filter_by(unit_id=other).one().definition_id == definition.id
     finally:
-        # Later tests expect only the shipped diagram deployed.
-        db.session.rollback()
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name not in ("process_definitions", "alembic_version"):
-                db.session.execute(table.delete())
-        db.session.query(ProcessDefinition).filter(ProcessDefinition.version > 1).delete()
-        db.session.commit()
-        processes.forget_cached()
+        db.session.rollback()  # conftest then drops the version deployed here
 
 
 def test_invalid_diagram_is_refused_and_nothing_is_stored(ctx):
