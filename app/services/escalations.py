@@ -26,12 +26,12 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 
 
-def _insert_statement(rows: list[dict]):
-    """INSERT ... ON CONFLICT DO NOTHING on the escalation key, returning the rows inserted."""
+def _insert_statement(returning):
+    """INSERT ... ON CONFLICT DO NOTHING on the escalation key, returning what was inserted."""
     module = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    return (module.insert(Escalation).values(rows)
+    return (module.insert(Escalation)
             .on_conflict_do_nothing(index_elements=["instance_id", "spiff_task_id", "level"])
-            .returning(Escalation))
+            .returning(*returning))
 
 
 def values_for(instance: ProcessInstance, payload: dict, task: Task | None, now: datetime,
@@ -48,7 +48,8 @@ def values_for(instance: ProcessInstance, payload: dict, task: Task | None, now:
     )
 
 
-def _audit_values(escalation: Escalation, actor_id: int | None, manual: bool) -> dict:
+def _audit_values(escalation, actor_id: int | None, manual: bool) -> dict:
+    """The audit event of a new rung (an Escalation, or a row with its id, level, task and unit)."""
     return audit.values(actor_id, f"escalation.{escalation.level}", "escalation", escalation.id,
                         after={"task_id": escalation.task_id, "level": escalation.level, "manual": manual},
                         unit_id=escalation.unit_id)
@@ -63,20 +64,22 @@ def record(instance: ProcessInstance, payload: dict, *, actor_id: int | None = N
             select(Task).where(Task.instance_id == instance.id, Task.spiff_task_id == payload["spiff_task_id"])
         ).first()
     row = values_for(instance, payload, task, now, actor_id, manual)
-    escalation = db.session.scalars(_insert_statement([row])).first()
+    escalation = db.session.scalars(_insert_statement([Escalation]).values(row)).first()
     if escalation is None:
         return None
     audit.record_many([_audit_values(escalation, actor_id, manual)])
     return escalation
 
 
-def record_many(rows: list[dict]) -> list[Escalation]:
-    """Record many rungs (each from `values_for`) in one statement; those already there are skipped."""
+def record_many(rows: list[dict]) -> int:
+    """Record many of the sweep's rungs (each from `values_for`) in one executemany; those
+    already there are skipped. Returns how many were new."""
     if not rows:
-        return []
-    inserted = list(db.session.scalars(_insert_statement(rows)))
-    audit.record_many([_audit_values(e, e.created_by_id, e.manual) for e in inserted])
-    return inserted
+        return 0
+    columns = (Escalation.id, Escalation.level, Escalation.task_id, Escalation.unit_id)
+    inserted = db.session.execute(_insert_statement(columns), rows).all()
+    audit.record_many([_audit_values(e, None, False) for e in inserted])
+    return len(inserted)
 
 
 def apply_effects(instance: ProcessInstance, effects, now: datetime | None = None,
