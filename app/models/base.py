@@ -15,6 +15,11 @@ NAMING = {
 }
 
 
+def N_(message: str) -> str:
+    """Marks a label for the translation catalog; the page translates it when it shows it."""
+    return message
+
+
 class UTCDateTime(TypeDecorator):
     """Stores naive UTC, returns aware UTC, on SQLite and PostgreSQL alike."""
 

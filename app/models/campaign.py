@@ -3,7 +3,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, new_public_slug
+from .base import Base, N_, new_public_slug
 from .unit import Unit
 
 CAMPAIGN_STATUSES = ("draft", "launching", "launched", "closed")
@@ -11,12 +11,12 @@ CAMPAIGN_STATUSES = ("draft", "launching", "launched", "closed")
 # Phase keys shared by notices, instances and the progress matrix, in order.
 PHASES = ("deploy", "self_check", "rectification", "assessment", "follow_up")
 PHASE_NAMES = {
-    "deploy": "动员部署",
-    "self_check": "自查自纠",
-    "rectification": "整改落实",
-    "assessment": "总结评估",
-    "follow_up": "回头看",
-    "closed": "已办结",
+    "deploy": N_("动员部署"),
+    "self_check": N_("自查自纠"),
+    "rectification": N_("整改落实"),
+    "assessment": N_("总结评估"),
+    "follow_up": N_("回头看"),
+    "closed": N_("已办结"),
 }
 
 

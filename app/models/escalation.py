@@ -3,10 +3,10 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base
+from .base import Base, N_
 
 LEVELS = ("reminder", "letter", "notice")
-LEVEL_NAMES = {"reminder": "催办", "letter": "督办函", "notice": "通报"}
+LEVEL_NAMES = {"reminder": N_("催办"), "letter": N_("督办函"), "notice": N_("通报")}
 # pending: to be carried out by the sweep; done; incident: failed too often, waits for a person.
 ESCALATION_STATUSES = ("pending", "done", "incident")
 

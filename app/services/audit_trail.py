@@ -17,6 +17,7 @@ from app.models import (
 )
 from app.models.campaign import PHASE_NAMES
 from app.models.escalation import LEVEL_NAMES
+from app.models.base import N_
 
 from . import ledger, paging
 from .paging import Page
@@ -63,38 +64,38 @@ SCOPED = {
     "evidence": Scoped(Evidence, None, Evidence.instance_id),
 }
 ENTITY_NAMES = {
-    "campaign": "专项整治", "process_instance": "整治流程", "task": "办理事项", "ledger_item": "整改事项",
-    "escalation": "逾期督办", "supervision_letter": "督办函", "public_notice": "通报", "score_sheet": "评分表",
-    "interview": "约谈", "self_examination": "书面检查", "tip": "群众举报", "evidence": "佐证材料",
+    "campaign": N_("专项整治"), "process_instance": N_("整治流程"), "task": N_("办理事项"), "ledger_item": N_("整改事项"),
+    "escalation": N_("逾期督办"), "supervision_letter": N_("督办函"), "public_notice": N_("通报"), "score_sheet": N_("评分表"),
+    "interview": N_("约谈"), "self_examination": N_("书面检查"), "tip": N_("群众举报"), "evidence": N_("佐证材料"),
 }
 ACTION_NAMES = {
-    "campaign.create": "创建专项整治", "campaign.update": "修改通知", "campaign.enrol": "纳入单位",
-    "campaign.launch": "启动专项整治", "instance.advance": "流程推进", "instance.error": "流程出错",
-    "task.draft": "保存草稿", "task.complete": "办结", "task.cancel": "取消待办", "task.remind": "催办",
-    "ledger.create": "新增整改事项", "ledger.withdraw": "撤回整改事项", "ledger.status": "整改状态变更",
-    "ledger.close": "销号", "ledger.return": "核查退回", "ledger.reopen": "重新打开", "ledger.import": "导入台账",
-    "escalation.reminder": "逾期催办", "escalation.letter": "逾期督办函", "escalation.notice": "逾期通报",
-    "escalation.incident": "督办异常", "escalation.retry": "督办重试",
-    "letter.issue": "发督办函", "letter.acknowledge": "签收督办函",
-    "notice.publish": "发布通报", "notice.withdraw": "撤回通报",
-    "campaign.migrate": "迁移流程版本", "instance.migrate": "迁移流程版本",
-    "appraisal.attach": "设置考核方案", "appraisal.bottom_n": "设置约谈名额", "appraisal.finalise": "考核定档",
-    "score_sheet.save": "保存评分", "score_sheet.submit": "提交评分", "score_sheet.reopen": "退回评分",
-    "interview.create": "登记约谈", "interview.update": "修改约谈", "interview.delete": "删除约谈",
-    "self_examination.update": "书面检查",
-    "tip.submit": "收到举报", "tip.accept": "受理举报", "tip.decline": "不予受理",
-    "campaign.publish": "公开专项整治", "campaign.unpublish": "取消公开",
-    "evidence.publish": "公开佐证材料", "evidence.unpublish": "取消公开佐证材料",
+    "campaign.create": N_("创建专项整治"), "campaign.update": N_("修改通知"), "campaign.enrol": N_("纳入单位"),
+    "campaign.launch": N_("启动专项整治"), "instance.advance": N_("流程推进"), "instance.error": N_("流程出错"),
+    "task.draft": N_("保存草稿"), "task.complete": N_("办结"), "task.cancel": N_("取消待办"), "task.remind": N_("催办"),
+    "ledger.create": N_("新增整改事项"), "ledger.withdraw": N_("撤回整改事项"), "ledger.status": N_("整改状态变更"),
+    "ledger.close": N_("销号"), "ledger.return": N_("核查退回"), "ledger.reopen": N_("重新打开"), "ledger.import": N_("导入台账"),
+    "escalation.reminder": N_("逾期催办"), "escalation.letter": N_("逾期督办函"), "escalation.notice": N_("逾期通报"),
+    "escalation.incident": N_("督办异常"), "escalation.retry": N_("督办重试"),
+    "letter.issue": N_("发督办函"), "letter.acknowledge": N_("签收督办函"),
+    "notice.publish": N_("发布通报"), "notice.withdraw": N_("撤回通报"),
+    "campaign.migrate": N_("迁移流程版本"), "instance.migrate": N_("迁移流程版本"),
+    "appraisal.attach": N_("设置考核方案"), "appraisal.bottom_n": N_("设置约谈名额"), "appraisal.finalise": N_("考核定档"),
+    "score_sheet.save": N_("保存评分"), "score_sheet.submit": N_("提交评分"), "score_sheet.reopen": N_("退回评分"),
+    "interview.create": N_("登记约谈"), "interview.update": N_("修改约谈"), "interview.delete": N_("删除约谈"),
+    "self_examination.update": N_("书面检查"),
+    "tip.submit": N_("收到举报"), "tip.accept": N_("受理举报"), "tip.decline": N_("不予受理"),
+    "campaign.publish": N_("公开专项整治"), "campaign.unpublish": N_("取消公开"),
+    "evidence.publish": N_("公开佐证材料"), "evidence.unpublish": N_("取消公开佐证材料"),
 }
 FIELD_NAMES = {
-    "status": "状态", "phase": "阶段", "title": "问题描述", "deadline": "整改时限", "seq": "序号", "round": "轮次",
-    "origin": "产生方式", "level": "督办级别", "task_id": "办理事项", "manual": "人工发起", "summary": "内容",
-    "draft_saved": "已存草稿", "filename": "文件", "count": "数量", "items": "事项", "units": "单位",
-    "selection": "范围", "enrolled": "纳入单位数", "error": "错误", "reason": "原因", "number": "编号",
+    "status": N_("状态"), "phase": N_("阶段"), "title": N_("问题描述"), "deadline": N_("整改时限"), "seq": N_("序号"), "round": N_("轮次"),
+    "origin": N_("产生方式"), "level": N_("督办级别"), "task_id": N_("办理事项"), "manual": N_("人工发起"), "summary": N_("内容"),
+    "draft_saved": N_("已存草稿"), "filename": N_("文件"), "count": N_("数量"), "items": N_("事项"), "units": N_("单位"),
+    "selection": N_("范围"), "enrolled": N_("纳入单位数"), "error": N_("错误"), "reason": N_("原因"), "number": N_("编号"),
 }
 _VALUE_NAMES = {
-    "status": {**ledger.STATUS_NAMES, "running": "进行中", "completed": "已办结", "ready": "待办理",
-               "cancelled": "已取消", "error": "出错", "pending": "待执行", "done": "已执行", "incident": "异常"},
+    "status": {**ledger.STATUS_NAMES, "running": N_("进行中"), "completed": N_("已办结"), "ready": N_("待办理"),
+               "cancelled": N_("已取消"), "error": N_("出错"), "pending": N_("待执行"), "done": N_("已执行"), "incident": N_("异常")},
     "phase": PHASE_NAMES, "origin": ledger.ORIGIN_NAMES, "level": LEVEL_NAMES,
 }
 

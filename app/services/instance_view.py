@@ -11,10 +11,11 @@ from app.extensions import db
 from app.models import AuditEvent, Escalation, ProcessInstance, SupervisionLetter, Task, User
 from app.models.campaign import PHASE_NAMES
 from app.models.escalation import LEVEL_NAMES
+from app.models.base import N_
 
 # When an element is in several states, the first listed wins its colour.
 STATES = ("escalated", "overdue", "active", "completed")
-STATE_NAMES = {"completed": "已办结", "active": "办理中", "overdue": "已逾期", "escalated": "已督办升级"}
+STATE_NAMES = {"completed": N_("已办结"), "active": N_("办理中"), "overdue": N_("已逾期"), "escalated": N_("已督办升级")}
 ACTIONS = {
     "instance.start": "流程启动", "instance.advance": "流程推进", "instance.error": "流程出错", "instance.migrate": "迁移到新版本",
     "task.cancel": "步骤取消", "task.remind": "手动催办",

@@ -12,12 +12,13 @@ from app import clock
 from app.extensions import db
 from app.forms import registry as forms
 from app.models import Campaign, CampaignUnit, ProcessInstance, Tip, TipPhoto, Unit, User
+from app.models.base import N_
 
 from . import audit, evidence, findings
 from .tasks import Conflict, FormInvalid
 
 OFFICE_ROLES = ("admin", "supervisor")
-STATUS_NAMES = {"received": "待处理", "accepted": "已受理，纳入整改", "declined": "不予受理"}
+STATUS_NAMES = {"received": N_("待处理"), "accepted": N_("已受理，纳入整改"), "declined": N_("不予受理")}
 # No 0/O, 1/I/L: the code is read off paper and typed on a phone.
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 RECEIPT_LENGTH = 16

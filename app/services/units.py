@@ -10,9 +10,10 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from app.extensions import db
 from app.models import Unit
 from app.models.unit import UNIT_KINDS
+from app.models.base import N_
 from app.services import audit, spreadsheets
 
-KIND_LABELS = {"department": "县直单位", "township": "乡镇", "district": "区", "other": "其他"}
+KIND_LABELS = {"department": N_("县直单位"), "township": N_("乡镇"), "district": N_("区"), "other": N_("其他")}
 # Spreadsheets from county offices use the Chinese words; a few common variants are accepted too.
 KIND_ALIASES = {
     **{kind: kind for kind in UNIT_KINDS},
