@@ -56,17 +56,10 @@ def values(
     )
 
 
-def record(
-    actor_id: int | None,
-    action: str,
-    entity_type: str,
-    entity_id,
-    before: dict | None = None,
-    after: dict | None = None,
-    unit_id: int | None = None,
-) -> AuditEvent:
-    """Add an audit event to the current session; the calling service commits it with its change."""
-    event = AuditEvent(**values(actor_id, action, entity_type, entity_id, before, after, unit_id))
+def record(*args, **kwargs) -> AuditEvent:
+    """Add an audit event (the arguments of `values`) to the current session; the calling
+    service commits it with its change."""
+    event = AuditEvent(**values(*args, **kwargs))
     db.session.add(event)
     return event
 
