@@ -85,7 +85,8 @@ def seed(app: Flask) -> SeedResult:
     notice = notices.with_extra_phases(notice, follow_up_on=today - timedelta(days=1))
     campaign = campaigns.create_campaign(notice, ids["admin"])
     campaigns.enrol_units(campaign.id, "all", ids["admin"])
-    launch.launch_all(campaign.id, ids["admin"])
+    # The demo plays a campaign under way for 60 days: its deploy deadline has passed on purpose.
+    launch.launch_all(campaign.id, ids["admin"], allow_past_deadlines=True)
     _advance_units(app, campaign.id, ids)
     appraisal.seed_appraisal(campaign.id, ids["admin"], ids["assessor"])
     _open_to_residents(campaign.id, ids["admin"])

@@ -7,8 +7,15 @@ from .base import Base, N_
 
 LEVELS = ("reminder", "letter", "notice")
 LEVEL_NAMES = {"reminder": N_("催办"), "letter": N_("督办函"), "notice": N_("通报")}
-# pending: to be carried out by the sweep; done; incident: failed too often, waits for a person.
-ESCALATION_STATUSES = ("pending", "done", "incident")
+# pending: to be carried out (next_attempt_at says when: now, or later while an earlier rung's
+# interval runs); done; incident: failed too often, waits for a person; cancelled: its step was
+# closed before it was carried out, so it never was; withdrawn: carried out wrongly, withdrawn by
+# the office with a reason (kept, never deleted).
+ESCALATION_STATUSES = ("pending", "done", "incident", "cancelled", "withdrawn")
+STATUS_NAMES = {"pending": N_("待执行"), "done": N_("已执行"), "incident": N_("执行失败"),
+                "cancelled": N_("已取消（环节已办结）"), "withdrawn": N_("已撤回")}
+# Rungs that name the unit in public: never before an earlier letter's reply deadline.
+PUBLIC_LEVELS = frozenset({"notice"})
 
 
 class Escalation(Base):
@@ -39,6 +46,10 @@ class Escalation(Base):
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None]
+    # Why it was cancelled (its step closed first) or withdrawn (the office's reason).
+    closed_reason: Mapped[str | None] = mapped_column(Text)
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     unit = relationship("Unit")
     task = relationship("Task")
@@ -81,6 +92,9 @@ class SupervisionLetter(Base):
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdraw_reason: Mapped[str | None] = mapped_column(Text)
 
     unit = relationship("Unit")
     campaign = relationship("Campaign")

@@ -32,6 +32,10 @@ class Task(Base):
     phase: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="ready")
     due_at: Mapped[datetime | None]
+    # When due_at was last recomputed (a holiday arrangement entered or changed): the overdue
+    # ladder's next rung counts its interval from here, so a deadline moved into the past does
+    # not fire a letter or a notice at once.
+    due_changed_at: Mapped[datetime | None]
     ledger_item_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_items.id"), index=True)
     # The comments of the review that sent this task back, shown on the task page.
     returned_comment: Mapped[str | None] = mapped_column(Text)

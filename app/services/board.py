@@ -15,6 +15,7 @@ from app.models.escalation import ESCALATION_STATUSES, LEVELS
 from app.services.unit_filter import UnitFilter
 
 from . import audit, manual_letters, notifications
+from . import escalations as ladder_rungs
 from .paging import Page
 
 INCIDENT_LIMIT = 200
@@ -148,9 +149,13 @@ def campaign_choices() -> list[tuple[int, str]]:
 
 def remind(user, task_ids: list[int]) -> BulkResult:
     """催办 now: a notification to each selected overdue task's unit staff, audited, all in one transaction."""
-    now = clock.now()
     result = BulkResult()
     found = {t.id: t for t in db.session.scalars(select(Task).where(Task.id.in_(task_ids)))} if task_ids else {}
+    # Under the lock completion takes, read each task afresh: no reminder for a step just completed.
+    ladder_rungs.lock_instances([t.instance_id for t in found.values()], wait=True)
+    for task in found.values():
+        db.session.refresh(task)
+    now = clock.now()
     for task_id in dict.fromkeys(task_ids):
         task = found.get(task_id)
         if task is None or task.role != "unit_staff":

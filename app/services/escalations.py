@@ -5,6 +5,12 @@ Escalation row, unique per (instance, task, level) in the database, written in t
 transaction as the workflow state. Carrying it out (notifications, the numbered letter, the
 public notice) happens right after, in its own transaction, retried with backoff; after
 MAX_ATTEMPTS failures the escalation is an incident on the board until retried by hand.
+
+Carrying a rung out first takes the lock that completing a task takes (the instance's row) and
+checks, under it, that the step is still open: a rung and a completion racing each other end with
+the rung carried out before the completion, or cancelled. It also waits its turn on the ladder
+(ladder.decide: one rung at a time, each its interval after the previous one, a public notice
+only after the letter's reply deadline).
 """
 import logging
 from datetime import datetime, timedelta
@@ -16,14 +22,16 @@ from sqlalchemy.orm import selectinload
 
 from app import clock, workdays
 from app.extensions import db
-from app.models import Escalation, ProcessInstance, Task
-from app.models.escalation import LEVEL_NAMES
+from app.models import Campaign, Escalation, ProcessInstance, SupervisionLetter, Task
+from app.models.escalation import LEVEL_NAMES, PUBLIC_LEVELS
 
-from . import audit, letters, notices_public, notifications
+from . import audit, ladder, letters, notices_public, notifications
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+# Two rungs of one step are never carried out in the same sweep, even where the ladder's interval is 0.
+ONE_RUNG_PER_SWEEP = timedelta(minutes=1)
 
 
 def _insert_statement(returning):
@@ -110,7 +118,9 @@ def _reminder(escalation: Escalation) -> notifications.Message:
 
 
 def carry_out(escalation: Escalation, actor_id: int | None = None, new_due: datetime | None = None) -> None:
-    """Do what the rung means; adds to the session (the caller commits). new_due: a letter's own deadline."""
+    """Do what the rung means; adds to the session (the caller commits). new_due: a letter's own deadline.
+
+    The caller has made sure, under the instance's lock, that the step is still open (gate())."""
     if escalation.level == "reminder":
         notifications.notify_many([_reminder(escalation)])
     elif escalation.level == "letter":
@@ -123,15 +133,124 @@ def carry_out(escalation: Escalation, actor_id: int | None = None, new_due: date
                                   link="/public/notices", escalation_id=escalation.id)
     escalation.status = "done"
     escalation.done_at = clock.now()
+    escalation.next_attempt_at = None
 
 
-def deliver_pending(now: datetime | None = None, limit: int = 100) -> tuple[int, int]:
+def lock_instances(ids, *, wait: bool) -> set[int]:
+    """Take the row lock that completing a task takes (tasks.complete), on these instances.
+
+    Held to the end of the caller's transaction, it orders a rung and a completion of the same
+    instance: whichever comes second sees what the first committed. The sweep does not wait
+    (`wait=False`: an instance being completed right now is left for the next round); a person's
+    action does. On SQLite the sweep's transaction holds the database's write lock already."""
+    ids = sorted(set(ids))
+    if not ids or db.engine.dialect.name != "postgresql":
+        return set(ids)
+    query = (select(ProcessInstance.id).where(ProcessInstance.id.in_(ids)).order_by(ProcessInstance.id)
+             .with_for_update(skip_locked=not wait))
+    return set(db.session.scalars(query))
+
+
+def _step(escalation) -> tuple[int, str]:
+    return escalation.instance_id, escalation.spiff_task_id
+
+
+def gate(batch: list[Escalation], now: datetime, fired: set | None = None) -> dict[int, ladder.Decision]:
+    """Decide, for escalations whose instances the caller has locked, which are carried out now.
+
+    Read after the lock: whether each step is still open (a closed step's rungs are cancelled,
+    never carried out), the step's other rungs and an earlier letter's reply deadline (the
+    catch-up rule, ladder.decide). `fired`: steps that had a rung carried out in this sweep;
+    they get no second one. A rung recorded by hand (a supervisor's letter) is not timed."""
+    if not batch:
+        return {}
+    instance_ids = {e.instance_id for e in batch}
+    spiff_ids = {e.spiff_task_id for e in batch}
+    keys = {_step(e) for e in batch}
+    open_steps, restarted = set(), {}
+    for instance_id, spiff_id, status, changed in db.session.execute(
+        select(Task.instance_id, Task.spiff_task_id, Task.status, Task.due_changed_at)
+        .where(Task.instance_id.in_(instance_ids), Task.spiff_task_id.in_(spiff_ids))
+    ):
+        if (instance_id, spiff_id) in keys and status == "ready":
+            open_steps.add((instance_id, spiff_id))
+            if changed is not None:
+                restarted[(instance_id, spiff_id)] = changed
+    timed = [e for e in batch if not e.manual and ladder.rank(e.level) > 0]
+    rungs: dict[tuple, dict[str, ladder.Rung]] = {}
+    replies: dict[tuple, datetime] = {}
+    ladders: dict[int, dict] = {}
+    if timed:
+        for row in db.session.execute(
+            select(Escalation.id, Escalation.instance_id, Escalation.spiff_task_id, Escalation.level,
+                   Escalation.status, Escalation.done_at, Escalation.next_attempt_at)
+            .where(Escalation.instance_id.in_(instance_ids), Escalation.spiff_task_id.in_(spiff_ids))
+        ):
+            if (row.instance_id, row.spiff_task_id) in keys:
+                rungs.setdefault((row.instance_id, row.spiff_task_id), {})[row.level] = ladder.Rung(
+                    row.level, row.status, row.done_at, row.next_attempt_at)
+        if any(e.level in PUBLIC_LEVELS for e in timed):
+            for instance_id, spiff_id, new_due in db.session.execute(
+                select(Escalation.instance_id, Escalation.spiff_task_id, SupervisionLetter.new_due)
+                .join(SupervisionLetter, SupervisionLetter.escalation_id == Escalation.id)
+                .where(Escalation.instance_id.in_(instance_ids), Escalation.spiff_task_id.in_(spiff_ids),
+                       SupervisionLetter.withdrawn_at.is_(None))
+            ):
+                due = workdays.end_of_working_day(new_due)
+                replies[(instance_id, spiff_id)] = max(due, replies.get((instance_id, spiff_id), due))
+        ladders = {cid: ladder.merged(value) for cid, value in db.session.execute(
+            select(Campaign.id, Campaign.ladder).where(Campaign.id.in_({e.campaign_id for e in timed})))}
+    decisions: dict[int, ladder.Decision] = {}
+    fired = fired if fired is not None else set()
+    # Lower rungs first: a letter deferred here defers the notice after it in the same batch.
+    for escalation in sorted(batch, key=lambda e: ladder.rank(e.level)):
+        key = _step(escalation)
+        if key not in open_steps:
+            decision = ladder.Decision(False, cancel="closed")
+        elif escalation.manual or ladder.rank(escalation.level) == 0:
+            decision = ladder.FIRE
+        else:
+            decision = ladder.decide(escalation.level, list(rungs.get(key, {}).values()),
+                                     ladders[escalation.campaign_id], now,
+                                     restarted_at=restarted.get(key), reply_due=replies.get(key))
+        if decision.fire and key in fired:
+            decision = ladder.Decision(False, wait_until=now + ONE_RUNG_PER_SWEEP)
+        decisions[escalation.id] = decision
+        if decision.fire:
+            fired.add(key)
+        status = "done" if decision.fire else ("cancelled" if decision.cancel else "pending")
+        # What later rungs of the same step see: this one as just decided.
+        rungs.setdefault(key, {})[escalation.level] = ladder.Rung(
+            escalation.level, status, now if decision.fire else None, decision.wait_until)
+    return decisions
+
+
+CANCEL_REASONS = {"closed": "环节已办结，未再执行", "withdrawn": "前一级督办已撤回，未再执行"}
+
+
+def _hold(escalation: Escalation, decision: ladder.Decision, audits: list[dict]) -> None:
+    """A rung that is not carried out now: cancelled for good, or pending until a later time."""
+    if decision.cancel:
+        escalation.status, escalation.next_attempt_at = "cancelled", None
+        escalation.closed_reason = CANCEL_REASONS[decision.cancel]
+        audits.append(audit.values(None, "escalation.cancel", "escalation", escalation.id,
+                                   before={"status": "pending"},
+                                   after={"status": "cancelled", "reason": escalation.closed_reason},
+                                   unit_id=escalation.unit_id))
+    else:
+        escalation.next_attempt_at = decision.wait_until
+
+
+def deliver_pending(now: datetime | None = None, limit: int = 100,
+                    fired: set | None = None) -> tuple[int, int, int]:
     """Carry out up to `limit` pending escalations that are due, in one transaction.
 
-    Reminders, nearly all of the work, go out together: one statement for their notifications
-    and one for their status. Letters and notices, and the reminders too if that fails, go one
-    by one, each under a savepoint, so one failure is recorded and retried later without undoing
-    the others. Returns (done, failed)."""
+    Their instances are locked first (lock_instances) and each rung passes gate(): a closed
+    step's rungs are cancelled, a rung the catch-up rule holds back waits. Reminders, nearly
+    all of the work, go out together: one statement for their notifications and one for their
+    status. Letters and notices, and the reminders too if that fails, go one by one, each under
+    a savepoint, so one failure is recorded and retried later without undoing the others.
+    Returns (done, failed, taken): rungs held back or cancelled count as neither, but as taken."""
     now = now or clock.now()
     # The task comes along (every rung names it); FOR UPDATE applies to the escalations only.
     query = (select(Escalation).options(selectinload(Escalation.task))
@@ -140,6 +259,16 @@ def deliver_pending(now: datetime | None = None, limit: int = 100) -> tuple[int,
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Escalation)  # another scheduler's batch is left to it
     batch = list(db.session.scalars(query))
+    taken = len(batch)
+    locked = lock_instances([e.instance_id for e in batch], wait=False)
+    batch = [e for e in batch if e.instance_id in locked]  # the others: being completed right now
+    decisions = gate(batch, now, fired)
+    audits: list[dict] = []
+    for escalation in batch:
+        if not decisions[escalation.id].fire:
+            _hold(escalation, decisions[escalation.id], audits)
+    audit.record_many(audits)
+    batch = [e for e in batch if decisions[e.id].fire]
     reminders = [e for e in batch if e.level == "reminder"]
     one_by_one = [e for e in batch if e.level != "reminder"]
     done = failed = 0
@@ -148,7 +277,7 @@ def deliver_pending(now: datetime | None = None, limit: int = 100) -> tuple[int,
             with db.session.begin_nested():
                 notifications.notify_many([_reminder(e) for e in reminders])
                 for escalation in reminders:
-                    escalation.status, escalation.done_at = "done", clock.now()
+                    escalation.status, escalation.done_at, escalation.next_attempt_at = "done", clock.now(), None
             done += len(reminders)
         except Exception:  # find the one that fails; the others still go out
             log.warning("reminders: the batch failed, carrying them out one by one", exc_info=True)
@@ -162,27 +291,38 @@ def deliver_pending(now: datetime | None = None, limit: int = 100) -> tuple[int,
             _record_failure(escalation, exc, now)
             failed += 1
     db.session.commit()
-    return done, failed
+    return done, failed, taken
 
 
-def deliver_one(escalation_id: int, now: datetime | None = None, actor_id: int | None = None) -> bool:
+def deliver_one(escalation_id: int, now: datetime | None = None, actor_id: int | None = None) -> str:
+    """Carry out one escalation now (a person's retry): "done", "failed", "waiting" (the catch-up
+    rule holds it back; it goes out by itself when due) or "cancelled" (its step is closed)."""
     now = now or clock.now()
     query = select(Escalation).where(Escalation.id == escalation_id)
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     escalation = db.session.scalars(query).first()
-    if escalation is None or escalation.status == "done":
+    if escalation is None or escalation.status != "pending":
         db.session.rollback()
-        return True
+        return {"done": "done", "cancelled": "cancelled", "withdrawn": "cancelled"}.get(
+            escalation.status if escalation else "done", "failed")
+    lock_instances([escalation.instance_id], wait=True)
+    decision = gate([escalation], now)[escalation.id]
+    if not decision.fire:
+        audits: list[dict] = []
+        _hold(escalation, decision, audits)
+        audit.record_many(audits)
+        db.session.commit()
+        return "cancelled" if decision.cancel else "waiting"
     try:
         with db.session.begin_nested():
             carry_out(escalation, actor_id)
-        ok = True
+        outcome = "done"
     except Exception as exc:
         _record_failure(escalation, exc, now)
-        ok = False
+        outcome = "failed"
     db.session.commit()
-    return ok
+    return outcome
 
 
 def _record_failure(escalation: Escalation, exc: Exception, now: datetime) -> None:
@@ -199,13 +339,14 @@ def _record_failure(escalation: Escalation, exc: Exception, now: datetime) -> No
         escalation.next_attempt_at = now + timedelta(minutes=2 ** escalation.attempts)
 
 
-def retry(escalation_id: int, actor_id: int) -> bool:
-    """A person retries an incident now."""
+def retry(escalation_id: int, actor_id: int) -> str:
+    """A person retries an incident now; the outcome as deliver_one gives it."""
     escalation = db.session.get(Escalation, escalation_id)
     if escalation is None:
         raise LookupError("督办事项不存在")
-    if escalation.status == "done":
-        return True
+    if escalation.status != "incident":
+        db.session.rollback()
+        return "done" if escalation.status == "done" else "cancelled"
     escalation.status, escalation.next_attempt_at = "pending", clock.now()
     audit.record(actor_id, "escalation.retry", "escalation", escalation_id, before={"status": "incident"},
                  after={"status": "pending"}, unit_id=escalation.unit_id)

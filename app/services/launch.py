@@ -5,7 +5,8 @@ so the start is run once per batch and its state copied to each unit's row; each
 one transaction and a unit never gets a second instance (unique campaign_id + unit_id).
 """
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from types import SimpleNamespace
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import insert, select
@@ -16,22 +17,31 @@ from app.engine import runtime
 from app.extensions import db
 from app.models import AuditEvent, Campaign, CampaignUnit, ProcessInstance, Task
 
-from . import audit, processes, workflow
+from . import audit, escalations, ladder, processes, workflow
 
 REVIEW_DAYS = 5  # working days after the self-check deadline
-# Defaults: reminder on the due date, letter 3 working days after it, public notice 10 after it.
-DEFAULT_LADDER = {
-    "reminder": {"days": 0, "unit": "working"},
-    "letter": {"days": 3, "unit": "working"},
-    "notice": {"days": 10, "unit": "working"},
-}
 FOLLOW_UP_AFTER_DAYS = 90
 # Without a follow-up phase in the notice, the review is due a month after its date.
 FOLLOW_UP_DAYS = 30
 
 
 class LaunchError(Exception):
-    pass
+    """A launch refused; `past` lists the phases whose deadline has passed, when that is why."""
+
+    def __init__(self, message: str, past: list[tuple[str, date]] | None = None):
+        super().__init__(message)
+        self.past = past or []
+
+
+def past_deadlines(campaign: Campaign, now: datetime | None = None) -> list[tuple[str, date]]:
+    """(phase name, deadline) of the phases whose deadline has already passed.
+
+    A unit's step is due at the end of its phase's last working day. A campaign launched with
+    such a deadline would start its units overdue and their ladder at once, so launching waits
+    until the office sets new deadlines (the campaign's form, while it is a draft)."""
+    now = now or clock.now()
+    return [(p.name, p.ends) for p in sorted(campaign.phases, key=lambda p: p.position)
+            if p.ends is not None and workdays.end_of_working_day(p.ends) <= now]
 
 
 @dataclass
@@ -63,16 +73,11 @@ def process_data(campaign: Campaign) -> dict:
         "follow_up_at": follow_up_at.isoformat(),
         # The multi-instance output is a map so every remedial round can write into it again.
         "ledger_done": {},
-        "ladder": ladder_of(campaign),
+        "ladder": ladder.ladder_of(campaign),
         # New deadlines of returned steps (set when a review or a verification returns them).
         "self_check_redo_due": None,
         "item_redo_due": None,
     }
-
-
-def ladder_of(campaign: Campaign) -> dict:
-    """The campaign's overdue ladder, each rung {"days": n, "unit": "working" | "calendar"}."""
-    return {**DEFAULT_LADDER, **(campaign.ladder or {})}
 
 
 def _pending_units(campaign_id: int, limit: int) -> list[int]:
@@ -93,8 +98,12 @@ def _counts(campaign_id: int) -> tuple[int, int]:
     return total, done
 
 
-def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | None = None) -> LaunchProgress:
-    """Start instances for the next batch of enrolled units that have none; one transaction."""
+def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | None = None, *,
+                      allow_past_deadlines: bool = False) -> LaunchProgress:
+    """Start instances for the next batch of enrolled units that have none; one transaction.
+
+    The first batch is refused while a phase's deadline is already past (past_deadlines);
+    `allow_past_deadlines` is for the demo, which plays a campaign already under way."""
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None:
         raise LaunchError("专项整治不存在")
@@ -104,8 +113,13 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
     if definition is None:
         raise LaunchError("尚未部署整治流程，请先运行 flask processes deploy")
     size = batch_size or current_app.config["LAUNCH_BATCH_SIZE"]
-    unit_ids = _pending_units(campaign_id, size)
     now = clock.now()
+    if campaign.launched_at is None and not allow_past_deadlines:
+        past = past_deadlines(campaign, now)
+        if past:
+            listed = "、".join(f"{name}（{day:%Y-%m-%d}）" for name, day in past)
+            raise LaunchError(f"以下阶段的截止日期已过：{listed}。请先修改为新的截止日期，再启动。", past)
+    unit_ids = _pending_units(campaign_id, size)
     if unit_ids:
         template = runtime.start(processes.bundle_of(definition), process_data(campaign))
         state, ready = template.dump(), template.ready_tasks()
@@ -131,6 +145,7 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
                 ))
         if rows:
             db.session.execute(insert(Task), rows)
+        _record_fired_rungs(template, campaign_id, list(zip(ids, unit_ids)), now)
         db.session.execute(insert(AuditEvent), [
             dict(at=now, actor_id=actor_id, action="instance.start", entity_type="process_instance",
                  entity_id=str(i), unit_id=u, before=None,
@@ -150,10 +165,31 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
     return LaunchProgress(total=total, done=done, started_now=len(unit_ids), finished=done >= total)
 
 
-def launch_all(campaign_id: int, actor_id: int | None, batch_size: int | None = None, progress=None) -> LaunchProgress:
+def _record_fired_rungs(template: runtime.Run, campaign_id: int, started: list[tuple[int, int]], now) -> None:
+    """Rungs whose timers fired as the template started (a deadline already past, which only the
+    demo allows): recorded for every instance, so the ladder takes them up one at a time."""
+    payloads = [e.payload for e in template.take_effects() if e.kind == "escalate"]
+    if not payloads:
+        return
+    tasks = {(i, s): t for t, i, s in db.session.execute(
+        select(Task.id, Task.instance_id, Task.spiff_task_id).where(Task.instance_id.in_([i for i, _ in started])))}
+    rows = []
+    for instance_id, unit_id in started:
+        # values_for reads these few attributes; the rows themselves were inserted in bulk above.
+        instance = SimpleNamespace(id=instance_id, campaign_id=campaign_id, unit_id=unit_id)
+        for payload in payloads:
+            task_id = tasks.get((instance_id, payload["spiff_task_id"]))
+            task = SimpleNamespace(id=task_id, element_id=payload.get("element_id") or "", ledger_item_id=None,
+                                   due_at=None) if task_id else None
+            rows.append(escalations.values_for(instance, payload, task, now))
+    escalations.record_many(rows)
+
+
+def launch_all(campaign_id: int, actor_id: int | None, batch_size: int | None = None, progress=None, *,
+               allow_past_deadlines: bool = False) -> LaunchProgress:
     """Run batches until every enrolled unit has an instance; `progress(p)` after each batch."""
     while True:
-        result = launch_next_batch(campaign_id, actor_id, batch_size)
+        result = launch_next_batch(campaign_id, actor_id, batch_size, allow_past_deadlines=allow_past_deadlines)
         if progress:
             progress(result)
         if result.finished or result.started_now == 0:

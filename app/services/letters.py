@@ -74,6 +74,10 @@ def issue(escalation: Escalation, actor_id: int | None = None, new_due: datetime
     return letter
 
 
+class LetterWithdrawn(Exception):
+    """The letter was withdrawn: there is nothing to acknowledge."""
+
+
 def acknowledge(letter_id: int, user) -> SupervisionLetter:
     """签收 by the unit's staff (with user and time); a second acknowledgement changes nothing."""
     letter = db.session.get(SupervisionLetter, letter_id)
@@ -81,6 +85,8 @@ def acknowledge(letter_id: int, user) -> SupervisionLetter:
         raise LookupError("督办函不存在")
     if user.role != "unit_staff":
         raise PermissionError("只有被督办单位可以签收")
+    if letter.withdrawn_at is not None and letter.acknowledged_at is None:
+        raise LetterWithdrawn()
     if letter.acknowledged_at is None:
         letter.acknowledged_at, letter.acknowledged_by_id = clock.now(), user.id
         audit.record(user.id, "letter.acknowledge", "supervision_letter", letter.id,
@@ -99,7 +105,9 @@ def search(*, unit_id: int | None = None, campaign_id: int | None = None,
         query = query.where(SupervisionLetter.campaign_id == campaign_id)
     if acknowledged is not None:
         column = SupervisionLetter.acknowledged_at
-        query = query.where(column.is_not(None) if acknowledged else column.is_(None))
+        # A withdrawn letter awaits no acknowledgement.
+        query = query.where(column.is_not(None) if acknowledged
+                            else column.is_(None) & SupervisionLetter.withdrawn_at.is_(None))
     return list(db.session.scalars(query.order_by(
         SupervisionLetter.acknowledged_at.is_not(None), SupervisionLetter.issued_at.desc(), SupervisionLetter.id.desc())))
 

@@ -63,6 +63,9 @@ def _issue(user, task_id: int, new_due: date | None) -> SupervisionLetter:
     task = db.session.get(Task, task_id)
     if task is None:
         raise LookupError("事项不存在")
+    # Completing the task takes this lock too: the letter goes out before the completion, or sees it.
+    escalations.lock_instances([task.instance_id], wait=True)
+    db.session.refresh(task)
     now = clock.now()
     if task.role != "unit_staff" or task.status != "ready":
         raise LetterRefused(NOT_OPEN)

@@ -29,20 +29,16 @@ def publish(escalation: Escalation, actor_id: int | None = None) -> PublicNotice
     return notice
 
 
-def withdraw(notice_id: int, actor_id: int, reason: str) -> PublicNotice:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValueError("撤回通报须填写理由")
-    notice = db.session.get(PublicNotice, notice_id)
-    if notice is None:
-        raise LookupError("通报不存在")
-    if notice.withdrawn_at is not None:
-        raise ValueError("该通报已撤回")
+NEED_REASON = "撤回通报须填写理由"
+ALREADY = "该通报已撤回"
+
+
+def take_down(notice: PublicNotice, actor_id: int, reason: str) -> None:
+    """Withdraw a notice from the public page with a reason (adds to the session; the caller
+    commits). Use withdrawal.withdraw_notice, which withdraws the ladder's rung with it."""
     notice.withdrawn_at, notice.withdrawn_by_id, notice.withdraw_reason = clock.now(), actor_id, reason[:1000]
     audit.record(actor_id, "notice.withdraw", "public_notice", notice.id, before={"withdrawn": False},
                  after={"withdrawn": True, "reason": notice.withdraw_reason}, unit_id=notice.unit_id)
-    db.session.commit()
-    return notice
 
 
 def published(campaign_id: int | None = None, include_withdrawn: bool = False) -> list[PublicNotice]:

@@ -189,7 +189,13 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
     task = get_for(user, task_id)
     if not can_complete(user, task):
         raise Conflict(STALE)
-    instance = db.session.get(ProcessInstance, task.instance_id)
+    # The instance's row lock, held to the commit (PostgreSQL; SQLite has one writer at a time):
+    # the sweep carrying out a rung of this step takes it too, so it fires before this
+    # completion or sees it and stands down (escalations.gate).
+    instance = db.session.get(ProcessInstance, task.instance_id, with_for_update=True)
+    db.session.refresh(task)
+    if not can_complete(user, task):
+        raise Conflict(STALE)
     if expected_lock_version is not None and expected_lock_version != instance.lock_version:
         raise Conflict(STALE)
     _check_uploads(form)

@@ -54,33 +54,55 @@ def tick(now: datetime | None = None, batch_size: int = 100,
 
     `stop()` is asked between batches: a scheduler shutting down ends after the current one.
     """
-    now = now or clock.now()
     stop = stop or (lambda: False)
     result = TickResult()
-    # Instances that failed, or are somehow still due after advancing, are not retried in this sweep.
-    skip: set[int] = set()
     db.session.rollback()  # the caller's snapshot must not outlive the sweep's writes
     with sweep_session():
-        for _ in range(MAX_BATCHES):
-            if stop():
-                return result
-            claimed = _advance_batch(now, batch_size, skip, result)
-            if claimed < batch_size:
-                break
-            _stand_aside()
-        for _ in range(MAX_DELIVERY_ROUNDS):
-            if stop():
-                return result
-            # Escalations recorded just now are due from the moment they were recorded.
-            done, failed = escalations.deliver_pending(clock.now(), limit=batch_size)
-            result.escalations_done += done
-            result.escalations_failed += failed
-            if done + failed < batch_size:
-                break
-            _stand_aside()
+        finished = _advance(now or clock.now(), batch_size, stop, result) and _deliver(batch_size, stop, result)
+    if not finished:
+        return result
     # Outside the sweep's session: a slow mail server must not hold SQLite's write lock.
     result.emails_sent, result.emails_failed = mailer.deliver_emails(clock.now())
     return result
+
+
+def advance(now: datetime | None = None, batch_size: int = 100) -> TickResult:
+    """Only the first half of a sweep: advance due instances, recording their rungs as pending."""
+    result = TickResult()
+    db.session.rollback()
+    with sweep_session():
+        _advance(now or clock.now(), batch_size, lambda: False, result)
+    return result
+
+
+def _advance(now: datetime, batch_size: int, stop: Callable[[], bool], result: TickResult) -> bool:
+    """Advance due instances batch by batch; False if stopped half-way."""
+    # Instances that failed, or are somehow still due after advancing, are not retried in this sweep.
+    skip: set[int] = set()
+    for _ in range(MAX_BATCHES):
+        if stop():
+            return False
+        claimed = _advance_batch(now, batch_size, skip, result)
+        if claimed < batch_size:
+            break
+        _stand_aside()
+    return True
+
+
+def _deliver(batch_size: int, stop: Callable[[], bool], result: TickResult) -> bool:
+    """Carry out the pending rungs that are due, round by round; False if stopped half-way."""
+    fired: set = set()  # steps that had a rung carried out in this sweep: none gets a second
+    for _ in range(MAX_DELIVERY_ROUNDS):
+        if stop():
+            return False
+        # Escalations recorded just now are due from the moment they were recorded.
+        done, failed, taken = escalations.deliver_pending(clock.now(), limit=batch_size, fired=fired)
+        result.escalations_done += done
+        result.escalations_failed += failed
+        if taken < batch_size:
+            break
+        _stand_aside()
+    return True
 
 
 def _stand_aside() -> None:

@@ -1,9 +1,11 @@
 """Campaigns: creating from a notice, validation, enrolment, and the admin pages."""
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -13,6 +15,11 @@ from app.services.campaigns import CampaignError, NoticeInput
 from tests.conftest import csrf_from
 
 NOTICE_FILE = Path(__file__).resolve().parents[2] / "app" / "demo" / "data" / "notice-2014-54.yaml"
+
+
+# make_notice's deadlines run from 2026-03-31; a launch is refused once one has passed, so the
+# tests that launch it do so (and log in) at this moment, before the first deadline.
+BEFORE_DEADLINES = datetime(2026, 2, 20, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def make_notice(**overrides) -> NoticeInput:
@@ -326,19 +333,20 @@ def test_edit_draft_then_blocked_after_launch(app, login_as):
 
 
 def test_enrol_through_the_detail_page(app, login_as, county):
-    with app.app_context():
-        cid = campaigns.create_campaign(make_notice(), actor_id=None).id
-    admin = login_as("admin")
-    url = f"/admin/campaigns/{cid}"
-    resp = admin.post_form(f"{url}/enrol", {"scope": "codes", "kind": "township", "codes": "T01, X77"}, form_url=url)
-    assert resp.status_code == 400
-    html = resp.get_data(as_text=True)
-    assert "未知的单位代码：X77" in html and "T01, X77" in html
-    resp = admin.post_form(f"{url}/enrol", {"scope": "kind", "kind": "township", "codes": ""}, form_url=url)
-    assert resp.status_code == 302
-    page = admin.get(url).get_data(as_text=True)
-    assert "新纳入 3 个单位" in page
-    assert f"/admin/campaigns/{cid}/launch" in page
+    with time_machine.travel(BEFORE_DEADLINES, tick=True):
+        with app.app_context():
+            cid = campaigns.create_campaign(make_notice(), actor_id=None).id
+        admin = login_as("admin")
+        url = f"/admin/campaigns/{cid}"
+        resp = admin.post_form(f"{url}/enrol", {"scope": "codes", "kind": "township", "codes": "T01, X77"}, form_url=url)
+        assert resp.status_code == 400
+        html = resp.get_data(as_text=True)
+        assert "未知的单位代码：X77" in html and "T01, X77" in html
+        resp = admin.post_form(f"{url}/enrol", {"scope": "kind", "kind": "township", "codes": ""}, form_url=url)
+        assert resp.status_code == 302
+        page = admin.get(url).get_data(as_text=True)
+        assert "新纳入 3 个单位" in page
+        assert f"/admin/campaigns/{cid}/launch" in page
 
 
 @pytest.mark.parametrize("role", ["unit_staff", "supervisor", "assessor"])
@@ -374,42 +382,43 @@ def test_missing_campaign_is_404(login_as):
 # ---- launch page -------------------------------------------------------------
 
 def test_launch_page_and_batches_until_finished(app, login_as, make_unit):
-    for i in range(5):
-        make_unit(f"T{i:02d}", kind="township")
-    with app.app_context():
-        ensure_deployed()
-        cid = campaigns.create_campaign(make_notice(), actor_id=None).id
-        campaigns.enrol_units(cid, "all", actor_id=None)
-        app.config["LAUNCH_BATCH_SIZE"] = 2
-    admin = login_as("admin")
-    try:
-        page = admin.get(f"/admin/campaigns/{cid}/launch")
-        html = page.get_data(as_text=True)
-        assert page.status_code == 200
-        assert 'class="progress"' in html and "已启动 0 / 5 个单位" in html
-        token = csrf_from(html)
-        answers = []
-        for _ in range(5):
-            resp = admin.client.post(f"/admin/campaigns/{cid}/launch/batch",
-                                     headers={"X-CSRFToken": token, "Accept": "application/json"})
-            assert resp.status_code == 200, resp.get_data(as_text=True)
-            answers.append(resp.get_json())
-            if answers[-1]["finished"]:
-                break
-    finally:
-        app.config["LAUNCH_BATCH_SIZE"] = 500
-    assert answers == [
-        {"total": 5, "done": 2, "started_now": 2, "finished": False},
-        {"total": 5, "done": 4, "started_now": 2, "finished": False},
-        {"total": 5, "done": 5, "started_now": 1, "finished": True},
-    ]
-    # Asking again starts nothing: a unit never gets a second instance.
-    again = admin.client.post(f"/admin/campaigns/{cid}/launch/batch", headers={"X-CSRFToken": token})
-    assert again.get_json() == {"total": 5, "done": 5, "started_now": 0, "finished": True}
-    assert "已启动 5 / 5 个单位" in admin.get(f"/admin/campaigns/{cid}/launch").get_data(as_text=True)
-    matrix_page = admin.get(f"/admin/campaigns/{cid}/matrix").get_data(as_text=True)
-    assert 'data-phase="not_started" href="/admin/campaigns/%d/matrix?phase=not_started"><strong>0</strong>' % cid \
-        in matrix_page
+    with time_machine.travel(BEFORE_DEADLINES, tick=True):
+        for i in range(5):
+            make_unit(f"T{i:02d}", kind="township")
+        with app.app_context():
+            ensure_deployed()
+            cid = campaigns.create_campaign(make_notice(), actor_id=None).id
+            campaigns.enrol_units(cid, "all", actor_id=None)
+            app.config["LAUNCH_BATCH_SIZE"] = 2
+        admin = login_as("admin")
+        try:
+            page = admin.get(f"/admin/campaigns/{cid}/launch")
+            html = page.get_data(as_text=True)
+            assert page.status_code == 200
+            assert 'class="progress"' in html and "已启动 0 / 5 个单位" in html
+            token = csrf_from(html)
+            answers = []
+            for _ in range(5):
+                resp = admin.client.post(f"/admin/campaigns/{cid}/launch/batch",
+                                         headers={"X-CSRFToken": token, "Accept": "application/json"})
+                assert resp.status_code == 200, resp.get_data(as_text=True)
+                answers.append(resp.get_json())
+                if answers[-1]["finished"]:
+                    break
+        finally:
+            app.config["LAUNCH_BATCH_SIZE"] = 500
+        assert answers == [
+            {"total": 5, "done": 2, "started_now": 2, "finished": False},
+            {"total": 5, "done": 4, "started_now": 2, "finished": False},
+            {"total": 5, "done": 5, "started_now": 1, "finished": True},
+        ]
+        # Asking again starts nothing: a unit never gets a second instance.
+        again = admin.client.post(f"/admin/campaigns/{cid}/launch/batch", headers={"X-CSRFToken": token})
+        assert again.get_json() == {"total": 5, "done": 5, "started_now": 0, "finished": True}
+        assert "已启动 5 / 5 个单位" in admin.get(f"/admin/campaigns/{cid}/launch").get_data(as_text=True)
+        matrix_page = admin.get(f"/admin/campaigns/{cid}/matrix").get_data(as_text=True)
+        assert 'data-phase="not_started" href="/admin/campaigns/%d/matrix?phase=not_started"><strong>0</strong>' % cid \
+            in matrix_page
 
 
 def test_launch_batch_errors_are_json(app, login_as):

@@ -16,6 +16,7 @@ from tests.support import make_campaign, ready_tasks
 
 # The deploy phase ends 2026-12-10: due at 17:30 Beijing time (09:30 UTC).
 DUE = datetime(2026, 12, 10, 9, 30, tzinfo=timezone.utc)
+REMINDED = datetime(2026, 12, 10, 9, 31, tzinfo=timezone.utc)  # a minute past due: the reminder's sweep
 OVERDUE = datetime(2026, 12, 11, 2, 0, tzinfo=timezone.utc)  # next morning: overdue, no letter yet
 BEFORE_LETTER = datetime(2026, 12, 15, 9, 0, tzinfo=timezone.utc)  # due + 3 working days is 12-15 17:30
 AFTER_LETTER = datetime(2026, 12, 16, 2, 0, tzinfo=timezone.utc)
@@ -35,13 +36,17 @@ def world(app, make_unit, make_user):
 
 
 def issue_by_tick(world) -> dict[int, int]:
-    """Move past due + 3 working days and let the sweep issue the letters: {unit_id: letter_id}."""
+    """The sweep reminds on the due date, then 3 working days later issues the letters: {unit_id: letter_id}."""
+    with world["app"].app_context(), time_machine.travel(REMINDED, tick=False):
+        timers.tick()
     with world["app"].app_context(), time_machine.travel(AFTER_LETTER, tick=False):
         timers.tick()
         return {unit: lid for unit, lid in db.session.query(SupervisionLetter.unit_id, SupervisionLetter.id)}
 
 
 def test_the_sweep_issues_one_numbered_letter_per_overdue_unit_after_three_working_days(world, ctx):
+    with time_machine.travel(REMINDED, tick=False):
+        timers.tick()
     with time_machine.travel(BEFORE_LETTER, tick=False):
         timers.tick()
     assert db.session.query(SupervisionLetter).count() == 0
@@ -106,8 +111,10 @@ def test_concurrent_letters_by_hand_are_numbered_one_to_n(app, make_unit, make_u
 
 def test_unit_acknowledges_its_letter_with_user_and_time(world, login_as):
     letter_id = issue_by_tick(world)[world["a"]]
-    staff = login_as("unit_staff", world["a"], username="staffA")
-    page = staff.get("/letters").get_data(as_text=True)
+    # Staff log in once the letter is out: a session signed at BASE is stale a month later.
+    with time_machine.travel(AFTER_LETTER, tick=True):
+        staff = login_as("unit_staff", world["a"], username="staffA")
+        page = staff.get("/letters").get_data(as_text=True)
     assert "未签收" in page and f"/letters/{letter_id}" in page
     signed_at = datetime(2026, 12, 17, 1, 30, tzinfo=timezone.utc)  # 09:30 Beijing
     with time_machine.travel(signed_at, tick=False):

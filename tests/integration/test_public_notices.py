@@ -9,7 +9,10 @@ from app.models import AuditEvent, PublicNotice, Task
 from app.services import launch, timers
 from tests.support import make_campaign, submit, DEPLOY, upload
 
-# Deploy due 2026-12-10 17:30; notice at due + 10 working days (2026-12-24 17:30 Beijing).
+# Deploy due 2026-12-10 17:30; the sweep reminds a minute later, sends the letter at due + 3 working
+# days (12-15 17:30; its reply is due 5 working days later, 12-22) and the notice at due + 10 (12-24 17:30).
+REMINDED = datetime(2026, 12, 10, 9, 31, tzinfo=timezone.utc)
+LETTERED = datetime(2026, 12, 15, 9, 31, tzinfo=timezone.utc)
 AFTER_NOTICE = datetime(2026, 12, 28, 2, 0, tzinfo=timezone.utc)
 LATER = datetime(2026, 12, 29, 2, 0, tzinfo=timezone.utc)
 
@@ -25,8 +28,9 @@ def noticed(app, make_unit, make_user):
         # B finishes its deploy step in time (with a stored file): B is never noticed.
         deploy_b = db.session.query(Task.id).filter_by(unit_id=unit_b, element_id="deploy").scalar()
         submit(app, staff_b, deploy_b, DEPLOY, {"plan": upload("白仓镇方案.pdf")})
-        with time_machine.travel(AFTER_NOTICE, tick=False):
-            timers.tick()
+        for moment in (REMINDED, LETTERED, AFTER_NOTICE):
+            with time_machine.travel(moment, tick=False):
+                timers.tick()
         notice = db.session.query(PublicNotice).one()
     return {"app": app, "campaign": cid, "notice": notice.id, "a": unit_a, "b": unit_b}
 

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.models.campaign import PHASE_NAMES
-from app.services import appraisal_schemes, campaigns, launch, matrix, unit_filter
+from app.services import appraisal_schemes, campaigns, ladder, launch, matrix, unit_filter
 from app.services.appraisal_schemes import SchemeError
 from app.services.campaigns import CampaignError
 from app.services.launch import LaunchError
@@ -123,7 +123,8 @@ def _render_detail(campaign, enrol_form: EnrolForm, status: int = 200):
     return render_template(
         "admin/campaign_detail.html", campaign=campaign, enrol_form=enrol_form,
         enrolled=campaigns.enrolled_count(campaign.id), started=campaigns.started_count(campaign.id),
-        ladder=launch.ladder_of(campaign), calendar_warning=campaigns.calendar_warning(campaign),
+        ladder=ladder.ladder_of(campaign), calendar_warning=campaigns.calendar_warning(campaign),
+        past=_past_deadlines(campaign),
         appraisal=appraisal_schemes.panel(campaign.id),
     ), status
 
@@ -150,12 +151,22 @@ def campaign_enrol(campaign_id: int):
     return _render_detail(campaign, form, 400)
 
 
+def _past_deadlines(campaign) -> list:
+    """Phases whose deadline has passed, while that still stops the launch (before the first batch)."""
+    return launch.past_deadlines(campaign) if campaign.launched_at is None else []
+
+
+def _past_message(past) -> str:
+    listed = "、".join(f"{name}（{day:%Y-%m-%d}）" for name, day in past)
+    return _("以下阶段的截止日期已过：%(phases)s。请先修改为新的截止日期，再启动。", phases=listed)
+
+
 @bp.get("/campaigns/<int:campaign_id>/launch")
 @role_required("admin")
 def campaign_launch(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
     return render_template(
-        "admin/campaign_launch.html", campaign=campaign,
+        "admin/campaign_launch.html", campaign=campaign, past=_past_deadlines(campaign),
         enrolled=campaigns.enrolled_count(campaign.id), started=campaigns.started_count(campaign.id),
         batch_url=url_for("admin.campaign_launch_batch", campaign_id=campaign.id),
         autostart=request.args.get("go") == "1",
@@ -182,7 +193,7 @@ def campaign_launch_batch(campaign_id: int):
             campaign.id, current_user.id, batch_size=current_app.config["LAUNCH_BATCH_SIZE"]
         )
     except LaunchError as exc:
-        return _json_error(str(exc), 400)
+        return _json_error(_past_message(exc.past) if exc.past else str(exc), 400)
     return jsonify({"total": progress.total, "done": progress.done,
                     "started_now": progress.started_now, "finished": progress.finished})
 

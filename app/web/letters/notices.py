@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.services import campaigns, notices_public, users
+from app.services import campaigns, notices_public, users, withdrawal
 from app.web.authz import role_required
 
 from . import bp
@@ -34,11 +34,11 @@ def notices():
 def withdraw_notice(notice_id: int):
     reason = request.form.get("reason", "")
     try:
-        notices_public.withdraw(notice_id, current_user.id, reason)
+        withdrawal.withdraw_notice(notice_id, current_user.id, reason)
     except LookupError:
         abort(404)
-    except ValueError as exc:
+    except withdrawal.WithdrawRefused as exc:
         # Shown beside the reason field of that notice, with what was typed kept.
-        return _render({notice_id: _(str(exc))}, {notice_id: reason}, 400)
+        return _render({notice_id: _(exc.message)}, {notice_id: reason}, 400)
     flash(_("通报已撤回，撤回记录已存档"), "success")
     return redirect(url_for("letters.notices"))

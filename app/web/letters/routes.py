@@ -44,7 +44,8 @@ def _render_letter(letter, status: int = 200):
     names = users.display_names([letter.acknowledged_by_id])
     return render_template("letters/letter.html", letter=letter,
                            acknowledged_by=names.get(letter.acknowledged_by_id),
-                           can_acknowledge=current_user.role == "unit_staff" and letter.acknowledged_at is None), status
+                           can_acknowledge=(current_user.role == "unit_staff" and letter.acknowledged_at is None
+                                            and letter.withdrawn_at is None)), status
 
 
 @bp.get("/<int:letter_id>", endpoint="letter")
@@ -62,6 +63,9 @@ def acknowledge(letter_id: int):
         abort(404)
     except PermissionError:
         abort(403)
+    except letters.LetterWithdrawn:
+        flash(_("该督办函已撤回，无需签收"), "warning")
+        return redirect(url_for("letters.letter", letter_id=letter_id))
     flash(_("已签收%(doc)s", doc=found.doc_number), "success")
     return redirect(url_for("letters.letter", letter_id=found.id))
 

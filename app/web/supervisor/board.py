@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import clock
-from app.services import board, escalations, unit_filter
+from app.services import board, escalations, unit_filter, withdrawal
 from app.services.unit_filter import UnitFilter
 from app.web.form_values import optional_date
 from app.web.authz import role_required
@@ -15,7 +15,10 @@ from . import bp
 
 PER_PAGE = 50
 LEVELS = {"reminder": _l("催办"), "letter": _l("督办函"), "notice": _l("通报")}
-STATUSES = {"pending": _l("待执行"), "done": _l("已执行"), "incident": _l("故障")}
+STATUSES = {"pending": _l("待执行"), "done": _l("已执行"), "incident": _l("故障"),
+            "cancelled": _l("已取消"), "withdrawn": _l("已撤回")}
+# The service's refusals, marked here so the catalog has them (the service stays free of Babel).
+WITHDRAW_MESSAGES = (_l("撤回须填写理由"), _l("该督办已撤回"), _l("该督办未执行（环节已办结），无需撤回"))
 FILTER_ARGS = ("campaign", "level", "unit", "status", "min_age", "kind", "lead")
 
 
@@ -45,7 +48,7 @@ def escalation_board():
         "supervisor/board.html", flt=flt, page=page, overdue=overdue, counts=board.level_counts(flt),
         incidents=board.incidents(flt), reached=board.levels_reached([t.id for t in overdue.rows]),
         campaigns=board.campaign_choices(), levels=LEVELS, statuses=STATUSES, kept=_kept_args(request.args),
-        age_days=board.age_days, today=clock.today().isoformat(),
+        age_days=board.age_days, today=clock.today().isoformat(), now=clock.now(),
         leads=unit_filter.lead_departments(),
     )
 
@@ -90,12 +93,32 @@ def escalations_bulk():
 @role_required("supervisor", "admin")
 def escalation_retry(escalation_id: int):
     try:
-        ok = escalations.retry(escalation_id, current_user.id)
+        outcome = escalations.retry(escalation_id, current_user.id)
     except LookupError:
         flash(_("督办事项不存在"), "error")
         return _back()
-    if ok:
+    if outcome == "done":
         flash(_("已重新执行，执行成功"), "success")
+    elif outcome == "waiting":
+        flash(_("已恢复待执行：按督办阶梯须等上一级满期后才执行，届时自动执行"), "info")
+    elif outcome == "cancelled":
+        flash(_("该环节已办结或上一级督办已撤回，此项不再执行"), "info")
     else:
         flash(_("重新执行仍然失败，请查看错误信息"), "error")
+    return _back()
+
+
+@bp.post("/escalations/<int:escalation_id>/withdraw", endpoint="escalation_withdraw")
+@role_required("supervisor", "admin")
+def escalation_withdraw(escalation_id: int):
+    """Withdraw a rung issued wrongly, with a reason (its letter or public notice with it)."""
+    try:
+        escalation = withdrawal.withdraw(escalation_id, current_user.id, request.form.get("reason", ""))
+    except LookupError:
+        flash(_("督办事项不存在"), "error")
+        return _back()
+    except withdrawal.WithdrawRefused as exc:
+        flash(_(exc.message), "error")
+        return _back()
+    flash(_("已撤回%(level)s，撤回记录已存档", level=LEVELS.get(escalation.level, escalation.level)), "success")
     return _back()
