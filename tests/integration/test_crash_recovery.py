@@ -1,7 +1,13 @@
 """A scheduler killed mid-sweep (SIGKILL) loses nothing: restarted, it finishes the work, and
-nothing is done twice: one escalation per step and level, letter numbers without a gap."""
+nothing is done twice: one escalation per step and level, letter numbers without a gap (the
+letters and notices come in the later sweeps the catch-up rule leaves them to)."""
 import signal
 import subprocess
+from datetime import datetime, timedelta, timezone
+
+import time_machine
+
+from app.services import timers
 
 from tests.integration.sweep_support import (ROOT, assert_exactly_once, counts, flask_command, overdue_campaign,
                                              subprocess_env, wait_for)
@@ -40,10 +46,11 @@ def test_scheduler_killed_mid_sweep_finishes_after_restart_without_duplicates(ap
         after = counts()
         assert after["done"] < 3 * UNITS and after["incident"] == 0, after
 
-        # The third run finishes, then stops cleanly on SIGTERM.
+        # The third run finishes the sweep's work, then stops cleanly on SIGTERM. (30 days overdue,
+        # every rung was recorded at once; a sweep carries out one a step: the reminders.)
         procs.append(start_scheduler(app))
-        wait_for(lambda: (c := counts())["due"] == 0 and c["done"] == 3 * UNITS, 180, "all work done",
-                 poll=0.1, proc=procs[-1])
+        wait_for(lambda: (c := counts())["due"] == 0 and c["done"] == UNITS and c["pending"] == 2 * UNITS, 180,
+                 "all work done", poll=0.1, proc=procs[-1])
         procs[-1].send_signal(signal.SIGTERM)
         out, _ = procs[-1].communicate(timeout=60)
         assert procs[-1].returncode == 0, out
@@ -53,4 +60,9 @@ def test_scheduler_killed_mid_sweep_finishes_after_restart_without_duplicates(ap
             if proc.poll() is None:
                 proc.kill()
                 proc.communicate()
+    # Later sweeps climb the rest of the ladder, still once a step and level.
+    start = datetime.now(timezone.utc)
+    for days in (8, 25):
+        with time_machine.travel(start + timedelta(days=days), tick=False):
+            timers.tick()
     assert_exactly_once(world["unit_ids"])

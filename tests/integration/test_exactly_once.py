@@ -1,10 +1,18 @@
 """Exactly once under several schedulers: two real processes sweep the same overdue campaign
 at the same moment (PostgreSQL: SKIP LOCKED; SQLite: BEGIN IMMEDIATE) and every overdue step
-still gets one reminder, one letter and one notice; letter numbers run 1..N without a gap."""
+still gets one reminder, one letter and one notice, one rung a sweep; letter numbers run 1..N
+without a gap."""
 import json
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
+
+import time_machine
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Escalation
 
 from tests.integration.sweep_support import ROOT, assert_exactly_once, overdue_campaign, subprocess_env
 
@@ -28,8 +36,8 @@ with app.app_context():
 """
 
 
-def test_two_scheduler_processes_escalate_each_step_exactly_once(app, ctx):
-    world = overdue_campaign(UNITS)
+def _sweep_in_two_processes(app) -> list[dict]:
+    """Both children sweep at the same agreed instant, on the test's clock as it stands now."""
     env = subprocess_env(app)
     env["START_AT"] = str(time.time() + 3)
     env["BATCH"] = "10"
@@ -47,7 +55,30 @@ def test_two_scheduler_processes_escalate_each_step_exactly_once(app, ctx):
                 proc.kill()
                 proc.communicate()
     assert all(r["failed"] == [] and r["escalations_failed"] == 0 for r in results), results
+    return results
+
+
+def _by_level_and_status() -> dict:
+    db.session.rollback()
+    return dict(((level, status), n) for level, status, n in db.session.execute(
+        select(Escalation.level, Escalation.status, func.count()).group_by(Escalation.level, Escalation.status)))
+
+
+def test_two_scheduler_processes_escalate_each_step_exactly_once(app, ctx):
+    world = overdue_campaign(UNITS)
+    results = _sweep_in_two_processes(app)
     # Every instance advanced once in all, and both processes took part (they really overlapped).
     assert sum(r["advanced"] for r in results) == UNITS, results
     assert all(r["advanced"] > 0 for r in results), results
+    # 30 days overdue, every rung's timer fired at once; one sweep still carries out one rung a step.
+    assert _by_level_and_status() == {("reminder", "done"): UNITS, ("letter", "pending"): UNITS,
+                                      ("notice", "pending"): UNITS}
+    # The ladder climbs on in later sweeps, each again by two processes at once.
+    start = datetime.now(timezone.utc)
+    with time_machine.travel(start + timedelta(days=8), tick=True):
+        _sweep_in_two_processes(app)
+        assert _by_level_and_status() == {("reminder", "done"): UNITS, ("letter", "done"): UNITS,
+                                          ("notice", "pending"): UNITS}
+    with time_machine.travel(start + timedelta(days=25), tick=True):
+        _sweep_in_two_processes(app)
     assert_exactly_once(world["unit_ids"])
