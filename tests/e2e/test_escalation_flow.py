@@ -14,7 +14,10 @@ from app.services import launch, timers
 from tests.e2e.conftest import login, new_page
 from tests.support import make_campaign
 
-# The deploy step was due 2026-12-10 17:30; 2026-12-28 10:00 Beijing is 11 working days later.
+# The deploy step was due 2026-12-10 17:30. The sweeps climb the ladder one rung at a time: the
+# reminder a minute later, the letter 3 working days later (12-15), the notice once 10 working
+# days have passed and the letter's reply deadline too: 2026-12-28 10:00 Beijing.
+CLIMB = [datetime(2026, 12, 10, 9, 31, tzinfo=timezone.utc), datetime(2026, 12, 15, 9, 31, tzinfo=timezone.utc)]
 AFTER_NOTICE = datetime(2026, 12, 28, 2, 0, tzinfo=timezone.utc)
 
 
@@ -25,6 +28,9 @@ def test_red_light_letter_signed_and_public_notice(page, browser, live_server, a
     with app.app_context():
         cid = make_campaign([unit], doc_number="浏览〔2026〕11号")
         launch.launch_all(cid, None)
+    for moment in CLIMB:
+        with time_machine.travel(moment, tick=False), app.app_context():
+            timers.tick()
     with time_machine.travel(AFTER_NOTICE, tick=False):
         with app.app_context():
             timers.tick()
