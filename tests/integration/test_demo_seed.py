@@ -6,7 +6,8 @@ import time_machine
 from sqlalchemy import func
 
 from app.extensions import db
-from app.models import Campaign, ProcessInstance, ScoreSheet, User
+from app.models import Campaign, Escalation, ProcessInstance, PublicNotice, ScoreSheet, Task, User
+from app.services import timers
 
 
 # Just after midnight in Shanghai: the seed must not depend on the hour it runs at.
@@ -16,6 +17,24 @@ EARLY = datetime(2026, 11, 23, 0, 15, tzinfo=ZoneInfo("Asia/Shanghai"))
 def test_demo_seed_is_complete_and_idempotent(app, ctx, runner):
     with time_machine.travel(EARLY):
         _seed_twice(runner)
+
+
+def test_the_demos_escalations_never_name_a_closed_step_and_climb_one_rung_at_a_time(app, ctx, runner):
+    with time_machine.travel(EARLY, tick=False):
+        assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+        timers.tick()  # the scheduler's first sweep once `make run` serves it
+    done = db.session.query(Escalation).filter_by(status="done").all()
+    assert done, "the demo's overdue steps are escalated"
+    for escalation in done:
+        task = db.session.get(Task, escalation.task_id)
+        assert task.completed_at is None or task.completed_at > escalation.done_at, escalation.id
+    # Overdue since weeks, yet no step has more than its first rung carried out in these sweeps.
+    steps = {}
+    for escalation in done:
+        steps.setdefault((escalation.instance_id, escalation.spiff_task_id), []).append(escalation.level)
+    assert all(len(levels) == 1 for levels in steps.values()), steps
+    assert db.session.query(PublicNotice).count() == 0
+    assert db.session.query(Escalation).filter_by(status="pending", level="notice").count() > 0
 
 
 def _seed_twice(runner):
