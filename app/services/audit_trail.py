@@ -67,6 +67,7 @@ ENTITY_NAMES = {
     "campaign": N_("专项整治"), "process_instance": N_("整治流程"), "task": N_("办理事项"), "ledger_item": N_("整改事项"),
     "escalation": N_("逾期督办"), "supervision_letter": N_("督办函"), "public_notice": N_("通报"), "score_sheet": N_("评分表"),
     "interview": N_("约谈"), "self_examination": N_("书面检查"), "tip": N_("群众举报"), "evidence": N_("佐证材料"),
+    "holiday_year": N_("节假日安排"),
 }
 ACTION_NAMES = {
     "campaign.create": N_("创建专项整治"), "campaign.update": N_("修改通知"), "campaign.enrol": N_("纳入单位"),
@@ -76,6 +77,8 @@ ACTION_NAMES = {
     "ledger.close": N_("销号"), "ledger.return": N_("核查退回"), "ledger.reopen": N_("重新打开"), "ledger.import": N_("导入台账"),
     "escalation.reminder": N_("逾期催办"), "escalation.letter": N_("逾期督办函"), "escalation.notice": N_("逾期通报"),
     "escalation.incident": N_("督办异常"), "escalation.retry": N_("督办重试"),
+    "escalation.cancel": N_("督办取消（环节已办结）"), "escalation.withdraw": N_("撤回督办"),
+    "letter.withdraw": N_("撤回督办函"),
     "letter.issue": N_("发督办函"), "letter.acknowledge": N_("签收督办函"),
     "notice.publish": N_("发布通报"), "notice.withdraw": N_("撤回通报"),
     "campaign.migrate": N_("迁移流程版本"), "instance.migrate": N_("迁移流程版本"),
@@ -86,12 +89,16 @@ ACTION_NAMES = {
     "tip.submit": N_("收到举报"), "tip.accept": N_("受理举报"), "tip.decline": N_("不予受理"),
     "campaign.publish": N_("公开专项整治"), "campaign.unpublish": N_("取消公开"),
     "evidence.publish": N_("公开佐证材料"), "evidence.unpublish": N_("取消公开佐证材料"),
+    "calendar.save": N_("修改节假日安排"), "calendar.seed": N_("写入内置节假日数据"),
+    "task.due_recompute": N_("按节假日安排调整期限"), "instance.deadlines_recompute": N_("按节假日安排调整期限"),
+    "letter.due_recompute": N_("按节假日安排调整督办函期限"),
 }
 FIELD_NAMES = {
     "status": N_("状态"), "phase": N_("阶段"), "title": N_("问题描述"), "deadline": N_("整改时限"), "seq": N_("序号"), "round": N_("轮次"),
     "origin": N_("产生方式"), "level": N_("督办级别"), "task_id": N_("办理事项"), "manual": N_("人工发起"), "summary": N_("内容"),
     "draft_saved": N_("已存草稿"), "filename": N_("文件"), "count": N_("数量"), "items": N_("事项"), "units": N_("单位"),
     "selection": N_("范围"), "enrolled": N_("纳入单位数"), "error": N_("错误"), "reason": N_("原因"), "number": N_("编号"),
+    "due_at": N_("办理期限"), "new_due": N_("新办理期限"), "calendar_years": N_("节假日安排年份"),
 }
 _VALUE_NAMES = {
     "status": {**ledger.STATUS_NAMES, "running": N_("进行中"), "completed": N_("已办结"), "ready": N_("待办理"),

@@ -288,3 +288,24 @@ def test_a_campaign_whose_deadlines_have_passed_is_not_launched(app, make_unit, 
                                   actor_id=None)
         assert launch.launch_all(cid, None).finished
         assert campaigns.started_count(cid) == 1
+
+
+def test_pages_show_cancelled_and_withdrawn_rungs(world, login_as):
+    with world["app"].app_context():
+        with travel(REMINDED):
+            timers.advance()
+        complete_deploy(world)
+        tick_at(at(2026, 12, 10, 17, 40))  # A's reminder cancelled, B's carried out
+        withdrawal.withdraw(rungs(world["b"])["reminder"].id, world["supervisor"], "催办对象有误")
+    supervisor = login_as("supervisor", username="sup2")
+    cid = world["campaign"]
+    for url, expected in (("/supervise/escalations?status=cancelled", "环节已办结，未再执行"),
+                          ("/supervise/escalations?status=withdrawn", "催办对象有误"),
+                          (f"/supervise/dashboard?campaign={cid}", "督办升级"),
+                          (f"/supervise/dashboard/{cid}/figures/escalations_by_level.json", "已撤回"),
+                          (f"/supervise/dashboard/{cid}/escalations?status=cancelled", "已取消"),
+                          (f"/audit/campaigns/{cid}", "撤回督办")):
+        resp = supervisor.get(url)
+        assert resp.status_code == 200, url
+        body = resp.get_data(as_text=True)
+        assert expected in (str(resp.get_json()) if url.endswith(".json") else body), url

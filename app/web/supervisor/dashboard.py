@@ -20,7 +20,8 @@ VIEWERS = ("supervisor", "assessor", "admin")
 BOARD_ROLES = ("supervisor", "admin")
 PER_PAGE = 50
 LEVEL_NAMES = {"reminder": _l("催办"), "letter": _l("督办函"), "notice": _l("通报")}
-ESCALATION_STATUS_NAMES = {"pending": _l("待执行"), "done": _l("已执行"), "incident": _l("故障")}
+ESCALATION_STATUS_NAMES = {"pending": _l("待执行"), "done": _l("已执行"), "incident": _l("故障"),
+                           "cancelled": _l("已取消"), "withdrawn": _l("已撤回")}
 NO_LIGHT_NAME = _l("无待办")
 
 
