@@ -70,7 +70,8 @@ def view(instance_id: int) -> InstanceView:
     letters = list(db.session.scalars(
         select(SupervisionLetter).where(SupervisionLetter.instance_id == instance.id).order_by(SupervisionLetter.issued_at)))
     result = InstanceView(instance, instance.definition.bpmn_xml,
-                          element_states(tasks, {e.element_id for e in escalations}, clock.now()))
+                          element_states(tasks, {e.element_id for e in escalations if e.status in CARRIED_OUT},
+                                         clock.now()))
     result.timeline = sorted(
         _task_events(tasks) + _escalation_events(escalations, tasks) + _letter_events(letters)
         + _audit_events(instance, tasks),
@@ -89,10 +90,25 @@ def _task_events(tasks: list[Task]) -> list[TimelineEvent]:
     return events
 
 
+# Rungs the unit was actually confronted with (a withdrawn one was, until it was withdrawn).
+CARRIED_OUT = ("done", "withdrawn")
+
+
 def _escalation_events(escalations: list[Escalation], tasks: list[Task]) -> list[TimelineEvent]:
+    """A rung at the moment it was carried out; one still waiting its turn or cancelled, as such."""
     names = {t.element_id: t.name for t in tasks}
-    return [TimelineEvent(e.fired_at, "escalation", f"{LEVEL_NAMES.get(e.level, e.level)}：{names.get(e.element_id, e.element_id)}",
-                          "人工发起" if e.manual else "逾期自动升级") for e in escalations]
+    events = []
+    for e in escalations:
+        what = f"{LEVEL_NAMES.get(e.level, e.level)}：{names.get(e.element_id, e.element_id)}"
+        how = "人工发起" if e.manual else "逾期自动升级"
+        if e.status == "pending" and e.next_attempt_at:
+            how = f"{how}，按督办阶梯待执行（{clock.to_local(e.next_attempt_at):%Y-%m-%d %H:%M} 后）"
+        elif e.status == "cancelled":
+            how = f"未执行：{e.closed_reason or '环节已办结'}"
+        events.append(TimelineEvent(e.done_at or e.fired_at, "escalation", what, how))
+        if e.status == "withdrawn" and e.withdrawn_at:
+            events.append(TimelineEvent(e.withdrawn_at, "escalation", f"撤回{what}", e.closed_reason or ""))
+    return events
 
 
 def _letter_events(letters: list[SupervisionLetter]) -> list[TimelineEvent]:

@@ -297,6 +297,8 @@ def test_pages_show_cancelled_and_withdrawn_rungs(world, login_as):
         complete_deploy(world)
         tick_at(at(2026, 12, 10, 17, 40))  # A's reminder cancelled, B's carried out
         withdrawal.withdraw(rungs(world["b"])["reminder"].id, world["supervisor"], "催办对象有误")
+        instance_a = db.session.get(Task, world["deploy"][world["a"]]).instance_id
+        instance_b = db.session.get(Task, world["deploy"][world["b"]]).instance_id
     supervisor = login_as("supervisor", username="sup2")
     cid = world["campaign"]
     for url, expected in (("/supervise/escalations?status=cancelled", "环节已办结，未再执行"),
@@ -304,7 +306,9 @@ def test_pages_show_cancelled_and_withdrawn_rungs(world, login_as):
                           (f"/supervise/dashboard?campaign={cid}", "督办升级"),
                           (f"/supervise/dashboard/{cid}/figures/escalations_by_level.json", "已撤回"),
                           (f"/supervise/dashboard/{cid}/escalations?status=cancelled", "已取消"),
-                          (f"/audit/campaigns/{cid}", "撤回督办")):
+                          (f"/audit/campaigns/{cid}", "撤回督办"),
+                          (f"/supervise/instances/{instance_a}", "未执行：环节已办结"),
+                          (f"/supervise/instances/{instance_b}", "撤回催办")):
         resp = supervisor.get(url)
         assert resp.status_code == 200, url
         body = resp.get_data(as_text=True)
