@@ -307,8 +307,8 @@ def test_pages_show_cancelled_and_withdrawn_rungs(world, login_as):
                           (f"/supervise/dashboard/{cid}/figures/escalations_by_level.json", "已撤回"),
                           (f"/supervise/dashboard/{cid}/escalations?status=cancelled", "已取消"),
                           (f"/audit/campaigns/{cid}", "撤回督办"),
-                          (f"/supervise/instances/{instance_a}", "未执行：环节已办结"),
-                          (f"/supervise/instances/{instance_b}", "撤回催办")):
+                          (f"/design/instances/{instance_a}", "未执行：环节已办结"),
+                          (f"/design/instances/{instance_b}", "撤回催办")):
         resp = supervisor.get(url)
         assert resp.status_code == 200, url
         body = resp.get_data(as_text=True)
