@@ -102,7 +102,8 @@ FIELD_NAMES = {
 }
 _VALUE_NAMES = {
     "status": {**ledger.STATUS_NAMES, "running": N_("进行中"), "completed": N_("已办结"), "ready": N_("待办理"),
-               "cancelled": N_("已取消"), "error": N_("出错"), "pending": N_("待执行"), "done": N_("已执行"), "incident": N_("异常")},
+               "cancelled": N_("已取消"), "error": N_("出错"), "pending": N_("待执行"), "done": N_("已执行"), "incident": N_("异常"),
+               "withdrawn": N_("已撤回")},
     "phase": PHASE_NAMES, "origin": ledger.ORIGIN_NAMES, "level": LEVEL_NAMES,
 }
 

@@ -132,3 +132,4 @@ def _cancel(rows: list[Task]) -> None:
     if rows:
         db.session.execute(update(Task.__table__).where(Task.__table__.c.id.in_([r.id for r in rows]))
                            .values(status="cancelled"))
+        escalations.cancel_for_closed_tasks(rows)

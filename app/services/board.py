@@ -132,12 +132,13 @@ def overdue_tasks(flt: BoardFilter, page: int = 1, per_page: int = 50, now: date
 
 
 def levels_reached(task_ids: list[int]) -> dict[int, set[str]]:
-    """The rungs already recorded for each task (one query for a whole page)."""
+    """The rungs already carried out on each task (one query for a whole page)."""
     if not task_ids:
         return {}
     reached: dict[int, set[str]] = {}
     for task_id, level in db.session.execute(
-        select(Escalation.task_id, Escalation.level).where(Escalation.task_id.in_(task_ids))
+        select(Escalation.task_id, Escalation.level).where(Escalation.task_id.in_(task_ids),
+                                                           Escalation.status == "done")
     ):
         reached.setdefault(task_id, set()).add(level)
     return reached
@@ -150,11 +151,11 @@ def campaign_choices() -> list[tuple[int, str]]:
 def remind(user, task_ids: list[int]) -> BulkResult:
     """催办 now: a notification to each selected overdue task's unit staff, audited, all in one transaction."""
     result = BulkResult()
-    found = {t.id: t for t in db.session.scalars(select(Task).where(Task.id.in_(task_ids)))} if task_ids else {}
-    # Under the lock completion takes, read each task afresh: no reminder for a step just completed.
-    ladder_rungs.lock_instances([t.instance_id for t in found.values()], wait=True)
-    for task in found.values():
-        db.session.refresh(task)
+    instance_ids = db.session.scalars(select(Task.instance_id).where(Task.id.in_(task_ids))) if task_ids else []
+    # Under the lock completion takes, read the tasks afresh: no reminder for a step just completed.
+    ladder_rungs.lock_instances(list(instance_ids), wait=True)
+    found = {t.id: t for t in db.session.scalars(select(Task).where(Task.id.in_(task_ids))
+                                                 .execution_options(populate_existing=True))} if task_ids else {}
     now = clock.now()
     for task_id in dict.fromkeys(task_ids):
         task = found.get(task_id)

@@ -16,7 +16,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 # Two rungs of one step are never carried out in the same sweep, even where the ladder's interval is 0.
 ONE_RUNG_PER_SWEEP = timedelta(minutes=1)
+# Why a rung was cancelled without being carried out (shown on the board and the timeline).
+CANCEL_REASONS = {"closed": "环节已办结，未再执行", "withdrawn": "前一级督办已撤回，未再执行"}
 
 
 def _insert_statement(returning):
@@ -142,13 +144,43 @@ def lock_instances(ids, *, wait: bool) -> set[int]:
     Held to the end of the caller's transaction, it orders a rung and a completion of the same
     instance: whichever comes second sees what the first committed. The sweep does not wait
     (`wait=False`: an instance being completed right now is left for the next round); a person's
-    action does. On SQLite the sweep's transaction holds the database's write lock already."""
+    action does. SQLite has no row locks: a person's action takes the database's write lock with
+    a no-op write (reads after it are fresh, and a completion waits for its commit); the sweep's
+    transaction holds that lock from its start (BEGIN IMMEDIATE)."""
     ids = sorted(set(ids))
-    if not ids or db.engine.dialect.name != "postgresql":
+    if not ids:
+        return set()
+    if db.engine.dialect.name != "postgresql":
+        if wait:
+            db.session.execute(update(ProcessInstance).where(ProcessInstance.id.in_(ids))
+                               .values(id=ProcessInstance.id).execution_options(synchronize_session=False))
         return set(ids)
     query = (select(ProcessInstance.id).where(ProcessInstance.id.in_(ids)).order_by(ProcessInstance.id)
              .with_for_update(skip_locked=not wait))
     return set(db.session.scalars(query))
+
+
+def cancel_for_closed_tasks(tasks, actor_id: int | None = None) -> int:
+    """Cancel the rungs still waiting on tasks (rows) that have just been completed or cancelled.
+
+    Called in the transaction that closes them, so the board and the timeline never show a rung
+    waiting on a closed step (the sweep would cancel it anyway). The instances are locked first
+    (a no-op where the caller holds the lock already), in the order every other writer of rungs
+    takes: instance, then escalation."""
+    ids = [t.id for t in tasks]
+    if not ids:
+        return 0
+    lock_instances([t.instance_id for t in tasks], wait=True)
+    reason = CANCEL_REASONS["closed"]
+    rows = db.session.execute(
+        update(Escalation).where(Escalation.task_id.in_(ids), Escalation.status.in_(("pending", "incident")))
+        .values(status="cancelled", next_attempt_at=None, closed_reason=reason)
+        .returning(Escalation.id, Escalation.unit_id).execution_options(synchronize_session=False)
+    ).all()
+    audit.record_many([audit.values(actor_id, "escalation.cancel", "escalation", row.id,
+                                    before={"status": "pending"}, after={"status": "cancelled", "reason": reason},
+                                    unit_id=row.unit_id) for row in rows])
+    return len(rows)
 
 
 def _step(escalation) -> tuple[int, str]:
@@ -225,9 +257,6 @@ def gate(batch: list[Escalation], now: datetime, fired: set | None = None) -> di
     return decisions
 
 
-CANCEL_REASONS = {"closed": "环节已办结，未再执行", "withdrawn": "前一级督办已撤回，未再执行"}
-
-
 def _hold(escalation: Escalation, decision: ladder.Decision, audits: list[dict]) -> None:
     """A rung that is not carried out now: cancelled for good, or pending until a later time."""
     if decision.cancel:
@@ -259,9 +288,11 @@ def deliver_pending(now: datetime | None = None, limit: int = 100,
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Escalation)  # another scheduler's batch is left to it
     batch = list(db.session.scalars(query))
-    taken = len(batch)
     locked = lock_instances([e.instance_id for e in batch], wait=False)
-    batch = [e for e in batch if e.instance_id in locked]  # the others: being completed right now
+    # The others are being completed right now: left for the next sweep, so not counted as taken
+    # (counted, the next round of this sweep would only take them again).
+    batch = [e for e in batch if e.instance_id in locked]
+    taken = len(batch)
     decisions = gate(batch, now, fired)
     audits: list[dict] = []
     for escalation in batch:
@@ -296,17 +327,25 @@ def deliver_pending(now: datetime | None = None, limit: int = 100,
 
 def deliver_one(escalation_id: int, now: datetime | None = None, actor_id: int | None = None) -> str:
     """Carry out one escalation now (a person's retry): "done", "failed", "waiting" (the catch-up
-    rule holds it back; it goes out by itself when due) or "cancelled" (its step is closed)."""
+    rule holds it back, or a sweep is carrying it out: it goes out by itself) or "cancelled" (its
+    step is closed, or an earlier rung withdrawn).
+
+    The instance is locked before the escalation, in the order completion and withdrawal take
+    them, so none of them can wait on another in a circle."""
     now = now or clock.now()
-    query = select(Escalation).where(Escalation.id == escalation_id)
+    instance_id = db.session.scalar(select(Escalation.instance_id).where(Escalation.id == escalation_id))
+    if instance_id is None:
+        db.session.rollback()
+        return "failed"
+    lock_instances([instance_id], wait=True)
+    query = select(Escalation).where(Escalation.id == escalation_id).execution_options(populate_existing=True)
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     escalation = db.session.scalars(query).first()
     if escalation is None or escalation.status != "pending":
+        status = escalation.status if escalation is not None else "pending"  # None: a sweep holds it
         db.session.rollback()
-        return {"done": "done", "cancelled": "cancelled", "withdrawn": "cancelled"}.get(
-            escalation.status if escalation else "done", "failed")
-    lock_instances([escalation.instance_id], wait=True)
+        return {"done": "done", "pending": "waiting", "incident": "failed"}.get(status, "cancelled")
     decision = gate([escalation], now)[escalation.id]
     if not decision.fire:
         audits: list[dict] = []
@@ -346,7 +385,7 @@ def retry(escalation_id: int, actor_id: int) -> str:
         raise LookupError("督办事项不存在")
     if escalation.status != "incident":
         db.session.rollback()
-        return "done" if escalation.status == "done" else "cancelled"
+        return {"done": "done", "pending": "waiting"}.get(escalation.status, "cancelled")
     escalation.status, escalation.next_attempt_at = "pending", clock.now()
     audit.record(actor_id, "escalation.retry", "escalation", escalation_id, before={"status": "incident"},
                  after={"status": "pending"}, unit_id=escalation.unit_id)

@@ -28,7 +28,8 @@ TEMPLATE_NOTES = [
 
 
 def _escalation_text(row: ledger_register.Row) -> str:
-    return "；".join(f"{e.label}（{clock.to_local(e.fired_at):%Y-%m-%d}）" for e in row.escalations)
+    return "；".join(f"{e.label}（{clock.to_local(e.fired_at):%Y-%m-%d}{'，已撤回' if e.withdrawn else ''}）"
+                    for e in row.escalations)
 
 
 def _values(row: ledger_register.Row) -> list:

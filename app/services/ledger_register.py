@@ -34,9 +34,12 @@ class Filters:
 
 @dataclass
 class Escalated:
+    """A rung the unit met: carried out (and perhaps withdrawn since), dated when it was carried out."""
+
     level: str
     fired_at: object
     letter: SupervisionLetter | None = None
+    withdrawn: bool = False
 
     @property
     def label(self) -> str:
@@ -101,10 +104,13 @@ def details(items: list[LedgerItem]) -> list[Row]:
     escalated = db.session.execute(
         select(Escalation, SupervisionLetter)
         .outerjoin(SupervisionLetter, SupervisionLetter.escalation_id == Escalation.id)
-        .where(Escalation.ledger_item_id.in_(rows)).order_by(Escalation.fired_at, Escalation.id)
+        # Rungs still waiting their turn, or cancelled unexecuted, never reached the unit.
+        .where(Escalation.ledger_item_id.in_(rows), Escalation.status.in_(("done", "withdrawn")))
+        .order_by(Escalation.done_at, Escalation.id)
     ).all()
     for escalation, letter in escalated:
-        rows[escalation.ledger_item_id].escalations.append(Escalated(escalation.level, escalation.fired_at, letter))
+        rows[escalation.ledger_item_id].escalations.append(Escalated(
+            escalation.level, escalation.done_at or escalation.fired_at, letter, escalation.status == "withdrawn"))
     return [rows[item.id] for item in items]
 
 

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.forms import registry as forms
 from app.models import Evidence, ProcessInstance, Submission, Task, User
 
-from . import audit, evidence, ledger, steps, workflow
+from . import audit, escalations, evidence, ledger, steps, workflow
 
 
 class TaskNotFound(Exception):
@@ -189,10 +189,11 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
     task = get_for(user, task_id)
     if not can_complete(user, task):
         raise Conflict(STALE)
-    # The instance's row lock, held to the commit (PostgreSQL; SQLite has one writer at a time):
-    # the sweep carrying out a rung of this step takes it too, so it fires before this
-    # completion or sees it and stands down (escalations.gate).
-    instance = db.session.get(ProcessInstance, task.instance_id, with_for_update=True)
+    # The instance's row lock, held to the commit (on SQLite, the write lock): the sweep carrying
+    # out a rung of this step takes it too, so it fires before this completion or sees it and
+    # stands down (escalations.gate). The instance and task are read afresh under it.
+    escalations.lock_instances([task.instance_id], wait=True)
+    instance = db.session.get(ProcessInstance, task.instance_id, populate_existing=True)
     db.session.refresh(task)
     if not can_complete(user, task):
         raise Conflict(STALE)

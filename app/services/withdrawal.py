@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Escalation, PublicNotice, SupervisionLetter
 from app.models.escalation import LEVEL_NAMES
 
-from . import audit, ladder, notices_public, notifications
+from . import audit, escalations, ladder, notices_public, notifications
 
 MAX_REASON = 1000
 
@@ -37,10 +37,7 @@ def withdraw(escalation_id: int, actor_id: int, reason: str) -> Escalation:
     reason = (reason or "").strip()[:MAX_REASON]
     if not reason:
         raise WithdrawRefused(NEED_REASON)
-    query = select(Escalation).where(Escalation.id == escalation_id)
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update()  # the sweep may be carrying it out right now: wait for it
-    escalation = db.session.scalars(query).first()
+    escalation = _locked(escalation_id)
     if escalation is None:
         raise LookupError("督办事项不存在")
     if escalation.status == "withdrawn":
@@ -60,9 +57,10 @@ def withdraw_notice(notice_id: int, actor_id: int, reason: str) -> PublicNotice:
     notice = db.session.get(PublicNotice, notice_id)
     if notice is None:
         raise LookupError("通报不存在")
+    escalation = _locked(notice.escalation_id) if notice.escalation_id else None
+    db.session.refresh(notice)
     if notice.withdrawn_at is not None:
         raise WithdrawRefused(notices_public.ALREADY)
-    escalation = db.session.get(Escalation, notice.escalation_id) if notice.escalation_id else None
     if escalation is not None and escalation.status != "withdrawn":
         _withdraw(escalation, actor_id, reason)
     else:
@@ -70,6 +68,19 @@ def withdraw_notice(notice_id: int, actor_id: int, reason: str) -> PublicNotice:
         _tell_unit(notice.unit_id, "notice", reason)
     db.session.commit()
     return notice
+
+
+def _locked(escalation_id: int) -> Escalation | None:
+    """The escalation read under its instance's lock, then its own (the order completion and
+    the sweep keep): a rung being carried out right now is waited for, not overwritten."""
+    instance_id = db.session.scalar(select(Escalation.instance_id).where(Escalation.id == escalation_id))
+    if instance_id is None:
+        return None
+    escalations.lock_instances([instance_id], wait=True)
+    query = select(Escalation).where(Escalation.id == escalation_id).execution_options(populate_existing=True)
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return db.session.scalars(query).first()
 
 
 def _withdraw(escalation: Escalation, actor_id: int, reason: str) -> None:
@@ -95,10 +106,13 @@ def _withdraw(escalation: Escalation, actor_id: int, reason: str) -> None:
 
 
 def _cancel_later_rungs(escalation: Escalation, actor_id: int) -> None:
-    later = db.session.scalars(select(Escalation).where(
+    query = (select(Escalation).where(
         Escalation.instance_id == escalation.instance_id, Escalation.spiff_task_id == escalation.spiff_task_id,
-        Escalation.status.in_(("pending", "incident")), Escalation.id != escalation.id))
-    for rung in later:
+        Escalation.status.in_(("pending", "incident")), Escalation.id != escalation.id)
+        .order_by(Escalation.id).execution_options(populate_existing=True))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update()
+    for rung in db.session.scalars(query):
         if ladder.rank(rung.level) <= ladder.rank(escalation.level):
             continue
         before = rung.status

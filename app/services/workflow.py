@@ -72,15 +72,18 @@ def project(instance: ProcessInstance, ready: list[runtime.ReadyTask], completed
         for t in db.session.scalars(select(Task).filter_by(instance_id=instance.id, status="ready"))
     }
     ready_ids = {r.spiff_id for r in ready}
+    closed = []
     for spiff_id, row in existing.items():
         if spiff_id in ready_ids:
             continue
+        closed.append(row)
         if completed_task is not None and row.id == completed_task.id:
             row.status, row.completed_at, row.completed_by_id = "completed", now, actor_id
         else:
             row.status = "cancelled"
             audit.record(actor_id, "task.cancel", "task", row.id, before={"status": "ready"},
                          after={"status": "cancelled"}, unit_id=row.unit_id)
+    escalations.cancel_for_closed_tasks(closed, actor_id)
     created = []
     for r in ready:
         if r.spiff_id in existing:

@@ -313,3 +313,18 @@ def test_pages_show_cancelled_and_withdrawn_rungs(world, login_as):
         assert resp.status_code == 200, url
         body = resp.get_data(as_text=True)
         assert expected in (str(resp.get_json()) if url.endswith(".json") else body), url
+
+
+def test_a_letter_by_hand_takes_over_the_ladders_letter_waiting_its_turn(world, ctx):
+    tick_at(MONTHS_LATE)
+    waiting = rungs(world["a"])["letter"]
+    assert waiting.status == "pending" and not waiting.manual
+    supervisor = db.session.get(User, world["supervisor"])
+    with travel(at(2027, 3, 1, 11, 0)):
+        letter = manual_letters.issue_manual(supervisor, world["deploy"][world["a"]], date(2027, 3, 12))
+    a = rungs(world["a"])["letter"]
+    assert a.id == waiting.id and a.status == "done" and a.manual and a.created_by_id == world["supervisor"]
+    assert letter.escalation_id == a.id and letter.new_due == date(2027, 3, 12)
+    assert db.session.query(SupervisionLetter).filter_by(unit_id=world["a"]).count() == 1
+    with travel(at(2027, 3, 1, 11, 5)), pytest.raises(manual_letters.LetterRefused, match="已发出督办函"):
+        manual_letters.issue_manual(supervisor, world["deploy"][world["a"]], None)
