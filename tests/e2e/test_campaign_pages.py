@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Campaign, ProcessInstance
 from tests.e2e.conftest import login
-from tests.integration.test_campaigns import ensure_deployed, make_notice
+from tests.integration.test_campaigns import ensure_deployed, future_notice
 
 
 def test_notice_form_adds_and_removes_rows(page, app, make_user):
@@ -47,7 +47,8 @@ def test_launch_page_fills_the_bar_batch_by_batch(page, app, make_user, make_uni
         ensure_deployed()
         from app.services import campaigns
 
-        cid = campaigns.create_campaign(make_notice(), actor_id=None).id
+        # Deadlines still ahead: a campaign already past one is not launched.
+        cid = campaigns.create_campaign(future_notice(), actor_id=None).id
         campaigns.enrol_units(cid, "all", actor_id=None)
     make_user("admin", username="e2e_launch_admin")
     login(page, "e2e_launch_admin")

@@ -44,6 +44,15 @@ def make_notice(**overrides) -> NoticeInput:
     return replace(notice, **overrides)
 
 
+def future_notice(**overrides) -> NoticeInput:
+    """make_notice's campaign a year later: every deadline after the tests' base instant (2026-11-16)."""
+    notice = make_notice()
+    later = lambda d: d.replace(year=d.year + 1)  # noqa: E731
+    return replace(notice, phases=[dict(p, starts=later(p["starts"]), ends=later(p["ends"])) for p in notice.phases],
+                   tasks=[dict(t, starts=later(t["starts"]), ends=later(t["ends"])) for t in notice.tasks],
+                   follow_up_on=later(notice.follow_up_on), **overrides)
+
+
 def ensure_deployed() -> int:
     """The rectification process's id; redeployed if a PostgreSQL TRUNCATE ... CASCADE took it with users."""
     from app.services import processes

@@ -138,9 +138,11 @@ def test_ledger_by_source_and_status(scene):
 def test_escalations_by_level(scene):
     data = dashboard.escalations_by_level(scene, ALL)
     assert data["levels"] == ["reminder", "letter", "notice"]
-    assert data["counts"] == {"pending": [0, 1, 0], "done": [1, 0, 0], "incident": [1, 0, 0]}
+    none = [0, 0, 0]
+    assert data["counts"] == {"pending": [0, 1, 0], "done": [1, 0, 0], "incident": [1, 0, 0],
+                              "cancelled": none, "withdrawn": none}
     assert dashboard.escalations_by_level(scene, UnitFilter(lead_department="县委办"))["counts"] == \
-        {"pending": [0, 0, 0], "done": [0, 0, 0], "incident": [1, 0, 0]}
+        {"pending": none, "done": none, "incident": [1, 0, 0], "cancelled": none, "withdrawn": none}
 
 
 def test_progress_ranking(scene):

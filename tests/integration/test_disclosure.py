@@ -1,11 +1,16 @@
 """开门整治: the public pages of the seeded demo campaign show commitments, progress, closed items and
 notices, and none of what stays inside (people, comments, unpublished files, internal ids, contacts)."""
 import re
+from datetime import timedelta
+
+import time_machine
 
 from sqlalchemy import select
 
+from app import clock
 from app.extensions import db
 from app.models import Campaign, CampaignUnit, Evidence, LedgerItem, PublicNotice, Submission, Task, Tip, User
+from app.services import timers
 from tests.public_support import lookup, post_tip, receipt_of, tip_fields
 
 PUBLIC_NAME = "公开：广场拆除前后对比.pdf"
@@ -19,9 +24,15 @@ COMMENT_KEYS = ("comments", "remarks", "findings")
 
 
 def _seed(app):
+    """The demo, then the weeks in which its overdue steps climb the ladder to public notices
+    (one rung a sweep: reminders now, letters 3 working days later, notices 7 after those)."""
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output
+    start = clock.now()
+    for days in (0, 5, 20):
+        with time_machine.travel(start + timedelta(days=days), tick=False):
+            timers.tick()
 
 
 def _rectification_file() -> Evidence:

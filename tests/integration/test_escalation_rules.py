@@ -1,7 +1,6 @@
 """Escalations that respect state and time: a closed step is never escalated, a long-overdue step
 climbs its ladder one rung at a time, a public notice waits for the letter's reply deadline, a
 wrong rung can be withdrawn, and a campaign cannot be launched already overdue."""
-from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -12,7 +11,7 @@ from app.extensions import db
 from app.models import AuditEvent, Escalation, Notification, PublicNotice, SupervisionLetter, Task, User
 from app.services import campaigns, launch, manual_letters, timers, withdrawal
 from tests.conftest import csrf_from
-from tests.integration.test_campaigns import ensure_deployed, make_notice
+from tests.integration.test_campaigns import ensure_deployed, future_notice, make_notice
 from tests.support import DEPLOY, make_campaign, submit, upload
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -280,12 +279,7 @@ def test_a_campaign_whose_deadlines_have_passed_is_not_launched(app, make_unit, 
     with app.app_context():
         assert campaigns.started_count(cid) == 0
         # The office sets new deadlines; then the campaign launches.
-        notice = make_notice()
-        year = lambda d: d.replace(year=2027)  # noqa: E731
-        moved = [dict(p, starts=year(p["starts"]), ends=year(p["ends"])) for p in notice.phases]
-        tasks = [dict(t, starts=year(t["starts"]), ends=year(t["ends"])) for t in notice.tasks]
-        campaigns.update_campaign(cid, replace(notice, phases=moved, tasks=tasks, follow_up_on=date(2027, 12, 1)),
-                                  actor_id=None)
+        campaigns.update_campaign(cid, future_notice(), actor_id=None)
         assert launch.launch_all(cid, None).finished
         assert campaigns.started_count(cid) == 1
 
