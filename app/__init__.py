@@ -23,6 +23,7 @@ def create_app(config_object: object | str | None = None) -> Flask:
     _ensure_dirs(app)
     _trust_proxies(app)
     register_extensions(app)
+    register_calendar(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -80,6 +81,13 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+def register_calendar(app: Flask) -> None:
+    # Every process keeps its working-day calendar as the office last stored it.
+    from app.services import calendar
+
+    calendar.watch(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: bring the database up to date, deploy the BPMN, seed the demo, then serve
-# on http://127.0.0.1:5000 with the scheduler (`flask scheduler run`) beside it. Safe to run again:
-# every step keeps existing data.
+# `make run`: bring the database up to date, store the holiday calendar, deploy the BPMN, seed the
+# demo, then serve on http://127.0.0.1:5000 with the scheduler (`flask scheduler run`) beside it.
+# Safe to run again: every step keeps existing data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,9 @@ PORT=${PORT:-5000}
 SCHEDULER_INTERVAL=${SCHEDULER_INTERVAL:-30}
 
 "$BIN/flask" db upgrade
+# The State Council's holiday arrangements the chinesecalendar package knows; a year the office
+# entered is never overwritten.
+"$BIN/flask" calendar seed
 "$BIN/flask" processes deploy
 "$BIN/flask" demo seed
 

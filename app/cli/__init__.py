@@ -3,7 +3,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from . import appraisal, campaign, demo, processes, scheduler, units, users
+    from . import appraisal, calendar, campaign, demo, processes, scheduler, units, users
 
-    for module in (processes, units, campaign, appraisal, scheduler, users, demo):
+    for module in (processes, units, campaign, appraisal, scheduler, users, demo, calendar):
         app.cli.add_command(module.group)

@@ -11,8 +11,9 @@ group = AppGroup("scheduler", help="定时器 / timers")
 @click.option("--batch-size", default=100, show_default=True, help="每批推进的实例数")
 def tick_command(batch_size: int):
     """Advance every instance whose timer is due, then exit."""
-    from app.services import timers
+    from app.services import calendar, timers
 
+    calendar.resume(budget=current_app.config["CALENDAR_RECOMPUTE_SECONDS"])
     result = timers.tick(batch_size=batch_size)
     click.echo(f"已推进 {result.advanced} 个实例")
     for instance_id, error in result.failed:

@@ -3,6 +3,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -56,6 +58,17 @@ def parse_due(value) -> datetime | None:
 
 
 TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
+
+
+@dataclass
+class TimerChange:
+    """A waiting date timer whose fire time was computed again and came out different."""
+
+    element_id: str
+    name: str
+    attached_task_id: str | None  # the user task its boundary event sits on, if any
+    before: datetime | None
+    after: datetime | None
 
 
 class Run:
@@ -157,6 +170,47 @@ class Run:
         except SpiffWorkflowException as exc:
             raise EngineError(f"流程执行失败：{exc}") from exc
 
+    def open_data(self) -> list[dict]:
+        """The data dicts the process reads from here on: every unfinished task's and each
+        (sub)workflow's. Changing them in place changes the deadlines the diagram computes next."""
+        seen: dict[int, dict] = {}
+        for task in self.workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+            seen.setdefault(id(task.data), task.data)
+        for wf in [self.workflow, *self.workflow.subprocesses.values()]:
+            seen.setdefault(id(wf.data), wf.data)
+        return list(seen.values())
+
+    def recompute_timers(self) -> list[TimerChange]:
+        """Evaluate every waiting date timer's expression again and store its new fire time.
+
+        SpiffWorkflow computes a timer's fire time once, when it starts waiting, and keeps it in
+        the task's internal_data['event_value']; after the process data or the working-day
+        calendar changed, that stored time is stale. Nothing fires here, even a time now in the
+        past: the next sweep does that. Duration and cycle timers count from when they started
+        waiting and are left alone. Returns the timers whose time changed."""
+        changes = []
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if not isinstance(definition, TimeDateEventDefinition):
+                continue
+            old = task._get_internal_data("event_value")
+            if old is None or task._get_internal_data("event_fired", False):
+                continue  # never computed yet: it will be, from the current data and calendar
+            try:
+                new = task.workflow.script_engine.evaluate(task, definition.expression)
+                before, after = parse_due(old), parse_due(new)
+            except (expressions.ExpressionError, SpiffWorkflowException, ValueError, TypeError) as exc:
+                raise EngineError(f"定时器“{task.task_spec.bpmn_name or task.task_spec.bpmn_id}”重新计算失败：{exc}") from exc
+            if before == after:
+                continue
+            task._set_internal_data(event_value=new)
+            attached = _attached_user_task(task)
+            changes.append(TimerChange(
+                element_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                attached_task_id=str(attached.id) if attached is not None else None, before=before, after=after,
+            ))
+        return changes
+
     def take_effects(self) -> list[Effect]:
         return self.workflow.__dict__.pop("_rectify_effects", [])
 
@@ -166,6 +220,14 @@ class Run:
 
     def dump(self) -> bytes:
         return dump_state(self.workflow)
+
+
+def _attached_user_task(timer):
+    """The user task a boundary timer sits on (its sibling under the boundary split), if any."""
+    node = timer.parent
+    if node is None or not isinstance(node.task_spec, BoundaryEventSplit):
+        return None
+    return next((c for c in node.children if getattr(c.task_spec, "manual", False)), None)
 
 
 def start(bundle: SpecBundle, data: dict) -> Run:

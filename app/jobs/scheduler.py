@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from app.extensions import db
-from app.services import timers
+from app.services import calendar, timers
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,14 @@ def sweep(app: Flask, batch_size: int, stopping: threading.Event) -> timers.Tick
     started = time.perf_counter()
     with app.app_context():
         try:
+            # The calendar as the office last stored it, and deadlines still to recompute after a
+            # change, before any timer fires on a stale deadline.
+            calendar.refresh()
+            try:
+                calendar.resume(budget=app.config["CALENDAR_RECOMPUTE_SECONDS"])
+            except Exception:  # the job keeps its place; the timers must not wait for it
+                log.exception("sweep: recomputing deadlines after a calendar change failed")
+                db.session.rollback()
             result = timers.tick(batch_size=batch_size, stop=stopping.is_set)
         finally:
             db.session.remove()

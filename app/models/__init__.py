@@ -2,6 +2,7 @@
 from .appraisal import AppraisalScheme, SchemeComponent, SchemePart, SchemeTemplate
 from .audit import AuditEvent
 from .base import Base
+from .calendar import HolidayDay, HolidayRecompute, HolidayYear
 from .campaign import Campaign, CampaignPhase, CampaignTask, CampaignUnit
 from .draft import ProcessDraft
 from .escalation import Escalation, LetterCounter, Notification, PublicNotice, SupervisionLetter
@@ -19,6 +20,6 @@ __all__ = [
     "AppraisalScheme", "Interview", "PartScore", "SchemeComponent", "SchemePart", "SchemeTemplate",
     "ScoreSheet", "SelfExamination",
     "AuditEvent", "Base", "Campaign", "CampaignPhase", "CampaignTask", "CampaignUnit",
-    "Escalation", "Evidence", "LetterCounter", "LedgerItem", "Notification", "PublicNotice", "SupervisionLetter", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "RateCounter", "Submission", "Task",
+    "Escalation", "Evidence", "HolidayDay", "HolidayRecompute", "HolidayYear", "LetterCounter", "LedgerItem", "Notification", "PublicNotice", "SupervisionLetter", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "RateCounter", "Submission", "Task",
     "Tip", "TipPhoto", "Unit", "User",
 ]

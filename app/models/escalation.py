@@ -95,6 +95,9 @@ class SupervisionLetter(Base):
     withdrawn_at: Mapped[datetime | None]
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     withdraw_reason: Mapped[str | None] = mapped_column(Text)
+    # The reply deadline was chosen by a person (not LETTER_GRACE_DAYS working days): a new
+    # holiday arrangement leaves it alone.
+    due_by_hand: Mapped[bool] = mapped_column(default=False)
 
     unit = relationship("Unit")
     campaign = relationship("Campaign")

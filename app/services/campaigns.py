@@ -45,15 +45,12 @@ def _validate_ladder(ladder: dict | None) -> None:
         previous = approx
 
 
-def calendar_warning(campaign: Campaign) -> str | None:
-    """Years of the campaign the holiday data does not cover (working days count weekends only there)."""
+def calendar_warning(campaign: Campaign) -> list[int]:
+    """Years of the campaign no holiday arrangement covers (working days count weekends only
+    there, until the office enters them); a deadline late in December reaches into the next year."""
     days = [d for p in campaign.phases for d in (p.starts, p.ends)] + [campaign.follow_up_on]
-    years = sorted({d.year for d in days if d} | {d.year + 1 for d in days if d and d.month == 12})
-    missing = [y for y in years if not workdays.covered(y)]
-    if not missing:
-        return None
-    return (f"节假日数据未覆盖{'、'.join(str(y) for y in missing)}年："
-            "这些年份的工作日只按周末计算，未计入法定节假日和调休，请核对相关期限。")
+    years = {d.year for d in days if d} | {d.year + 1 for d in days if d and d.month == 12}
+    return workdays.uncovered(years)
 
 
 def _validate(notice: NoticeInput, campaign_id: int | None = None) -> None:

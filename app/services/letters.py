@@ -64,7 +64,7 @@ def issue(escalation: Escalation, actor_id: int | None = None, new_due: datetime
         campaign_id=campaign.id, unit_id=escalation.unit_id, instance_id=escalation.instance_id,
         task_id=escalation.task_id, subject=f"关于督促办理「{step}」的督办函", items=items,
         original_due=escalation.due_at, new_due=clock.to_local(due).date(), body="\n".join(lines),
-        issued_at=now, issued_by_id=actor_id,
+        issued_at=now, issued_by_id=actor_id, due_by_hand=new_due is not None,
     )
     db.session.add(letter)
     db.session.flush()

@@ -4,7 +4,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import clock
+from app import clock, workdays
 from app.services import lights, notifications, units
 
 
@@ -22,6 +22,15 @@ def register(app: Flask) -> None:
     @app.template_global("status_light")
     def status_light(due_at):
         return lights.light(due_at, current_app.config["DUE_SOON_DAYS"])
+
+    @app.template_global("uncovered_year")
+    def uncovered_year(due_at) -> int | None:
+        """The year of a deadline that no holiday arrangement covers (its working days were
+        counted from weekends alone), or None."""
+        local = clock.to_local(due_at)
+        if local is None or workdays.covered(local.year):
+            return None
+        return local.year
 
     @app.template_global("light_label")
     def light_label(name: str) -> str:

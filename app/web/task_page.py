@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from app.forms import registry as forms
 from app.forms.definition import FormDefinitionError
-from app.services import evidence, ledger, tasks
+from app.services import calendar, evidence, ledger, tasks
 
 EMPTY = "—"
 
@@ -90,6 +90,8 @@ def _render(task, form, status: int = 200, lock_version: int | None = None):
         "open_items": ledger.open_count(task.instance_id) if task.form_key == "assessment" else 0,
         "source_names": ledger.SOURCE_NAMES,
         "status_names": ledger.STATUS_NAMES,
+        # Deadline changes after the office entered or changed a year's holiday arrangement.
+        "due_changes": calendar.due_changes(task.id),
     }
     return render_template("tasks/page.html", **context), status
 

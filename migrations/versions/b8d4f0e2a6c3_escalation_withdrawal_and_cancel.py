@@ -29,10 +29,13 @@ def upgrade():
         batch_op.add_column(sa.Column('withdrawn_at', app.models.base.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('withdrawn_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('withdraw_reason', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('due_by_hand', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.create_foreign_key('fk_supervision_letters_withdrawn_by_id_users', 'users',
                                     ['withdrawn_by_id'], ['id'])
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('due_changed_at', app.models.base.UTCDateTime(), nullable=True))
+    with op.batch_alter_table('supervision_letters', schema=None) as batch_op:
+        batch_op.alter_column('due_by_hand', existing_type=sa.Boolean(), server_default=None)
 
 
 def downgrade():
@@ -40,6 +43,7 @@ def downgrade():
         batch_op.drop_column('due_changed_at')
     with op.batch_alter_table('supervision_letters', schema=None) as batch_op:
         batch_op.drop_constraint('fk_supervision_letters_withdrawn_by_id_users', type_='foreignkey')
+        batch_op.drop_column('due_by_hand')
         batch_op.drop_column('withdraw_reason')
         batch_op.drop_column('withdrawn_by_id')
         batch_op.drop_column('withdrawn_at')

@@ -4,3 +4,4 @@ from . import units  # noqa: F401
 from . import campaigns  # noqa: F401
 from . import appraisal  # noqa: F401
 from . import publishing  # noqa: F401
+from . import holidays  # noqa: F401
