@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, N_
@@ -23,7 +23,10 @@ class Escalation(Base):
 
     __tablename__ = "escalations"
     __table_args__ = (
-        UniqueConstraint("instance_id", "spiff_task_id", "level", name="uq_escalations_key"),
+        # One rung a step and level, except that a withdrawn one (issued wrongly) makes room for
+        # the office to issue it again: the key is unique among the rungs not withdrawn.
+        Index("uq_escalations_key", "instance_id", "spiff_task_id", "level", unique=True,
+              sqlite_where=text("status != 'withdrawn'"), postgresql_where=text("status != 'withdrawn'")),
         Index("ix_escalations_status_next", "status", "next_attempt_at"),
         Index("ix_escalations_unit_level", "unit_id", "level"),
     )

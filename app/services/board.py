@@ -89,9 +89,12 @@ def escalations(flt: BoardFilter, page: int = 1, per_page: int = 50, now: dateti
 
 
 def level_counts(flt: BoardFilter, now: datetime | None = None) -> dict[str, int]:
-    """How many escalations each level has under the filter (ignoring the level chosen)."""
+    """How many escalations each level has under the filter (ignoring the level chosen): those
+    carried out, or those of the chosen status."""
     now = now or clock.now()
     query = _escalations_query(flt, now, with_level=False).with_only_columns(Escalation.level, func.count())
+    if not flt.status:  # unless a status is chosen, the rungs that reached the unit
+        query = query.where(Escalation.status == "done")
     counts = dict(db.session.execute(query.group_by(Escalation.level)).all())
     return {level: counts.get(level, 0) for level in LEVELS}
 

@@ -16,7 +16,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
@@ -40,7 +40,9 @@ def _insert_statement(returning):
     """INSERT ... ON CONFLICT DO NOTHING on the escalation key, returning what was inserted."""
     module = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     return (module.insert(Escalation)
-            .on_conflict_do_nothing(index_elements=["instance_id", "spiff_task_id", "level"])
+            .on_conflict_do_nothing(index_elements=["instance_id", "spiff_task_id", "level"],
+                                    # A literal, not a bound value: the sweep sends this as an executemany.
+                                    index_where=text("status != 'withdrawn'"))
             .returning(*returning))
 
 

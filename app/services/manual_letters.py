@@ -30,7 +30,6 @@ NOT_OPEN = N_("只能对单位尚未办结的事项发督办函")
 NOT_OVERDUE = N_("该事项尚未逾期")
 PAST_DUE = N_("新的办理期限须晚于今天")
 DUPLICATE = N_("该事项已发出督办函")
-WITHDRAWN = N_("该事项的督办函已撤回，不再另发")
 
 
 class LetterRefused(Exception):
@@ -78,19 +77,24 @@ def _issue(user, task_id: int, new_due: date | None) -> SupervisionLetter:
             raise LetterRefused(PAST_DUE)
         due_at = workdays.end_of_working_day(new_due)
     instance = db.session.get(ProcessInstance, task.instance_id)
+    # The step's letter rung, if recorded (a withdrawn one is history: the letter may be issued again).
     waiting = db.session.scalars(select(Escalation).where(
         Escalation.instance_id == task.instance_id, Escalation.spiff_task_id == task.spiff_task_id,
-        Escalation.level == "letter").execution_options(populate_existing=True)).first()
-    if waiting is not None and waiting.status in ("pending", "incident"):
-        # The ladder's own letter is recorded but waits its turn: the supervisor's decision takes
-        # it over (one letter a step, still), carried out now.
+        Escalation.level == "letter", Escalation.status != "withdrawn")
+        .execution_options(populate_existing=True)).first()
+    if waiting is not None and waiting.status != "done":
+        # The ladder's own letter is recorded but was never carried out (waiting its turn, failed,
+        # or cancelled with an earlier rung withdrawn): the supervisor's decision takes it over
+        # (one letter a step, still), carried out now.
+        before = {"status": waiting.status, "manual": waiting.manual}
         waiting.manual, waiting.created_by_id, waiting.status = True, user.id, "pending"
-        audit.record(user.id, "escalation.letter", "escalation", waiting.id, before={"manual": False},
+        waiting.closed_reason = None
+        audit.record(user.id, "escalation.letter", "escalation", waiting.id, before=before,
                      after={"task_id": task.id, "level": "letter", "manual": True}, unit_id=task.unit_id)
         escalation = waiting
     elif waiting is not None:
         db.session.rollback()
-        raise LetterRefused(WITHDRAWN if waiting.status == "withdrawn" else DUPLICATE)
+        raise LetterRefused(DUPLICATE)
     else:
         escalation = escalations.record(instance, {
             "level": "letter", "spiff_task_id": task.spiff_task_id, "element_id": task.element_id,

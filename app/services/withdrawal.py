@@ -101,7 +101,7 @@ def _withdraw(escalation: Escalation, actor_id: int, reason: str) -> None:
     if notice is not None and notice.withdrawn_at is None:
         notices_public.take_down(notice, actor_id, reason)
     if before == "done":  # the unit was told of it: it is told of the withdrawal too
-        _tell_unit(escalation.unit_id, escalation.level, reason, letter)
+        _tell_unit(escalation.unit_id, escalation.level, reason, letter, escalation)
     _cancel_later_rungs(escalation, actor_id)
 
 
@@ -122,7 +122,12 @@ def _cancel_later_rungs(escalation: Escalation, actor_id: int) -> None:
                      after={"status": "cancelled", "reason": rung.closed_reason}, unit_id=rung.unit_id)
 
 
-def _tell_unit(unit_id: int, level: str, reason: str, letter: SupervisionLetter | None = None) -> None:
+def _tell_unit(unit_id: int, level: str, reason: str, letter: SupervisionLetter | None = None,
+               escalation: Escalation | None = None) -> None:
     what = letter.doc_number if letter is not None else LEVEL_NAMES.get(level, level)
-    notifications.notify_unit(unit_id, level, f"{what}已撤回", f"撤回原因：{reason}",
-                              link=f"/letters/{letter.id}" if letter is not None else None)
+    step = ""
+    if escalation is not None and escalation.task is not None:
+        step = f"「{escalation.task.name}」"
+    link = f"/letters/{letter.id}" if letter is not None else (
+        f"/my/tasks/{escalation.task_id}" if escalation is not None and escalation.task_id else None)
+    notifications.notify_unit(unit_id, level, f"{step}{what}已撤回", f"撤回原因：{reason}", link=link)

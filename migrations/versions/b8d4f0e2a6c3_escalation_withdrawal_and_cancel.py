@@ -19,12 +19,19 @@ branch_labels = None
 depends_on = None
 
 
+NOT_WITHDRAWN = sa.text("status != 'withdrawn'")
+
+
 def upgrade():
     with op.batch_alter_table('escalations', schema=None) as batch_op:
+        # One rung a step and level among those not withdrawn: a withdrawn one can be issued again.
+        batch_op.drop_constraint('uq_escalations_key', type_='unique')
         batch_op.add_column(sa.Column('closed_reason', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('withdrawn_at', app.models.base.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('withdrawn_by_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key('fk_escalations_withdrawn_by_id_users', 'users', ['withdrawn_by_id'], ['id'])
+    op.create_index('uq_escalations_key', 'escalations', ['instance_id', 'spiff_task_id', 'level'], unique=True,
+                    sqlite_where=NOT_WITHDRAWN, postgresql_where=NOT_WITHDRAWN)
     with op.batch_alter_table('supervision_letters', schema=None) as batch_op:
         batch_op.add_column(sa.Column('withdrawn_at', app.models.base.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('withdrawn_by_id', sa.Integer(), nullable=True))
@@ -47,7 +54,9 @@ def downgrade():
         batch_op.drop_column('withdraw_reason')
         batch_op.drop_column('withdrawn_by_id')
         batch_op.drop_column('withdrawn_at')
+    op.drop_index('uq_escalations_key', table_name='escalations')
     with op.batch_alter_table('escalations', schema=None) as batch_op:
+        batch_op.create_unique_constraint('uq_escalations_key', ['instance_id', 'spiff_task_id', 'level'])
         batch_op.drop_constraint('fk_escalations_withdrawn_by_id_users', type_='foreignkey')
         batch_op.drop_column('withdrawn_by_id')
         batch_op.drop_column('withdrawn_at')

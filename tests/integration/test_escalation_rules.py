@@ -322,3 +322,36 @@ def test_a_letter_by_hand_takes_over_the_ladders_letter_waiting_its_turn(world, 
     assert db.session.query(SupervisionLetter).filter_by(unit_id=world["a"]).count() == 1
     with travel(at(2027, 3, 1, 11, 5)), pytest.raises(manual_letters.LetterRefused, match="已发出督办函"):
         manual_letters.issue_manual(supervisor, world["deploy"][world["a"]], None)
+
+
+def test_after_a_withdrawal_the_office_can_issue_the_letter_again(world, ctx):
+    tick_at(MONTHS_LATE)
+    tick_at(at(2027, 3, 4, 17, 31))  # letters out
+    supervisor = db.session.get(User, world["supervisor"])
+    first = rungs(world["a"])["letter"]
+    with travel(at(2027, 3, 5, 9, 0)):
+        withdrawal.withdraw(first.id, world["supervisor"], "文号填错，撤回后重发")
+        again = manual_letters.issue_manual(supervisor, world["deploy"][world["a"]], date(2027, 3, 19))
+    letters = db.session.query(SupervisionLetter).filter_by(unit_id=world["a"]).order_by(SupervisionLetter.id).all()
+    assert [lt.withdrawn_at is not None for lt in letters] == [True, False] and letters[1].id == again.id
+    rows = db.session.query(Escalation).filter_by(unit_id=world["a"], element_id="deploy", level="letter").all()
+    assert sorted(r.status for r in rows) == ["done", "withdrawn"]
+    # Withdrawing the reminder cancels the waiting letter; a letter by hand then takes that row over.
+    with travel(at(2027, 3, 1, 11, 0)):
+        withdrawal.withdraw(rungs(world["b"])["reminder"].id, world["supervisor"], "催办对象有误")
+    assert rungs(world["b"])["letter"].status == "done"  # already out by then: left as it is
+    told = db.session.query(Notification).filter_by(unit_id=world["b"], kind="reminder").order_by(
+        Notification.id.desc()).first()
+    assert told.title == "「动员部署」催办已撤回" and told.link == f"/my/tasks/{world['deploy'][world['b']]}"
+
+
+def test_a_letter_by_hand_takes_over_a_letter_cancelled_with_a_withdrawn_reminder(world, ctx):
+    tick_at(MONTHS_LATE)
+    with travel(at(2027, 3, 1, 11, 0)):
+        withdrawal.withdraw(rungs(world["a"])["reminder"].id, world["supervisor"], "催办对象有误")
+    assert rungs(world["a"])["letter"].status == "cancelled"
+    supervisor = db.session.get(User, world["supervisor"])
+    with travel(at(2027, 3, 2, 9, 0)):
+        letter = manual_letters.issue_manual(supervisor, world["deploy"][world["a"]], None)
+    a = rungs(world["a"])["letter"]
+    assert a.status == "done" and a.manual and letter.escalation_id == a.id

@@ -18,7 +18,8 @@ LEVELS = {"reminder": _l("催办"), "letter": _l("督办函"), "notice": _l("通
 STATUSES = {"pending": _l("待执行"), "done": _l("已执行"), "incident": _l("故障"),
             "cancelled": _l("已取消"), "withdrawn": _l("已撤回")}
 # The service's refusals, marked here so the catalog has them (the service stays free of Babel).
-WITHDRAW_MESSAGES = (_l("撤回须填写理由"), _l("该督办已撤回"), _l("该督办未执行（环节已办结），无需撤回"))
+WITHDRAW_MESSAGES = (_l("撤回须填写理由"), _l("该督办已撤回"), _l("该督办未执行（环节已办结），无需撤回"),
+                     _l("环节已办结，未再执行"), _l("前一级督办已撤回，未再执行"))
 FILTER_ARGS = ("campaign", "level", "unit", "status", "min_age", "kind", "lead")
 
 
