@@ -268,6 +268,7 @@ def test_a_campaign_whose_deadlines_have_passed_is_not_launched(app, make_unit, 
     admin = login_as("admin")
     detail = admin.get(f"/admin/campaigns/{cid}").get_data(as_text=True)
     assert 'id="past-deadlines"' in detail and f"/admin/campaigns/{cid}/edit" in detail
+    assert 'id="past-deadlines-top"' in detail and detail.count("data-past") == 4
     assert f"/admin/campaigns/{cid}/launch" not in detail
     page = admin.get(f"/admin/campaigns/{cid}/launch").get_data(as_text=True)
     assert 'id="past-deadlines"' in page
