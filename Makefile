@@ -1,6 +1,7 @@
 # Rectify: one entry point for developers and CI.
 #   make run    serve the demo on http://127.0.0.1:5000 (data kept between runs)
 #   make test   lint the layers, then the whole test suite (SQLite; PostgreSQL when DATABASE_URL is set)
+#   make test-shifted   the suite again with the machine's clock moved (CLOCK_SHIFT, libfaketime)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -26,12 +27,22 @@ LINT_IMPORTS := $(BIN)/lint-imports --no-logo --cache-dir $(VENV)/.import_linter
 
 export FLASK_APP := wsgi.py
 
-.PHONY: help setup run test lint bench bench-sweep bench-dashboard translations clean
+# pytest-xdist: one worker per core, at most 4 (each holds its own database and Chromium); a
+# file's tests stay on one worker. Each worker has its own database: a SQLite file, or on
+# PostgreSQL DATABASE_URL's database with the worker's name appended (test_gw0, test_gw1, ...).
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
+PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+# make test-shifted: how far libfaketime moves the clock of everything the suite starts (the app,
+# its child processes, Chromium); faketime's syntax, a relative offset such as +400d or -30d.
+CLOCK_SHIFT ?= +400d
+
+.PHONY: help setup run test test-shifted check-chromium lint bench bench-sweep bench-dashboard translations clean
 
 help:
 	@echo "make setup         create .venv, install pinned Python and npm packages, build assets, compile translations"
 	@echo "make run           migrate, deploy processes, seed the demo, serve on http://127.0.0.1:5000"
 	@echo "make test          lint-imports + pytest (set DATABASE_URL=postgresql+psycopg://... for PostgreSQL)"
+	@echo "make test-shifted  pytest with the clock moved by CLOCK_SHIFT (default +400d; needs faketime)"
 	@echo "make bench         run the benchmarks in bench/ (bench-sweep, bench-dashboard: PostgreSQL ones)"
 	@echo "make translations  re-extract UI strings, merge into the catalogs, compile"
 	@echo "make clean         remove the venv, compiled catalogs and caches (keeps instance/ data)"
@@ -65,15 +76,27 @@ run: setup
 lint: setup
 	$(LINT_IMPORTS)
 
-# Serial on purpose: the PostgreSQL run shares one database, so xdist workers would collide.
-test: setup
+test: setup check-chromium
+	$(LINT_IMPORTS)
+	@echo "pytest on $(if $(DATABASE_URL),PostgreSQL ($(DATABASE_URL)),SQLite), $(PYTEST_WORKERS) workers"
+	$(PYTEST)
+
+# Tests start at a frozen instant (tests.support.BASE); this proves that nothing else they touch
+# (child processes, Chromium, xdist workers) depends on the machine's date. The PostgreSQL server
+# keeps its own clock, which is fine: the app never asks it the time. A relative offset keeps
+# every process on one clock (faketime's absolute @date starts again in each new process).
+test-shifted: setup check-chromium
+	@command -v faketime >/dev/null || { \
+	  echo "error: faketime not found: apt-get install -y faketime   (.ci/run does this for CI)" >&2; exit 1; }
+	@echo "pytest on $(if $(DATABASE_URL),PostgreSQL ($(DATABASE_URL)),SQLite), $(PYTEST_WORKERS) workers," \
+	  "clock shifted $(CLOCK_SHIFT): $$(faketime -f '$(CLOCK_SHIFT)' date -u '+%F %T UTC')"
+	faketime -f '$(CLOCK_SHIFT)' $(PYTEST)
+
+check-chromium:
 	@test -x $(CHROMIUM) || { \
 	  echo "error: $(CHROMIUM) not found; the browser tests need Debian's Chromium:" >&2; \
 	  echo "       apt-get install -y chromium fonts-noto-cjk   (.ci/run does this for CI)" >&2; \
 	  exit 1; }
-	$(LINT_IMPORTS)
-	@echo "pytest on $(if $(DATABASE_URL),PostgreSQL ($(DATABASE_URL)),SQLite)"
-	$(BIN)/pytest -q
 
 bench: setup
 	$(BIN)/python bench/launch.py

@@ -51,11 +51,24 @@ class Config:
     TIP_MAX_TEXT = int(os.environ.get("TIP_MAX_TEXT", 2000))
     # Beyond this many units the tip form names only the unit whose public page the resident came from.
     TIP_UNIT_SELECT_MAX = int(os.environ.get("TIP_UNIT_SELECT_MAX", 300))
+    # Argon2id cost of password hashes; the defaults are argon2-cffi's own (RFC 9106 low-memory
+    # profile: 3 passes over 64 MiB, 4 lanes). Hashes made with other values still verify and are
+    # redone with these at the next successful login.
+    PASSWORD_HASH_TIME_COST = int(os.environ.get("PASSWORD_HASH_TIME_COST", 3))
+    PASSWORD_HASH_MEMORY_COST = int(os.environ.get("PASSWORD_HASH_MEMORY_COST", 65536))  # KiB
+    PASSWORD_HASH_PARALLELISM = int(os.environ.get("PASSWORD_HASH_PARALLELISM", 4))
     SMTP_HOST = os.environ.get("SMTP_HOST", "")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", 25))
     SMTP_USER = os.environ.get("SMTP_USER", "")
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_SENDER = os.environ.get("SMTP_SENDER", "rectify@localhost")
+    # The working-day calendar (节假日安排): each process looks for a change the office made at most
+    # this often (seconds; negative: only at its first app context), besides every scheduler sweep.
+    CALENDAR_CHECK_SECONDS = int(os.environ.get("CALENDAR_CHECK_SECONDS", 10))
+    # After a change, open deadlines are recomputed in batches of this many instances: while the
+    # office waits for up to this many seconds, then by the scheduler's sweeps (as long each).
+    CALENDAR_RECOMPUTE_BATCH = int(os.environ.get("CALENDAR_RECOMPUTE_BATCH", 100))
+    CALENDAR_RECOMPUTE_SECONDS = float(os.environ.get("CALENDAR_RECOMPUTE_SECONDS", 20))
 
 
 class DevelopmentConfig(Config):
@@ -69,3 +82,11 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     SECRET_KEY = "test"
+    # Cheap hashes: at the production cost hashing was two thirds of the suite's time.
+    # (tests/integration/test_password_hashing.py proves production keeps the strong parameters.)
+    PASSWORD_HASH_TIME_COST = 1
+    PASSWORD_HASH_MEMORY_COST = 8  # KiB, argon2's minimum for one lane
+    PASSWORD_HASH_PARALLELISM = 1
+    # The tests refresh the calendar themselves (tests/conftest.py after each test), so no page
+    # gains a query at a moment that depends on how long the tests took.
+    CALENDAR_CHECK_SECONDS = -1

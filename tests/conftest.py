@@ -4,19 +4,30 @@ import os
 import re
 
 import pytest
+import time_machine
 from flask_migrate import upgrade
 from sqlalchemy import select, text
 
 from app import create_app
 from app.extensions import db
 from app.models import Base, ProcessDefinition
+from tests.databases import worker_pg_url
+from tests.support import BASE
 
 TEST_DB_URL = os.environ.get("DATABASE_URL", "")
 
 
+@pytest.fixture(autouse=True)
+def _base_clock():
+    """Every test starts at BASE (ticking), never at the machine's date; a test that travels
+    itself nests its own time_machine.travel inside this one."""
+    with time_machine.travel(BASE, tick=True):
+        yield
+
+
 def _database_url(tmp_path_factory) -> str:
     if TEST_DB_URL.startswith("postgresql"):
-        return TEST_DB_URL
+        return worker_pg_url(TEST_DB_URL)  # under xdist, a database per worker: test_gw0, ...
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'rectify-test.db'}"
 
 
@@ -34,7 +45,8 @@ def app(tmp_path_factory):
 
     cfg = type("SessionTestConfig", (TestConfig,), {k: v for k, v in vars(Cfg).items() if k.isupper()})
     application = create_app(cfg)
-    with application.app_context():
+    # The shipped versions are deployed at BASE too, not at the machine's date.
+    with application.app_context(), time_machine.travel(BASE, tick=True):
         if url.startswith("postgresql"):
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
@@ -73,6 +85,10 @@ def _clean_tables(request):
             from app.services import processes
 
             processes.forget_cached()  # a later version may reuse a dropped one's id
+        # The working-day calendar this process holds follows the emptied tables (no stored year).
+        from app.services import calendar
+
+        calendar.reset_for_tests()
 
 
 @pytest.fixture

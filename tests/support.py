@@ -1,6 +1,7 @@
 """Helpers for driving campaigns through the service layer in tests."""
 import io
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import FileStorage
 
@@ -8,6 +9,12 @@ from app.extensions import db
 from app.forms import registry as forms
 from app.models import Campaign, CampaignPhase, CampaignUnit, Task, User
 from app import clock
+
+# Every test starts at this instant (tests/conftest.py freezes the clock there, ticking), whatever
+# the machine's date: a Monday inside PHASES' deploy phase. Dates a test needs come from it or
+# from the clock the test moves itself, never from the real date.
+BASE = datetime(2026, 11, 16, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+BASE_DATE = BASE.date()
 
 PHASES = [
     ("deploy", "动员部署", date(2026, 11, 1), date(2026, 12, 10)),

@@ -1,5 +1,6 @@
 """Users: creation, password hashing (argon2) and login with lockout."""
 from datetime import timedelta
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -24,9 +25,21 @@ MIN_PASSWORD_LENGTH = 8
 BAD_CREDENTIALS = N_("用户名或密码错误")
 LOCKED = N_("登录失败次数过多，请15分钟后再试")
 
-_hasher = PasswordHasher()
-# Verified against when the username is unknown, so both paths cost the same time.
-_DUMMY_HASH = _hasher.hash("rectify-dummy-password")
+
+
+@lru_cache(maxsize=4)
+def _hasher_for(time_cost: int, memory_cost: int, parallelism: int) -> tuple[PasswordHasher, str]:
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    # Verified against when the username is unknown, so both paths cost the same time.
+    return hasher, hasher.hash("rectify-dummy-password")
+
+
+def _hasher() -> tuple[PasswordHasher, str]:
+    """The hasher of the app's configuration (PASSWORD_HASH_*), with its dummy hash. A hash made
+    with other parameters still verifies (they are read from the hash) and is redone at login."""
+    cfg = current_app.config
+    return _hasher_for(cfg["PASSWORD_HASH_TIME_COST"], cfg["PASSWORD_HASH_MEMORY_COST"],
+                       cfg["PASSWORD_HASH_PARALLELISM"])
 
 
 class UserError(ValueError):
@@ -38,12 +51,12 @@ class LoginError(Exception):
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher()[0].hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher()[0].verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -164,7 +177,7 @@ def authenticate(username: str, password: str) -> User:
     user = db.session.scalar(select(User).where(User.username == username)) if username else None
     now = clock.now()
     if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password or "")
+        verify_password(_hasher()[1], password or "")
         audit.record(None, "login.failure", "login", username[:64], after={"reason": "unknown_or_inactive"})
         db.session.commit()
         raise LoginError(BAD_CREDENTIALS)
@@ -187,7 +200,7 @@ def authenticate(username: str, password: str) -> User:
         )
         db.session.commit()
         raise LoginError(LOCKED if locked else BAD_CREDENTIALS)
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher()[0].check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None

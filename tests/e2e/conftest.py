@@ -1,7 +1,16 @@
 """Browser harness: the session app served on a free loopback port, driven by Debian's Chromium
-through Playwright (never a downloaded browser)."""
+through Playwright (never a downloaded browser).
+
+Two clocks: the live server runs in this process, on the test's (time-machine's) clock, while
+Chromium keeps the machine's. Each page's JS clock (Date) is set to the app's when its context
+opens and at each login(); a test that travels after that calls follow_app_clock(page). The
+network side of the browser (cookie expiry) keeps the machine's clock; logins hold however far
+apart the two clocks are: the session cookie has no expiry date, and Chromium reads an Expires
+relative to the response's Date header, which is the app's clock (tests/e2e/test_clocks.py).
+"""
 import os
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -62,6 +71,8 @@ def new_page(browser, live_server):
     `page.console_errors` collects console errors and page errors."""
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", base_url=live_server)
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    # The page's Date starts at the app's now and ticks on (Playwright's clock, installed before any page).
+    context.clock.install(time=datetime.now(timezone.utc))
     tab = context.new_page()
     tab.console_errors = []
     tab.on("console", lambda msg: _collect_console_error(tab, msg))
@@ -89,8 +100,15 @@ def _collect_console_error(tab, msg):
         tab.console_errors.append(msg.text)
 
 
+def follow_app_clock(page):
+    """Set the page's JS clock to the app's now (after the test moved time-machine)."""
+    page.context.clock.set_system_time(datetime.now(timezone.utc))
+
+
 def login(page, username, password="Passw0rd!"):
-    """Log in through the real form; fails with the page's text if the app keeps us on /login."""
+    """Log in through the real form; fails with the page's text if the app keeps us on /login.
+    The page's clock follows the app's first (a test may have travelled since the page opened)."""
+    follow_app_clock(page)
     page.goto("/login")
     form = page.locator("form").filter(has=page.locator('input[name="password"]'))
     form.locator('input[name="username"]').fill(username)

@@ -16,6 +16,14 @@ def _entry(page, entry_id, tag):
     return page.locator(f'#properties [data-entry-id="{entry_id}"] {tag}')
 
 
+def _panel_settled(page):
+    """Wait until the properties panel has run the effects of its last render. It starts following
+    changes of a newly selected element in an effect, which Preact runs after the next frame and a
+    task; an edit made before then is saved but never shown (seen under parallel load). So wait
+    for a frame and a task, queued after Preact's."""
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => setTimeout(done)))")
+
+
 def test_designer_edits_lints_fixes_and_deploys(page, app, make_user):
     make_user("designer", username="e2e_designer")
     login(page, "e2e_designer")
@@ -27,6 +35,7 @@ def test_designer_edits_lints_fixes_and_deploys(page, app, make_user):
     # The reminder rung of 动员部署: from the campaign's setting to a fixed 2 calendar days.
     page.select_option("#locate", "deploy_reminder_timer")
     expect(_entry(page, "rectify-ladder-due", "input")).to_have_value("deadlines['deploy']")
+    _panel_settled(page)
     _entry(page, "rectify-ladder-source", "select").select_option("fixed")
     _entry(page, "rectify-ladder-days", "input").fill("2")
     _entry(page, "rectify-ladder-unit", "select").select_option("calendar")
@@ -35,6 +44,7 @@ def test_designer_edits_lints_fixes_and_deploys(page, app, make_user):
     # A user task without a form: the lint says so, in the list and on the diagram.
     page.select_option("#locate", "deploy")
     expect(_entry(page, "rectify-role", "input")).to_have_value("unit_staff")
+    _panel_settled(page)
     _entry(page, "rectify-form-key", "select").select_option("")
     page.click("#lint")
     problem = page.locator('#problems li.problem-error[data-element="deploy"]')
@@ -46,6 +56,7 @@ def test_designer_edits_lints_fixes_and_deploys(page, app, make_user):
     problem.click()
     expect(page.locator('.djs-element.selected[data-element-id="deploy"]')).to_have_count(1)
     expect(page.locator("#properties .bio-properties-panel-header")).to_contain_text("动员部署")
+    _panel_settled(page)
 
     # Deploying is refused while the error stands.
     page.click("#deploy")

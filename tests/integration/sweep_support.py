@@ -1,8 +1,9 @@
-"""Overdue work in real time, for tests that run the sweep in other processes.
+"""Overdue work for tests that run the sweep in other processes.
 
-Subprocesses cannot share time_machine, so the campaign is launched with the clock moved back
-and then left overdue in real time: the deploy deadline was 30 days ago, so its reminder,
-letter (3 working days) and notice (10 working days) timers are all due now.
+The campaign is launched with the clock moved back and then left overdue at the test's clock:
+the deploy deadline was 30 days ago, so its reminder, letter (3 working days) and notice
+(10 working days) timers are all due now. The child processes run on the test's clock too
+(tests/child_clock/sitecustomize.py), never on the machine's date.
 """
 import os
 import subprocess
@@ -49,11 +50,18 @@ def overdue_campaign(n_units: int) -> dict:
     return {"campaign_id": campaign_id, "unit_ids": unit_ids}
 
 
+CHILD_CLOCK = ROOT / "tests" / "child_clock"
+
+
 def subprocess_env(app) -> dict:
-    """Environment for a child process on the test session's database."""
+    """Environment for a child process on the test session's database (this worker's) and on
+    the test's clock: it starts where the test's clock stands now and ticks on from there."""
+    real = time_machine.escape_hatch.time.time() if time_machine.escape_hatch.is_travelling() else time.time()
+    offset = time.time() - real
     return {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
             "UPLOAD_DIR": app.config["UPLOAD_DIR"], "RECTIFY_CONFIG": "config.TestConfig",
-            "FLASK_APP": "wsgi.py", "SMTP_HOST": "", "PYTHONPATH": str(ROOT)}
+            "FLASK_APP": "wsgi.py", "SMTP_HOST": "", "PYTHONPATH": f"{CHILD_CLOCK}{os.pathsep}{ROOT}",
+            "RECTIFY_TEST_CLOCK_OFFSET": repr(offset)}
 
 
 def flask_command(*args: str) -> list[str]:

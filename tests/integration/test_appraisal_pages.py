@@ -1,5 +1,6 @@
 """The appraisal pages: who may do what, the score sheet form, the campaign form's choice, interviews, export."""
 import io
+from datetime import timedelta
 from types import SimpleNamespace
 
 from openpyxl import load_workbook
@@ -10,7 +11,7 @@ from app.models import Campaign, Interview, ProcessInstance, ScoreSheet
 from app.services import appraisal_schemes, launch, ranking
 from app.services.score_sheets import reason_key, score_key
 
-from tests.support import make_campaign, submit
+from tests.support import BASE_DATE, make_campaign, submit
 
 from .appraisal_support import appraised_campaign, full_marks, submit_total, template_id
 from .test_campaigns import FORM
@@ -152,25 +153,26 @@ def test_ranking_page_finalise_interviews_and_export(app, make_unit, login_as, m
         assert ranking.flagged_units(campaign_id) == {units["T02"], units["T03"]}
     new = f"/admin/campaigns/{campaign_id}/units/{units['T02']}/interviews/new"
     assert "登记约谈" in admin.get(ranking_url).get_data(as_text=True)
-    # Dates in the past of the real clock: held_on may not lie in the future.
-    bad = admin.post_form(new, {"held_on": "2026-11-20", "leader_interviewed": "", "interviewer": "李四",
+    # held_on may not lie in the future: a week before the frozen test clock.
+    held_on = (BASE_DATE - timedelta(days=7)).isoformat()
+    bad = admin.post_form(new, {"held_on": held_on, "leader_interviewed": "", "interviewer": "李四",
                                 "minutes": "谈话内容", "follow_up_status": "pending"})
     assert bad.status_code == 400 and "请填写被约谈领导" in bad.get_data(as_text=True)
     assert "谈话内容" in bad.get_data(as_text=True)
-    ok = admin.post_form(new, {"held_on": "2026-11-20", "leader_interviewed": "王镇长", "interviewer": "李四",
+    ok = admin.post_form(new, {"held_on": held_on, "leader_interviewed": "王镇长", "interviewer": "李四",
                                "minutes": "谈话内容", "follow_up_actions": "限期整改", "follow_up_status": "pending"})
     assert ok.status_code == 302
     with app.app_context():
         interview = db.session.scalar(select(Interview))
     edit = f"/admin/interviews/{interview.id}/edit"
     assert "王镇长" in admin.get(edit).get_data(as_text=True)
-    assert admin.post_form(edit, {"held_on": "2026-11-20", "leader_interviewed": "王镇长", "interviewer": "李四",
+    assert admin.post_form(edit, {"held_on": held_on, "leader_interviewed": "王镇长", "interviewer": "李四",
                                   "minutes": "谈话内容", "follow_up_status": "done"}).status_code == 302
     assert login_as("assessor").get(edit).status_code == 403
     assert "王镇长" in admin.get(ranking_url).get_data(as_text=True)
     # The unflagged unit has no interview form to submit.
     assert admin.post_form(f"/admin/campaigns/{campaign_id}/units/{units['T01']}/interviews/new",
-                           {"held_on": "2026-11-20", "leader_interviewed": "x", "interviewer": "y", "minutes": "z",
+                           {"held_on": held_on, "leader_interviewed": "x", "interviewer": "y", "minutes": "z",
                             "follow_up_status": "pending"}, form_url=new).status_code == 400
     export = login_as("supervisor").get(f"{ranking_url}/ranking.xlsx")
     assert export.status_code == 200 and "attachment" in export.headers["Content-Disposition"]

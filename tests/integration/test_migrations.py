@@ -16,10 +16,12 @@ from app import create_app
 from app.extensions import db
 from app.models import Base
 from config import TestConfig
+from tests.databases import admin_conninfo, per_worker
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-# Its own database, so this test never disturbs the shared `test` database the suite runs on.
-PG_DATABASE = "rectify_migrations"
+# Its own database, so this test never disturbs the database the suite runs on; one per xdist
+# worker (rectify_migrations_gw0, ...), so parallel workers never drop each other's.
+PG_DATABASE = per_worker("rectify_migrations")
 
 
 def _script_directory() -> ScriptDirectory:
@@ -33,14 +35,8 @@ def test_migrations_have_a_single_head():
     assert len(heads) == 1, f"several Alembic heads, merge them: {heads}"
 
 
-def _admin_conninfo(url) -> str:
-    """libpq conninfo for the server's `postgres` database (psycopg does not read SQLAlchemy URLs)."""
-    admin = url.set(drivername="postgresql", database="postgres")
-    return admin.render_as_string(hide_password=False)
-
-
 def _drop_pg_database(url) -> None:
-    with psycopg.connect(_admin_conninfo(url), autocommit=True) as conn:
+    with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
 
 
@@ -56,7 +52,7 @@ def empty_database_url(request, tmp_path):
         suite_url = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     url = make_url(suite_url)
     _drop_pg_database(url)
-    with psycopg.connect(_admin_conninfo(url), autocommit=True) as conn:
+    with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {PG_DATABASE}")
     try:
         yield url.set(database=PG_DATABASE).render_as_string(hide_password=False)
