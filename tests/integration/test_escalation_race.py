@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -28,6 +29,7 @@ from app.extensions import db
 from app.models import AuditEvent, Escalation, Notification, SupervisionLetter, Task, Unit, User
 from app.services import launch, processes, timers
 from config import TestConfig
+from tests.integration.sweep_support import wait_for
 from tests.support import make_campaign
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -37,9 +39,11 @@ LETTERS_DUE = datetime(2026, 12, 15, 17, 31, tzinfo=TZ)  # due + 3 working days:
 ROUNDS = 4
 UNITS = 30
 
-# Both children connect first, then start at the agreed instant on the same moved clock.
+# Both children connect first and say so; the test then writes the start instant (real time) to
+# `go`, and both start from it on the same moved clock.
 PRELUDE = """
 import json, os, sys, time
+from pathlib import Path
 import time_machine
 from app import create_app
 from app.extensions import db
@@ -47,9 +51,14 @@ app = create_app()
 with app.app_context():
     db.session.execute(db.text("SELECT 1")).all()
     db.session.rollback()
-start = float(os.environ["START_AT"])
+gate = Path(os.environ["GATE_DIR"])
+(gate / f"ready-{os.getpid()}").touch()
+deadline = time.monotonic() + 120
+while not (gate / "go").exists() and time.monotonic() < deadline:
+    time.sleep(0.001)
+start = float((gate / "go").read_text())
 time.sleep(max(0.0, start - time.time()))
-# Each child's clock is CLOCK_AT + (real time - START_AT): the same clock in both processes.
+# Each child's clock is CLOCK_AT + (real time - start): the same clock in both processes.
 clock = time_machine.travel(float(os.environ["CLOCK_AT"]) + (time.time() - start), tick=True)
 clock.start()
 """
@@ -154,15 +163,20 @@ def _real_time() -> float:
     return time_machine.escape_hatch.time.time() if time_machine.escape_hatch.is_travelling() else time.time()
 
 
-def _race(app, world) -> tuple[dict, dict]:
+def _race(app, world, gate: Path) -> tuple[dict, dict]:
+    for old in gate.iterdir():
+        old.unlink()
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "UPLOAD_DIR": app.config["UPLOAD_DIR"], "RECTIFY_CONFIG": "config.TestConfig", "SMTP_HOST": "",
-           "PYTHONPATH": ROOT, "START_AT": str(_real_time() + 4),
+           "PYTHONPATH": ROOT, "GATE_DIR": str(gate),
            "CLOCK_AT": str(LETTERS_DUE.timestamp() + 60), "WORK": json.dumps(world["work"])}
     procs = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for script in (COMPLETE, DELIVER)]
     results = []
     try:
+        wait_for(lambda: len(list(gate.glob("ready-*"))) == 2, 120, "both processes ready")
+        (gate / "go.tmp").write_text(str(_real_time() + 0.2))
+        (gate / "go.tmp").rename(gate / "go")  # whole, never half-written
         for proc in procs:
             out, err = proc.communicate(timeout=240)
             assert proc.returncode == 0, err[-3000:]
@@ -180,11 +194,13 @@ def _event(action: str, entity_id: int) -> int:
     return db.session.scalars(select(AuditEvent.id).filter_by(action=action, entity_id=str(entity_id))).one()
 
 
-def test_completion_and_escalation_race_ends_with_the_letter_first_or_never(race_app):
+def test_completion_and_escalation_race_ends_with_the_letter_first_or_never(race_app, tmp_path):
+    gate = tmp_path / "gate"
+    gate.mkdir()
     outcomes = {"done": 0, "cancelled": 0}
     for number in range(1, ROUNDS + 1):
         world = _overdue_round(number)
-        completed, delivered = _race(race_app, world)
+        completed, delivered = _race(race_app, world, gate)
         assert completed["conflicts"] == [], completed
         db.session.rollback()
         letters = {(e.instance_id, e.spiff_task_id): e for e in db.session.scalars(select(Escalation).where(
