@@ -272,29 +272,45 @@ def _hold(escalation: Escalation, decision: ladder.Decision, audits: list[dict])
         escalation.next_attempt_at = decision.wait_until
 
 
+def _claim_due(now: datetime, limit: int) -> list[int]:
+    """Lock up to `limit` instances that have rungs due, lowest id first.
+
+    PostgreSQL skips instances another sweep or a person's action holds (SKIP LOCKED): they are
+    that one's to finish, or the next round's. SQLite has one writer at a time: the sweep's
+    transaction holds the database's write lock from its start (BEGIN IMMEDIATE)."""
+    due = (select(Escalation.instance_id)
+           .where(Escalation.status == "pending", Escalation.next_attempt_at <= now))
+    query = (select(ProcessInstance.id).where(ProcessInstance.id.in_(due))
+             .order_by(ProcessInstance.id).limit(limit))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(db.session.scalars(query))
+
+
 def deliver_pending(now: datetime | None = None, limit: int = 100,
                     fired: set | None = None) -> tuple[int, int, int]:
-    """Carry out up to `limit` pending escalations that are due, in one transaction.
+    """Carry out the due pending escalations of up to `limit` instances, in one transaction.
 
-    Their instances are locked first (lock_instances) and each rung passes gate(): a closed
-    step's rungs are cancelled, a rung the catch-up rule holds back waits. Reminders, nearly
-    all of the work, go out together: one statement for their notifications and one for their
-    status. Letters and notices, and the reminders too if that fails, go one by one, each under
-    a savepoint, so one failure is recorded and retried later without undoing the others.
-    Returns (done, failed, taken): rungs held back or cancelled count as neither, but as taken."""
+    The instances are claimed and locked first (_claim_due), in the order every writer of rungs
+    takes (instance, then escalation), so two sweeps share the work out by instance and never
+    hold half of one instance's rungs each. Each rung passes gate(): a closed step's rungs are
+    cancelled, a rung the catch-up rule holds back waits. Reminders, nearly all of the work, go
+    out together: one statement for their notifications and one for their status. Letters and
+    notices, and the reminders too if that fails, go one by one, each under a savepoint, so one
+    failure is recorded and retried later without undoing the others.
+    Returns (done, failed, taken): taken counts the instances claimed."""
     now = now or clock.now()
-    # The task comes along (every rung names it); FOR UPDATE applies to the escalations only.
+    instance_ids = _claim_due(now, limit)
+    taken = len(instance_ids)
+    # The task comes along (every rung names it). The instance lock already keeps other writers
+    # out; FOR UPDATE on the rungs themselves costs nothing more and states it.
     query = (select(Escalation).options(selectinload(Escalation.task))
-             .where(Escalation.status == "pending", Escalation.next_attempt_at <= now)
-             .order_by(Escalation.next_attempt_at).limit(limit))
+             .where(Escalation.instance_id.in_(instance_ids), Escalation.status == "pending",
+                    Escalation.next_attempt_at <= now)
+             .order_by(Escalation.next_attempt_at, Escalation.id))
     if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Escalation)  # another scheduler's batch is left to it
-    batch = list(db.session.scalars(query))
-    locked = lock_instances([e.instance_id for e in batch], wait=False)
-    # The others are being completed right now: left for the next sweep, so not counted as taken
-    # (counted, the next round of this sweep would only take them again).
-    batch = [e for e in batch if e.instance_id in locked]
-    taken = len(batch)
+        query = query.with_for_update(of=Escalation)
+    batch = list(db.session.scalars(query)) if instance_ids else []
     decisions = gate(batch, now, fired)
     audits: list[dict] = []
     for escalation in batch:
