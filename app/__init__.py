@@ -65,7 +65,7 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from app.services import users
+        from app.services.accounts import users
 
         return users.get_active(int(user_id))
 

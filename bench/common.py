@@ -38,7 +38,7 @@ def make_app(database_url: str | None = None):
     app = create_app(cfg)
     with app.app_context():
         upgrade()
-        from app.services import processes
+        from app.services.design import processes
 
         processes.deploy_all()
     return app, url

@@ -33,7 +33,9 @@ def main() -> None:
         from app.extensions import db
         from app.forms import registry as forms
         from app.models import ProcessInstance, Task, User
-        from app.services import launch, tasks, users, workflow
+        from app.services.accounts import users
+        from app.services.campaigns import launch
+        from app.services.tasks import tasks, workflow
 
         campaign_id = seed_campaign(units)
         launch.launch_all(campaign_id, None)

@@ -56,7 +56,7 @@ def seed(n_units: int, rng: random.Random) -> int:
     from app.extensions import db
     from app.models import (Campaign, CampaignPhase, CampaignUnit, Escalation, LedgerItem, ProcessInstance, Task,
                             Unit)
-    from app.services import processes
+    from app.services.design import processes
 
     now = clock.now()
     start = now - timedelta(days=60)
@@ -132,7 +132,7 @@ def seed(n_units: int, rng: random.Random) -> int:
 
 
 def login(app):
-    from app.services import users
+    from app.services.accounts import users
 
     with app.app_context():
         users.create_user("bench_supervisor", PASSWORD, "supervisor", "基准督导")

@@ -20,7 +20,7 @@ def main() -> None:
 
         from app.extensions import db
         from app.models import ProcessInstance, Task
-        from app.services import launch
+        from app.services.campaigns import launch
 
         campaign_id = seed_campaign(args.units)
         start = time.perf_counter()

@@ -61,7 +61,9 @@ def template(campaign_id: int, at: datetime):
     from app.engine import runtime
     from app.extensions import db
     from app.models import Campaign
-    from app.services import launch, processes, workflow
+    from app.services.campaigns import launch
+    from app.services.design import processes
+    from app.services.tasks import workflow
 
     with time_machine.travel(at, tick=False):
         campaign = db.session.get(Campaign, campaign_id)
@@ -76,7 +78,7 @@ def insert_instances(campaign_id: int, unit_ids: list[int], tpl) -> None:
     from app import clock
     from app.extensions import db
     from app.models import CampaignUnit, ProcessInstance, Task
-    from app.services import processes
+    from app.services.design import processes
 
     state, ready, phase, next_timer = tpl
     definition_id = processes.latest("rectification").id
@@ -147,7 +149,7 @@ def seed(n_open: int, n_due: int) -> datetime:
 def _worker_sweep(app, batch_size: int, start_at: float, out) -> None:
     """One more scheduler process (forked): its own connections, the same sweep."""
     from app.extensions import db
-    from app.services import timers
+    from app.services.sweep import timers
 
     with app.app_context():
         db.engine.dispose(close=False)  # the parent's pooled connections are not ours to use
@@ -198,7 +200,8 @@ def main() -> None:
     with app.app_context():
         from app.extensions import db
         from app.models import Escalation, ProcessInstance
-        from app.services import escalations, timers
+        from app.services.escalation import escalations
+        from app.services.sweep import timers
 
         started = time.perf_counter()
         first_due = seed(args.instances - args.due, args.due)

@@ -51,7 +51,7 @@ def app(tmp_path_factory):
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade()
-        from app.services import processes
+        from app.services.design import processes
 
         processes.deploy_all()
         # The shipped diagrams stay deployed for the whole session; versions a test deploys go.
@@ -82,7 +82,7 @@ def _clean_tables(request):
                 else:
                     conn.execute(table.delete())
         if dropped:
-            from app.services import processes
+            from app.services.design import processes
 
             processes.forget_cached()  # a later version may reuse a dropped one's id
         # The working-day calendar this process holds follows the emptied tables (no stored year).
@@ -137,7 +137,7 @@ class Actor:
 
 @pytest.fixture
 def make_unit(app):
-    from app.services import units
+    from app.services.accounts import units
 
     def _make(code="T01", name=None, kind="township"):
         with app.app_context():
@@ -148,7 +148,7 @@ def make_unit(app):
 
 @pytest.fixture
 def make_user(app):
-    from app.services import users
+    from app.services.accounts import users
 
     def _make(role, unit_id=None, username=None, password="Passw0rd!"):
         with app.app_context():

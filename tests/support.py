@@ -57,7 +57,7 @@ def form_for(app, key: str, fields: dict, files: dict | None = None, dynamic=Non
 
 def submit(app, user_id: int, task_id: int, fields: dict, files: dict | None = None, lock: int | None = None):
     """Complete a task through the service layer, exactly as the route does."""
-    from app.services import tasks
+    from app.services.tasks import tasks
 
     with app.test_request_context("/", method="POST"):
         user = db.session.get(User, user_id)

@@ -7,7 +7,7 @@ group = AppGroup("appraisal", help="考核方案 / appraisal schemes")
 @group.command("load")
 def load_command():
     """Load schemes/*.yaml as templates; a changed file becomes the next version."""
-    from app.services import appraisal_schemes
+    from app.services.appraisal import appraisal_schemes
 
     try:
         results = appraisal_schemes.load_templates()

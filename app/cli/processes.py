@@ -9,7 +9,7 @@ group = AppGroup("processes", help="流程图：部署与版本 / diagrams: depl
 @group.command("deploy")
 def deploy_command():
     """Deploy processes/*.bpmn; an unchanged diagram keeps its version."""
-    from app.services import processes
+    from app.services.design import processes
 
     try:
         results = processes.deploy_all()
@@ -26,7 +26,7 @@ def deploy_command():
 @group.command("list")
 def list_command():
     """List deployed versions with who deployed them and how many instances run on each."""
-    from app.services import designer
+    from app.services.design import designer
 
     for v in reversed(designer.versions()):
         click.echo(f"{v.process_key} v{v.version} {v.deployed_at:%Y-%m-%d %H:%M} {v.content_hash[:12]} {v.filename} "
@@ -37,7 +37,7 @@ def list_command():
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def lint_command(files):
     """Lint diagrams: one line per problem (file:element: severity: message); exit 1 on any error."""
-    from app.services import designer
+    from app.services.design import designer
 
     errors = 0
     for path in files:
@@ -59,7 +59,9 @@ def lint_command(files):
 @click.option("--dry-run", is_flag=True, help="只列出哪些实例可以迁移、哪些不能及原因")
 def migrate_command(campaign_ref, version, process_key, instance_ids, dry_run):
     """Move a campaign's running instances to another version (dry run first)."""
-    from app.services import campaigns, designer, migration
+    from app.services.campaigns import campaigns
+    from app.services.design import designer
+    from app.services.tasks import migration
 
     campaign = campaigns.find_campaign(campaign_ref)
     target = next((v for v in designer.versions(process_key) if version in (None, v.version)), None)

@@ -11,7 +11,8 @@ group = AppGroup("scheduler", help="定时器 / timers")
 @click.option("--batch-size", default=100, show_default=True, help="每批推进的实例数")
 def tick_command(batch_size: int):
     """Advance every instance whose timer is due, then exit."""
-    from app.services import calendar, timers
+    from app.services import calendar
+    from app.services.sweep import timers
 
     calendar.resume(budget=current_app.config["CALENDAR_RECOMPUTE_SECONDS"])
     result = timers.tick(batch_size=batch_size)

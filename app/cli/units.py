@@ -11,7 +11,7 @@ group = AppGroup("units", help="单位管理 (units)")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_(file: Path):
     """Import units from FILE (.csv or .xlsx); nothing is written if any row is wrong."""
-    from app.services import units
+    from app.services.accounts import units
 
     result = units.import_units(file.read_bytes(), file.name, actor_id=None)
     if result.errors:
@@ -26,7 +26,7 @@ def import_(file: Path):
 @click.option("--kind", default=None, help="department / township / district / other")
 def list_(kind):
     """List units."""
-    from app.services import units
+    from app.services.accounts import units
 
     for unit in units.list_units(kind=kind):
         click.echo(f"{unit.code}\t{unit.name}\t{unit.kind}\t{unit.parent_code or ''}")

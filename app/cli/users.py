@@ -14,7 +14,7 @@ group = AppGroup("users", help="用户管理 (users)")
 @click.option("--email", default=None)
 def create(username, password, role, unit_code, display_name, email):
     """Create a user."""
-    from app.services import units, users
+    from app.services.accounts import units, users
 
     unit_id = None
     if unit_code:
@@ -35,7 +35,7 @@ def create(username, password, role, unit_code, display_name, email):
 @group.command("list")
 def list_():
     """List users."""
-    from app.services import users
+    from app.services.accounts import users
 
     for user in users.list_users():
         unit = user.unit.code if user.unit else "-"

@@ -2,8 +2,9 @@
 so the ranking page shows ranks, a tie (并列) and the units flagged for an interview (约谈)."""
 from decimal import Decimal
 
-from app.services import appraisal_schemes, score_sheets, units
-from app.services.score_sheets import SheetInput
+from app.services.accounts import units
+from app.services.appraisal import appraisal_schemes, score_sheets
+from app.services.appraisal.score_sheets import SheetInput
 
 # unit code -> deductions (component key, part number, points off, reason); every other part gets full marks.
 DEDUCTIONS = {

@@ -17,7 +17,11 @@ from app import clock
 from app.extensions import db
 from app.demo import appraisal
 from app.forms import registry as forms
-from app.services import campaigns, disclosure, launch, notices, tasks, timers, tips, units, users
+from app.services.accounts import units, users
+from app.services.campaigns import campaigns, launch, notices
+from app.services.disclosure import disclosure, tips
+from app.services.sweep import timers
+from app.services.tasks import tasks
 
 DATA = Path(__file__).parent / "data"
 PASSWORD = "Rectify2026!"

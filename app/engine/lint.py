@@ -6,8 +6,8 @@ so a file from any modeler gets messages naming its elements; only a file withou
 handed to SpiffWorkflow's parser, whose own refusals are reported the same way.
 
 Data an expression may read (timers, conditions, `due`, operation parameters) is an
-allow-list: the process data set at launch (app/services/launch.py `process_data`), what
-completing a step writes (app/services/steps.py), and the names the diagram itself defines
+allow-list: the process data set at launch (app/services/campaigns/launch.py `process_data`), what
+completing a step writes (app/services/tasks/steps.py), and the names the diagram itself defines
 (multi-instance items and collections, message variables, operation result variables, data
 objects). tests/unit/test_lint.py checks both lists against the services that fill them.
 """

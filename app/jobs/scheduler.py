@@ -2,7 +2,7 @@
 
 It runs only in its own process (`flask scheduler run`); create_app never starts it, so web
 workers never sweep. Several scheduler processes may run at once: the sweep itself makes
-that safe (see app/services/timers.py).
+that safe (see app/services/sweep/timers.py).
 """
 import logging
 import signal
@@ -16,7 +16,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from app.extensions import db
-from app.services import calendar, timers
+from app.services import calendar
+from app.services.sweep import timers
 
 log = logging.getLogger(__name__)
 

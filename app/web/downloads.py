@@ -3,7 +3,7 @@ import io
 
 from flask import Response, abort, send_file
 
-from app.services.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE
+from app.services.shared.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE
 
 FORMATS = ("xlsx", "csv")
 

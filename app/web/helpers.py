@@ -5,7 +5,9 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import clock, workdays
-from app.services import lights, notifications, units
+from app.services.accounts import units
+from app.services.messaging import notifications
+from app.services.oversight import lights
 
 
 def register(app: Flask) -> None:

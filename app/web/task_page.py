@@ -5,7 +5,9 @@ from flask_login import current_user
 
 from app.forms import registry as forms
 from app.forms.definition import FormDefinitionError
-from app.services import calendar, evidence, ledger, tasks
+from app.services import calendar
+from app.services.ledger import ledger
+from app.services.tasks import evidence, tasks
 
 EMPTY = "—"
 

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ScoreSheet
-from app.services import appraisal_schemes
+from app.services.appraisal import appraisal_schemes
 from tests.e2e.conftest import login
 from tests.integration.appraisal_support import appraised_campaign
 

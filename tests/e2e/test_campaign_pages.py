@@ -45,7 +45,7 @@ def test_launch_page_fills_the_bar_batch_by_batch(page, app, make_user, make_uni
         make_unit(f"E{i:02d}", kind="township")
     with app.app_context():
         ensure_deployed()
-        from app.services import campaigns
+        from app.services.campaigns import campaigns
 
         # Deadlines still ahead: a campaign already past one is not launched.
         cid = campaigns.create_campaign(future_notice(), actor_id=None).id

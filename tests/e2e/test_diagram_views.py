@@ -1,7 +1,9 @@
 """Read-only diagrams in a real browser: a version diff and an instance's progress, coloured."""
 from playwright.sync_api import expect
 
-from app.services import launch, processes, timers
+from app.services.campaigns import launch
+from app.services.design import processes
+from app.services.sweep import timers
 from tests.e2e.conftest import login
 from tests.integration.designer_support import XML
 from tests.integration.test_instance_view import PHASES, travel

@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import PublicNotice, SupervisionLetter
-from app.services import launch, timers
+from app.services.campaigns import launch
+from app.services.sweep import timers
 from tests.e2e.conftest import login, new_page
 from tests.support import make_campaign
 

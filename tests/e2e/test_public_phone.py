@@ -4,7 +4,7 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import ProcessInstance
-from app.services import launch
+from app.services.campaigns import launch
 from tests.public_support import JPEG, publish
 from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, submit, upload
 

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import ProcessInstance, Task
-from app.services import launch
+from app.services.campaigns import launch
 from tests.e2e.conftest import login, new_page
 from tests.support import make_campaign
 

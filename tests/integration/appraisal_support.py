@@ -4,8 +4,8 @@ from decimal import Decimal
 
 from app.extensions import db
 from app.models import Campaign, CampaignPhase, CampaignUnit
-from app.services import appraisal_schemes, score_sheets
-from app.services.score_sheets import SheetInput
+from app.services.appraisal import appraisal_schemes, score_sheets
+from app.services.appraisal.score_sheets import SheetInput
 from app import clock
 
 

@@ -10,7 +10,9 @@ from sqlalchemy import select
 from app import clock
 from app.extensions import db
 from app.models import AuditEvent, ProcessInstance
-from app.services import calendar, launch, workflow
+from app.services import calendar
+from app.services.campaigns import launch
+from app.services.tasks import workflow
 from tests.support import make_campaign
 
 SH = ZoneInfo("Asia/Shanghai")

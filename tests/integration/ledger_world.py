@@ -7,7 +7,8 @@ from openpyxl import load_workbook
 
 from app.extensions import db
 from app.models import ProcessInstance, User
-from app.services import findings, launch
+from app.services.campaigns import launch
+from app.services.findings import findings
 from tests.support import DEPLOY, form_for, ledger_rows, make_campaign, ready_tasks, submit, upload
 
 FINDING = {"title": "督导发现：台账不实", "source": "supervision", "measures": "重新核实\n逐项补录",

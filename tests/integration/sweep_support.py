@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select
 
 from app.extensions import db
 from app.models import Escalation, Notification, ProcessInstance, PublicNotice, SupervisionLetter, Unit, User
-from app.services import launch
+from app.services.campaigns import launch
 from tests.support import make_campaign
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Campaign, Interview, ProcessInstance, ScoreSheet
-from app.services import appraisal_schemes, launch, ranking
-from app.services.score_sheets import reason_key, score_key
+from app.services.appraisal import appraisal_schemes, ranking
+from app.services.campaigns import launch
+from app.services.appraisal.score_sheets import reason_key, score_key
 
 from tests.support import BASE_DATE, make_campaign, submit
 

@@ -7,8 +7,8 @@ import time_machine
 
 from app.extensions import db
 from app.models import AuditEvent, Campaign, Interview, SelfExamination
-from app.services import appraisal_schemes, interviews, ranking
-from app.services.interviews import InterviewError, InterviewInput
+from app.services.appraisal import appraisal_schemes, interviews, ranking
+from app.services.appraisal.interviews import InterviewError, InterviewInput
 
 from .appraisal_support import appraised_campaign, submit_total
 

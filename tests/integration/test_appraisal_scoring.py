@@ -6,8 +6,8 @@ import pytest
 
 from app.extensions import db
 from app.models import AuditEvent, SchemeTemplate
-from app.services import appraisal_schemes, score_sheets
-from app.services.score_sheets import SheetError, SheetInput, reason_key, score_key
+from app.services.appraisal import appraisal_schemes, score_sheets
+from app.services.appraisal.score_sheets import SheetError, SheetInput, reason_key, score_key
 
 from .appraisal_support import appraised_campaign, full_marks, template_id
 

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent
-from app.services import audit, users
+from app.services.accounts import users
+from app.services.shared import audit
 
 
 def _count():
@@ -87,7 +88,7 @@ def test_user_creation_is_audited_without_the_hash(app, make_unit):
 
 def test_unit_creation_is_audited(app):
     with app.app_context():
-        from app.services import units
+        from app.services.accounts import units
 
         unit = units.ensure_unit("Z1", "某镇", "township")
         audit_unit = audit.for_entity("unit", unit.id)

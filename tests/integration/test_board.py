@@ -9,7 +9,8 @@ import time_machine
 
 from app.extensions import db
 from app.models import AuditEvent, Escalation, LetterCounter, Notification, ProcessInstance, SupervisionLetter
-from app.services import launch, timers
+from app.services.campaigns import launch
+from app.services.sweep import timers
 from tests.support import DEPLOY, make_campaign, ready_tasks, submit, upload
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -237,7 +238,7 @@ def test_failed_letter_is_an_incident_until_retried_after_the_cause_is_fixed(wor
 def test_pages_and_no_query_per_row(world, login_as):
     from sqlalchemy import event
 
-    from app.services import board
+    from app.services.escalation import board
 
     app = world["app"]
     _tick(app, at(2026, 12, 15, 17, 31))  # reminder and letter for both towns: 4 escalations

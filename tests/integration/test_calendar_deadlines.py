@@ -14,7 +14,9 @@ from app import clock, workdays
 from app.extensions import db
 from app.jobs import scheduler
 from app.models import Escalation, HolidayRecompute, SupervisionLetter, Task, User
-from app.services import calendar, manual_letters, timers
+from app.services import calendar
+from app.services.escalation import manual_letters
+from app.services.sweep import timers
 from app.services.calendar import store
 from tests.integration.calendar_support import (HOLIDAYS_2026, HOLIDAYS_2027, at, events, import_file, instance_of,
                                                 ladder, launch_campaign, travel)

@@ -51,7 +51,7 @@ def test_enrol_and_launch_by_doc_number(app, runner, make_unit):
             make_unit(code, kind="township")
         make_unit("D01", kind="department")
         with app.app_context():
-            from app.services import campaigns
+            from app.services.campaigns import campaigns
 
             ensure_deployed()
             campaigns.create_campaign(make_notice(), actor_id=None)
@@ -82,7 +82,7 @@ def test_enrol_and_launch_by_doc_number(app, runner, make_unit):
 
 def test_launch_without_units_fails(app, runner):
     with app.app_context():
-        from app.services import campaigns
+        from app.services.campaigns import campaigns
 
         cid = campaigns.create_campaign(make_notice(), actor_id=None).id
     result = runner.invoke(args=["campaign", "launch", str(cid)])

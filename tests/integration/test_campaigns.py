@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Campaign, CampaignUnit
-from app.services import campaigns, notices
-from app.services.campaigns import CampaignError, NoticeInput
+from app.services.campaigns import campaigns, notices
+from app.services.campaigns.campaigns import CampaignError, NoticeInput
 from tests.conftest import csrf_from
 
 NOTICE_FILE = Path(__file__).resolve().parents[2] / "app" / "demo" / "data" / "notice-2014-54.yaml"
@@ -55,7 +55,7 @@ def future_notice(**overrides) -> NoticeInput:
 
 def ensure_deployed() -> int:
     """The rectification process's id; redeployed if a PostgreSQL TRUNCATE ... CASCADE took it with users."""
-    from app.services import processes
+    from app.services.design import processes
 
     found = processes.latest("rectification")
     if found is None:

@@ -3,7 +3,8 @@ import threading
 
 from app.extensions import db
 from app.models import AuditEvent, ProcessInstance, Submission, Task
-from app.services import launch, tasks
+from app.services.campaigns import launch
+from app.services.tasks import tasks
 from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, submit, upload
 
 

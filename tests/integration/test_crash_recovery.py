@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import time_machine
 
-from app.services import timers
+from app.services.sweep import timers
 
 from tests.integration.sweep_support import (ROOT, assert_exactly_once, counts, flask_command, overdue_campaign,
                                              subprocess_env, wait_for)

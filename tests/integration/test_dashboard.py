@@ -6,8 +6,9 @@ import pytest
 
 from app.extensions import db
 from app.models import Campaign, Escalation, LedgerItem, Task, Unit
-from app.services import campaigns, dashboard, dashboard_lists
-from app.services.unit_filter import UnitFilter
+from app.services.campaigns import campaigns
+from app.services.oversight import dashboard, dashboard_lists
+from app.services.accounts.unit_filter import UnitFilter
 from tests.integration.test_campaigns import make_notice
 from tests.integration.test_matrix import add_instance
 from tests.support import statements_during

@@ -7,7 +7,7 @@ from sqlalchemy import func
 
 from app.extensions import db
 from app.models import Campaign, Escalation, ProcessInstance, PublicNotice, ScoreSheet, Task, User
-from app.services import timers
+from app.services.sweep import timers
 
 
 # Just after midnight in Shanghai: the seed must not depend on the hour it runs at.

@@ -174,7 +174,7 @@ def test_delete_draft(app, login_as):
 
 
 def test_diff_page_lists_and_highlights_changes(app, login_as):
-    from app.services import processes
+    from app.services.design import processes
     from tests.integration.test_migration import without_deploy
 
     designer = login_as("designer")
@@ -196,7 +196,7 @@ def test_diff_page_lists_and_highlights_changes(app, login_as):
 
 
 def test_index_links_migration_for_launched_campaigns(app, login_as, make_unit):
-    from app.services import launch
+    from app.services.campaigns import launch
     from tests.support import make_campaign
 
     unit = make_unit("T01")

@@ -8,7 +8,7 @@ import pytest
 from app.engine.errors import DiagramError
 from app.extensions import db
 from app.models import AuditEvent, ProcessDefinition
-from app.services import designer, processes
+from app.services.design import designer, processes
 
 ROOT = Path(__file__).resolve().parents[2]
 XML = (ROOT / "processes" / "rectification.bpmn").read_bytes()

@@ -7,7 +7,8 @@ from sqlalchemy import event
 
 from app.extensions import db
 from app.models import ProcessInstance
-from app.services import designer, launch, processes
+from app.services.campaigns import launch
+from app.services.design import designer, processes
 from tests.support import make_campaign
 
 XML = (Path(__file__).resolve().parents[2] / "processes" / "rectification.bpmn").read_bytes()

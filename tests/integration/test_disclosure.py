@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app import clock
 from app.extensions import db
 from app.models import Campaign, CampaignUnit, Evidence, LedgerItem, PublicNotice, Submission, Task, Tip, User
-from app.services import timers
+from app.services.sweep import timers
 from tests.public_support import lookup, post_tip, receipt_of, tip_fields
 
 PUBLIC_NAME = "公开：广场拆除前后对比.pdf"
@@ -130,7 +130,7 @@ def test_disclosure_pages_show_progress_and_leak_nothing_internal(app, client, l
 
 
 def test_only_published_campaigns_are_public_and_only_admins_publish(app, client, login_as, make_unit):
-    from app.services import launch
+    from app.services.campaigns import launch
     from tests.support import make_campaign
 
     unit = make_unit("T01", "塘渡口镇")
@@ -158,7 +158,7 @@ def test_only_published_campaigns_are_public_and_only_admins_publish(app, client
 
 
 def test_only_supervisors_publish_item_files_and_unpublished_files_are_gone(app, client, login_as, make_unit):
-    from app.services import launch
+    from app.services.campaigns import launch
     from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, submit, upload
 
     unit = make_unit("T01", "塘渡口镇")

@@ -27,7 +27,9 @@ from sqlalchemy import insert, make_url, select
 from app import create_app
 from app.extensions import db
 from app.models import AuditEvent, Escalation, Notification, SupervisionLetter, Task, Unit, User
-from app.services import launch, processes, timers
+from app.services.campaigns import launch
+from app.services.design import processes
+from app.services.sweep import timers
 from config import TestConfig
 from tests.integration.sweep_support import wait_for
 from tests.support import make_campaign
@@ -65,7 +67,7 @@ clock.start()
 
 COMPLETE = PRELUDE + """
 from app.models import User
-from app.services import tasks
+from app.services.tasks import tasks
 from tests.support import DEPLOY, submit, upload
 conflicts = []
 with app.app_context():
@@ -82,7 +84,7 @@ print(json.dumps({"conflicts": conflicts}))
 DELIVER = PRELUDE + """
 from sqlalchemy import func, select
 from app.models import Escalation
-from app.services import escalations
+from app.services.escalation import escalations
 done = rounds = 0
 with app.app_context():
     deadline = time.time() + 120

@@ -9,7 +9,9 @@ import time_machine
 
 from app.extensions import db
 from app.models import AuditEvent, Escalation, Notification, PublicNotice, SupervisionLetter, Task, User
-from app.services import campaigns, launch, manual_letters, timers, withdrawal
+from app.services.campaigns import campaigns, launch
+from app.services.escalation import manual_letters, withdrawal
+from app.services.sweep import timers
 from tests.conftest import csrf_from
 from tests.integration.test_campaigns import ensure_deployed, future_notice, make_notice
 from tests.support import DEPLOY, make_campaign, submit, upload

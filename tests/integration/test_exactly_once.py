@@ -24,7 +24,7 @@ SWEEP = """
 import json, os, sys, time
 from pathlib import Path
 from app import create_app
-from app.services import timers
+from app.services.sweep import timers
 app = create_app()
 with app.app_context():
     from app.extensions import db

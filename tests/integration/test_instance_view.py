@@ -8,7 +8,9 @@ import time_machine
 
 from app.extensions import db
 from app.models import ProcessInstance
-from app.services import instance_view, launch, timers
+from app.services.campaigns import launch
+from app.services.sweep import timers
+from app.services.tasks import instance_view
 from tests.support import DEPLOY, make_campaign, ready_tasks, submit, upload
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -8,7 +8,9 @@ import time_machine
 
 from app.extensions import db
 from app.models import Escalation, Notification, ProcessInstance, PublicNotice, SupervisionLetter, Task
-from app.services import launch, lights, timers
+from app.services.campaigns import launch
+from app.services.oversight import lights
+from app.services.sweep import timers
 from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, submit, upload
 
 SH = ZoneInfo("Asia/Shanghai")

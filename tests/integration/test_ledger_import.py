@@ -10,7 +10,8 @@ from flask.testing import EnvironBuilder
 
 from app.extensions import db
 from app.models import AuditEvent, Escalation, LedgerItem, ProcessInstance, Task
-from app.services import launch, timers
+from app.services.campaigns import launch
+from app.services.sweep import timers
 from tests.conftest import csrf_from
 from tests.integration.ledger_world import ledger_world  # noqa: F401
 from tests.support import make_campaign, ready_tasks

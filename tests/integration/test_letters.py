@@ -11,7 +11,9 @@ from docx.oxml.ns import qn
 
 from app.extensions import db
 from app.models import AuditEvent, Escalation, PublicNotice, SupervisionLetter, Task, User
-from app.services import launch, letters, manual_letters, timers
+from app.services.campaigns import launch
+from app.services.escalation import letters, manual_letters
+from app.services.sweep import timers
 from tests.support import make_campaign, ready_tasks
 
 # The deploy phase ends 2026-12-10: due at 17:30 Beijing time (09:30 UTC).

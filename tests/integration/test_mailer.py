@@ -9,7 +9,8 @@ from aiosmtpd.controller import Controller
 
 from app.extensions import db
 from app.models import Notification, User
-from app.services import mailer, notifications, timers
+from app.services.messaging import mailer, notifications
+from app.services.sweep import timers
 
 START = datetime(2026, 12, 11, 2, 0, tzinfo=timezone.utc)
 

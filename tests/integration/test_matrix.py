@@ -7,7 +7,8 @@ import time_machine
 
 from app.extensions import db
 from app.models import LedgerItem, ProcessInstance, Task
-from app.services import campaigns, matrix
+from app.services.campaigns import campaigns
+from app.services.oversight import matrix
 from tests.integration.test_campaigns import ensure_deployed, make_notice
 from tests.support import statements_during
 
@@ -133,7 +134,7 @@ def test_matrix_page_hidden_from_unit_staff(scene, make_unit, login_as):
 
 def test_matrix_drills_down_by_phase_light_and_unit_filter(scene, ctx):
     from app.models import Unit
-    from app.services.unit_filter import UnitFilter
+    from app.services.accounts.unit_filter import UnitFilter
 
     def codes(**kw):
         result = matrix.progress_matrix(scene, now=NOW, per_page=200, **kw)

@@ -9,7 +9,10 @@ from lxml import etree
 
 from app.extensions import db
 from app.models import AuditEvent, Escalation, ProcessDefinition, ProcessInstance
-from app.services import launch, migration, processes, timers
+from app.services.campaigns import launch
+from app.services.design import processes
+from app.services.sweep import timers
+from app.services.tasks import migration
 from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, submit, upload
 
 XML = (Path(__file__).resolve().parents[2] / "processes" / "rectification.bpmn").read_bytes()
@@ -238,7 +241,7 @@ def with_changed_item_reminder(xml: bytes) -> bytes:
 def test_instances_inside_the_ledger_subprocess(world, make_user):
     """Items being rectified live in subprocess workflows: they move when their elements are unchanged,
     and are refused, naming the element, when their pending timer changed."""
-    from app.services import findings
+    from app.services.findings import findings
     from tests.support import form_for
 
     app = world["app"]

@@ -1,7 +1,8 @@
 """The migration page: dry run per campaign, migrate the chosen or all safe instances."""
 from app.extensions import db
 from app.models import AuditEvent, ProcessInstance
-from app.services import launch, processes
+from app.services.campaigns import launch
+from app.services.design import processes
 from tests.integration.designer_support import XML
 from tests.integration.test_migration import without_deploy
 from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, submit, upload

@@ -7,7 +7,7 @@ from sqlalchemy import event
 
 from app.extensions import db
 from app.models import Notification
-from app.services import notifications
+from app.services.messaging import notifications
 
 START = datetime(2026, 12, 11, 2, 0, tzinfo=timezone.utc)
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.models import User
-from app.services import users
+from app.services.accounts import users
 from tests.conftest import csrf_from
 
 CONFIG_PY = Path(__file__).resolve().parents[2] / "config.py"

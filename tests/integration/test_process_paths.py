@@ -6,7 +6,9 @@ import time_machine
 
 from app.extensions import db
 from app.models import AuditEvent, LedgerItem, ProcessInstance, Submission, Task
-from app.services import launch, tasks, timers
+from app.services.campaigns import launch
+from app.services.sweep import timers
+from app.services.tasks import tasks
 from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, rows, submit, upload
 
 
@@ -126,7 +128,7 @@ def test_verify_return_loop(world):
 
 
 def test_item_added_midway_blocks_assessment_until_closed(world, login_as):
-    from app.services import findings
+    from app.services.findings import findings
     from tests.support import form_for
 
     deploy_and_self_check(world, "甲")
@@ -152,7 +154,7 @@ def test_item_added_midway_blocks_assessment_until_closed(world, login_as):
 
 
 def test_assessment_refused_while_an_item_is_open(world):
-    from app.services import findings
+    from app.services.findings import findings
     from tests.support import form_for
 
     deploy_and_self_check(world)

@@ -6,7 +6,8 @@ import time_machine
 
 from app.extensions import db
 from app.models import AuditEvent, PublicNotice, Task
-from app.services import launch, timers
+from app.services.campaigns import launch
+from app.services.sweep import timers
 from tests.support import make_campaign, submit, DEPLOY, upload
 
 # Deploy due 2026-12-10 17:30; the sweep reminds a minute later, sends the letter at due + 3 working

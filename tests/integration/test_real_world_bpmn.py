@@ -9,7 +9,7 @@ from app.engine import definitions, runtime
 from app.engine.errors import DiagramError
 from app.extensions import db
 from app.models import ProcessDefinition
-from app.services import designer, processes
+from app.services.design import designer, processes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,8 @@ from sqlalchemy.engine import Engine
 from app.extensions import db
 from app.jobs import scheduler
 from app.models import Escalation, ProcessInstance
-from app.services import launch, timers
+from app.services.campaigns import launch
+from app.services.sweep import timers
 from tests.integration.sweep_support import ROOT, subprocess_env
 from tests.support import PHASES, make_campaign
 

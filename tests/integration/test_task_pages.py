@@ -9,8 +9,8 @@ import time_machine
 
 from app.extensions import db
 from app.models import Evidence, LedgerItem, ProcessInstance, Submission, Task
-from app.services import launch
-from app.services.tasks import STALE
+from app.services.campaigns import launch
+from app.services.tasks.tasks import STALE
 from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, submit, upload
 
 
@@ -241,7 +241,7 @@ def test_missing_evidence_file_is_a_404_with_a_message(world):
     staff = w.login_as("unit_staff", w.unit, username="staffA")
     deploy_task = deploy_via_page(w, staff)
     with w.app.app_context():
-        from app.services import evidence
+        from app.services.tasks import evidence
 
         row = db.session.query(Evidence).filter_by(task_id=deploy_task).one()
         evidence.path_of(row).unlink()

@@ -7,7 +7,7 @@ import time_machine
 
 from app.extensions import db
 from app.models import AuditEvent, LedgerItem, ProcessInstance, Tip, TipPhoto
-from app.services import launch
+from app.services.campaigns import launch
 from tests.public_support import JPEG, PNG, lookup, post_tip, publish, receipt_of, tip_fields
 from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, submit, upload
 
@@ -56,7 +56,7 @@ def rectify_and_close(world, task):
 
 
 def tip_id_of(world, code: str) -> int:
-    from app.services import tips
+    from app.services.disclosure import tips
 
     with world["app"].app_context():
         return tips.lookup(code).id

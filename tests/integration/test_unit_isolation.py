@@ -5,7 +5,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Evidence, ProcessInstance, Task
-from app.services import launch
+from app.services.campaigns import launch
 from tests.support import DEPLOY, make_campaign, ready_tasks, submit, upload
 
 

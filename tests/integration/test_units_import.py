@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Unit
-from app.services import units
+from app.services.accounts import units
 
 HEADER_ZH = "单位代码,单位名称,单位类型,上级代码\n"
 

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User
-from app.services import users
+from app.services.accounts import users
 
 
 def _create(runner, *args):

@@ -6,7 +6,8 @@ import pytest
 from app.engine.errors import DiagramError
 from app.extensions import db
 from app.models import AuditEvent, ProcessDefinition, ProcessInstance
-from app.services import launch, processes
+from app.services.campaigns import launch
+from app.services.design import processes
 from tests.support import DEPLOY, make_campaign, ready_tasks, submit, upload
 
 XML = (Path(__file__).resolve().parents[2] / "processes" / "rectification.bpmn").read_bytes()

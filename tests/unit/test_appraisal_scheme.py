@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from app.services.appraisal_schemes import SchemeError, parse_scheme
-from app.services.ranking import rank_totals
+from app.services.appraisal.appraisal_schemes import SchemeError, parse_scheme
+from app.services.appraisal.ranking import rank_totals
 
 SHIPPED = Path(__file__).resolve().parents[2] / "schemes" / "conduct-appraisal-2017.yaml"
 

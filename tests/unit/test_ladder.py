@@ -2,8 +2,8 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from app.services import ladder
-from app.services.ladder import Rung
+from app.services.escalation import ladder
+from app.services.escalation.ladder import Rung
 
 TZ = ZoneInfo("Asia/Shanghai")
 LADDER = ladder.merged(None)  # reminder 0, letter 3, notice 10 working days

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from app import workdays
-from app.services import lights
+from app.services.oversight import lights
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -22,7 +22,7 @@ from app.extensions import db
 from app.models import HolidayDay, HolidayYear
 from app.models.calendar import KIND_NAMES
 
-from .. import audit, spreadsheets
+from app.services.shared import audit, spreadsheets
 from . import recompute, store
 
 MAX_BYTES = 256 * 1024

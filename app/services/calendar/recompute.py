@@ -28,10 +28,11 @@ from app.engine import runtime
 from app.extensions import db
 from app.models import HolidayRecompute, ProcessInstance, SupervisionLetter, Submission, Task
 
-from .. import audit, workflow
-from ..launch import REVIEW_DAYS
-from ..ledger import VERIFY_DAYS
-from ..steps import REDO_DAYS
+from app.services.shared import audit
+from app.services.tasks import workflow
+from app.services.campaigns.launch import REVIEW_DAYS
+from app.services.ledger.ledger import VERIFY_DAYS
+from app.services.tasks.steps import REDO_DAYS
 from . import store
 
 log = logging.getLogger(__name__)

@@ -4,9 +4,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.services import appraisal_schemes, interviews, ranking, score_sheets
-from app.services.input_errors import InputError
-from app.services.interviews import InterviewError, InterviewInput
+from app.services.appraisal import appraisal_schemes, interviews, ranking, score_sheets
+from app.services.shared.input_errors import InputError
+from app.services.appraisal.interviews import InterviewError, InterviewInput
 from app.web.authz import role_required
 
 from . import bp

@@ -8,8 +8,8 @@ from wtforms import (DateField, FieldList, Form, FormField, IntegerField, RadioF
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.models.campaign import PHASE_NAMES, PHASES
-from app.services.ladder import DEFAULT_LADDER
-from app.services.notices import NoticeInput, split_units
+from app.services.escalation.ladder import DEFAULT_LADDER
+from app.services.campaigns.notices import NoticeInput, split_units
 
 BAD_DATE = _l("日期格式应为 YYYY-MM-DD")
 

@@ -5,11 +5,15 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.models.campaign import PHASE_NAMES
-from app.services import appraisal_schemes, campaigns, ladder, launch, matrix, unit_filter
-from app.services.appraisal_schemes import SchemeError
-from app.services.campaigns import CampaignError
-from app.services.launch import LaunchError
-from app.services.unit_filter import UnitFilter
+from app.services.accounts import unit_filter
+from app.services.appraisal import appraisal_schemes
+from app.services.campaigns import campaigns, launch
+from app.services.escalation import ladder
+from app.services.oversight import matrix
+from app.services.appraisal.appraisal_schemes import SchemeError
+from app.services.campaigns.campaigns import CampaignError
+from app.services.campaigns.launch import LaunchError
+from app.services.accounts.unit_filter import UnitFilter
 from app.web.authz import role_required
 
 from . import bp

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 
 from app.models.unit import UNIT_KINDS
-from app.services import units
+from app.services.accounts import units
 from app.web.authz import role_required
 
 from . import bp

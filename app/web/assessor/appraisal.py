@@ -5,8 +5,9 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.services import appraisal_schemes, interviews, ranking, ranking_export, score_sheets, units
-from app.services.score_sheets import SheetError, SheetInput, reason_key, score_key
+from app.services.accounts import units
+from app.services.appraisal import appraisal_schemes, interviews, ranking, ranking_export, score_sheets
+from app.services.appraisal.score_sheets import SheetError, SheetInput, reason_key, score_key
 from app.web.authz import role_required
 
 from . import bp

@@ -1,7 +1,10 @@
 """Assessors: the assessment queue (gated on a cleared ledger) and the task page."""
 from flask import render_template, request
 
-from app.services import campaigns, ledger, score_sheets, tasks
+from app.services.appraisal import score_sheets
+from app.services.campaigns import campaigns
+from app.services.ledger import ledger
+from app.services.tasks import tasks
 from app.web import task_page
 from app.web.authz import role_required
 

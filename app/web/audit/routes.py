@@ -4,7 +4,9 @@ from datetime import date
 
 from flask import abort, render_template, request
 
-from app.services import audit_trail, campaigns, ledger_register
+from app.services.campaigns import campaigns
+from app.services.ledger import ledger_register
+from app.services.oversight import audit_trail
 from app.web.authz import current_unit_id, role_required, unit_scope_or_404
 from app.web.downloads import check_format, download
 

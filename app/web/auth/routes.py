@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.extensions import login_manager
-from app.services import users
+from app.services.accounts import users
 
 from . import bp
 from .forms import LoginForm

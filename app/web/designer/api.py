@@ -3,7 +3,7 @@ from flask import flash, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.services import designer, drafts, processes
+from app.services.design import designer, drafts, processes
 from app.web.authz import role_required
 
 from . import bp

@@ -3,7 +3,7 @@ from flask import render_template, request
 from flask_babel import gettext as _
 
 from app.engine.bpmn_xml import TYPE_NAMES
-from app.services import designer, modeler
+from app.services.design import designer, modeler
 from app.web.authz import role_required
 
 from . import bp

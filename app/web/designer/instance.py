@@ -1,7 +1,7 @@
 """The instance viewer: an instance's progress drawn on its version's diagram, with its timeline."""
 from flask import abort, render_template
 
-from app.services import instance_view
+from app.services.tasks import instance_view
 from app.web.authz import role_required
 
 from . import bp

@@ -3,7 +3,9 @@ from flask import abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.services import campaigns, designer, migration
+from app.services.campaigns import campaigns
+from app.services.design import designer
+from app.services.tasks import migration
 from app.web.authz import role_required
 
 from . import bp

@@ -3,7 +3,8 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.services import campaigns, designer, drafts, modeler
+from app.services.campaigns import campaigns
+from app.services.design import designer, drafts, modeler
 from app.web.authz import role_required
 
 from . import bp

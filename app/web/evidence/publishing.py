@@ -3,7 +3,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.services import disclosure
+from app.services.disclosure import disclosure
 from app.web.authz import role_required
 
 from . import bp

@@ -3,7 +3,7 @@ from flask import abort, render_template, send_file
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from app.services import evidence
+from app.services.tasks import evidence
 from app.web.authz import can_see_unit
 
 from . import bp

@@ -4,7 +4,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.services import campaigns, notices_public, users, withdrawal
+from app.services.accounts import users
+from app.services.campaigns import campaigns
+from app.services.escalation import notices_public, withdrawal
 from app.web.authz import role_required
 
 from . import bp

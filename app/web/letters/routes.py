@@ -4,7 +4,9 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.services import campaigns, letter_docx, letters, manual_letters, units, users
+from app.services.accounts import units, users
+from app.services.campaigns import campaigns
+from app.services.escalation import letter_docx, letters, manual_letters
 from app.web.form_values import optional_date
 from app.web.authz import current_unit_id, role_required
 

@@ -2,7 +2,9 @@
 from flask import abort, render_template, request, send_file
 
 from app.models.campaign import PHASE_NAMES
-from app.services import disclosure, evidence, ledger
+from app.services.disclosure import disclosure
+from app.services.ledger import ledger
+from app.services.tasks import evidence
 
 from . import bp
 

@@ -2,7 +2,8 @@
 overdue units (withdrawn ones are not shown), and the tip box. Only random slugs appear in URLs."""
 from flask import render_template, request
 
-from app.services import disclosure, notices_public
+from app.services.disclosure import disclosure
+from app.services.escalation import notices_public
 
 from . import bp
 from . import disclosure as disclosure_pages  # noqa: F401  (attach their routes to bp)

@@ -2,8 +2,8 @@
 from flask import abort, current_app, make_response, render_template, request
 from flask_babel import gettext as _
 
-from app.services import rate_limits, tips
-from app.services.ledger import STATUS_NAMES as ITEM_STATUS_NAMES
+from app.services.disclosure import rate_limits, tips
+from app.services.ledger.ledger import STATUS_NAMES as ITEM_STATUS_NAMES
 
 from . import bp
 from .tip_forms import LookupForm, TipForm

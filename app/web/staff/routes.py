@@ -2,7 +2,8 @@
 from flask import redirect, render_template, url_for
 
 from app.models.campaign import PHASE_NAMES
-from app.services import ledger, tasks
+from app.services.ledger import ledger
+from app.services.tasks import tasks
 from app.web import task_page
 from app.web.authz import current_unit_id, role_required
 

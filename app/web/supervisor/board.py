@@ -6,8 +6,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import clock
-from app.services import board, escalations, unit_filter, withdrawal
-from app.services.unit_filter import UnitFilter
+from app.services.accounts import unit_filter
+from app.services.escalation import board, escalations, withdrawal
+from app.services.accounts.unit_filter import UnitFilter
 from app.web.form_values import optional_date
 from app.web.authz import role_required
 

@@ -6,7 +6,12 @@ from flask_login import current_user
 
 from app.forms import registry as forms
 from app.models.campaign import PHASE_NAMES
-from app.services import campaigns, disclosure, evidence, findings, ledger, manual_letters, tasks
+from app.services.campaigns import campaigns
+from app.services.disclosure import disclosure
+from app.services.escalation import manual_letters
+from app.services.findings import findings
+from app.services.ledger import ledger
+from app.services.tasks import evidence, tasks
 from app.web import task_page
 from app.web.authz import role_required
 

@@ -4,7 +4,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.forms import registry as forms
-from app.services import tasks, tips
+from app.services.disclosure import tips
+from app.services.tasks import tasks
 from app.web.authz import role_required
 
 from . import bp

@@ -1,0 +1,131 @@
+"""督办函: numbered per issuer and year with no gap and no duplicate, even when issued at once."""
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
+
+from flask import current_app
+
+from app import clock, workdays
+from app.extensions import db
+from app.models import Campaign, Escalation, LedgerItem, LetterCounter, SupervisionLetter
+
+from app.services.shared import audit
+
+
+def new_deadline(now: datetime | None = None, days: int | None = None) -> datetime:
+    """The new deadline a letter sets: N working days from today (default 5)."""
+    days = days if days is not None else current_app.config.get("LETTER_GRACE_DAYS", 5)
+    today = clock.to_local(now or clock.now()).date()
+    return workdays.end_of_working_day(workdays.add_working_days(today, days))
+
+
+def take_number(issuer: str, year: int) -> int:
+    """The next number for (issuer, year), inside the caller's transaction.
+
+    The counter row is created if missing (ON CONFLICT DO NOTHING), then incremented with one
+    UPDATE ... RETURNING: the row lock holds concurrent issuers until this transaction ends, so
+    numbers are never shared, and a rolled-back letter gives its number back (no gap).
+    """
+    module = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    db.session.execute(module.insert(LetterCounter).values(issuer=issuer, year=year, last_number=0)
+                       .on_conflict_do_nothing(index_elements=["issuer", "year"]))
+    return db.session.execute(
+        update(LetterCounter).where(LetterCounter.issuer == issuer, LetterCounter.year == year)
+        .values(last_number=LetterCounter.last_number + 1).returning(LetterCounter.last_number)
+    ).scalar_one()
+
+
+def _describe(escalation: Escalation) -> tuple[str, list[dict]]:
+    step = escalation.task.name if escalation.task else escalation.element_id
+    items = []
+    if escalation.ledger_item_id:
+        item = db.session.get(LedgerItem, escalation.ledger_item_id)
+        items.append({"id": item.id, "seq": item.seq, "title": item.title,
+                      "deadline": item.deadline.isoformat()})
+    return step, items
+
+
+def issue(escalation: Escalation, actor_id: int | None = None, new_due: datetime | None = None) -> SupervisionLetter:
+    """Write the letter for an escalation (adds to the session; the caller commits)."""
+    campaign = db.session.get(Campaign, escalation.campaign_id)
+    now = clock.now()
+    year = clock.to_local(now).year
+    number = take_number(campaign.issuer, year)
+    step, items = _describe(escalation)
+    due = new_due or new_deadline(now)
+    original = clock.to_local(escalation.due_at)
+    unit_name = escalation.unit.name
+    lines = [f"{unit_name}：", ""]
+    if items:
+        listed = "；".join(f"第{i['seq']}项「{i['title']}」（整改时限{i['deadline']}）" for i in items)
+        lines.append(f"根据{campaign.doc_number}《{campaign.title}》，你单位整改台账中{listed}逾期未完成整改。")
+    else:
+        when = f"（原定{original:%Y年%m月%d日 %H:%M}前完成）" if original else ""
+        lines.append(f"根据{campaign.doc_number}《{campaign.title}》，你单位「{step}」逾期未完成{when}。")
+    lines.append(f"现予督办，请于{due:%Y年%m月%d日 %H:%M}前办结，并将办理情况书面报告{campaign.issuer}。"
+                 "逾期仍未办结的，将予以通报。")
+    letter = SupervisionLetter(
+        escalation_id=escalation.id, issuer=campaign.issuer, year=year, number=number,
+        campaign_id=campaign.id, unit_id=escalation.unit_id, instance_id=escalation.instance_id,
+        task_id=escalation.task_id, subject=f"关于督促办理「{step}」的督办函", items=items,
+        original_due=escalation.due_at, new_due=clock.to_local(due).date(), body="\n".join(lines),
+        issued_at=now, issued_by_id=actor_id, due_by_hand=new_due is not None,
+    )
+    db.session.add(letter)
+    db.session.flush()
+    audit.record(actor_id, "letter.issue", "supervision_letter", letter.id,
+                 after={"doc_number": letter.doc_number, "task_id": letter.task_id, "new_due": letter.new_due},
+                 unit_id=letter.unit_id)
+    return letter
+
+
+class LetterWithdrawn(Exception):
+    """The letter was withdrawn: there is nothing to acknowledge."""
+
+
+def acknowledge(letter_id: int, user) -> SupervisionLetter:
+    """签收 by the unit's staff (with user and time); a second acknowledgement changes nothing."""
+    letter = db.session.get(SupervisionLetter, letter_id)
+    if letter is None or (user.role == "unit_staff" and letter.unit_id != user.unit_id):
+        raise LookupError("督办函不存在")
+    if user.role != "unit_staff":
+        raise PermissionError("只有被督办单位可以签收")
+    if letter.withdrawn_at is not None and letter.acknowledged_at is None:
+        raise LetterWithdrawn()
+    if letter.acknowledged_at is None:
+        letter.acknowledged_at, letter.acknowledged_by_id = clock.now(), user.id
+        audit.record(user.id, "letter.acknowledge", "supervision_letter", letter.id,
+                     before={"acknowledged": False}, after={"acknowledged": True}, unit_id=letter.unit_id)
+        db.session.commit()
+    return letter
+
+
+def search(*, unit_id: int | None = None, campaign_id: int | None = None,
+           acknowledged: bool | None = None) -> list[SupervisionLetter]:
+    """Letters not yet acknowledged first, then newest first; each filter optional."""
+    query = select(SupervisionLetter).options(joinedload(SupervisionLetter.unit), joinedload(SupervisionLetter.campaign))
+    if unit_id:
+        query = query.where(SupervisionLetter.unit_id == unit_id)
+    if campaign_id:
+        query = query.where(SupervisionLetter.campaign_id == campaign_id)
+    if acknowledged is not None:
+        column = SupervisionLetter.acknowledged_at
+        # A withdrawn letter awaits no acknowledgement.
+        query = query.where(column.is_not(None) if acknowledged
+                            else column.is_(None) & SupervisionLetter.withdrawn_at.is_(None))
+    return list(db.session.scalars(query.order_by(
+        SupervisionLetter.acknowledged_at.is_not(None), SupervisionLetter.issued_at.desc(), SupervisionLetter.id.desc())))
+
+
+def for_unit(unit_id: int) -> list[SupervisionLetter]:
+    return list(db.session.scalars(select(SupervisionLetter).filter_by(unit_id=unit_id)
+                                   .order_by(SupervisionLetter.issued_at.desc())))
+
+
+def get_for(user, letter_id: int) -> SupervisionLetter:
+    letter = db.session.get(SupervisionLetter, letter_id)
+    if letter is None or (user.role == "unit_staff" and letter.unit_id != user.unit_id):
+        raise LookupError("督办函不存在")
+    return letter

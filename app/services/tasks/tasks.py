@@ -1,0 +1,283 @@
+"""Task lists, drafts and completion: the use cases of unit staff, supervisors and assessors."""
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app import clock
+from app.extensions import db
+from app.forms import registry as forms
+from app.models import Evidence, ProcessInstance, Submission, Task, User
+
+from app.services.escalation import escalations
+from app.services.ledger import ledger
+from app.services.shared import audit
+from app.services.tasks import evidence, steps, workflow
+
+
+class TaskNotFound(Exception):
+    """Not there, or not this user's to see: both look the same from outside."""
+
+
+class Conflict(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class FormInvalid(Exception):
+    """The form has errors (shown beside its fields); the typed data was kept as a draft."""
+
+    def __init__(self, form, message: str | None = None):
+        super().__init__(message or "表单有误，请按提示修改")
+        self.form = form
+        self.message = message
+
+
+STALE = "该任务已被他人处理或流程已更新，请刷新页面后重试"
+
+
+def can_see(user: User, task: Task) -> bool:
+    if user.role == "unit_staff":
+        return task.unit_id == user.unit_id and task.role == "unit_staff"
+    if user.role in ("supervisor", "assessor"):
+        return True
+    return user.role == "admin"
+
+
+def can_complete(user: User, task: Task) -> bool:
+    if task.status != "ready" or user.role != task.role:
+        return False
+    return user.role != "unit_staff" or task.unit_id == user.unit_id
+
+
+def get_for(user: User, task_id: int) -> Task:
+    # The instance comes along: every caller needs it, and one query beats two.
+    task = db.session.get(Task, task_id, options=[joinedload(Task.instance)])
+    if task is None or not can_see(user, task):
+        raise TaskNotFound()
+    return task
+
+
+def open_for_unit(unit_id: int) -> list[Task]:
+    return list(db.session.scalars(
+        select(Task).options(joinedload(Task.ledger_item))
+        .where(Task.unit_id == unit_id, Task.status == "ready", Task.role == "unit_staff")
+        .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+    ))
+
+
+def done_for_unit(unit_id: int, limit: int = 50) -> list[Task]:
+    return list(db.session.scalars(
+        select(Task).where(Task.unit_id == unit_id, Task.status == "completed", Task.role == "unit_staff")
+        .order_by(Task.completed_at.desc()).limit(limit)
+    ))
+
+
+@dataclass
+class QueuePage:
+    tasks: list[Task]
+    total: int
+    page: int
+    per_page: int
+
+
+def queue(role: str, *, campaign_id: int | None = None, unit_id: int | None = None,
+          form_key: str | None = None, page: int = 1, per_page: int = 50) -> QueuePage:
+    """Ready tasks of a lane across units, most urgent first, paged."""
+    query = select(Task).where(Task.role == role, Task.status == "ready")
+    if campaign_id:
+        query = query.where(Task.campaign_id == campaign_id)
+    if unit_id:
+        query = query.where(Task.unit_id == unit_id)
+    if form_key:
+        query = query.where(Task.form_key == form_key)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.options(joinedload(Task.unit), joinedload(Task.ledger_item))
+        .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+        .offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return QueuePage(list(rows), total, page, per_page)
+
+
+def dynamic_choices(task: Task) -> dict:
+    if task.form_key == "follow_up_review":
+        return {"reopen_items": [(str(i.id), f"{i.seq}. {i.title}") for i in ledger.closed_items(task.instance_id)]}
+    return {}
+
+
+def previous_submission(task: Task) -> Submission | None:
+    """The last submission of the same step in this instance (what a returned task starts from)."""
+    query = select(Submission).join(Task, Submission.task_id == Task.id).where(
+        Task.instance_id == task.instance_id, Task.element_id == task.element_id, Task.id != task.id
+    )
+    if task.ledger_item_id:
+        query = query.where(Task.ledger_item_id == task.ledger_item_id)
+    return db.session.scalars(query.order_by(Submission.id.desc()).limit(1)).first()
+
+
+# The unit's step a review task judges (by form key); ledger-item reviews judge that item's last report.
+REVIEWS = {"review_self_check": "self_check", "verify_item": "rectify_item"}
+
+
+def reviewed_submission(task: Task) -> Submission | None:
+    """The latest unit submission a supervisor's task is about: the self-check, or the item's rectification report."""
+    reviewed = REVIEWS.get(task.form_key)
+    if reviewed is None:
+        return None
+    query = select(Submission).join(Task, Submission.task_id == Task.id).where(
+        Task.instance_id == task.instance_id, Task.form_key == reviewed
+    )
+    if task.ledger_item_id:
+        query = query.where(Task.ledger_item_id == task.ledger_item_id)
+    return db.session.scalars(query.order_by(Submission.id.desc()).limit(1)).first()
+
+
+def submission_of(task: Task) -> Submission | None:
+    return db.session.scalars(select(Submission).filter_by(task_id=task.id).limit(1)).first()
+
+
+def initial_data(task: Task) -> dict | None:
+    """Pre-fill: the saved draft, else the previous submission of a returned step."""
+    if task.draft:
+        return task.draft
+    previous = previous_submission(task)
+    return previous.data if previous else None
+
+
+def existing_files(task: Task) -> dict[str, list[Evidence]]:
+    grouped: dict[str, list[Evidence]] = {}
+    for row in evidence.for_task(task.id):
+        grouped.setdefault(row.field, []).append(row)
+    return grouped
+
+
+def _store_files(user: User, task: Task, form) -> None:
+    for field, uploads in forms.files_of(form).items():
+        for upload in uploads:
+            evidence.store(upload, field=field, unit_id=task.unit_id, instance_id=task.instance_id,
+                           task_id=task.id, user_id=user.id)
+
+
+def _check_uploads(form) -> None:
+    for field, uploads in forms.files_of(form).items():
+        for upload in uploads:
+            try:
+                evidence.check_upload(upload, field)
+            except evidence.EvidenceError as exc:
+                form[field].errors = list(form[field].errors) + [exc.message]
+
+
+def save_draft(user: User, task_id: int, form) -> Task:
+    """Keep what was typed and uploaded so far; no validation beyond file types."""
+    task = get_for(user, task_id)
+    if not can_complete(user, task):
+        raise Conflict(STALE)
+    _check_uploads(form)
+    if form.errors:
+        raise FormInvalid(form)
+    _store_files(user, task, form)
+    task.draft = forms.to_data(form)
+    task.draft_saved_at = clock.now()
+    audit.record(user.id, "task.draft", "task", task.id, after={"draft_saved": True}, unit_id=task.unit_id)
+    db.session.commit()
+    return task
+
+
+def complete(user: User, task_id: int, form, expected_lock_version: int | None = None) -> Task:
+    """Validate, store evidence, run the step and the engine, save and project: one transaction."""
+    task = get_for(user, task_id)
+    if not can_complete(user, task):
+        raise Conflict(STALE)
+    # The instance's row lock, held to the commit (on SQLite, the write lock): the sweep carrying
+    # out a rung of this step takes it too, so it fires before this completion or sees it and
+    # stands down (escalations.gate). The instance and task are read afresh under it.
+    escalations.lock_instances([task.instance_id], wait=True)
+    instance = db.session.get(ProcessInstance, task.instance_id, populate_existing=True)
+    db.session.refresh(task)
+    if not can_complete(user, task):
+        raise Conflict(STALE)
+    if expected_lock_version is not None and expected_lock_version != instance.lock_version:
+        raise Conflict(STALE)
+    _check_uploads(form)
+    if form.errors:
+        raise FormInvalid(form)
+    counts = {}
+    if form.definition.file_fields:  # most review forms carry no files: skip the evidence queries
+        _store_files(user, task, form)
+        db.session.flush()
+        counts = {field: len(rows) for field, rows in existing_files(task).items()}
+    if not forms.validate(form, counts):
+        # Nothing typed is lost: the answers become the draft, the files are already kept.
+        task.draft = forms.to_data(form)
+        task.draft_saved_at = clock.now()
+        db.session.commit()
+        raise FormInvalid(form)
+    data = forms.to_data(form)
+    try:
+        process_data = steps.apply(steps.Step(instance, task, user.id, data))
+        run = workflow.load(instance)
+        run.complete(task.spiff_task_id, process_data)
+        db.session.add(Submission(task_id=task.id, instance_id=instance.id, unit_id=task.unit_id, user_id=user.id,
+                                  form_key=task.form_key, data=data, created_at=clock.now()))
+        created = workflow.save(instance, run, user.id, completed_task=task)
+        _carry_comments(process_data, data, created)
+        task.draft = None
+        audit.record(user.id, "task.complete", "task", task.id, before={"status": "ready"},
+                     after={"status": "completed", "element": task.element_id, "process_data": process_data},
+                     unit_id=task.unit_id)
+        db.session.commit()
+    except steps.StepRefused as exc:
+        db.session.rollback()
+        raise Conflict(exc.message) from None
+    except (StaleDataError, workflow.TaskNotReady):
+        db.session.rollback()
+        raise Conflict(STALE) from None
+    except OperationalError as exc:
+        # SQLite refuses a write whose snapshot another writer made stale: the same conflict.
+        db.session.rollback()
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        raise Conflict(STALE) from None
+    except workflow.EngineError as exc:
+        db.session.rollback()
+        raise Conflict(f"流程无法推进：{exc}") from None
+    return task
+
+
+def _carry_comments(process_data: dict, data: dict, created: list[Task]) -> None:
+    """A returned step shows the reviewer's comments on the task it reopens, and keeps the
+    evidence already submitted there, so nothing has to be uploaded again."""
+    if "return" not in (process_data.get("decision"), process_data.get("verification")):
+        return
+    for row in created:
+        if row.role != "unit_staff":
+            continue
+        row.returned_comment = data.get("comments") or "（未填写意见）"
+        db.session.flush()  # the new row needs its id to carry the evidence over
+        previous = previous_submission(row)
+        if previous is not None:
+            evidence.copy_to_task(previous.task_id, row)
+
+
+def instance_for(user: User, instance_id: int) -> ProcessInstance:
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None or (user.role == "unit_staff" and instance.unit_id != user.unit_id):
+        raise TaskNotFound()
+    return instance
+
+
+def instance_history(instance_id: int) -> list[tuple[Task, Submission | None]]:
+    rows = db.session.execute(
+        select(Task, Submission).outerjoin(Submission, Submission.task_id == Task.id)
+        .where(Task.instance_id == instance_id).order_by(Task.id)
+    ).all()
+    return [(t, s) for t, s in rows]
+
+
+def instances_of_unit(unit_id: int) -> list[ProcessInstance]:
+    return list(db.session.scalars(select(ProcessInstance).filter_by(unit_id=unit_id).order_by(ProcessInstance.id)))
+
