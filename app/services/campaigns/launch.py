@@ -141,11 +141,7 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
         rows = []
         for instance_id, unit_id in zip(ids, unit_ids):
             for r in ready:
-                rows.append(dict(
-                    instance_id=instance_id, campaign_id=campaign_id, unit_id=unit_id, spiff_task_id=r.spiff_id,
-                    element_id=r.element_id, name=r.name, role=r.lane or "", form_key=r.form_key or "",
-                    phase=r.phase or phase, status="ready", due_at=r.due_at, created_at=now,
-                ))
+                rows.append(workflow.task_values(instance_id, campaign_id, unit_id, r, phase, now))
         if rows:
             db.session.execute(insert(Task), rows)
         _record_fired_rungs(template, campaign_id, list(zip(ids, unit_ids)), now)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import selectinload
 
 from app import clock, workdays
 from app.extensions import db
-from app.models import Campaign, Escalation, ProcessInstance, SupervisionLetter, Task
+from app.models import Campaign, Escalation, EscalationStatus, ProcessInstance, SupervisionLetter, Task
 from app.models.escalation import LEVEL_NAMES, PUBLIC_LEVELS
 
 from app.services.escalation import ladder, letters, notices_public
@@ -94,21 +94,6 @@ def record_many(rows: list[dict]) -> int:
     inserted = db.session.execute(_insert_statement(columns), rows).all()
     audit.record_many([_audit_values(e, None, False) for e in inserted])
     return len(inserted)
-
-
-def apply_effects(instance: ProcessInstance, effects, now: datetime | None = None,
-                  tasks: dict[str, Task] | None = None) -> list[Escalation]:
-    """Turn the engine's effects into rows; `tasks` are the instance's task rows by Spiff id, if known."""
-    recorded = []
-    for effect in effects:
-        if effect.kind == "escalate":
-            task = (tasks or {}).get(effect.payload["spiff_task_id"])
-            escalation = record(instance, effect.payload, now=now, task=task)
-            if escalation is not None:
-                recorded.append(escalation)
-        elif effect.kind == "notify_unit":
-            notifications.notify_unit(instance.unit_id, "notice", effect.payload.get("message") or "", "")
-    return recorded
 
 
 def _reminder(escalation: Escalation) -> notifications.Message:
@@ -281,7 +266,7 @@ def _claim_due(now: datetime, limit: int) -> list[int]:
     that one's to finish, or the next round's. SQLite has one writer at a time: the sweep's
     transaction holds the database's write lock from its start (BEGIN IMMEDIATE)."""
     due = (select(Escalation.instance_id)
-           .where(Escalation.status == "pending", Escalation.next_attempt_at <= now))
+           .where(Escalation.status == EscalationStatus.PENDING, Escalation.next_attempt_at <= now))
     query = (select(ProcessInstance.id).where(ProcessInstance.id.in_(due))
              .order_by(ProcessInstance.id).limit(limit))
     if db.engine.dialect.name == "postgresql":
@@ -307,7 +292,7 @@ def deliver_pending(now: datetime | None = None, limit: int = 100,
     # The task comes along (every rung names it). The instance lock already keeps other writers
     # out; FOR UPDATE on the rungs themselves costs nothing more and states it.
     query = (select(Escalation).options(selectinload(Escalation.task))
-             .where(Escalation.instance_id.in_(instance_ids), Escalation.status == "pending",
+             .where(Escalation.instance_id.in_(instance_ids), Escalation.status == EscalationStatus.PENDING,
                     Escalation.next_attempt_at <= now)
              .order_by(Escalation.next_attempt_at, Escalation.id))
     if db.engine.dialect.name == "postgresql":

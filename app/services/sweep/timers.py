@@ -22,12 +22,12 @@ from sqlalchemy.pool import NullPool
 
 from app import clock
 from app.extensions import db
-from app.models import ProcessInstance
+from app.models import InstanceStatus, ProcessInstance
 
 from app.services.escalation import escalations
 from app.services.messaging import mailer
 from app.services.shared import audit
-from app.services.tasks import batch_save, workflow
+from app.services.tasks import workflow
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def _claim(now: datetime, limit: int, skip: set[int]) -> list[ProcessInstance]:
     """Lock and load up to `limit` due instances, oldest timer first."""
     query = (
         select(ProcessInstance)
-        .where(ProcessInstance.next_timer_at <= now, ProcessInstance.status == "running")
+        .where(ProcessInstance.next_timer_at <= now, ProcessInstance.status == InstanceStatus.RUNNING)
         .order_by(ProcessInstance.next_timer_at)
         .limit(limit)
     )
@@ -133,8 +133,8 @@ def _advance_batch(now: datetime, limit: int, skip: set[int], result: TickResult
     """Claim a batch, advance each instance, save them together; one commit. Rows claimed.
 
     The engine runs instance by instance; the saving goes out for the whole batch at once
-    (batch_save). If that fails, or an instance is off its common path, instances are saved one
-    by one under a savepoint each, as a failure then stays with the instance that caused it.
+    (workflow.save_many). If that fails, the instances are saved one by one under a savepoint
+    each, as a failure then stays with the instance that caused it.
     """
     instances = _claim(now, limit, skip)
     advanced: list[tuple[ProcessInstance, object]] = []
@@ -146,30 +146,27 @@ def _advance_batch(now: datetime, limit: int, skip: set[int], result: TickResult
             _failed(instance, exc, skip, result)
         else:
             advanced.append((instance, run))
-    together, alone = [], []
-    for instance, run in advanced:
-        (alone if batch_save.one_by_one(run) else together).append((instance, run))
+    saved: list[ProcessInstance] = []
+    retry: list[ProcessInstance] = []
     try:
         with db.session.begin_nested():
-            batch_save.save_many(together, now)
+            workflow.save_many(advanced, now)
+        saved = [instance for instance, _ in advanced]
     except Exception:
         log.warning("sweep: saving the batch together failed; saving one by one", exc_info=True)
-        for instance, _ in together:
-            db.session.expire(instance)  # whatever the failed batch left in memory, read it afresh
-        alone = [(i, None) for i, _ in together] + alone
-        together = []
-    for instance, run in alone:
+        retry = [instance for instance, _ in advanced]
+    for instance in retry:
+        db.session.expire(instance)  # whatever the failed batch left in memory, read it afresh
         try:
             with db.session.begin_nested():
-                if run is None:  # its in-memory run went with the failed batch: advance afresh
-                    run = workflow.load(instance)
-                    run.advance()
-                workflow.save(instance, run, None)  # records ladder escalations, recomputes next_timer_at
+                run = workflow.load(instance)  # its in-memory run went with the failed batch
+                run.advance()
+                workflow.save(instance, run, None)
         except Exception as exc:
             _failed(instance, exc, skip, result)
         else:
-            together.append((instance, run))
-    for instance, _ in together:
+            saved.append(instance)
+    for instance in saved:
         result.advanced += 1
         if instance.next_timer_at is not None and instance.next_timer_at <= now:
             skip.add(instance.id)
