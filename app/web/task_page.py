@@ -7,7 +7,7 @@ from app.forms import registry as forms
 from app.forms.definition import FormDefinitionError
 from app.services import calendar
 from app.services.ledger import ledger
-from app.services.tasks import evidence, tasks
+from app.services.tasks import evidence, steps, tasks
 
 EMPTY = "—"
 
@@ -89,7 +89,7 @@ def _render(task, form, status: int = 200, lock_version: int | None = None):
         "reviewed": reviewed,
         "reviewed_answers": answers(reviewed.form_key, reviewed.data,
                                     files_by_field(evidence.for_task(reviewed.task_id))) if reviewed else None,
-        "open_items": ledger.open_count(task.instance_id) if task.form_key == "assessment" else 0,
+        "open_items": ledger.open_count(task.instance_id) if steps.shows_open_items(task) else 0,
         "source_names": ledger.SOURCE_NAMES,
         "status_names": ledger.STATUS_NAMES,
         # Deadline changes after the office entered or changed a year's holiday arrangement.

@@ -1,9 +1,13 @@
-"""What completing each kind of task means for the ledger and the process.
+"""The registry of step kinds: per form key, everything Rectify decides about that step.
 
-One handler per form key: it applies the submission to the domain (ledger items, rounds)
-and returns the process data the diagram's gateways read. Handlers run inside the
-completing transaction and raise StepRefused to stop it with a message.
+A step kind (StepKind) names its form (forms/<key>.yaml: fields and validation rules), what
+completing it does (`apply`: the submission applied to the domain, such as ledger items and
+rounds, returning the process data the diagram's gateways read), which unit step it reviews,
+the choices its form fills at run time, and what its page shows. Handlers run inside the
+completing transaction and raise StepRefused to stop it with a message. Nothing else in the
+code base branches on a form key: it asks `kind_of(key)`.
 """
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app import clock, workdays
@@ -92,19 +96,48 @@ def _follow_up_review(step: Step) -> dict:
     return {"rebound": "yes", "ledger": ledger.as_process_items(items)}
 
 
-HANDLERS = {
-    "deploy": _deploy,
-    "self_check": _self_check,
-    "review_self_check": _review_self_check,
-    "rectify_item": _rectify_item,
-    "verify_item": _verify_item,
-    "assessment": _assessment,
-    "follow_up_review": _follow_up_review,
-}
+@dataclass(frozen=True)
+class StepKind:
+    key: str  # the form key: forms/<key>.yaml holds its fields and validation rules
+    apply: Callable[[Step], dict]
+    reviews: str | None = None  # the unit step whose last submission this one judges
+    choices: Callable[[Task], dict] | None = None  # choices the form fills at run time, by field
+    shows_open_items: bool = False  # the page shows how many ledger items are still open
+
+
+def _reopen_choices(task: Task) -> dict:
+    return {"reopen_items": [(str(i.id), f"{i.seq}. {i.title}") for i in ledger.closed_items(task.instance_id)]}
+
+
+KINDS = {kind.key: kind for kind in (
+    StepKind("deploy", _deploy),
+    StepKind("self_check", _self_check),
+    StepKind("review_self_check", _review_self_check, reviews="self_check"),
+    StepKind("rectify_item", _rectify_item),
+    StepKind("verify_item", _verify_item, reviews="rectify_item"),
+    StepKind("assessment", _assessment, shows_open_items=True),
+    StepKind("follow_up_review", _follow_up_review, choices=_reopen_choices),
+)}
+
+
+def kind_of(form_key: str) -> StepKind | None:
+    """The step kind of a form key; None for a key Rectify has no handler for."""
+    return KINDS.get(form_key)
 
 
 def apply(step: Step) -> dict:
-    handler = HANDLERS.get(step.task.form_key)
-    if handler is None:
+    kind = kind_of(step.task.form_key)
+    if kind is None:
         raise StepRefused(f"未知的任务表单：{step.task.form_key}")
-    return handler(step)
+    return kind.apply(step)
+
+
+def dynamic_choices(task: Task) -> dict:
+    """The run-time choices of a task's form (empty for most kinds)."""
+    kind = kind_of(task.form_key)
+    return kind.choices(task) if kind and kind.choices else {}
+
+
+def shows_open_items(task: Task) -> bool:
+    kind = kind_of(task.form_key)
+    return bool(kind and kind.shows_open_items)

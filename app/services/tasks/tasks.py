@@ -9,10 +9,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import clock
 from app.extensions import db
 from app.forms import registry as forms
-from app.models import Evidence, ProcessInstance, Submission, Task, User
+from app.models import Evidence, ProcessInstance, Submission, Task, TaskStatus, User
 
 from app.services.escalation import escalations
-from app.services.ledger import ledger
 from app.services.shared import audit
 from app.services.tasks import evidence, steps, workflow
 
@@ -64,14 +63,14 @@ def get_for(user: User, task_id: int) -> Task:
 def open_for_unit(unit_id: int) -> list[Task]:
     return list(db.session.scalars(
         select(Task).options(joinedload(Task.ledger_item))
-        .where(Task.unit_id == unit_id, Task.status == "ready", Task.role == "unit_staff")
+        .where(Task.unit_id == unit_id, Task.status == TaskStatus.READY, Task.role == "unit_staff")
         .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
     ))
 
 
 def done_for_unit(unit_id: int, limit: int = 50) -> list[Task]:
     return list(db.session.scalars(
-        select(Task).where(Task.unit_id == unit_id, Task.status == "completed", Task.role == "unit_staff")
+        select(Task).where(Task.unit_id == unit_id, Task.status == TaskStatus.COMPLETED, Task.role == "unit_staff")
         .order_by(Task.completed_at.desc()).limit(limit)
     ))
 
@@ -87,7 +86,7 @@ class QueuePage:
 def queue(role: str, *, campaign_id: int | None = None, unit_id: int | None = None,
           form_key: str | None = None, page: int = 1, per_page: int = 50) -> QueuePage:
     """Ready tasks of a lane across units, most urgent first, paged."""
-    query = select(Task).where(Task.role == role, Task.status == "ready")
+    query = select(Task).where(Task.role == role, Task.status == TaskStatus.READY)
     if campaign_id:
         query = query.where(Task.campaign_id == campaign_id)
     if unit_id:
@@ -104,9 +103,7 @@ def queue(role: str, *, campaign_id: int | None = None, unit_id: int | None = No
 
 
 def dynamic_choices(task: Task) -> dict:
-    if task.form_key == "follow_up_review":
-        return {"reopen_items": [(str(i.id), f"{i.seq}. {i.title}") for i in ledger.closed_items(task.instance_id)]}
-    return {}
+    return steps.dynamic_choices(task)
 
 
 def previous_submission(task: Task) -> Submission | None:
@@ -119,13 +116,10 @@ def previous_submission(task: Task) -> Submission | None:
     return db.session.scalars(query.order_by(Submission.id.desc()).limit(1)).first()
 
 
-# The unit's step a review task judges (by form key); ledger-item reviews judge that item's last report.
-REVIEWS = {"review_self_check": "self_check", "verify_item": "rectify_item"}
-
-
 def reviewed_submission(task: Task) -> Submission | None:
     """The latest unit submission a supervisor's task is about: the self-check, or the item's rectification report."""
-    reviewed = REVIEWS.get(task.form_key)
+    kind = steps.kind_of(task.form_key)
+    reviewed = kind.reviews if kind else None
     if reviewed is None:
         return None
     query = select(Submission).join(Task, Submission.task_id == Task.id).where(
