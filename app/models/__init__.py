@@ -2,17 +2,18 @@
 from .appraisal import AppraisalScheme, SchemeComponent, SchemePart, SchemeTemplate
 from .audit import AuditEvent
 from .base import Base
-from .calendar import HolidayDay, HolidayRecompute, HolidayYear
-from .campaign import Campaign, CampaignPhase, CampaignTask, CampaignUnit
+from .calendar import HolidayDay, HolidayRecompute, HolidayYear, RecomputeStatus
+from .campaign import Campaign, CampaignPhase, CampaignStatus, CampaignTask, CampaignUnit
 from .draft import ProcessDraft
-from .escalation import Escalation, LetterCounter, Notification, PublicNotice, SupervisionLetter
-from .interview import Interview, SelfExamination
-from .ledger import LedgerItem
-from .process import ProcessDefinition, ProcessInstance
-from .score_sheet import PartScore, ScoreSheet
+from .escalation import (Escalation, EscalationStatus, LetterCounter, Notification, PublicNotice,
+                         SupervisionLetter)
+from .interview import FollowUpStatus, Interview, SelfExamination, SelfExaminationStatus
+from .ledger import LedgerItem, LedgerStatus
+from .process import InstanceStatus, ProcessDefinition, ProcessInstance
+from .score_sheet import PartScore, ScoreSheet, SheetStatus
 from .rate_limit import RateCounter
-from .task import Evidence, Submission, Task
-from .tip import Tip, TipPhoto
+from .task import Evidence, Submission, Task, TaskStatus
+from .tip import Tip, TipPhoto, TipStatus
 from .unit import Unit
 from .user import User
 
@@ -22,4 +23,7 @@ __all__ = [
     "AuditEvent", "Base", "Campaign", "CampaignPhase", "CampaignTask", "CampaignUnit",
     "Escalation", "Evidence", "HolidayDay", "HolidayRecompute", "HolidayYear", "LetterCounter", "LedgerItem", "Notification", "PublicNotice", "SupervisionLetter", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "RateCounter", "Submission", "Task",
     "Tip", "TipPhoto", "Unit", "User",
+    # Status vocabularies (StrEnum: stored as the plain string)
+    "CampaignStatus", "EscalationStatus", "FollowUpStatus", "InstanceStatus", "LedgerStatus", "RecomputeStatus",
+    "SelfExaminationStatus", "SheetStatus", "TaskStatus", "TipStatus",
 ]

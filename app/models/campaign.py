@@ -1,3 +1,4 @@
+from enum import StrEnum
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
@@ -6,7 +7,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base, N_, new_public_slug
 from .unit import Unit
 
-CAMPAIGN_STATUSES = ("draft", "launching", "launched", "closed")
+class CampaignStatus(StrEnum):
+    """Stored as the plain string; compares equal to it."""
+
+    DRAFT = "draft"
+    LAUNCHING = "launching"
+    LAUNCHED = "launched"
+    CLOSED = "closed"
+
+
+CAMPAIGN_STATUSES = tuple(CampaignStatus)
 
 # Phase keys shared by notices, instances and the progress matrix, in order.
 PHASES = ("deploy", "self_check", "rectification", "assessment", "follow_up")

@@ -1,3 +1,4 @@
+from enum import StrEnum
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
@@ -11,7 +12,17 @@ LEVEL_NAMES = {"reminder": N_("催办"), "letter": N_("督办函"), "notice": N_
 # interval runs); done; incident: failed too often, waits for a person; cancelled: its step was
 # closed before it was carried out, so it never was; withdrawn: carried out wrongly, withdrawn by
 # the office with a reason (kept, never deleted).
-ESCALATION_STATUSES = ("pending", "done", "incident", "cancelled", "withdrawn")
+class EscalationStatus(StrEnum):
+    """Stored as the plain string; compares equal to it."""
+
+    PENDING = "pending"
+    DONE = "done"
+    INCIDENT = "incident"
+    CANCELLED = "cancelled"
+    WITHDRAWN = "withdrawn"
+
+
+ESCALATION_STATUSES = tuple(EscalationStatus)
 STATUS_NAMES = {"pending": N_("待执行"), "done": N_("已执行"), "incident": N_("执行失败"),
                 "cancelled": N_("已取消（环节已办结）"), "withdrawn": N_("已撤回")}
 # Rungs that name the unit in public: never before an earlier letter's reply deadline.

@@ -1,4 +1,5 @@
 """What follows a low ranking: the interview (约谈) and the written self-examination (书面检查)."""
+from enum import StrEnum
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
@@ -7,8 +8,23 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base
 from .unit import Unit
 
-FOLLOW_UP_STATUSES = ("pending", "in_progress", "done")
-SELF_EXAMINATION_STATUSES = ("required", "received")
+class FollowUpStatus(StrEnum):
+    """Stored as the plain string; compares equal to it."""
+
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+FOLLOW_UP_STATUSES = tuple(FollowUpStatus)
+class SelfExaminationStatus(StrEnum):
+    """Stored as the plain string; compares equal to it."""
+
+    REQUIRED = "required"
+    RECEIVED = "received"
+
+
+SELF_EXAMINATION_STATUSES = tuple(SelfExaminationStatus)
 
 
 class Interview(Base):

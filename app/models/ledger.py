@@ -1,3 +1,4 @@
+from enum import StrEnum
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -7,7 +8,16 @@ from .base import Base
 
 # proposed: listed in a self-check not yet accepted; rectifying: 正在整改;
 # rectified: 已整改, awaiting verification; closed: 销号.
-LEDGER_STATUSES = ("proposed", "rectifying", "rectified", "closed")
+class LedgerStatus(StrEnum):
+    """Stored as the plain string; compares equal to it."""
+
+    PROPOSED = "proposed"
+    RECTIFYING = "rectifying"
+    RECTIFIED = "rectified"
+    CLOSED = "closed"
+
+
+LEDGER_STATUSES = tuple(LedgerStatus)
 LEDGER_ORIGINS = ("self_check", "supervision", "remedial", "follow_up", "tip", "import")
 LEDGER_SOURCES = ("residents", "service_users", "self_check", "supervision", "tip_off")
 

@@ -1,3 +1,4 @@
+from enum import StrEnum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
@@ -25,7 +26,15 @@ class ProcessDefinition(Base):
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-INSTANCE_STATUSES = ("running", "completed", "error")
+class InstanceStatus(StrEnum):
+    """Stored as the plain string; compares equal to it."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    ERROR = "error"
+
+
+INSTANCE_STATUSES = tuple(InstanceStatus)
 
 
 class ProcessInstance(Base):

@@ -1,4 +1,5 @@
 """Score sheets (评分表): one per unit per appraised campaign, a score and reason per part."""
+from enum import StrEnum
 from datetime import datetime
 from decimal import Decimal
 
@@ -8,7 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base
 from .unit import Unit
 
-SHEET_STATUSES = ("draft", "submitted")
+class SheetStatus(StrEnum):
+    """Stored as the plain string; compares equal to it."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+SHEET_STATUSES = tuple(SheetStatus)
 
 
 class ScoreSheet(Base):

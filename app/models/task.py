@@ -1,3 +1,4 @@
+from enum import StrEnum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text
@@ -5,7 +6,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
 
-TASK_STATUSES = ("ready", "completed", "cancelled")
+class TaskStatus(StrEnum):
+    """Stored as the plain string; compares equal to it."""
+
+    READY = "ready"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+TASK_STATUSES = tuple(TaskStatus)
 
 
 class Task(Base):

@@ -1,3 +1,4 @@
+from enum import StrEnum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text
@@ -6,7 +7,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base
 
 # received: waits for the campaign office; accepted: became a ledger item; declined: with a reason.
-TIP_STATUSES = ("received", "accepted", "declined")
+class TipStatus(StrEnum):
+    """Stored as the plain string; compares equal to it."""
+
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+TIP_STATUSES = tuple(TipStatus)
 
 
 class Tip(Base):

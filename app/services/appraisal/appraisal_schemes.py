@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.extensions import db
-from app.models import AppraisalScheme, Campaign, CampaignUnit, SchemeComponent, SchemePart, SchemeTemplate, ScoreSheet
+from app.models import AppraisalScheme, Campaign, CampaignUnit, SchemeComponent, SchemePart, SchemeTemplate, ScoreSheet, SheetStatus
 from app.services.shared import audit
 from app.services.shared.input_errors import InputError
 
@@ -207,7 +207,7 @@ def update_settings(campaign_id: int, bottom_n: int | None, kind: str | None, ac
 def appraised_campaigns() -> list[tuple[Campaign, AppraisalScheme, int, int]]:
     """Campaigns with a scheme, newest first, with their submitted and enrolled counts."""
     submitted = (select(func.count()).select_from(ScoreSheet)
-                 .where(ScoreSheet.scheme_id == AppraisalScheme.id, ScoreSheet.status == "submitted").scalar_subquery())
+                 .where(ScoreSheet.scheme_id == AppraisalScheme.id, ScoreSheet.status == SheetStatus.SUBMITTED).scalar_subquery())
     enrolled = (select(func.count()).select_from(CampaignUnit)
                 .where(CampaignUnit.campaign_id == Campaign.id).scalar_subquery())
     rows = db.session.execute(select(Campaign, AppraisalScheme, submitted, enrolled)

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from app import clock, workdays
 from app.engine import runtime
 from app.extensions import db
-from app.models import HolidayRecompute, ProcessInstance, SupervisionLetter, Submission, Task
+from app.models import HolidayRecompute, InstanceStatus, ProcessInstance, RecomputeStatus, Submission, SupervisionLetter, Task, TaskStatus
 
 from app.services.shared import audit
 from app.services.tasks import workflow
@@ -45,14 +45,14 @@ YEARS_KEY = "calendar_years"
 
 def _running_count() -> int:
     return db.session.scalar(select(func.count()).select_from(ProcessInstance)
-                             .where(ProcessInstance.status == "running")) or 0
+                             .where(ProcessInstance.status == InstanceStatus.RUNNING)) or 0
 
 
 def schedule(years: list[int], actor_id: int | None, now: datetime) -> HolidayRecompute:
     """Queue the running instances for recomputation (in the caller's transaction). A job still
     pending starts over with the years of both: recomputing twice changes nothing twice."""
     total = _running_count()
-    job = db.session.scalar(select(HolidayRecompute).where(HolidayRecompute.status == "pending")
+    job = db.session.scalar(select(HolidayRecompute).where(HolidayRecompute.status == RecomputeStatus.PENDING)
                             .order_by(HolidayRecompute.id).limit(1))
     if job is None:
         job = HolidayRecompute(years=sorted(years), status="pending", created_at=now, created_by_id=actor_id,
@@ -67,7 +67,7 @@ def schedule(years: list[int], actor_id: int | None, now: datetime) -> HolidayRe
 
 
 def pending_job() -> HolidayRecompute | None:
-    return db.session.scalar(select(HolidayRecompute).where(HolidayRecompute.status == "pending")
+    return db.session.scalar(select(HolidayRecompute).where(HolidayRecompute.status == RecomputeStatus.PENDING)
                              .order_by(HolidayRecompute.id).limit(1))
 
 
@@ -118,7 +118,7 @@ def _batch(job_id: int, batch_size: int) -> bool:
     # Claiming the job row first serialises runners (web request, sweeps): on PostgreSQL the row
     # lock, on SQLite the write lock this UPDATE takes.
     claimed = db.session.execute(update(HolidayRecompute)
-                                 .where(HolidayRecompute.id == job_id, HolidayRecompute.status == "pending")
+                                 .where(HolidayRecompute.id == job_id, HolidayRecompute.status == RecomputeStatus.PENDING)
                                  .values(updated_at=now))
     if claimed.rowcount == 0:
         db.session.rollback()
@@ -126,7 +126,7 @@ def _batch(job_id: int, batch_size: int) -> bool:
     job = db.session.get(HolidayRecompute, job_id)
     db.session.refresh(job)
     query = (select(ProcessInstance)
-             .where(ProcessInstance.status == "running", ProcessInstance.id > job.after_instance_id)
+             .where(ProcessInstance.status == InstanceStatus.RUNNING, ProcessInstance.id > job.after_instance_id)
              .order_by(ProcessInstance.id).limit(batch_size))
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(of=ProcessInstance)  # a completion of one of them waits for us
@@ -154,7 +154,7 @@ def _batch(job_id: int, batch_size: int) -> bool:
 def _nothing_after(job_id: int) -> bool:
     """Close the job when no running instance is left after its place (else the next batch does)."""
     job = db.session.get(HolidayRecompute, job_id)
-    left = db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.status == "running",
+    left = db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.status == InstanceStatus.RUNNING,
                                                              ProcessInstance.id > job.after_instance_id).limit(1))
     if left is not None:
         db.session.rollback()
@@ -183,7 +183,7 @@ class _Returns:
 
     def _latest_return(self, form_key: str, ledger_item_id: int | None) -> date | None:
         query = (select(Task.id, Task.completed_at)
-                 .where(Task.instance_id == self.instance_id, Task.form_key == form_key, Task.status == "completed")
+                 .where(Task.instance_id == self.instance_id, Task.form_key == form_key, Task.status == TaskStatus.COMPLETED)
                  .order_by(Task.completed_at.desc(), Task.id.desc()).limit(1))
         if ledger_item_id is not None:
             query = query.where(Task.ledger_item_id == ledger_item_id)
@@ -255,7 +255,7 @@ def recompute_instance(instance: ProcessInstance, years: list[int], actor_id: in
     if not data_changes and not timer_changes:
         return 0
     due_now = {r.spiff_id: r.due_at for r in run.ready_tasks()}
-    rows = db.session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "ready"))
+    rows = db.session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == TaskStatus.READY))
     events, attached = 0, set()
     for row in rows:
         timers = [t for t in timer_changes if t.attached_task_id == row.spiff_task_id]
@@ -300,7 +300,7 @@ def recompute_letters(old: workdays.Calendar, new: workdays.Calendar, years: lis
     letters = db.session.scalars(
         select(SupervisionLetter).join(Task, Task.id == SupervisionLetter.task_id)
         .where(SupervisionLetter.withdrawn_at.is_(None), SupervisionLetter.due_by_hand.is_(False),
-               Task.status == "ready",
+               Task.status == TaskStatus.READY,
                SupervisionLetter.new_due >= first, SupervisionLetter.issued_at < issued_before)
         .order_by(SupervisionLetter.id)
     )

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import workdays
 from app.extensions import db
-from app.models import AuditEvent, Campaign, CampaignPhase, HolidayDay, HolidayYear, User
+from app.models import AuditEvent, Campaign, CampaignPhase, CampaignStatus, HolidayDay, HolidayYear, User
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def _campaign_years() -> dict[int, list[str]]:
     rows = db.session.execute(
         select(Campaign.doc_number, CampaignPhase.starts, CampaignPhase.ends)
         .join(CampaignPhase, CampaignPhase.campaign_id == Campaign.id)
-        .where(Campaign.status != "closed")
+        .where(Campaign.status != CampaignStatus.CLOSED)
     )
     years: dict[int, set[str]] = {}
     for doc_number, starts, ends in rows:

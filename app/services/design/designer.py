@@ -17,7 +17,7 @@ from app.engine.definitions import content_hash
 from app.engine.errors import DiagramError, Problem
 from app.extensions import db
 from app.forms import registry as form_registry
-from app.models import ProcessDefinition, ProcessInstance, User
+from app.models import InstanceStatus, ProcessDefinition, ProcessInstance, User
 
 from app.services.shared import audit
 
@@ -85,7 +85,7 @@ def versions(process_key: str | None = None) -> list[VersionInfo]:
     (one query)."""
     running = (
         select(ProcessInstance.definition_id, func.count().label("n"))
-        .where(ProcessInstance.status == "running")
+        .where(ProcessInstance.status == InstanceStatus.RUNNING)
         .group_by(ProcessInstance.definition_id)
         .subquery()
     )

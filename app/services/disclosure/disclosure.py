@@ -8,7 +8,7 @@ from sqlalchemy import case, func, select
 
 from app import clock
 from app.extensions import db
-from app.models import Campaign, CampaignUnit, Evidence, LedgerItem, ProcessInstance, PublicNotice, Task, Unit
+from app.models import Campaign, CampaignUnit, Evidence, LedgerItem, LedgerStatus, ProcessInstance, PublicNotice, Task, Unit
 from app.models.base import new_public_slug
 
 from app.services.escalation import notices_public
@@ -47,7 +47,7 @@ def campaign(slug: str) -> Campaign | None:
 
 def item_counts(campaign_id: int) -> tuple[int, int]:
     total, closed = db.session.execute(
-        select(func.count(), func.sum(case((LedgerItem.status == "closed", 1), else_=0)))
+        select(func.count(), func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 1), else_=0)))
         .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status.in_(PUBLIC_ITEM_STATUSES))
     ).one()
     return int(total or 0), int(closed or 0)
@@ -77,7 +77,7 @@ def search_units(campaign_id: int, name: str, limit: int = 50) -> list[UnitCard]
         .order_by(Unit.code).limit(limit)
     ).all()
     counts = dict((uid, (int(n or 0), int(c or 0))) for uid, n, c in db.session.execute(
-        select(LedgerItem.unit_id, func.count(), func.sum(case((LedgerItem.status == "closed", 1), else_=0)))
+        select(LedgerItem.unit_id, func.count(), func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 1), else_=0)))
         .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status.in_(PUBLIC_ITEM_STATUSES),
                LedgerItem.unit_id.in_([r[0] for r in rows]))
         .group_by(LedgerItem.unit_id)
@@ -92,7 +92,7 @@ def recently_closed(campaign_id: int, limit: int = 10) -> list[tuple[LedgerItem,
         .join(Unit, Unit.id == LedgerItem.unit_id)
         .join(CampaignUnit, (CampaignUnit.campaign_id == LedgerItem.campaign_id)
               & (CampaignUnit.unit_id == LedgerItem.unit_id))
-        .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status == "closed")
+        .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status == LedgerStatus.CLOSED)
         .order_by(LedgerItem.closed_at.desc()).limit(limit)
     )
     return [(item, name, slug) for item, name, slug in rows]

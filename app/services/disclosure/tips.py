@@ -11,7 +11,7 @@ from werkzeug.datastructures import FileStorage
 from app import clock
 from app.extensions import db
 from app.forms import registry as forms
-from app.models import Campaign, CampaignUnit, ProcessInstance, Tip, TipPhoto, Unit, User
+from app.models import Campaign, CampaignUnit, ProcessInstance, Tip, TipPhoto, TipStatus, Unit, User
 from app.models.base import N_
 
 from app.services.findings import findings
@@ -197,7 +197,7 @@ def _triageable(user: User, tip_id: int) -> Tip:
 def _claim(tip: Tip, status: str) -> None:
     """Take the tip for this triage: of two office members deciding at once, the second is refused."""
     claimed = db.session.execute(
-        update(Tip).where(Tip.id == tip.id, Tip.status == "received").values(status=status)
+        update(Tip).where(Tip.id == tip.id, Tip.status == TipStatus.RECEIVED).values(status=status)
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import contains_eager
 
 from app import clock
 from app.extensions import db
-from app.models import Campaign, Escalation, LedgerItem, Task, Unit
+from app.models import Campaign, Escalation, EscalationStatus, LedgerItem, Task, TaskStatus, Unit
 from app.models.escalation import ESCALATION_STATUSES, LEVELS
 from app.services.accounts.unit_filter import UnitFilter
 
@@ -96,7 +96,7 @@ def level_counts(flt: BoardFilter, now: datetime | None = None) -> dict[str, int
     now = now or clock.now()
     query = _escalations_query(flt, now, with_level=False).with_only_columns(Escalation.level, func.count())
     if not flt.status:  # unless a status is chosen, the rungs that reached the unit
-        query = query.where(Escalation.status == "done")
+        query = query.where(Escalation.status == EscalationStatus.DONE)
     counts = dict(db.session.execute(query.group_by(Escalation.level)).all())
     return {level: counts.get(level, 0) for level in LEVELS}
 
@@ -104,7 +104,7 @@ def level_counts(flt: BoardFilter, now: datetime | None = None) -> dict[str, int
 def incidents(flt: BoardFilter, now: datetime | None = None) -> list[Escalation]:
     """Escalations that failed too often and wait for a person, oldest first."""
     now = now or clock.now()
-    query = (_escalations_query(flt, now, with_status=False).where(Escalation.status == "incident")
+    query = (_escalations_query(flt, now, with_status=False).where(Escalation.status == EscalationStatus.INCIDENT)
              .options(contains_eager(Escalation.unit), contains_eager(Escalation.task),
                       contains_eager(Escalation.ledger_item))
              .order_by(Escalation.fired_at, Escalation.id).limit(INCIDENT_LIMIT))
@@ -113,7 +113,7 @@ def incidents(flt: BoardFilter, now: datetime | None = None) -> list[Escalation]
 
 def _overdue_query(flt: BoardFilter, now: datetime) -> Select:
     query = (select(Task).join(Task.unit).outerjoin(Task.ledger_item)
-             .where(Task.status == "ready", Task.role == "unit_staff", Task.due_at < now))
+             .where(Task.status == TaskStatus.READY, Task.role == "unit_staff", Task.due_at < now))
     if flt.campaign_id:
         query = query.where(Task.campaign_id == flt.campaign_id)
     if flt.unit:
@@ -143,7 +143,7 @@ def levels_reached(task_ids: list[int]) -> dict[int, set[str]]:
     reached: dict[int, set[str]] = {}
     for task_id, level in db.session.execute(
         select(Escalation.task_id, Escalation.level).where(Escalation.task_id.in_(task_ids),
-                                                           Escalation.status == "done")
+                                                           Escalation.status == EscalationStatus.DONE)
     ):
         reached.setdefault(task_id, set()).add(level)
     return reached

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from app import clock, workdays
 from app.extensions import db
-from app.models import Escalation, ProcessInstance, SupervisionLetter, Task
+from app.models import Escalation, EscalationStatus, ProcessInstance, SupervisionLetter, Task
 
 from app.services.escalation import escalations
 from app.services.shared import audit
@@ -81,7 +81,7 @@ def _issue(user, task_id: int, new_due: date | None) -> SupervisionLetter:
     # The step's letter rung, if recorded (a withdrawn one is history: the letter may be issued again).
     waiting = db.session.scalars(select(Escalation).where(
         Escalation.instance_id == task.instance_id, Escalation.spiff_task_id == task.spiff_task_id,
-        Escalation.level == "letter", Escalation.status != "withdrawn")
+        Escalation.level == "letter", Escalation.status != EscalationStatus.WITHDRAWN)
         .execution_options(populate_existing=True)).first()
     if waiting is not None and waiting.status != "done":
         # The ladder's own letter is recorded but was never carried out (waiting its turn, failed,

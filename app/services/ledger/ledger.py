@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app import clock, workdays
 from app.engine import runtime
 from app.extensions import db
-from app.models import LedgerItem, ProcessInstance
+from app.models import LedgerItem, LedgerStatus, ProcessInstance
 from app.models.base import N_
 
 from app.services.shared import audit
@@ -107,7 +107,7 @@ def reopen(instance: ProcessInstance, item_ids: list[int], actor_id: int) -> lis
     """A rebound found in the follow-up review reopens closed items."""
     items = list(db.session.scalars(
         select(LedgerItem).where(LedgerItem.instance_id == instance.id, LedgerItem.id.in_(item_ids),
-                                 LedgerItem.status == "closed")
+                                 LedgerItem.status == LedgerStatus.CLOSED)
     ))
     for item in items:
         item.reopen_count += 1

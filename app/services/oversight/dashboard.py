@@ -9,7 +9,7 @@ from sqlalchemy import Date, Float, and_, case, cast, func, literal, select
 
 from app import clock
 from app.extensions import db
-from app.models import Campaign, CampaignUnit, Escalation, LedgerItem, ProcessInstance, Task, Unit
+from app.models import Campaign, CampaignUnit, Escalation, LedgerItem, LedgerStatus, ProcessInstance, Task, TaskStatus, Unit
 from app.models.campaign import PHASES
 from app.models.escalation import ESCALATION_STATUSES, LEVELS
 from app.models.ledger import LEDGER_SOURCES
@@ -62,7 +62,7 @@ def _as_date(value) -> date:
 
 def overdue_filter(campaign_id: int, units: UnitFilter, now: datetime) -> list:
     """Unit steps that were overdue at some moment up to now (cancelled steps are left out)."""
-    return [Task.campaign_id == campaign_id, Task.role == "unit_staff", Task.status != "cancelled",
+    return [Task.campaign_id == campaign_id, Task.role == "unit_staff", Task.status != TaskStatus.CANCELLED,
             Task.due_at.is_not(None), Task.due_at < now,
             (Task.completed_at.is_(None)) | (Task.completed_at > Task.due_at), *units.where(Task.unit_id)]
 
@@ -128,7 +128,7 @@ def progress_ranking(campaign_id: int, units: UnitFilter, limit: int = RANK_LIMI
     """Units ranked by progress: the phase reached (of six steps to closed), and within rectification the
     share of ledger items closed. `lagging` puts the least advanced first."""
     ledger = (select(LedgerItem.unit_id.label("unit_id"), func.count().label("total"),
-                     func.sum(case((LedgerItem.status == "closed", 1), else_=0)).label("closed"))
+                     func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 1), else_=0)).label("closed"))
               .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status.in_(LEDGER_STATUSES))
               .group_by(LedgerItem.unit_id).subquery())
     step = case(*((ProcessInstance.phase == p, literal(i)) for p, i in PHASE_STEP.items()), else_=literal(0))

@@ -12,7 +12,7 @@ from sqlalchemy import and_, case, func, literal, select
 
 from app import clock
 from app.extensions import db
-from app.models import CampaignUnit, LedgerItem, ProcessInstance, Task, Unit
+from app.models import CampaignUnit, LedgerItem, LedgerStatus, ProcessInstance, Task, TaskStatus, Unit
 from app.models.campaign import PHASES
 from app.services.oversight.lights import GREEN, RED, YELLOW, light, light_sql, soon_limit
 from app.services.accounts.unit_filter import UnitFilter
@@ -67,7 +67,7 @@ def _worst_due(campaign_id: int):
     """Per unit: open tasks and the earliest due time among them (the worst light)."""
     return (
         select(Task.unit_id.label("unit_id"), func.count().label("n"), func.min(Task.due_at).label("due"))
-        .where(Task.campaign_id == campaign_id, Task.status == "ready")
+        .where(Task.campaign_id == campaign_id, Task.status == TaskStatus.READY)
         .group_by(Task.unit_id)
         .subquery()
     )
@@ -140,14 +140,14 @@ def progress_matrix(campaign_id: int, page: int = 1, per_page: int | None = None
     # Open tasks: the earliest due time is the worst light of the unit.
     task_stmt = (
         select(Task.unit_id, func.count(), func.min(Task.due_at))
-        .where(Task.campaign_id == campaign_id, Task.status == "ready")
+        .where(Task.campaign_id == campaign_id, Task.status == TaskStatus.READY)
         .group_by(Task.unit_id)
     )
     ledger_stmt = (
         select(LedgerItem.unit_id,
-               func.sum(case((LedgerItem.status == "closed", 0), else_=1)),
-               func.sum(case((LedgerItem.status == "closed", 1), else_=0)))
-        .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status != "proposed")
+               func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 0), else_=1)),
+               func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 1), else_=0)))
+        .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status != LedgerStatus.PROPOSED)
         .group_by(LedgerItem.unit_id)
     )
     if per_page or drilled or units:

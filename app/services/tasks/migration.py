@@ -17,7 +17,7 @@ from app.engine import migration as engine_migration
 from app.engine import runtime
 from app.engine.errors import EngineError
 from app.extensions import db
-from app.models import Campaign, ProcessDefinition, ProcessInstance, Task
+from app.models import Campaign, InstanceStatus, ProcessDefinition, ProcessInstance, Task
 
 from app.services.design import processes
 from app.services.shared import audit
@@ -73,7 +73,7 @@ def dry_run(campaign_id: int, target_definition_id: int) -> list[MigrationCandid
     target = _target(campaign_id, target_definition_id)
     instances = db.session.scalars(
         select(ProcessInstance)
-        .where(ProcessInstance.campaign_id == campaign_id, ProcessInstance.status == "running")
+        .where(ProcessInstance.campaign_id == campaign_id, ProcessInstance.status == InstanceStatus.RUNNING)
         .options(joinedload(ProcessInstance.unit), joinedload(ProcessInstance.definition))
         .order_by(ProcessInstance.unit_id)
     ).all()
@@ -95,7 +95,7 @@ def migrate(campaign_id: int, target_definition_id: int, instance_ids: list[int]
     if instance_ids is None:
         instance_ids = list(db.session.scalars(
             select(ProcessInstance.id)
-            .where(ProcessInstance.campaign_id == campaign_id, ProcessInstance.status == "running",
+            .where(ProcessInstance.campaign_id == campaign_id, ProcessInstance.status == InstanceStatus.RUNNING,
                    ProcessInstance.definition_id != target.id)
             .order_by(ProcessInstance.id)
         ))
