@@ -17,6 +17,7 @@ from app import clock
 from app.extensions import db
 from app.demo import appraisal
 from app.forms import registry as forms
+from app.models.roles import Role
 from app.services.accounts import units, users
 from app.services.campaigns import campaigns, launch, notices
 from app.services.disclosure import disclosure, tips
@@ -26,11 +27,11 @@ from app.services.tasks import tasks
 DATA = Path(__file__).parent / "data"
 PASSWORD = "Rectify2026!"
 ROLE_USERS = [
-    ("admin", "admin", "专项整治办公室"),
-    ("designer", "designer", "流程设计员"),
-    ("supervisor", "supervisor", "县督查室督导组"),
-    ("supervisor2", "supervisor", "县纪委督导组"),
-    ("assessor", "assessor", "考评组"),
+    ("admin", Role.ADMIN, "专项整治办公室"),
+    ("designer", Role.DESIGNER, "流程设计员"),
+    ("supervisor", Role.SUPERVISOR, "县督查室督导组"),
+    ("supervisor2", Role.SUPERVISOR, "县纪委督导组"),
+    ("assessor", Role.ASSESSOR, "考评组"),
 ]
 # How far each unit gets in the demo (unit code -> target), so every page has something.
 TARGETS = {
@@ -65,7 +66,7 @@ def _users() -> dict[str, int]:
     for username, role, name in ROLE_USERS:
         ids[username] = users.ensure_user(username, PASSWORD, role, name).id
     for unit in units.list_units():
-        user = users.ensure_user(f"staff_{unit.code.lower()}", PASSWORD, "unit_staff", f"{unit.name}联络员", unit.id)
+        user = users.ensure_user(f"staff_{unit.code.lower()}", PASSWORD, Role.UNIT_STAFF, f"{unit.name}联络员", unit.id)
         ids[user.username] = user.id
     return ids
 
@@ -125,8 +126,8 @@ class _Driver:
         self.staff = ids[f"staff_{instance.unit.code.lower()}"]
 
     def ready(self, element_id: str):
-        return [t for t in tasks.open_for_unit(self.instance.unit_id) + tasks.queue("supervisor", unit_id=self.instance.unit_id).tasks
-                + tasks.queue("assessor", unit_id=self.instance.unit_id).tasks if t.element_id == element_id]
+        return [t for t in tasks.open_for_unit(self.instance.unit_id) + tasks.queue(Role.SUPERVISOR, unit_id=self.instance.unit_id).tasks
+                + tasks.queue(Role.ASSESSOR, unit_id=self.instance.unit_id).tasks if t.element_id == element_id]
 
     def do(self, element_id: str, user_id: int, fields: dict, files: dict | None = None, pick=0) -> None:
         task = self.ready(element_id)[pick]
@@ -229,5 +230,5 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
 
 def logins() -> list[tuple[str, str, str]]:
     rows = [(u, r, n) for u, r, n in ROLE_USERS]
-    rows += [(f"staff_{code.lower()}", "unit_staff", f"{code} 单位联络员") for code in ("T01", "T03", "T07", "T08", "T13")]
+    rows += [(f"staff_{code.lower()}", Role.UNIT_STAFF, f"{code} 单位联络员") for code in ("T01", "T03", "T07", "T08", "T13")]
     return rows

@@ -6,8 +6,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base
 from .unit import Unit
 
-ROLES = ("admin", "designer", "supervisor", "assessor", "unit_staff")
-
 
 class User(Base):
     __tablename__ = "users"
@@ -16,7 +14,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[str] = mapped_column(String(16), index=True)
+    role: Mapped[str] = mapped_column(String(16), index=True)  # a roles.Role value
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from app import clock
 from app.extensions import db
 from app.models import Unit, User
-from app.models.user import ROLES
+from app.models.roles import ROLES
 from app.services.shared import audit
 
 def N_(message: str) -> str:

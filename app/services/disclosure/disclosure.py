@@ -16,8 +16,6 @@ from app.services.oversight import matrix
 from app.services.shared import audit
 
 PUBLIC_ITEM_STATUSES = ("rectifying", "rectified", "closed")
-PUBLISHERS = ("admin",)
-FILE_PUBLISHERS = ("admin", "supervisor")
 
 
 @dataclass

@@ -13,13 +13,13 @@ from app.extensions import db
 from app.forms import registry as forms
 from app.models import Campaign, CampaignUnit, ProcessInstance, Tip, TipPhoto, TipStatus, Unit, User
 from app.models.base import N_
+from app.models.roles import TRIAGE_TIPS
 
 from app.services.findings import findings
 from app.services.shared import audit
 from app.services.tasks import evidence
 from app.services.tasks.tasks import Conflict, FormInvalid
 
-OFFICE_ROLES = ("admin", "supervisor")
 STATUS_NAMES = {"received": N_("待处理"), "accepted": N_("已受理，纳入整改"), "declined": N_("不予受理")}
 # No 0/O, 1/I/L: the code is read off paper and typed on a phone.
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -184,7 +184,7 @@ ALREADY_TRIAGED = "该举报已处理，不能重复处理"
 
 
 def _triageable(user: User, tip_id: int) -> Tip:
-    if user.role not in OFFICE_ROLES:
+    if user.role not in TRIAGE_TIPS:
         raise LookupError("举报不存在")
     tip = db.session.get(Tip, tip_id)
     if tip is None:

@@ -12,11 +12,11 @@ from sqlalchemy.exc import OperationalError
 from app import clock, workdays
 from app.extensions import db
 from app.models import Escalation, EscalationStatus, ProcessInstance, SupervisionLetter, Task
+from app.models.roles import ESCALATE
 
 from app.services.escalation import escalations
 from app.services.shared import audit
 
-ISSUERS = ("supervisor", "admin")
 # SQLite lets one writer at a time and refuses a stale snapshot at once ("database is locked"):
 # the whole unit of work is simply done again.
 ATTEMPTS = 8
@@ -47,7 +47,7 @@ def is_overdue(task: Task, now=None) -> bool:
 
 def issue_manual(user, task_id: int, new_due: date | None = None) -> SupervisionLetter:
     """Issue the task's letter now, numbered like any other; LetterRefused with a Chinese message if not allowed."""
-    if user.role not in ISSUERS:
+    if user.role not in ESCALATE:
         raise PermissionError("只有督导组可以发督办函")
     for attempt in range(ATTEMPTS):
         try:

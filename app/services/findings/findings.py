@@ -4,6 +4,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.extensions import db
 from app.forms import registry as forms
 from app.models import LedgerItem, ProcessInstance, User
+from app.models.roles import SUPERVISE
 
 from app.services.ledger import ledger
 from app.services.tasks import workflow
@@ -16,7 +17,7 @@ NOT_RUNNING = "该单位的整治流程已办结，不能再新增整改事项"
 def add_item(user: User, instance_id: int, form, origin: str = "supervision") -> LedgerItem:
     """Create the item and start its rectification in the running instance: one transaction."""
     instance = db.session.get(ProcessInstance, instance_id)
-    if instance is None or user.role not in ("supervisor", "admin"):
+    if instance is None or user.role not in SUPERVISE:
         raise TaskNotFound()
     if instance.status != "running":
         raise Conflict(NOT_RUNNING)

@@ -10,6 +10,7 @@ from app import clock
 from app.extensions import db
 from app.forms import registry as forms
 from app.models import Evidence, ProcessInstance, Submission, Task, TaskStatus, User
+from app.models.roles import OVERSEE_ALL_UNITS
 
 from app.services.escalation import escalations
 from app.services.shared import audit
@@ -41,9 +42,7 @@ STALE = "该任务已被他人处理或流程已更新，请刷新页面后重�
 def can_see(user: User, task: Task) -> bool:
     if user.role == "unit_staff":
         return task.unit_id == user.unit_id and task.role == "unit_staff"
-    if user.role in ("supervisor", "assessor"):
-        return True
-    return user.role == "admin"
+    return user.role in OVERSEE_ALL_UNITS
 
 
 def can_complete(user: User, task: Task) -> bool:

@@ -7,6 +7,7 @@ from flask_login import current_user
 from app.services.appraisal import appraisal_schemes, interviews, ranking, score_sheets
 from app.services.shared.input_errors import InputError
 from app.services.appraisal.interviews import InterviewError, InterviewInput
+from app.models.roles import MANAGE_CAMPAIGNS
 from app.web.authz import role_required
 
 from . import bp
@@ -32,7 +33,7 @@ def _attempt(action, success: str) -> None:
 
 
 @bp.post("/campaigns/<int:campaign_id>/appraisal")
-@role_required("admin")
+@role_required(MANAGE_CAMPAIGNS)
 def appraisal_attach(campaign_id: int):
     template_id = request.form.get("template", "")
     if not template_id.isdigit():
@@ -44,7 +45,7 @@ def appraisal_attach(campaign_id: int):
 
 
 @bp.post("/campaigns/<int:campaign_id>/appraisal/settings")
-@role_required("admin")
+@role_required(MANAGE_CAMPAIGNS)
 def appraisal_settings(campaign_id: int):
     raw = request.form.get("bottom_n", "").strip()
     _attempt(lambda: appraisal_schemes.update_settings(campaign_id, int(raw) if raw.isdigit() else None,
@@ -54,14 +55,14 @@ def appraisal_settings(campaign_id: int):
 
 
 @bp.post("/campaigns/<int:campaign_id>/appraisal/finalise")
-@role_required("admin")
+@role_required(MANAGE_CAMPAIGNS)
 def appraisal_finalise(campaign_id: int):
     _attempt(lambda: ranking.finalise(campaign_id, current_user.id), _("排名已确认"))
     return _to_ranking(campaign_id)
 
 
 @bp.post("/campaigns/<int:campaign_id>/appraisal/units/<int:unit_id>/reopen")
-@role_required("admin")
+@role_required(MANAGE_CAMPAIGNS)
 def appraisal_reopen(campaign_id: int, unit_id: int):
     _attempt(lambda: score_sheets.reopen(campaign_id, unit_id, request.form.get("reason", ""), current_user.id),
              _("评分表已退回，评估组可修改后重新提交"))
@@ -102,7 +103,7 @@ def _render_interview(form, unit, campaign_id: int, interview=None):
 
 
 @bp.route("/campaigns/<int:campaign_id>/units/<int:unit_id>/interviews/new", methods=["GET", "POST"])
-@role_required("admin")
+@role_required(MANAGE_CAMPAIGNS)
 def interview_new(campaign_id: int, unit_id: int):
     unit = score_sheets.enrolled_unit(campaign_id, unit_id)
     if unit is None:
@@ -115,7 +116,7 @@ def interview_new(campaign_id: int, unit_id: int):
 
 
 @bp.route("/interviews/<int:interview_id>/edit", methods=["GET", "POST"])
-@role_required("admin")
+@role_required(MANAGE_CAMPAIGNS)
 def interview_edit(interview_id: int):
     interview = interviews.get(interview_id)
     if interview is None:
@@ -128,7 +129,7 @@ def interview_edit(interview_id: int):
 
 
 @bp.post("/interviews/<int:interview_id>/delete")
-@role_required("admin")
+@role_required(MANAGE_CAMPAIGNS)
 def interview_delete(interview_id: int):
     try:
         campaign_id = interviews.delete(interview_id, current_user.id)
@@ -139,7 +140,7 @@ def interview_delete(interview_id: int):
 
 
 @bp.route("/self-examinations/<int:record_id>", methods=["GET", "POST"])
-@role_required("admin")
+@role_required(MANAGE_CAMPAIGNS)
 def self_examination(record_id: int):
     record = interviews.get_self_examination(record_id)
     if record is None:

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.models.campaign import PHASE_NAMES
+from app.models.roles import MANAGE_CAMPAIGNS, VIEW_CAMPAIGNS
 from app.services.accounts import unit_filter
 from app.services.appraisal import appraisal_schemes
 from app.services.campaigns import campaigns, launch
@@ -20,7 +21,6 @@ from . import bp
 from .campaign_forms import CampaignForm, EnrolForm, PhaseRow, TaskRow, blank_notice_data, notice_form_data
 
 # Designers see campaigns read-only (their menu links here); only admins change them.
-VIEWERS = ("admin", "supervisor", "assessor", "designer")
 STATUS_LABELS = {"draft": _l("草稿"), "launching": _l("启动中"), "launched": _l("已启动"), "closed": _l("已结束")}
 MATRIX_PER_PAGE = 200
 
@@ -38,7 +38,7 @@ def _campaign_or_404(campaign_id: int):
 
 
 @bp.get("/campaigns", endpoint="campaigns")
-@role_required(*VIEWERS)
+@role_required(VIEW_CAMPAIGNS)
 def campaigns_page():
     items = campaigns.list_campaigns()
     counts = campaigns.enrolled_counts([c.id for c in items])
@@ -95,7 +95,7 @@ def _render_form(form: CampaignForm, campaign):
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
-@role_required("admin")
+@role_required(MANAGE_CAMPAIGNS)
 def campaign_new():
     form = CampaignForm() if request.method == "POST" else CampaignForm(data=blank_notice_data())
     form.set_scheme_choices(_scheme_choices(None))
@@ -107,7 +107,7 @@ def campaign_new():
 
 
 @bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
-@role_required("admin")
+@role_required(MANAGE_CAMPAIGNS)
 def campaign_edit(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
     if request.method == "POST":
@@ -134,13 +134,13 @@ def _render_detail(campaign, enrol_form: EnrolForm, status: int = 200):
 
 
 @bp.get("/campaigns/<int:campaign_id>")
-@role_required(*VIEWERS)
+@role_required(VIEW_CAMPAIGNS)
 def campaign_detail(campaign_id: int):
     return _render_detail(_campaign_or_404(campaign_id), EnrolForm())
 
 
 @bp.post("/campaigns/<int:campaign_id>/enrol")
-@role_required("admin")
+@role_required(MANAGE_CAMPAIGNS)
 def campaign_enrol(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
     form = EnrolForm()
@@ -166,7 +166,7 @@ def _past_message(past) -> str:
 
 
 @bp.get("/campaigns/<int:campaign_id>/launch")
-@role_required("admin")
+@role_required(MANAGE_CAMPAIGNS)
 def campaign_launch(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
     return render_template(
@@ -182,7 +182,7 @@ def _json_error(message: str, status: int):
 
 
 @bp.post("/campaigns/<int:campaign_id>/launch/batch")
-@role_required("admin")
+@role_required(MANAGE_CAMPAIGNS)
 def campaign_launch_batch(campaign_id: int):
     """Start the next batch of instances; the launch page calls this until `finished`."""
     campaign = campaigns.get_campaign(campaign_id)
@@ -203,7 +203,7 @@ def campaign_launch_batch(campaign_id: int):
 
 
 @bp.get("/campaigns/<int:campaign_id>/matrix")
-@role_required(*VIEWERS)
+@role_required(VIEW_CAMPAIGNS)
 def campaign_matrix(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
     page = request.args.get("page", 1, type=int) or 1

@@ -9,6 +9,7 @@ from flask_login import current_user
 from app import clock
 from app.models.calendar import KIND_NAMES, SOURCE_NAMES
 from app.services import calendar
+from app.models.roles import ADMINISTER
 from app.web.authz import role_required
 from app.web.downloads import check_format, download
 
@@ -58,7 +59,7 @@ def _flash_saved(result: calendar.SaveResult, job) -> None:
 
 
 @bp.get("/calendar", endpoint="calendar")
-@role_required("admin")
+@role_required(ADMINISTER)
 def calendar_index():
     all_years = request.args.get("all") == "1"
     rows = calendar.overview(clock.today(), all_years=all_years)
@@ -67,7 +68,7 @@ def calendar_index():
 
 
 @bp.route("/calendar/import", methods=["GET", "POST"], endpoint="calendar_import")
-@role_required("admin")
+@role_required(ADMINISTER)
 def calendar_import():
     form = CalendarImportForm()
     errors: list = []
@@ -90,14 +91,14 @@ def calendar_import():
 
 
 @bp.get("/calendar/<int:year>", endpoint="calendar_year")
-@role_required("admin")
+@role_required(ADMINISTER)
 def calendar_year(year: int):
     view = calendar.year_view(_year_or_404(year))
     return render_template("admin/calendar_year.html", view=view, job=calendar.pending_job())
 
 
 @bp.route("/calendar/<int:year>/edit", methods=["GET", "POST"], endpoint="calendar_edit")
-@role_required("admin")
+@role_required(ADMINISTER)
 def calendar_edit(year: int):
     view = calendar.year_view(_year_or_404(year))
     form = ArrangementForm()
@@ -126,7 +127,7 @@ def calendar_edit(year: int):
 
 
 @bp.post("/calendar/<int:year>/revert", endpoint="calendar_revert")
-@role_required("admin")
+@role_required(ADMINISTER)
 def calendar_revert(year: int):
     _year_or_404(year)
     form = ArrangementForm()  # only its CSRF token is used
@@ -142,7 +143,7 @@ def calendar_revert(year: int):
 
 
 @bp.get("/calendar/template.<fmt>", endpoint="calendar_template")
-@role_required("admin")
+@role_required(ADMINISTER)
 def calendar_template(fmt: str):
     """The import template; with ?year=, filled with that year's arrangement as it stands."""
     check_format(fmt)

@@ -4,13 +4,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.services.disclosure import disclosure
+from app.models.roles import MANAGE_CAMPAIGNS
 from app.web.authz import role_required
 
 from . import bp
 
 
 @bp.post("/campaigns/<int:campaign_id>/publish", endpoint="campaign_publish")
-@role_required(*disclosure.PUBLISHERS)
+@role_required(MANAGE_CAMPAIGNS)
 def campaign_publish(campaign_id: int):
     published = request.form.get("published") == "1"
     try:

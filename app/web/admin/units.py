@@ -8,6 +8,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 
 from app.models.unit import UNIT_KINDS
 from app.services.accounts import units
+from app.models.roles import ADMINISTER
 from app.web.authz import role_required
 
 from . import bp
@@ -28,7 +29,7 @@ class UnitImportForm(FlaskForm):
 
 
 @bp.get("/units", endpoint="units")
-@role_required("admin")
+@role_required(ADMINISTER)
 def units_index():
     kind = request.args.get("kind") or None
     if kind not in UNIT_KINDS:
@@ -44,7 +45,7 @@ def units_index():
 
 
 @bp.route("/units/import", methods=["GET", "POST"])
-@role_required("admin")
+@role_required(ADMINISTER)
 def units_import():
     form = UnitImportForm()
     errors = []
@@ -60,7 +61,7 @@ def units_import():
 
 
 @bp.get("/units/template.csv")
-@role_required("admin")
+@role_required(ADMINISTER)
 def units_template():
     # The BOM makes Excel on Chinese Windows open the UTF-8 file with the right characters.
     body = "\ufeff" + TEMPLATE_CSV

@@ -5,6 +5,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.models.roles import READ_APPRAISALS, SCORE
 from app.services.accounts import units
 from app.services.appraisal import appraisal_schemes, interviews, ranking, ranking_export, score_sheets
 from app.services.appraisal.score_sheets import SheetError, SheetInput, reason_key, score_key
@@ -12,8 +13,7 @@ from app.web.authz import role_required
 
 from . import bp
 
-# The office and supervisors read the results; only assessors (考评组) enter scores.
-READERS = ("assessor", "admin", "supervisor")
+# The office and supervisors read the results (READ_APPRAISALS); only assessors (考评组) enter scores (SCORE).
 
 
 @bp.app_template_filter("points")
@@ -28,7 +28,7 @@ def _labels() -> dict:
 
 
 @bp.get("/appraisals", endpoint="appraisals")
-@role_required(*READERS)
+@role_required(READ_APPRAISALS)
 def appraisals():
     return render_template("appraisal/index.html", rows=appraisal_schemes.appraised_campaigns())
 
@@ -41,7 +41,7 @@ def _ranking_or_404(campaign_id: int):
 
 
 @bp.get("/appraisals/<int:campaign_id>", endpoint="ranking")
-@role_required(*READERS)
+@role_required(READ_APPRAISALS)
 def ranking_page(campaign_id: int):
     result = _ranking_or_404(campaign_id)
     return render_template("appraisal/ranking.html", ranking=result,
@@ -50,7 +50,7 @@ def ranking_page(campaign_id: int):
 
 
 @bp.get("/appraisals/<int:campaign_id>/ranking.xlsx", endpoint="ranking_xlsx")
-@role_required(*READERS)
+@role_required(READ_APPRAISALS)
 def ranking_xlsx(campaign_id: int):
     result = _ranking_or_404(campaign_id)
     name = f"{result.campaign.doc_number}考核排名.xlsx"
@@ -84,7 +84,7 @@ def _posted(scheme) -> SheetInput:
 
 
 @bp.route("/appraisals/<int:campaign_id>/units/<int:unit_id>", methods=["GET", "POST"], endpoint="score_sheet")
-@role_required(*READERS)
+@role_required(READ_APPRAISALS)
 def score_sheet(campaign_id: int, unit_id: int):
     scheme = appraisal_schemes.scheme_for(campaign_id)
     unit = score_sheets.enrolled_unit(campaign_id, unit_id)
@@ -94,7 +94,7 @@ def score_sheet(campaign_id: int, unit_id: int):
     errors, message, status = {}, None, 200
     values = _stored_values(sheet)
     if request.method == "POST":
-        if current_user.role != "assessor":
+        if current_user.role not in SCORE:
             abort(403)
         posted = _posted(scheme)
         submit = request.form.get("action") == "submit"
@@ -108,7 +108,7 @@ def score_sheet(campaign_id: int, unit_id: int):
         else:
             flash(_("评分表已提交并锁定") if submit else _("评分已保存（草稿）"), "success")
             return redirect(url_for("assessor.score_sheet", campaign_id=campaign_id, unit_id=unit_id))
-    editable = (current_user.role == "assessor" and scheme.finalised_at is None
+    editable = (current_user.role in SCORE and scheme.finalised_at is None
                 and (sheet is None or sheet.status != "submitted"))
     return render_template("appraisal/sheet.html", scheme=scheme, unit=unit, sheet=sheet, values=values,
                            errors=errors, message=message, editable=editable, campaign_id=campaign_id,

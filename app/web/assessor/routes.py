@@ -1,6 +1,7 @@
 """Assessors: the assessment queue (gated on a cleared ledger) and the task page."""
 from flask import render_template, request
 
+from app.models.roles import ASSESS, Role
 from app.services.appraisal import score_sheets
 from app.services.campaigns import campaigns
 from app.services.ledger import ledger
@@ -15,13 +16,13 @@ PER_PAGE = 50
 
 
 @bp.get("/queue", endpoint="queue")
-@role_required("assessor", "admin")
+@role_required(ASSESS)
 def queue():
     campaign = request.args.get("campaign", "")
     campaign_id = int(campaign) if campaign.isdigit() else None
     page_arg = request.args.get("page", "")
     page = max(int(page_arg), 1) if page_arg.isdigit() else 1
-    result = tasks.queue("assessor", campaign_id=campaign_id, page=page, per_page=PER_PAGE)
+    result = tasks.queue(Role.ASSESSOR, campaign_id=campaign_id, page=page, per_page=PER_PAGE)
     # One indexed count per row of a 50-row page: cheap, and the service refuses anyway.
     open_counts = {t.id: ledger.open_count(t.instance_id) for t in result.tasks}
     # The appraisal score sheet (考核评分) beside the assessment, for campaigns that attached a scheme.
@@ -32,6 +33,6 @@ def queue():
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"], endpoint="task")
-@role_required("assessor", "admin")
+@role_required(ASSESS)
 def task(task_id: int):
     return task_page.handle(task_id, "assessor.queue")

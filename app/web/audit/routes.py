@@ -4,6 +4,7 @@ from datetime import date
 
 from flask import abort, render_template, request
 
+from app.models.roles import OVERSEE_ALL_UNITS, SEE_UNIT_RECORDS
 from app.services.campaigns import campaigns
 from app.services.ledger import ledger_register
 from app.services.oversight import audit_trail
@@ -11,8 +12,6 @@ from app.web.authz import current_unit_id, role_required, unit_scope_or_404
 from app.web.downloads import check_format, download
 
 from . import bp
-
-OVERSEERS = ("admin", "supervisor", "assessor")
 
 
 def _int_arg(name: str) -> int | None:
@@ -83,7 +82,7 @@ def _instance_title(instance) -> str:
 
 
 @bp.get("/campaigns/<int:campaign_id>", endpoint="campaign")
-@role_required(*OVERSEERS)
+@role_required(OVERSEE_ALL_UNITS)
 def campaign_trail(campaign_id: int):
     campaign, scope = _campaign_scope(campaign_id)
     return _render(_campaign_title(campaign), scope, {"campaign_id": campaign.id}, "audit.campaign_export",
@@ -91,14 +90,14 @@ def campaign_trail(campaign_id: int):
 
 
 @bp.get("/campaigns/<int:campaign_id>/export.<fmt>", endpoint="campaign_export")
-@role_required(*OVERSEERS)
+@role_required(OVERSEE_ALL_UNITS)
 def campaign_export(campaign_id: int, fmt: str):
     campaign, scope = _campaign_scope(campaign_id)
     return _export(_campaign_title(campaign), scope, fmt, f"审计日志-{campaign.doc_number}")
 
 
 @bp.get("/instances/<int:instance_id>", endpoint="instance")
-@role_required(*OVERSEERS, "unit_staff")
+@role_required(SEE_UNIT_RECORDS)
 def instance_trail(instance_id: int):
     instance, scope = _instance_scope(instance_id)
     return _render(_instance_title(instance), scope, {"instance_id": instance.id}, "audit.instance_export",
@@ -106,13 +105,13 @@ def instance_trail(instance_id: int):
 
 
 @bp.get("/instances/<int:instance_id>/export.<fmt>", endpoint="instance_export")
-@role_required(*OVERSEERS, "unit_staff")
+@role_required(SEE_UNIT_RECORDS)
 def instance_export(instance_id: int, fmt: str):
     instance, scope = _instance_scope(instance_id)
     return _export(_instance_title(instance), scope, fmt, f"审计日志-{instance.campaign.doc_number}-{instance.unit.name}")
 
 
 @bp.get("/", endpoint="index")
-@role_required(*OVERSEERS)
+@role_required(OVERSEE_ALL_UNITS)
 def index():
     return render_template("audit/index.html", campaigns=campaigns.list_campaigns())

@@ -1,31 +1,25 @@
 """The menu of each role, and the template context every page (base.html) needs."""
 from flask import current_app, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
-ROLE_LABELS = {
-    "admin": _l("系统管理员"),
-    "designer": _l("流程设计员"),
-    "supervisor": _l("督导组"),
-    "assessor": _l("评估组"),
-    "unit_staff": _l("单位工作人员"),
-}
+from app.models.roles import ROLE_LABELS, Role
 
 # Where each role lands after login; earlier endpoints win, missing ones fall back to auth.home.
 HOME_ENDPOINTS = {
-    "unit_staff": "staff.tasks",
-    "supervisor": "supervisor.queue",
-    "assessor": "assessor.queue",
-    "admin": "admin.campaigns",
-    "designer": "designer.index",
+    Role.UNIT_STAFF: "staff.tasks",
+    Role.SUPERVISOR: "supervisor.queue",
+    Role.ASSESSOR: "assessor.queue",
+    Role.ADMIN: "admin.campaigns",
+    Role.DESIGNER: "designer.index",
 }
 
 # Other blueprints are written in parallel: an entry whose endpoint is not registered is not shown.
 NAV = {
-    "unit_staff": [("staff.tasks", _l("我的待办")), ("staff.ledger", _l("整改台账")), ("letters.index", _l("督办函"))],
-    "supervisor": [
+    Role.UNIT_STAFF: [("staff.tasks", _l("我的待办")), ("staff.ledger", _l("整改台账")), ("letters.index", _l("督办函"))],
+    Role.SUPERVISOR: [
         ("supervisor.queue", _l("督导待办")),
         ("supervisor.dashboard", _l("督导看板")),
         ("ledger.index", _l("整改台账")),
@@ -36,7 +30,7 @@ NAV = {
         ("admin.campaigns", _l("专项整治")),
         ("audit.index", _l("审计日志")),
     ],
-    "assessor": [
+    Role.ASSESSOR: [
         ("assessor.queue", _l("评估待办")),
         ("supervisor.dashboard", _l("总体进度")),
         ("assessor.appraisals", _l("考核评分")),
@@ -45,7 +39,7 @@ NAV = {
         ("admin.campaigns", _l("专项整治")),
         ("audit.index", _l("审计日志")),
     ],
-    "admin": [
+    Role.ADMIN: [
         ("admin.campaigns", _l("专项整治")),
         ("supervisor.dashboard", _l("督导看板")),
         ("ledger.index", _l("整改台账")),
@@ -60,7 +54,7 @@ NAV = {
         ("letters.notices", _l("通报管理")),
         ("audit.index", _l("审计日志")),
     ],
-    "designer": [("designer.index", _l("流程设计")), ("admin.campaigns", _l("专项整治"))],
+    Role.DESIGNER: [("designer.index", _l("流程设计")), ("admin.campaigns", _l("专项整治"))],
 }
 PUBLIC_NAV = [("public.index", _l("公开公示"))]
 
@@ -80,6 +74,11 @@ def nav_items() -> list[dict]:
         for endpoint, label in entries
         if endpoint in current_app.view_functions
     ]
+
+
+def role_label(role: str) -> str:
+    """A role's name for people, in the page's language."""
+    return gettext(ROLE_LABELS[role]) if role in ROLE_LABELS else role
 
 
 def current_locale() -> str:
@@ -102,7 +101,7 @@ def lang_url(lang: str) -> str:
 def template_context() -> dict:
     return {
         "nav_items": nav_items,
-        "role_label": lambda role: ROLE_LABELS.get(role, role),
+        "role_label": role_label,
         "current_locale": current_locale,
         "lang_url": lang_url,
     }

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.extensions import login_manager
 from app.services.accounts import users
+from app.web.authz import can
 
 from . import bp
 from .forms import LoginForm
@@ -15,6 +16,8 @@ from .navigation import home_endpoint, template_context
 # Drop the session when the cookie turns up from another browser or address (stolen cookie).
 login_manager.session_protection = "strong"
 bp.app_context_processor(template_context)
+# Templates ask for permissions by name, never compare roles: {% if can('supervise') %}.
+bp.add_app_template_global(can, "can")
 
 
 def safe_next(target: str | None) -> str | None:

@@ -4,10 +4,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.services.design import designer, drafts, processes
+from app.models.roles import DESIGN
 from app.web.authz import role_required
 
 from . import bp
-from .routes import DESIGNERS
 
 
 def _error(message: str, status: int = 400, **extra):
@@ -26,7 +26,7 @@ def _saved(draft) -> dict:
 
 
 @bp.post("/drafts", endpoint="create_draft")
-@role_required(*DESIGNERS)
+@role_required(DESIGN)
 def create_draft():
     """Save the diagram open in the modeler as a new draft (a version opened, or a copy)."""
     xml = _posted_xml()
@@ -43,7 +43,7 @@ def create_draft():
 
 
 @bp.post("/drafts/<int:draft_id>/save", endpoint="save_draft")
-@role_required(*DESIGNERS)
+@role_required(DESIGN)
 def save_draft(draft_id: int):
     xml = _posted_xml()
     if xml is None:
@@ -60,7 +60,7 @@ def save_draft(draft_id: int):
 
 
 @bp.post("/drafts/<int:draft_id>/deploy", endpoint="deploy_draft")
-@role_required(*DESIGNERS)
+@role_required(DESIGN)
 def deploy_draft(draft_id: int):
     """Deploy the stored draft as a new version; problems come back as a list, the draft stays."""
     try:
@@ -81,7 +81,7 @@ def _problem(item) -> dict:
 
 
 @bp.post("/lint", endpoint="lint")
-@role_required(*DESIGNERS)
+@role_required(DESIGN)
 def lint():
     """Every problem of the diagram open in the modeler, errors and warnings, pinned to elements."""
     xml = _posted_xml()

@@ -4,10 +4,10 @@ from flask_babel import gettext as _
 
 from app.engine.bpmn_xml import TYPE_NAMES
 from app.services.design import designer, modeler
+from app.models.roles import DESIGN
 from app.web.authz import role_required
 
 from . import bp
-from .routes import DESIGNERS
 
 
 def _int_arg(name: str) -> int | None:
@@ -16,7 +16,7 @@ def _int_arg(name: str) -> int | None:
 
 
 @bp.get("/diff", endpoint="diff")
-@role_required(*DESIGNERS)
+@role_required(DESIGN)
 def diff():
     versions = designer.versions()
     old_id, new_id = _int_arg("from"), _int_arg("to")

@@ -1,16 +1,15 @@
 """The instance viewer: an instance's progress drawn on its version's diagram, with its timeline."""
 from flask import abort, render_template
 
+from app.models.roles import VIEW_INSTANCE_DIAGRAM
 from app.services.tasks import instance_view
 from app.web.authz import role_required
 
 from . import bp
 
-VIEWERS = ("supervisor", "designer", "admin")
-
 
 @bp.get("/instances/<int:instance_id>", endpoint="instance")
-@role_required(*VIEWERS)
+@role_required(VIEW_INSTANCE_DIAGRAM)
 def instance(instance_id: int):
     try:
         found = instance_view.view(instance_id)

@@ -6,10 +6,10 @@ from flask_login import current_user
 from app.services.campaigns import campaigns
 from app.services.design import designer
 from app.services.tasks import migration
+from app.models.roles import DESIGN
 from app.web.authz import role_required
 
 from . import bp
-from .routes import DESIGNERS
 
 
 def _page(campaign, target_id: int | None, result=None, status: int = 200):
@@ -37,13 +37,13 @@ def _target_arg(source) -> int | None:
 
 
 @bp.get("/campaigns/<int:campaign_id>/migrate", endpoint="migrate")
-@role_required(*DESIGNERS)
+@role_required(DESIGN)
 def migrate(campaign_id: int):
     return _page(_campaign_or_404(campaign_id), _target_arg(request.args))
 
 
 @bp.post("/campaigns/<int:campaign_id>/migrate", endpoint="migrate_run")
-@role_required(*DESIGNERS)
+@role_required(DESIGN)
 def migrate_run(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
     target_id = _target_arg(request.form)

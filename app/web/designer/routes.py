@@ -3,13 +3,12 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.models.roles import DESIGN
 from app.services.campaigns import campaigns
 from app.services.design import designer, drafts, modeler
 from app.web.authz import role_required
 
 from . import bp
-
-DESIGNERS = ("designer", "admin")
 
 
 def _download(xml: str, filename: str) -> Response:
@@ -18,7 +17,7 @@ def _download(xml: str, filename: str) -> Response:
 
 
 @bp.get("/", endpoint="index")
-@role_required(*DESIGNERS)
+@role_required(DESIGN)
 def index():
     launched = [c for c in campaigns.list_campaigns() if c.status != "draft"]
     return render_template("designer/index.html", versions=designer.versions(),
@@ -26,7 +25,7 @@ def index():
 
 
 @bp.get("/versions/<int:definition_id>", endpoint="version")
-@role_required(*DESIGNERS)
+@role_required(DESIGN)
 def version(definition_id: int):
     definition = modeler.definition(definition_id)
     if definition is None:
@@ -36,7 +35,7 @@ def version(definition_id: int):
 
 
 @bp.get("/versions/<int:definition_id>/xml", endpoint="version_xml")
-@role_required(*DESIGNERS)
+@role_required(DESIGN)
 def version_xml(definition_id: int):
     definition = modeler.definition(definition_id)
     if definition is None:
@@ -45,7 +44,7 @@ def version_xml(definition_id: int):
 
 
 @bp.get("/drafts/<int:draft_id>", endpoint="draft")
-@role_required(*DESIGNERS)
+@role_required(DESIGN)
 def draft(draft_id: int):
     try:
         found = drafts.get(draft_id)
@@ -56,7 +55,7 @@ def draft(draft_id: int):
 
 
 @bp.get("/drafts/<int:draft_id>/xml", endpoint="draft_xml")
-@role_required(*DESIGNERS)
+@role_required(DESIGN)
 def draft_xml(draft_id: int):
     try:
         found = drafts.get(draft_id)
@@ -66,7 +65,7 @@ def draft_xml(draft_id: int):
 
 
 @bp.post("/drafts/upload", endpoint="upload")
-@role_required(*DESIGNERS)
+@role_required(DESIGN)
 def upload():
     file = request.files.get("file")
     if file is None or not file.filename:
@@ -87,7 +86,7 @@ def upload():
 
 
 @bp.post("/drafts/<int:draft_id>/delete", endpoint="delete_draft")
-@role_required(*DESIGNERS)
+@role_required(DESIGN)
 def delete_draft(draft_id: int):
     try:
         drafts.delete(draft_id, current_user.id)

@@ -3,6 +3,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.models.roles import PUBLISH_FILES
 from app.services.disclosure import disclosure
 from app.web.authz import role_required
 
@@ -10,7 +11,7 @@ from . import bp
 
 
 @bp.post("/<int:evidence_id>/public", endpoint="set_public")
-@role_required(*disclosure.FILE_PUBLISHERS)
+@role_required(PUBLISH_FILES)
 def set_public(evidence_id: int):
     public = request.form.get("public") == "1"
     try:

@@ -4,6 +4,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.models.roles import OVERSEE_ALL_UNITS, SEE_UNIT_RECORDS, SUPERVISE, UNIT_WORK
 from app.services.findings import ledger_import
 from app.services.ledger import ledger, ledger_export, ledger_register
 from app.services.tasks import tasks
@@ -12,10 +13,8 @@ from app.web.authz import current_unit_id, role_required, unit_scope_or_404
 
 from . import bp
 
-VIEWERS = ("admin", "supervisor", "assessor")
-# Imported items go straight into rectification, as a supervisor's finding does; units propose
-# theirs through the self-check, which a supervisor reviews.
-IMPORTERS = ("admin", "supervisor")
+# Imported items go straight into rectification, as a supervisor's finding does (SUPERVISE); units
+# propose theirs through the self-check, which a supervisor reviews.
 
 
 def _int_arg(name: str) -> int | None:
@@ -61,15 +60,15 @@ def _render(campaign, instance, errors=None, status: int = 200):
         "ledger/register.html", campaign=campaign, instance=instance, unit=unit, result=result,
         pages=result.pages, filters=filters, units=[] if unit else ledger_register.units_of(campaign.id),
         status_names=ledger.STATUS_NAMES, source_names=ledger.SOURCE_NAMES, origin_names=ledger.ORIGIN_NAMES,
-        errors=errors, may_import=current_user.role in IMPORTERS,
+        errors=errors, may_import=current_user.role in SUPERVISE,
         max_mb=ledger_import.MAX_BYTES // 1024 // 1024,
     ), status
 
 
 @bp.get("/", endpoint="index")
-@role_required(*VIEWERS, "unit_staff")
+@role_required(SEE_UNIT_RECORDS)
 def index():
-    if current_user.role == "unit_staff":
+    if current_user.role in UNIT_WORK:
         unit_id = current_unit_id()
         entries = [(i.campaign, url_for("ledger.unit", campaign_id=i.campaign_id, unit_id=i.unit_id),
                     url_for("audit.instance", instance_id=i.id))
@@ -81,33 +80,33 @@ def index():
 
 
 @bp.get("/campaigns/<int:campaign_id>", endpoint="campaign")
-@role_required(*VIEWERS)
+@role_required(OVERSEE_ALL_UNITS)
 def campaign_page(campaign_id: int):
     return _render(_campaign_or_404(campaign_id), None)
 
 
 @bp.get("/campaigns/<int:campaign_id>/export.<fmt>", endpoint="campaign_export")
-@role_required(*VIEWERS)
+@role_required(OVERSEE_ALL_UNITS)
 def campaign_export(campaign_id: int, fmt: str):
     return _export(_campaign_or_404(campaign_id), None, _filters(), fmt)
 
 
 @bp.get("/campaigns/<int:campaign_id>/units/<int:unit_id>", endpoint="unit")
-@role_required(*VIEWERS, "unit_staff")
+@role_required(SEE_UNIT_RECORDS)
 def unit_page(campaign_id: int, unit_id: int):
     campaign, instance = _unit_or_404(campaign_id, unit_id)
     return _render(campaign, instance)
 
 
 @bp.get("/campaigns/<int:campaign_id>/units/<int:unit_id>/export.<fmt>", endpoint="unit_export")
-@role_required(*VIEWERS, "unit_staff")
+@role_required(SEE_UNIT_RECORDS)
 def unit_export(campaign_id: int, unit_id: int, fmt: str):
     campaign, instance = _unit_or_404(campaign_id, unit_id)
     return _export(campaign, instance.unit, _filters(unit_id), fmt)
 
 
 @bp.get("/template.xlsx", endpoint="template")
-@role_required(*IMPORTERS)
+@role_required(SUPERVISE)
 def template():
     campaign = ledger_register.campaign(_int_arg("campaign") or 0)
     return download(ledger_export.template(campaign), "整改台账导入模板.xlsx", "xlsx")
@@ -128,12 +127,12 @@ def _import(campaign, instance):
 
 
 @bp.post("/campaigns/<int:campaign_id>/import", endpoint="campaign_import")
-@role_required(*IMPORTERS)
+@role_required(SUPERVISE)
 def campaign_import(campaign_id: int):
     return _import(_campaign_or_404(campaign_id), None)
 
 
 @bp.post("/campaigns/<int:campaign_id>/units/<int:unit_id>/import", endpoint="unit_import")
-@role_required(*IMPORTERS)
+@role_required(SUPERVISE)
 def unit_import(campaign_id: int, unit_id: int):
     return _import(*_unit_or_404(campaign_id, unit_id))

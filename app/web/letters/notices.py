@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app.models.roles import ESCALATE
 from app.services.accounts import users
 from app.services.campaigns import campaigns
 from app.services.escalation import notices_public, withdrawal
@@ -11,7 +12,6 @@ from app.web.authz import role_required
 
 from . import bp
 
-MANAGERS = ("supervisor", "admin")
 # The service's refusals, marked here so the catalog has them (the service stays free of Babel).
 SERVICE_MESSAGES = (_l("撤回通报须填写理由"), _l("该通报已撤回"))
 
@@ -26,13 +26,13 @@ def _render(errors: dict | None = None, reasons: dict | None = None, status: int
 
 
 @bp.get("/notices", endpoint="notices")
-@role_required(*MANAGERS)
+@role_required(ESCALATE)
 def notices():
     return _render()
 
 
 @bp.post("/notices/<int:notice_id>/withdraw", endpoint="withdraw_notice")
-@role_required(*MANAGERS)
+@role_required(ESCALATE)
 def withdraw_notice(notice_id: int):
     reason = request.form.get("reason", "")
     try:

@@ -4,6 +4,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.models.roles import ESCALATE, SEE_UNIT_RECORDS, UNIT_WORK
 from app.services.accounts import units, users
 from app.services.campaigns import campaigns
 from app.services.escalation import letter_docx, letters, manual_letters
@@ -11,8 +12,6 @@ from app.web.form_values import optional_date
 from app.web.authz import current_unit_id, role_required
 
 from . import bp
-
-READERS = ("unit_staff", "supervisor", "admin", "assessor")
 
 
 def _int_arg(name: str) -> int | None:
@@ -28,9 +27,9 @@ def _letter_or_404(letter_id: int):
 
 
 @bp.get("", endpoint="index")
-@role_required(*READERS)
+@role_required(SEE_UNIT_RECORDS)
 def index():
-    if current_user.role == "unit_staff":
+    if current_user.role in UNIT_WORK:
         unit_id = current_unit_id()
         found = letters.search(unit_id=unit_id) if unit_id else []
         return render_template("letters/list.html", letters=found, filters=None)
@@ -46,18 +45,18 @@ def _render_letter(letter, status: int = 200):
     names = users.display_names([letter.acknowledged_by_id])
     return render_template("letters/letter.html", letter=letter,
                            acknowledged_by=names.get(letter.acknowledged_by_id),
-                           can_acknowledge=(current_user.role == "unit_staff" and letter.acknowledged_at is None
+                           can_acknowledge=(current_user.role in UNIT_WORK and letter.acknowledged_at is None
                                             and letter.withdrawn_at is None)), status
 
 
 @bp.get("/<int:letter_id>", endpoint="letter")
-@role_required(*READERS)
+@role_required(SEE_UNIT_RECORDS)
 def letter(letter_id: int):
     return _render_letter(_letter_or_404(letter_id))
 
 
 @bp.post("/<int:letter_id>/acknowledge", endpoint="acknowledge")
-@role_required(*READERS)
+@role_required(SEE_UNIT_RECORDS)
 def acknowledge(letter_id: int):
     try:
         found = letters.acknowledge(letter_id, current_user)
@@ -73,7 +72,7 @@ def acknowledge(letter_id: int):
 
 
 @bp.get("/<int:letter_id>.docx", endpoint="docx")
-@role_required(*READERS)
+@role_required(SEE_UNIT_RECORDS)
 def docx(letter_id: int):
     found = _letter_or_404(letter_id)
     names = users.display_names([found.acknowledged_by_id])
@@ -84,7 +83,7 @@ def docx(letter_id: int):
 
 
 @bp.post("/manual/<int:task_id>", endpoint="manual")
-@role_required(*manual_letters.ISSUERS)
+@role_required(ESCALATE)
 def manual(task_id: int):
     back = request.form.get("next") or ""
     if not back.startswith("/") or back.startswith("//"):

@@ -2,6 +2,7 @@
 from flask import redirect, render_template, url_for
 
 from app.models.campaign import PHASE_NAMES
+from app.models.roles import UNIT_WORK
 from app.services.ledger import ledger
 from app.services.tasks import tasks
 from app.web import task_page
@@ -11,7 +12,7 @@ from . import bp
 
 
 @bp.get("/tasks", endpoint="tasks")
-@role_required("unit_staff")
+@role_required(UNIT_WORK)
 def task_list():
     unit_id = current_unit_id()
     open_tasks = tasks.open_for_unit(unit_id) if unit_id else []
@@ -20,7 +21,7 @@ def task_list():
 
 
 @bp.get("/ledger", endpoint="ledger")
-@role_required("unit_staff")
+@role_required(UNIT_WORK)
 def ledger_page():
     unit_id = current_unit_id()
     instances = tasks.instances_of_unit(unit_id) if unit_id else []
@@ -30,13 +31,13 @@ def ledger_page():
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"], endpoint="task")
-@role_required("unit_staff")
+@role_required(UNIT_WORK)
 def task(task_id: int):
     return task_page.handle(task_id, "staff.tasks")
 
 
 @bp.get("/instances/<int:instance_id>", endpoint="instance")
-@role_required("unit_staff")
+@role_required(UNIT_WORK)
 def instance(instance_id: int):
     # One page shows an instance to every role; it checks the unit itself.
     return redirect(url_for("supervisor.instance", instance_id=instance_id))

@@ -10,6 +10,7 @@ from app.services.accounts import unit_filter
 from app.services.escalation import board, escalations, withdrawal
 from app.services.accounts.unit_filter import UnitFilter
 from app.web.form_values import optional_date
+from app.models.roles import ESCALATE
 from app.web.authz import role_required
 
 from . import bp
@@ -41,7 +42,7 @@ def _kept_args(args) -> dict:
 
 
 @bp.get("/escalations", endpoint="escalations")
-@role_required("supervisor", "admin")
+@role_required(ESCALATE)
 def escalation_board():
     flt = _filter(request.args)
     page = board.escalations(flt, page=max(_int(request.args.get("page")) or 1, 1), per_page=PER_PAGE)
@@ -68,7 +69,7 @@ def _summary(result: board.BulkResult, done_message: str) -> None:
 
 
 @bp.post("/escalations/bulk", endpoint="escalations_bulk")
-@role_required("supervisor", "admin")
+@role_required(ESCALATE)
 def escalations_bulk():
     task_ids = [int(v) for v in request.form.getlist("task_id") if v.isdigit() and len(v) < 10]
     action = request.form.get("action")
@@ -92,7 +93,7 @@ def escalations_bulk():
 
 
 @bp.post("/escalations/<int:escalation_id>/retry", endpoint="escalation_retry")
-@role_required("supervisor", "admin")
+@role_required(ESCALATE)
 def escalation_retry(escalation_id: int):
     try:
         outcome = escalations.retry(escalation_id, current_user.id)
@@ -111,7 +112,7 @@ def escalation_retry(escalation_id: int):
 
 
 @bp.post("/escalations/<int:escalation_id>/withdraw", endpoint="escalation_withdraw")
-@role_required("supervisor", "admin")
+@role_required(ESCALATE)
 def escalation_withdraw(escalation_id: int):
     """Withdraw a rung issued wrongly, with a reason (its letter or public notice with it)."""
     try:

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app import clock
 from app.models.campaign import PHASE_NAMES
+from app.models.roles import ESCALATE, OVERSEE_ALL_UNITS
 from app.services.accounts import unit_filter
 from app.services.campaigns import campaigns
 from app.services.oversight import dashboard, dashboard_lists, lights, matrix
@@ -17,9 +18,6 @@ from app.web.authz import role_required
 
 from . import bp
 
-VIEWERS = ("supervisor", "assessor", "admin")
-# The escalation board acts on what it lists, so only these roles drill down into it.
-BOARD_ROLES = ("supervisor", "admin")
 PER_PAGE = 50
 LEVEL_NAMES = {"reminder": _l("催办"), "letter": _l("督办函"), "notice": _l("通报")}
 ESCALATION_STATUS_NAMES = {"pending": _l("待执行"), "done": _l("已执行"), "incident": _l("故障"),
@@ -48,7 +46,7 @@ def _phase_name(phase: str) -> str:
 
 
 @bp.get("/dashboard", endpoint="dashboard")
-@role_required(*VIEWERS)
+@role_required(OVERSEE_ALL_UNITS)
 def dashboard_page():
     choices = dashboard.launched_campaigns()
     wanted = _int(request.args.get("campaign"))
@@ -101,7 +99,8 @@ def _ledger_by_source(campaign_id: int, units: UnitFilter, now) -> dict:
 
 
 def _escalation_url(campaign_id: int, units: UnitFilter, level: str, status: str) -> str:
-    if current_user.role in BOARD_ROLES:
+    # The escalation board acts on what it lists: only those who escalate drill down into it.
+    if current_user.role in ESCALATE:
         return url_for("supervisor.escalations", campaign=campaign_id, level=level, status=status, **units.args())
     return url_for("supervisor.dashboard_escalations", campaign_id=campaign_id, level=level, status=status,
                    **units.args())
@@ -138,7 +137,7 @@ FIGURES = {
 
 
 @bp.get("/dashboard/<int:campaign_id>/figures/<name>.json", endpoint="dashboard_figure")
-@role_required(*VIEWERS)
+@role_required(OVERSEE_ALL_UNITS)
 def dashboard_figure(campaign_id: int, name: str):
     if name not in FIGURES:
         return jsonify({"error": _("没有这个图表")}), 404
@@ -156,7 +155,7 @@ def _list_context(campaign_id: int) -> dict:
 
 
 @bp.get("/dashboard/<int:campaign_id>/items", endpoint="dashboard_items")
-@role_required(*VIEWERS)
+@role_required(OVERSEE_ALL_UNITS)
 def dashboard_items(campaign_id: int):
     context = _list_context(campaign_id)
     source = request.args.get("source") if request.args.get("source") in SOURCE_NAMES else None
@@ -169,7 +168,7 @@ def dashboard_items(campaign_id: int):
 
 
 @bp.get("/dashboard/<int:campaign_id>/overdue", endpoint="dashboard_overdue")
-@role_required(*VIEWERS)
+@role_required(OVERSEE_ALL_UNITS)
 def dashboard_overdue(campaign_id: int):
     context = _list_context(campaign_id)
     today = clock.today()
@@ -185,7 +184,7 @@ def dashboard_overdue(campaign_id: int):
 
 
 @bp.get("/dashboard/<int:campaign_id>/escalations", endpoint="dashboard_escalations")
-@role_required(*VIEWERS)
+@role_required(OVERSEE_ALL_UNITS)
 def dashboard_escalations(campaign_id: int):
     """A read-only list of the campaign's escalations, for those who do not act on the board."""
     context = _list_context(campaign_id)

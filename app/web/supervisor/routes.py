@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from app.forms import registry as forms
 from app.models.campaign import PHASE_NAMES
+from app.models.roles import ESCALATE, SEE_UNIT_RECORDS, SUPERVISE, Role
 from app.services.campaigns import campaigns
 from app.services.disclosure import disclosure
 from app.services.escalation import manual_letters
@@ -33,21 +34,21 @@ def _int_arg(name: str) -> int | None:
 
 
 @bp.get("/queue", endpoint="queue")
-@role_required("supervisor", "admin")
+@role_required(SUPERVISE)
 def queue():
     campaign_id = _int_arg("campaign")
     kind = request.args.get("kind") or None
     if kind not in KINDS:
         kind = None
     page = max(_int_arg("page") or 1, 1)
-    result = tasks.queue("supervisor", campaign_id=campaign_id, form_key=kind, page=page, per_page=PER_PAGE)
+    result = tasks.queue(Role.SUPERVISOR, campaign_id=campaign_id, form_key=kind, page=page, per_page=PER_PAGE)
     return render_template("supervisor/queue.html", result=result, kinds=KINDS, kind=kind,
                            campaign_id=campaign_id, campaigns=campaigns.list_campaigns(),
                            pages=max((result.total + PER_PAGE - 1) // PER_PAGE, 1))
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"], endpoint="task")
-@role_required("supervisor", "admin")
+@role_required(SUPERVISE)
 def task(task_id: int):
     return task_page.handle(task_id, "supervisor.queue")
 
@@ -69,13 +70,13 @@ def _history(instance_id: int) -> list[dict]:
 
 
 def _render_instance(instance, item_form=None, status: int = 200):
-    can_add = current_user.role in ("supervisor", "admin") and instance.status == "running"
+    can_add = current_user.role in SUPERVISE and instance.status == "running"
     if can_add and item_form is None:
         item_form = forms.build_form("add_ledger_item")
     steps = _history(instance.id)
     letter_of = manual_letters.letters_by_task(step["task"].id for step in steps)
     # Overdue unit steps without a letter get the 发督办函 button.
-    may_issue = current_user.role in manual_letters.ISSUERS
+    may_issue = current_user.role in ESCALATE
     overdue = {step["task"].id for step in steps if may_issue and manual_letters.is_overdue(step["task"])}
     return render_template(
         "supervisor/instance.html", instance=instance, items=ledger.for_instance(instance.id),
@@ -88,7 +89,7 @@ def _render_instance(instance, item_form=None, status: int = 200):
 
 
 @bp.get("/instances/<int:instance_id>", endpoint="instance")
-@role_required("supervisor", "assessor", "admin", "unit_staff")
+@role_required(SEE_UNIT_RECORDS)
 def instance(instance_id: int):
     try:
         found = tasks.instance_for(current_user, instance_id)
@@ -98,7 +99,7 @@ def instance(instance_id: int):
 
 
 @bp.post("/instances/<int:instance_id>/items", endpoint="add_item")
-@role_required("supervisor", "admin")
+@role_required(SUPERVISE)
 def add_item(instance_id: int):
     try:
         found = tasks.instance_for(current_user, instance_id)

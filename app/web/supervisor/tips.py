@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.forms import registry as forms
+from app.models.roles import TRIAGE_TIPS
 from app.services.disclosure import tips
 from app.services.tasks import tasks
 from app.web.authz import role_required
@@ -27,7 +28,7 @@ def _render(tip, accept_form=None, decline_error: str | None = None, status: int
 
 
 @bp.get("/tips", endpoint="tips")
-@role_required(*tips.OFFICE_ROLES)
+@role_required(TRIAGE_TIPS)
 def tip_list():
     status = request.args.get("status", "received")
     status = status if status in tips.STATUS_NAMES else None
@@ -36,13 +37,13 @@ def tip_list():
 
 
 @bp.get("/tips/<int:tip_id>", endpoint="tip")
-@role_required(*tips.OFFICE_ROLES)
+@role_required(TRIAGE_TIPS)
 def tip(tip_id: int):
     return _render(_tip_or_404(tip_id))
 
 
 @bp.post("/tips/<int:tip_id>/accept", endpoint="tip_accept")
-@role_required(*tips.OFFICE_ROLES)
+@role_required(TRIAGE_TIPS)
 def tip_accept(tip_id: int):
     found = _tip_or_404(tip_id)
     form = forms.build_form(ACCEPT_FORM, formdata=request.form)
@@ -60,7 +61,7 @@ def tip_accept(tip_id: int):
 
 
 @bp.post("/tips/<int:tip_id>/decline", endpoint="tip_decline")
-@role_required(*tips.OFFICE_ROLES)
+@role_required(TRIAGE_TIPS)
 def tip_decline(tip_id: int):
     found = _tip_or_404(tip_id)
     try:
@@ -75,7 +76,7 @@ def tip_decline(tip_id: int):
 
 
 @bp.get("/tips/<int:tip_id>/photos/<int:photo_id>", endpoint="tip_photo")
-@role_required(*tips.OFFICE_ROLES)
+@role_required(TRIAGE_TIPS)
 def tip_photo(tip_id: int, photo_id: int):
     row = tips.photo(tip_id, photo_id) or abort(404)
     path = tips.photo_path(row)
