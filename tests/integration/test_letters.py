@@ -296,3 +296,21 @@ def test_letters_not_yet_acknowledged_come_first(world, login_as):
         waiting = supervisor.get("/letters?acknowledged=no").get_data(as_text=True)
     assert page.index(f'data-letter="{older}"') < page.index(f'data-letter="{newer}"')
     assert f'data-letter="{older}"' in waiting and f'data-letter="{newer}"' not in waiting
+
+
+def test_docx_renders_stored_text_with_characters_xml_forbids(world, login_as):
+    """Text stored before input was checked (a control character in a unit's name or an item)
+    still gives a letter: the characters are dropped, the rest is kept."""
+    letter_id = issue_by_tick(world)[world["a"]]
+    with world["app"].app_context():
+        letter = db.session.get(SupervisionLetter, letter_id)
+        letter.subject = "关于\x01督办的函"
+        letter.body = "塘渡口镇\x0b：\n请于期限内办结。\x1f"
+        letter.items = [{"seq": 1, "title": "路灯\x00工程", "deadline": "2027-03-31"}]
+        db.session.commit()
+    resp = login_as("unit_staff", world["a"], username="staffA").get(f"/letters/{letter_id}.docx")
+    assert resp.status_code == 200
+    text = "\n".join(p.text for p in Document(io.BytesIO(resp.data)).paragraphs)
+    assert "关于督办的函" in text and "请于期限内办结。" in text
+    table = Document(io.BytesIO(resp.data)).tables[0]
+    assert table.rows[1].cells[1].text == "路灯工程"

@@ -7,6 +7,8 @@ from openpyxl.styles import Alignment, Font
 from app import clock
 from app.services.appraisal.ranking import Ranking
 from app.services.appraisal.score_sheets import component_score
+from app.safe_text import printable
+from app.services.shared.spreadsheets import append_row
 
 
 def ranking_xlsx(ranking: Ranking) -> bytes:
@@ -17,24 +19,24 @@ def ranking_xlsx(ranking: Ranking) -> bytes:
     book = Workbook()
     book.remove(book.active)
     for category in ranking.categories or []:
-        sheet = book.create_sheet(title=category.label[:31])
+        sheet = book.create_sheet(title=printable(category.label)[:31])
         title = f"{ranking.campaign.title} {scheme.name} {category.label}排名（导出日期：{clock.today():%Y-%m-%d}）"
-        sheet.append([title])
+        append_row(sheet, [title])
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
         sheet["A1"].font = Font(bold=True, size=14)
         sheet["A1"].alignment = Alignment(horizontal="center")
-        sheet.append(headers)
+        append_row(sheet, headers)
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for row in category.rows:
             scores = {s.part_id: s.score for s in row.sheet.scores if s.score is not None}
-            sheet.append([row.place.rank, row.unit.code, row.unit.name]
+            append_row(sheet, [row.place.rank, row.unit.code, row.unit.name]
                          + [float(component_score(c, scores)) for c in components]
                          + [float(row.sheet.penalty), float(row.sheet.total), "并列" if row.place.tied else "",
                             "是" if row.place.flagged else "", "是" if row.self_examination else ""])
         sheet.column_dimensions["C"].width = 24
     if not book.sheetnames:
-        book.create_sheet(title="排名").append([f"{ranking.campaign.title}：尚无已提交的评分表"])
+        append_row(book.create_sheet(title="排名"), [f"{ranking.campaign.title}：尚无已提交的评分表"])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

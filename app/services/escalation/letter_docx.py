@@ -9,6 +9,7 @@ from docx.shared import Mm, Pt, RGBColor
 
 from app import clock
 from app.models import SupervisionLetter
+from app.safe_text import printable
 
 BODY_FONT = "仿宋"  # 仿宋_GB2312 is not on most machines; 仿宋 is, and Word falls back sensibly
 TITLE_FONT = "宋体"
@@ -47,7 +48,7 @@ def _paragraph(doc, text: str, *, font: str = BODY_FONT, size: float = 16, bold:
         paragraph.paragraph_format.first_line_indent = Pt(size * 2)
     paragraph.paragraph_format.space_after = Pt(0)
     paragraph.paragraph_format.line_spacing = Pt(28)
-    _font(paragraph.add_run(text), font, size, bold, color)
+    _font(paragraph.add_run(printable(text)), font, size, bold, color)
     return paragraph
 
 
@@ -67,8 +68,8 @@ def render(letter: SupervisionLetter, acknowledged_by: str | None = None) -> byt
     """The letter as .docx bytes: issuer header, number, addressee, body, items, deadlines, date, receipt."""
     doc = Document()
     _setup(doc)
-    doc.core_properties.title = f"{letter.doc_number} {letter.subject}"
-    doc.core_properties.author = letter.issuer
+    doc.core_properties.title = printable(f"{letter.doc_number} {letter.subject}")
+    doc.core_properties.author = printable(letter.issuer)
     center = WD_ALIGN_PARAGRAPH.CENTER
     _paragraph(doc, letter.issuer, font=TITLE_FONT, size=26, bold=True, align=center, color=RED)
     _paragraph(doc, letter.doc_number, align=center)
@@ -85,11 +86,11 @@ def render(letter: SupervisionLetter, acknowledged_by: str | None = None) -> byt
         table = doc.add_table(rows=1, cols=3)
         table.style = "Table Grid"
         for cell, text in zip(table.rows[0].cells, ("序号", "整改事项", "整改时限")):
-            _font(cell.paragraphs[0].add_run(text), BODY_FONT, 14, bold=True)
+            _font(cell.paragraphs[0].add_run(printable(text)), BODY_FONT, 14, bold=True)
         for item in letter.items:
             cells = table.add_row().cells
             for cell, text in zip(cells, (str(item.get("seq", "")), item.get("title", ""), item.get("deadline", ""))):
-                _font(cell.paragraphs[0].add_run(text), BODY_FONT, 14)
+                _font(cell.paragraphs[0].add_run(printable(str(text))), BODY_FONT, 14)
     original = clock.to_local(letter.original_due)
     if original:
         _paragraph(doc, f"原办理期限：{original:%Y年%m月%d日 %H:%M}", indent=True)

@@ -8,10 +8,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterator
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.worksheet import Worksheet
+
+from app import safe_text
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv; charset=utf-8"
@@ -37,16 +43,16 @@ def to_xlsx(title: str, columns: list[Column], rows: list[list], sheet_name: str
     header, text wrapped, dates as real dates. `notes` become a second sheet (填写说明)."""
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = sheet_name[:31]
+    sheet.title = safe_text.printable(sheet_name)[:31]
     last = get_column_letter(len(columns))
     sheet.merge_cells(f"A1:{last}1")
-    sheet["A1"] = title
+    put(sheet["A1"], title)
     sheet["A1"].font = Font(bold=True, size=14)
     sheet["A1"].alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     sheet.row_dimensions[1].height = 30
     header_fill = PatternFill("solid", fgColor="DDEBF7")
     for index, column in enumerate(columns, start=1):
-        cell = sheet.cell(row=2, column=index, value=column.header)
+        cell = put(sheet.cell(row=2, column=index), column.header)
         cell.font = Font(bold=True)
         cell.fill = header_fill
         cell.border = _BORDER
@@ -57,7 +63,7 @@ def to_xlsx(title: str, columns: list[Column], rows: list[list], sheet_name: str
         for index, value in enumerate(values, start=1):
             if isinstance(value, datetime) and value.tzinfo is not None:
                 value = value.replace(tzinfo=None)  # Excel has no time zones; callers pass local time
-            cell = sheet.cell(row=row_number, column=index, value=value)
+            cell = put(sheet.cell(row=row_number, column=index), value)
             cell.alignment = wrap
             cell.border = _BORDER
             if isinstance(value, datetime):
@@ -71,17 +77,39 @@ def to_xlsx(title: str, columns: list[Column], rows: list[list], sheet_name: str
         help_sheet = workbook.create_sheet("填写说明")
         help_sheet.column_dimensions["A"].width = 100
         for row_number, line in enumerate(notes, start=1):
-            help_sheet.cell(row=row_number, column=1, value=line).alignment = Alignment(wrap_text=True)
+            put(help_sheet.cell(row=row_number, column=1), line).alignment = Alignment(wrap_text=True)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def put(cell: Cell, value: object) -> Cell:
+    """Write a value into a cell so that it cannot run: text is stripped of the characters XML
+    forbids and, if it starts like a formula, stored as text with Excel's quote prefix (the
+    apostrophe a person would type); numbers and dates stay what they are."""
+    if isinstance(value, str):
+        text = safe_text.printable(value)
+        cell.value = text  # openpyxl would take a leading "=" for a formula: typed as text below
+        if safe_text.formula_like(text):
+            cell.data_type = "s"
+            cell.quotePrefix = True
+    else:
+        cell.value = value
+    return cell
+
+
+def append_row(sheet: Worksheet, values: list) -> None:
+    """sheet.append, with every cell written by `put`."""
+    sheet.append([safe_text.printable(v) if isinstance(v, str) else v for v in values])
+    for cell, value in zip(sheet[sheet.max_row], values, strict=False):
+        put(cell, value)
 
 
 def to_csv(columns: list[Column], rows: list[list]) -> bytes:
     """UTF-8 with a BOM, so Excel shows the Chinese instead of mojibake; dates as ISO text."""
     out = io.StringIO(newline="")
     writer = csv.writer(out)
-    writer.writerow([c.header for c in columns])
+    writer.writerow([safe_text.for_csv(c.header) for c in columns])
     for values in rows:
         writer.writerow(["" if v is None else _csv_value(v) for v in values])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -92,15 +120,101 @@ def _csv_value(value) -> str:
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str):
+        return safe_text.for_csv(value)
     return str(value)
 
 
 UNREADABLE = "无法读取Excel文件，请确认文件是.xlsx格式且未损坏"
 
+# What an upload may expand to. A few hundred KB of .xlsx can unpack into gigabytes (a row of
+# millions of empty cells, a part of pure whitespace); these bounds are checked on the archive's
+# directory and in one streaming pass over the sheets, before openpyxl builds anything. They
+# admit the largest real file Rectify takes (a province's unit list, 50,000 rows).
+MAX_PARTS = 500
+MAX_PART_BYTES = 32 * 1024 * 1024
+MAX_EXPANDED_BYTES = 64 * 1024 * 1024
+MAX_SHEET_ROWS = 60_000
+MAX_ROW_CELLS = 256
+MAX_CELLS = 1_000_000
+MAX_SHARED_STRINGS = 1_000_000
+TOO_BIG = "Excel文件解压后过大（{what}），请删除多余的行、列和工作表后重新上传"
+
+
+def guard_xlsx(data: bytes) -> None:
+    """Refuse an .xlsx whose parts expand beyond the bounds above (Unreadable), reading it with
+    bounded memory: sizes from the zip directory (the zip reader never inflates a part past its
+    declared size), then every sheet and the shared strings counted in one streaming pass."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise Unreadable(UNREADABLE) from None
+    with archive:
+        parts = archive.infolist()
+        if len(parts) > MAX_PARTS:
+            raise Unreadable(TOO_BIG.format(what=f"超过{MAX_PARTS}个部件"))
+        for part in parts:
+            if part.file_size > MAX_PART_BYTES:
+                raise Unreadable(TOO_BIG.format(what=f"{part.filename}超过{MAX_PART_BYTES // 1024 // 1024}MB"))
+        if sum(part.file_size for part in parts) > MAX_EXPANDED_BYTES:
+            raise Unreadable(TOO_BIG.format(what=f"合计超过{MAX_EXPANDED_BYTES // 1024 // 1024}MB"))
+        for part in parts:
+            name = part.filename
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                _scan(archive, part, _count_cells)
+            elif name == "xl/sharedStrings.xml":
+                _scan(archive, part, _count_strings)
+
+
+def _scan(archive: zipfile.ZipFile, part: zipfile.ZipInfo, count) -> None:
+    try:
+        with archive.open(part) as stream:
+            count(iterparse(stream, events=("start", "end")))
+    except Unreadable:
+        raise
+    except (SyntaxError, DefusedXmlException, zipfile.BadZipFile, ValueError, OSError, EOFError):
+        # A part that is not well-formed XML (raw control bytes, say), or a corrupt archive.
+        raise Unreadable(UNREADABLE) from None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _count_cells(events) -> None:
+    rows = cells = in_row = 0
+    for event, element in events:
+        tag = _local(element.tag)
+        if event == "start":
+            if tag == "row":
+                rows, in_row = rows + 1, 0
+                if rows > MAX_SHEET_ROWS:
+                    raise Unreadable(TOO_BIG.format(what=f"超过{MAX_SHEET_ROWS}行"))
+            elif tag == "c":
+                in_row, cells = in_row + 1, cells + 1
+                if in_row > MAX_ROW_CELLS:
+                    raise Unreadable(TOO_BIG.format(what=f"第{rows}行超过{MAX_ROW_CELLS}个单元格"))
+                if cells > MAX_CELLS:
+                    raise Unreadable(TOO_BIG.format(what=f"超过{MAX_CELLS}个单元格"))
+        elif tag == "row":
+            element.clear()  # what was read is let go: memory stays that of one row
+
+
+def _count_strings(events) -> None:
+    strings = 0
+    for event, element in events:
+        if event == "end" and _local(element.tag) == "si":
+            strings += 1
+            if strings > MAX_SHARED_STRINGS:
+                raise Unreadable(TOO_BIG.format(what=f"超过{MAX_SHARED_STRINGS}个文本"))
+            element.clear()
+
 
 def first_sheet(data: bytes) -> Iterator[tuple]:
     """The first sheet's rows as tuples of raw values (dates stay dates), read lazily so a caller
-    may stop early; Unreadable if the data is not a readable .xlsx."""
+    may stop early; Unreadable if the data is not a readable .xlsx or expands beyond the bounds
+    (guard_xlsx)."""
+    guard_xlsx(data)
     try:
         with warnings.catch_warnings():
             # openpyxl warns about styles and extensions it ignores; they do not affect the values.
@@ -110,7 +224,8 @@ def first_sheet(data: bytes) -> Iterator[tuple]:
                 yield from workbook.worksheets[0].iter_rows(values_only=True)
             finally:
                 workbook.close()
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, IndexError, TypeError):
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, IndexError, TypeError,
+            SyntaxError, DefusedXmlException):
         raise Unreadable(UNREADABLE) from None
 
 
