@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from app.forms.safe import SafeForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField, DateField, DecimalField, FieldList, FormField, IntegerField,
@@ -35,7 +36,7 @@ class RowForm(Form):
         pass
 
 
-class RectifyForm(FlaskForm):
+class RectifyForm(SafeForm):
     """Base of every generated task form; `definition` is set on each subclass."""
 
     definition: FormDefinition

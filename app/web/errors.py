@@ -33,6 +33,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
+        # A description our code gave (abort(400, description=...)) is for people; werkzeug's own are not.
+        if e.description and e.description != type(e).description:
+            return _respond(e.code or 500, str(e.description))
         return _respond(e.code or 500, _(MESSAGES.get(e.code or 500, e.name)))
 
     @app.errorhandler(Exception)

@@ -1,8 +1,22 @@
 """Reading plain values from posted forms that have no WTForms class."""
 from datetime import date
 
+from flask import abort, request
+
+from app.forms.safe import FORBIDDEN_MESSAGE
+from app.safe_text import has_forbidden
+
 
 def optional_date(raw: str | None) -> date | None:
     """A YYYY-MM-DD value, or None when left empty; ValueError when malformed."""
     raw = (raw or "").strip()
     return date.fromisoformat(raw) if raw else None
+
+
+def posted_text(name: str) -> str:
+    """A free-text value (a reason, a comment); 400 with the reason if it holds characters no
+    Office file can store (see app/forms/safe.py)."""
+    value = request.form.get(name, "")
+    if has_forbidden(value):
+        abort(400, description=str(FORBIDDEN_MESSAGE))
+    return value

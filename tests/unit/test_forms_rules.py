@@ -157,3 +157,15 @@ def test_request_form_gets_request_files_merged(app, ctx, monkeypatch):
         form = build_form("deploy", formdata=request.form)
         assert validate(form), form.errors
         assert [f.filename for f in files_of(form)["plan"]] == ["方案.pdf"]
+
+
+def test_text_with_characters_no_file_can_hold_is_refused_on_its_field_with_the_answers_kept(app, ctx):
+    with app.test_request_context():
+        pairs = [(k, "路灯\x0b工程" if k == "projects-0-name" else v) for k, v in project(0, "500")]
+        form = post("self_check", pairs + [("summary", "自查\x01完毕")])
+        assert not validate(form)
+        assert form.errors["summary"] == ["含有无法保存的控制字符（通常来自从其他软件复制的内容），请删除后再提交"]
+        assert "含有无法保存的控制字符" in form.errors["projects"][0]["name"][0]
+        assert form.summary.data == "自查\x01完毕"  # kept, to be corrected and submitted again
+        clean = post("review_self_check", [("decision", "return"), ("comments", "第一行\n第二行\t缩进")])
+        assert validate(clean)

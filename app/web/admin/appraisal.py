@@ -1,5 +1,6 @@
 """The campaign office's appraisal actions: attach a scheme, set the interview quota, confirm the ranking,
 send a sheet back, and keep interview (约谈) and written self-examination (书面检查) records."""
+from app.web.form_values import posted_text
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -64,7 +65,7 @@ def appraisal_finalise(campaign_id: int):
 @bp.post("/campaigns/<int:campaign_id>/appraisal/units/<int:unit_id>/reopen")
 @role_required(MANAGE_CAMPAIGNS)
 def appraisal_reopen(campaign_id: int, unit_id: int):
-    _attempt(lambda: score_sheets.reopen(campaign_id, unit_id, request.form.get("reason", ""), current_user.id),
+    _attempt(lambda: score_sheets.reopen(campaign_id, unit_id, posted_text("reason"), current_user.id),
              _("评分表已退回，评估组可修改后重新提交"))
     return redirect(url_for("assessor.score_sheet", campaign_id=campaign_id, unit_id=unit_id))
 

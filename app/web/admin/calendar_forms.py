@@ -1,6 +1,6 @@
 """Forms of the holiday arrangement pages: a year's rows entered by hand, and a file to import."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from app.forms.safe import SafeForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import FieldList, Form, FormField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional
@@ -25,12 +25,12 @@ class DayRow(Form):
                 "name": (self.name.data or "").strip()}
 
 
-class ArrangementForm(FlaskForm):
+class ArrangementForm(SafeForm):
     note = StringField(_l("说明（如：依据国办发明电〔2026〕X号）"), validators=[Optional(), Length(max=500)])
     days = FieldList(FormField(DayRow), min_entries=0, max_entries=MAX_FORM_ROWS)
 
 
-class CalendarImportForm(FlaskForm):
+class CalendarImportForm(SafeForm):
     file = FileField(_l("节假日安排文件"), validators=[
         FileRequired(_l("请选择要导入的文件")),
         FileAllowed(["csv", "xlsx", "xls"], _l("只能上传CSV或XLSX文件")),

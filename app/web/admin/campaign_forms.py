@@ -2,7 +2,7 @@
 from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from app.forms.safe import SafeForm
 from wtforms import (DateField, FieldList, Form, FormField, IntegerField, RadioField, SelectChoice,
                      SelectField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -42,7 +42,7 @@ class TaskRow(Form):
 DAY_UNITS = [SelectChoice("working", _l("工作日")), SelectChoice("calendar", _l("自然日"))]
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(SafeForm):
     doc_number = StringField(_l("文号"), validators=[DataRequired(_l("请填写文号")), Length(max=64)])
     issuer = StringField(_l("发文机关"), validators=[DataRequired(_l("请填写发文机关")), Length(max=128)])
     issued_on = DateField(_l("发文日期"), validators=[InputRequired(_l("请填写发文日期"))],
@@ -132,7 +132,7 @@ def blank_notice_data() -> dict:
             **ladder_form_data(None)}
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(SafeForm):
     scope = RadioField(_l("纳入范围"), default="all",
                        choices=[SelectChoice("all", _l("全部单位")), SelectChoice("kind", _l("按类别")),
                                 SelectChoice("codes", _l("指定单位代码"))])

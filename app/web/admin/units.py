@@ -3,7 +3,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from app.forms.safe import SafeForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 
 from app.models.unit import UNIT_KINDS
@@ -18,7 +18,7 @@ TEMPLATE_CSV = ("单位代码,单位名称,单位类型,上级代码,牵头部�
                 "430521101,县发展和改革局,县直单位,,县政府办\r\n")
 
 
-class UnitImportForm(FlaskForm):
+class UnitImportForm(SafeForm):
     file = FileField(
         _l("单位名单文件"),
         validators=[

@@ -1,4 +1,5 @@
 """The internal list of 通报: every notice, withdrawn ones too with who, when and why; withdrawal."""
+from app.web.form_values import posted_text
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -34,7 +35,7 @@ def notices():
 @bp.post("/notices/<int:notice_id>/withdraw", endpoint="withdraw_notice")
 @role_required(ESCALATE)
 def withdraw_notice(notice_id: int):
-    reason = request.form.get("reason", "")
+    reason = posted_text("reason")
     try:
         withdrawal.withdraw_notice(notice_id, current_user.id, reason)
     except LookupError:

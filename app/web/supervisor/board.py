@@ -9,7 +9,7 @@ from app import clock
 from app.services.accounts import unit_filter
 from app.services.escalation import board, escalations, withdrawal
 from app.services.accounts.unit_filter import UnitFilter
-from app.web.form_values import optional_date
+from app.web.form_values import optional_date, posted_text
 from app.models.roles import ESCALATE
 from app.web.authz import role_required
 
@@ -116,7 +116,7 @@ def escalation_retry(escalation_id: int):
 def escalation_withdraw(escalation_id: int):
     """Withdraw a rung issued wrongly, with a reason (its letter or public notice with it)."""
     try:
-        escalation = withdrawal.withdraw(escalation_id, current_user.id, request.form.get("reason", ""))
+        escalation = withdrawal.withdraw(escalation_id, current_user.id, posted_text("reason"))
     except LookupError:
         flash(_("督办事项不存在"), "error")
         return _back()

@@ -1,4 +1,5 @@
 """监督工作箱 for the campaign office: triage residents' tips (accept into the ledger, or decline)."""
+from app.web.form_values import posted_text
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -65,7 +66,7 @@ def tip_accept(tip_id: int):
 def tip_decline(tip_id: int):
     found = _tip_or_404(tip_id)
     try:
-        tips.decline(current_user, found.id, request.form.get("reason", ""))
+        tips.decline(current_user, found.id, posted_text("reason"))
     except tips.TipError as exc:
         return _render(found, decline_error=exc.message, status=400)
     except tasks.Conflict as exc:
