@@ -179,6 +179,17 @@ def test_rate_limit_per_client_and_in_all(world, client, monkeypatch):
     assert tip_count(world) == 4
 
 
+def test_refused_tips_do_not_use_up_the_limit(world, client, monkeypatch):
+    monkeypatch.setitem(world["app"].config, "TIP_RATE_PER_CLIENT", 2)
+    with time_machine.travel(datetime(2026, 11, 22, 8, 5, tzinfo=timezone.utc), tick=False):
+        for _ in range(5):  # five typos: each refused, none counted
+            assert post_tip(client, world["slug"], tip_fields(world["unit_slug"], place="")).status_code == 400
+        for _ in range(2):
+            assert post_tip(client, world["slug"], tip_fields(world["unit_slug"])).status_code == 200
+        assert post_tip(client, world["slug"], tip_fields(world["unit_slug"])).status_code == 429
+    assert tip_count(world) == 2
+
+
 def test_lookup_is_rate_limited(world, client, monkeypatch):
     monkeypatch.setitem(world["app"].config, "TIP_LOOKUP_RATE_PER_CLIENT", 3)
     with time_machine.travel(datetime(2026, 11, 22, 8, 5, tzinfo=timezone.utc), tick=False):

@@ -3,7 +3,7 @@ import hashlib
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app import clock
@@ -20,6 +20,13 @@ def client_key(action: str, address: str | None) -> str:
 def _window_start(now: datetime, seconds: int) -> datetime:
     epoch = int(now.timestamp())
     return datetime.fromtimestamp(epoch - epoch % seconds, tz=clock.UTC)
+
+
+def used(key: str, window_seconds: int) -> int:
+    """How many hits `key` has in the current window (nothing is counted)."""
+    start = _window_start(clock.now(), window_seconds)
+    return db.session.scalar(select(RateCounter.hits).where(RateCounter.key == key,
+                                                             RateCounter.window_start == start)) or 0
 
 
 def hit(key: str, limit: int, window_seconds: int) -> bool:

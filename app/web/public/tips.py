@@ -51,8 +51,11 @@ def tip_new(slug: str):
         return _render_form(campaign, _form(campaign), 413,
                             _("提交的内容过大：照片最多 %(n)d 张，每张不超过 %(mb)d MB", n=cfg["TIP_MAX_PHOTOS"],
                               mb=cfg["TIP_MAX_PHOTO_BYTES"] // (1024 * 1024)))
-    if _limited("tip", "TIP_RATE_PER_CLIENT") or not rate_limits.hit("tip:all", cfg["TIP_RATE_TOTAL"],
-                                                                     cfg["TIP_RATE_WINDOW"]):
+    # Only accepted tips count against the limits: a resident who mistypes loses no slot.
+    client = rate_limits.client_key("tip", request.remote_addr)
+    window = cfg["TIP_RATE_WINDOW"]
+    if (rate_limits.used(client, window) >= cfg["TIP_RATE_PER_CLIENT"]
+            or rate_limits.used("tip:all", window) >= cfg["TIP_RATE_TOTAL"]):
         return _too_many()
     form = _form(campaign)
     if not form.validate():
@@ -66,6 +69,8 @@ def tip_new(slug: str):
         if exc.field in form:
             form[exc.field].errors.append(exc.message)
         return _render_form(campaign, form, 400, exc.message)
+    rate_limits.hit(client, cfg["TIP_RATE_PER_CLIENT"], window)
+    rate_limits.hit("tip:all", cfg["TIP_RATE_TOTAL"], window)
     response = make_response(render_template("public/tip_receipt.html", campaign=campaign, tip=tip,
                                               code=tips.format_code(code)))
     # The code is shown this once: no cache may keep a copy.
