@@ -20,6 +20,10 @@ PREFIXES = {
 def register(app: Flask) -> None:
     import importlib
 
+    from app.web import guards
+
+    guards.register(app)  # converters first: the blueprints' rules are built with them
+
     for name, prefix in PREFIXES.items():
         module = importlib.import_module(f"app.web.{name}")
         app.register_blueprint(module.bp, url_prefix=prefix or None)

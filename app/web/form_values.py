@@ -20,3 +20,21 @@ def posted_text(name: str) -> str:
     if has_forbidden(value):
         abort(400, description=str(FORBIDDEN_MESSAGE))
     return value
+
+
+def posted_int(name: str) -> int | None:
+    """A positive id or number from the posted form, or None (a 25-digit number names nothing)."""
+    from app.web.guards import MAX_ID
+
+    value = (request.form.get(name) or "").strip()
+    if not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
+
+
+def posted_ids(name: str) -> list[int]:
+    """Every positive id posted under `name` (check boxes), the malformed ones left out."""
+    from app.web.guards import MAX_ID
+
+    return [int(v) for v in request.form.getlist(name) if v.isdigit() and len(v) <= 10 and 0 < int(v) <= MAX_ID]

@@ -1,6 +1,6 @@
 """The campaign office's appraisal actions: attach a scheme, set the interview quota, confirm the ranking,
 send a sheet back, and keep interview (约谈) and written self-examination (书面检查) records."""
-from app.web.form_values import posted_text
+from app.web.form_values import posted_int, posted_text
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -36,11 +36,11 @@ def _attempt(action, success: str) -> None:
 @bp.post("/campaigns/<int:campaign_id>/appraisal")
 @role_required(MANAGE_CAMPAIGNS)
 def appraisal_attach(campaign_id: int):
-    template_id = request.form.get("template", "")
-    if not template_id.isdigit():
+    template_id = posted_int("template")
+    if template_id is None:
         flash(_("请选择考核方案"), "error")
     else:
-        _attempt(lambda: appraisal_schemes.attach(campaign_id, int(template_id), current_user.id),
+        _attempt(lambda: appraisal_schemes.attach(campaign_id, template_id, current_user.id),
                  _("已挂接考核方案"))
     return _to_campaign(campaign_id)
 
@@ -48,8 +48,7 @@ def appraisal_attach(campaign_id: int):
 @bp.post("/campaigns/<int:campaign_id>/appraisal/settings")
 @role_required(MANAGE_CAMPAIGNS)
 def appraisal_settings(campaign_id: int):
-    raw = request.form.get("bottom_n", "").strip()
-    _attempt(lambda: appraisal_schemes.update_settings(campaign_id, int(raw) if raw.isdigit() else None,
+    _attempt(lambda: appraisal_schemes.update_settings(campaign_id, posted_int("bottom_n"),
                                                        request.form.get("kind"), current_user.id),
              _("已保存考核设置"))
     return _to_campaign(campaign_id)

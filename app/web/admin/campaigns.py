@@ -16,6 +16,7 @@ from app.services.campaigns.campaigns import CampaignError
 from app.services.campaigns.launch import LaunchError
 from app.services.accounts.unit_filter import UnitFilter
 from app.web.authz import role_required
+from app.web.query_args import choice_arg, page_arg
 
 from . import bp
 from .campaign_forms import CampaignForm, EnrolForm, PhaseRow, TaskRow, blank_notice_data, notice_form_data
@@ -206,10 +207,11 @@ def campaign_launch_batch(campaign_id: int):
 @role_required(VIEW_CAMPAIGNS)
 def campaign_matrix(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg()
     units = UnitFilter.from_args(request.args)
     # The dashboard drills down here by phase (or not_started) and light (or none).
-    phase, light = request.args.get("phase") or None, request.args.get("light") or None
+    phase = choice_arg("phase", (*matrix.MATRIX_PHASES, matrix.NOT_STARTED))
+    light = choice_arg("light", (*matrix.LIGHTS, matrix.NO_LIGHT))
     result = matrix.progress_matrix(campaign.id, page=page, per_page=MATRIX_PER_PAGE,
                                     due_soon_days=current_app.config["DUE_SOON_DAYS"], units=units,
                                     phase=phase, light_name=light)

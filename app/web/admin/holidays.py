@@ -12,6 +12,7 @@ from app.services import calendar
 from app.models.roles import ADMINISTER
 from app.web.authz import role_required
 from app.web.downloads import check_format, download
+from app.web.query_args import int_arg
 
 from . import bp
 from .calendar_forms import ArrangementForm, CalendarImportForm, add_blank, fill_rows
@@ -147,7 +148,7 @@ def calendar_revert(year: int):
 def calendar_template(fmt: str):
     """The import template; with ?year=, filled with that year's arrangement as it stands."""
     check_format(fmt)
-    year = request.args.get("year", type=int)
+    year = int_arg("year")
     if year is not None:
         _year_or_404(year)
     data = calendar.template_xlsx(year) if fmt == "xlsx" else calendar.template_csv(year)

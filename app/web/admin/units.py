@@ -10,6 +10,7 @@ from app.models.unit import UNIT_KINDS
 from app.services.accounts import units
 from app.models.roles import ADMINISTER
 from app.web.authz import role_required
+from app.web.query_args import page_arg
 
 from . import bp
 
@@ -35,7 +36,7 @@ def units_index():
     if kind not in UNIT_KINDS:
         kind = None
     q = (request.args.get("q") or "").strip()[:64] or None
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg()
     items, total = units.page_units(kind=kind, q=q, page=page, per_page=PER_PAGE)
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
     return render_template(

@@ -8,6 +8,7 @@ from app.services.ledger import ledger
 from app.services.tasks import tasks
 from app.web import task_page
 from app.web.authz import role_required
+from app.web.query_args import int_arg, page_arg
 
 from . import appraisal  # noqa: F401  (the appraisal pages attach their routes to bp)
 from . import bp
@@ -18,10 +19,8 @@ PER_PAGE = 50
 @bp.get("/queue", endpoint="queue")
 @role_required(ASSESS)
 def queue():
-    campaign = request.args.get("campaign", "")
-    campaign_id = int(campaign) if campaign.isdigit() else None
-    page_arg = request.args.get("page", "")
-    page = max(int(page_arg), 1) if page_arg.isdigit() else 1
+    campaign_id = int_arg("campaign")
+    page = page_arg()
     result = tasks.queue(Role.ASSESSOR, campaign_id=campaign_id, page=page, per_page=PER_PAGE)
     # One indexed count per row of a 50-row page: cheap, and the service refuses anyway.
     open_counts = {t.id: ledger.open_count(t.instance_id) for t in result.tasks}

@@ -10,27 +10,18 @@ from app.services.ledger import ledger_register
 from app.services.oversight import audit_trail
 from app.web.authz import current_unit_id, role_required, unit_scope_or_404
 from app.web.downloads import check_format, download
+from app.web.query_args import int_arg, date_arg
 
 from . import bp
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
-def _date_arg(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
 
 
 def _filters() -> audit_trail.Filters:
     return audit_trail.Filters(
-        actor_id=_int_arg("actor"), action=request.args.get("action") or None,
-        entity_type=request.args.get("entity") or None, unit_id=_int_arg("unit"),
-        date_from=_date_arg("from"), date_to=_date_arg("to"),
+        actor_id=int_arg("actor"), action=request.args.get("action") or None,
+        entity_type=request.args.get("entity") or None, unit_id=int_arg("unit"),
+        date_from=date_arg("from"), date_to=date_arg("to"),
     )
 
 
@@ -56,7 +47,7 @@ def _instance_scope(instance_id: int):
 
 def _render(title: str, scope: audit_trail.Scope, endpoint_args: dict, export_endpoint: str, page_endpoint: str):
     filters = _filters()
-    result = audit_trail.page(scope, filters, max(_int_arg("page") or 1, 1))
+    result = audit_trail.page(scope, filters, max(int_arg("page") or 1, 1))
     args = _filter_args(filters)
     return render_template(
         "audit/trail.html", title=title, scope=scope, result=result, pages=result.pages, filters=filters,

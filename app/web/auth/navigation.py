@@ -88,12 +88,12 @@ def current_locale() -> str:
 
 def lang_url(lang: str) -> str:
     """The current page in another language, keeping its query (e.g. the login page's next=)."""
-    args = request.args.to_dict()
-    args["lang"] = lang
+    # The path's own arguments win over a query parameter of the same name (?year= on /calendar/<year>).
+    values = {**request.args.to_dict(), **(request.view_args or {}), "lang": lang}
     if request.endpoint and request.method == "GET":
         try:
-            return url_for(request.endpoint, **(request.view_args or {}), **args)
-        except BuildError:
+            return url_for(request.endpoint, **values)
+        except (BuildError, ValueError, TypeError, KeyError):
             pass  # an error page for a half-matched URL: fall back to the home page
     return url_for("auth.index", lang=lang)
 

@@ -6,20 +6,17 @@ from app.engine.bpmn_xml import TYPE_NAMES
 from app.services.design import designer, modeler
 from app.models.roles import DESIGN
 from app.web.authz import role_required
+from app.web.query_args import int_arg
 
 from . import bp
 
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 @bp.get("/diff", endpoint="diff")
 @role_required(DESIGN)
 def diff():
     versions = designer.versions()
-    old_id, new_id = _int_arg("from"), _int_arg("to")
+    old_id, new_id = int_arg("from"), int_arg("to")
     if (old_id is None or new_id is None) and len(versions) >= 2 and not request.args:
         # The two newest versions of the first process, older on the left.
         same = [v for v in versions if v.process_key == versions[0].process_key]

@@ -8,6 +8,7 @@ from app.services.design import designer
 from app.services.tasks import migration
 from app.models.roles import DESIGN
 from app.web.authz import role_required
+from app.web.form_values import posted_ids
 
 from . import bp
 
@@ -53,7 +54,7 @@ def migrate_run(campaign_id: int):
     if request.form.get("scope") == "all_safe":
         instance_ids = None
     else:
-        instance_ids = [int(v) for v in request.form.getlist("instance") if v.isdigit()]
+        instance_ids = posted_ids("instance")
         if not instance_ids:
             flash(_("请勾选要迁移的实例，或选择「迁移全部可迁移的实例」"), "error")
             return _page(campaign, target_id, status=400)

@@ -10,6 +10,7 @@ from app.services.ledger import ledger, ledger_export, ledger_register
 from app.services.tasks import tasks
 from app.web.downloads import check_format, download
 from app.web.authz import current_unit_id, role_required, unit_scope_or_404
+from app.web.query_args import int_arg
 
 from . import bp
 
@@ -17,15 +18,11 @@ from . import bp
 # propose theirs through the self-check, which a supervisor reviews.
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
-
 
 def _filters(unit_id: int | None = None) -> ledger_register.Filters:
     return ledger_register.Filters(
         status=request.args.get("status") or None, source=request.args.get("source") or None,
-        unit_id=unit_id or _int_arg("unit"),
+        unit_id=unit_id or int_arg("unit"),
     ).clean()
 
 
@@ -55,7 +52,7 @@ def _export(campaign, unit, filters: ledger_register.Filters, fmt: str) -> Respo
 def _render(campaign, instance, errors=None, status: int = 200):
     unit = instance.unit if instance else None
     filters = _filters(unit.id if unit else None)
-    result = ledger_register.page(campaign.id, filters, max(_int_arg("page") or 1, 1))
+    result = ledger_register.page(campaign.id, filters, max(int_arg("page") or 1, 1))
     return render_template(
         "ledger/register.html", campaign=campaign, instance=instance, unit=unit, result=result,
         pages=result.pages, filters=filters, units=[] if unit else ledger_register.units_of(campaign.id),
@@ -108,7 +105,7 @@ def unit_export(campaign_id: int, unit_id: int, fmt: str):
 @bp.get("/template.xlsx", endpoint="template")
 @role_required(SUPERVISE)
 def template():
-    campaign = ledger_register.campaign(_int_arg("campaign") or 0)
+    campaign = ledger_register.campaign(int_arg("campaign") or 0)
     return download(ledger_export.template(campaign), "整改台账导入模板.xlsx", "xlsx")
 
 

@@ -10,6 +10,7 @@ from app.services.accounts import users
 from app.services.campaigns import campaigns
 from app.services.escalation import notices_public, withdrawal
 from app.web.authz import role_required
+from app.web.query_args import int_arg
 
 from . import bp
 
@@ -18,7 +19,7 @@ SERVICE_MESSAGES = (_l("撤回通报须填写理由"), _l("该通报已撤回"))
 
 
 def _render(errors: dict | None = None, reasons: dict | None = None, status: int = 200):
-    campaign_id = request.args.get("campaign", type=int)
+    campaign_id = int_arg("campaign")
     found = notices_public.published(campaign_id, include_withdrawn=True)
     return render_template("letters/notices.html", notices=found, campaign_id=campaign_id,
                            campaigns=campaigns.list_campaigns(),

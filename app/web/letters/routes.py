@@ -10,13 +10,10 @@ from app.services.campaigns import campaigns
 from app.services.escalation import letter_docx, letters, manual_letters
 from app.web.form_values import optional_date
 from app.web.authz import current_unit_id, role_required
+from app.web.query_args import int_arg
 
 from . import bp
 
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 def _letter_or_404(letter_id: int):
@@ -34,7 +31,7 @@ def index():
         found = letters.search(unit_id=unit_id) if unit_id else []
         return render_template("letters/list.html", letters=found, filters=None)
     acknowledged = {"yes": True, "no": False}.get(request.args.get("acknowledged", ""))
-    filters = {"campaign": _int_arg("campaign"), "unit": _int_arg("unit"),
+    filters = {"campaign": int_arg("campaign"), "unit": int_arg("unit"),
                "acknowledged": request.args.get("acknowledged", "")}
     found = letters.search(unit_id=filters["unit"], campaign_id=filters["campaign"], acknowledged=acknowledged)
     return render_template("letters/list.html", letters=found, filters=filters,

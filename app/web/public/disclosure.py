@@ -5,6 +5,7 @@ from app.models.campaign import PHASE_NAMES
 from app.services.disclosure import disclosure
 from app.services.ledger import ledger
 from app.services.tasks import evidence
+from app.web.query_args import page_arg
 
 from . import bp
 
@@ -14,7 +15,7 @@ UNITS_PER_PAGE = 30
 @bp.get("/c/<slug>", endpoint="campaign")
 def campaign(slug: str):
     found = disclosure.campaign(slug) or abort(404)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     grid, cards = disclosure.progress(found.id, page, UNITS_PER_PAGE)
     query = (request.args.get("q") or "").strip()[:64]
     if query:

@@ -9,9 +9,10 @@ from app import clock
 from app.services.accounts import unit_filter
 from app.services.escalation import board, escalations, withdrawal
 from app.services.accounts.unit_filter import UnitFilter
-from app.web.form_values import optional_date, posted_text
+from app.web.form_values import optional_date, posted_ids, posted_text
 from app.models.roles import ESCALATE
 from app.web.authz import role_required
+from app.web.query_args import int_arg, page_arg
 
 from . import bp
 
@@ -25,15 +26,10 @@ WITHDRAW_MESSAGES = (_l("撤回须填写理由"), _l("该督办已撤回"), _l("
 FILTER_ARGS = ("campaign", "level", "unit", "status", "min_age", "kind", "lead")
 
 
-def _int(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
-
-
 def _filter(args) -> board.BoardFilter:
-    return board.BoardFilter(campaign_id=_int(args.get("campaign")), level=args.get("level") or None,
+    return board.BoardFilter(campaign_id=int_arg("campaign", args), level=args.get("level") or None,
                              unit=(args.get("unit") or "")[:64], status=args.get("status") or None,
-                             min_age_days=_int(args.get("min_age")), units=UnitFilter.from_args(args))
+                             min_age_days=int_arg("min_age", args), units=UnitFilter.from_args(args))
 
 
 def _kept_args(args) -> dict:
@@ -45,8 +41,8 @@ def _kept_args(args) -> dict:
 @role_required(ESCALATE)
 def escalation_board():
     flt = _filter(request.args)
-    page = board.escalations(flt, page=max(_int(request.args.get("page")) or 1, 1), per_page=PER_PAGE)
-    overdue = board.overdue_tasks(flt, page=max(_int(request.args.get("tpage")) or 1, 1), per_page=PER_PAGE)
+    page = board.escalations(flt, page=page_arg("page"), per_page=PER_PAGE)
+    overdue = board.overdue_tasks(flt, page=page_arg("tpage"), per_page=PER_PAGE)
     return render_template(
         "supervisor/board.html", flt=flt, page=page, overdue=overdue, counts=board.level_counts(flt),
         incidents=board.incidents(flt), reached=board.levels_reached([t.id for t in overdue.rows]),
@@ -71,7 +67,7 @@ def _summary(result: board.BulkResult, done_message: str) -> None:
 @bp.post("/escalations/bulk", endpoint="escalations_bulk")
 @role_required(ESCALATE)
 def escalations_bulk():
-    task_ids = [int(v) for v in request.form.getlist("task_id") if v.isdigit() and len(v) < 10]
+    task_ids = posted_ids("task_id")
     action = request.form.get("action")
     if not task_ids:
         flash(_("请至少勾选一项逾期事项"), "error")

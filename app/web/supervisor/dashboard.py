@@ -15,6 +15,8 @@ from app.services.oversight import dashboard, dashboard_lists, lights, matrix
 from app.services.ledger.ledger import SOURCE_NAMES, STATUS_NAMES
 from app.services.accounts.unit_filter import UnitFilter
 from app.web.authz import role_required
+from app.web.query_args import int_arg, page_arg
+from app.web.query_args import date_arg
 
 from . import bp
 
@@ -23,11 +25,6 @@ LEVEL_NAMES = {"reminder": _l("催办"), "letter": _l("督办函"), "notice": _l
 ESCALATION_STATUS_NAMES = {"pending": _l("待执行"), "done": _l("已执行"), "incident": _l("故障"),
                            "cancelled": _l("已取消"), "withdrawn": _l("已撤回")}
 NO_LIGHT_NAME = _l("无待办")
-
-
-def _int(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 def _campaign_or_404(campaign_id: int):
@@ -49,7 +46,7 @@ def _phase_name(phase: str) -> str:
 @role_required(OVERSEE_ALL_UNITS)
 def dashboard_page():
     choices = dashboard.launched_campaigns()
-    wanted = _int(request.args.get("campaign"))
+    wanted = int_arg("campaign")
     campaign_id = wanted if wanted in {c[0] for c in choices} else (choices[0][0] if choices else None)
     if wanted is not None and campaign_id != wanted:
         abort(404)
@@ -151,7 +148,7 @@ def _list_context(campaign_id: int) -> dict:
     return {"campaign": _campaign_or_404(campaign_id), "units": units,
             "leads": unit_filter.lead_departments(),
             "back": url_for("supervisor.dashboard", campaign=campaign_id, **units.args()),
-            "page_number": max(_int(request.args.get("page")) or 1, 1)}
+            "page_number": page_arg()}
 
 
 @bp.get("/dashboard/<int:campaign_id>/items", endpoint="dashboard_items")
@@ -172,9 +169,8 @@ def dashboard_items(campaign_id: int):
 def dashboard_overdue(campaign_id: int):
     context = _list_context(campaign_id)
     today = clock.today()
-    try:
-        day = date.fromisoformat(request.args.get("day") or today.isoformat())
-    except ValueError:
+    day = date_arg("day") if request.args.get("day") else today
+    if day is None:
         return redirect(url_for("supervisor.dashboard_overdue", campaign_id=campaign_id,
                                 **context["units"].args()))
     day = min(day, today)

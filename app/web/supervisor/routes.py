@@ -15,6 +15,7 @@ from app.services.ledger import ledger
 from app.services.tasks import evidence, tasks
 from app.web import task_page
 from app.web.authz import role_required
+from app.web.query_args import int_arg
 
 from . import board  # noqa: F401  (the escalation board attaches its routes to bp)
 from . import dashboard  # noqa: F401  (so does the campaign dashboard)
@@ -28,19 +29,15 @@ INSTANCE_STATUS = {"running": _l("进行中"), "completed": _l("已办结"), "er
 TASK_STATUS = {"ready": _l("待办理"), "completed": _l("已办结"), "cancelled": _l("已取消")}
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
-
 
 @bp.get("/queue", endpoint="queue")
 @role_required(SUPERVISE)
 def queue():
-    campaign_id = _int_arg("campaign")
+    campaign_id = int_arg("campaign")
     kind = request.args.get("kind") or None
     if kind not in KINDS:
         kind = None
-    page = max(_int_arg("page") or 1, 1)
+    page = max(int_arg("page") or 1, 1)
     result = tasks.queue(Role.SUPERVISOR, campaign_id=campaign_id, form_key=kind, page=page, per_page=PER_PAGE)
     return render_template("supervisor/queue.html", result=result, kinds=KINDS, kind=kind,
                            campaign_id=campaign_id, campaigns=campaigns.list_campaigns(),
