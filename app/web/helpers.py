@@ -11,6 +11,10 @@ from app.services.oversight import lights
 
 
 def register(app: Flask) -> None:
+    from app.web import assets
+
+    assets.register(app)
+
     @app.template_filter("localtime")
     def localtime(value, fmt: str = "%Y-%m-%d %H:%M"):
         local = clock.to_local(value)
