@@ -155,7 +155,7 @@ def test_letter_page_is_a_printable_a4_page(world, login_as):
     assert resp.status_code == 200
     page = resp.get_data(as_text=True)
     stylesheet = asset(world["app"], "letter.css")
-    for text in (stylesheet, "window.print()", ISSUER, "塘渡口镇：",
+    for text in (stylesheet, 'id="print" data-print', ISSUER, "塘渡口镇：",
                  "原办理期限：2026年12月10日 17:30", "新办理期限：", "签收：未签收", "动员部署"):
         assert text in page, text
     css = supervisor.get(stylesheet)
