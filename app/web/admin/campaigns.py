@@ -14,6 +14,7 @@ from app.services.appraisal.appraisal_schemes import SchemeError
 from app.services.campaigns.campaigns import CampaignError
 from app.services.campaigns.launch import LaunchError
 from app.services.accounts.unit_filter import UnitFilter
+from app.web import paging
 from app.web.authz import role_required
 
 from . import bp
@@ -206,7 +207,7 @@ def campaign_launch_batch(campaign_id: int):
 @role_required(*VIEWERS)
 def campaign_matrix(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
-    page = request.args.get("page", 1, type=int) or 1
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
     units = UnitFilter.from_args(request.args)
     # The dashboard drills down here by phase (or not_started) and light (or none).
     phase, light = request.args.get("phase") or None, request.args.get("light") or None
@@ -216,6 +217,7 @@ def campaign_matrix(campaign_id: int):
     drill = {k: v for k, v in (("phase", phase), ("light", light)) if v}
     # The supervisor's instance page is another blueprint's; link to it only once it exists.
     instance_links = "supervisor.instance" in current_app.view_functions
-    return render_template("admin/matrix.html", campaign=campaign, matrix=result, phases=matrix.MATRIX_PHASES,
+    return render_template("admin/matrix.html", campaign=campaign, matrix=result, paging=paging.of_matrix(result),
+                           phases=matrix.MATRIX_PHASES,
                            instance_links=instance_links, units=units, drill=drill,
                            kept=dict(units.args(), **drill), leads=unit_filter.lead_departments())

@@ -11,6 +11,7 @@ from app.services.disclosure import disclosure
 from app.services.escalation import manual_letters
 from app.services.findings import findings
 from app.services.ledger import ledger
+from app.services.shared.paging import Page
 from app.services.tasks import evidence, tasks
 from app.web import task_page
 from app.web.authz import role_required
@@ -40,10 +41,10 @@ def queue():
     if kind not in KINDS:
         kind = None
     page = max(_int_arg("page") or 1, 1)
-    result = tasks.queue("supervisor", campaign_id=campaign_id, form_key=kind, page=page, per_page=PER_PAGE)
+    queued = tasks.queue("supervisor", campaign_id=campaign_id, form_key=kind, page=page, per_page=PER_PAGE)
+    result = Page(queued.tasks, queued.total, queued.page, queued.per_page)
     return render_template("supervisor/queue.html", result=result, kinds=KINDS, kind=kind,
-                           campaign_id=campaign_id, campaigns=campaigns.list_campaigns(),
-                           pages=max((result.total + PER_PAGE - 1) // PER_PAGE, 1))
+                           campaign_id=campaign_id, campaigns=campaigns.list_campaigns())
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"], endpoint="task")
