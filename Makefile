@@ -17,10 +17,11 @@ PO_FILES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 # Front-end packages (bpmn-js, ECharts) come from npm, pinned by package-lock.json, and are
-# built into app/static/build/ (gitignored); both stamps make a second `make setup` free.
+# built with our assets/ into app/static/build/ (gitignored: content-hashed names and manifest.json,
+# read by app/web/assets.py); both stamps make a second `make setup` free.
 NODE_STAMP := node_modules/.installed
 ASSETS_STAMP := app/static/build/.built
-ASSET_SOURCES := assets/build.mjs $(wildcard assets/src/*)
+ASSET_SOURCES := $(shell find assets -type f)
 
 # The import graph cache lives in the venv so the work tree stays clean.
 LINT_IMPORTS := $(BIN)/lint-imports --no-logo --cache-dir $(VENV)/.import_linter_cache

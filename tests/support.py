@@ -103,3 +103,11 @@ def statements_during(fn) -> int:
     finally:
         event.remove(db.engine, "before_cursor_execute", before)
     return len(statements)
+
+
+def asset(app, name: str) -> str:
+    """The URL a page links for the built asset `name` (its content-hashed file, app/web/assets.py)."""
+    from app.web.assets import asset_url
+
+    with app.test_request_context():
+        return asset_url(name)

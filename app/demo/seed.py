@@ -126,8 +126,8 @@ class _Driver:
         self.staff = ids[f"staff_{instance.unit.code.lower()}"]
 
     def ready(self, element_id: str):
-        return [t for t in tasks.open_for_unit(self.instance.unit_id) + tasks.queue(Role.SUPERVISOR, unit_id=self.instance.unit_id).tasks
-                + tasks.queue(Role.ASSESSOR, unit_id=self.instance.unit_id).tasks if t.element_id == element_id]
+        return [t for t in tasks.open_for_unit(self.instance.unit_id) + tasks.queue(Role.SUPERVISOR, unit_id=self.instance.unit_id).rows
+                + tasks.queue(Role.ASSESSOR, unit_id=self.instance.unit_id).rows if t.element_id == element_id]
 
     def do(self, element_id: str, user_id: int, fields: dict, files: dict | None = None, pick=0) -> None:
         task = self.ready(element_id)[pick]

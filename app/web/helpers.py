@@ -11,6 +11,12 @@ from app.services.oversight import lights
 
 
 def register(app: Flask) -> None:
+    from app.web import assets
+    from app.web.paging import page_url
+
+    assets.register(app)
+    app.add_template_global(page_url, "page_url")
+
     @app.template_filter("localtime")
     def localtime(value, fmt: str = "%Y-%m-%d %H:%M"):
         local = clock.to_local(value)

@@ -6,6 +6,7 @@ import pytest
 import time_machine
 
 from tests.integration.test_dashboard import NOW, build_scene
+from tests.support import asset
 
 
 @pytest.fixture(autouse=True)
@@ -39,11 +40,11 @@ def open_list(actor, url):
     return resp.get_data(as_text=True)
 
 
-def test_page_shows_the_phase_light_table_and_a_chart_per_figure(scene, supervisor):
+def test_page_shows_the_phase_light_table_and_a_chart_per_figure(app, scene, supervisor):
     html = open_list(supervisor, "/supervise/dashboard")
     for name in ("units_by_phase", "overdue_series", "ledger_by_source", "escalations_by_level", "progress_ranking"):
         assert f'data-figure="{name}"' in html
-    assert "build/vendor/echarts.min.js" in html and "js/dashboard.js" in html
+    assert asset(app, "vendor/echarts.min.js") in html and asset(app, "dashboard.js") in html
     assert re.search(r'<tr data-phase="deploy">.*?data-light="red"><a href="[^"]*phase=deploy[^"]*">1</a>', html, re.S)
     assert 'id="total-units" href' in html and ">4</a>" in html
     assert '<option value="县委办"' in html  # the lead departments of the enrolled units

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import AuditEvent, ProcessDefinition, ProcessDraft
 from tests.conftest import csrf_from
 from tests.integration.designer_support import XML
+from tests.support import asset
 
 
 def _v1(app) -> int:
@@ -55,7 +56,7 @@ def test_designer_lists_versions_with_who_and_running_count(app, login_as):
 
 def test_version_opens_in_the_modeler_with_the_panel_choices(app, login_as):
     html = login_as("designer").get(f"/design/versions/{_v1(app)}").get_data(as_text=True)
-    assert 'id="canvas"' in html and "designer.entry.js" in html and "检查" in html
+    assert 'id="canvas"' in html and asset(app, "designer.js") in html and "检查" in html
     assert "review_self_check" in html and "send_reminder" in html  # forms and operations for the panel
     assert "动员部署" in html  # the diagram itself, escaped into the page
 

@@ -11,7 +11,7 @@ from app.models import ProcessInstance
 from app.services.campaigns import launch
 from app.services.sweep import timers
 from app.services.tasks import instance_view
-from tests.support import DEPLOY, make_campaign, ready_tasks, submit, upload
+from tests.support import DEPLOY, asset, make_campaign, ready_tasks, submit, upload
 
 SH = ZoneInfo("Asia/Shanghai")
 PHASES = [
@@ -76,7 +76,7 @@ def test_viewer_page_for_supervisors_and_designers_only(app, login_as, make_unit
     done, late, late_unit = _world(app, make_unit, make_user)
     supervisor = login_as("supervisor")
     html = supervisor.get(f"/design/instances/{late}").get_data(as_text=True)
-    assert "流程进度" in html and "白仓镇" in html and "时间线" in html and "diagram-view.entry.js" in html
+    assert "流程进度" in html and "白仓镇" in html and "时间线" in html and asset(app, "diagram-view.js") in html
     assert _marks(html) == {"deploy": "mark-escalated"}
     assert "督办函：动员部署" in html
     # The supervisor's instance page links here.

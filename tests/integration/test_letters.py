@@ -14,7 +14,7 @@ from app.models import AuditEvent, Escalation, PublicNotice, SupervisionLetter, 
 from app.services.campaigns import launch
 from app.services.escalation import letters, manual_letters
 from app.services.sweep import timers
-from tests.support import make_campaign, ready_tasks
+from tests.support import asset, make_campaign, ready_tasks
 
 # The deploy phase ends 2026-12-10: due at 17:30 Beijing time (09:30 UTC).
 DUE = datetime(2026, 12, 10, 9, 30, tzinfo=timezone.utc)
@@ -154,9 +154,13 @@ def test_letter_page_is_a_printable_a4_page(world, login_as):
     resp = supervisor.get(f"/letters/{letter_id}")
     assert resp.status_code == 200
     page = resp.get_data(as_text=True)
-    for text in ("@page { size: A4", "window.print()", ISSUER, "塘渡口镇：",
+    stylesheet = asset(world["app"], "letter.css")
+    for text in (stylesheet, 'id="print" data-print', ISSUER, "塘渡口镇：",
                  "原办理期限：2026年12月10日 17:30", "新办理期限：", "签收：未签收", "动员部署"):
         assert text in page, text
+    css = supervisor.get(stylesheet)
+    assert "@page{size:A4" in css.get_data(as_text=True).replace(" ", "")
+    css.close()
     with world["app"].app_context():
         doc_number = db.session.get(SupervisionLetter, letter_id).doc_number
     assert doc_number in page and 'id="acknowledge"' not in page  # a supervisor does not sign

@@ -17,8 +17,10 @@ The table is written out here on purpose, role by role, not read from app.models
 specification the permissions are checked against.
 """
 import io
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import time_machine
@@ -197,7 +199,14 @@ ROUTES: dict[str, Route] = {
     "designer.instance": r(DIAGRAM_VIEWERS, instance_id="instance"),
 }
 
-LITERALS = {"static_file": "css/app.css", "csv": "csv", "xlsx": "xlsx", "figure": "units_by_phase",
+
+def _built_stylesheet() -> str:
+    """The stylesheet's content-hashed name under static/, from the build's manifest."""
+    manifest = Path(__file__).resolve().parents[2] / "app" / "static" / "build" / "manifest.json"
+    return json.loads(manifest.read_text())["app.css"]
+
+
+LITERALS = {"static_file": _built_stylesheet(), "csv": "csv", "xlsx": "xlsx", "figure": "units_by_phase",
             "year": 2027, "year_not_in_package": 2099}
 PASSWORD = "Passw0rd!"
 # The escalation ladder of the deploy step (due 2026-12-10 17:30), one rung a sweep: the reminder,

@@ -9,6 +9,7 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from app.forms.registry import build_form, validate
+from tests.support import asset
 
 RENDER = ('{% from "forms/_render.html" import render_form %}'
           "{{ render_form(form, form.definition, existing_files) }}")
@@ -34,7 +35,7 @@ def test_plain_fields_labels_and_no_form_tag(app, ctx):
     assert '<label for="attendees">参会人员</label>' in html
     assert 'type="date"' in html and 'name="meeting_date"' in html
     assert re.search(r'<input accept="\.pdf,\.doc,\.docx,\.wps,\.jpg,\.png,\.xlsx,\.xls"[^>]*name="plan"[^>]*type="file"', html)
-    assert 'class="help"' in html and "js/forms.js" in html
+    assert 'class="help"' in html and asset(app, "forms.js") in html
 
 
 def test_errors_are_rendered_beside_their_fields(app, ctx):
@@ -106,6 +107,6 @@ def test_english_locale_renders_english_labels(app):
 
 
 def test_script_renumbers_template_rows():
-    script = (Path(__file__).resolve().parents[2] / "app" / "static" / "js" / "forms.js").read_text(encoding="utf-8")
+    script = (Path(__file__).resolve().parents[2] / "assets" / "src" / "forms.entry.js").read_text(encoding="utf-8")
     assert "__index__" in script and "data-row-template" in script
     assert "http" not in script  # no CDN, no framework

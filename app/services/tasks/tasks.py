@@ -13,7 +13,8 @@ from app.models import Evidence, ProcessInstance, Submission, Task, TaskStatus, 
 from app.models.roles import OVERSEE_ALL_UNITS
 
 from app.services.escalation import escalations
-from app.services.shared import audit
+from app.services.shared import audit, paging
+from app.services.shared.paging import Page
 from app.services.tasks import evidence, steps, workflow
 
 
@@ -74,17 +75,9 @@ def done_for_unit(unit_id: int, limit: int = 50) -> list[Task]:
     ))
 
 
-@dataclass
-class QueuePage:
-    tasks: list[Task]
-    total: int
-    page: int
-    per_page: int
-
-
 def queue(role: str, *, campaign_id: int | None = None, unit_id: int | None = None,
-          form_key: str | None = None, page: int = 1, per_page: int = 50) -> QueuePage:
-    """Ready tasks of a lane across units, most urgent first, paged."""
+          form_key: str | None = None, page: int = 1, per_page: int = 50) -> Page:
+    """Ready tasks of a lane across units, most urgent first, paged (the page clamped to those there are)."""
     query = select(Task).where(Task.role == role, Task.status == TaskStatus.READY)
     if campaign_id:
         query = query.where(Task.campaign_id == campaign_id)
@@ -92,13 +85,10 @@ def queue(role: str, *, campaign_id: int | None = None, unit_id: int | None = No
         query = query.where(Task.unit_id == unit_id)
     if form_key:
         query = query.where(Task.form_key == form_key)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.options(joinedload(Task.unit), joinedload(Task.ledger_item))
-        .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
-        .offset((page - 1) * per_page).limit(per_page)
-    ).all()
-    return QueuePage(list(rows), total, page, per_page)
+    ordered = (query.options(joinedload(Task.unit), joinedload(Task.ledger_item))
+               .order_by(Task.due_at.is_(None), Task.due_at, Task.id))
+    rows, total, page = paging.fetch(query, ordered, page, per_page)
+    return Page(rows, total, page, per_page)
 
 
 def dynamic_choices(task: Task) -> dict:

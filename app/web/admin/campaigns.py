@@ -15,6 +15,7 @@ from app.services.appraisal.appraisal_schemes import SchemeError
 from app.services.campaigns.campaigns import CampaignError
 from app.services.campaigns.launch import LaunchError
 from app.services.accounts.unit_filter import UnitFilter
+from app.web import paging
 from app.web.authz import role_required
 from app.web.query_args import choice_arg, page_arg
 
@@ -218,6 +219,7 @@ def campaign_matrix(campaign_id: int):
     drill = {k: v for k, v in (("phase", phase), ("light", light)) if v}
     # The supervisor's instance page is another blueprint's; link to it only once it exists.
     instance_links = "supervisor.instance" in current_app.view_functions
-    return render_template("admin/matrix.html", campaign=campaign, matrix=result, phases=matrix.MATRIX_PHASES,
+    return render_template("admin/matrix.html", campaign=campaign, matrix=result, paging=paging.of_matrix(result),
+                           phases=matrix.MATRIX_PHASES,
                            instance_links=instance_links, units=units, drill=drill,
                            kept=dict(units.args(), **drill), leads=unit_filter.lead_departments())

@@ -20,15 +20,13 @@ PER_PAGE = 50
 @role_required(ASSESS)
 def queue():
     campaign_id = int_arg("campaign")
-    page = page_arg()
-    result = tasks.queue(Role.ASSESSOR, campaign_id=campaign_id, page=page, per_page=PER_PAGE)
+    result = tasks.queue(Role.ASSESSOR, campaign_id=campaign_id, page=page_arg(), per_page=PER_PAGE)
     # One indexed count per row of a 50-row page: cheap, and the service refuses anyway.
-    open_counts = {t.id: ledger.open_count(t.instance_id) for t in result.tasks}
+    open_counts = {t.id: ledger.open_count(t.instance_id) for t in result.rows}
     # The appraisal score sheet (考核评分) beside the assessment, for campaigns that attached a scheme.
-    sheets = score_sheets.sheets_for([(t.campaign_id, t.unit_id) for t in result.tasks])
+    sheets = score_sheets.sheets_for([(t.campaign_id, t.unit_id) for t in result.rows])
     return render_template("assessor/queue.html", result=result, open_counts=open_counts, sheets=sheets,
-                           campaign_id=campaign_id, campaigns=campaigns.list_campaigns(),
-                           pages=max((result.total + PER_PAGE - 1) // PER_PAGE, 1))
+                           campaign_id=campaign_id, campaigns=campaigns.list_campaigns())
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"], endpoint="task")

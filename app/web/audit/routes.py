@@ -45,15 +45,14 @@ def _instance_scope(instance_id: int):
     return instance, audit_trail.Scope(instance.campaign_id, instance, only_unit_id=current_unit_id())
 
 
-def _render(title: str, scope: audit_trail.Scope, endpoint_args: dict, export_endpoint: str, page_endpoint: str):
+def _render(title: str, scope: audit_trail.Scope, endpoint_args: dict, export_endpoint: str):
     filters = _filters()
     result = audit_trail.page(scope, filters, max(int_arg("page") or 1, 1))
     args = _filter_args(filters)
     return render_template(
-        "audit/trail.html", title=title, scope=scope, result=result, pages=result.pages, filters=filters,
+        "audit/trail.html", title=title, scope=scope, result=result, filters=filters,
         choices=audit_trail.choices(scope), action_names=audit_trail.ACTION_NAMES,
-        entity_names=audit_trail.ENTITY_NAMES, pager_args={**endpoint_args, **args},
-        pager_endpoint=page_endpoint, export_args={**endpoint_args, **args}, export_endpoint=export_endpoint,
+        entity_names=audit_trail.ENTITY_NAMES, export_args={**endpoint_args, **args}, export_endpoint=export_endpoint,
     )
 
 
@@ -76,8 +75,7 @@ def _instance_title(instance) -> str:
 @role_required(OVERSEE_ALL_UNITS)
 def campaign_trail(campaign_id: int):
     campaign, scope = _campaign_scope(campaign_id)
-    return _render(_campaign_title(campaign), scope, {"campaign_id": campaign.id}, "audit.campaign_export",
-                   "audit.campaign")
+    return _render(_campaign_title(campaign), scope, {"campaign_id": campaign.id}, "audit.campaign_export")
 
 
 @bp.get("/campaigns/<int:campaign_id>/export.<fmt>", endpoint="campaign_export")
@@ -91,8 +89,7 @@ def campaign_export(campaign_id: int, fmt: str):
 @role_required(SEE_UNIT_RECORDS)
 def instance_trail(instance_id: int):
     instance, scope = _instance_scope(instance_id)
-    return _render(_instance_title(instance), scope, {"instance_id": instance.id}, "audit.instance_export",
-                   "audit.instance")
+    return _render(_instance_title(instance), scope, {"instance_id": instance.id}, "audit.instance_export")
 
 
 @bp.get("/instances/<int:instance_id>/export.<fmt>", endpoint="instance_export")

@@ -54,8 +54,7 @@ def _render(campaign, instance, errors=None, status: int = 200):
     filters = _filters(unit.id if unit else None)
     result = ledger_register.page(campaign.id, filters, max(int_arg("page") or 1, 1))
     return render_template(
-        "ledger/register.html", campaign=campaign, instance=instance, unit=unit, result=result,
-        pages=result.pages, filters=filters, units=[] if unit else ledger_register.units_of(campaign.id),
+        "ledger/register.html", campaign=campaign, instance=instance, unit=unit, result=result, filters=filters, units=[] if unit else ledger_register.units_of(campaign.id),
         status_names=ledger.STATUS_NAMES, source_names=ledger.SOURCE_NAMES, origin_names=ledger.ORIGIN_NAMES,
         errors=errors, may_import=current_user.role in SUPERVISE,
         max_mb=ledger_import.MAX_BYTES // 1024 // 1024,

@@ -5,6 +5,7 @@ from app.models.campaign import PHASE_NAMES
 from app.services.disclosure import disclosure
 from app.services.ledger import ledger
 from app.services.tasks import evidence
+from app.web import paging
 from app.web.query_args import page_arg
 
 from . import bp
@@ -22,7 +23,8 @@ def campaign(slug: str):
         cards = disclosure.search_units(found.id, query)
     total, closed = disclosure.item_counts(found.id)
     return render_template(
-        "public/campaign.html", campaign=found, grid=grid, cards=cards, items_total=total, items_closed=closed,
+        "public/campaign.html", campaign=found, grid=grid, paging=paging.of_matrix(grid), cards=cards,
+        items_total=total, items_closed=closed,
         query=query,
         closed_items=disclosure.recently_closed(found.id), notices=disclosure.notices(found.id),
         phase_names=PHASE_NAMES,

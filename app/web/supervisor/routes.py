@@ -15,7 +15,7 @@ from app.services.ledger import ledger
 from app.services.tasks import evidence, tasks
 from app.web import task_page
 from app.web.authz import role_required
-from app.web.query_args import int_arg
+from app.web.query_args import int_arg, page_arg
 
 from . import board  # noqa: F401  (the escalation board attaches its routes to bp)
 from . import dashboard  # noqa: F401  (so does the campaign dashboard)
@@ -37,11 +37,10 @@ def queue():
     kind = request.args.get("kind") or None
     if kind not in KINDS:
         kind = None
-    page = max(int_arg("page") or 1, 1)
-    result = tasks.queue(Role.SUPERVISOR, campaign_id=campaign_id, form_key=kind, page=page, per_page=PER_PAGE)
+    result = tasks.queue(Role.SUPERVISOR, campaign_id=campaign_id, form_key=kind, page=page_arg(),
+                         per_page=PER_PAGE)
     return render_template("supervisor/queue.html", result=result, kinds=KINDS, kind=kind,
-                           campaign_id=campaign_id, campaigns=campaigns.list_campaigns(),
-                           pages=max((result.total + PER_PAGE - 1) // PER_PAGE, 1))
+                           campaign_id=campaign_id, campaigns=campaigns.list_campaigns())
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"], endpoint="task")

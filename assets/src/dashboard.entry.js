@@ -2,7 +2,13 @@
 // server's aggregates. Every bar, point and slice carries the URL of the list behind it.
 (function () {
   "use strict";
-  var TEXT = JSON.parse(document.getElementById("dashboard-text").textContent);
+  var figures = document.querySelector(".figures");
+  if (!figures) { return; }
+  // The page's words for the charts: data-text-count, data-text-overdue, ... on .figures.
+  var TEXT = {
+    count: figures.dataset.textCount, overdue: figures.dataset.textOverdue, progress: figures.dataset.textProgress,
+    failed: figures.dataset.textFailed, empty: figures.dataset.textEmpty,
+  };
   var LIGHT_COLOURS = { red: "#b71c1c", yellow: "#c77700", green: "#2e7d32", none: "#9e9e9e" };
   var STATUS_COLOURS = ["#c77700", "#1f4e8c", "#2e7d32", "#b71c1c"];
   var charts = {};
@@ -90,7 +96,10 @@
         chart.hideLoading();
         chart.dispose();
         delete charts[name];
-        element.innerHTML = '<p class="chart-error">' + TEXT.failed + "</p>";
+        var message = document.createElement("p");
+        message.className = "chart-error";
+        message.textContent = TEXT.failed;
+        element.replaceChildren(message);
         element.dataset.ready = "error";
       });
   }
