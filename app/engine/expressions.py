@@ -13,16 +13,19 @@ from datetime import datetime
 from typing import Any
 
 from app import workdays
+from app.errors import Invalid
 
 
-class ExpressionError(ValueError):
+class ExpressionError(Invalid):
     """An expression that is not allowed or cannot be evaluated.
 
     `unsafe` marks what only an attacker writes (dunder names, constructs that can run
     unbounded): an upload carrying one is refused outright, not merely linted.
     """
 
-    def __init__(self, message: str, unsafe: bool = False):
+    code = "expression_invalid"
+
+    def __init__(self, message, unsafe: bool = False):
         super().__init__(message)
         self.unsafe = unsafe
 

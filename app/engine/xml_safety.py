@@ -7,14 +7,16 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from lxml import etree
 
+from app.errors import Invalid
+
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 
 
-class UnsafeXml(ValueError):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class UnsafeXml(Invalid):
+    """Refused at the trust boundary; `code` says why (size, doctype, entity, external_entity, not_xml)."""
+
+    def __init__(self, code: str, message):
+        super().__init__(message, code=code)
 
 
 def parse(xml: bytes, max_bytes: int | None = None):

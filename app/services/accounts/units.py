@@ -7,6 +7,7 @@ from typing import IO, Iterable
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from app.errors import Invalid
 from app.extensions import db
 from app.models import Unit
 from app.models.unit import UNIT_KINDS
@@ -36,8 +37,10 @@ MAX_ROWS = 50_000
 _CHUNK = 500  # keeps IN (...) lists under SQLite's bound-parameter limit
 
 
-class UnitError(ValueError):
+class UnitError(Invalid):
     """A unit could not be created; the message is for people."""
+
+    code = "unit_invalid"
 
 
 @dataclass
@@ -129,8 +132,10 @@ def ensure_unit(code: str, name: str, kind: str, parent_code: str | None = None,
 # --- import -----------------------------------------------------------------------------------
 
 
-class _Unreadable(Exception):
+class _Unreadable(Invalid):
     """The file as a whole cannot be read; the message is for people."""
+
+    code = "unreadable_file"
 
 
 def _cell(value) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app import clock
+from app.errors import DomainError, Invalid
 from app.extensions import db
 from app.models import Unit, User
 from app.models.user import ROLES
@@ -42,12 +43,17 @@ def _hasher() -> tuple[PasswordHasher, str]:
                        cfg["PASSWORD_HASH_PARALLELISM"])
 
 
-class UserError(ValueError):
+class UserError(Invalid):
     """A user could not be created or changed; the message is for people."""
 
+    code = "user_invalid"
 
-class LoginError(Exception):
+
+class LoginError(DomainError):
     """Login refused; the message is safe to show on the login page."""
+
+    status = 401
+    code = "login_refused"
 
 
 def hash_password(password: str) -> str:

@@ -21,7 +21,9 @@ BOTTOM_N_MAX = 50
 class SchemeError(InputError):
     """A scheme file or an attach request the office must correct."""
 
-    def __init__(self, message: str, field: str | None = None):
+    code = "appraisal_scheme_invalid"
+
+    def __init__(self, message, field: str | None = None):
         super().__init__(message, field=field)
 
 

@@ -18,6 +18,8 @@ TEXT_MAX = 128
 class InterviewError(InputError):
     """Input the office must correct; `errors` maps a field to its message."""
 
+    code = "interview_invalid"
+
 
 @dataclass
 class InterviewInput:

@@ -25,6 +25,9 @@ KIND_ORDER = ("township", "department", "district", "other")
 class RankingError(InputError):
     """The ranking cannot be confirmed yet (or is confirmed already)."""
 
+    status = 409
+    code = "ranking_refused"
+
 
 @dataclass
 class Place:

@@ -17,7 +17,9 @@ REASON_MAX = 500
 
 
 class SheetError(InputError):
-    """The sheet cannot be saved: `errors` maps an input name to its Chinese message."""
+    """The sheet cannot be saved: `errors` maps an input name to its message."""
+
+    code = "score_sheet_invalid"
 
 
 @dataclass

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock, workdays
+from app.errors import DomainError, Invalid
 from app.extensions import db
 from app.models import HolidayDay, HolidayYear
 from app.models.calendar import KIND_NAMES
@@ -58,12 +59,10 @@ TEMPLATE_NOTES = [
 ]
 
 
-class CalendarError(Exception):
+class CalendarError(DomainError):
     """A change the office must correct or retry; the message is for people."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    code = "calendar_refused"
 
 
 @dataclass
@@ -195,8 +194,8 @@ def check_rows(rows: list[tuple[int, dict]], year: int | None = None) -> Checked
     return result
 
 
-class _Unreadable(Exception):
-    pass
+class _Unreadable(Invalid):
+    code = "unreadable_file"
 
 
 def _read_csv(data: bytes) -> list[tuple[int, list]]:

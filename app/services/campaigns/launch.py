@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import clock, workdays
 from app.engine import runtime
+from app.errors import Refused
 from app.extensions import db
 from app.models import AuditEvent, Campaign, CampaignUnit, ProcessInstance, Task
 
@@ -28,12 +29,14 @@ FOLLOW_UP_AFTER_DAYS = 90
 FOLLOW_UP_DAYS = 30
 
 
-class LaunchError(Exception):
+class LaunchError(Refused):
     """A launch refused; `past` lists the phases whose deadline has passed, when that is why."""
 
-    def __init__(self, message: str, past: list[tuple[str, date]] | None = None):
-        super().__init__(message)
+    code = "launch_refused"
+
+    def __init__(self, message, past: list[tuple[str, date]] | None = None):
         self.past = past or []
+        super().__init__(message, details=[{"phase": name, "ends": day.isoformat()} for name, day in self.past] or None)
 
 
 def past_deadlines(campaign: Campaign, now: datetime | None = None) -> list[tuple[str, date]]:

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import yaml
 
+from app.errors import DomainError
 from app.models.campaign import PHASE_NAMES
 
 # The notice's own words for phases, mapped to our phase keys.
@@ -15,12 +16,13 @@ UNIT_KINDS_SELECTABLE = ("township", "department", "district", "other")
 _SPLIT_UNITS = re.compile(r"[,，、;；\s]+")
 
 
-class CampaignError(Exception):
+class CampaignError(DomainError):
     """A notice or enrolment the office must correct; `field` names the input at fault."""
 
-    def __init__(self, message: str, field: str | None = None):
+    code = "campaign_invalid"
+
+    def __init__(self, message, field: str | None = None):
         super().__init__(message)
-        self.message = message
         self.field = field
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from werkzeug.datastructures import FileStorage
 
 from app import clock
+from app.errors import Invalid
 from app.extensions import db
 from app.forms import registry as forms
 from app.models import Campaign, CampaignUnit, ProcessInstance, Tip, TipPhoto, Unit, User
@@ -29,10 +30,13 @@ IMAGE_SIGNATURES = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\
 TEXT_LIMITS = {"project": 200, "place": 200, "contact": 100}
 
 
-class TipError(ValueError):
-    def __init__(self, message: str, field_name: str | None = None):
+class TipError(Invalid):
+    """A report (or a decision on one) to correct; `field` names the input at fault."""
+
+    code = "tip_invalid"
+
+    def __init__(self, message, field_name: str | None = None):
         super().__init__(message)
-        self.message = message
         self.field = field_name
 
 

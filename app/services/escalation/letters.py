@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload
 from flask import current_app
 
 from app import clock, workdays
+from app.errors import Forbidden, NotFound, Refused
 from app.extensions import db
 from app.models import Campaign, Escalation, LedgerItem, LetterCounter, SupervisionLetter
 
@@ -81,8 +82,10 @@ def issue(escalation: Escalation, actor_id: int | None = None, new_due: datetime
     return letter
 
 
-class LetterWithdrawn(Exception):
+class LetterWithdrawn(Refused):
     """The letter was withdrawn: there is nothing to acknowledge."""
+
+    code = "letter_withdrawn"
 
 
 def acknowledge(letter_id: int, user) -> SupervisionLetter:

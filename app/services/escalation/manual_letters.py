@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from app import clock, workdays
+from app.errors import Forbidden, NotFound, Refused
 from app.extensions import db
 from app.models import Escalation, ProcessInstance, SupervisionLetter, Task
 
@@ -33,10 +34,8 @@ PAST_DUE = N_("新的办理期限须晚于今天")
 DUPLICATE = N_("该事项已发出督办函")
 
 
-class LetterRefused(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class LetterRefused(Refused):
+    code = "letter_refused"
 
 
 def is_overdue(task: Task, now=None) -> bool:

@@ -7,6 +7,7 @@ still waiting their turn are cancelled with it: the ladder does not climb on a w
 from sqlalchemy import select
 
 from app import clock
+from app.errors import NotFound, Refused
 from app.extensions import db
 from app.models import Escalation, PublicNotice, SupervisionLetter
 from app.models.escalation import LEVEL_NAMES
@@ -28,10 +29,8 @@ ALREADY = N_("该督办已撤回")
 NEVER_CARRIED_OUT = N_("该督办未执行（环节已办结），无需撤回")
 
 
-class WithdrawRefused(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class WithdrawRefused(Refused):
+    code = "withdraw_refused"
 
 
 def withdraw(escalation_id: int, actor_id: int, reason: str) -> Escalation:

@@ -13,6 +13,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from app.errors import Invalid
+
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -27,8 +29,10 @@ class Column:
     width: int = 12
 
 
-class Unreadable(ValueError):
+class Unreadable(Invalid):
     """The upload as a whole cannot be read; the message is for people."""
+
+    code = "unreadable_file"
 
 
 def to_xlsx(title: str, columns: list[Column], rows: list[list], sheet_name: str = "Sheet1",

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from app import clock
+from app.errors import Invalid
 from app.extensions import db
 from app.models import Evidence
 
@@ -29,10 +30,13 @@ ALLOWED = {
 }
 
 
-class EvidenceError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
+class EvidenceError(Invalid):
+    """An upload that cannot be kept as evidence; `field` names the input it came from."""
+
+    code = "evidence_refused"
+
+    def __init__(self, message, field: str | None = None):
         super().__init__(message)
-        self.message = message
         self.field = field
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from app import clock
+from app.errors import NotFound
 from app.extensions import db
 from app.models import AuditEvent, Escalation, ProcessInstance, SupervisionLetter, Task, User
 from app.models.campaign import PHASE_NAMES
@@ -55,8 +56,8 @@ def element_states(tasks: list[Task], escalated: set[str], now: datetime) -> dic
     return {element_id: next(s for s in STATES if s in states) for element_id, states in found.items()}
 
 
-class InstanceNotFound(Exception):
-    pass
+class InstanceNotFound(NotFound):
+    code = "instance_not_found"
 
 
 def view(instance_id: int) -> InstanceView:

@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.engine import migration as engine_migration
 from app.engine import runtime
 from app.engine.errors import EngineError
+from app.errors import DomainError
 from app.extensions import db
 from app.models import Campaign, ProcessDefinition, ProcessInstance, Task
 
@@ -24,8 +25,10 @@ from app.services.shared import audit
 from app.services.tasks import workflow
 
 
-class MigrationError(Exception):
-    pass
+class MigrationError(DomainError):
+    """A migration that cannot even be tried (no such campaign or version)."""
+
+    code = "migration_refused"
 
 
 @dataclass

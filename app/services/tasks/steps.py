@@ -8,15 +8,19 @@ from dataclasses import dataclass
 
 from app import clock, workdays
 from app.engine import runtime
+from app.errors import Refused
 from app.models import ProcessInstance, Task
 
 from app.services.ledger import ledger
 
 
-class StepRefused(Exception):
-    def __init__(self, message: str, field: str | None = None):
+class StepRefused(Refused):
+    """Completing this step is refused as things stand; `field` names the input at fault."""
+
+    code = "step_refused"
+
+    def __init__(self, message, field: str | None = None):
         super().__init__(message)
-        self.message = message
         self.field = field
 
 

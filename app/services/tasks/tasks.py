@@ -7,7 +7,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
+from app.errors import DomainError, NotFound, Refused
 from app.extensions import db
+from app.i18n import _l
 from app.forms import registry as forms
 from app.models import Evidence, ProcessInstance, Submission, Task, User
 
@@ -17,23 +19,27 @@ from app.services.shared import audit
 from app.services.tasks import evidence, steps, workflow
 
 
-class TaskNotFound(Exception):
+class TaskNotFound(NotFound):
     """Not there, or not this user's to see: both look the same from outside."""
 
-
-class Conflict(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    code = "task_not_found"
 
 
-class FormInvalid(Exception):
+class Conflict(Refused):
+    """Someone else got there first, or the process has moved on."""
+
+    code = "conflict"
+
+
+class FormInvalid(DomainError):
     """The form has errors (shown beside its fields); the typed data was kept as a draft."""
 
-    def __init__(self, form, message: str | None = None):
-        super().__init__(message or "表单有误，请按提示修改")
+    status = 422
+    code = "form_invalid"
+
+    def __init__(self, form, message=None):
+        super().__init__(message or _l("表单有误，请按提示修改"), details=getattr(form, "errors", None) or None)
         self.form = form
-        self.message = message
 
 
 STALE = "该任务已被他人处理或流程已更新，请刷新页面后重试"
