@@ -50,6 +50,12 @@ class DomainError(Exception):
         return {"error": {"code": self.code, "message": self.message, "details": text(self.details)}}
 
 
+def reason(exc: BaseException):
+    """What an exception says, to put into another message: a DomainError's text stays
+    translatable; any other exception's words are as it gave them."""
+    return exc.text if isinstance(exc, DomainError) else str(exc)
+
+
 class NotFound(DomainError, LookupError):
     """What was asked for does not exist (or is not the asker's to see)."""
 

@@ -98,6 +98,15 @@ class LazyText:
     def __radd__(self, other: object) -> str:
         return str(other) + str(self)
 
+    def __lt__(self, other: object) -> bool:
+        return str(self) < str(other)
+
+    def __getattr__(self, name: str):
+        # str's methods (startswith, split, ...) on the words as they read now.
+        if name.startswith("__") or name in ("msgid", "params", "texts"):  # not set yet: no recursion
+            raise AttributeError(name)
+        return getattr(str(self), name)
+
 
 def _l(msgid: str, **params: Any) -> LazyText:
     """A LazyText: translated when shown, in the locale of whoever reads it."""
@@ -106,8 +115,10 @@ def _l(msgid: str, **params: Any) -> LazyText:
 
 lazy_gettext = _l
 
-# How a list reads in each language: Chinese separates clauses with ；and enumerates with 、.
+# How a list reads in each language: Chinese separates clauses with ；, phrases with ，and
+# enumerates with 、.
 CLAUSES = N_("；")
+PHRASES = N_("，")
 ITEMS = N_("、")
 
 
@@ -136,6 +147,18 @@ class Joined(LazyText):
 
     def __bool__(self) -> bool:
         return bool(self.texts)
+
+
+def source(value: Any) -> str:
+    """The words in the source language whatever the reader's: what is stored (an audit record)."""
+    if isinstance(value, Joined):
+        return value.msgid.join(source(t) for t in value.texts)
+    if isinstance(value, LazyText):
+        if not value.params:
+            return value.msgid
+        values = {key: source(item) if isinstance(item, LazyText) else item for key, item in value.params.items()}
+        return value.msgid % values
+    return str(value)
 
 
 def text(value: Any) -> Any:

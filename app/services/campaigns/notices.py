@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import yaml
 
 from app.errors import DomainError
+from app.i18n import _l
 from app.models.campaign import PHASE_NAMES
 
 # The notice's own words for phases, mapped to our phase keys.
@@ -55,7 +56,7 @@ def _as_date(value, where: str) -> date | None:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise CampaignError(f"{where}：日期格式应为 YYYY-MM-DD（{value}）", where) from None
+        raise CampaignError(_l("%(where)s：日期格式应为 YYYY-MM-DD（%(value)s）", where=where, value=value), where) from None
 
 
 def split_units(value) -> list[str]:
@@ -72,9 +73,9 @@ def notice_from_yaml(text: str) -> NoticeInput:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise CampaignError(f"通知文件不是有效的 YAML：{exc}") from None
+        raise CampaignError(_l("通知文件不是有效的 YAML：%(error)s", error=str(exc))) from None
     if not isinstance(data, dict):
-        raise CampaignError("通知文件格式不正确")
+        raise CampaignError(_l("通知文件格式不正确"))
     phases = []
     for item in data.get("phases") or []:
         key = str(item.get("key", "")).strip()

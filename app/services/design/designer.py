@@ -17,7 +17,7 @@ from app.engine.definitions import content_hash
 from app.engine.errors import DiagramError, Problem
 from app.errors import NotFound
 from app.extensions import db
-from app.i18n import _l
+from app.i18n import _l, source
 from app.forms import registry as form_registry
 from app.models import ProcessDefinition, ProcessInstance, User
 
@@ -54,7 +54,7 @@ def record_refusal(action: str, data: bytes, filename: str, problems: list[Probl
     sha256 = content_hash(data)
     audit.record(actor_id, action, "process_file", sha256, after={
         "filename": filename, "sha256": sha256, "size": len(data),
-        "reason": "；".join(p.message for p in problems[:20]),
+        "reason": "；".join(source(p.message) for p in problems[:20]),  # stored in the source language
         "codes": sorted({p.code for p in problems}),
     })
 

@@ -14,6 +14,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from app.errors import Invalid
+from app.i18n import N_, LazyText, _l, gettext
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv; charset=utf-8"
@@ -25,7 +26,7 @@ _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
 @dataclass(frozen=True)
 class Column:
-    header: str
+    header: str | LazyText  # written in the reader's language
     width: int = 12
 
 
@@ -36,21 +37,22 @@ class Unreadable(Invalid):
 
 
 def to_xlsx(title: str, columns: list[Column], rows: list[list], sheet_name: str = "Sheet1",
-            notes: list[str] | None = None) -> bytes:
+            notes: list | None = None) -> bytes:
     """One sheet: a merged bold title row, a header row, then the rows; panes frozen below the
-    header, text wrapped, dates as real dates. `notes` become a second sheet (填写说明)."""
+    header, text wrapped, dates as real dates. `notes` become a second sheet (填写说明). Texts
+    (app.i18n) anywhere in them are written in the reader's language."""
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = sheet_name[:31]
+    sheet.title = str(sheet_name)[:31]
     last = get_column_letter(len(columns))
     sheet.merge_cells(f"A1:{last}1")
-    sheet["A1"] = title
+    sheet["A1"] = str(title)
     sheet["A1"].font = Font(bold=True, size=14)
     sheet["A1"].alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     sheet.row_dimensions[1].height = 30
     header_fill = PatternFill("solid", fgColor="DDEBF7")
     for index, column in enumerate(columns, start=1):
-        cell = sheet.cell(row=2, column=index, value=column.header)
+        cell = sheet.cell(row=2, column=index, value=str(column.header))
         cell.font = Font(bold=True)
         cell.fill = header_fill
         cell.border = _BORDER
@@ -61,6 +63,8 @@ def to_xlsx(title: str, columns: list[Column], rows: list[list], sheet_name: str
         for index, value in enumerate(values, start=1):
             if isinstance(value, datetime) and value.tzinfo is not None:
                 value = value.replace(tzinfo=None)  # Excel has no time zones; callers pass local time
+            elif isinstance(value, LazyText):
+                value = str(value)
             cell = sheet.cell(row=row_number, column=index, value=value)
             cell.alignment = wrap
             cell.border = _BORDER
@@ -72,10 +76,10 @@ def to_xlsx(title: str, columns: list[Column], rows: list[list], sheet_name: str
     sheet.print_title_rows = "1:2"
     sheet.page_setup.orientation = "landscape"
     if notes:
-        help_sheet = workbook.create_sheet("填写说明")
+        help_sheet = workbook.create_sheet(gettext("填写说明")[:31])
         help_sheet.column_dimensions["A"].width = 100
         for row_number, line in enumerate(notes, start=1):
-            help_sheet.cell(row=row_number, column=1, value=line).alignment = Alignment(wrap_text=True)
+            help_sheet.cell(row=row_number, column=1, value=str(line)).alignment = Alignment(wrap_text=True)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -85,7 +89,7 @@ def to_csv(columns: list[Column], rows: list[list]) -> bytes:
     """UTF-8 with a BOM, so Excel shows the Chinese instead of mojibake; dates as ISO text."""
     out = io.StringIO(newline="")
     writer = csv.writer(out)
-    writer.writerow([c.header for c in columns])
+    writer.writerow([str(c.header) for c in columns])
     for values in rows:
         writer.writerow(["" if v is None else _csv_value(v) for v in values])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -99,7 +103,7 @@ def _csv_value(value) -> str:
     return str(value)
 
 
-UNREADABLE = "无法读取Excel文件，请确认文件是.xlsx格式且未损坏"
+UNREADABLE = N_("无法读取Excel文件，请确认文件是.xlsx格式且未损坏")
 
 
 def first_sheet(data: bytes) -> Iterator[tuple]:
@@ -122,7 +126,7 @@ def read_xlsx(data: bytes, max_rows: int) -> list[tuple[int, list]]:
     """The first sheet's non-empty rows as (row number, raw values); refuses what is not an .xlsx
     and more than `max_rows` rows (without loading a huge sheet whole)."""
     if not data.startswith(b"PK"):
-        raise Unreadable("文件不是Excel（.xlsx）格式，请使用下载的模板填写后上传")
+        raise Unreadable(_l("文件不是Excel（.xlsx）格式，请使用下载的模板填写后上传"))
     rows = []
     sheet = first_sheet(data)
     try:
@@ -130,7 +134,7 @@ def read_xlsx(data: bytes, max_rows: int) -> list[tuple[int, list]]:
             if any(v not in (None, "") for v in values):
                 rows.append((number, list(values)))
             if len(rows) > max_rows:
-                raise Unreadable(f"文件超过{max_rows}行，请拆分后分批导入")
+                raise Unreadable(_l("文件超过%(max)s行，请拆分后分批导入", max=max_rows))
     finally:
         sheet.close()
     return rows

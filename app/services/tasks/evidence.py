@@ -11,6 +11,7 @@ from werkzeug.datastructures import FileStorage
 
 from app import clock
 from app.errors import Invalid
+from app.i18n import ITEMS, Joined, _l
 from app.extensions import db
 from app.models import Evidence
 
@@ -54,7 +55,8 @@ def check_upload(upload: FileStorage, field: str) -> None:
     name = upload.filename or ""
     if extension_of(name) not in ALLOWED:
         raise EvidenceError(
-            f"文件「{name}」的类型不允许上传，仅限：{'、'.join(sorted(ALLOWED))}", field
+            _l("文件「%(name)s」的类型不允许上传，仅限：%(allowed)s", name=name, allowed=Joined(sorted(ALLOWED), ITEMS)),
+            field,
         )
 
 
@@ -94,7 +96,7 @@ def store(upload: FileStorage, *, field: str, unit_id: int, instance_id: int | N
     check_upload(upload, field)
     blob = write_blob(upload)
     if blob.size == 0:
-        raise EvidenceError(f"文件「{upload.filename}」是空文件", field)
+        raise EvidenceError(_l("文件「%(name)s」是空文件", name=upload.filename), field)
     ext = extension_of(upload.filename or "")
     row = Evidence(
         sha256=blob.sha256,

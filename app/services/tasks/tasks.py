@@ -9,7 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import clock
 from app.errors import DomainError, NotFound, Refused
 from app.extensions import db
-from app.i18n import _l
+from app.i18n import N_, _l
 from app.forms import registry as forms
 from app.models import Evidence, ProcessInstance, Submission, Task, User
 
@@ -17,6 +17,9 @@ from app.services.escalation import escalations
 from app.services.ledger import ledger
 from app.services.shared import audit
 from app.services.tasks import evidence, steps, workflow
+
+
+NO_COMMENT = N_("（未填写意见）")  # stored as the returned step's comment when none was typed
 
 
 class TaskNotFound(NotFound):
@@ -42,7 +45,7 @@ class FormInvalid(DomainError):
         self.form = form
 
 
-STALE = "该任务已被他人处理或流程已更新，请刷新页面后重试"
+STALE = N_("该任务已被他人处理或流程已更新，请刷新页面后重试")
 
 
 def can_see(user: User, task: Task) -> bool:
@@ -238,7 +241,7 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
         db.session.commit()
     except steps.StepRefused as exc:
         db.session.rollback()
-        raise Conflict(exc.message) from None
+        raise Conflict(exc.text) from None
     except (StaleDataError, workflow.TaskNotReady):
         db.session.rollback()
         raise Conflict(STALE) from None
@@ -250,7 +253,7 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
         raise Conflict(STALE) from None
     except workflow.EngineError as exc:
         db.session.rollback()
-        raise Conflict(f"流程无法推进：{exc}") from None
+        raise Conflict(_l("流程无法推进：%(error)s", error=exc.text)) from None
     return task
 
 
@@ -262,7 +265,7 @@ def _carry_comments(process_data: dict, data: dict, created: list[Task]) -> None
     for row in created:
         if row.role != "unit_staff":
             continue
-        row.returned_comment = data.get("comments") or "（未填写意见）"
+        row.returned_comment = data.get("comments") or NO_COMMENT
         db.session.flush()  # the new row needs its id to carry the evidence over
         previous = previous_submission(row)
         if previous is not None:
