@@ -1,5 +1,5 @@
 """The instance viewer: an instance's progress drawn on its version's diagram, with its timeline."""
-from flask import abort, render_template
+from flask import render_template
 
 from app.services.tasks import instance_view
 from app.web.authz import role_required
@@ -12,10 +12,7 @@ VIEWERS = ("supervisor", "designer", "admin")
 @bp.get("/instances/<int:instance_id>", endpoint="instance")
 @role_required(*VIEWERS)
 def instance(instance_id: int):
-    try:
-        found = instance_view.view(instance_id)
-    except instance_view.InstanceNotFound:
-        abort(404)
+    found = instance_view.view(instance_id)  # InstanceNotFound: a 404 page (app.web.errors)
     marks = {element_id: f"mark-{state}" for element_id, state in found.states.items()}
     return render_template("designer/instance.html", view=found, instance=found.instance, marks=marks,
                            state_names=instance_view.STATE_NAMES, states=instance_view.STATES)

@@ -47,10 +47,7 @@ def version_xml(definition_id: int):
 @bp.get("/drafts/<int:draft_id>", endpoint="draft")
 @role_required(*DESIGNERS)
 def draft(draft_id: int):
-    try:
-        found = drafts.get(draft_id)
-    except drafts.DraftNotFound:
-        abort(404)
+    found = drafts.get(draft_id)  # DraftNotFound: a 404 page (app.web.errors)
     return render_template("designer/modeler.html", definition=found.based_on, draft=found,
                            xml=found.xml, options=modeler.options())
 
@@ -58,10 +55,7 @@ def draft(draft_id: int):
 @bp.get("/drafts/<int:draft_id>/xml", endpoint="draft_xml")
 @role_required(*DESIGNERS)
 def draft_xml(draft_id: int):
-    try:
-        found = drafts.get(draft_id)
-    except drafts.DraftNotFound:
-        abort(404)
+    found = drafts.get(draft_id)
     return _download(found.xml, f"{found.process_key}-draft-{found.id}.bpmn")
 
 

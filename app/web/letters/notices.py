@@ -1,5 +1,5 @@
 """The internal list of 通报: every notice, withdrawn ones too with who, when and why; withdrawal."""
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -36,9 +36,7 @@ def notices():
 def withdraw_notice(notice_id: int):
     reason = request.form.get("reason", "")
     try:
-        withdrawal.withdraw_notice(notice_id, current_user.id, reason)
-    except LookupError:
-        abort(404)
+        withdrawal.withdraw_notice(notice_id, current_user.id, reason)  # NotFound: app.web.errors
     except withdrawal.WithdrawRefused as exc:
         # Shown beside the reason field of that notice, with what was typed kept.
         return _render({notice_id: _(exc.message)}, {notice_id: reason}, 400)
