@@ -74,7 +74,7 @@ def upload():
     try:
         created = drafts.upload(data, file.filename, current_user.id)
     except drafts.UploadRefused as exc:
-        flash(_("上传被拒绝：%(reasons)s", reasons="；".join(exc.problems)), "error")
+        flash(_("上传被拒绝：%(reasons)s", reasons=_("；").join(exc.problems)), "error")
         return redirect(url_for("designer.index"))
     flash(_("已上传为草稿「%(name)s」", name=created.name), "success")
     return redirect(url_for("designer.draft", draft_id=created.id))
