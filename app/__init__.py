@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from datetime import time
 
-from app import clock, workdays
+from app import clock, i18n, workdays
 from app.extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    _translate_lazy_text(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -68,6 +69,26 @@ def register_extensions(app: Flask) -> None:
         from app.services.accounts import users
 
         return users.get_active(int(user_id))
+
+
+def _translate_lazy_text(app: Flask) -> None:
+    # Text from every layer (app.i18n) is put into words in the request's locale when shown
+    # (outside a request, in the source language), and a LazyText in JSON becomes its words too.
+    from flask import has_request_context
+    from flask.json.provider import DefaultJSONProvider
+    from flask_babel import gettext
+
+    i18n.install(lambda msgid: gettext(msgid) if has_request_context() else msgid)
+
+    class JSONProvider(DefaultJSONProvider):
+        @staticmethod
+        def default(o):
+            if isinstance(o, i18n.LazyText):
+                return str(o)
+            return DefaultJSONProvider.default(o)
+
+    app.json_provider_class = JSONProvider
+    app.json = JSONProvider(app)
 
 
 @event.listens_for(Engine, "connect")

@@ -9,10 +9,6 @@ def load_command():
     """Load schemes/*.yaml as templates; a changed file becomes the next version."""
     from app.services.appraisal import appraisal_schemes
 
-    try:
-        results = appraisal_schemes.load_templates()
-    except appraisal_schemes.SchemeError as exc:
-        click.echo(f"错误：{exc.message}", err=True)
-        raise SystemExit(1) from None
+    results = appraisal_schemes.load_templates()
     for template, created in results:
         click.echo(f"{template.key} v{template.version} {template.name}（{'新版本' if created else '未变化'}）")

@@ -58,12 +58,7 @@ def import_command(file: Path, year: int | None, note: str):
             column = f"【{error.column}】" if error.column else ""
             click.echo(f"  {where}{column}：{error.message}", err=True)
         raise SystemExit(1)
-    try:
-        result = calendar.save_year(checked.year, checked.days, None, note=note, filename=file.name)
-    except calendar.CalendarError as exc:
-        click.echo(exc.message, err=True)
-        raise SystemExit(1) from None
-    _saved(result)
+    _saved(calendar.save_year(checked.year, checked.days, None, note=note, filename=file.name))
 
 
 @group.command("show")
@@ -101,11 +96,7 @@ def seed_command():
     from app import workdays
     from app.services import calendar
 
-    try:
-        result = calendar.seed()
-    except calendar.CalendarError as exc:
-        click.echo(exc.message, err=True)
-        raise SystemExit(1) from None
+    result = calendar.seed()
     years = sorted(result.inserted + result.updated)
     if years:
         click.echo(f"已写入内置节假日数据（chinesecalendar {workdays.PACKAGE_VERSION}）："

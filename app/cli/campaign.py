@@ -9,7 +9,6 @@ from flask.cli import AppGroup
 from app import clock
 from app.services.campaigns import campaigns, launch, notices
 from app.services.campaigns.campaigns import CampaignError
-from app.services.campaigns.launch import LaunchError
 
 group = AppGroup("campaign", help="专项整治：录入通知、纳入单位、启动")
 
@@ -60,11 +59,7 @@ def create(notice_file, self_check_until, follow_up_on, shift_to_today):
 def enrol(campaign_ref, selection):
     """Enrol units in a campaign (id or doc number); already enrolled units are skipped."""
     campaign = _campaign_or_exit(campaign_ref)
-    try:
-        added = campaigns.enrol_units(campaign.id, selection, actor_id=None)
-    except CampaignError as exc:
-        click.echo(f"错误：{exc.message}", err=True)
-        raise SystemExit(1) from None
+    added = campaigns.enrol_units(campaign.id, selection, actor_id=None)
     click.echo(f"新纳入 {added} 个单位，共 {campaigns.enrolled_count(campaign.id)} 个")
 
 
@@ -79,11 +74,7 @@ def launch_command(campaign_ref, batch_size):
         raise SystemExit(1)
     batch_size = batch_size or current_app.config["LAUNCH_BATCH_SIZE"]
     while True:
-        try:
-            progress = launch.launch_next_batch(campaign.id, None, batch_size=batch_size)
-        except LaunchError as exc:
-            click.echo(f"错误：{exc}", err=True)
-            raise SystemExit(1) from None
+        progress = launch.launch_next_batch(campaign.id, None, batch_size=batch_size)
         click.echo(f"已启动 {progress.done}/{progress.total}")
         if progress.finished:
             break

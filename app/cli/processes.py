@@ -71,10 +71,10 @@ def migrate_command(campaign_ref, version, process_key, instance_ids, dry_run):
         raise SystemExit(1)
     if dry_run:
         for c in migration.dry_run(campaign.id, target.id):
-            state = "可迁移" if c.can_migrate else "不能迁移：" + "；".join(c.reasons)
+            state = "可迁移" if c.can_migrate else "不能迁移：" + "；".join(map(str, c.reasons))
             click.echo(f"实例 {c.instance_id} {c.unit_name} v{c.from_version} → v{target.version}：{state}")
         return
     result = migration.migrate(campaign.id, target.id, list(instance_ids) or None, None)
     click.echo(f"已迁移 {len(result.moved)} 个实例到 v{target.version}")
     for instance_id, reasons in result.skipped.items():
-        click.echo(f"实例 {instance_id} 未迁移：{'；'.join(reasons)}", err=True)
+        click.echo(f"实例 {instance_id} 未迁移：{'；'.join(map(str, reasons))}", err=True)

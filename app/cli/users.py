@@ -22,13 +22,10 @@ def create(username, password, role, unit_code, display_name, email):
         if unit is None:
             raise click.ClickException(f"单位不存在：{unit_code}")
         unit_id = unit.id
-    try:
-        user = users.create_user(
-            username=username, password=password, role=role,
-            display_name=display_name or username, unit_id=unit_id, email=email,
-        )
-    except users.UserError as exc:
-        raise click.ClickException(str(exc)) from None
+    user = users.create_user(
+        username=username, password=password, role=role,
+        display_name=display_name or username, unit_id=unit_id, email=email,
+    )
     click.echo(f"已创建用户 {user.username}（{user.role}）id={user.id}")
 
 

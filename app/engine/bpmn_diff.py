@@ -5,16 +5,21 @@ not the text, so moving a shape or reordering the XML is no change.
 """
 from dataclasses import dataclass, field
 
+from app.i18n import ITEMS, PHRASES, Joined, _l
+
 from . import bpmn_xml as bx
 from . import xml_safety
+
+# What each aspect of an element is called in a change (the keys compare by msgid).
+PROPERTY_NAMES = {"form_key": _l("表单"), "due": _l("期限"), "phase": _l("阶段")}
 
 
 @dataclass
 class ElementChange:
     element_id: str
     name: str
-    element_type: str  # the BPMN tag, e.g. "userTask"; bpmn_xml.TYPE_NAMES has the Chinese
-    details: list[str] = field(default_factory=list)
+    element_type: str  # the BPMN tag, e.g. "userTask"; bpmn_xml.TYPE_NAMES names it
+    details: list = field(default_factory=list)  # texts, in the reader's language
 
 
 @dataclass
@@ -28,7 +33,7 @@ class VersionDiff:
         return not (self.added or self.removed or self.changed)
 
 
-def describe(root) -> dict[str, tuple[object, dict[str, str]]]:
+def describe(root) -> dict[str, tuple[object, dict]]:
     """Every flow element of every process: id -> (element, {aspect: value})."""
     lanes = bx.lanes_by_node(root)
     messages = {m.get("id"): m.get("name") or m.get("id") for m in bx.bpmn_children(root, "message")}
@@ -48,45 +53,46 @@ def describe(root) -> dict[str, tuple[object, dict[str, str]]]:
     return found
 
 
-def _node(el, lanes, messages, incoming, outgoing, parent) -> dict[str, str]:
+def _node(el, lanes, messages, incoming, outgoing, parent) -> dict:
     aspects = {
-        "名称": el.get("name") or "",
-        "泳道": bx.lane_of(el, lanes) or "",
-        "所在子流程": parent,
-        "入口顺序流": "、".join(sorted(incoming.get(el.get("id"), []))),
-        "出口顺序流": "、".join(sorted(outgoing.get(el.get("id"), []))),
-        "默认路径": el.get("default") or "",
-        "附着于": el.get("attachedToRef") or "",
-        "中断活动": el.get("cancelActivity") or "",
-        "调用流程": el.get("calledElement") or "",
-        "事件": "、".join(bx.event_kinds(el)),
+        _l("名称"): el.get("name") or "",
+        _l("泳道"): bx.lane_of(el, lanes) or "",
+        _l("所在子流程"): parent,
+        _l("入口顺序流"): Joined(sorted(incoming.get(el.get("id"), [])), ITEMS),
+        _l("出口顺序流"): Joined(sorted(outgoing.get(el.get("id"), [])), ITEMS),
+        _l("默认路径"): el.get("default") or "",
+        _l("附着于"): el.get("attachedToRef") or "",
+        _l("中断活动"): el.get("cancelActivity") or "",
+        _l("调用流程"): el.get("calledElement") or "",
+        _l("事件"): Joined(bx.event_kinds(el), ITEMS),
     }
     for name, value in bx.spiff_properties(el).items():
-        aspects[{"form_key": "表单", "due": "期限", "phase": "阶段"}.get(name, f"属性 {name}")] = value
+        aspects[PROPERTY_NAMES.get(name) or _l("属性 %(name)s", name=name)] = value
     for kind, expression in bx.timers(el):
-        aspects[f"定时{bx.TIMER_KINDS[kind]}"] = expression
+        aspects[bx.TIMER_KINDS[kind]] = expression
     for definition in bx.bpmn_children(el):
         if definition.get("messageRef"):
-            aspects["消息"] = messages.get(definition.get("messageRef"), definition.get("messageRef"))
+            aspects[_l("消息")] = messages.get(definition.get("messageRef"), definition.get("messageRef"))
     operator = bx.service_operator(el)
     if operator is not None:
-        aspects["操作"] = operator.get("id") or ""
-        aspects["结果变量"] = operator.get("resultVariable") or ""
+        aspects[_l("操作")] = operator.get("id") or ""
+        aspects[_l("结果变量")] = operator.get("resultVariable") or ""
         for param in operator.iter(f"{{{bx.SPIFF}}}parameter"):
-            aspects[f"参数 {param.get('id')}"] = param.get("value") or ""
+            aspects[_l("参数 %(name)s", name=param.get("id"))] = param.get("value") or ""
     loop = el.find("bpmn:multiInstanceLoopCharacteristics", bx.NS)
     if loop is not None:
         parts = [f"{bx.local(c)}={bx.text(c) or c.get('name') or ''}" for c in bx.bpmn_children(loop)]
-        aspects["多实例"] = f"{'顺序' if loop.get('isSequential') == 'true' else '并行'}：{'，'.join(parts)}"
+        how = _l("顺序") if loop.get("isSequential") == "true" else _l("并行")
+        aspects[_l("多实例")] = _l("%(how)s：%(parts)s", how=how, parts=Joined(parts, PHRASES))
     return {k: v for k, v in aspects.items() if v}
 
 
-def _flow(el) -> dict[str, str]:
+def _flow(el) -> dict:
     aspects = {
-        "名称": el.get("name") or "",
-        "来源": el.get("sourceRef") or "",
-        "目标": el.get("targetRef") or "",
-        "条件": bx.condition(el) or "",
+        _l("名称"): el.get("name") or "",
+        _l("来源"): el.get("sourceRef") or "",
+        _l("目标"): el.get("targetRef") or "",
+        _l("条件"): bx.condition(el) or "",
     }
     return {k: v for k, v in aspects.items() if v}
 
@@ -105,22 +111,23 @@ def diff(old_xml: bytes, new_xml: bytes) -> VersionDiff:
         new_el, after = new[element_id]
         details = []
         if bx.local(el) != bx.local(new_el):
-            details.append(f"类型：{_type(el)} → {_type(new_el)}")
+            details.append(_l("类型：%(before)s → %(after)s", before=_type(el), after=_type(new_el)))
         for aspect in list(before) + [a for a in after if a not in before]:
             if before.get(aspect, "") != after.get(aspect, ""):
-                details.append(f"{aspect}：{_shown(before.get(aspect))} → {_shown(after.get(aspect))}")
+                details.append(_l("%(aspect)s：%(before)s → %(after)s", aspect=aspect,
+                                  before=_shown(before.get(aspect)), after=_shown(after.get(aspect))))
         if details:
             result.changed.append(_change(element_id, new_el, details))
     return result
 
 
-def _change(element_id: str, el, details: list[str] | None = None) -> ElementChange:
+def _change(element_id: str, el, details: list | None = None) -> ElementChange:
     return ElementChange(element_id, el.get("name") or element_id, bx.local(el), details or [])
 
 
-def _type(el) -> str:
+def _type(el):
     return bx.TYPE_NAMES.get(bx.local(el), bx.local(el))
 
 
-def _shown(value: str | None) -> str:
-    return f"「{value}」" if value else "（无）"
+def _shown(value):
+    return _l("「%(name)s」", name=value) if value else _l("（无）")

@@ -5,6 +5,8 @@ of any modeler's file, including ones SpiffWorkflow would refuse to parse.
 """
 from lxml import etree
 
+from app.i18n import _l
+
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -17,16 +19,17 @@ FLOW_NODES = {
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
 }
 SCOPES = {"process", "subProcess", "transaction", "adHocSubProcess"}
-TIMER_KINDS = {"timeDate": "日期", "timeDuration": "时长", "timeCycle": "周期"}
+# A timer definition's kind, and how a message names it.
+TIMER_KINDS = {"timeDate": _l("定时日期"), "timeDuration": _l("定时时长"), "timeCycle": _l("定时周期")}
 TYPE_NAMES = {
-    "startEvent": "开始事件", "endEvent": "结束事件", "intermediateCatchEvent": "中间捕获事件",
-    "intermediateThrowEvent": "中间抛出事件", "boundaryEvent": "边界事件", "task": "任务",
-    "userTask": "用户任务", "serviceTask": "服务任务", "scriptTask": "脚本任务", "manualTask": "手工任务",
-    "sendTask": "发送任务", "receiveTask": "接收任务", "businessRuleTask": "业务规则任务",
-    "callActivity": "调用活动", "subProcess": "子流程", "transaction": "事务子流程",
-    "adHocSubProcess": "自由子流程", "exclusiveGateway": "排他网关", "parallelGateway": "并行网关",
-    "inclusiveGateway": "包容网关", "eventBasedGateway": "事件网关", "complexGateway": "复杂网关",
-    "sequenceFlow": "顺序流", "process": "流程", "lane": "泳道",
+    "startEvent": _l("开始事件"), "endEvent": _l("结束事件"), "intermediateCatchEvent": _l("中间捕获事件"),
+    "intermediateThrowEvent": _l("中间抛出事件"), "boundaryEvent": _l("边界事件"), "task": _l("任务"),
+    "userTask": _l("用户任务"), "serviceTask": _l("服务任务"), "scriptTask": _l("脚本任务"),
+    "manualTask": _l("手工任务"), "sendTask": _l("发送任务"), "receiveTask": _l("接收任务"),
+    "businessRuleTask": _l("业务规则任务"), "callActivity": _l("调用活动"), "subProcess": _l("子流程"),
+    "transaction": _l("事务子流程"), "adHocSubProcess": _l("自由子流程"), "exclusiveGateway": _l("排他网关"),
+    "parallelGateway": _l("并行网关"), "inclusiveGateway": _l("包容网关"), "eventBasedGateway": _l("事件网关"),
+    "complexGateway": _l("复杂网关"), "sequenceFlow": _l("顺序流"), "process": _l("流程"), "lane": _l("泳道"),
 }
 
 
@@ -42,9 +45,9 @@ def bpmn_children(el, name: str | None = None):
     return [c for c in el if is_bpmn(c) and (name is None or local(c) == name)]
 
 
-def label(el) -> str:
+def label(el):
     """How a message names an element: 「name」 (or its id when it has no name)."""
-    return f"「{(el.get('name') or '').strip() or el.get('id') or local(el)}」"
+    return _l("「%(name)s」", name=(el.get("name") or "").strip() or el.get("id") or local(el))
 
 
 def text(el) -> str:

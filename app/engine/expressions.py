@@ -13,16 +13,20 @@ from datetime import datetime
 from typing import Any
 
 from app import workdays
+from app.errors import Invalid
+from app.i18n import ITEMS, Joined, _l
 
 
-class ExpressionError(ValueError):
+class ExpressionError(Invalid):
     """An expression that is not allowed or cannot be evaluated.
 
     `unsafe` marks what only an attacker writes (dunder names, constructs that can run
     unbounded): an upload carrying one is refused outright, not merely linted.
     """
 
-    def __init__(self, message: str, unsafe: bool = False):
+    code = "expression_invalid"
+
+    def __init__(self, message, unsafe: bool = False):
         super().__init__(message)
         self.unsafe = unsafe
 
@@ -105,37 +109,37 @@ _ALLOWED_NODES = (
 def parse(expression: str) -> ast.Expression:
     """Parse and check an expression against the allow-list; raise ExpressionError."""
     if not isinstance(expression, str) or not expression.strip():
-        raise ExpressionError("表达式为空")
+        raise ExpressionError(_l("表达式为空"))
     if len(expression) > MAX_LENGTH:
-        raise ExpressionError(f"表达式过长（超过{MAX_LENGTH}个字符）")
+        raise ExpressionError(_l("表达式过长（超过%(max)s个字符）", max=MAX_LENGTH))
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"表达式语法错误：{exc.msg}") from None
+        raise ExpressionError(_l("表达式语法错误：%(error)s", error=exc.msg)) from None
     except (RecursionError, MemoryError, ValueError):
-        raise ExpressionError("表达式嵌套过深", unsafe=True) from None
+        raise ExpressionError(_l("表达式嵌套过深"), unsafe=True) from None
     nodes = list(ast.walk(tree))
     for node in nodes:  # attacks first, so they are named as such whatever else is wrong
         if isinstance(node, _UNBOUNDED):
-            raise ExpressionError(f"表达式中不允许使用 {type(node).__name__}（可能无限制地运行）", unsafe=True)
+            raise ExpressionError(_l("表达式中不允许使用 %(name)s（可能无限制地运行）", name=type(node).__name__), unsafe=True)
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            raise ExpressionError(f"表达式中不允许访问属性 {node.attr}", unsafe=True)
+            raise ExpressionError(_l("表达式中不允许访问属性 %(name)s", name=node.attr), unsafe=True)
         if isinstance(node, ast.Name) and node.id.startswith("_"):
-            raise ExpressionError(f"表达式中不允许使用名称 {node.id}", unsafe=True)
+            raise ExpressionError(_l("表达式中不允许使用名称 %(name)s", name=node.id), unsafe=True)
         if isinstance(node, ast.BinOp):
             _check_operands(node)
     for node in nodes:
         if not isinstance(node, _ALLOWED_NODES):
-            raise ExpressionError(f"表达式中不允许使用 {type(node).__name__}")
+            raise ExpressionError(_l("表达式中不允许使用 %(name)s", name=type(node).__name__))
         if isinstance(node, ast.Attribute) and node.attr not in METHODS:
-            raise ExpressionError(f"表达式中不允许访问属性 {node.attr}")
+            raise ExpressionError(_l("表达式中不允许访问属性 %(name)s", name=node.attr))
         if isinstance(node, ast.Call):
             func = node.func
             ok = (isinstance(func, ast.Name) and func.id in FUNCTIONS) or (
                 isinstance(func, ast.Attribute) and func.attr in METHODS
             )
             if not ok:
-                raise ExpressionError("表达式只能调用允许的函数：" + "、".join(sorted(FUNCTIONS)))
+                raise ExpressionError(_l("表达式只能调用允许的函数：%(names)s", names=Joined(sorted(FUNCTIONS), ITEMS)))
         if isinstance(node, ast.Constant):
             _check_size(node.value)
     return tree
@@ -147,7 +151,7 @@ def _check_operands(node: ast.BinOp) -> None:
         isinstance(s, (ast.List, ast.Tuple)) or isinstance(s, ast.Constant) and isinstance(s.value, str)
         for s in sides
     ):
-        raise ExpressionError("表达式中不允许重复序列", unsafe=True)
+        raise ExpressionError(_l("表达式中不允许重复序列"), unsafe=True)
     if isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str):
         _check_format(node.left.value)
 
@@ -155,7 +159,7 @@ def _check_operands(node: ast.BinOp) -> None:
 def _check_format(template: str) -> None:
     for width, precision in _FORMAT_WIDTH.findall(template):
         if any(n == "*" or n and int(n) > MAX_FORMAT_WIDTH for n in (width, precision)):
-            raise ExpressionError("格式化宽度过大", unsafe=True)
+            raise ExpressionError(_l("格式化宽度过大"), unsafe=True)
 
 
 def names(tree: ast.Expression) -> set[str]:
@@ -183,9 +187,9 @@ def evaluate(expression: str, data: Mapping[str, Any], extra: Mapping[str, Any] 
 
 def _check_size(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        raise ExpressionError("数值过大")
+        raise ExpressionError(_l("数值过大"))
     if isinstance(value, (str, list, tuple, dict)) and len(value) > MAX_SEQUENCE:
-        raise ExpressionError("结果过长")
+        raise ExpressionError(_l("结果过长"))
     return value
 
 
@@ -194,7 +198,7 @@ class _Evaluator(ast.NodeVisitor):
         self.names = names
 
     def generic_visit(self, node):  # pragma: no cover - parse() refuses these first
-        raise ExpressionError(f"表达式中不允许使用 {type(node).__name__}")
+        raise ExpressionError(_l("表达式中不允许使用 %(name)s", name=type(node).__name__))
 
     def visit_Constant(self, node):
         return node.value
@@ -206,7 +210,7 @@ class _Evaluator(ast.NodeVisitor):
             return CONSTANTS[node.id]
         if node.id in FUNCTIONS:
             return FUNCTIONS[node.id]
-        raise ExpressionError(f"未定义的变量 {node.id}")
+        raise ExpressionError(_l("未定义的变量 %(name)s", name=node.id))
 
     def visit_BoolOp(self, node):
         if isinstance(node.op, ast.And):
@@ -227,13 +231,13 @@ class _Evaluator(ast.NodeVisitor):
         left, right = self.visit(node.left), self.visit(node.right)
         sequences = (str, list, tuple)
         if isinstance(node.op, ast.Mult) and (isinstance(left, sequences) or isinstance(right, sequences)):
-            raise ExpressionError("表达式中不允许重复序列", unsafe=True)
+            raise ExpressionError(_l("表达式中不允许重复序列"), unsafe=True)
         if isinstance(node.op, ast.Mod) and isinstance(left, str):
             _check_format(left)
         try:
             return _check_size(_BIN_OPS[type(node.op)](left, right))
         except (TypeError, ZeroDivisionError, OverflowError) as exc:
-            raise ExpressionError(f"运算错误：{exc}") from None
+            raise ExpressionError(_l("运算错误：%(error)s", error=str(exc))) from None
 
     def visit_UnaryOp(self, node):
         return _UNARY_OPS[type(node.op)](self.visit(node.operand))
@@ -246,7 +250,7 @@ class _Evaluator(ast.NodeVisitor):
                 if not _CMP_OPS[type(op)](left, right):
                     return False
             except TypeError as exc:
-                raise ExpressionError(f"比较错误：{exc}") from None
+                raise ExpressionError(_l("比较错误：%(error)s", error=str(exc))) from None
             left = right
         return True
 
@@ -259,7 +263,7 @@ class _Evaluator(ast.NodeVisitor):
         try:
             return container[key]
         except (KeyError, IndexError, TypeError) as exc:
-            raise ExpressionError(f"取值失败：{exc!r}") from None
+            raise ExpressionError(_l("取值失败：%(error)s", error=repr(exc))) from None
 
     def visit_Slice(self, node):
         return slice(*(self.visit(p) if p is not None else None for p in (node.lower, node.upper, node.step)))
@@ -267,7 +271,7 @@ class _Evaluator(ast.NodeVisitor):
     def visit_Attribute(self, node):
         target = self.visit(node.value)
         if not isinstance(target, (dict, str)):
-            raise ExpressionError(f"不允许访问属性 {node.attr}")
+            raise ExpressionError(_l("不允许访问属性 %(name)s", name=node.attr))
         return getattr(target, node.attr)
 
     def visit_Call(self, node):
@@ -279,7 +283,7 @@ class _Evaluator(ast.NodeVisitor):
         except ExpressionError:
             raise
         except Exception as exc:
-            raise ExpressionError(f"函数调用失败：{exc}") from None
+            raise ExpressionError(_l("函数调用失败：%(error)s", error=str(exc))) from None
 
     def visit_List(self, node):
         return [self.visit(e) for e in node.elts]

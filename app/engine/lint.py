@@ -20,6 +20,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from app.i18n import ITEMS, Joined, _l
+
 from . import bpmn_xml as bx
 from . import expressions, operations, xml_safety
 from .errors import Problem
@@ -37,6 +39,7 @@ TRUST_CODES = frozenset({"size", "doctype", "entity", "external_entity", "not_xm
                          "unsafe_expression"})
 _PYTHON = {"python", "python3", "text/x-python"}
 _SCRIPT_ELEMENTS = {"script", "preScript", "postScript", "executionListener", "taskListener"}
+CONDITION = _l("条件")
 _ISO_LIKE = re.compile(r"^(R\d*/)?P[0-9TYMWDHS.,]+$|^\d{4}-\d{2}-\d{2}", re.IGNORECASE)
 
 
@@ -57,10 +60,11 @@ def lint(xml: bytes, filename: str, known_forms: set[str], max_bytes: int | None
     try:
         tree = xml_safety.parse(xml, max_bytes)
     except xml_safety.UnsafeXml as exc:
-        return Report([Problem(filename, None, "error", exc.message, exc.code)])
+        return Report([Problem(filename, None, "error", exc.text, exc.code)])
     root = tree.getroot()
     if not (bx.is_bpmn(root) and bx.local(root) == "definitions"):
-        return Report([Problem(filename, None, "error", "不是 BPMN 2.0 流程图（根元素应为 bpmn:definitions）", "not_bpmn")])
+        return Report([Problem(filename, None, "error", _l("不是 BPMN 2.0 流程图（根元素应为 bpmn:definitions）"),
+                               "not_bpmn")])
     linter = _Linter(filename, root, known_forms)
     report = Report(linter.run())
     if not report.errors:
@@ -78,12 +82,13 @@ def _build(report: Report, tree, filename: str, process_key: str) -> None:
     except Exception as exc:  # noqa: BLE001 - untrusted input in a third-party parser: refuse, never crash
         report.process_key = report.spec = report.subprocess_specs = None
         element_id = getattr(exc, "id", None) or None
-        report.problems.append(Problem(filename, element_id, "error", f"流程图无法解析：{exc}", "parse"))
+        report.problems.append(Problem(filename, element_id, "error", _l("流程图无法解析：%(error)s", error=str(exc)),
+                                       "parse"))
         return
     for spec in [report.spec, *report.subprocess_specs.values()]:
         for ts in spec.task_specs.values():
             if isinstance(ts, ScriptTask) or getattr(ts, "prescript", None) or getattr(ts, "postscript", None):
-                report.problems.append(Problem(filename, ts.bpmn_id, "error", "不允许在流程图中运行脚本", "script"))
+                report.problems.append(Problem(filename, ts.bpmn_id, "error", _l("不允许在流程图中运行脚本"), "script"))
 
 
 class _Linter:
@@ -95,7 +100,7 @@ class _Linter:
         self.lanes = bx.lanes_by_node(root)
         self.root_id: str | None = None
 
-    def add(self, el, message: str, code: str, severity: str = "error") -> None:
+    def add(self, el, message, code: str, severity: str = "error") -> None:
         element_id = el.get("id") if el is not None else None
         self.problems.append(Problem(self.file, element_id, severity, message, code))
 
@@ -108,17 +113,19 @@ class _Linter:
         # The process a campaign runs: executable and not merely called by another.
         roots = [p for p in executable if p.get("id") not in called]
         if not processes:
-            self.add(None, "文件中没有流程（bpmn:process）", "executable")
+            self.add(None, _l("文件中没有流程（bpmn:process）"), "executable")
         elif not roots:
-            self.add(processes[0], f"流程{bx.label(processes[0])}未标记为可执行（isExecutable），不能部署，只能查看",
-                     "executable")
+            self.add(processes[0], _l("流程%(process)s未标记为可执行（isExecutable），不能部署，只能查看",
+                                      process=bx.label(processes[0])), "executable")
         for extra in roots[1:]:
-            self.add(extra, f"流程{bx.label(extra)}也是可执行的：一个文件只能有一个可执行的主流程", "executable")
+            self.add(extra, _l("流程%(process)s也是可执行的：一个文件只能有一个可执行的主流程", process=bx.label(extra)),
+                     "executable")
         for other in processes:
             if roots and not bx.is_executable(other) and other.get("id") not in called:
-                self.add(other, f"流程{bx.label(other)}未标记为可执行，部署时将被忽略", "not_executable", "warning")
+                self.add(other, _l("流程%(process)s未标记为可执行，部署时将被忽略", process=bx.label(other)),
+                         "not_executable", "warning")
         if not bx.has_di(self.root):
-            self.add(None, "文件没有图形信息（BPMN DI），设计器中无法显示", "no_di", "warning")
+            self.add(None, _l("文件没有图形信息（BPMN DI），设计器中无法显示"), "no_di", "warning")
         if roots:
             self.root_id = roots[0].get("id")
             self.process(roots[0])
@@ -133,13 +140,15 @@ class _Linter:
             owner = _owner(el)
             where = bx.label(owner) if owner is not None else ""
             if bx.is_bpmn(el) and name == "scriptTask":
-                self.add(el, f"{bx.label(el)}是脚本任务：不允许在流程图中运行脚本，请改用服务任务调用已登记的操作",
-                         "script")
+                self.add(el, _l("%(element)s是脚本任务：不允许在流程图中运行脚本，请改用服务任务调用已登记的操作",
+                                element=bx.label(el)), "script")
             elif name in _SCRIPT_ELEMENTS and not (owner is not None and bx.local(owner) == "scriptTask"):
-                self.add(owner, f"{where}包含脚本或监听器（{name}）：不允许在流程图中运行代码", "script")
+                self.add(owner, _l("%(element)s包含脚本或监听器（%(name)s）：不允许在流程图中运行代码",
+                                   element=where, name=name), "script")
             language = (el.get("language") or el.get("scriptFormat") or "").strip()
             if language and name != "scriptTask" and language.lower() not in _PYTHON:
-                self.add(owner, f"{where}使用了 {language} 表达式：只允许本平台的表达式", "script")
+                self.add(owner, _l("%(element)s使用了 %(language)s 表达式：只允许本平台的表达式",
+                                   element=where, language=language), "script")
 
     def unsafe_expressions(self) -> None:
         for owner, what, expression in self.all_expressions(self.root):
@@ -147,8 +156,9 @@ class _Linter:
                 expressions.parse(expression)
             except expressions.ExpressionError as exc:
                 if exc.unsafe:
-                    self.add(owner, f"{bx.label(owner)}的{what}「{_short(expression)}」不被允许"
-                             f"（可能危害服务器，已拒绝）：{exc}", "unsafe_expression")
+                    self.add(owner, _l("%(element)s的%(what)s「%(expression)s」不被允许（可能危害服务器，已拒绝）：%(error)s",
+                                       element=bx.label(owner), what=what, expression=_short(expression),
+                                       error=exc.text), "unsafe_expression")
 
     def all_expressions(self, scope):
         """(owner element, what, expression) for every expression under scope."""
@@ -157,7 +167,7 @@ class _Linter:
                 continue
             name = bx.local(el)
             if name == "sequenceFlow" and bx.condition(el):
-                yield el, "条件", bx.condition(el)
+                yield el, CONDITION, bx.condition(el)
             elif name in bx.FLOW_NODES:
                 for what, expression, _ in _node_expressions(el):
                     if expression:
@@ -186,7 +196,7 @@ class _Linter:
                 self.node(node)
             for flow in bx.sequence_flows(scope):
                 if bx.condition(flow):
-                    self.expression(flow, "条件", bx.condition(flow))
+                    self.expression(flow, CONDITION, bx.condition(flow))
             self.graph(scope)
 
     def defined_names(self, process) -> set[str]:
@@ -212,35 +222,39 @@ class _Linter:
         elif kind == "serviceTask":
             self.service_task(node)
         elif kind == "businessRuleTask":
-            self.add(node, f"{bx.label(node)}是业务规则任务（DMN）：本平台不支持，请改用服务任务", "unsupported")
+            self.add(node, _l("%(element)s是业务规则任务（DMN）：本平台不支持，请改用服务任务", element=bx.label(node)),
+                     "unsupported")
         elif kind == "callActivity":
             called = self.processes.get((node.get("calledElement") or "").strip())
             if called is None:
-                self.add(node, f"{bx.label(node)}调用的流程「{node.get('calledElement') or '未指定'}」不在本文件中",
-                         "call_activity")
+                self.add(node, _l("%(element)s调用的流程「%(called)s」不在本文件中", element=bx.label(node),
+                                  called=node.get("calledElement") or _l("未指定")), "call_activity")
             elif not bx.is_executable(called):
-                self.add(node, f"{bx.label(node)}调用的流程{bx.label(called)}未标记为可执行（isExecutable）",
-                         "call_activity")
+                self.add(node, _l("%(element)s调用的流程%(called)s未标记为可执行（isExecutable）", element=bx.label(node),
+                                  called=bx.label(called)), "call_activity")
         elif kind == "exclusiveGateway":
             self.gateway(node)
 
     def user_task(self, node, props: dict) -> None:
         form_key = props.get("form_key")
         if not form_key:
-            self.add(node, f"{bx.label(node)}是用户任务，但没有设置表单（form_key 属性）", "form_key")
+            self.add(node, _l("%(element)s是用户任务，但没有设置表单（form_key 属性）", element=bx.label(node)), "form_key")
         elif form_key not in self.known_forms:
-            self.add(node, f"{bx.label(node)}使用的表单 {form_key} 在 forms/ 中不存在", "form_key")
+            self.add(node, _l("%(element)s使用的表单 %(form)s 在 forms/ 中不存在", element=bx.label(node), form=form_key),
+                     "form_key")
         lane = bx.lane_of(node, self.lanes)
         if lane not in ROLES:
-            self.add(node, f"{bx.label(node)}所在泳道「{lane or '无'}」不是已知角色（{'、'.join(ROLES)}）", "lane")
+            self.add(node, _l("%(element)s所在泳道「%(lane)s」不是已知角色（%(roles)s）", element=bx.label(node),
+                              lane=lane or _l("无"), roles=Joined(ROLES, ITEMS)), "lane")
 
     def service_task(self, node) -> None:
         operator = bx.service_operator(node)
         if operator is None or not operator.get("id"):
-            self.add(node, f"{bx.label(node)}是服务任务，但没有指定要调用的操作（可选：{'、'.join(sorted(operations.names()))}）",
-                     "operation")
+            self.add(node, _l("%(element)s是服务任务，但没有指定要调用的操作（可选：%(operations)s）",
+                              element=bx.label(node), operations=Joined(sorted(operations.names()), ITEMS)), "operation")
         elif operator.get("id") not in operations.names():
-            self.add(node, f"{bx.label(node)}调用了未登记的操作 {operator.get('id')}", "operation")
+            self.add(node, _l("%(element)s调用了未登记的操作 %(operation)s", element=bx.label(node),
+                              operation=operator.get("id")), "operation")
 
     def gateway(self, node) -> None:
         outgoing = [f for f in self.root.iter(f"{{{bx.BPMN}}}sequenceFlow") if f.get("sourceRef") == node.get("id")]
@@ -248,41 +262,45 @@ class _Linter:
             return
         default = node.get("default")
         if default and default not in {f.get("id") for f in outgoing}:
-            self.add(node, f"{bx.label(node)}的默认路径 {default} 不是它的出口顺序流", "gateway_default")
+            self.add(node, _l("%(element)s的默认路径 %(default)s 不是它的出口顺序流", element=bx.label(node),
+                              default=default), "gateway_default")
             default = None
         conditions = []
         for flow in outgoing:
             if flow.get("id") == default:
                 continue
             if bx.condition(flow) is None:
-                self.add(flow, f"从排他网关{bx.label(node)}出发的顺序流{bx.label(flow)}既没有条件，也不是默认路径",
-                         "condition_missing")
+                self.add(flow, _l("从排他网关%(gateway)s出发的顺序流%(flow)s既没有条件，也不是默认路径",
+                                  gateway=bx.label(node), flow=bx.label(flow)), "condition_missing")
             else:
                 conditions.append(bx.condition(flow))
         if not default and not _exhaustive(conditions):
-            self.add(node, f"排他网关{bx.label(node)}没有默认路径，且无法证明各条件覆盖所有情况：请设置默认路径",
-                     "gateway_default")
+            self.add(node, _l("排他网关%(gateway)s没有默认路径，且无法证明各条件覆盖所有情况：请设置默认路径",
+                              gateway=bx.label(node)), "gateway_default")
 
-    def expression(self, owner, what: str, expression: str, hint: str = ""):
+    def expression(self, owner, what, expression: str, hint=""):
         try:
             tree = expressions.parse(expression)
         except expressions.ExpressionError as exc:
             if not exc.unsafe:  # unsafe ones are reported once, by unsafe_expressions()
-                self.add(owner, f"{bx.label(owner)}的{what}「{_short(expression)}」不被允许：{exc}{hint}", "expression")
+                self.add(owner, _l("%(element)s的%(what)s「%(expression)s」不被允许：%(error)s%(hint)s",
+                                   element=bx.label(owner), what=what, expression=_short(expression), error=exc.text,
+                                   hint=hint), "expression")
             return None
         unknown = expressions.names(tree) - self.known
         if unknown:
-            self.add(owner, f"{bx.label(owner)}的{what}「{_short(expression)}」使用了未知的流程数据："
-                     f"{'、'.join(sorted(unknown))}{hint}", "unknown_data")
+            self.add(owner, _l("%(element)s的%(what)s「%(expression)s」使用了未知的流程数据：%(names)s%(hint)s",
+                               element=bx.label(owner), what=what, expression=_short(expression),
+                               names=Joined(sorted(unknown), ITEMS), hint=hint), "unknown_data")
             return None
         return tree
 
     def timer(self, node, kind: str, expression: str) -> None:
-        what = f"定时{bx.TIMER_KINDS[kind]}"
+        what = bx.TIMER_KINDS[kind]
         if not expression:
-            self.add(node, f"{bx.label(node)}的{what}为空", "timer")
+            self.add(node, _l("%(element)s的%(what)s为空", element=bx.label(node), what=what), "timer")
             return
-        hint = "（ISO 8601 值须加引号，如 \"P3D\"）" if _ISO_LIKE.match(expression) else ""
+        hint = _l("（ISO 8601 值须加引号，如 \"P3D\"）") if _ISO_LIKE.match(expression) else ""
         tree = self.expression(node, what, expression, hint)
         if tree is None or not isinstance(tree.body, ast.Constant):
             return
@@ -297,7 +315,8 @@ class _Linter:
             else:
                 TimerEventDefinition.parse_iso_recurring_interval(value)
         except Exception:  # noqa: BLE001 - the library's ISO parsers raise several kinds
-            self.add(node, f"{bx.label(node)}的{what}「{_short(expression)}」不是有效的 ISO 8601 值", "timer")
+            self.add(node, _l("%(element)s的%(what)s「%(expression)s」不是有效的 ISO 8601 值", element=bx.label(node),
+                              what=what, expression=_short(expression)), "timer")
 
     # -- structure: reachability and ends, per scope
     def graph(self, scope) -> None:
@@ -307,7 +326,7 @@ class _Linter:
         for flow in bx.sequence_flows(scope):
             src, tgt = flow.get("sourceRef"), flow.get("targetRef")
             if src not in nodes or tgt not in nodes:
-                self.add(flow, f"顺序流{bx.label(flow)}连接的元素不在同一流程中或不存在", "flow")
+                self.add(flow, _l("顺序流%(flow)s连接的元素不在同一流程中或不存在", flow=bx.label(flow)), "flow")
                 continue
             out[src].append(tgt)
             incoming[tgt] += 1
@@ -331,26 +350,26 @@ class _Linter:
         explained = _closure(dead_ends, lambda i: backwards[i])
         for i, node in nodes.items():
             if i not in reached:
-                self.add(node, f"{bx.label(node)}从开始事件无法到达", "unreachable")
+                self.add(node, _l("%(element)s从开始事件无法到达", element=bx.label(node)), "unreachable")
             elif i in dead_ends:
-                self.add(node, f"{bx.label(node)}没有出口顺序流：这条路径不能到达结束事件", "no_end")
+                self.add(node, _l("%(element)s没有出口顺序流：这条路径不能到达结束事件", element=bx.label(node)), "no_end")
             elif i not in finishing and i not in explained:
-                self.add(node, f"从{bx.label(node)}出发无法到达结束事件（路径陷入循环）", "no_end")
+                self.add(node, _l("从%(element)s出发无法到达结束事件（路径陷入循环）", element=bx.label(node)), "no_end")
 
 
 def _node_expressions(el):
     """(what, expression, timer kind or None) for each expression a flow node holds."""
     for kind, expression in bx.timers(el):
-        yield f"定时{bx.TIMER_KINDS[kind]}", expression, kind
+        yield bx.TIMER_KINDS[kind], expression, kind
     for prop, value in bx.spiff_properties(el).items():
         if prop in EXPRESSION_PROPERTIES and value:
-            yield f"属性 {prop}", value, None
+            yield _l("属性 %(name)s", name=prop), value, None
     operator = bx.service_operator(el)
     for param in operator.iter(f"{{{bx.SPIFF}}}parameter") if operator is not None else ():
         if param.get("value"):
-            yield f"参数 {param.get('id')}", param.get("value"), None
+            yield _l("参数 %(name)s", name=param.get("id")), param.get("value"), None
     loop = el.find("bpmn:multiInstanceLoopCharacteristics", bx.NS)
-    for part, what in (("completionCondition", "完成条件"), ("loopCardinality", "循环次数")):
+    for part, what in (("completionCondition", _l("完成条件")), ("loopCardinality", _l("循环次数"))):
         node = loop.find(f"bpmn:{part}", bx.NS) if loop is not None else None
         if bx.text(node):
             yield what, bx.text(node), None

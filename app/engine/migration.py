@@ -18,6 +18,8 @@ from copy import deepcopy
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 
+from app.i18n import ITEMS, N_, Joined, LazyText, _l
+
 from .definitions import SpecBundle
 from .runtime import TIMER_EVENTS, Run
 from .serialization import SERIALIZER, dump_state
@@ -28,26 +30,26 @@ FINISHED = TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR
 FOLLOWABLE = {"bpmn_name", "description", "documentation", "inputs", "outputs", "lane", "lookahead",
               "position", "trigger_specs"}
 ATTRIBUTE_NAMES = {
-    "event_definition": "定时或事件定义", "extensions": "表单、期限或阶段等属性", "typename": "元素类型",
-    "cardinality": "多实例设置", "condition": "多实例完成条件", "data_input": "多实例输入", "data_output": "多实例输出",
-    "input_item": "多实例输入项", "output_item": "多实例输出项", "task_spec": "多实例内容", "cancel_activity": "是否中断",
-    "prescript": "前置脚本", "postscript": "后置脚本", "operation_name": "操作", "operation_params": "操作参数",
-    "cond_task_specs": "条件", "default_task_spec": "默认路径", "manual": "任务类型",
-    "io_specification": "输入输出", "data_input_associations": "数据输入", "data_output_associations": "数据输出",
+    "event_definition": N_("定时或事件定义"), "extensions": N_("表单、期限或阶段等属性"), "typename": N_("元素类型"),
+    "cardinality": N_("多实例设置"), "condition": N_("多实例完成条件"), "data_input": N_("多实例输入"), "data_output": N_("多实例输出"),
+    "input_item": N_("多实例输入项"), "output_item": N_("多实例输出项"), "task_spec": N_("多实例内容"), "cancel_activity": N_("是否中断"),
+    "prescript": N_("前置脚本"), "postscript": N_("后置脚本"), "operation_name": N_("操作"), "operation_params": N_("操作参数"),
+    "cond_task_specs": N_("条件"), "default_task_spec": N_("默认路径"), "manual": N_("任务类型"),
+    "io_specification": N_("输入输出"), "data_input_associations": N_("数据输入"), "data_output_associations": N_("数据输出"),
 }
 
 
-def _doing(task) -> str:
+def _doing(task):
     if task.has_state(TaskState.READY) and task.task_spec.manual:
-        return "正在办理"
+        return _l("正在办理")
     if task.has_state(TaskState.WAITING):
         kind = type(getattr(task.task_spec, "event_definition", None)).__name__
-        return "正在等待定时" if kind in TIMER_EVENTS else "正在等待"
-    return "正在执行"
+        return _l("正在等待定时") if kind in TIMER_EVENTS else _l("正在等待")
+    return _l("正在执行")
 
 
-def _element(spec) -> str:
-    return f"「{spec.bpmn_name or spec.bpmn_id or spec.name}」（{spec.bpmn_id or spec.name}）"
+def _element(spec):
+    return _l("「%(name)s」（%(id)s）", name=spec.bpmn_name or spec.bpmn_id or spec.name, id=spec.bpmn_id or spec.name)
 
 
 def _pairs(workflow, spec, subprocess_specs):
@@ -57,20 +59,20 @@ def _pairs(workflow, spec, subprocess_specs):
         yield sub, subprocess_specs.get(sub.spec.name)
 
 
-def blockers(run: Run, target: SpecBundle) -> list[str]:
-    """Why this workflow cannot move to the target version (empty: it can)."""
+def blockers(run: Run, target: SpecBundle) -> list:
+    """Why this workflow cannot move to the target version (empty: it can), as texts (app.i18n)."""
     spec, subprocess_specs = target.fresh()
     return _blockers(run.workflow, spec, subprocess_specs)
 
 
-def _blockers(workflow, spec, subprocess_specs) -> list[str]:
-    reasons: list[str] = []
-    internal: list[str] = []
+def _blockers(workflow, spec, subprocess_specs) -> list:
+    reasons: list = []
+    internal: list = []
     for wf, new in _pairs(workflow, spec, subprocess_specs):
         active = wf.get_tasks(state=ACTIVE, skip_subprocesses=True)
         if new is None:
             if active:
-                reasons.append(f"子流程「{wf.spec.name}」在新版本中已删除，而实例正在其中办理")
+                reasons.append(_l("子流程「%(name)s」在新版本中已删除，而实例正在其中办理", name=wf.spec.name))
             continue
         diff = SpecDiff(SERIALIZER.registry, wf.spec, new)
         removed, changed = set(diff.removed), diff.changed
@@ -78,10 +80,11 @@ def _blockers(workflow, spec, subprocess_specs) -> list[str]:
             ts = task.task_spec
             out = reasons if ts.bpmn_id else internal
             if ts in removed:
-                out.append(f"{_element(ts)}{_doing(task)}，但在新版本中已删除")
+                out.append(_l("%(element)s%(doing)s，但在新版本中已删除", element=_element(ts), doing=_doing(task)))
             elif set(changed.get(ts, [])) - FOLLOWABLE:
-                what = "、".join(sorted({ATTRIBUTE_NAMES.get(a, a) for a in changed[ts] if a not in FOLLOWABLE}))
-                out.append(f"{_element(ts)}{_doing(task)}，但新版本修改了它的{what}")
+                names = sorted({ATTRIBUTE_NAMES.get(a, a) for a in changed[ts] if a not in FOLLOWABLE})
+                out.append(_l("%(element)s%(doing)s，但新版本修改了它的%(what)s", element=_element(ts),
+                              doing=_doing(task), what=Joined([LazyText(n) for n in names], ITEMS)))
     unique = list(dict.fromkeys(reasons))
     return unique or list(dict.fromkeys(internal))
 

@@ -12,6 +12,8 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from app import clock, workdays
+from app.errors import reason
+from app.i18n import _l
 
 from . import expressions
 from .definitions import SpecBundle
@@ -145,7 +147,7 @@ class Run:
         except (ValueError, KeyError, SpiffWorkflowException):
             task = None
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
-            raise TaskNotReady("该任务已被处理或流程已推进")
+            raise TaskNotReady(_l("该任务已被处理或流程已推进"))
         task.data.update(data)
         self._step(task.run)
 
@@ -166,9 +168,9 @@ class Run:
             self.workflow.refresh_timers()
             self.workflow.do_engine_steps()
         except expressions.ExpressionError as exc:
-            raise EngineError(f"流程表达式求值失败：{exc}") from exc
+            raise EngineError(_l("流程表达式求值失败：%(error)s", error=exc.text)) from exc
         except SpiffWorkflowException as exc:
-            raise EngineError(f"流程执行失败：{exc}") from exc
+            raise EngineError(_l("流程执行失败：%(error)s", error=str(exc))) from exc
 
     def open_data(self) -> list[dict]:
         """The data dicts the process reads from here on: every unfinished task's and each
@@ -200,7 +202,9 @@ class Run:
                 new = task.workflow.script_engine.evaluate(task, definition.expression)
                 before, after = parse_due(old), parse_due(new)
             except (expressions.ExpressionError, SpiffWorkflowException, ValueError, TypeError) as exc:
-                raise EngineError(f"定时器“{task.task_spec.bpmn_name or task.task_spec.bpmn_id}”重新计算失败：{exc}") from exc
+                raise EngineError(_l("定时器“%(name)s”重新计算失败：%(error)s",
+                                     name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                                     error=reason(exc))) from exc
             if before == after:
                 continue
             task._set_internal_data(event_value=new)
@@ -245,7 +249,7 @@ def load(bundle: SpecBundle, state: bytes) -> Run:
     try:
         workflow = load_state(state, *bundle.borrow())
     except (KeyError, ValueError) as exc:
-        raise EngineError(f"无法读取流程实例状态：{exc}") from exc
+        raise EngineError(_l("无法读取流程实例状态：%(error)s", error=reason(exc))) from exc
     _restore_trigger_connections(workflow)
     return Run(workflow)
 

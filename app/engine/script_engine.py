@@ -6,6 +6,8 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from app.i18n import _l
+
 from . import expressions, operations
 from .errors import EngineError
 
@@ -15,10 +17,10 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         return expressions.evaluate(expression, context, external_context)
 
     def execute(self, script, context, external_context=None):
-        raise EngineError("流程图中的脚本已被禁用")
+        raise EngineError(_l("流程图中的脚本已被禁用"))
 
     def call_service(self, context, **kwargs):  # pragma: no cover - RectifyScriptEngine handles it
-        raise EngineError("服务任务必须通过已登记的操作调用")
+        raise EngineError(_l("服务任务必须通过已登记的操作调用"))
 
 
 class RectifyScriptEngine(PythonScriptEngine):
@@ -28,7 +30,7 @@ class RectifyScriptEngine(PythonScriptEngine):
     def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
         func = operations.get(operation_name)
         if func is None:
-            raise EngineError(f"未登记的操作：{operation_name}")
+            raise EngineError(_l("未登记的操作：%(name)s", name=operation_name))
         params = {name: spec["value"] for name, spec in (operation_params or {}).items()}
         ctx = operations.OperationContext(task_data=task.data, element_id=task.task_spec.bpmn_id)
         attached = _attached_user_task(task)

@@ -13,6 +13,8 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializ
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from app.i18n import _l
+
 from .errors import EngineError
 
 FORMAT = f"rectify-state/1 spiff/{VERSION}"
@@ -59,6 +61,6 @@ def state_dict(state: bytes) -> dict:
 def load_state(state: bytes, spec, subprocess_specs) -> BpmnWorkflow:
     dct = state_dict(state)
     if dct.pop("format", None) != FORMAT:
-        raise EngineError("流程实例的存储格式与当前引擎版本不符")
+        raise EngineError(_l("流程实例的存储格式与当前引擎版本不符"))
     dct.pop("typename", None)
     return _STATE_CONVERTER.restore_with_specs(dct, spec, subprocess_specs)

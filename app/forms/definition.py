@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from app.errors import DomainError
 from app.forms.i18n import LocalizedText
 
 TYPES = (
@@ -39,8 +40,11 @@ DEFAULT_MAX = {"text": 200, "textarea": 5000, "integer": 1_000_000_000, "decimal
 DEFAULT_MIN = {"decimal": Decimal("0")}
 
 
-class FormDefinitionError(Exception):
-    """A form key is unknown or its YAML file is malformed."""
+class FormDefinitionError(DomainError):
+    """A form key is unknown or its YAML file is malformed (a deployment's fault: said in English)."""
+
+    status = 500
+    code = "form_definition_invalid"
 
 
 @dataclass(frozen=True)

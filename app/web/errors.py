@@ -1,23 +1,31 @@
-"""Error pages: Chinese HTML for people, JSON for /api callers; never a bare 500."""
+"""Error pages: HTML for people, JSON for /api and XHR callers; never a bare 500.
+
+A DomainError that no route handled is answered here with its own status and message: an error
+page, or {"error": {"code", "message", "details"}} for JSON callers. Routes that must show the
+message beside a form (re-rendering what was typed) still catch their errors themselves."""
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.errors import DomainError
+from app.i18n import N_
+
 MESSAGES = {
-    400: "请求有误",
-    403: "无权访问",
-    404: "页面不存在或无权查看",
-    405: "不支持的请求方式",
-    409: "数据已被他人修改，请刷新后重试",
-    413: "上传的内容过大",
-    429: "尝试次数过多，请稍后再试",
-    500: "服务器内部错误",
+    400: N_("请求有误"),
+    403: N_("无权访问"),
+    404: N_("页面不存在或无权查看"),
+    405: N_("不支持的请求方式"),
+    409: N_("数据已被他人修改，请刷新后重试"),
+    413: N_("上传的内容过大"),
+    429: N_("尝试次数过多，请稍后再试"),
+    500: N_("服务器内部错误"),
 }
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return (request.path.startswith("/api/") or request.is_json
+            or request.accept_mimetypes.best == "application/json")
 
 
 def _respond(code: int, message: str):
@@ -37,6 +45,15 @@ def register(app: Flask) -> None:
         if e.description and e.description != type(e).description:
             return _respond(e.code or 500, str(e.description))
         return _respond(e.code or 500, _(MESSAGES.get(e.code or 500, e.name)))
+
+    @app.errorhandler(DomainError)
+    def domain_error(e: DomainError):
+        # A refusal the route did not show itself: its words, in the reader's language, and its status.
+        if e.status >= 500:
+            app.logger.error("%s: %s", type(e).__name__, e.text.msgid)
+        if _wants_json():
+            return jsonify(e.as_json()), e.status
+        return render_template("error.html", code=e.status, message=e.message), e.status
 
     @app.errorhandler(Exception)
     def unhandled(e: Exception):

@@ -7,6 +7,8 @@ from typing import IO, Iterable
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from app.errors import Invalid, reason
+from app.i18n import ITEMS, Joined, LazyText, _l, gettext
 from app.extensions import db
 from app.models import Unit
 from app.models.unit import UNIT_KINDS
@@ -29,21 +31,23 @@ HEADER_ALIASES = {
     "lead_department": "lead_department", "牵头部门": "lead_department", "牵头单位": "lead_department",
     "主管部门": "lead_department",
 }
-HEADER_LABELS = {"code": "单位代码", "name": "单位名称", "kind": "单位类型", "parent_code": "上级代码",
-                 "lead_department": "牵头部门"}
+HEADER_LABELS = {"code": N_("单位代码"), "name": N_("单位名称"), "kind": N_("单位类型"), "parent_code": N_("上级代码"),
+                 "lead_department": N_("牵头部门")}
 CODE_MAX, NAME_MAX = 32, 128
 MAX_ROWS = 50_000
 _CHUNK = 500  # keeps IN (...) lists under SQLite's bound-parameter limit
 
 
-class UnitError(ValueError):
+class UnitError(Invalid):
     """A unit could not be created; the message is for people."""
+
+    code = "unit_invalid"
 
 
 @dataclass
 class RowError:
     row: int  # as the user sees it in the spreadsheet: the header is row 1
-    message: str
+    message: str | LazyText
 
 
 @dataclass
@@ -115,9 +119,9 @@ def ensure_unit(code: str, name: str, kind: str, parent_code: str | None = None,
     if existing is not None:
         return existing
     if not code or not name:
-        raise UnitError("单位代码和名称不能为空")
+        raise UnitError(_l("单位代码和名称不能为空"))
     if kind not in UNIT_KINDS:
-        raise UnitError(f"单位类型无效：{kind}")
+        raise UnitError(_l("单位类型无效：%(kind)s", kind=kind))
     unit = Unit(code=code, name=name, kind=kind, parent_code=(parent_code or None))
     db.session.add(unit)
     db.session.flush()
@@ -129,8 +133,10 @@ def ensure_unit(code: str, name: str, kind: str, parent_code: str | None = None,
 # --- import -----------------------------------------------------------------------------------
 
 
-class _Unreadable(Exception):
+class _Unreadable(Invalid):
     """The file as a whole cannot be read; the message is for people."""
+
+    code = "unreadable_file"
 
 
 def _cell(value) -> str:
@@ -150,18 +156,18 @@ def _read_csv(data: bytes) -> list[list[str]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise _Unreadable("无法识别文件编码，请将CSV另存为UTF-8或GBK编码")
+        raise _Unreadable(_l("无法识别文件编码，请将CSV另存为UTF-8或GBK编码"))
     try:
         return [[_cell(v) for v in row] for row in csv.reader(io.StringIO(text, newline=""))]
     except csv.Error as exc:
-        raise _Unreadable(f"CSV文件格式有误：{exc}") from None
+        raise _Unreadable(_l("CSV文件格式有误：%(error)s", error=str(exc))) from None
 
 
 def _read_xlsx(data: bytes) -> list[list[str]]:
     try:
         return [[_cell(v) for v in row] for row in spreadsheets.first_sheet(data)]
     except spreadsheets.Unreadable as exc:
-        raise _Unreadable(str(exc)) from None
+        raise _Unreadable(reason(exc)) from None
 
 
 def _read_rows(data: bytes, filename: str) -> list[list[str]]:
@@ -171,23 +177,27 @@ def _read_rows(data: bytes, filename: str) -> list[list[str]]:
     if name.endswith(".xlsx"):
         return _read_xlsx(data)
     if name.endswith(".xls"):
-        raise _Unreadable("不支持旧版.xls文件，请在Excel中另存为.xlsx或CSV后再导入")
-    raise _Unreadable("不支持的文件类型，请上传CSV或XLSX文件")
+        raise _Unreadable(_l("不支持旧版.xls文件，请在Excel中另存为.xlsx或CSV后再导入"))
+    raise _Unreadable(_l("不支持的文件类型，请上传CSV或XLSX文件"))
+
+
+def _header_key(title: str) -> str:
+    # Templates often mark required columns with * and use spaces or full-width brackets.
+    return title.replace("*", "").replace(" ", "").strip().lower()
 
 
 def _header_map(header: list[str]) -> dict[str, int]:
+    # The headers as the reader's language names them are read too (the Chinese always are).
+    aliases = HEADER_ALIASES | {_header_key(gettext(label)): name for name, label in HEADER_LABELS.items()}
     columns: dict[str, int] = {}
     for index, title in enumerate(header):
-        # Templates often mark required columns with * and use spaces or full-width brackets.
-        key = title.replace("*", "").replace(" ", "").strip().lower()
-        field_name = HEADER_ALIASES.get(key)
+        field_name = aliases.get(_header_key(title))
         if field_name and field_name not in columns:
             columns[field_name] = index
-    missing = [HEADER_LABELS[f] for f in ("code", "name", "kind") if f not in columns]
+    missing = [LazyText(HEADER_LABELS[f]) for f in ("code", "name", "kind") if f not in columns]
     if missing:
-        raise _Unreadable(
-            f"表头缺少列：{'、'.join(missing)}（第1行应为：单位代码、单位名称、单位类型、上级代码）"
-        )
+        raise _Unreadable(_l("表头缺少列：%(columns)s（第1行应为：单位代码、单位名称、单位类型、上级代码）",
+                             columns=Joined(missing, ITEMS)))
     return columns
 
 
@@ -196,6 +206,8 @@ def _parse(rows: list[list[str]]) -> tuple[list[tuple[int, dict]], list[RowError
 
     Also returns every code the file names, valid row or not."""
     columns = _header_map(rows[0])
+    # The kinds as the reader's language names them are accepted too (the Chinese always are).
+    translated_kinds = {gettext(label).lower(): kind for kind, label in KIND_LABELS.items()}
     parsed: list[tuple[int, dict]] = []
     errors: list[RowError] = []
     first_row_of: dict[str, int] = {}
@@ -208,24 +220,25 @@ def _parse(rows: list[list[str]]) -> tuple[list[tuple[int, dict]], list[RowError
         parent = values.get("parent_code", "")
         lead = values.get("lead_department", "")
         if not code:
-            problems.append("单位代码不能为空")
+            problems.append(_l("单位代码不能为空"))
         elif len(code) > CODE_MAX:
-            problems.append(f"单位代码不能超过{CODE_MAX}个字符")
+            problems.append(_l("单位代码不能超过%(max)s个字符", max=CODE_MAX))
         if not name:
-            problems.append("单位名称不能为空")
+            problems.append(_l("单位名称不能为空"))
         elif len(name) > NAME_MAX:
-            problems.append(f"单位名称过长（不能超过{NAME_MAX}个字符）")
+            problems.append(_l("单位名称过长（不能超过%(max)s个字符）", max=NAME_MAX))
         if len(lead) > NAME_MAX:
-            problems.append(f"牵头部门名称过长（不能超过{NAME_MAX}个字符）")
-        kind = KIND_ALIASES.get(kind_text) or KIND_ALIASES.get(kind_text.lower())
+            problems.append(_l("牵头部门名称过长（不能超过%(max)s个字符）", max=NAME_MAX))
+        kind = KIND_ALIASES.get(kind_text) or KIND_ALIASES.get(kind_text.lower()) or translated_kinds.get(kind_text.lower())
         if not kind_text:
-            problems.append("单位类型不能为空")
+            problems.append(_l("单位类型不能为空"))
         elif kind is None:
-            problems.append(f"单位类型“{kind_text}”无效（可选：县直单位、乡镇、区、其他）")
+            problems.append(_l("单位类型“%(kind)s”无效（可选：%(choices)s）", kind=kind_text,
+                               choices=Joined([LazyText(label) for label in KIND_LABELS.values()], ITEMS)))
         if code and parent == code:
-            problems.append("上级代码不能是本单位自己的代码")
+            problems.append(_l("上级代码不能是本单位自己的代码"))
         if code and code in first_row_of:
-            problems.append(f"单位代码“{code}”与第{first_row_of[code]}行重复")
+            problems.append(_l("单位代码“%(code)s”与第%(row)s行重复", code=code, row=first_row_of[code]))
         elif code:
             first_row_of[code] = row_number
         errors.extend(RowError(row_number, p) for p in problems)
@@ -245,20 +258,20 @@ def import_units(stream: bytes | IO, filename: str, actor_id: int | None) -> Imp
         data = data.encode("utf-8")
     try:
         if not data:
-            raise _Unreadable("文件为空")
+            raise _Unreadable(_l("文件为空"))
         rows = _read_rows(data, filename)
         while rows and not any(rows[-1]):
             rows.pop()
         if not rows:
-            raise _Unreadable("文件为空")
+            raise _Unreadable(_l("文件为空"))
         if len(rows) - 1 > MAX_ROWS:
-            raise _Unreadable(f"一次最多导入{MAX_ROWS}行，请拆分文件")
+            raise _Unreadable(_l("一次最多导入%(max)s行，请拆分文件", max=MAX_ROWS))
         parsed, errors, named_codes = _parse(rows)
     except _Unreadable as exc:
-        result.errors.append(RowError(1, str(exc)))
+        result.errors.append(RowError(1, exc.text))
         return result
     if not parsed and not errors:
-        result.errors.append(RowError(1, "文件中没有数据行"))
+        result.errors.append(RowError(1, _l("文件中没有数据行")))
         return result
 
     # A row with an error still names a code the user meant to import; its children are not blamed too.
@@ -267,7 +280,7 @@ def import_units(stream: bytes | IO, filename: str, actor_id: int | None) -> Imp
     for row_number, values in parsed:
         parent = values["parent_code"]
         if parent and parent not in named_codes and parent not in known_parents:
-            errors.append(RowError(row_number, f"上级代码“{parent}”不存在（文件和系统中都没有该单位）"))
+            errors.append(RowError(row_number, _l("上级代码“%(code)s”不存在（文件和系统中都没有该单位）", code=parent)))
     if errors:
         result.errors = sorted(errors, key=lambda e: e.row)
         return result
@@ -300,7 +313,7 @@ def import_units(stream: bytes | IO, filename: str, actor_id: int | None) -> Imp
     except IntegrityError:
         # Someone added one of these codes while we were importing; nothing of ours is kept.
         db.session.rollback()
-        return ImportResult(errors=[RowError(1, "导入期间单位数据被他人修改，请重新导入")])
+        return ImportResult(errors=[RowError(1, _l("导入期间单位数据被他人修改，请重新导入"))])
     except SQLAlchemyError:
         db.session.rollback()
         raise

@@ -10,15 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app import clock
+from app.errors import DomainError, Invalid
+from app.i18n import ITEMS, N_, Joined, _l
 from app.extensions import db
 from app.models import Unit, User
 from app.models.roles import ROLES
 from app.services.shared import audit
-
-def N_(message: str) -> str:
-    """Marks a msgid for extraction; the web layer translates it when shown."""
-    return message
-
 
 LOCK_MINUTES = 15
 MIN_PASSWORD_LENGTH = 8
@@ -42,12 +39,17 @@ def _hasher() -> tuple[PasswordHasher, str]:
                        cfg["PASSWORD_HASH_PARALLELISM"])
 
 
-class UserError(ValueError):
+class UserError(Invalid):
     """A user could not be created or changed; the message is for people."""
 
+    code = "user_invalid"
 
-class LoginError(Exception):
+
+class LoginError(DomainError):
     """Login refused; the message is safe to show on the login page."""
+
+    status = 401
+    code = "login_refused"
 
 
 def hash_password(password: str) -> str:
@@ -75,23 +77,23 @@ def _snapshot(user: User) -> dict:
 
 def _validate(username: str, password: str, role: str, display_name: str, unit_id: int | None) -> None:
     if not username:
-        raise UserError("用户名不能为空")
+        raise UserError(_l("用户名不能为空"))
     if len(username) > 64 or any(ch.isspace() for ch in username):
-        raise UserError("用户名不能超过64个字符，且不能包含空格")
+        raise UserError(_l("用户名不能超过64个字符，且不能包含空格"))
     if not display_name:
-        raise UserError("显示名不能为空")
+        raise UserError(_l("显示名不能为空"))
     if len(display_name) > 64:
-        raise UserError("显示名不能超过64个字符")
+        raise UserError(_l("显示名不能超过64个字符"))
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise UserError(f"密码至少需要{MIN_PASSWORD_LENGTH}个字符")
+        raise UserError(_l("密码至少需要%(n)s个字符", n=MIN_PASSWORD_LENGTH))
     if role not in ROLES:
-        raise UserError(f"角色无效：{role}（可选：{'、'.join(ROLES)}）")
+        raise UserError(_l("角色无效：%(role)s（可选：%(roles)s）", role=role, roles=Joined(ROLES, ITEMS)))
     if role == "unit_staff" and unit_id is None:
-        raise UserError("单位工作人员必须指定所属单位")
+        raise UserError(_l("单位工作人员必须指定所属单位"))
     if role != "unit_staff" and unit_id is not None:
-        raise UserError("只有单位工作人员可以指定所属单位")
+        raise UserError(_l("只有单位工作人员可以指定所属单位"))
     if unit_id is not None and db.session.get(Unit, unit_id) is None:
-        raise UserError("所属单位不存在")
+        raise UserError(_l("所属单位不存在"))
 
 
 def create_user(
@@ -103,15 +105,15 @@ def create_user(
     email: str | None = None,
     actor_id: int | None = None,
 ) -> User:
-    """Create a user with a hashed password; raises UserError with a Chinese message."""
+    """Create a user with a hashed password; raises UserError with a message for people."""
     username = (username or "").strip()
     display_name = (display_name or "").strip()
     email = (email or "").strip() or None
     _validate(username, password, role, display_name, unit_id)
     if email and len(email) > 128:
-        raise UserError("邮箱不能超过128个字符")
+        raise UserError(_l("邮箱不能超过128个字符"))
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise UserError(f"用户名已存在：{username}")
+        raise UserError(_l("用户名已存在：%(name)s", name=username))
     user = User(
         username=username,
         password_hash=hash_password(password),
@@ -128,7 +130,7 @@ def create_user(
     except IntegrityError:
         # Another request created the same username between our check and the insert.
         db.session.rollback()
-        raise UserError(f"用户名已存在：{username}") from None
+        raise UserError(_l("用户名已存在：%(name)s", name=username)) from None
     audit.record(actor_id, "user.create", "user", user.id, after=_snapshot(user), unit_id=unit_id)
     db.session.commit()
     return user

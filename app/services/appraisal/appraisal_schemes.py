@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app import clock
+from app.i18n import _l
 from app.extensions import db
 from app.models import AppraisalScheme, Campaign, CampaignUnit, SchemeComponent, SchemePart, SchemeTemplate, ScoreSheet, SheetStatus
 from app.services.shared import audit
@@ -21,17 +22,19 @@ BOTTOM_N_MAX = 50
 class SchemeError(InputError):
     """A scheme file or an attach request the office must correct."""
 
-    def __init__(self, message: str, field: str | None = None):
+    code = "appraisal_scheme_invalid"
+
+    def __init__(self, message, field: str | None = None):
         super().__init__(message, field=field)
 
 
-def _points(value, where: str) -> Decimal:
+def _points(value, where) -> Decimal:
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise SchemeError(f"{where}：分值“{value}”不是数字") from None
+        raise SchemeError(_l("%(where)s：分值“%(value)s”不是数字", where=where, value=value)) from None
     if not number.is_finite() or number <= 0:
-        raise SchemeError(f"{where}：分值须大于0")
+        raise SchemeError(_l("%(where)s：分值须大于0", where=where))
     return number
 
 
@@ -40,40 +43,42 @@ def parse_scheme(text: str) -> dict:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SchemeError(f"考核方案不是有效的 YAML：{exc}") from None
+        raise SchemeError(_l("考核方案不是有效的 YAML：%(error)s", error=str(exc))) from None
     if not isinstance(data, dict):
-        raise SchemeError("考核方案格式不正确")
+        raise SchemeError(_l("考核方案格式不正确"))
     key, name = str(data.get("key") or "").strip(), str(data.get("name") or "").strip()
     if not key or not name:
-        raise SchemeError("考核方案须有 key 和 name")
-    total = _points(data.get("total"), "总分")
+        raise SchemeError(_l("考核方案须有 key 和 name"))
+    total = _points(data.get("total"), _l("总分"))
     bottom_n = data.get("bottom_n", 2)
     if not isinstance(bottom_n, int) or not 0 <= bottom_n <= BOTTOM_N_MAX:
-        raise SchemeError(f"bottom_n 须为0到{BOTTOM_N_MAX}之间的整数")
+        raise SchemeError(_l("bottom_n 须为0到%(max)s之间的整数", max=BOTTOM_N_MAX))
     components, keys = [], set()
     for i, raw in enumerate(data.get("components") or []):
-        where = f"第{i + 1}个考评项目"
+        where = _l("第%(n)s个考评项目", n=i + 1)
         ckey, cname = str(raw.get("key") or "").strip(), str(raw.get("name") or "").strip()
         if not ckey or not cname:
-            raise SchemeError(f"{where}：须有 key 和 name")
+            raise SchemeError(_l("%(where)s：须有 key 和 name", where=where))
         if ckey in keys:
-            raise SchemeError(f"{where}：key “{ckey}”重复")
+            raise SchemeError(_l("%(where)s：key “%(key)s”重复", where=where, key=ckey))
         keys.add(ckey)
-        points = _points(raw.get("points"), f"{where}（{cname}）")
-        maximum = _points(raw.get("max", points), f"{where}（{cname}）满分")
-        parts = [{"name": str(p.get("name") or "").strip(), "points": _points(p.get("points"), f"{cname}的细项")}
+        named = _l("%(where)s（%(name)s）", where=where, name=cname)
+        points = _points(raw.get("points"), named)
+        maximum = _points(raw.get("max", points), _l("%(where)s满分", where=named))
+        parts = [{"name": str(p.get("name") or "").strip(), "points": _points(p.get("points"), _l("%(name)s的细项", name=cname))}
                  for p in raw.get("parts") or []]
         if any(not p["name"] for p in parts):
-            raise SchemeError(f"{where}（{cname}）：细项须有名称")
+            raise SchemeError(_l("%(where)s：细项须有名称", where=named))
         if parts and sum(p["points"] for p in parts) != maximum:
-            raise SchemeError(f"{where}（{cname}）：细项分值之和{sum(p['points'] for p in parts)}不等于满分{maximum}")
+            raise SchemeError(_l("%(where)s：细项分值之和%(sum)s不等于满分%(max)s", where=named,
+                                 sum=sum(p["points"] for p in parts), max=maximum))
         components.append({"key": ckey, "name": cname, "points": str(points), "max": str(maximum),
                            "parts": [{"name": p["name"], "points": str(p["points"])} for p in parts]})
     if not components:
-        raise SchemeError("考核方案须至少有一个考评项目")
+        raise SchemeError(_l("考核方案须至少有一个考评项目"))
     weights = sum(Decimal(c["points"]) for c in components)
     if weights != total:
-        raise SchemeError(f"各考评项目分值之和{weights}不等于总分{total}")
+        raise SchemeError(_l("各考评项目分值之和%(sum)s不等于总分%(total)s", sum=weights, total=total))
     return {"key": key, "name": name, "total": str(total), "bottom_n": bottom_n, "components": components,
             "consequences": [str(c) for c in data.get("consequences") or []]}
 
@@ -90,7 +95,7 @@ def load_templates(directory: str | Path | None = None) -> list[tuple[SchemeTemp
         try:
             parsed.append(parse_scheme(path.read_text(encoding="utf-8")))
         except SchemeError as exc:
-            raise SchemeError(f"{path.name}：{exc.message}") from None
+            raise SchemeError(_l("%(file)s：%(message)s", file=path.name, message=exc.text)) from None
     results = []
     for definition in parsed:
         digest = _hash(definition)
@@ -149,15 +154,15 @@ def attach(campaign_id: int, template_id: int, actor_id: int | None) -> Appraisa
     """Give the campaign its own copy of a template (replacing an unused one)."""
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None:
-        raise SchemeError("专项整治不存在")
+        raise SchemeError(_l("专项整治不存在"))
     template = db.session.get(SchemeTemplate, template_id)
     if template is None:
-        raise SchemeError("考核方案不存在", "template")
+        raise SchemeError(_l("考核方案不存在"), "template")
     before = None
     scheme = scheme_for(campaign_id)
     if scheme is not None:
         if sheet_count(scheme):
-            raise SchemeError("已有单位评分，不能再更换考核方案", "template")
+            raise SchemeError(_l("已有单位评分，不能再更换考核方案"), "template")
         before = snapshot(scheme)
         db.session.delete(scheme)
         db.session.flush()
@@ -177,7 +182,7 @@ def detach(campaign_id: int, actor_id: int | None) -> None:
     if scheme is None:
         return
     if sheet_count(scheme):
-        raise SchemeError("已有单位评分，不能取消考核方案", "template")
+        raise SchemeError(_l("已有单位评分，不能取消考核方案"), "template")
     audit.record(actor_id, "appraisal.detach", "campaign", campaign_id, before=snapshot(scheme))
     db.session.delete(scheme)
     db.session.commit()
@@ -187,15 +192,15 @@ def update_settings(campaign_id: int, bottom_n: int | None, kind: str | None, ac
     """The interview quota per category and the campaign's kind (整治类别), fixed once the ranking is confirmed."""
     scheme = scheme_for(campaign_id)
     if scheme is None:
-        raise SchemeError("本专项整治尚未挂接考核方案")
+        raise SchemeError(_l("本专项整治尚未挂接考核方案"))
     if scheme.finalised_at is not None:
-        raise SchemeError("排名已确认，不能再修改考核设置")
+        raise SchemeError(_l("排名已确认，不能再修改考核设置"))
     if bottom_n is None or not 0 <= bottom_n <= BOTTOM_N_MAX:
-        raise SchemeError(f"约谈名额须为0到{BOTTOM_N_MAX}之间的整数", "bottom_n")
+        raise SchemeError(_l("约谈名额须为0到%(max)s之间的整数", max=BOTTOM_N_MAX), "bottom_n")
     campaign = db.session.get(Campaign, campaign_id)
     kind = campaign.kind if kind is None else kind.strip()
     if len(kind) > 64:
-        raise SchemeError("整治类别不能超过64个字", "kind")
+        raise SchemeError(_l("整治类别不能超过64个字"), "kind")
     before = {"bottom_n": scheme.bottom_n, "kind": campaign.kind}
     scheme.bottom_n, campaign.kind = bottom_n, kind
     audit.record(actor_id, "appraisal.settings", "campaign", campaign_id, before=before,

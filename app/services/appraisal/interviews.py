@@ -5,6 +5,7 @@ from datetime import date
 from sqlalchemy import select
 
 from app import clock
+from app.i18n import _l
 from app.extensions import db
 from app.models import Interview, ScoreSheet, SelfExamination
 from app.models.interview import FOLLOW_UP_STATUSES, SELF_EXAMINATION_STATUSES
@@ -17,6 +18,8 @@ TEXT_MAX = 128
 
 class InterviewError(InputError):
     """Input the office must correct; `errors` maps a field to its message."""
+
+    code = "interview_invalid"
 
 
 @dataclass
@@ -32,21 +35,21 @@ class InterviewInput:
 def _check(values: InterviewInput) -> None:
     errors = {}
     if values.held_on is None:
-        errors["held_on"] = "请填写约谈日期"
+        errors["held_on"] = _l("请填写约谈日期")
     elif values.held_on > clock.today():
-        errors["held_on"] = "约谈日期不能晚于今天"
-    for name, label in (("leader_interviewed", "被约谈领导"), ("interviewer", "约谈人")):
+        errors["held_on"] = _l("约谈日期不能晚于今天")
+    for name, label in (("leader_interviewed", _l("被约谈领导")), ("interviewer", _l("约谈人"))):
         text = (getattr(values, name) or "").strip()
         if not text:
-            errors[name] = f"请填写{label}"
+            errors[name] = _l("请填写%(label)s", label=label)
         elif len(text) > TEXT_MAX:
-            errors[name] = f"{label}不能超过{TEXT_MAX}字"
+            errors[name] = _l("%(label)s不能超过%(max)s字", label=label, max=TEXT_MAX)
     if not (values.minutes or "").strip():
-        errors["minutes"] = "请填写约谈记录"
+        errors["minutes"] = _l("请填写约谈记录")
     if values.follow_up_status not in FOLLOW_UP_STATUSES:
-        errors["follow_up_status"] = "请选择整改落实情况"
+        errors["follow_up_status"] = _l("请选择整改落实情况")
     if errors:
-        raise InterviewError("请按提示修改标出的内容", errors)
+        raise InterviewError(_l("请按提示修改标出的内容"), errors)
 
 
 def flagged_sheet(campaign_id: int, unit_id: int) -> ScoreSheet | None:
@@ -75,7 +78,7 @@ def _fill(interview: Interview, values: InterviewInput) -> None:
 
 def create(campaign_id: int, unit_id: int, values: InterviewInput, actor_id: int) -> Interview:
     if flagged_sheet(campaign_id, unit_id) is None:
-        raise InterviewError("只能为已确认排名中列入约谈的单位登记约谈")
+        raise InterviewError(_l("只能为已确认排名中列入约谈的单位登记约谈"))
     _check(values)
     interview = Interview(campaign_id=campaign_id, unit_id=unit_id, created_by_id=actor_id, created_at=clock.now())
     _fill(interview, values)
@@ -93,7 +96,7 @@ def get(interview_id: int) -> Interview | None:
 def update(interview_id: int, values: InterviewInput, actor_id: int) -> Interview:
     interview = get(interview_id)
     if interview is None:
-        raise InterviewError("约谈记录不存在")
+        raise InterviewError(_l("约谈记录不存在"))
     _check(values)
     before = snapshot(interview)
     _fill(interview, values)
@@ -107,7 +110,7 @@ def delete(interview_id: int, actor_id: int) -> int:
     """Remove a record entered by mistake (the audit trail keeps what it said); returns its campaign."""
     interview = get(interview_id)
     if interview is None:
-        raise InterviewError("约谈记录不存在")
+        raise InterviewError(_l("约谈记录不存在"))
     campaign_id = interview.campaign_id
     audit.record(actor_id, "interview.delete", "interview", interview.id, before=snapshot(interview),
                  unit_id=interview.unit_id)
@@ -139,16 +142,16 @@ def record_self_examination(record_id: int, status: str, received_on: date | Non
     """Note whether the written self-examination has come in."""
     record = get_self_examination(record_id)
     if record is None:
-        raise InterviewError("书面检查记录不存在")
+        raise InterviewError(_l("书面检查记录不存在"))
     errors = {}
     if status not in SELF_EXAMINATION_STATUSES:
-        errors["status"] = "请选择状态"
+        errors["status"] = _l("请选择状态")
     if status == "received" and received_on is None:
-        errors["received_on"] = "请填写收到日期"
+        errors["received_on"] = _l("请填写收到日期")
     if received_on is not None and received_on > clock.today():
-        errors["received_on"] = "收到日期不能晚于今天"
+        errors["received_on"] = _l("收到日期不能晚于今天")
     if errors:
-        raise InterviewError("请按提示修改标出的内容", errors)
+        raise InterviewError(_l("请按提示修改标出的内容"), errors)
     before = {"status": record.status, "received_on": record.received_on, "note": record.note}
     record.status = status
     record.received_on = received_on if status == "received" else None

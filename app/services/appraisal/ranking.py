@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app import clock
+from app.i18n import _l
 from app.extensions import db
 from app.models import Campaign, CampaignUnit, SelfExamination, ScoreSheet, Unit
 from app.services.shared import audit
@@ -24,6 +25,9 @@ KIND_ORDER = ("township", "department", "district", "other")
 
 class RankingError(InputError):
     """The ranking cannot be confirmed yet (or is confirmed already)."""
+
+    status = 409
+    code = "ranking_refused"
 
 
 @dataclass
@@ -103,7 +107,7 @@ def campaign_ranking(campaign_id: int) -> Ranking:
     campaign = db.session.get(Campaign, campaign_id)
     scheme = scheme_for(campaign_id)
     if campaign is None or scheme is None:
-        raise RankingError("本专项整治尚未挂接考核方案")
+        raise RankingError(_l("本专项整治尚未挂接考核方案"))
     enrolled = list(db.session.scalars(select(Unit).join(CampaignUnit, CampaignUnit.unit_id == Unit.id)
                                        .where(CampaignUnit.campaign_id == campaign_id).order_by(Unit.code)))
     sheets = {s.unit_id: s for s in db.session.scalars(select(ScoreSheet).where(ScoreSheet.scheme_id == scheme.id))}
@@ -133,11 +137,11 @@ def finalise(campaign_id: int, actor_id: int) -> Ranking:
     ranking = campaign_ranking(campaign_id)
     scheme = ranking.scheme
     if scheme.finalised_at is not None:
-        raise RankingError("排名已确认")
+        raise RankingError(_l("排名已确认"))
     if ranking.unscored:
-        raise RankingError(f"还有{len(ranking.unscored)}个单位的评分表未提交，不能确认排名")
+        raise RankingError(_l("还有%(n)s个单位的评分表未提交，不能确认排名", n=len(ranking.unscored)))
     if not ranking.complete:
-        raise RankingError("尚无已提交的评分表")
+        raise RankingError(_l("尚无已提交的评分表"))
     now = clock.now()
     marked = []
     for category in ranking.categories:

@@ -1,10 +1,12 @@
-"""The ranking as an Excel workbook: a title row naming the campaign and the date, one sheet per category."""
+"""The ranking as an Excel workbook: a title row naming the campaign and the date, one sheet per category.
+Written in the reader's language (headers, labels); the names in it are data."""
 import io
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from app import clock
+from app.i18n import gettext as _
 from app.services.appraisal.ranking import Ranking
 from app.services.appraisal.score_sheets import component_score
 from app.safe_text import printable
@@ -14,13 +16,17 @@ from app.services.shared.spreadsheets import append_row
 def ranking_xlsx(ranking: Ranking) -> bytes:
     scheme = ranking.scheme
     components = list(scheme.components)
-    headers = ["名次", "单位代码", "单位名称"] + [f"{c.name}（{c.points.normalize():f}）" for c in components] + [
-        "扣减分", "总分", "并列", "约谈", "书面检查"]
+    headers = [_("名次"), _("单位代码"), _("单位名称")] + [
+        _("%(name)s（%(points)s）", name=c.name, points=f"{c.points.normalize():f}") for c in components] + [
+        _("扣减分"), _("总分"), _("并列"), _("约谈"), _("书面检查")]
+    tied, yes = _("并列"), _("是")
     book = Workbook()
     book.remove(book.active)
     for category in ranking.categories or []:
-        sheet = book.create_sheet(title=printable(category.label)[:31])
-        title = f"{ranking.campaign.title} {scheme.name} {category.label}排名（导出日期：{clock.today():%Y-%m-%d}）"
+        label = _(category.label)
+        sheet = book.create_sheet(title=printable(label)[:31])
+        title = _("%(campaign)s %(scheme)s %(category)s排名（导出日期：%(date)s）", campaign=ranking.campaign.title,
+                  scheme=scheme.name, category=label, date=f"{clock.today():%Y-%m-%d}")
         append_row(sheet, [title])
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
         sheet["A1"].font = Font(bold=True, size=14)
@@ -32,11 +38,12 @@ def ranking_xlsx(ranking: Ranking) -> bytes:
             scores = {s.part_id: s.score for s in row.sheet.scores if s.score is not None}
             append_row(sheet, [row.place.rank, row.unit.code, row.unit.name]
                          + [float(component_score(c, scores)) for c in components]
-                         + [float(row.sheet.penalty), float(row.sheet.total), "并列" if row.place.tied else "",
-                            "是" if row.place.flagged else "", "是" if row.self_examination else ""])
+                         + [float(row.sheet.penalty), float(row.sheet.total), tied if row.place.tied else "",
+                            yes if row.place.flagged else "", yes if row.self_examination else ""])
         sheet.column_dimensions["C"].width = 24
     if not book.sheetnames:
-        append_row(book.create_sheet(title="排名"), [f"{ranking.campaign.title}：尚无已提交的评分表"])
+        append_row(book.create_sheet(title=_("排名")[:31]),
+                   [_("%(campaign)s：尚无已提交的评分表", campaign=ranking.campaign.title)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

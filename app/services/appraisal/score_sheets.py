@@ -6,6 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
+from app.errors import Invalid
+from app.errors import reason as reason_of
+from app.i18n import N_, _l
 from app.extensions import db
 from app.models import AppraisalScheme, CampaignUnit, PartScore, ScoreSheet, Unit
 from app.services.shared import audit
@@ -16,8 +19,12 @@ CENT = Decimal("0.01")
 REASON_MAX = 500
 
 
+STALE = N_("评分表已被他人修改，请复制您的输入后刷新页面再试")
+
 class SheetError(InputError):
-    """The sheet cannot be saved: `errors` maps an input name to its Chinese message."""
+    """The sheet cannot be saved: `errors` maps an input name to its message."""
+
+    code = "score_sheet_invalid"
 
 
 @dataclass
@@ -39,15 +46,15 @@ def reason_key(part_id: int) -> str:
 
 
 def parse_points(raw: str) -> Decimal:
-    """A score as typed (up to two decimals); ValueError with the Chinese message otherwise."""
+    """A score as typed (up to two decimals); Invalid (a ValueError) saying why otherwise."""
     try:
         value = Decimal(raw.strip())
     except (InvalidOperation, ValueError):
-        raise ValueError("请填写数字") from None
+        raise Invalid(_l("请填写数字")) from None
     if not value.is_finite():
-        raise ValueError("请填写数字")
+        raise Invalid(_l("请填写数字"))
     if value != value.quantize(CENT):
-        raise ValueError("最多保留两位小数")
+        raise Invalid(_l("最多保留两位小数"))
     return value
 
 
@@ -64,7 +71,7 @@ def total_of(scheme: AppraisalScheme, scores: dict[int, Decimal], penalty: Decim
 
 
 def _check(scheme: AppraisalScheme, values: SheetInput, complete: bool) -> tuple[dict[int, Decimal], Decimal]:
-    errors: dict[str, str] = {}
+    errors: dict = {}
     scores: dict[int, Decimal] = {}
     for component in scheme.components:
         for part in component.parts:
@@ -72,20 +79,20 @@ def _check(scheme: AppraisalScheme, values: SheetInput, complete: bool) -> tuple
             raw, reason = (raw or "").strip(), (reason or "").strip()
             if not raw:
                 if complete:
-                    errors[score_key(part.id)] = "请填写得分"
+                    errors[score_key(part.id)] = _l("请填写得分")
                 continue
             try:
                 value = parse_points(raw)
             except ValueError as exc:
-                errors[score_key(part.id)] = str(exc)
+                errors[score_key(part.id)] = reason_of(exc)
                 continue
             if not Decimal(0) <= value <= part.points:
-                errors[score_key(part.id)] = f"得分须在0到{part.points.normalize():f}之间"
+                errors[score_key(part.id)] = _l("得分须在0到%(max)s之间", max=f"{part.points.normalize():f}")
                 continue
             if value < part.points and not reason:
-                errors[reason_key(part.id)] = "扣分须写明原因"
+                errors[reason_key(part.id)] = _l("扣分须写明原因")
             if len(reason) > REASON_MAX:
-                errors[reason_key(part.id)] = f"原因不能超过{REASON_MAX}字"
+                errors[reason_key(part.id)] = _l("原因不能超过%(max)s字", max=REASON_MAX)
             scores[part.id] = value
     penalty = Decimal(0)
     raw_penalty = (values.penalty or "").strip()
@@ -93,13 +100,13 @@ def _check(scheme: AppraisalScheme, values: SheetInput, complete: bool) -> tuple
         try:
             penalty = parse_points(raw_penalty)
             if penalty < 0 or penalty > scheme.total:
-                errors["penalty"] = f"扣减分须在0到{scheme.total.normalize():f}之间"
+                errors["penalty"] = _l("扣减分须在0到%(max)s之间", max=f"{scheme.total.normalize():f}")
         except ValueError as exc:
-            errors["penalty"] = str(exc)
+            errors["penalty"] = reason_of(exc)
     if penalty > 0 and not (values.penalty_reason or "").strip():
-        errors["penalty_reason"] = "扣减分须写明负面事件或失误"
+        errors["penalty_reason"] = _l("扣减分须写明负面事件或失误")
     if errors:
-        raise SheetError("请按提示修改标出的内容", errors)
+        raise SheetError(_l("请按提示修改标出的内容"), errors)
     return scores, penalty
 
 
@@ -122,9 +129,9 @@ def snapshot(sheet: ScoreSheet) -> dict:
 def _scheme_open(campaign_id: int) -> AppraisalScheme:
     scheme = scheme_for(campaign_id)
     if scheme is None:
-        raise SheetError("本专项整治尚未挂接考核方案")
+        raise SheetError(_l("本专项整治尚未挂接考核方案"))
     if scheme.finalised_at is not None:
-        raise SheetError("排名已确认，评分表不能再修改")
+        raise SheetError(_l("排名已确认，评分表不能再修改"))
     return scheme
 
 
@@ -132,12 +139,12 @@ def save(campaign_id: int, unit_id: int, values: SheetInput, actor_id: int, subm
     """Save the assessor's scores (a draft may leave parts blank); submitting needs every part and locks the sheet."""
     scheme = _scheme_open(campaign_id)
     if enrolled_unit(campaign_id, unit_id) is None:
-        raise SheetError("该单位未纳入本专项整治")
+        raise SheetError(_l("该单位未纳入本专项整治"))
     sheet = get_sheet(scheme.id, unit_id)
     if sheet is not None and sheet.status == "submitted":
-        raise SheetError("评分表已提交并锁定；如需更正，请专项整治办公室退回")
+        raise SheetError(_l("评分表已提交并锁定；如需更正，请专项整治办公室退回"))
     if sheet is not None and values.version is not None and values.version != sheet.version:
-        raise SheetError("评分表已被他人修改，请复制您的输入后刷新页面再试")
+        raise SheetError(STALE)
     scores, penalty = _check(scheme, values, complete=submit)
     before = snapshot(sheet) if sheet is not None else None
     if sheet is None:
@@ -162,7 +169,7 @@ def save(campaign_id: int, unit_id: int, values: SheetInput, actor_id: int, subm
         db.session.flush()
     except StaleDataError:
         db.session.rollback()
-        raise SheetError("评分表已被他人修改，请复制您的输入后刷新页面再试") from None
+        raise SheetError(STALE) from None
     audit.record(actor_id, "score_sheet.submit" if submit else "score_sheet.save", "score_sheet", sheet.id,
                  before=before, after=snapshot(sheet), unit_id=unit_id)
     db.session.commit()
@@ -174,10 +181,10 @@ def reopen(campaign_id: int, unit_id: int, reason: str, actor_id: int) -> ScoreS
     scheme = _scheme_open(campaign_id)
     sheet = get_sheet(scheme.id, unit_id)
     if sheet is None or sheet.status != "submitted":
-        raise SheetError("只能退回已提交的评分表")
+        raise SheetError(_l("只能退回已提交的评分表"))
     reason = (reason or "").strip()
     if not reason:
-        raise SheetError("请填写退回原因", {"reason": "请填写退回原因"})
+        raise SheetError(_l("请填写退回原因"), {"reason": _l("请填写退回原因")})
     sheet.status, sheet.submitted_by_id, sheet.submitted_at = "draft", None, None
     audit.record(actor_id, "score_sheet.reopen", "score_sheet", sheet.id, before={"status": "submitted"},
                  after={"status": "draft", "reason": reason}, unit_id=unit_id)

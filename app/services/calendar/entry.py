@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock, workdays
+from app.errors import DomainError, Invalid
+from app.i18n import ITEMS, N_, Joined, LazyText, _l, gettext
 from app.extensions import db
 from app.models import HolidayDay, HolidayYear
 from app.models.calendar import KIND_NAMES
@@ -31,7 +33,8 @@ NAME_MAX = 32
 NOTE_MAX = 500
 HEADER_SEARCH_ROWS = 5  # an .xlsx may have a title row above the header
 YEARS = (2000, 2100)
-COLUMNS = {"date": "日期", "kind": "类型", "name": "名称"}
+# Column names: stored in an error as msgids (the page translates them).
+COLUMNS = {"date": N_("日期"), "kind": N_("类型"), "name": N_("名称")}
 HEADERS = {
     "date": "date", "日期": "date",
     "kind": "kind", "类型": "kind", "放假/调休上班": "kind", "放假或上班": "kind", "安排": "kind",
@@ -47,30 +50,28 @@ WEEKDAYS = "一二三四五六日"
 SERIAL_RANGE = (36526, 73051)  # Excel day numbers of 2000-01-01 and 2100-01-01
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+WEEKDAY_NAMES = (_l("星期一"), _l("星期二"), _l("星期三"), _l("星期四"), _l("星期五"), _l("星期六"), _l("星期日"))
 TEMPLATE_NOTES = [
-    "每行一天：日期、类型、名称。第1行为表头（日期、类型、名称），请勿修改。",
-    "日期写作 2027-02-05（或 2027/2/5、2027年2月5日）；一个文件只填一年的日期。",
-    "类型填“放假”或“调休上班”。放假期间的周六、周日也请列出（与国务院办公厅通知一致）；"
-    "调休上班只能是周六或周日。",
-    "名称填节日名称，如 元旦、春节、清明节、劳动节、端午节、中秋节、国庆节；调休上班可写“春节调休”。",
-    "未列出的日期按平常计算：周一至周五上班，周六、周日休息。",
-    "导入后，该年的安排以导入的文件为准（整年替换）；文件中只要有一行有误，整个文件都不会导入。",
+    _l("每行一天：日期、类型、名称。第1行为表头（日期、类型、名称），请勿修改。"),
+    _l("日期写作 2027-02-05（或 2027/2/5、2027年2月5日）；一个文件只填一年的日期。"),
+    _l("类型填“放假”或“调休上班”。放假期间的周六、周日也请列出（与国务院办公厅通知一致）；调休上班只能是周六或周日。"),
+    _l("名称填节日名称，如 元旦、春节、清明节、劳动节、端午节、中秋节、国庆节；调休上班可写“春节调休”。"),
+    _l("未列出的日期按平常计算：周一至周五上班，周六、周日休息。"),
+    _l("导入后，该年的安排以导入的文件为准（整年替换）；文件中只要有一行有误，整个文件都不会导入。"),
 ]
 
 
-class CalendarError(Exception):
+class CalendarError(DomainError):
     """A change the office must correct or retry; the message is for people."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    code = "calendar_refused"
 
 
 @dataclass
 class RowError:
     row: int  # as the sheet numbers it (header is row 1); 0 for the file as a whole
-    column: str
-    message: str
+    column: str  # a msgid of COLUMNS, or ""
+    message: str | LazyText
 
 
 @dataclass
@@ -135,16 +136,18 @@ def parse_date(value) -> date | None:
     return None
 
 
-def _weekday(day: date) -> str:
-    return "星期" + WEEKDAYS[day.weekday()]
+def _weekday(day: date):
+    return WEEKDAY_NAMES[day.weekday()]
 
 
 def check_rows(rows: list[tuple[int, dict]], year: int | None = None) -> Checked:
     """Check an arrangement's rows ((row number, {"date", "kind", "name"}) each); `year`: the year
     it must be (None: the one year its dates fall in). Blank rows are skipped."""
     result = Checked(year=year)
+    # The kinds as the reader's language names them (the template they downloaded) are read too.
+    translated_kinds = {gettext(name).lower(): kind for kind, name in KIND_NAMES.items()}
     if year is not None and not YEARS[0] <= year <= YEARS[1]:
-        result.errors.append(RowError(0, "", f"年份应在{YEARS[0]}到{YEARS[1]}之间"))
+        result.errors.append(RowError(0, "", _l("年份应在%(first)s到%(last)s之间", first=YEARS[0], last=YEARS[1])))
         return result
     parsed: list[tuple[int, date, str, str]] = []
     for number, values in rows:
@@ -154,49 +157,54 @@ def check_rows(rows: list[tuple[int, dict]], year: int | None = None) -> Checked
         problems = len(result.errors)
         day = parse_date(raw_date)
         if not _text(raw_date):
-            result.errors.append(RowError(number, COLUMNS["date"], "日期不能为空"))
+            result.errors.append(RowError(number, COLUMNS["date"], _l("日期不能为空")))
         elif day is None:
-            result.errors.append(RowError(number, COLUMNS["date"], f"日期“{_text(raw_date)}”无效（应如 2027-02-05）"))
+            result.errors.append(RowError(number, COLUMNS["date"], _l("日期“%(date)s”无效（应如 2027-02-05）",
+                                                                      date=_text(raw_date))))
         elif not YEARS[0] <= day.year <= YEARS[1]:
-            result.errors.append(RowError(number, COLUMNS["date"], f"日期“{_text(raw_date)}”超出{YEARS[0]}到{YEARS[1]}年"))
+            result.errors.append(RowError(number, COLUMNS["date"], _l("日期“%(date)s”超出%(first)s到%(last)s年",
+                                                                      date=_text(raw_date), first=YEARS[0], last=YEARS[1])))
             day = None
-        kind = KINDS.get(raw_kind.lower() if raw_kind.isascii() else raw_kind)
+        kind = KINDS.get(raw_kind.lower() if raw_kind.isascii() else raw_kind) or translated_kinds.get(raw_kind.lower())
         if not raw_kind:
-            result.errors.append(RowError(number, COLUMNS["kind"], "类型不能为空（填“放假”或“调休上班”）"))
+            result.errors.append(RowError(number, COLUMNS["kind"], _l("类型不能为空（填“放假”或“调休上班”）")))
         elif kind is None:
-            result.errors.append(RowError(number, COLUMNS["kind"], f"未知的类型“{raw_kind}”（可填：放假、调休上班）"))
+            result.errors.append(RowError(number, COLUMNS["kind"], _l("未知的类型“%(kind)s”（可填：放假、调休上班）", kind=raw_kind)))
         if len(name) > NAME_MAX:
-            result.errors.append(RowError(number, COLUMNS["name"], f"名称不能超过{NAME_MAX}个字"))
+            result.errors.append(RowError(number, COLUMNS["name"], _l("名称不能超过%(max)s个字", max=NAME_MAX)))
         if day is not None and kind == workdays.WORKDAY and day.weekday() < 5:
             result.errors.append(RowError(number, COLUMNS["kind"],
-                                          f"{day.isoformat()}是{_weekday(day)}，调休上班日应为周六或周日"))
+                                          _l("%(date)s是%(weekday)s，调休上班日应为周六或周日", date=day.isoformat(),
+                                             weekday=_weekday(day))))
         if len(result.errors) == problems and day is not None and kind is not None:
             parsed.append((number, day, kind, name))
     if year is None:
         years = sorted({day.year for _, day, _, _ in parsed})
         if len(years) > 1:
-            result.errors.append(RowError(0, COLUMNS["date"], f"文件中有{'、'.join(map(str, years))}年的日期："
-                                          "一次只能录入一年，请分开导入或指定年份"))
+            result.errors.append(RowError(0, COLUMNS["date"], _l("文件中有%(years)s年的日期：一次只能录入一年，请分开导入或指定年份",
+                                                                 years=Joined(map(str, years), ITEMS))))
             return result
         result.year = years[0] if years else None
     seen: dict[date, int] = {}
     for number, day, kind, name in parsed:
         if day.year != result.year:
-            result.errors.append(RowError(number, COLUMNS["date"], f"日期{day.isoformat()}不在{result.year}年内"))
+            result.errors.append(RowError(number, COLUMNS["date"], _l("日期%(date)s不在%(year)s年内", date=day.isoformat(),
+                                                                      year=result.year)))
         elif day in seen:
-            result.errors.append(RowError(number, COLUMNS["date"], f"日期{day.isoformat()}与第{seen[day]}行重复"))
+            result.errors.append(RowError(number, COLUMNS["date"], _l("日期%(date)s与第%(row)s行重复", date=day.isoformat(),
+                                                                      row=seen[day])))
         else:
             seen[day] = number
             result.days.append((day, kind, name))
     if not parsed and not result.errors:
-        result.errors.append(RowError(0, "", "没有填写任何日期（请从表头下一行起填写）"))
+        result.errors.append(RowError(0, "", _l("没有填写任何日期（请从表头下一行起填写）")))
     result.days.sort()
     result.errors.sort(key=lambda e: e.row)
     return result
 
 
-class _Unreadable(Exception):
-    pass
+class _Unreadable(Invalid):
+    code = "unreadable_file"
 
 
 def _read_csv(data: bytes) -> list[tuple[int, list]]:
@@ -207,14 +215,14 @@ def _read_csv(data: bytes) -> list[tuple[int, list]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise _Unreadable("无法识别文件编码，请将CSV另存为UTF-8或GBK编码")
+        raise _Unreadable(_l("无法识别文件编码，请将CSV另存为UTF-8或GBK编码"))
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
-        raise _Unreadable(f"CSV文件格式有误：{exc}") from None
+        raise _Unreadable(_l("CSV文件格式有误：%(error)s", error=str(exc))) from None
     numbered = [(n, row) for n, row in enumerate(rows, start=1) if any(v.strip() for v in row)]
     if len(numbered) > MAX_ROWS + HEADER_SEARCH_ROWS:
-        raise _Unreadable(f"文件超过{MAX_ROWS}行，一年的节假日安排不会这么多，请检查文件")
+        raise _Unreadable(_l("文件超过%(max)s行，一年的节假日安排不会这么多，请检查文件", max=MAX_ROWS))
     return numbered
 
 
@@ -226,41 +234,44 @@ def _read(data: bytes, filename: str) -> list[tuple[int, dict]]:
         try:
             rows = spreadsheets.read_xlsx(data, MAX_ROWS + HEADER_SEARCH_ROWS)
         except spreadsheets.Unreadable as exc:
-            raise _Unreadable(str(exc)) from None
+            raise _Unreadable(exc.text) from None
     elif name.endswith(".xls"):
-        raise _Unreadable("不支持旧版.xls文件，请在Excel中另存为.xlsx或CSV后再导入")
+        raise _Unreadable(_l("不支持旧版.xls文件，请在Excel中另存为.xlsx或CSV后再导入"))
     else:
-        raise _Unreadable("不支持的文件类型，请上传CSV或XLSX文件")
+        raise _Unreadable(_l("不支持的文件类型，请上传CSV或XLSX文件"))
+    # The headers as the reader's language names them (the template they downloaded) are read too.
+    headers = HEADERS | {re.sub(r"\s", "", gettext(label)).lower(): key for key, label in COLUMNS.items()}
     for position, (_, values) in enumerate(rows[:HEADER_SEARCH_ROWS]):
         titles = [re.sub(r"[\s*＊]", "", _text(v)).lower() for v in values]
-        if "date" in {HEADERS.get(t) for t in titles}:
+        if "date" in {headers.get(t) for t in titles}:
             columns: dict[str, int] = {}
             for index, title in enumerate(titles):
-                key = HEADERS.get(title)
+                key = headers.get(title)
                 if key and key not in columns:
                     columns[key] = index
-            missing = [COLUMNS[k] for k in ("date", "kind") if k not in columns]
+            missing = [LazyText(COLUMNS[k]) for k in ("date", "kind") if k not in columns]
             if missing:
-                raise _Unreadable(f"表头缺少列：{'、'.join(missing)}（第1行应为：日期、类型、名称）")
+                raise _Unreadable(_l("表头缺少列：%(columns)s（第1行应为：日期、类型、名称）", columns=Joined(missing, ITEMS)))
             return [(number, {key: values[index] if index < len(values) else None for key, index in columns.items()})
                     for number, values in rows[position + 1:]]
-    raise _Unreadable("找不到表头（第1行应为：日期、类型、名称），请使用下载的模板")
+    raise _Unreadable(_l("找不到表头（第1行应为：日期、类型、名称），请使用下载的模板"))
 
 
 def check_file(data: bytes, filename: str, year: int | None = None) -> Checked:
     """Read and check an uploaded arrangement (CSV in UTF-8 or GBK, or .xlsx)."""
     if len(data) > MAX_BYTES:
-        return Checked(year=year, errors=[RowError(0, "", f"文件过大（不能超过{MAX_BYTES // 1024}KB）")])
+        return Checked(year=year, errors=[RowError(0, "", _l("文件过大（不能超过%(max)sKB）", max=MAX_BYTES // 1024))])
     try:
         rows = _read(data, filename)
     except _Unreadable as exc:
-        return Checked(year=year, errors=[RowError(0, "", str(exc))])
+        return Checked(year=year, errors=[RowError(0, "", exc.text)])
     return check_rows(rows, year)
 
 
 # ---- templates -----------------------------------------------------------------------------
 
-TEMPLATE_COLUMNS = [spreadsheets.Column("日期", 14), spreadsheets.Column("类型", 12), spreadsheets.Column("名称", 20)]
+TEMPLATE_COLUMNS = [spreadsheets.Column(LazyText(COLUMNS["date"]), 14), spreadsheets.Column(LazyText(COLUMNS["kind"]), 12),
+                    spreadsheets.Column(LazyText(COLUMNS["name"]), 20)]
 
 
 def _template_rows(year: int | None) -> list[list]:
@@ -270,7 +281,7 @@ def _template_rows(year: int | None) -> list[list]:
     arrangement = workdays.current().years.get(year)
     if arrangement is None:
         return []
-    return [[day, KIND_NAMES[entry.kind], entry.name] for day, entry in sorted(arrangement.days.items())]
+    return [[day, gettext(KIND_NAMES[entry.kind]), entry.name] for day, entry in sorted(arrangement.days.items())]
 
 
 def template_csv(year: int | None = None) -> bytes:
@@ -278,8 +289,8 @@ def template_csv(year: int | None = None) -> bytes:
 
 
 def template_xlsx(year: int | None = None) -> bytes:
-    title = f"{year}年节假日安排" if year else "节假日安排（导入模板）"
-    return spreadsheets.to_xlsx(title, TEMPLATE_COLUMNS, _template_rows(year), sheet_name="节假日安排",
+    title = gettext("%(year)s年节假日安排", year=year) if year else gettext("节假日安排（导入模板）")
+    return spreadsheets.to_xlsx(title, TEMPLATE_COLUMNS, _template_rows(year), sheet_name=gettext("节假日安排"),
                                 notes=TEMPLATE_NOTES)
 
 
@@ -336,7 +347,7 @@ def _one_change():
         db.session.commit()
     except (IntegrityError, StaleDataError):
         db.session.rollback()
-        raise CalendarError("其他人同时修改了节假日安排，未保存，请重试") from None
+        raise CalendarError(_l("其他人同时修改了节假日安排，未保存，请重试")) from None
     store.refresh()  # this process computes with the new calendar at once
 
 
@@ -344,9 +355,9 @@ def save_year(year: int, days: list[tuple[date, str, str]], actor_id: int | None
               source: str = workdays.OFFICE, filename: str | None = None) -> SaveResult:
     """Store a year's whole arrangement (it replaces what the year had) and recompute what follows."""
     if not YEARS[0] <= year <= YEARS[1]:
-        raise CalendarError(f"年份应在{YEARS[0]}到{YEARS[1]}之间")
+        raise CalendarError(_l("年份应在%(first)s到%(last)s之间", first=YEARS[0], last=YEARS[1]))
     if any(d.year != year for d, _, _ in days):
-        raise CalendarError(f"日期须在{year}年内")
+        raise CalendarError(_l("日期须在%(year)s年内", year=year))
     note = (note or "").strip()[:NOTE_MAX] or None
     store.refresh()
     old = workdays.current()
@@ -371,7 +382,8 @@ def save_year(year: int, days: list[tuple[date, str, str]], actor_id: int | None
 def package_days(year: int) -> list[tuple[date, str, str]]:
     arrangement = workdays.package_years().get(year)
     if arrangement is None:
-        raise CalendarError(f"内置数据（chinesecalendar {workdays.PACKAGE_VERSION}）不含{year}年")
+        raise CalendarError(_l("内置数据（chinesecalendar %(version)s）不含%(year)s年", version=workdays.PACKAGE_VERSION,
+                                year=year))
     return [(d, v.kind, v.name) for d, v in sorted(arrangement.days.items())]
 
 

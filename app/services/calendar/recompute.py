@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 
 from app import clock, workdays
 from app.engine import runtime
+from app.i18n import N_
 from app.extensions import db
 from app.models import HolidayRecompute, InstanceStatus, ProcessInstance, RecomputeStatus, Submission, SupervisionLetter, Task, TaskStatus
 
@@ -211,6 +212,7 @@ def _items(data: dict) -> list[dict]:
 
 
 def _item_label(item: dict, what: str) -> str:
+    # An audit record's key, stored in the source language.
     return f"整改事项#{item.get('seq') or item.get('id')}{what}"
 
 
@@ -228,20 +230,20 @@ def recompute_data(instance_id: int, run: runtime.Run) -> dict[str, tuple[str, s
     for data in run.open_data():
         deadlines = data.get("deadlines")
         if isinstance(deadlines, dict) and deadlines.get("review") and deadlines.get("self_check"):
-            put("审核自查报告期限", deadlines, "review", _after(deadlines["self_check"], REVIEW_DAYS))
+            put(N_("审核自查报告期限"), deadlines, "review", _after(deadlines["self_check"], REVIEW_DAYS))
         for item in _items(data):
             if item.get("due") and item.get("verify_due"):
-                put(_item_label(item, "核查销号期限"), item, "verify_due", _after(item["due"], VERIFY_DAYS))
+                put(_item_label(item, N_("核查销号期限")), item, "verify_due", _after(item["due"], VERIFY_DAYS))
         if data.get("self_check_redo_due"):
             returned = returns.get("review_self_check")
             if returned is not None:
-                put("自查退回后重新提交期限", data, "self_check_redo_due",
+                put(N_("自查退回后重新提交期限"), data, "self_check_redo_due",
                     runtime.iso(workdays.add_working_days(returned, REDO_DAYS)))
         item = data.get("item")
         if data.get("item_redo_due") and isinstance(item, dict) and item.get("id"):
             returned = returns.get("verify_item", item["id"])
             if returned is not None:
-                put(_item_label(item, "退回后整改期限"), data, "item_redo_due",
+                put(_item_label(item, N_("退回后整改期限")), data, "item_redo_due",
                     runtime.iso(workdays.add_working_days(returned, REDO_DAYS)))
     return changes
 

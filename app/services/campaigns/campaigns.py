@@ -5,6 +5,7 @@ from sqlalchemy import exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import clock, workdays
+from app.i18n import ITEMS, Joined, LazyText, _l
 from app.extensions import db
 from app.models import Campaign, CampaignPhase, CampaignTask, CampaignUnit, ProcessInstance, Unit
 from app.models.base import new_public_slug
@@ -35,13 +36,13 @@ def _validate_ladder(ladder: dict | None) -> None:
             continue
         days, unit = rung.get("days"), rung.get("unit")
         if not isinstance(days, int) or not 0 <= days <= LADDER_MAX_DAYS:
-            raise CampaignError(f"天数须为0到{LADDER_MAX_DAYS}之间的整数", f"{level}_days")
+            raise CampaignError(_l("天数须为0到%(max)s之间的整数", max=LADDER_MAX_DAYS), f"{level}_days")
         if unit not in ("working", "calendar"):
-            raise CampaignError("请选择工作日或自然日", f"{level}_unit")
+            raise CampaignError(_l("请选择工作日或自然日"), f"{level}_unit")
         # Compare in roughly the same scale: the ladder must climb, never step back.
         approx = days * (7 / 5 if unit == "working" else 1)
         if approx < previous:
-            raise CampaignError("督办阶梯须逐级递进：督办函不早于催办，通报不早于督办函", f"{level}_days")
+            raise CampaignError(_l("督办阶梯须逐级递进：督办函不早于催办，通报不早于督办函"), f"{level}_days")
         previous = approx
 
 
@@ -57,51 +58,51 @@ def _validate(notice: NoticeInput, campaign_id: int | None = None) -> None:
     _validate_ladder(notice.ladder)
     doc_number = (notice.doc_number or "").strip()
     if not doc_number:
-        raise CampaignError("请填写文号", "doc_number")
+        raise CampaignError(_l("请填写文号"), "doc_number")
     taken = select(Campaign.id).where(Campaign.doc_number == doc_number)
     if campaign_id is not None:
         taken = taken.where(Campaign.id != campaign_id)
     if db.session.scalar(taken) is not None:
-        raise CampaignError("文号已存在", "doc_number")
+        raise CampaignError(_l("文号已存在"), "doc_number")
     if not (notice.issuer or "").strip():
-        raise CampaignError("请填写发文机关", "issuer")
+        raise CampaignError(_l("请填写发文机关"), "issuer")
     if notice.issued_on is None:
-        raise CampaignError("请填写发文日期", "issued_on")
+        raise CampaignError(_l("请填写发文日期"), "issued_on")
     if not (notice.title or "").strip():
-        raise CampaignError("请填写标题", "title")
+        raise CampaignError(_l("请填写标题"), "title")
     if len((notice.kind or "").strip()) > 64:
-        raise CampaignError("整治类别不能超过64个字", "kind")
+        raise CampaignError(_l("整治类别不能超过64个字"), "kind")
     seen: set[str] = set()
     for i, phase in enumerate(notice.phases):
         key = phase.get("key")
         if key not in PHASES:
-            raise CampaignError(f"未知的阶段：{key}", f"phases.{i}.key")
+            raise CampaignError(_l("未知的阶段：%(key)s", key=key), f"phases.{i}.key")
         if key in seen:
-            raise CampaignError(f"阶段“{PHASE_NAMES[key]}”重复", f"phases.{i}.key")
+            raise CampaignError(_l("阶段“%(phase)s”重复", phase=LazyText(PHASE_NAMES[key])), f"phases.{i}.key")
         seen.add(key)
         if phase.get("starts") is None:
-            raise CampaignError("请填写开始日期", f"phases.{i}.starts")
+            raise CampaignError(_l("请填写开始日期"), f"phases.{i}.starts")
         if phase.get("ends") is None:
-            raise CampaignError("请填写截止日期", f"phases.{i}.ends")
+            raise CampaignError(_l("请填写截止日期"), f"phases.{i}.ends")
         if phase["ends"] < phase["starts"]:
-            raise CampaignError("截止日期不能早于开始日期", f"phases.{i}.ends")
+            raise CampaignError(_l("截止日期不能早于开始日期"), f"phases.{i}.ends")
     for key in REQUIRED_PHASES:
         if key not in seen:
-            raise CampaignError(f"缺少“{PHASE_NAMES[key]}”阶段", "phases")
+            raise CampaignError(_l("缺少“%(phase)s”阶段", phase=LazyText(PHASE_NAMES[key])), "phases")
     numbers: set[int] = set()
     for i, task in enumerate(notice.tasks):
         no = task.get("no")
         if not isinstance(no, int) or no < 1:
-            raise CampaignError("任务序号应为正整数", f"tasks.{i}.no")
+            raise CampaignError(_l("任务序号应为正整数"), f"tasks.{i}.no")
         if no in numbers:
-            raise CampaignError(f"任务序号 {no} 重复", f"tasks.{i}.no")
+            raise CampaignError(_l("任务序号 %(no)s 重复", no=no), f"tasks.{i}.no")
         numbers.add(no)
         if not (task.get("title") or "").strip():
-            raise CampaignError("请填写任务内容", f"tasks.{i}.title")
+            raise CampaignError(_l("请填写任务内容"), f"tasks.{i}.title")
         if not (task.get("lead_unit") or "").strip():
-            raise CampaignError("请填写牵头单位", f"tasks.{i}.lead_unit")
+            raise CampaignError(_l("请填写牵头单位"), f"tasks.{i}.lead_unit")
         if task.get("starts") and task.get("ends") and task["ends"] < task["starts"]:
-            raise CampaignError("截止日期不能早于开始日期", f"tasks.{i}.ends")
+            raise CampaignError(_l("截止日期不能早于开始日期"), f"tasks.{i}.ends")
 
 
 def _fill(campaign: Campaign, notice: NoticeInput) -> None:
@@ -156,7 +157,7 @@ def update_campaign(campaign_id: int, notice: NoticeInput, actor_id: int | None)
     """Change a draft's notice; once launched, deadlines live in the running instances."""
     campaign = _get_or_error(campaign_id)
     if campaign.status != "draft":
-        raise CampaignError("专项整治已启动，不能再修改通知")
+        raise CampaignError(_l("专项整治已启动，不能再修改通知"))
     _validate(notice, campaign_id=campaign.id)
     before = snapshot(campaign)
     # Old rows go first: the new phases reuse their (campaign, key) pairs.
@@ -183,16 +184,16 @@ def _selected_units(selection: str) -> list:
     if kind == "codes":
         codes = sorted(set(split_units(value)))
         if not codes:
-            raise CampaignError("请填写单位代码", "units")
+            raise CampaignError(_l("请填写单位代码"), "units")
         chunks = [codes[i:i + _CHUNK] for i in range(0, len(codes), _CHUNK)]
         known: set[str] = set()
         for chunk in chunks:
             known.update(db.session.scalars(select(Unit.code).where(Unit.code.in_(chunk))))
         unknown = [c for c in codes if c not in known]
         if unknown:
-            raise CampaignError("未知的单位代码：" + "、".join(unknown), "units")
+            raise CampaignError(_l("未知的单位代码：%(codes)s", codes=Joined(unknown, ITEMS)), "units")
         return [Unit.code.in_(chunk) for chunk in chunks]
-    raise CampaignError("单位范围应为 all、kind:township、kind:department 或 codes:代码1,代码2", "units")
+    raise CampaignError(_l("单位范围应为 all、kind:township、kind:department 或 codes:代码1,代码2"), "units")
 
 
 def _give_public_slugs(campaign_unit_ids: list[int]) -> None:
@@ -206,7 +207,7 @@ def enrol_units(campaign_id: int, selection: str, actor_id: int | None) -> int:
     """Enrol the selected units (already enrolled ones are skipped); returns how many are new."""
     campaign = _get_or_error(campaign_id)
     if campaign.status == "closed":
-        raise CampaignError("专项整治已结束，不能再纳入单位", "units")
+        raise CampaignError(_l("专项整治已结束，不能再纳入单位"), "units")
     already = exists().where(CampaignUnit.campaign_id == campaign.id, CampaignUnit.unit_id == Unit.id)
     added = 0
     # INSERT ... SELECT: enrolling 20,000 units is one statement, not 20,000.
@@ -222,7 +223,7 @@ def enrol_units(campaign_id: int, selection: str, actor_id: int | None) -> int:
         except IntegrityError:
             # Someone else enrolled some of the same units a moment ago.
             db.session.rollback()
-            raise CampaignError("其他人正在纳入单位，请稍后重试", "units") from None
+            raise CampaignError(_l("其他人正在纳入单位，请稍后重试"), "units") from None
         added += len(new_ids)
         _give_public_slugs(new_ids)
     shown = selection if len(selection) <= 500 else selection[:500] + "…"
@@ -240,7 +241,7 @@ def get_campaign(campaign_id: int) -> Campaign | None:
 def _get_or_error(campaign_id: int) -> Campaign:
     campaign = get_campaign(campaign_id)
     if campaign is None:
-        raise CampaignError("专项整治不存在")
+        raise CampaignError(_l("专项整治不存在"))
     return campaign
 
 

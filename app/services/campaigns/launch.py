@@ -14,6 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app import clock, workdays
 from app.engine import runtime
+from app.errors import Refused
+from app.i18n import ITEMS, Joined, _l
 from app.extensions import db
 from app.models import AuditEvent, Campaign, CampaignUnit, ProcessInstance, Task
 
@@ -28,12 +30,15 @@ FOLLOW_UP_AFTER_DAYS = 90
 FOLLOW_UP_DAYS = 30
 
 
-class LaunchError(Exception):
+class LaunchError(Refused):
     """A launch refused; `past` lists the phases whose deadline has passed, when that is why."""
 
-    def __init__(self, message: str, past: list[tuple[str, date]] | None = None):
-        super().__init__(message)
+    code = "launch_refused"
+
+    def __init__(self, message, past: list[tuple[str, date]] | None = None, status: int | None = None):
         self.past = past or []
+        super().__init__(message, details=[{"phase": name, "ends": day.isoformat()} for name, day in self.past] or None,
+                         status=status)
 
 
 def past_deadlines(campaign: Campaign, now: datetime | None = None) -> list[tuple[str, date]]:
@@ -109,19 +114,19 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
     `allow_past_deadlines` is for the demo, which plays a campaign already under way."""
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None:
-        raise LaunchError("专项整治不存在")
+        raise LaunchError(_l("专项整治不存在"), status=404)
     if not campaign.phases:
-        raise LaunchError("该专项整治尚未设置阶段与时限，不能启动")
+        raise LaunchError(_l("该专项整治尚未设置阶段与时限，不能启动"))
     definition = processes.latest("rectification")
     if definition is None:
-        raise LaunchError("尚未部署整治流程，请先运行 flask processes deploy")
+        raise LaunchError(_l("尚未部署整治流程，请先运行 flask processes deploy"))
     size = batch_size or current_app.config["LAUNCH_BATCH_SIZE"]
     now = clock.now()
     if campaign.launched_at is None and not allow_past_deadlines:
         past = past_deadlines(campaign, now)
         if past:
-            listed = "、".join(f"{name}（{day:%Y-%m-%d}）" for name, day in past)
-            raise LaunchError(f"以下阶段的截止日期已过：{listed}。请先修改为新的截止日期，再启动。", past)
+            listed = Joined([_l("%(name)s（%(date)s）", name=name, date=f"{day:%Y-%m-%d}") for name, day in past], ITEMS)
+            raise LaunchError(_l("以下阶段的截止日期已过：%(phases)s。请先修改为新的截止日期，再启动。", phases=listed), past)
     unit_ids = _pending_units(campaign_id, size)
     if unit_ids:
         template = runtime.start(processes.bundle_of(definition), process_data(campaign))
@@ -137,7 +142,7 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
             ).all()
         except IntegrityError:
             db.session.rollback()
-            raise LaunchError("另一个启动操作正在进行，请稍后刷新进度") from None
+            raise LaunchError(_l("另一个启动操作正在进行，请稍后刷新进度")) from None
         rows = []
         for instance_id, unit_id in zip(ids, unit_ids):
             for r in ready:

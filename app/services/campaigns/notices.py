@@ -5,6 +5,8 @@ from datetime import date, timedelta
 
 import yaml
 
+from app.errors import DomainError
+from app.i18n import _l
 from app.models.campaign import PHASE_NAMES
 
 # The notice's own words for phases, mapped to our phase keys.
@@ -15,12 +17,13 @@ UNIT_KINDS_SELECTABLE = ("township", "department", "district", "other")
 _SPLIT_UNITS = re.compile(r"[,，、;；\s]+")
 
 
-class CampaignError(Exception):
+class CampaignError(DomainError):
     """A notice or enrolment the office must correct; `field` names the input at fault."""
 
-    def __init__(self, message: str, field: str | None = None):
+    code = "campaign_invalid"
+
+    def __init__(self, message, field: str | None = None):
         super().__init__(message)
-        self.message = message
         self.field = field
 
 
@@ -53,7 +56,7 @@ def _as_date(value, where: str) -> date | None:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise CampaignError(f"{where}：日期格式应为 YYYY-MM-DD（{value}）", where) from None
+        raise CampaignError(_l("%(where)s：日期格式应为 YYYY-MM-DD（%(value)s）", where=where, value=value), where) from None
 
 
 def split_units(value) -> list[str]:
@@ -70,9 +73,9 @@ def notice_from_yaml(text: str) -> NoticeInput:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise CampaignError(f"通知文件不是有效的 YAML：{exc}") from None
+        raise CampaignError(_l("通知文件不是有效的 YAML：%(error)s", error=str(exc))) from None
     if not isinstance(data, dict):
-        raise CampaignError("通知文件格式不正确")
+        raise CampaignError(_l("通知文件格式不正确"))
     phases = []
     for item in data.get("phases") or []:
         key = str(item.get("key", "")).strip()

@@ -15,7 +15,9 @@ from app.engine import lint as linter
 from app.engine.bpmn_diff import ElementChange, VersionDiff
 from app.engine.definitions import content_hash
 from app.engine.errors import DiagramError, Problem
+from app.errors import NotFound
 from app.extensions import db
+from app.i18n import _l, source
 from app.forms import registry as form_registry
 from app.models import InstanceStatus, ProcessDefinition, ProcessInstance, User
 
@@ -52,7 +54,7 @@ def record_refusal(action: str, data: bytes, filename: str, problems: list[Probl
     sha256 = content_hash(data)
     audit.record(actor_id, action, "process_file", sha256, after={
         "filename": filename, "sha256": sha256, "size": len(data),
-        "reason": "；".join(p.message for p in problems[:20]),
+        "reason": "；".join(source(p.message) for p in problems[:20]),  # stored in the source language
         "codes": sorted({p.code for p in problems}),
     })
 
@@ -106,8 +108,8 @@ def versions(process_key: str | None = None) -> list[VersionInfo]:
     ]
 
 
-class DiffError(Exception):
-    pass
+class DiffError(NotFound):
+    code = "version_not_found"
 
 
 def diff(from_definition_id: int, to_definition_id: int) -> VersionDiff:
@@ -115,5 +117,5 @@ def diff(from_definition_id: int, to_definition_id: int) -> VersionDiff:
     old = db.session.get(ProcessDefinition, from_definition_id)
     new = db.session.get(ProcessDefinition, to_definition_id)
     if old is None or new is None:
-        raise DiffError("流程版本不存在")
+        raise DiffError(_l("流程版本不存在"))
     return bpmn_diff.diff(old.bpmn_xml.encode(), new.bpmn_xml.encode())

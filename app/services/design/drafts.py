@@ -5,13 +5,13 @@ crosses the trust boundary is refused here: a file that is not safe, well-formed
 Deploying a draft goes through processes.deploy and leaves the draft in place, so a failed
 deploy loses nothing.
 """
-from dataclasses import dataclass
-
 from sqlalchemy import select
 
 from app import clock
 from app.engine import bpmn_xml, xml_safety
+from app.errors import DomainError, NotFound
 from app.extensions import db
+from app.i18n import Joined, _l
 from app.models import ProcessDefinition, ProcessDraft
 
 from app.services.design import designer, processes
@@ -20,15 +20,23 @@ from app.services.shared import audit
 NAME_MAX = 128
 
 
-class DraftNotFound(Exception):
-    pass
+class DraftNotFound(NotFound):
+    code = "draft_not_found"
 
 
-@dataclass
-class UploadRefused(Exception):
-    """The file was refused at the trust boundary; `problems` say why, in Chinese."""
+class UploadRefused(DomainError):
+    """The file was refused at the trust boundary; `problems` say why (in the reader's language)."""
 
-    problems: list[str]
+    status = 422
+    code = "upload_refused"
+
+    def __init__(self, problems: list):
+        self.texts = list(problems)
+        super().__init__(_l("上传被拒绝：%(reasons)s", reasons=Joined(self.texts)), details=self.texts)
+
+    @property
+    def problems(self) -> list[str]:
+        return [str(p) for p in self.texts]
 
 
 def list_drafts() -> list[ProcessDraft]:
@@ -38,7 +46,7 @@ def list_drafts() -> list[ProcessDraft]:
 def get(draft_id: int) -> ProcessDraft:
     draft = db.session.get(ProcessDraft, draft_id)
     if draft is None:
-        raise DraftNotFound(draft_id)
+        raise DraftNotFound(_l("草稿不存在"))
     return draft
 
 
@@ -50,7 +58,7 @@ def _checked(xml: bytes, filename: str, actor_id: int | None) -> str:
     try:
         xml.decode("utf-8")
     except UnicodeDecodeError:
-        raise UploadRefused(["文件编码应为 UTF-8"]) from None
+        raise UploadRefused([_l("文件编码应为 UTF-8")]) from None
     return _process_key(xml)
 
 

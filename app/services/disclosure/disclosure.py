@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import case, func, select
 
 from app import clock
+from app.errors import Invalid, NotFound
+from app.i18n import _l
 from app.extensions import db
 from app.models import Campaign, CampaignUnit, Evidence, LedgerItem, LedgerStatus, ProcessInstance, PublicNotice, Task, Unit
 from app.models.base import new_public_slug
@@ -148,7 +150,7 @@ def public_file(token: str) -> Evidence | None:
 def set_published(campaign_id: int, published: bool, actor_id: int) -> Campaign:
     found = db.session.get(Campaign, campaign_id)
     if found is None:
-        raise LookupError("专项整治不存在")
+        raise NotFound(_l("专项整治不存在"))
     before = found.published
     found.published = published
     audit.record(actor_id, "campaign.publish" if published else "campaign.unpublish", "campaign", found.id,
@@ -169,9 +171,9 @@ def item_files(instance_id: int) -> list[tuple[Evidence, LedgerItem]]:
 def set_file_public(evidence_id: int, public: bool, actor_id: int) -> Evidence:
     row = db.session.get(Evidence, evidence_id)
     if row is None:
-        raise LookupError("文件不存在")
+        raise NotFound(_l("文件不存在"))
     if public and not db.session.scalar(select(Task.ledger_item_id).where(Task.id == row.task_id)):
-        raise ValueError("只有整改事项的佐证材料可以公开")
+        raise Invalid(_l("只有整改事项的佐证材料可以公开"))
     before = row.is_public
     row.is_public = public
     if public and row.public_token is None:

@@ -9,6 +9,8 @@ from sqlalchemy import func, select, update
 from werkzeug.datastructures import FileStorage
 
 from app import clock
+from app.errors import Invalid, NotFound
+from app.i18n import _l
 from app.extensions import db
 from app.forms import registry as forms
 from app.models import Campaign, CampaignUnit, ProcessInstance, Tip, TipPhoto, TipStatus, Unit, User
@@ -29,10 +31,13 @@ IMAGE_SIGNATURES = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\
 TEXT_LIMITS = {"project": 200, "place": 200, "contact": 100}
 
 
-class TipError(ValueError):
-    def __init__(self, message: str, field_name: str | None = None):
+class TipError(Invalid):
+    """A report (or a decision on one) to correct; `field` names the input at fault."""
+
+    code = "tip_invalid"
+
+    def __init__(self, message, field_name: str | None = None):
         super().__init__(message)
-        self.message = message
         self.field = field_name
 
 
@@ -102,26 +107,27 @@ def _check(campaign: Campaign, data: TipInput) -> int:
     cfg = current_app.config
     description, place = (data.description or "").strip(), (data.place or "").strip()
     if not description:
-        raise TipError("请描述反映的问题", "description")
+        raise TipError(_l("请描述反映的问题"), "description")
     if len(description) > cfg["TIP_MAX_TEXT"]:
-        raise TipError(f"问题描述不能超过 {cfg['TIP_MAX_TEXT']} 字", "description")
+        raise TipError(_l("问题描述不能超过 %(max)s 字", max=cfg["TIP_MAX_TEXT"]), "description")
     if not place:
-        raise TipError("请填写问题所在地点", "place")
+        raise TipError(_l("请填写问题所在地点"), "place")
     for name, limit in TEXT_LIMITS.items():
         if len((getattr(data, name) or "").strip()) > limit:
-            raise TipError(f"内容不能超过 {limit} 字", name)
+            raise TipError(_l("内容不能超过 %(max)s 字", max=limit), name)
     unit_id = db.session.scalar(select(CampaignUnit.unit_id).filter_by(campaign_id=campaign.id,
                                                                       public_slug=data.unit_slug or ""))
     if unit_id is None:
-        raise TipError("请选择被反映的单位", "unit")
+        raise TipError(_l("请选择被反映的单位"), "unit")
     photos = [p for p in data.photos if p and p.filename]
     if len(photos) > cfg["TIP_MAX_PHOTOS"]:
-        raise TipError(f"最多上传 {cfg['TIP_MAX_PHOTOS']} 张照片", "photos")
+        raise TipError(_l("最多上传 %(max)s 张照片", max=cfg["TIP_MAX_PHOTOS"]), "photos")
     for photo in photos:
         if _photo_type(photo) is None:
-            raise TipError(f"「{photo.filename}」不是 JPG 或 PNG 图片，只能上传照片", "photos")
+            raise TipError(_l("「%(name)s」不是 JPG 或 PNG 图片，只能上传照片", name=photo.filename), "photos")
         if _photo_size(photo) > cfg["TIP_MAX_PHOTO_BYTES"]:
-            raise TipError(f"「{photo.filename}」超过 {cfg['TIP_MAX_PHOTO_BYTES'] // (1024 * 1024)} MB", "photos")
+            raise TipError(_l("「%(name)s」超过 %(max)s MB", name=photo.filename,
+                                  max=cfg["TIP_MAX_PHOTO_BYTES"] // (1024 * 1024)), "photos")
     return unit_id
 
 
@@ -180,15 +186,15 @@ def photo_path(row: TipPhoto):
     return evidence.blob_path(row.sha256)
 
 
-ALREADY_TRIAGED = "该举报已处理，不能重复处理"
+ALREADY_TRIAGED = N_("该举报已处理，不能重复处理")
 
 
 def _triageable(user: User, tip_id: int) -> Tip:
     if user.role not in TRIAGE_TIPS:
-        raise LookupError("举报不存在")
+        raise NotFound(_l("举报不存在"))
     tip = db.session.get(Tip, tip_id)
     if tip is None:
-        raise LookupError("举报不存在")
+        raise NotFound(_l("举报不存在"))
     if tip.status != "received":
         raise Conflict(ALREADY_TRIAGED)
     return tip
@@ -217,7 +223,7 @@ def accept(user: User, tip_id: int, form) -> Tip:
         raise FormInvalid(form)
     instance = running_instance(tip)
     if instance is None:
-        raise Conflict("该单位没有进行中的整治流程，无法纳入整改台账；可不予受理并说明理由")
+        raise Conflict(_l("该单位没有进行中的整治流程，无法纳入整改台账；可不予受理并说明理由"))
     data = forms.to_data(form)
     reply = (data.pop("reply", None) or "").strip()
     _claim(tip, "accepted")
@@ -235,9 +241,9 @@ def decline(user: User, tip_id: int, reason: str) -> Tip:
     reason = (reason or "").strip()
     tip = _triageable(user, tip_id)
     if not reason:
-        raise TipError("不予受理须填写理由（将显示在举报查询页面）", "reason")
+        raise TipError(_l("不予受理须填写理由（将显示在举报查询页面）"), "reason")
     if len(reason) > 1000:
-        raise TipError("理由不能超过 1000 字", "reason")
+        raise TipError(_l("理由不能超过 1000 字"), "reason")
     _claim(tip, "declined")
     tip.status, tip.reply = "declined", reason
     tip.triaged_at, tip.triaged_by_id = clock.now(), user.id

@@ -9,7 +9,9 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from app import clock
+from app.errors import DomainError
 from app.extensions import db
+from app.i18n import _l
 from app.models import Campaign, Escalation, EscalationStatus, LedgerItem, Task, TaskStatus, Unit
 from app.models.escalation import ESCALATION_STATUSES, LEVELS
 from app.services.accounts.unit_filter import UnitFilter
@@ -165,18 +167,19 @@ def remind(user, task_ids: list[int]) -> BulkResult:
     for task_id in dict.fromkeys(task_ids):
         task = found.get(task_id)
         if task is None or task.role != "unit_staff":
-            result.skipped.append((task_id, "事项不存在"))
+            result.skipped.append((task_id, _l("事项不存在")))
             continue
         if task.status != "ready":
-            result.skipped.append((task_id, "事项已办结"))
+            result.skipped.append((task_id, _l("事项已办结")))
             continue
         if task.due_at is None or task.due_at >= now:
-            result.skipped.append((task_id, "事项未逾期"))
+            result.skipped.append((task_id, _l("事项未逾期")))
             continue
         due = clock.to_local(task.due_at)
         sent = notifications.notify_unit(
-            task.unit_id, "reminder", f"催办：「{task.name}」已逾期",
-            f"办理期限：{due:%Y-%m-%d %H:%M}，已逾期。督导组请你单位尽快办理。", link=f"/my/tasks/{task.id}")
+            task.unit_id, "reminder", notifications.compose(notifications.REMINDER_OVERDUE, step=task.name),
+            notifications.compose(notifications.REMINDER_BY_HAND_BODY, due=f"{due:%Y-%m-%d %H:%M}"),
+            link=f"/my/tasks/{task.id}")
         audit.record(user.id, "task.remind", "task", task.id,
                      after={"name": task.name, "due_at": task.due_at, "notified": len(sent)}, unit_id=task.unit_id)
         result.done.append(task_id)
@@ -192,7 +195,7 @@ def issue_letters(user, task_ids: list[int], new_due: date | None = None) -> Bul
             manual_letters.issue_manual(user, task_id, new_due)
         except (manual_letters.LetterRefused, LookupError, PermissionError) as exc:
             db.session.rollback()
-            result.skipped.append((task_id, getattr(exc, "message", None) or str(exc)))
+            result.skipped.append((task_id, exc.text if isinstance(exc, DomainError) else str(exc)))
         else:
             result.done.append(task_id)
     return result

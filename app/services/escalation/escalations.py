@@ -21,7 +21,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from app import clock, workdays
+from app.errors import NotFound
 from app.extensions import db
+from app.i18n import N_, _l
 from app.models import Campaign, Escalation, EscalationStatus, ProcessInstance, SupervisionLetter, Task
 from app.models.escalation import LEVEL_NAMES, PUBLIC_LEVELS
 
@@ -35,7 +37,8 @@ MAX_ATTEMPTS = 5
 # Two rungs of one step are never carried out in the same sweep, even where the ladder's interval is 0.
 ONE_RUNG_PER_SWEEP = timedelta(minutes=1)
 # Why a rung was cancelled without being carried out (shown on the board and the timeline).
-CANCEL_REASONS = {"closed": "环节已办结，未再执行", "withdrawn": "前一级督办已撤回，未再执行"}
+# Stored as these msgids; the pages translate them.
+CANCEL_REASONS = {"closed": N_("环节已办结，未再执行"), "withdrawn": N_("前一级督办已撤回，未再执行")}
 
 
 def _insert_statement(returning):
@@ -99,10 +102,13 @@ def record_many(rows: list[dict]) -> int:
 def _reminder(escalation: Escalation) -> notifications.Message:
     step = escalation.task.name if escalation.task else escalation.element_id
     due = clock.to_local(escalation.due_at)
+    overdue = escalation.due_at and escalation.due_at < clock.now()
     return notifications.Message(
         escalation.unit_id, "reminder",
-        f"催办：「{step}」{'已逾期' if escalation.due_at and escalation.due_at < clock.now() else '今日到期'}",
-        f"办理期限：{due:%Y-%m-%d %H:%M}。请尽快办理。" if due else "请尽快办理。",
+        notifications.compose(notifications.REMINDER_OVERDUE if overdue else notifications.REMINDER_DUE_TODAY,
+                              step=step),
+        notifications.compose(notifications.REMINDER_BODY, due=f"{due:%Y-%m-%d %H:%M}") if due
+        else notifications.compose(notifications.REMINDER_BODY_NO_DUE),
         link=f"/my/tasks/{escalation.task_id}" if escalation.task_id else None,
         escalation_id=escalation.id,
     )
@@ -116,11 +122,14 @@ def carry_out(escalation: Escalation, actor_id: int | None = None, new_due: date
         notifications.notify_many([_reminder(escalation)])
     elif escalation.level == "letter":
         letter = letters.issue(escalation, actor_id, new_due)
-        notifications.notify_unit(escalation.unit_id, "letter", f"收到{letter.doc_number}", letter.subject,
+        notifications.notify_unit(escalation.unit_id, "letter",
+                                  notifications.compose(notifications.LETTER_RECEIVED, doc=letter.doc_number),
+                                  letter.subject,
                                   link=f"/letters/{letter.id}", escalation_id=escalation.id)
     elif escalation.level == "notice":
         notice = notices_public.publish(escalation, actor_id)
-        notifications.notify_unit(escalation.unit_id, "notice", "本单位被通报", notice.summary,
+        notifications.notify_unit(escalation.unit_id, "notice", notifications.compose(notifications.NOTICED),
+                                  notice.summary,
                                   link="/public/notices", escalation_id=escalation.id)
     escalation.status = "done"
     escalation.done_at = clock.now()
@@ -387,7 +396,7 @@ def retry(escalation_id: int, actor_id: int) -> str:
     """A person retries an incident now; the outcome as deliver_one gives it."""
     escalation = db.session.get(Escalation, escalation_id)
     if escalation is None:
-        raise LookupError("督办事项不存在")
+        raise NotFound(_l("督办事项不存在"))
     if escalation.status != "incident":
         db.session.rollback()
         return {"done": "done", "pending": "waiting"}.get(escalation.status, "cancelled")

@@ -8,9 +8,12 @@ from sqlalchemy.orm import joinedload
 from flask import current_app
 
 from app import clock, workdays
+from app.errors import Forbidden, NotFound, Refused
 from app.extensions import db
+from app.i18n import _l
 from app.models import Campaign, Escalation, LedgerItem, LetterCounter, SupervisionLetter
 
+from app.services.messaging import notifications
 from app.services.shared import audit
 
 
@@ -69,7 +72,7 @@ def issue(escalation: Escalation, actor_id: int | None = None, new_due: datetime
     letter = SupervisionLetter(
         escalation_id=escalation.id, issuer=campaign.issuer, year=year, number=number,
         campaign_id=campaign.id, unit_id=escalation.unit_id, instance_id=escalation.instance_id,
-        task_id=escalation.task_id, subject=f"关于督促办理「{step}」的督办函", items=items,
+        task_id=escalation.task_id, subject=notifications.compose(notifications.LETTER_SUBJECT, step=step), items=items,
         original_due=escalation.due_at, new_due=clock.to_local(due).date(), body="\n".join(lines),
         issued_at=now, issued_by_id=actor_id, due_by_hand=new_due is not None,
     )
@@ -81,19 +84,21 @@ def issue(escalation: Escalation, actor_id: int | None = None, new_due: datetime
     return letter
 
 
-class LetterWithdrawn(Exception):
+class LetterWithdrawn(Refused):
     """The letter was withdrawn: there is nothing to acknowledge."""
+
+    code = "letter_withdrawn"
 
 
 def acknowledge(letter_id: int, user) -> SupervisionLetter:
     """签收 by the unit's staff (with user and time); a second acknowledgement changes nothing."""
     letter = db.session.get(SupervisionLetter, letter_id)
     if letter is None or (user.role == "unit_staff" and letter.unit_id != user.unit_id):
-        raise LookupError("督办函不存在")
+        raise NotFound(_l("督办函不存在"))
     if user.role != "unit_staff":
-        raise PermissionError("只有被督办单位可以签收")
+        raise Forbidden(_l("只有被督办单位可以签收"))
     if letter.withdrawn_at is not None and letter.acknowledged_at is None:
-        raise LetterWithdrawn()
+        raise LetterWithdrawn(_l("该督办函已撤回，无需签收"))
     if letter.acknowledged_at is None:
         letter.acknowledged_at, letter.acknowledged_by_id = clock.now(), user.id
         audit.record(user.id, "letter.acknowledge", "supervision_letter", letter.id,
@@ -127,5 +132,5 @@ def for_unit(unit_id: int) -> list[SupervisionLetter]:
 def get_for(user, letter_id: int) -> SupervisionLetter:
     letter = db.session.get(SupervisionLetter, letter_id)
     if letter is None or (user.role == "unit_staff" and letter.unit_id != user.unit_id):
-        raise LookupError("督办函不存在")
+        raise NotFound(_l("督办函不存在"))
     return letter

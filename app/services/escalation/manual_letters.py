@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from app import clock, workdays
+from app.errors import Forbidden, NotFound, Refused
 from app.extensions import db
+from app.i18n import N_, _l
 from app.models import Escalation, EscalationStatus, ProcessInstance, SupervisionLetter, Task
 from app.models.roles import ESCALATE
 
@@ -22,21 +24,14 @@ from app.services.shared import audit
 ATTEMPTS = 8
 
 
-def N_(message: str) -> str:
-    """Mark a message for extraction; the page translates it."""
-    return message
-
-
 NOT_OPEN = N_("只能对单位尚未办结的事项发督办函")
 NOT_OVERDUE = N_("该事项尚未逾期")
 PAST_DUE = N_("新的办理期限须晚于今天")
 DUPLICATE = N_("该事项已发出督办函")
 
 
-class LetterRefused(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class LetterRefused(Refused):
+    code = "letter_refused"
 
 
 def is_overdue(task: Task, now=None) -> bool:
@@ -48,7 +43,7 @@ def is_overdue(task: Task, now=None) -> bool:
 def issue_manual(user, task_id: int, new_due: date | None = None) -> SupervisionLetter:
     """Issue the task's letter now, numbered like any other; LetterRefused with a Chinese message if not allowed."""
     if user.role not in ESCALATE:
-        raise PermissionError("只有督导组可以发督办函")
+        raise Forbidden(_l("只有督导组可以发督办函"))
     for attempt in range(ATTEMPTS):
         try:
             return _issue(user, task_id, new_due)
@@ -63,7 +58,7 @@ def issue_manual(user, task_id: int, new_due: date | None = None) -> Supervision
 def _issue(user, task_id: int, new_due: date | None) -> SupervisionLetter:
     task = db.session.get(Task, task_id)
     if task is None:
-        raise LookupError("事项不存在")
+        raise NotFound(_l("事项不存在"))
     # Completing the task takes this lock too: the letter goes out before the completion, or sees it.
     escalations.lock_instances([task.instance_id], wait=True)
     db.session.refresh(task)

@@ -4,6 +4,7 @@ from sqlalchemy.orm import joinedload
 
 from app import clock
 from app.extensions import db
+from app.i18n import N_
 from app.models import Escalation, PublicNotice
 
 from app.services.shared import audit
@@ -29,8 +30,8 @@ def publish(escalation: Escalation, actor_id: int | None = None) -> PublicNotice
     return notice
 
 
-NEED_REASON = "撤回通报须填写理由"
-ALREADY = "该通报已撤回"
+NEED_REASON = N_("撤回通报须填写理由")
+ALREADY = N_("该通报已撤回")
 
 
 def take_down(notice: PublicNotice, actor_id: int, reason: str) -> None:

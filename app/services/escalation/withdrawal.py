@@ -7,7 +7,9 @@ still waiting their turn are cancelled with it: the ladder does not climb on a w
 from sqlalchemy import select
 
 from app import clock
+from app.errors import NotFound, Refused
 from app.extensions import db
+from app.i18n import N_, _l
 from app.models import Escalation, PublicNotice, SupervisionLetter
 from app.models.escalation import LEVEL_NAMES
 
@@ -18,20 +20,13 @@ from app.services.shared import audit
 MAX_REASON = 1000
 
 
-def N_(message: str) -> str:
-    """Mark a message for extraction; the page translates it."""
-    return message
-
-
 NEED_REASON = N_("撤回须填写理由")
 ALREADY = N_("该督办已撤回")
 NEVER_CARRIED_OUT = N_("该督办未执行（环节已办结），无需撤回")
 
 
-class WithdrawRefused(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class WithdrawRefused(Refused):
+    code = "withdraw_refused"
 
 
 def withdraw(escalation_id: int, actor_id: int, reason: str) -> Escalation:
@@ -41,7 +36,7 @@ def withdraw(escalation_id: int, actor_id: int, reason: str) -> Escalation:
         raise WithdrawRefused(NEED_REASON)
     escalation = _locked(escalation_id)
     if escalation is None:
-        raise LookupError("督办事项不存在")
+        raise NotFound(_l("督办事项不存在"))
     if escalation.status == "withdrawn":
         raise WithdrawRefused(ALREADY)
     if escalation.status == "cancelled":
@@ -58,7 +53,7 @@ def withdraw_notice(notice_id: int, actor_id: int, reason: str) -> PublicNotice:
         raise WithdrawRefused(notices_public.NEED_REASON)
     notice = db.session.get(PublicNotice, notice_id)
     if notice is None:
-        raise LookupError("通报不存在")
+        raise NotFound(_l("通报不存在"))
     escalation = _locked(notice.escalation_id) if notice.escalation_id else None
     db.session.refresh(notice)
     if notice.withdrawn_at is not None:
@@ -119,7 +114,7 @@ def _cancel_later_rungs(escalation: Escalation, actor_id: int) -> None:
             continue
         before = rung.status
         rung.status, rung.next_attempt_at = "cancelled", None
-        rung.closed_reason = "前一级督办已撤回，未再执行"
+        rung.closed_reason = escalations.CANCEL_REASONS["withdrawn"]
         audit.record(actor_id, "escalation.cancel", "escalation", rung.id, before={"status": before},
                      after={"status": "cancelled", "reason": rung.closed_reason}, unit_id=rung.unit_id)
 
@@ -127,9 +122,11 @@ def _cancel_later_rungs(escalation: Escalation, actor_id: int) -> None:
 def _tell_unit(unit_id: int, level: str, reason: str, letter: SupervisionLetter | None = None,
                escalation: Escalation | None = None) -> None:
     what = letter.doc_number if letter is not None else LEVEL_NAMES.get(level, level)
-    step = ""
     if escalation is not None and escalation.task is not None:
-        step = f"「{escalation.task.name}」"
+        title = notifications.compose(notifications.STEP_WITHDRAWN, step=escalation.task.name, level=what)
+    else:
+        title = notifications.compose(notifications.WITHDRAWN, level=what)
     link = f"/letters/{letter.id}" if letter is not None else (
         f"/my/tasks/{escalation.task_id}" if escalation is not None and escalation.task_id else None)
-    notifications.notify_unit(unit_id, level, f"{step}{what}已撤回", f"撤回原因：{reason}", link=link)
+    notifications.notify_unit(unit_id, level, title, notifications.compose(notifications.WITHDRAWN_BODY, reason=reason),
+                              link=link)

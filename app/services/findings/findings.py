@@ -1,6 +1,7 @@
 """Ledger items added while an instance runs (a supervisor's finding, an accepted tip, an imported ledger)."""
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.i18n import N_, _l
 from app.extensions import db
 from app.forms import registry as forms
 from app.models import LedgerItem, ProcessInstance, User
@@ -11,7 +12,7 @@ from app.services.tasks import workflow
 from app.services.tasks.tasks import STALE, Conflict, FormInvalid, TaskNotFound
 
 ITEM_ADDED = "ledger_item_added"
-NOT_RUNNING = "该单位的整治流程已办结，不能再新增整改事项"
+NOT_RUNNING = N_("该单位的整治流程已办结，不能再新增整改事项")
 
 
 def add_item(user: User, instance_id: int, form, origin: str = "supervision") -> LedgerItem:
@@ -46,7 +47,7 @@ def start_items(instance: ProcessInstance, rows: list[dict], *, origin: str, act
         db.session.flush()
     except workflow.EngineError as exc:
         db.session.rollback()
-        raise Conflict(f"该流程当前不能接收新增整改事项：{exc}") from None
+        raise Conflict(_l("该流程当前不能接收新增整改事项：%(error)s", error=exc.text)) from None
     except StaleDataError:
         db.session.rollback()
         raise Conflict(STALE) from None

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.i18n import ITEMS, Joined, LazyText, _l, gettext
 from app.extensions import db
 from app.models import Campaign, LedgerItem, ProcessInstance, Unit
 
@@ -41,14 +42,19 @@ SOURCES = {name: key for key, name in ledger.SOURCE_NAMES.items()} | {key: key f
 STATUSES = {name: key for key, name in ledger.STATUS_NAMES.items()} | {key: key for key in ledger.STATUS_NAMES}
 IMPORTABLE_STATUS = "rectifying"
 SERIAL_RANGE = (36526, 73051)  # Excel day numbers of 2000-01-01 and 2100-01-01
+def _translated(known: dict[str, str], names: dict[str, str]) -> dict[str, str]:
+    """`known` (the Chinese names and the keys) and the names in the reader's language."""
+    return known | {gettext(name): key for key, name in names.items()}
+
+
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
 @dataclass
 class RowError:
     row: int  # as Excel numbers it
-    column: str
-    message: str
+    column: str | LazyText  # the column's header, in the reader's language
+    message: str | LazyText
 
 
 @dataclass
@@ -94,20 +100,32 @@ def _date(value) -> date | None:
     return None
 
 
+def _squeezed(title: str) -> str:
+    return re.sub(r"[\s*＊]", "", title)
+
+
 def _header(rows: list[tuple[int, list]]) -> tuple[int, dict[str, int]]:
+    # The template in the reader's language has its headers in that language: they are read too.
+    headers = HEADERS | {_squeezed(gettext(label)).lower(): name for name, label in LABELS.items()}
+    translated_title = _squeezed(gettext(layout.TITLE)).lower()
     for position, (_, values) in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        titles = [re.sub(r"[\s*＊]", "", _text(v)) for v in values]
-        if layout.TITLE in titles or "问题" in titles:
+        titles = [_squeezed(_text(v)) for v in values]
+        titles = [title if title in headers else title.lower() for title in titles]
+        if layout.TITLE in titles or "问题" in titles or translated_title in titles:
             columns: dict[str, int] = {}
             for index, title in enumerate(titles):
-                name = HEADERS.get(title)
+                name = headers.get(title)
                 if name and name not in columns:
                     columns[name] = index
-            missing = [LABELS[name] for name in REQUIRED if name not in columns]
+            missing = [_label(name) for name in REQUIRED if name not in columns]
             if missing:
-                raise Unreadable(f"表头缺少列：{'、'.join(missing)}。请使用下载的模板")
+                raise Unreadable(_l("表头缺少列：%(columns)s。请使用下载的模板", columns=Joined(missing, ITEMS)))
             return position, columns
-    raise Unreadable(f"找不到表头（应有“{layout.TITLE}”等列）。请使用下载的模板")
+    raise Unreadable(_l("找不到表头（应有“%(title)s”等列）。请使用下载的模板", title=_label("title")))
+
+
+def _label(name: str) -> LazyText:
+    return LazyText(LABELS[name])
 
 
 class _Units:
@@ -129,48 +147,53 @@ class _Units:
             found = self.by_code.get(code)
             if found is None:
                 exists = db.session.scalar(select(Unit.id).filter_by(code=code)) is not None
-                return None, "unit_code", (f"单位“{code}”未参加本专项整治" if exists else f"单位代码“{code}”不存在")
+                return None, "unit_code", (_l("单位“%(code)s”未参加本专项整治", code=code) if exists
+                                           else _l("单位代码“%(code)s”不存在", code=code))
             if name and name != found[0].name:
-                return None, "unit_name", f"单位名称“{name}”与单位代码“{code}”（{found[0].name}）不符"
+                return None, "unit_name", _l("单位名称“%(name)s”与单位代码“%(code)s”（%(found)s）不符", name=name,
+                                             code=code, found=found[0].name)
             return found, "unit_code", None
         matches = self.by_name.get(name, [])
         if not matches:
-            return None, "unit_name", f"单位“{name}”不存在或未参加本专项整治"
+            return None, "unit_name", _l("单位“%(name)s”不存在或未参加本专项整治", name=name)
         if len(matches) > 1:
-            return None, "unit_name", f"有多个单位名为“{name}”，请填写单位代码"
+            return None, "unit_name", _l("有多个单位名为“%(name)s”，请填写单位代码", name=name)
         return matches[0], "unit_name", None
 
 
 def _check_row(number: int, values: dict, units: _Units, only_unit: Unit | None) -> tuple[_Row | None, list[RowError]]:
     errors: list[RowError] = []
 
-    def fail(name: str, message: str) -> None:
-        errors.append(RowError(number, LABELS[name], message))
+    def fail(name: str, message) -> None:
+        errors.append(RowError(number, _label(name), message))
 
     data = {}
     for name in ("title", "measures", "responsible_leader", "responsible_department"):
         data[name] = _text(values.get(name))
         if not data[name]:
-            fail(name, f"{LABELS[name]}不能为空")
+            fail(name, _l("%(column)s不能为空", column=_label(name)))
         elif name in LIMITS and len(data[name]) > LIMITS[name]:
-            fail(name, f"{LABELS[name]}不能超过{LIMITS[name]}个字")
+            fail(name, _l("%(column)s不能超过%(max)s个字", column=_label(name), max=LIMITS[name]))
     source = _text(values.get("source"))
+    sources, statuses = _translated(SOURCES, ledger.SOURCE_NAMES), _translated(STATUSES, ledger.STATUS_NAMES)
     if not source:
-        fail("source", "问题来源不能为空")
-    elif source not in SOURCES:
-        fail("source", f"未知的问题来源“{source}”（可填：{'、'.join(ledger.SOURCE_NAMES.values())}）")
-    data["source"] = SOURCES.get(source)
+        fail("source", _l("问题来源不能为空"))
+    elif source not in sources:
+        fail("source", _l("未知的问题来源“%(source)s”（可填：%(choices)s）", source=source,
+                          choices=Joined([LazyText(n) for n in ledger.SOURCE_NAMES.values()], ITEMS)))
+    data["source"] = sources.get(source)
     raw_deadline = values.get("deadline")
     data["deadline"] = _date(raw_deadline)
     if not _text(raw_deadline):
-        fail("deadline", "整改时限不能为空")
+        fail("deadline", _l("整改时限不能为空"))
     elif data["deadline"] is None:
-        fail("deadline", f"整改时限“{_text(raw_deadline)}”不是有效日期（应如 2027-03-31）")
+        fail("deadline", _l("整改时限“%(value)s”不是有效日期（应如 2027-03-31）", value=_text(raw_deadline)))
     status = _text(values.get("status"))
-    if status and status not in STATUSES:
-        fail("status", f"未知的整改状态“{status}”")
-    elif status and STATUSES[status] != IMPORTABLE_STATUS:
-        fail("status", f"导入的事项只能是“{ledger.STATUS_NAMES[IMPORTABLE_STATUS]}”，不能是“{status}”")
+    if status and status not in statuses:
+        fail("status", _l("未知的整改状态“%(status)s”", status=status))
+    elif status and statuses[status] != IMPORTABLE_STATUS:
+        fail("status", _l("导入的事项只能是“%(allowed)s”，不能是“%(status)s”",
+                          allowed=LazyText(ledger.STATUS_NAMES[IMPORTABLE_STATUS]), status=status))
     code, name = _text(values.get("unit_code")), _text(values.get("unit_name"))
     target, column = None, "unit_code"
     if code or name:
@@ -178,14 +201,14 @@ def _check_row(number: int, values: dict, units: _Units, only_unit: Unit | None)
         if problem:
             fail(column, problem)
         elif only_unit is not None and target[0].id != only_unit.id:
-            fail(column, f"本页只能导入“{only_unit.name}”的事项，此行是“{target[0].name}”")
+            fail(column, _l("本页只能导入“%(unit)s”的事项，此行是“%(other)s”", unit=only_unit.name, other=target[0].name))
             target = None
     elif only_unit is not None:
         target = next(((u, i) for u, i in units.by_code.values() if u.id == only_unit.id), None)
     else:
-        fail(column, "单位代码和单位名称至少填写一项")
+        fail(column, _l("单位代码和单位名称至少填写一项"))
     if target is not None and target[1].status != "running":
-        fail(column, f"“{target[0].name}”的整治流程已办结，不能再导入事项")
+        fail(column, _l("“%(unit)s”的整治流程已办结，不能再导入事项", unit=target[0].name))
     if errors or target is None:
         return None, errors
     return _Row(number, target[1], data), []
@@ -202,7 +225,7 @@ def _parse(data: bytes, units: _Units, only_unit: Unit | None) -> tuple[list[_Ro
         if row is not None:
             parsed.append(row)
     if not parsed and not errors:
-        raise Unreadable("文件中没有整改事项（请从表头下一行起填写）")
+        raise Unreadable(_l("文件中没有整改事项（请从表头下一行起填写）"))
     return parsed, errors
 
 
@@ -210,13 +233,13 @@ def import_items(campaign: Campaign, data: bytes, filename: str, actor_id: int,
                  only_unit: Unit | None = None) -> ImportResult:
     """Import the file's items into the campaign (or one unit of it); all or nothing."""
     if len(data) > MAX_BYTES:
-        return ImportResult(errors=[RowError(0, "", f"文件过大（不能超过{MAX_BYTES // 1024 // 1024}MB）")])
+        return ImportResult(errors=[RowError(0, "", _l("文件过大（不能超过%(max)sMB）", max=MAX_BYTES // 1024 // 1024))])
     if not (filename or "").lower().endswith(".xlsx"):
-        return ImportResult(errors=[RowError(0, "", "只能导入.xlsx格式的Excel文件，请使用下载的模板")])
+        return ImportResult(errors=[RowError(0, "", _l("只能导入.xlsx格式的Excel文件，请使用下载的模板"))])
     try:
         parsed, errors = _parse(data, _Units(campaign.id), only_unit)
     except Unreadable as exc:
-        return ImportResult(errors=[RowError(0, "", str(exc))])
+        return ImportResult(errors=[RowError(0, "", exc.text)])
     if errors:
         return ImportResult(errors=errors)
     by_instance: dict[int, list[_Row]] = {}
@@ -229,7 +252,7 @@ def import_items(campaign: Campaign, data: bytes, filename: str, actor_id: int,
                                             actor_id=actor_id)
     except Conflict as exc:
         db.session.rollback()
-        return ImportResult(errors=[RowError(0, "", f"导入未完成，没有写入任何事项：{exc.message}")])
+        return ImportResult(errors=[RowError(0, "", _l("导入未完成，没有写入任何事项：%(error)s", error=exc.text))])
     audit.record(actor_id, "ledger.import", "campaign", campaign.id,
                  after={"filename": filename, "count": len(created), "items": [i.id for i in created],
                         "units": sorted({r.instance.unit_id for r in parsed})},
@@ -239,5 +262,5 @@ def import_items(campaign: Campaign, data: bytes, filename: str, actor_id: int,
     except (IntegrityError, StaleDataError):
         # Someone changed these ledgers while we imported (the same item number, the same instance).
         db.session.rollback()
-        return ImportResult(errors=[RowError(0, "", "导入期间台账被他人修改，没有写入任何事项，请重新导入")])
+        return ImportResult(errors=[RowError(0, "", _l("导入期间台账被他人修改，没有写入任何事项，请重新导入"))])
     return ImportResult(items=created)

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from app.i18n import gettext
 from app.extensions import db
 from app.models import (
     Campaign, Escalation, Evidence, LedgerItem, ProcessInstance, Submission, SupervisionLetter, Task, Unit,
@@ -117,8 +118,10 @@ def details(items: list[LedgerItem]) -> list[Row]:
 
 def result_text(row: Row) -> str:
     """完成情况 as a ledger writes it: when it was done and what was done (the state has its own column)."""
-    when = f"{row.completed_on}完成" if row.completed_on else ""
-    return "：".join(part for part in (when, row.result) if part)
+    if not row.completed_on:
+        return row.result
+    when = gettext("%(date)s完成", date=row.completed_on)
+    return gettext("%(when)s：%(result)s", when=when, result=row.result) if row.result else when
 
 
 def units_of(campaign_id: int) -> list[Unit]:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from app import clock
 from app.extensions import db
+from app.i18n import gettext
 from app.models import Notification, User
 
 log = logging.getLogger(__name__)
@@ -29,13 +30,13 @@ def _message(notification: Notification, address: str) -> EmailMessage:
     base = (config.get("PUBLIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     message = EmailMessage()
     message["Subject"] = notification.title
-    message["From"] = formataddr(("专项整治督办平台", config.get("SMTP_SENDER") or "rectify@localhost"))
+    message["From"] = formataddr((gettext("专项整治督办平台"), config.get("SMTP_SENDER") or "rectify@localhost"))
     message["To"] = address
     message["Message-ID"] = make_msgid(domain="rectify")
     lines = [notification.title, "", notification.body or ""]
     if notification.link:
-        lines += ["", f"办理链接：{base}{notification.link}"]
-    lines += ["", "—— 专项整治督办平台（系统邮件，请勿回复）"]
+        lines += ["", gettext("办理链接：%(url)s", url=f"{base}{notification.link}")]
+    lines += ["", gettext("—— 专项整治督办平台（系统邮件，请勿回复）")]
     message.set_content("\n".join(lines), charset="utf-8")
     return message
 
@@ -79,7 +80,7 @@ def _deliver_one(notification_id: int, now: datetime) -> bool:
     address = db.session.scalar(select(User.email).where(User.id == notification.user_id))
     try:
         if not address:
-            raise ValueError("收件人没有邮箱地址")
+            raise ValueError(gettext("收件人没有邮箱地址"))
         _send(_message(notification, address))
     except (OSError, smtplib.SMTPException, ValueError) as exc:
         notification.email_attempts += 1

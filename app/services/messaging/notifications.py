@@ -1,4 +1,10 @@
-"""In-app notifications (the header's unread count), also emailed when SMTP is configured."""
+"""In-app notifications (the header's unread count), also emailed when SMTP is configured.
+
+A notification is stored in words (the source language: the record, and what the e-mail says),
+composed from one of TEXTS; `shown` turns stored words back into their msgid and params, so the
+notification centre shows them in the reader's language. Words that match none (a message
+drawn in a diagram) are shown as stored."""
+import re
 from dataclasses import dataclass
 
 from flask import current_app
@@ -6,7 +12,49 @@ from sqlalchemy import func, insert, select, update
 
 from app import clock
 from app.extensions import db
+from app.i18n import N_, LazyText
 from app.models import Notification, User
+
+# Every notification's words, as msgids; the params are put in as stored (compose).
+REMINDER_OVERDUE = N_("催办：「%(step)s」已逾期")
+REMINDER_DUE_TODAY = N_("催办：「%(step)s」今日到期")
+REMINDER_BODY = N_("办理期限：%(due)s。请尽快办理。")
+REMINDER_BODY_NO_DUE = N_("请尽快办理。")
+REMINDER_BY_HAND_BODY = N_("办理期限：%(due)s，已逾期。督导组请你单位尽快办理。")
+LETTER_RECEIVED = N_("收到%(doc)s")
+LETTER_SUBJECT = N_("关于督促办理「%(step)s」的督办函")
+NOTICED = N_("本单位被通报")
+STEP_WITHDRAWN = N_("「%(step)s」%(level)s已撤回")
+WITHDRAWN = N_("%(level)s已撤回")
+WITHDRAWN_BODY = N_("撤回原因：%(reason)s")
+TEXTS = (REMINDER_OVERDUE, REMINDER_DUE_TODAY, REMINDER_BODY, REMINDER_BODY_NO_DUE, REMINDER_BY_HAND_BODY,
+         LETTER_RECEIVED, LETTER_SUBJECT, NOTICED, STEP_WITHDRAWN, WITHDRAWN, WITHDRAWN_BODY)
+
+
+def compose(msgid: str, **params) -> str:
+    """The words stored for `msgid` (one of TEXTS) with its params."""
+    return msgid % params if params else msgid
+
+
+def _pattern(msgid: str) -> re.Pattern:
+    parts = re.split(r"%\((\w+)\)s", msgid)
+    regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
+    return re.compile(f"^{regex}$", re.DOTALL)
+
+
+_PATTERNS = [(msgid, _pattern(msgid)) for msgid in TEXTS]
+
+
+def shown(stored: str | None):
+    """Stored words in the reader's language: the msgid they were composed from, translated, with
+    the stored params (a param that is itself a msgid, such as 督办函, translated too)."""
+    if not stored:
+        return stored or ""
+    for msgid, pattern in _PATTERNS:
+        match = pattern.match(stored)
+        if match:
+            return LazyText(msgid, **{k: LazyText(v) for k, v in match.groupdict().items()})
+    return stored
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import String, and_, cast, or_, select
 
 from app import clock
+from app.i18n import LazyText, _l, gettext
 from app.extensions import db
 from app.models import (
     AuditEvent, Escalation, Evidence, Interview, LedgerItem, ProcessInstance, PublicNotice, ScoreSheet, SelfExamination,
@@ -128,9 +129,9 @@ class Filters:
 
 @dataclass
 class Change:
-    field: str
-    before: str
-    after: str
+    field: str  # a msgid (the page translates it)
+    before: str | LazyText
+    after: str | LazyText
 
     @property
     def changed(self) -> bool:
@@ -207,17 +208,19 @@ def _entries(events: list[AuditEvent]) -> list[Entry]:
     actors = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all()) \
         if actor_ids else {}
     units = dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all()) if unit_ids else {}
-    return [Entry(e, actors.get(e.actor_id, "系统") if e.actor_id else "系统", units.get(e.unit_id, ""), changes(e))
+    system = _l("系统")
+    return [Entry(e, actors.get(e.actor_id, system) if e.actor_id else system, units.get(e.unit_id, ""), changes(e))
             for e in events]
 
 
-def _readable(key: str, value) -> str:
+def _readable(key: str, value):
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return _l("是") if value else _l("否")
     if isinstance(value, str):
-        return _VALUE_NAMES.get(key, {}).get(value, value)
+        name = _VALUE_NAMES.get(key, {}).get(value)
+        return LazyText(name) if name else value
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
@@ -246,23 +249,29 @@ def choices(scope: Scope) -> dict:
 
 
 EXPORT_COLUMNS = [
-    Column("时间", 20), Column("操作人", 12), Column("操作", 14), Column("对象", 12), Column("对象编号", 10),
-    Column("单位", 16), Column("变更", 60),
+    Column(_l("时间"), 20), Column(_l("操作人"), 12), Column(_l("操作"), 14), Column(_l("对象"), 12),
+    Column(_l("对象编号"), 10), Column(_l("单位"), 16), Column(_l("变更"), 60),
 ]
 
 
 def _change_text(entry: Entry) -> str:
-    return "\n".join(f"{c.field}：{c.before or '—'} → {c.after or '—'}" if c.changed else f"{c.field}：{c.after}"
-                     for c in entry.changes)
+    return "\n".join(
+        gettext("%(field)s：%(before)s → %(after)s", field=gettext(c.field), before=str(c.before or "—"),
+                after=str(c.after or "—")) if c.changed
+        else gettext("%(field)s：%(value)s", field=gettext(c.field), value=str(c.after))
+        for c in entry.changes)
 
 
 def _export_rows(entries: list[Entry]) -> list[list]:
-    return [[e.local_at, e.actor, e.action, e.entity, e.event.entity_id, e.unit, _change_text(e)] for e in entries]
+    return [[e.local_at, str(e.actor), gettext(e.action), gettext(e.entity), e.event.entity_id, e.unit, _change_text(e)]
+            for e in entries]
 
 
 def export_xlsx(title: str, entries: list[Entry]) -> bytes:
-    return to_xlsx(f"{title}（导出日期：{clock.today():%Y年%m月%d日}）", EXPORT_COLUMNS, _export_rows(entries),
-                   sheet_name="审计日志")
+    today = clock.today()
+    return to_xlsx(gettext("%(title)s（导出日期：%(date)s）", title=title,
+                           date=gettext("%(y)s年%(m)s月%(d)s日", y=f"{today:%Y}", m=f"{today:%m}", d=f"{today:%d}")),
+                   EXPORT_COLUMNS, _export_rows(entries), sheet_name=gettext("审计日志"))
 
 
 def export_csv(entries: list[Entry]) -> bytes:

@@ -1,11 +1,14 @@
 """The error a use case raises for input a person must correct."""
+from app.errors import DomainError
+from app.i18n import LazyText
 
 
-class InputError(Exception):
-    """A Chinese message for the page, and per-field messages (input name -> message) where they belong."""
+class InputError(DomainError):
+    """A message for the page, and per-field messages (input name -> message) where they belong."""
 
-    def __init__(self, message: str, errors: dict[str, str] | None = None, field: str | None = None):
-        super().__init__(message)
-        self.message = message
+    code = "invalid_input"
+
+    def __init__(self, message: str | LazyText, errors: dict | None = None, field: str | None = None):
+        super().__init__(message, details=errors or None)
         self.errors = errors or {}
         self.field = field

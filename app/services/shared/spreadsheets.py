@@ -19,6 +19,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from app import safe_text
 
+from app.errors import Invalid
+from app.i18n import N_, LazyText, _l, gettext
+
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -29,30 +32,33 @@ _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
 @dataclass(frozen=True)
 class Column:
-    header: str
+    header: str | LazyText  # written in the reader's language
     width: int = 12
 
 
-class Unreadable(ValueError):
+class Unreadable(Invalid):
     """The upload as a whole cannot be read; the message is for people."""
+
+    code = "unreadable_file"
 
 
 def to_xlsx(title: str, columns: list[Column], rows: list[list], sheet_name: str = "Sheet1",
-            notes: list[str] | None = None) -> bytes:
+            notes: list | None = None) -> bytes:
     """One sheet: a merged bold title row, a header row, then the rows; panes frozen below the
-    header, text wrapped, dates as real dates. `notes` become a second sheet (填写说明)."""
+    header, text wrapped, dates as real dates. `notes` become a second sheet (填写说明). Texts
+    (app.i18n) anywhere in them are written in the reader's language."""
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = safe_text.printable(sheet_name)[:31]
+    sheet.title = safe_text.printable(str(sheet_name))[:31]
     last = get_column_letter(len(columns))
     sheet.merge_cells(f"A1:{last}1")
-    put(sheet["A1"], title)
+    put(sheet["A1"], str(title))
     sheet["A1"].font = Font(bold=True, size=14)
     sheet["A1"].alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     sheet.row_dimensions[1].height = 30
     header_fill = PatternFill("solid", fgColor="DDEBF7")
     for index, column in enumerate(columns, start=1):
-        cell = put(sheet.cell(row=2, column=index), column.header)
+        cell = put(sheet.cell(row=2, column=index), str(column.header))
         cell.font = Font(bold=True)
         cell.fill = header_fill
         cell.border = _BORDER
@@ -74,10 +80,10 @@ def to_xlsx(title: str, columns: list[Column], rows: list[list], sheet_name: str
     sheet.print_title_rows = "1:2"
     sheet.page_setup.orientation = "landscape"
     if notes:
-        help_sheet = workbook.create_sheet("填写说明")
+        help_sheet = workbook.create_sheet(gettext("填写说明")[:31])
         help_sheet.column_dimensions["A"].width = 100
         for row_number, line in enumerate(notes, start=1):
-            put(help_sheet.cell(row=row_number, column=1), line).alignment = Alignment(wrap_text=True)
+            put(help_sheet.cell(row=row_number, column=1), str(line)).alignment = Alignment(wrap_text=True)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -87,6 +93,8 @@ def put(cell: Cell, value: object) -> Cell:
     """Write a value into a cell so that it cannot run: text is stripped of the characters XML
     forbids and, if it starts like a formula, stored as text with Excel's quote prefix (the
     apostrophe a person would type); numbers and dates stay what they are."""
+    if isinstance(value, LazyText):
+        value = str(value)  # a translatable label: its text in the current language
     if isinstance(value, str):
         text = safe_text.printable(value)
         cell.value = text  # openpyxl would take a leading "=" for a formula: typed as text below
@@ -109,7 +117,7 @@ def to_csv(columns: list[Column], rows: list[list]) -> bytes:
     """UTF-8 with a BOM, so Excel shows the Chinese instead of mojibake; dates as ISO text."""
     out = io.StringIO(newline="")
     writer = csv.writer(out)
-    writer.writerow([safe_text.for_csv(c.header) for c in columns])
+    writer.writerow([safe_text.for_csv(str(c.header)) for c in columns])
     for values in rows:
         writer.writerow(["" if v is None else _csv_value(v) for v in values])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -120,12 +128,10 @@ def _csv_value(value) -> str:
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str):
-        return safe_text.for_csv(value)
-    return str(value)
+    return safe_text.for_csv(str(value))  # a number's text is never formula-like
 
 
-UNREADABLE = "无法读取Excel文件，请确认文件是.xlsx格式且未损坏"
+UNREADABLE = N_("无法读取Excel文件，请确认文件是.xlsx格式且未损坏")
 
 # What an upload may expand to. A few hundred KB of .xlsx can unpack into gigabytes (a row of
 # millions of empty cells, a part of pure whitespace); these bounds are checked on the archive's
@@ -138,7 +144,6 @@ MAX_SHEET_ROWS = 60_000
 MAX_ROW_CELLS = 256
 MAX_CELLS = 1_000_000
 MAX_SHARED_STRINGS = 1_000_000
-TOO_BIG = "Excel文件解压后过大（{what}），请删除多余的行、列和工作表后重新上传"
 
 
 def guard_xlsx(data: bytes) -> None:
@@ -152,12 +157,14 @@ def guard_xlsx(data: bytes) -> None:
     with archive:
         parts = archive.infolist()
         if len(parts) > MAX_PARTS:
-            raise Unreadable(TOO_BIG.format(what=f"超过{MAX_PARTS}个部件"))
+            raise Unreadable(_l("Excel文件解压后过大（超过%(n)s个部件），请删除多余的工作表后重新上传", n=MAX_PARTS))
         for part in parts:
             if part.file_size > MAX_PART_BYTES:
-                raise Unreadable(TOO_BIG.format(what=f"{part.filename}超过{MAX_PART_BYTES // 1024 // 1024}MB"))
+                raise Unreadable(_l("Excel文件解压后过大（%(part)s超过%(mb)sMB），请删除多余的行、列后重新上传",
+                                     part=part.filename, mb=MAX_PART_BYTES // 1024 // 1024))
         if sum(part.file_size for part in parts) > MAX_EXPANDED_BYTES:
-            raise Unreadable(TOO_BIG.format(what=f"合计超过{MAX_EXPANDED_BYTES // 1024 // 1024}MB"))
+            raise Unreadable(_l("Excel文件解压后过大（合计超过%(mb)sMB），请删除多余的行、列和工作表后重新上传",
+                                 mb=MAX_EXPANDED_BYTES // 1024 // 1024))
         for part in parts:
             name = part.filename
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
@@ -189,13 +196,14 @@ def _count_cells(events) -> None:
             if tag == "row":
                 rows, in_row = rows + 1, 0
                 if rows > MAX_SHEET_ROWS:
-                    raise Unreadable(TOO_BIG.format(what=f"超过{MAX_SHEET_ROWS}行"))
+                    raise Unreadable(_l("Excel文件解压后过大（超过%(n)s行），请删除多余的行后重新上传", n=MAX_SHEET_ROWS))
             elif tag == "c":
                 in_row, cells = in_row + 1, cells + 1
                 if in_row > MAX_ROW_CELLS:
-                    raise Unreadable(TOO_BIG.format(what=f"第{rows}行超过{MAX_ROW_CELLS}个单元格"))
+                    raise Unreadable(_l("Excel文件解压后过大（第%(row)s行超过%(n)s个单元格），请删除多余的列后重新上传",
+                                         row=rows, n=MAX_ROW_CELLS))
                 if cells > MAX_CELLS:
-                    raise Unreadable(TOO_BIG.format(what=f"超过{MAX_CELLS}个单元格"))
+                    raise Unreadable(_l("Excel文件解压后过大（超过%(n)s个单元格），请拆分后分批上传", n=MAX_CELLS))
         elif tag == "row":
             element.clear()  # what was read is let go: memory stays that of one row
 
@@ -206,7 +214,7 @@ def _count_strings(events) -> None:
         if event == "end" and _local(element.tag) == "si":
             strings += 1
             if strings > MAX_SHARED_STRINGS:
-                raise Unreadable(TOO_BIG.format(what=f"超过{MAX_SHARED_STRINGS}个文本"))
+                raise Unreadable(_l("Excel文件解压后过大（超过%(n)s个文本），请拆分后分批上传", n=MAX_SHARED_STRINGS))
             element.clear()
 
 
@@ -233,7 +241,7 @@ def read_xlsx(data: bytes, max_rows: int) -> list[tuple[int, list]]:
     """The first sheet's non-empty rows as (row number, raw values); refuses what is not an .xlsx
     and more than `max_rows` rows (without loading a huge sheet whole)."""
     if not data.startswith(b"PK"):
-        raise Unreadable("文件不是Excel（.xlsx）格式，请使用下载的模板填写后上传")
+        raise Unreadable(_l("文件不是Excel（.xlsx）格式，请使用下载的模板填写后上传"))
     rows = []
     sheet = first_sheet(data)
     try:
@@ -241,7 +249,7 @@ def read_xlsx(data: bytes, max_rows: int) -> list[tuple[int, list]]:
             if any(v not in (None, "") for v in values):
                 rows.append((number, list(values)))
             if len(rows) > max_rows:
-                raise Unreadable(f"文件超过{max_rows}行，请拆分后分批导入")
+                raise Unreadable(_l("文件超过%(max)s行，请拆分后分批导入", max=max_rows))
     finally:
         sheet.close()
     return rows

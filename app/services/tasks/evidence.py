@@ -10,6 +10,8 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from app import clock
+from app.errors import Invalid
+from app.i18n import ITEMS, Joined, _l
 from app.extensions import db
 from app.models import Evidence
 
@@ -29,10 +31,13 @@ ALLOWED = {
 }
 
 
-class EvidenceError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
+class EvidenceError(Invalid):
+    """An upload that cannot be kept as evidence; `field` names the input it came from."""
+
+    code = "evidence_refused"
+
+    def __init__(self, message, field: str | None = None):
         super().__init__(message)
-        self.message = message
         self.field = field
 
 
@@ -50,7 +55,8 @@ def check_upload(upload: FileStorage, field: str) -> None:
     name = upload.filename or ""
     if extension_of(name) not in ALLOWED:
         raise EvidenceError(
-            f"文件「{name}」的类型不允许上传，仅限：{'、'.join(sorted(ALLOWED))}", field
+            _l("文件「%(name)s」的类型不允许上传，仅限：%(allowed)s", name=name, allowed=Joined(sorted(ALLOWED), ITEMS)),
+            field,
         )
 
 
@@ -90,7 +96,7 @@ def store(upload: FileStorage, *, field: str, unit_id: int, instance_id: int | N
     check_upload(upload, field)
     blob = write_blob(upload)
     if blob.size == 0:
-        raise EvidenceError(f"文件「{upload.filename}」是空文件", field)
+        raise EvidenceError(_l("文件「%(name)s」是空文件", name=upload.filename), field)
     ext = extension_of(upload.filename or "")
     row = Evidence(
         sha256=blob.sha256,

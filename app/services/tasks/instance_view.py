@@ -7,18 +7,21 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from app import clock
+from app.errors import NotFound
 from app.extensions import db
 from app.models import AuditEvent, Escalation, ProcessInstance, SupervisionLetter, Task, User
 from app.models.campaign import PHASE_NAMES
 from app.models.escalation import LEVEL_NAMES
 from app.models.base import N_
+from app.i18n import Joined, LazyText, _l
+from app.services.messaging import notifications
 
 # When an element is in several states, the first listed wins its colour.
 STATES = ("escalated", "overdue", "active", "completed")
 STATE_NAMES = {"completed": N_("已办结"), "active": N_("办理中"), "overdue": N_("已逾期"), "escalated": N_("已督办升级")}
 ACTIONS = {
-    "instance.start": "流程启动", "instance.advance": "流程推进", "instance.error": "流程出错", "instance.migrate": "迁移到新版本",
-    "task.cancel": "步骤取消", "task.remind": "手动催办",
+    "instance.start": _l("流程启动"), "instance.advance": _l("流程推进"), "instance.error": _l("流程出错"),
+    "instance.migrate": _l("迁移到新版本"), "task.cancel": _l("步骤取消"), "task.remind": _l("手动催办"),
 }
 # Shown through the task rows themselves, or noise on a timeline.
 SKIPPED_ACTIONS = ("task.complete", "task.draft")
@@ -55,15 +58,15 @@ def element_states(tasks: list[Task], escalated: set[str], now: datetime) -> dic
     return {element_id: next(s for s in STATES if s in states) for element_id, states in found.items()}
 
 
-class InstanceNotFound(Exception):
-    pass
+class InstanceNotFound(NotFound):
+    code = "instance_not_found"
 
 
 def view(instance_id: int) -> InstanceView:
     """The diagram, element states and timeline of an instance (callers check the role)."""
     instance = db.session.get(ProcessInstance, instance_id)
     if instance is None:
-        raise InstanceNotFound(instance_id)
+        raise InstanceNotFound(_l("流程实例不存在"))
     tasks = list(db.session.scalars(select(Task).where(Task.instance_id == instance.id).order_by(Task.id)))
     escalations = list(db.session.scalars(
         select(Escalation).where(Escalation.instance_id == instance.id).order_by(Escalation.fired_at)))
@@ -83,10 +86,11 @@ def view(instance_id: int) -> InstanceView:
 def _task_events(tasks: list[Task]) -> list[TimelineEvent]:
     events = []
     for task in tasks:
-        events.append(TimelineEvent(task.created_at, "task", f"待办：{task.name}",
-                                    f"期限 {clock.to_local(task.due_at):%Y-%m-%d}" if task.due_at else ""))
+        events.append(TimelineEvent(task.created_at, "task", _l("待办：%(step)s", step=task.name),
+                                    _l("期限 %(due)s", due=f"{clock.to_local(task.due_at):%Y-%m-%d}")
+                                    if task.due_at else ""))
         if task.status == "completed" and task.completed_at:
-            events.append(TimelineEvent(task.completed_at, "task", f"办结：{task.name}"))
+            events.append(TimelineEvent(task.completed_at, "task", _l("办结：%(step)s", step=task.name)))
     return events
 
 
@@ -99,24 +103,28 @@ def _escalation_events(escalations: list[Escalation], tasks: list[Task]) -> list
     names = {t.element_id: t.name for t in tasks}
     events = []
     for e in escalations:
-        what = f"{LEVEL_NAMES.get(e.level, e.level)}：{names.get(e.element_id, e.element_id)}"
-        how = "人工发起" if e.manual else "逾期自动升级"
+        what = _l("%(level)s：%(step)s", level=LazyText(LEVEL_NAMES.get(e.level, e.level)),
+                  step=names.get(e.element_id, e.element_id))
+        how = _l("人工发起") if e.manual else _l("逾期自动升级")
         if e.status == "pending" and e.next_attempt_at:
-            how = f"{how}，按督办阶梯待执行（{clock.to_local(e.next_attempt_at):%Y-%m-%d %H:%M} 后）"
+            how = _l("%(how)s，按督办阶梯待执行（%(after)s 后）", how=how,
+                     after=f"{clock.to_local(e.next_attempt_at):%Y-%m-%d %H:%M}")
         elif e.status == "cancelled":
-            how = f"未执行：{e.closed_reason or '环节已办结'}"
+            how = _l("未执行：%(reason)s", reason=LazyText(e.closed_reason or N_("环节已办结")))
         events.append(TimelineEvent(e.done_at or e.fired_at, "escalation", what, how))
         if e.status == "withdrawn" and e.withdrawn_at:
-            events.append(TimelineEvent(e.withdrawn_at, "escalation", f"撤回{what}", e.closed_reason or ""))
+            events.append(TimelineEvent(e.withdrawn_at, "escalation", _l("撤回%(what)s", what=what),
+                                        LazyText(e.closed_reason) if e.closed_reason else ""))
     return events
 
 
 def _letter_events(letters: list[SupervisionLetter]) -> list[TimelineEvent]:
     events = []
     for letter in letters:
-        events.append(TimelineEvent(letter.issued_at, "letter", f"发出{letter.doc_number}", letter.subject))
+        events.append(TimelineEvent(letter.issued_at, "letter", _l("发出%(doc)s", doc=letter.doc_number),
+                                    notifications.shown(letter.subject)))
         if letter.acknowledged_at:
-            events.append(TimelineEvent(letter.acknowledged_at, "letter", f"签收{letter.doc_number}"))
+            events.append(TimelineEvent(letter.acknowledged_at, "letter", _l("签收%(doc)s", doc=letter.doc_number)))
     return events
 
 
@@ -135,11 +143,11 @@ def _audit_events(instance: ProcessInstance, tasks: list[Task]) -> list[Timeline
 
 def _audit_detail(event: AuditEvent, actor: str | None) -> str:
     after = event.after or {}
-    parts = [actor or "系统"]
+    parts = [actor or _l("系统")]
     if "phase" in after:
-        parts.append(f"阶段：{PHASE_NAMES.get(after['phase'], after['phase'])}")
+        parts.append(_l("阶段：%(phase)s", phase=LazyText(PHASE_NAMES.get(after["phase"], after["phase"]))))
     if "version" in after:
-        parts.append(f"第 {after['version']} 版")
+        parts.append(_l("第 %(version)s 版", version=after["version"]))
     if after.get("error"):
         parts.append(str(after["error"])[:200])
-    return " · ".join(parts)
+    return Joined(parts, " · ")

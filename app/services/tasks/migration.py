@@ -16,6 +16,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.engine import migration as engine_migration
 from app.engine import runtime
 from app.engine.errors import EngineError
+from app.errors import DomainError
+from app.i18n import _l
 from app.extensions import db
 from app.models import Campaign, InstanceStatus, ProcessDefinition, ProcessInstance, Task
 
@@ -24,8 +26,10 @@ from app.services.shared import audit
 from app.services.tasks import workflow
 
 
-class MigrationError(Exception):
-    pass
+class MigrationError(DomainError):
+    """A migration that cannot even be tried (no such campaign or version)."""
+
+    code = "migration_refused"
 
 
 @dataclass
@@ -35,37 +39,37 @@ class MigrationCandidate:
     unit_name: str
     from_version: int
     can_migrate: bool
-    reasons: list[str] = field(default_factory=list)
+    reasons: list = field(default_factory=list)  # texts (app.i18n), shown in the reader's language
     from_definition_id: int | None = None
 
 
 @dataclass
 class MigrationResult:
     moved: list[int] = field(default_factory=list)
-    skipped: dict[int, list[str]] = field(default_factory=dict)
+    skipped: dict[int, list] = field(default_factory=dict)
 
 
 def _target(campaign_id: int, target_definition_id: int) -> ProcessDefinition:
     if db.session.get(Campaign, campaign_id) is None:
-        raise MigrationError("专项整治不存在")
+        raise MigrationError(_l("专项整治不存在"), status=404)
     target = db.session.get(ProcessDefinition, target_definition_id)
     if target is None:
-        raise MigrationError("目标流程版本不存在")
+        raise MigrationError(_l("目标流程版本不存在"), status=404)
     return target
 
 
 def _obstacles(instance: ProcessInstance, target: ProcessDefinition) -> list[str]:
     """Why this instance cannot move to the target (empty: it can)."""
     if instance.status != "running":
-        return ["实例已办结或出错，不能迁移"]
+        return [_l("实例已办结或出错，不能迁移")]
     if instance.definition_id == target.id:
-        return [f"已在第 {target.version} 版上运行"]
+        return [_l("已在第 %(version)s 版上运行", version=target.version)]
     if instance.definition.process_key != target.process_key:
-        return [f"目标版本属于另一个流程（{target.process_key}）"]
+        return [_l("目标版本属于另一个流程（%(key)s）", key=target.process_key)]
     try:
         return engine_migration.blockers(workflow.load(instance), processes.bundle_for(target.id))
     except EngineError as exc:
-        return [f"无法读取实例状态：{exc}"]
+        return [_l("无法读取实例状态：%(error)s", error=exc.text)]
 
 
 def dry_run(campaign_id: int, target_definition_id: int) -> list[MigrationCandidate]:
@@ -105,9 +109,9 @@ def migrate(campaign_id: int, target_definition_id: int, instance_ids: list[int]
             with db.session.begin_nested():
                 reasons = _move(campaign_id, instance_id, target, actor_id)
         except StaleDataError:
-            reasons = ["实例刚被其他操作修改，请重新试运行后再迁移"]
+            reasons = [_l("实例刚被其他操作修改，请重新试运行后再迁移")]
         except EngineError as exc:
-            reasons = [f"迁移失败：{exc}"]
+            reasons = [_l("迁移失败：%(error)s", error=exc.text)]
         if reasons:
             result.skipped[instance_id] = reasons
         else:
@@ -128,7 +132,7 @@ def _move(campaign_id: int, instance_id: int, target: ProcessDefinition, actor_i
         .execution_options(populate_existing=True)
     )
     if instance is None or instance.campaign_id != campaign_id:
-        return ["实例不属于该专项整治"]
+        return [_l("实例不属于该专项整治")]
     reasons = _obstacles(instance, target)
     if reasons:
         return reasons

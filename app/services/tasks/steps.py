@@ -12,15 +12,20 @@ from dataclasses import dataclass
 
 from app import clock, workdays
 from app.engine import runtime
+from app.errors import Refused
+from app.i18n import _l
 from app.models import ProcessInstance, Task
 
 from app.services.ledger import ledger
 
 
-class StepRefused(Exception):
-    def __init__(self, message: str, field: str | None = None):
+class StepRefused(Refused):
+    """Completing this step is refused as things stand; `field` names the input at fault."""
+
+    code = "step_refused"
+
+    def __init__(self, message, field: str | None = None):
         super().__init__(message)
-        self.message = message
         self.field = field
 
 
@@ -74,7 +79,7 @@ def _verify_item(step: Step) -> dict:
 def _assessment(step: Step) -> dict:
     still_open = ledger.open_count(step.instance.id)
     if still_open:
-        raise StepRefused(f"尚有{still_open}项整改事项未销号，全部销号后才能进行总结评估")
+        raise StepRefused(_l("尚有%(n)s项整改事项未销号，全部销号后才能进行总结评估", n=still_open))
     if step.data.get("verdict") != "fail":
         return {"verdict": "pass"}
     step.instance.round += 1
@@ -92,7 +97,7 @@ def _follow_up_review(step: Step) -> dict:
     items += ledger.create_items(step.instance, step.data.get("new_items") or [], origin="follow_up",
                                  status="rectifying", actor_id=step.actor_id)
     if not items:
-        raise StepRefused("有反弹时须重新打开或新增整改事项")
+        raise StepRefused(_l("有反弹时须重新打开或新增整改事项"))
     return {"rebound": "yes", "ledger": ledger.as_process_items(items)}
 
 
@@ -128,7 +133,7 @@ def kind_of(form_key: str) -> StepKind | None:
 def apply(step: Step) -> dict:
     kind = kind_of(step.task.form_key)
     if kind is None:
-        raise StepRefused(f"未知的任务表单：{step.task.form_key}")
+        raise StepRefused(_l("未知的任务表单：%(key)s", key=step.task.form_key))
     return kind.apply(step)
 
 

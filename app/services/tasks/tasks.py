@@ -7,7 +7,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
+from app.errors import DomainError, NotFound, Refused
 from app.extensions import db
+from app.i18n import N_, _l
 from app.forms import registry as forms
 from app.models import Evidence, ProcessInstance, Submission, Task, TaskStatus, User
 from app.models.roles import OVERSEE_ALL_UNITS
@@ -18,26 +20,33 @@ from app.services.shared.paging import Page
 from app.services.tasks import evidence, steps, workflow
 
 
-class TaskNotFound(Exception):
+NO_COMMENT = N_("（未填写意见）")  # stored as the returned step's comment when none was typed
+
+
+class TaskNotFound(NotFound):
     """Not there, or not this user's to see: both look the same from outside."""
 
-
-class Conflict(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    code = "task_not_found"
 
 
-class FormInvalid(Exception):
+class Conflict(Refused):
+    """Someone else got there first, or the process has moved on."""
+
+    code = "conflict"
+
+
+class FormInvalid(DomainError):
     """The form has errors (shown beside its fields); the typed data was kept as a draft."""
 
-    def __init__(self, form, message: str | None = None):
-        super().__init__(message or "表单有误，请按提示修改")
+    status = 422
+    code = "form_invalid"
+
+    def __init__(self, form, message=None):
+        super().__init__(message or _l("表单有误，请按提示修改"), details=getattr(form, "errors", None) or None)
         self.form = form
-        self.message = message
 
 
-STALE = "该任务已被他人处理或流程已更新，请刷新页面后重试"
+STALE = N_("该任务已被他人处理或流程已更新，请刷新页面后重试")
 
 
 def can_see(user: User, task: Task) -> bool:
@@ -215,7 +224,7 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
         db.session.commit()
     except steps.StepRefused as exc:
         db.session.rollback()
-        raise Conflict(exc.message) from None
+        raise Conflict(exc.text) from None
     except (StaleDataError, workflow.TaskNotReady):
         db.session.rollback()
         raise Conflict(STALE) from None
@@ -227,7 +236,7 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
         raise Conflict(STALE) from None
     except workflow.EngineError as exc:
         db.session.rollback()
-        raise Conflict(f"流程无法推进：{exc}") from None
+        raise Conflict(_l("流程无法推进：%(error)s", error=exc.text)) from None
     return task
 
 
@@ -239,7 +248,7 @@ def _carry_comments(process_data: dict, data: dict, created: list[Task]) -> None
     for row in created:
         if row.role != "unit_staff":
             continue
-        row.returned_comment = data.get("comments") or "（未填写意见）"
+        row.returned_comment = data.get("comments") or NO_COMMENT
         db.session.flush()  # the new row needs its id to carry the evidence over
         previous = previous_submission(row)
         if previous is not None:

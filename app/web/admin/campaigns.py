@@ -163,7 +163,7 @@ def _past_deadlines(campaign) -> list:
 
 
 def _past_message(past) -> str:
-    listed = "、".join(f"{name}（{day:%Y-%m-%d}）" for name, day in past)
+    listed = _("、").join(_("%(name)s（%(date)s）", name=name, date=f"{day:%Y-%m-%d}") for name, day in past)
     return _("以下阶段的截止日期已过：%(phases)s。请先修改为新的截止日期，再启动。", phases=listed)
 
 

@@ -38,7 +38,7 @@ def create_draft():
         draft = drafts.create(xml, body.get("name"), based_on if isinstance(based_on, int) else None,
                               current_user.id)
     except drafts.UploadRefused as exc:
-        return _error(_("保存被拒绝：%(reasons)s", reasons="；".join(exc.problems)), problems=exc.problems)
+        return _error(_("保存被拒绝：%(reasons)s", reasons=_("；").join(exc.problems)), problems=exc.problems)
     return jsonify(_saved(draft)), 201
 
 
@@ -54,7 +54,7 @@ def save_draft(draft_id: int):
     except drafts.DraftNotFound:
         return _error(_("草稿不存在"), 404)
     except drafts.UploadRefused as exc:
-        return _error(_("保存被拒绝，草稿仍为上次保存的内容：%(reasons)s", reasons="；".join(exc.problems)),
+        return _error(_("保存被拒绝，草稿仍为上次保存的内容：%(reasons)s", reasons=_("；").join(exc.problems)),
                       problems=exc.problems)
     return jsonify(_saved(draft))
 

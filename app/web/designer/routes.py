@@ -46,10 +46,7 @@ def version_xml(definition_id: int):
 @bp.get("/drafts/<int:draft_id>", endpoint="draft")
 @role_required(DESIGN)
 def draft(draft_id: int):
-    try:
-        found = drafts.get(draft_id)
-    except drafts.DraftNotFound:
-        abort(404)
+    found = drafts.get(draft_id)  # DraftNotFound: a 404 page (app.web.errors)
     return render_template("designer/modeler.html", definition=found.based_on, draft=found,
                            xml=found.xml, options=modeler.options())
 
@@ -57,10 +54,7 @@ def draft(draft_id: int):
 @bp.get("/drafts/<int:draft_id>/xml", endpoint="draft_xml")
 @role_required(DESIGN)
 def draft_xml(draft_id: int):
-    try:
-        found = drafts.get(draft_id)
-    except drafts.DraftNotFound:
-        abort(404)
+    found = drafts.get(draft_id)
     return _download(found.xml, f"{found.process_key}-draft-{found.id}.bpmn")
 
 
@@ -79,7 +73,7 @@ def upload():
     try:
         created = drafts.upload(data, file.filename, current_user.id)
     except drafts.UploadRefused as exc:
-        flash(_("上传被拒绝：%(reasons)s", reasons="；".join(exc.problems)), "error")
+        flash(_("上传被拒绝：%(reasons)s", reasons=_("；").join(exc.problems)), "error")
         return redirect(url_for("designer.index"))
     flash(_("已上传为草稿「%(name)s」", name=created.name), "success")
     return redirect(url_for("designer.draft", draft_id=created.id))

@@ -1,5 +1,5 @@
 """Supervisors publish an item's evidence file on the disclosure site, or withdraw it."""
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,12 +14,7 @@ from . import bp
 @role_required(PUBLISH_FILES)
 def set_public(evidence_id: int):
     public = request.form.get("public") == "1"
-    try:
-        row = disclosure.set_file_public(evidence_id, public, current_user.id)
-    except LookupError:
-        abort(404)
-    except ValueError as exc:
-        return render_template("error.html", code=400, message=str(exc)), 400
+    row = disclosure.set_file_public(evidence_id, public, current_user.id)  # refusals: app.web.errors
     flash(_("「%(name)s」已公开", name=row.filename) if public else _("「%(name)s」已取消公开", name=row.filename),
           "success")
     if row.instance_id is None:

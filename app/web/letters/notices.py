@@ -38,9 +38,7 @@ def notices():
 def withdraw_notice(notice_id: int):
     reason = posted_text("reason")
     try:
-        withdrawal.withdraw_notice(notice_id, current_user.id, reason)
-    except LookupError:
-        abort(404)
+        withdrawal.withdraw_notice(notice_id, current_user.id, reason)  # NotFound: app.web.errors
     except withdrawal.WithdrawRefused as exc:
         # Shown beside the reason field of that notice, with what was typed kept.
         return _render({notice_id: _(exc.message)}, {notice_id: reason}, 400)

@@ -1,6 +1,6 @@
 """督办函 pages: the list, the printable letter, 签收, the DOCX, and a letter issued by hand."""
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -17,10 +17,7 @@ from . import bp
 
 
 def _letter_or_404(letter_id: int):
-    try:
-        return letters.get_for(current_user, letter_id)
-    except LookupError:
-        abort(404)
+    return letters.get_for(current_user, letter_id)  # NotFound: a 404 page (app.web.errors)
 
 
 @bp.get("", endpoint="index")
@@ -56,11 +53,7 @@ def letter(letter_id: int):
 @role_required(SEE_UNIT_RECORDS)
 def acknowledge(letter_id: int):
     try:
-        found = letters.acknowledge(letter_id, current_user)
-    except LookupError:
-        abort(404)
-    except PermissionError:
-        abort(403)
+        found = letters.acknowledge(letter_id, current_user)  # NotFound, Forbidden: app.web.errors
     except letters.LetterWithdrawn:
         flash(_("该督办函已撤回，无需签收"), "warning")
         return redirect(url_for("letters.letter", letter_id=letter_id))
@@ -91,9 +84,7 @@ def manual(task_id: int):
         flash(_("新的办理期限格式不正确，应为 YYYY-MM-DD"), "error")
         return redirect(back)
     try:
-        issued = manual_letters.issue_manual(current_user, task_id, new_due)
-    except LookupError:
-        abort(404)
+        issued = manual_letters.issue_manual(current_user, task_id, new_due)  # NotFound, Forbidden: app.web.errors
     except manual_letters.LetterRefused as exc:
         flash(_(exc.message), "error")
         return redirect(back)

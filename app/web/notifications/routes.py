@@ -22,7 +22,7 @@ def safe_link(link: str | None) -> str | None:
 def index():
     rows = notifications.for_user(current_user.id, limit=LIMIT)
     return render_template("notifications/index.html", rows=rows, limit=LIMIT, safe_link=safe_link,
-                           unread=notifications.unread_count(current_user.id))
+                           shown=notifications.shown, unread=notifications.unread_count(current_user.id))
 
 
 @bp.post("/<int:notification_id>/read", endpoint="read")

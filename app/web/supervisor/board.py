@@ -60,7 +60,7 @@ def _summary(result: board.BulkResult, done_message: str) -> None:
     if result.done:
         flash(done_message, "success")
     if result.skipped:
-        reasons = "；".join(f"#{task_id}：{reason}" for task_id, reason in result.skipped[:20])
+        reasons = _("；").join(_("#%(id)s：%(reason)s", id=task_id, reason=reason) for task_id, reason in result.skipped[:20])
         flash(_("跳过 %(n)d 项：%(reasons)s", n=len(result.skipped), reasons=reasons), "warning")
 
 
