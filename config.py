@@ -20,6 +20,14 @@ class Config:
     SCHEMES_DIR = os.environ.get("SCHEMES_DIR", str(BASE_DIR / "schemes"))
     # Evidence uploads and whole form posts are capped; Werkzeug answers 413 beyond it.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 32 * 1024 * 1024))
+    # Uploaded files (app/services/shared/uploads.py): types told by content, images verified. An
+    # image with more pixels than this is refused before it is decoded (a decompression bomb).
+    UPLOAD_MAX_IMAGE_PIXELS = int(os.environ.get("UPLOAD_MAX_IMAGE_PIXELS", 50_000_000))
+    # Evidence on a task: each file, and all of one task's files (those carried over from a
+    # returned step included), by count and by total size.
+    EVIDENCE_MAX_FILE_BYTES = int(os.environ.get("EVIDENCE_MAX_FILE_BYTES", 20 * 1024 * 1024))
+    EVIDENCE_MAX_FILES_PER_TASK = int(os.environ.get("EVIDENCE_MAX_FILES_PER_TASK", 30))
+    EVIDENCE_MAX_BYTES_PER_TASK = int(os.environ.get("EVIDENCE_MAX_BYTES_PER_TASK", 100 * 1024 * 1024))
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE
     LANGUAGES = ["zh_CN", "en"]
