@@ -56,6 +56,7 @@ class Config:
     TIP_LOOKUP_RATE_PER_CLIENT = int(os.environ.get("TIP_LOOKUP_RATE_PER_CLIENT", 30))
     TIP_MAX_PHOTOS = int(os.environ.get("TIP_MAX_PHOTOS", 4))
     TIP_MAX_PHOTO_BYTES = int(os.environ.get("TIP_MAX_PHOTO_BYTES", 5 * 1024 * 1024))
+    TIP_MAX_TOTAL_BYTES = int(os.environ.get("TIP_MAX_TOTAL_BYTES", 12 * 1024 * 1024))
     TIP_MAX_TEXT = int(os.environ.get("TIP_MAX_TEXT", 2000))
     # Beyond this many units the tip form names only the unit whose public page the resident came from.
     TIP_UNIT_SELECT_MAX = int(os.environ.get("TIP_UNIT_SELECT_MAX", 300))

@@ -1,5 +1,5 @@
-"""Evidence uploads on task pages: types told by content, images verified, caps per file and per task,
-names cleaned, and friendly pages for too large and wrong type."""
+"""Evidence uploads on task pages and photos in the tip box: types told by content, images verified,
+caps per file, per task and per tip, names cleaned, and friendly pages for too large and wrong type."""
 import io
 import struct
 import zlib
@@ -9,9 +9,10 @@ import pytest
 from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
-from app.models import Evidence, ProcessInstance, Task, User
+from app.models import Evidence, ProcessInstance, Task, Tip, User
 from app.services.campaigns import launch
 from app.services.tasks import tasks
+from tests.public_support import post_tip, publish, tip_fields
 from tests.support import DEPLOY, JPEG, PNG, form_for, make_campaign, ready_tasks
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
@@ -136,3 +137,42 @@ def test_a_post_over_the_request_limit_gets_the_task_page_with_the_limit_and_the
     other = w.staff.client.post("/logout", data={"f": (io.BytesIO(b"\x00" * 100 * 1024), "x.bin")},
                                 content_type="multipart/form-data")
     assert other.status_code == 413 and "上传的内容过大：单次提交不能超过 64 KB" in other.get_data(as_text=True)
+
+
+@pytest.fixture
+def tip_world(app, make_unit):
+    unit = make_unit("A01", "塘渡口镇")
+    with app.app_context():
+        campaign = make_campaign([unit])
+        launch.launch_all(campaign, None)
+        slug, slugs = publish(campaign)
+    return SimpleNamespace(app=app, slug=slug, unit_slug=slugs[unit])
+
+
+def tip_count(app) -> int:
+    with app.app_context():
+        return db.session.query(Tip).count()
+
+
+def test_tip_photos_renamed_executable_and_bomb_are_refused(tip_world, client):
+    w = tip_world
+    resp = post_tip(client, w.slug, tip_fields(w.unit_slug), [("现场.jpg", EXE)])
+    assert resp.status_code == 415 and "「现场.jpg」的扩展名是 .jpg，但内容不是JPG 图片（识别为：EXE）" in resp.get_data(
+        as_text=True)
+    resp = post_tip(client, w.slug, tip_fields(w.unit_slug), [("现场.png", png_bomb())], remote_addr="203.0.113.8")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 413 and "图片「现场.png」" in page and "万像素" in page
+    assert "广场占用耕地，规模超标。" in page  # the form again, with what was typed
+    assert tip_count(w.app) == 0
+
+
+def test_tip_over_the_request_limit_gets_the_form_with_the_limits(tip_world, client, monkeypatch):
+    w = tip_world
+    monkeypatch.setitem(w.app.config, "MAX_CONTENT_LENGTH", 256 * 1024)
+    monkeypatch.setitem(w.app.config, "TIP_MAX_TOTAL_BYTES", 64 * 1024)
+    resp = post_tip(client, w.slug, tip_fields(w.unit_slug), [("现场.jpg", JPEG + b"\x00" * 300 * 1024)])
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 413
+    assert "提交的内容过大：照片最多 4 张，每张不超过 5 MB，合计不超过 64 KB" in page
+    assert 'name="description"' in page and 'name="photos"' in page  # the tip form, not a bare error page
+    assert tip_count(w.app) == 0
