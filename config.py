@@ -39,6 +39,13 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     # An uploaded or deployed .bpmn larger than this is refused before it is parsed.
     BPMN_MAX_BYTES = int(os.environ.get("BPMN_MAX_BYTES", 2 * 1024 * 1024))
+    # ... and one with more elements, nested deeper, or whose first (streaming) pass takes longer
+    # than this, before any tree is built; rectification.bpmn has about 700 elements.
+    BPMN_MAX_ELEMENTS = int(os.environ.get("BPMN_MAX_ELEMENTS", 20_000))
+    BPMN_MAX_DEPTH = int(os.environ.get("BPMN_MAX_DEPTH", 100))
+    BPMN_MAX_PARSE_SECONDS = float(os.environ.get("BPMN_MAX_PARSE_SECONDS", 5))
+    # The lint refuses a multi-instance cardinality or a timer cycle's repetitions above this.
+    BPMN_MAX_CARDINALITY = int(os.environ.get("BPMN_MAX_CARDINALITY", 1000))
     LAUNCH_BATCH_SIZE = int(os.environ.get("LAUNCH_BATCH_SIZE", 500))
     DUE_SOON_DAYS = int(os.environ.get("DUE_SOON_DAYS", 3))
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
