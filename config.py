@@ -20,6 +20,14 @@ class Config:
     SCHEMES_DIR = os.environ.get("SCHEMES_DIR", str(BASE_DIR / "schemes"))
     # Evidence uploads and whole form posts are capped; Werkzeug answers 413 beyond it.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 32 * 1024 * 1024))
+    # Uploaded files (app/services/shared/uploads.py): types told by content, images verified. An
+    # image with more pixels than this is refused before it is decoded (a decompression bomb).
+    UPLOAD_MAX_IMAGE_PIXELS = int(os.environ.get("UPLOAD_MAX_IMAGE_PIXELS", 50_000_000))
+    # Evidence on a task: each file, and all of one task's files (those carried over from a
+    # returned step included), by count and by total size.
+    EVIDENCE_MAX_FILE_BYTES = int(os.environ.get("EVIDENCE_MAX_FILE_BYTES", 20 * 1024 * 1024))
+    EVIDENCE_MAX_FILES_PER_TASK = int(os.environ.get("EVIDENCE_MAX_FILES_PER_TASK", 30))
+    EVIDENCE_MAX_BYTES_PER_TASK = int(os.environ.get("EVIDENCE_MAX_BYTES_PER_TASK", 100 * 1024 * 1024))
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE
     LANGUAGES = ["zh_CN", "en"]
@@ -31,6 +39,13 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     # An uploaded or deployed .bpmn larger than this is refused before it is parsed.
     BPMN_MAX_BYTES = int(os.environ.get("BPMN_MAX_BYTES", 2 * 1024 * 1024))
+    # ... and one with more elements, nested deeper, or whose first (streaming) pass takes longer
+    # than this, before any tree is built; rectification.bpmn has about 700 elements.
+    BPMN_MAX_ELEMENTS = int(os.environ.get("BPMN_MAX_ELEMENTS", 20_000))
+    BPMN_MAX_DEPTH = int(os.environ.get("BPMN_MAX_DEPTH", 100))
+    BPMN_MAX_PARSE_SECONDS = float(os.environ.get("BPMN_MAX_PARSE_SECONDS", 5))
+    # The lint refuses a multi-instance cardinality or a timer cycle's repetitions above this.
+    BPMN_MAX_CARDINALITY = int(os.environ.get("BPMN_MAX_CARDINALITY", 1000))
     LAUNCH_BATCH_SIZE = int(os.environ.get("LAUNCH_BATCH_SIZE", 500))
     DUE_SOON_DAYS = int(os.environ.get("DUE_SOON_DAYS", 3))
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
@@ -48,6 +63,7 @@ class Config:
     TIP_LOOKUP_RATE_PER_CLIENT = int(os.environ.get("TIP_LOOKUP_RATE_PER_CLIENT", 30))
     TIP_MAX_PHOTOS = int(os.environ.get("TIP_MAX_PHOTOS", 4))
     TIP_MAX_PHOTO_BYTES = int(os.environ.get("TIP_MAX_PHOTO_BYTES", 5 * 1024 * 1024))
+    TIP_MAX_TOTAL_BYTES = int(os.environ.get("TIP_MAX_TOTAL_BYTES", 12 * 1024 * 1024))
     TIP_MAX_TEXT = int(os.environ.get("TIP_MAX_TEXT", 2000))
     # Beyond this many units the tip form names only the unit whose public page the resident came from.
     TIP_UNIT_SELECT_MAX = int(os.environ.get("TIP_UNIT_SELECT_MAX", 300))

@@ -8,9 +8,9 @@ from werkzeug.test import stream_encode_multipart
 from app.extensions import db
 from app.models import Campaign, CampaignUnit
 
+from tests.support import JPEG, PNG  # noqa: F401  (real images: photos are checked by content)
+
 RECEIPT_RE = re.compile(r'id="receipt-code">([A-Z0-9-]+)<')
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def csrf_of(client, url: str) -> str:

@@ -46,6 +46,19 @@ def ready_tasks(instance_id: int, element_id: str | None = None) -> list[Task]:
     return query.order_by(Task.id).all()
 
 
+def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (8, 8), color=(200, 30, 30), **save) -> bytes:
+    """A small real image, made here (uploads are checked by content: a few magic bytes will not do)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, fmt, **save)
+    return out.getvalue()
+
+
+JPEG = image_bytes("JPEG")
+PNG = image_bytes("PNG")
+
+
 def upload(name: str = "方案.pdf", content: bytes = b"%PDF-1.4 test evidence") -> FileStorage:
     return FileStorage(stream=io.BytesIO(content), filename=name, content_type="application/pdf")
 

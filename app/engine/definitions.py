@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from . import lint as linter
 from .errors import DiagramError
 from .serialization import SERIALIZER
+from .xml_safety import Limits
 
 ROLES = linter.ROLES
 
@@ -45,9 +46,9 @@ def content_hash(xml: bytes) -> str:
     return hashlib.sha256(xml).hexdigest()
 
 
-def parse(xml: bytes, filename: str, known_forms: set[str], max_bytes: int | None = None) -> ParsedDiagram:
+def parse(xml: bytes, filename: str, known_forms: set[str], limits: Limits | None = None) -> ParsedDiagram:
     """Lint and package a diagram; raise DiagramError carrying every error found."""
-    report = linter.lint(xml, filename, known_forms, max_bytes)
+    report = linter.lint(xml, filename, known_forms, limits)
     if report.errors:
         raise DiagramError(report.errors)
     spec, subprocess_specs = report.spec, report.subprocess_specs

@@ -14,7 +14,7 @@ objects). tests/unit/test_lint.py checks both lists against the services that fi
 import ast
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
@@ -36,7 +36,11 @@ KNOWN_DATA = LAUNCH_DATA | STEP_DATA
 EXPRESSION_PROPERTIES = ("due",)
 # Codes of problems that make an upload a refused code deployment, not a diagram to fix.
 TRUST_CODES = frozenset({"size", "doctype", "entity", "external_entity", "not_xml", "not_bpmn", "script",
-                         "unsafe_expression"})
+                         "unsafe_expression", "elements", "depth", "parse_time", "xinclude", "external_reference"})
+# A timer cycle must repeat a stated number of times (at most Limits.max_cardinality) at least this
+# often apart: each repetition of a cycle on a non-interrupting boundary event starts another branch
+# (a reminder, a letter) for as long as the step stays open, and the scheduler sweeps every 30 s.
+MIN_CYCLE_INTERVAL = timedelta(minutes=1)
 _PYTHON = {"python", "python3", "text/x-python"}
 _SCRIPT_ELEMENTS = {"script", "preScript", "postScript", "executionListener", "taskListener"}
 CONDITION = _l("条件")
@@ -55,17 +59,18 @@ class Report:
         return [p for p in self.problems if p.is_error]
 
 
-def lint(xml: bytes, filename: str, known_forms: set[str], max_bytes: int | None = None) -> Report:
+def lint(xml: bytes, filename: str, known_forms: set[str], limits: xml_safety.Limits | None = None) -> Report:
     """Every problem of a diagram; never raises for bad input."""
+    limits = limits or xml_safety.Limits()
     try:
-        tree = xml_safety.parse(xml, max_bytes)
+        tree = xml_safety.parse(xml, limits)
     except xml_safety.UnsafeXml as exc:
         return Report([Problem(filename, None, "error", exc.text, exc.code)])
     root = tree.getroot()
     if not (bx.is_bpmn(root) and bx.local(root) == "definitions"):
         return Report([Problem(filename, None, "error", _l("不是 BPMN 2.0 流程图（根元素应为 bpmn:definitions）"),
                                "not_bpmn")])
-    linter = _Linter(filename, root, known_forms)
+    linter = _Linter(filename, root, known_forms, limits.max_cardinality)
     report = Report(linter.run())
     if not report.errors:
         _build(report, tree, filename, linter.root_id)
@@ -91,11 +96,14 @@ def _build(report: Report, tree, filename: str, process_key: str) -> None:
                 report.problems.append(Problem(filename, ts.bpmn_id, "error", _l("不允许在流程图中运行脚本"), "script"))
 
 
+
+
 class _Linter:
-    def __init__(self, filename: str, root, known_forms: set[str]):
+    def __init__(self, filename: str, root, known_forms: set[str], max_cardinality: int = 1000):
         self.file = filename
         self.root = root
         self.known_forms = known_forms
+        self.max_cardinality = max_cardinality
         self.problems: list[Problem] = []
         self.lanes = bx.lanes_by_node(root)
         self.root_id: str | None = None
@@ -217,6 +225,7 @@ class _Linter:
                 self.timer(node, timer_kind, expression)
             else:
                 self.expression(node, what, expression)
+        self.cardinality(node)
         if kind == "userTask":
             self.user_task(node, props)
         elif kind == "serviceTask":
@@ -313,10 +322,45 @@ class _Linter:
             elif kind == "timeDuration":
                 TimerEventDefinition.parse_iso_duration(value)
             else:
-                TimerEventDefinition.parse_iso_recurring_interval(value)
+                cycle = TimerEventDefinition.parse_iso_recurring_interval(value)
         except Exception:  # noqa: BLE001 - the library's ISO parsers raise several kinds
             self.add(node, _l("%(element)s的%(what)s「%(expression)s」不是有效的 ISO 8601 值", element=bx.label(node),
                               what=what, expression=_short(expression)), "timer")
+            return
+        if kind == "timeCycle":
+            self.cycle(node, what, value, *cycle)
+
+    def cycle(self, node, what: str, value: str, repeats: int, start, interval: timedelta) -> None:
+        """A cycle repeats a stated, bounded number of times, at least MIN_CYCLE_INTERVAL apart."""
+        where = _l("%(element)s的%(what)s「%(value)s」", element=bx.label(node), what=what, value=_short(value))
+        if interval <= timedelta(0):
+            self.add(node, _l("%(where)s间隔为零：会不停地触发，请写明间隔，如 R3/P1D", **{"where": where}), "timer_cycle")
+        elif interval < MIN_CYCLE_INTERVAL:
+            self.add(node, _l("%(where)s间隔不足 1 分钟：请写明更长的间隔，如 R3/P1D", **{"where": where}), "timer_cycle")
+        if repeats < 0:
+            self.add(node, _l("%(where)s没有写明重复次数（将无限重复）：请写明次数，如 R3/P1D，最多 %(max)d 次", **{"where": where, "max": self.max_cardinality}), "timer_cycle")
+        elif repeats > self.max_cardinality:
+            self.add(node, _l("%(where)s重复 %(repeats)d 次，超过了上限 %(max)d 次", **{"where": where, "repeats": repeats, "max": self.max_cardinality}), "timer_cycle")
+
+    def cardinality(self, node) -> None:
+        """A multi-instance cardinality the diagram states (no process data in it) is at most the limit;
+        one computed from process data is bounded by what the services write there."""
+        loop = node.find("bpmn:multiInstanceLoopCharacteristics", bx.NS)
+        found = loop.find("bpmn:loopCardinality", bx.NS) if loop is not None else None
+        expression = bx.text(found) if found is not None else ""
+        if not expression:
+            return
+        try:
+            if expressions.names(expressions.parse(expression)):
+                return
+            value = expressions.evaluate(expression, {})
+        except expressions.ExpressionError:
+            return  # reported with the expression itself
+        except (ArithmeticError, TypeError, ValueError):
+            value = None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= self.max_cardinality:
+            self.add(node, _l("%(where)s的循环次数「%(expression)s」不是 0 到 %(max)d 之间的整数，已拒绝", **{"where": bx.label(node), "expression": _short(expression), "max": self.max_cardinality}),
+                     "cardinality")
 
     # -- structure: reachability and ends, per scope
     def graph(self, scope) -> None:

@@ -86,8 +86,13 @@ def _show(number) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+# A field accepting one of these accepts the other (app/services/shared/uploads.py agrees).
+_SAME_TYPE = {"jpg": "jpeg", "jpeg": "jpg"}
+
+
 class FileTypes:
-    """Uploaded file names must end in one of the accepted extensions."""
+    """Uploaded file names must end in one of the accepted extensions (the task service checks
+    the content too, before anything is stored)."""
 
     def __init__(self, accept: tuple[str, ...]):
         self.accept = accept
@@ -96,8 +101,9 @@ class FileTypes:
         files = field.data if isinstance(field.data, list) else [field.data]
         for item in files:
             if isinstance(item, FileStorage) and item:
-                suffix = PurePath(item.filename or "").suffix.lower().lstrip(".")
-                if suffix not in self.accept:
+                # Trailing dots and spaces are dropped from stored names, so they do not count here.
+                suffix = PurePath((item.filename or "").rstrip(". ")).suffix.lower().lstrip(".")
+                if suffix not in self.accept and _SAME_TYPE.get(suffix) not in self.accept:
                     raise StopValidation(msg(i18n.BAD_FILE_TYPE) % ", ".join(self.accept))
 
 

@@ -3,13 +3,14 @@
 A DomainError that no route handled is answered here with its own status and message: an error
 page, or {"error": {"code", "message", "details"}} for JSON callers. Routes that must show the
 message beside a form (re-rendering what was typed) still catch their errors themselves."""
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.errors import DomainError
 from app.i18n import N_
+from app.services.shared import uploads
 
 MESSAGES = {
     400: N_("请求有误"),
@@ -21,6 +22,32 @@ MESSAGES = {
     429: N_("尝试次数过多，请稍后再试"),
     500: N_("服务器内部错误"),
 }
+
+
+def answers_too_large(view):
+    """Mark a view that shows its own page for a post over MAX_CONTENT_LENGTH: such a body is never
+    read (not even for the CSRF token), so the view runs again with g.body_too_large set, its own
+    checks first, and shows its form with the limits instead of a bare error page."""
+    view.answers_too_large = True
+    return view
+
+
+def _too_large_page(e: HTTPException):
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "answers_too_large", False) or g.get("body_too_large"):
+        return None
+    g.body_too_large = True
+    try:
+        return current_app.make_response(view(**(request.view_args or {})))
+    except HTTPException as inner:
+        return _respond(inner.code or 500, _(MESSAGES.get(inner.code or 500, inner.name)))
+
+
+def _too_large_message() -> str:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if not limit:
+        return _(MESSAGES[413])
+    return _("上传的内容过大：单次提交不能超过 %(limit)s，请缩小或减少文件后重新提交", limit=uploads.megabytes(limit))
 
 
 def _wants_json() -> bool:
@@ -41,6 +68,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
+        if e.code == 413:
+            return _too_large_page(e) or _respond(413, _too_large_message())
         # A description our code gave (abort(400, description=...)) is for people; werkzeug's own are not.
         if e.description and e.description != type(e).description:
             return _respond(e.code or 500, str(e.description))

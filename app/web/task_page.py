@@ -1,12 +1,14 @@
 """The task page every role shares (show, save a draft, submit) and readable views of submissions."""
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.forms import registry as forms
 from app.forms.definition import FormDefinitionError
 from app.services import calendar
 from app.services.ledger import ledger
+from app.services.shared import uploads
 from app.services.tasks import evidence, steps, tasks
 
 EMPTY = "—"
@@ -98,6 +100,20 @@ def _render(task, form, status: int = 200, lock_version: int | None = None):
     return render_template("tasks/page.html", **context), status
 
 
+def _too_large(task, editable: bool):
+    """A post over MAX_CONTENT_LENGTH is never read, so what was typed in it cannot be kept: the
+    page shows the task again with its last saved draft and the limits, answering 413."""
+    cfg = current_app.config
+    flash(_("提交的内容过大（%(size)s），未能接收：单次提交不能超过 %(limit)s，单个文件不超过 %(file_limit)s。"
+            "本次填写的内容未能保存，下方为上次保存的草稿，请缩小或减少文件后重新提交",
+            size=uploads.megabytes(request.content_length or 0), limit=uploads.megabytes(cfg["MAX_CONTENT_LENGTH"]),
+            file_limit=uploads.megabytes(cfg["EVIDENCE_MAX_FILE_BYTES"])), "error")
+    form = None
+    if editable:
+        form = forms.build_form(task.form_key, data=tasks.initial_data(task), dynamic_choices=tasks.dynamic_choices(task))
+    return _render(task, form, 413)
+
+
 def handle(task_id: int, list_endpoint: str):
     """GET shows the task; POST saves a draft (action=draft) or submits it (action=submit)."""
     try:
@@ -112,7 +128,12 @@ def handle(task_id: int, list_endpoint: str):
                                     dynamic_choices=tasks.dynamic_choices(task))
         return _render(task, form)
 
-    form = forms.build_form(task.form_key, formdata=request.form, dynamic_choices=tasks.dynamic_choices(task))
+    if g.get("body_too_large"):
+        return _too_large(task, editable)
+    try:
+        form = forms.build_form(task.form_key, formdata=request.form, dynamic_choices=tasks.dynamic_choices(task))
+    except RequestEntityTooLarge:
+        return _too_large(task, editable)
     posted_lock = request.form.get("lock_version")
     try:
         if request.form.get("action") == "draft":
@@ -123,9 +144,14 @@ def handle(task_id: int, list_endpoint: str):
         tasks.complete(current_user, task.id, form, expected)
     except tasks.TaskNotFound:
         abort(404)
-    except tasks.FormInvalid:
-        flash(_("表单有误，请按提示修改"), "error")
-        return _render(task, form, 200, _lock_version(task, posted_lock))
+    except tasks.FormInvalid as exc:
+        if exc.status == 413:
+            flash(_("文件过大，未能保存：请按提示调整后重新选择文件提交（已填写的内容保留在下方）"), "error")
+        elif exc.status == 415:
+            flash(_("文件类型不符，未能保存：请按提示重新选择文件（已填写的内容保留在下方）"), "error")
+        else:
+            flash(_("表单有误，请按提示修改"), "error")
+        return _render(task, form, exc.status if exc.status in (413, 415) else 200, _lock_version(task, posted_lock))
     except tasks.Conflict as exc:
         # What was typed stays in the form; the page now shows the task as it really is.
         flash(exc.message, "error")

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import ProcessInstance, User
 from app.services.campaigns import launch
 from app.services.findings import findings
-from tests.support import DEPLOY, form_for, ledger_rows, make_campaign, ready_tasks, submit, upload
+from tests.support import DEPLOY, JPEG, form_for, ledger_rows, make_campaign, ready_tasks, submit, upload
 
 FINDING = {"title": "督导发现：台账不实", "source": "supervision", "measures": "重新核实\n逐项补录",
            "responsible_leader": "李四", "responsible_department": "党政办", "deadline": "2027-03-15"}
@@ -43,7 +43,7 @@ def ledger_world(app, make_unit, make_user):
         submit(app, supervisor, ready_tasks(inst.id, "review_self_check")[0].id, {"decision": "accept"})
         first = ready_tasks(inst.id, "rectify_item")[0]
         submit(app, staff, first.id, {"measures_taken": "已拆除超标灯具", "completed_on": "2027-02-01"},
-               {"evidence": [upload("整改照片.jpg", b"\xff\xd8jpeg")]})
+               {"evidence": [upload("整改照片.jpg", JPEG)]})
         finding = add_finding(app, supervisor, inst.id)
         world = {"app": app, "campaign": cid, "unit": unit, "other": other, "outsider": outsider,
                  "instance": inst.id, "other_instance": instance_of(other).id, "staff": staff,

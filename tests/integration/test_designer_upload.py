@@ -1,10 +1,12 @@
 """An uploaded diagram is a code deployment: malicious files are refused with a reason and an audit
 event; `flask processes lint` prints one line per problem."""
 import hashlib
+import socket
 from pathlib import Path
 
 import pytest
 
+from app.engine import lint, xml_safety
 from app.engine.errors import DiagramError
 from app.extensions import db
 from app.models import AuditEvent, ProcessDefinition
@@ -30,6 +32,16 @@ SCRIPT_TASK = XML.replace(
     b'<bpmn:scriptTask id="evil" name="x"><bpmn:script>import os; os.system("id")</bpmn:script></bpmn:scriptTask>'
     b'<bpmn:userTask id="deploy" name="')
 
+# 60,000 data objects in 1.9 MB: under the size cap, far over the element count.
+_PROCESS_OPEN = XML.index(b">", XML.index(b"<bpmn:process ")) + 1
+ELEMENT_BOMB = (XML[:_PROCESS_OPEN] + b"".join(b'<bpmn:dataObject id="d%d"/>' % i for i in range(60_000))
+                + XML[_PROCESS_OPEN:])
+XINCLUDE = XML.replace(b'<bpmn:userTask id="deploy" name="',
+                       b'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd" parse="text"/>'
+                       b'<bpmn:userTask id="deploy" name="')
+IMPORT_LOCATION = XML.replace(b"<bpmn:process ", b'<bpmn:import importType="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+                              b'location="http://attacker.example/other.bpmn" namespace="x"/><bpmn:process ', 1)
+
 
 def _condition(expression: bytes) -> bytes:
     return XML.replace(b"decision == 'return'", expression)
@@ -50,6 +62,9 @@ MALICIOUS = {
                       "flow_gw_review_to_self_check"),
     "lambda": (_condition(b"(lambda: decision)()"), "unsafe_expression", "flow_gw_review_to_self_check"),
     "not_xml": (b"MZ\x90\x00 this is an exe", "not_xml", None),
+    "element_bomb": (ELEMENT_BOMB, "elements", None),
+    "xinclude": (XINCLUDE, "xinclude", None),
+    "import_location": (IMPORT_LOCATION, "external_reference", None),
 }
 
 
@@ -114,3 +129,38 @@ def test_lint_cli_warnings_alone_exit_zero(runner, tmp_path):
     result = runner.invoke(args=["processes", "lint", str(no_di)])
     assert result.exit_code == 0, result.output
     assert f"{no_di}:-: warning: 文件没有图形信息" in result.output
+
+
+def test_element_bomb_is_refused_by_the_streaming_pass_before_any_tree(ctx, monkeypatch):
+    assert len(ELEMENT_BOMB) < designer.max_bytes()
+    monkeypatch.setattr(xml_safety.etree, "fromstring", _never)
+    monkeypatch.setattr(lint, "SpiffBpmnParser", _never)
+    refused = designer.check_upload(ELEMENT_BOMB, "bomb.bpmn", None)
+    assert [p.code for p in refused] == ["elements"]
+    assert "元素过多（超过 20000 个）" in refused[0].message
+
+
+def test_element_depth_and_parse_time_limits(app, ctx, monkeypatch):
+    deep = OPEN.encode() + b"<bpmn:documentation>" * 150 + b"</bpmn:documentation>" * 150 + b"</bpmn:definitions>"
+    assert [p.code for p in designer.lint(deep, "deep.bpmn")] == ["depth"]
+    monkeypatch.setitem(app.config, "BPMN_MAX_ELEMENTS", 100)
+    assert [p.code for p in designer.lint(XML, "r.bpmn")] == ["elements"]
+    monkeypatch.setitem(app.config, "BPMN_MAX_ELEMENTS", 20_000)
+    monkeypatch.setitem(app.config, "BPMN_MAX_PARSE_SECONDS", 0.000001)
+    assert [p.code for p in designer.lint(XML, "r.bpmn")] == ["parse_time"]
+
+
+def test_schema_location_is_a_hint_never_fetched(ctx, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("the lint opened a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    hinted = XML.replace(b'<bpmn:definitions ', b'<bpmn:definitions xsi:schemaLocation="http://www.omg.org/spec/BPMN/'
+                         b'20100524/MODEL http://attacker.example/BPMN20.xsd" ', 1)
+    assert b"attacker.example" in hinted
+    assert designer.check_upload(hinted, "r.bpmn", None) == []
+    assert designer.lint(hinted, "r.bpmn") == []
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("a refused file was parsed")

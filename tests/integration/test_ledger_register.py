@@ -6,6 +6,7 @@ from datetime import date, datetime
 from openpyxl import load_workbook
 
 from tests.integration.ledger_world import add_finding, ledger_world, sheet_rows  # noqa: F401
+from tests.support import JPEG
 
 
 def _urls(w):
@@ -28,7 +29,7 @@ def test_campaign_ledger_shows_every_column_with_result_evidence_and_links(ledge
     # The evidence link goes through the authorised route and serves the file.
     href = html.split('href="/evidence/')[1].split('"')[0]
     download = sup.get(f"/evidence/{href}")
-    assert download.status_code == 200 and download.data == b"\xff\xd8jpeg"
+    assert download.status_code == 200 and download.data == JPEG
     download.close()
 
 

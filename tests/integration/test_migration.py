@@ -13,7 +13,7 @@ from app.services.campaigns import launch
 from app.services.design import processes
 from app.services.sweep import timers
 from app.services.tasks import migration
-from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, submit, upload
+from tests.support import DEPLOY, JPEG, ledger_rows, make_campaign, ready_tasks, submit, upload
 
 XML = (Path(__file__).resolve().parents[2] / "processes" / "rectification.bpmn").read_bytes()
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI"}
@@ -110,7 +110,7 @@ def finish(w, key):
         "confirm_self_check": (staff, lambda: (DEPLOY, {"plan": upload()})),
         "review_self_check": (w["supervisor"], lambda: ({"decision": "accept"}, None)),
         "rectify_item": (staff, lambda: ({"measures_taken": "已整改", "completed_on": "2027-02-01"},
-                                         {"evidence": [upload("照片.jpg", b"\xff\xd8jpeg")]})),
+                                         {"evidence": [upload("照片.jpg", JPEG)]})),
         "verify_item": (w["supervisor"], lambda: ({"decision": "close", "check_type": "spot_check"}, None)),
         "assessment": (w["assessor"], lambda: ({"scores-0-component": "整改成效", "scores-0-points": "90",
                                                 "scores-0-max_points": "100", "verdict": "pass"}, None)),

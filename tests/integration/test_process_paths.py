@@ -9,7 +9,7 @@ from app.models import AuditEvent, LedgerItem, ProcessInstance, Submission, Task
 from app.services.campaigns import launch
 from app.services.sweep import timers
 from app.services.tasks import tasks
-from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, rows, submit, upload
+from tests.support import DEPLOY, JPEG, ledger_rows, make_campaign, ready_tasks, rows, submit, upload
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def accept(world):
 def rectify_and_close(world, task):
     app = world["app"]
     submit(app, world["staff"], task.id, {"measures_taken": "已整改", "completed_on": "2027-02-01"},
-           {"evidence": [upload("照片.jpg", b"\xff\xd8jpeg")]})
+           {"evidence": [upload("照片.jpg", JPEG)]})
     verify = [t for t in ready_tasks(world["instance"]) if t.ledger_item_id == task.ledger_item_id
               and t.form_key == "verify_item"]
     assert len(verify) == 1

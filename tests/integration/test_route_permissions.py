@@ -38,7 +38,7 @@ from app.services.disclosure import disclosure, tips
 from app.services.sweep import timers
 from app.web.auth.navigation import HOME_ENDPOINTS, NAV
 from tests.conftest import csrf_from
-from tests.support import BASE_DATE, DEPLOY, ledger_rows, make_campaign, ready_tasks, submit, upload
+from tests.support import BASE_DATE, DEPLOY, PNG, ledger_rows, make_campaign, ready_tasks, submit, upload
 
 from .appraisal_support import appraised_campaign, submit_total
 
@@ -214,7 +214,6 @@ PASSWORD = "Passw0rd!"
 SWEEPS = (datetime(2026, 12, 10, 9, 31, tzinfo=timezone.utc), datetime(2026, 12, 15, 9, 31, tzinfo=timezone.utc),
           datetime(2026, 12, 28, 2, 0, tzinfo=timezone.utc))
 LATER = datetime(2026, 12, 29, 2, 0, tzinfo=timezone.utc)
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 CSRF_MESSAGE = "安全令牌"
 
 

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Evidence, LedgerItem, ProcessInstance, Submission, Task
 from app.services.campaigns import launch
 from app.services.tasks.tasks import STALE
-from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, submit, upload
+from tests.support import DEPLOY, JPEG, ledger_rows, make_campaign, ready_tasks, submit, upload
 
 
 @pytest.fixture
@@ -163,7 +163,7 @@ def test_disallowed_file_type_is_refused_in_chinese(world):
     resp = post_task(staff, f"/my/tasks/{task_id}", DEPLOY, lock=lock_of(w),
                      files={"plan": (io.BytesIO(b"MZ\x90\x00"), "setup.exe")})
     page = html(resp)
-    assert resp.status_code == 200
+    assert resp.status_code == 415
     plan_block = page.split('for="plan"')[1].split("</div>")[0]
     assert "setup.exe" in plan_block and "不允许上传" in plan_block
     assert task_row(w, task_id).status == "ready"
@@ -260,7 +260,7 @@ def test_verify_page_shows_the_rectification_report_and_its_evidence(world):
     page = html(staff.get(f"/my/tasks/{rectify}"))
     assert "广场超标" in page and "制定整改方案并落实" in page and "2027-03-31" in page  # the item it concerns
     resp = post_task(staff, f"/my/tasks/{rectify}", {"measures_taken": "已拆除超标部分", "completed_on": "2027-02-01"},
-                     lock=lock_of(w), files={"evidence": [pdf("验收.pdf"), (io.BytesIO(b"\xff\xd8jpeg"), "照片.jpg")]})
+                     lock=lock_of(w), files={"evidence": [pdf("验收.pdf"), (io.BytesIO(JPEG), "照片.jpg")]})
     assert resp.status_code == 302, html(resp)[:2000]
     verify = one_ready(w, "verify_item")
     page = html(sup.get(f"/supervise/tasks/{verify}"))

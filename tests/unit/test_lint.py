@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.engine import definitions, lint
+from app.engine import definitions, lint, xml_safety
 from app.engine.errors import DiagramError, Problem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,3 +224,42 @@ def test_lint_never_raises_on_garbage():
     for junk in (b"", b"\x00\xff", b"<a>", b"<html><body>hi</body></html>", "<中文/>".encode(), b"<?xml version='1.0'?>"):
         found = problems(junk)
         assert found and all(p.is_error and p.element_id is None for p in found)
+
+
+def test_timer_cycles_must_be_bounded_and_not_too_frequent():
+    def cycle(expression: str) -> list:
+        return [p for p in problems(bpmn(linear(timer_event("timeCycle", expression)))) if p.is_error]
+
+    assert cycle("'R3/P1D'") == [] and cycle("'R1000/PT1H'") == []
+    zero = cycle("'R/PT0S'")
+    assert {(p.element_id, p.code) for p in zero} == {("x", "timer_cycle")}
+    assert any("间隔为零" in p.message for p in zero) and any("无限重复" in p.message for p in zero)
+    assert [p.code for p in cycle("'R5/PT0M'")] == ["timer_cycle"]
+    assert "不足 1 分钟" in cycle("'R5/PT30S'")[0].message
+    assert "无限重复" in cycle("'R/P1D'")[0].message
+    assert "无限重复" in cycle("'R-1/P1D'")[0].message
+    assert "超过了上限 1000 次" in cycle("'R1001/P1D'")[0].message
+    limits = xml_safety.Limits(max_cardinality=10)
+    found = lint.lint(bpmn(linear(timer_event("timeCycle", "'R11/P1D'"))), "x.bpmn", FORMS, limits).errors
+    assert [p.code for p in found] == ["timer_cycle"]
+
+
+def multi_instance(cardinality: str) -> bytes:
+    return bpmn('<bpmn:startEvent id="s"/>' + flow("f1", "s", "x") + lanes("unit_staff", "x")
+                + '<bpmn:userTask id="x" name="逐项"><bpmn:extensionElements><spiffworkflow:properties>'
+                  '<spiffworkflow:property name="form_key" value="rectify_item"/></spiffworkflow:properties>'
+                  '</bpmn:extensionElements><bpmn:multiInstanceLoopCharacteristics>'
+                  f'<bpmn:loopCardinality>{cardinality}</bpmn:loopCardinality>'
+                  '</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>'
+                + flow("f2", "x", "e") + '<bpmn:endEvent id="e"/>')
+
+
+def test_multi_instance_cardinality_above_the_setting_is_refused():
+    assert errors(multi_instance("3")) == [] and errors(multi_instance("1000")) == []
+    assert errors(multi_instance("len(ledger)")) == []  # from process data: what the services write
+    for huge in ("1000000000000", "1001", "999 * 999", "-1"):
+        found = [p for p in problems(multi_instance(huge)) if p.is_error]
+        assert [(p.element_id, p.code) for p in found] == [("x", "cardinality")], huge
+        assert "0 到 1000 之间的整数" in found[0].message
+    small = xml_safety.Limits(max_cardinality=2)
+    assert [p.code for p in lint.lint(multi_instance("3"), "x.bpmn", FORMS, small).errors] == ["cardinality"]

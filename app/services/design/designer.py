@@ -25,7 +25,7 @@ from app.services.shared import audit
 
 __all__ = [
     "DiagramError", "ElementChange", "Problem", "VersionDiff", "VersionInfo", "DiffError",
-    "lint", "check_upload", "viewable", "versions", "diff", "max_bytes",
+    "lint", "check_upload", "viewable", "versions", "diff", "max_bytes", "limits",
 ]
 
 
@@ -33,9 +33,21 @@ def max_bytes() -> int:
     return int(current_app.config.get("BPMN_MAX_BYTES") or xml_safety.DEFAULT_MAX_BYTES)
 
 
+def limits() -> xml_safety.Limits:
+    """What an uploaded diagram may cost, from the BPMN_MAX_* settings (see app/engine/xml_safety.py)."""
+    cfg, default = current_app.config, xml_safety.Limits()
+    return xml_safety.Limits(
+        max_bytes=max_bytes(),
+        max_elements=int(cfg.get("BPMN_MAX_ELEMENTS") or default.max_elements),
+        max_depth=int(cfg.get("BPMN_MAX_DEPTH") or default.max_depth),
+        max_seconds=float(cfg.get("BPMN_MAX_PARSE_SECONDS") or default.max_seconds),
+        max_cardinality=int(cfg.get("BPMN_MAX_CARDINALITY") or default.max_cardinality),
+    )
+
+
 def lint(xml: bytes, filename: str) -> list[Problem]:
     """Every problem of a diagram (errors and warnings); never raises for bad input."""
-    return linter.lint(xml, filename, form_registry.known_keys(), max_bytes()).problems
+    return linter.lint(xml, filename, form_registry.known_keys(), limits()).problems
 
 
 def check_upload(data: bytes, filename: str, actor_id: int | None) -> list[Problem]:
@@ -63,7 +75,7 @@ def viewable(xml: bytes) -> bool:
     """Whether a viewer can draw the file: safe BPMN with diagram interchange. Non-executable
     processes and collaborations qualify; they just cannot be deployed."""
     try:
-        root = xml_safety.parse(xml, max_bytes()).getroot()
+        root = xml_safety.parse(xml, limits()).getroot()
     except xml_safety.UnsafeXml:
         return False
     return bpmn_xml.is_bpmn(root) and bpmn_xml.local(root) == "definitions" and bpmn_xml.has_di(root)

@@ -64,7 +64,7 @@ def _checked(xml: bytes, filename: str, actor_id: int | None) -> str:
 
 def _process_key(xml: bytes) -> str:
     # Only called once the upload checks passed, so the file parses safely.
-    root = xml_safety.parse(xml, designer.max_bytes()).getroot()
+    root = xml_safety.parse(xml, designer.limits()).getroot()
     found = bpmn_xml.processes(root)
     executable = [p for p in found if bpmn_xml.is_executable(p)] or found
     key = executable[0].get("id") if executable else None

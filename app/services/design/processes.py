@@ -23,7 +23,7 @@ def deploy(xml: bytes, filename: str, actor_id: int | None = None) -> tuple[Proc
     A diagram with lint errors is refused with DiagramError (its `items` are the structured
     problems) and the refusal is audited."""
     try:
-        parsed = definitions.parse(xml, filename, form_registry.known_keys(), designer.max_bytes())
+        parsed = definitions.parse(xml, filename, form_registry.known_keys(), designer.limits())
     except DiagramError as exc:
         designer.record_refusal("process.deploy_refused", xml, filename, exc.items, actor_id)
         db.session.commit()

@@ -1,10 +1,12 @@
 """The tip box (监督工作箱): residents report a problem; the campaign office accepts it into the
 unit's running rectification (a ledger item, source 信访举报) or declines it with a reason."""
 import hashlib
+import io
 import secrets
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from werkzeug.datastructures import FileStorage
 
@@ -18,7 +20,7 @@ from app.models.base import N_
 from app.models.roles import TRIAGE_TIPS
 
 from app.services.findings import findings
-from app.services.shared import audit
+from app.services.shared import audit, uploads
 from app.services.tasks import evidence
 from app.services.tasks.tasks import Conflict, FormInvalid
 
@@ -26,19 +28,25 @@ STATUS_NAMES = {"received": N_("待处理"), "accepted": N_("已受理，纳入�
 # No 0/O, 1/I/L: the code is read off paper and typed on a phone.
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 RECEIPT_LENGTH = 16
-# Photos only, recognised by their first bytes rather than by the name a phone gives them.
-IMAGE_SIGNATURES = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",)}
+# Photos only: the name must say JPG or PNG and the content must be that image, intact and within
+# the pixel limit (app/services/shared/uploads.py). What is stored is a re-encoded copy, at most this
+# many pixels a side: upright, without the phone's metadata (GPS position included) or anything
+# appended to the image, since the office opens these in its browser.
+PHOTO_TYPES = ("jpg", "jpeg", "png")
+PHOTO_MAX_SIDE = 4096
 TEXT_LIMITS = {"project": 200, "place": 200, "contact": 100}
 
 
 class TipError(Invalid):
-    """A report (or a decision on one) to correct; `field` names the input at fault."""
+    """A report (or a decision on one) to correct; `field` names the input at fault.
+    `status` is 413 when its photos are too large, 415 when one is not a photo."""
 
     code = "tip_invalid"
 
-    def __init__(self, message, field_name: str | None = None):
+    def __init__(self, message, field_name: str | None = None, status: int = 400):
         super().__init__(message)
         self.field = field_name
+        self.status = status
 
 
 @dataclass
@@ -87,23 +95,43 @@ def unit_choices(campaign_id: int, unit_slug: str | None = None) -> list[tuple[s
     return [(slug, name) for slug, name in db.session.execute(query)]
 
 
-def _photo_type(upload: FileStorage) -> str | None:
-    head = upload.stream.read(16)
-    upload.stream.seek(0)
-    for content_type, signatures in IMAGE_SIGNATURES.items():
-        if head.startswith(signatures):
-            return content_type
-    return None
+@dataclass
+class _Photo:
+    upload: FileStorage
+    file: uploads.CheckedFile
 
 
-def _photo_size(upload: FileStorage) -> int:
-    upload.stream.seek(0, 2)
-    size = upload.stream.tell()
-    upload.stream.seek(0)
-    return size
+def _check_photos(photos: list[FileStorage]) -> list[_Photo]:
+    """Count, each photo's size, type (by content) and integrity, then the total size."""
+    cfg = current_app.config
+    if len(photos) > cfg["TIP_MAX_PHOTOS"]:
+        raise TipError(_("最多上传 %(n)d 张照片", n=cfg["TIP_MAX_PHOTOS"]), "photos", uploads.TOO_LARGE)
+    checked = []
+    for photo in photos:
+        try:
+            checked.append(_Photo(photo, uploads.check(photo.stream, photo.filename, PHOTO_TYPES,
+                                                       max_bytes=cfg["TIP_MAX_PHOTO_BYTES"],
+                                                       max_pixels=cfg["UPLOAD_MAX_IMAGE_PIXELS"])))
+        except uploads.UploadRefused as exc:
+            raise TipError(exc.message, "photos", exc.status) from None
+    total = sum(p.file.size for p in checked)
+    if total > cfg["TIP_MAX_TOTAL_BYTES"]:
+        raise TipError(_("照片合计 %(total)s，超过了每次举报 %(limit)s 的上限，请减少或压缩照片",
+                         total=uploads.megabytes(total), limit=uploads.megabytes(cfg["TIP_MAX_TOTAL_BYTES"])),
+                       "photos", uploads.TOO_LARGE)
+    return checked
 
 
-def _check(campaign: Campaign, data: TipInput) -> int:
+def _reencode(photo: _Photo) -> bytes:
+    image_format = uploads.KINDS[photo.file.extension].image_format
+    try:
+        return uploads.reencode(photo.upload.stream, photo.file.filename, image_format, max_side=PHOTO_MAX_SIDE,
+                                max_pixels=current_app.config["UPLOAD_MAX_IMAGE_PIXELS"])
+    except uploads.UploadRefused as exc:
+        raise TipError(exc.message, "photos", exc.status) from None
+
+
+def _check(campaign: Campaign, data: TipInput) -> tuple[int, list[_Photo]]:
     cfg = current_app.config
     description, place = (data.description or "").strip(), (data.place or "").strip()
     if not description:
@@ -119,29 +147,20 @@ def _check(campaign: Campaign, data: TipInput) -> int:
                                                                       public_slug=data.unit_slug or ""))
     if unit_id is None:
         raise TipError(_l("请选择被反映的单位"), "unit")
-    photos = [p for p in data.photos if p and p.filename]
-    if len(photos) > cfg["TIP_MAX_PHOTOS"]:
-        raise TipError(_l("最多上传 %(max)s 张照片", max=cfg["TIP_MAX_PHOTOS"]), "photos")
-    for photo in photos:
-        if _photo_type(photo) is None:
-            raise TipError(_l("「%(name)s」不是 JPG 或 PNG 图片，只能上传照片", name=photo.filename), "photos")
-        if _photo_size(photo) > cfg["TIP_MAX_PHOTO_BYTES"]:
-            raise TipError(_l("「%(name)s」超过 %(max)s MB", name=photo.filename,
-                                  max=cfg["TIP_MAX_PHOTO_BYTES"] // (1024 * 1024)), "photos")
-    return unit_id
+    return unit_id, _check_photos([p for p in data.photos if p and p.filename])
 
 
 def submit(campaign: Campaign, data: TipInput) -> tuple[Tip, str]:
     """Store the tip and its photos; returns the tip and its receipt code (shown once, kept only hashed)."""
-    unit_id = _check(campaign, data)
+    unit_id, photos = _check(campaign, data)
+    clean = [(p.file.content_type, _reencode(p)) for p in photos]
     code = new_receipt_code()
     contact = (data.contact or "").strip()
     tip = Tip(campaign_id=campaign.id, unit_id=unit_id, project=(data.project or "").strip(),
               description=data.description.strip(), place=data.place.strip(), contact=contact or None,
               receipt_hash=_receipt_hash(code), status="received", created_at=clock.now())
-    for position, photo in enumerate(p for p in data.photos if p and p.filename):
-        content_type = _photo_type(photo)
-        blob = evidence.write_blob(photo)
+    for position, (content_type, body) in enumerate(clean):
+        blob = evidence.write_blob(FileStorage(io.BytesIO(body)))
         tip.photos.append(TipPhoto(position=position, sha256=blob.sha256, content_type=content_type, size=blob.size))
     db.session.add(tip)
     db.session.flush()

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
 from app import clock
@@ -14,31 +15,18 @@ from app.errors import Invalid
 from app.i18n import ITEMS, Joined, _l
 from app.extensions import db
 from app.models import Evidence
-
-# What a county office actually attaches: documents, spreadsheets, scans and photos.
-ALLOWED = {
-    "pdf": "application/pdf",
-    "doc": "application/msword",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "wps": "application/vnd.ms-works",
-    "xls": "application/vnd.ms-excel",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "ofd": "application/ofd",
-    "txt": "text/plain",
-}
-
+from app.services.shared import uploads
 
 class EvidenceError(Invalid):
-    """An upload that cannot be kept as evidence; `field` names the input it came from."""
+    """An upload that cannot be kept as evidence; `field` names the input it came from.
+    `status` is 413 when it is too large, 415 when its type is not allowed."""
 
     code = "evidence_refused"
 
-    def __init__(self, message, field: str | None = None):
+    def __init__(self, message, field: str | None = None, status: int = uploads.WRONG_TYPE):
         super().__init__(message)
         self.field = field
+        self.status = status
 
 
 @dataclass
@@ -47,17 +35,48 @@ class StoredBlob:
     size: int
 
 
+@dataclass
+class CheckedUpload:
+    """An upload that passed the checks, with its cleaned name and the type its content showed."""
+
+    upload: FileStorage
+    field: str
+    file: uploads.CheckedFile
+
+
 def extension_of(filename: str) -> str:
-    return filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return uploads.extension_of(filename)
 
 
-def check_upload(upload: FileStorage, field: str) -> None:
-    name = upload.filename or ""
-    if extension_of(name) not in ALLOWED:
-        raise EvidenceError(
-            _l("文件「%(name)s」的类型不允许上传，仅限：%(allowed)s", name=name, allowed=Joined(sorted(ALLOWED), ITEMS)),
-            field,
-        )
+def check_upload(upload: FileStorage, field: str, accept: tuple[str, ...] | None = None) -> CheckedUpload:
+    """One upload against its field's accepted types (by name and by content) and the size of one file."""
+    cfg = current_app.config
+    try:
+        checked = uploads.check(upload.stream, upload.filename, accept, max_bytes=cfg["EVIDENCE_MAX_FILE_BYTES"],
+                                max_pixels=cfg["UPLOAD_MAX_IMAGE_PIXELS"])
+    except uploads.UploadRefused as exc:
+        raise EvidenceError(exc.message, field, exc.status) from None
+    return CheckedUpload(upload, field, checked)
+
+
+def check_task_caps(task_id: int, new: list[CheckedUpload]) -> None:
+    """One task holds at most EVIDENCE_MAX_FILES_PER_TASK files of EVIDENCE_MAX_BYTES_PER_TASK in all."""
+    if not new:
+        return
+    cfg = current_app.config
+    count, total = db.session.execute(
+        select(func.count(Evidence.id), func.coalesce(func.sum(Evidence.size), 0)).where(Evidence.task_id == task_id)
+    ).one()
+    max_files, max_bytes = cfg["EVIDENCE_MAX_FILES_PER_TASK"], cfg["EVIDENCE_MAX_BYTES_PER_TASK"]
+    field = new[0].field
+    if count + len(new) > max_files:
+        raise EvidenceError(_("每个事项最多上传 %(max)d 个文件：已有 %(count)d 个，本次又选了 %(new)d 个",
+                              max=max_files, count=count, new=len(new)), field, uploads.TOO_LARGE)
+    added = sum(item.file.size for item in new)
+    if total + added > max_bytes:
+        raise EvidenceError(_("每个事项的文件合计不能超过 %(limit)s：已有 %(total)s，本次又选了 %(added)s",
+                              limit=uploads.megabytes(max_bytes), total=uploads.megabytes(total),
+                              added=uploads.megabytes(added)), field, uploads.TOO_LARGE)
 
 
 def blob_path(sha256: str) -> Path:
@@ -90,23 +109,19 @@ def write_blob(upload: FileStorage) -> StoredBlob:
         raise
 
 
-def store(upload: FileStorage, *, field: str, unit_id: int, instance_id: int | None, task_id: int | None,
+def store(checked: CheckedUpload, *, unit_id: int, instance_id: int | None, task_id: int | None,
           user_id: int) -> Evidence:
-    """Write the file and add its row to the session (the calling service commits)."""
-    check_upload(upload, field)
-    blob = write_blob(upload)
-    if blob.size == 0:
-        raise EvidenceError(_l("文件「%(name)s」是空文件", name=upload.filename), field)
-    ext = extension_of(upload.filename or "")
+    """Write a checked upload and add its row to the session (the calling service commits)."""
+    blob = write_blob(checked.upload)
     row = Evidence(
         sha256=blob.sha256,
-        filename=os.path.basename(upload.filename or f"file.{ext}")[:255],
-        content_type=ALLOWED[ext],
+        filename=checked.file.filename,
+        content_type=checked.file.content_type,
         size=blob.size,
         unit_id=unit_id,
         instance_id=instance_id,
         task_id=task_id,
-        field=field,
+        field=checked.field,
         uploaded_by_id=user_id,
         uploaded_at=clock.now(),
     )

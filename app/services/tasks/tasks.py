@@ -36,13 +36,15 @@ class Conflict(Refused):
 
 
 class FormInvalid(DomainError):
-    """The form has errors (shown beside its fields); the typed data was kept as a draft."""
+    """The form has errors (shown beside its fields); the typed data was kept as a draft.
+    `status` is 413 or 415 when an upload was refused as too large or of the wrong type."""
 
     status = 422
     code = "form_invalid"
 
-    def __init__(self, form, message=None):
-        super().__init__(message or _l("表单有误，请按提示修改"), details=getattr(form, "errors", None) or None)
+    def __init__(self, form, message=None, status: int | None = None):
+        super().__init__(message or _l("表单有误，请按提示修改"), details=getattr(form, "errors", None) or None,
+                         status=status)
         self.form = form
 
 
@@ -147,20 +149,34 @@ def existing_files(task: Task) -> dict[str, list[Evidence]]:
     return grouped
 
 
-def _store_files(user: User, task: Task, form) -> None:
-    for field, uploads in forms.files_of(form).items():
-        for upload in uploads:
-            evidence.store(upload, field=field, unit_id=task.unit_id, instance_id=task.instance_id,
-                           task_id=task.id, user_id=user.id)
+def _store_files(user: User, task: Task, checked: list[evidence.CheckedUpload]) -> None:
+    for item in checked:
+        evidence.store(item, unit_id=task.unit_id, instance_id=task.instance_id, task_id=task.id, user_id=user.id)
 
 
-def _check_uploads(form) -> None:
-    for field, uploads in forms.files_of(form).items():
-        for upload in uploads:
+def _check_uploads(form, task: Task) -> list[evidence.CheckedUpload]:
+    """Every upload against its field's accepted types (by content), the size of a file and the task's
+    caps, before anything is stored; refusals go beside their fields and raise FormInvalid."""
+    checked: list[evidence.CheckedUpload] = []
+    statuses: set[int] = set()
+    for field, files in forms.files_of(form).items():
+        fdef = form.definition.field(field)
+        for upload in files:
             try:
-                evidence.check_upload(upload, field)
+                checked.append(evidence.check_upload(upload, field, fdef.accept if fdef else None))
             except evidence.EvidenceError as exc:
                 form[field].errors = list(form[field].errors) + [exc.message]
+                statuses.add(exc.status)
+    if not statuses:
+        try:
+            evidence.check_task_caps(task.id, checked)
+        except evidence.EvidenceError as exc:
+            form[exc.field].errors = list(form[exc.field].errors) + [exc.message]
+            statuses.add(exc.status)
+    if statuses:
+        # Too large wins: that page states the limits.
+        raise FormInvalid(form, status=max(statuses))
+    return checked
 
 
 def save_draft(user: User, task_id: int, form) -> Task:
@@ -168,10 +184,8 @@ def save_draft(user: User, task_id: int, form) -> Task:
     task = get_for(user, task_id)
     if not can_complete(user, task):
         raise Conflict(STALE)
-    _check_uploads(form)
-    if form.errors:
-        raise FormInvalid(form)
-    _store_files(user, task, form)
+    checked = _check_uploads(form, task)
+    _store_files(user, task, checked)
     task.draft = forms.to_data(form)
     task.draft_saved_at = clock.now()
     audit.record(user.id, "task.draft", "task", task.id, after={"draft_saved": True}, unit_id=task.unit_id)
@@ -184,6 +198,8 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
     task = get_for(user, task_id)
     if not can_complete(user, task):
         raise Conflict(STALE)
+    # Files are checked (read, sniffed, images decoded) before the lock is taken.
+    checked = _check_uploads(form, task)
     # The instance's row lock, held to the commit (on SQLite, the write lock): the sweep carrying
     # out a rung of this step takes it too, so it fires before this completion or sees it and
     # stands down (escalations.gate). The instance and task are read afresh under it.
@@ -194,12 +210,9 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
         raise Conflict(STALE)
     if expected_lock_version is not None and expected_lock_version != instance.lock_version:
         raise Conflict(STALE)
-    _check_uploads(form)
-    if form.errors:
-        raise FormInvalid(form)
     counts = {}
     if form.definition.file_fields:  # most review forms carry no files: skip the evidence queries
-        _store_files(user, task, form)
+        _store_files(user, task, checked)
         db.session.flush()
         counts = {field: len(rows) for field, rows in existing_files(task).items()}
     if not forms.validate(form, counts):

@@ -8,6 +8,7 @@ from app.services.ledger import ledger
 from app.services.tasks import tasks
 from app.web import task_page
 from app.web.authz import role_required
+from app.web.errors import answers_too_large
 from app.web.query_args import int_arg, page_arg
 
 from . import appraisal  # noqa: F401  (the appraisal pages attach their routes to bp)
@@ -30,6 +31,7 @@ def queue():
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"], endpoint="task")
+@answers_too_large
 @role_required(ASSESS)
 def task(task_id: int):
     return task_page.handle(task_id, "assessor.queue")

@@ -1,9 +1,11 @@
 """监督工作箱: residents report a problem and follow it with the receipt code they are given once."""
-from flask import abort, current_app, make_response, render_template, request
+from flask import abort, current_app, g, make_response, render_template, request
 from flask_babel import gettext as _
 
 from app.services.disclosure import rate_limits, tips
 from app.services.ledger.ledger import STATUS_NAMES as ITEM_STATUS_NAMES
+from app.services.shared import uploads
+from app.web.errors import answers_too_large
 
 from . import bp
 from .tip_forms import LookupForm, TipForm
@@ -25,8 +27,9 @@ def _too_many():
     return render_template("error.html", code=429, message=message), 429
 
 
-def _form(campaign, unit_slug: str | None = None) -> TipForm:
-    form = TipForm()
+def _form(campaign, unit_slug: str | None = None, posted: bool = True) -> TipForm:
+    # A post whose body is never read (over MAX_CONTENT_LENGTH) gets an empty form, not a second 413.
+    form = TipForm() if posted else TipForm(formdata=None)
     form.unit.choices = [("", _("请选择"))] + tips.unit_choices(campaign.id, unit_slug or form.unit.data)
     if request.method == "GET" and unit_slug:
         form.unit.data = unit_slug
@@ -37,20 +40,26 @@ def _render_form(campaign, form, status: int = 200, error: str | None = None):
     cfg = current_app.config
     return render_template("public/tip_form.html", campaign=campaign, form=form, error=error,
                            max_photos=cfg["TIP_MAX_PHOTOS"], max_mb=cfg["TIP_MAX_PHOTO_BYTES"] // (1024 * 1024),
+                           max_total=uploads.megabytes(cfg["TIP_MAX_TOTAL_BYTES"]),
                            max_text=cfg["TIP_MAX_TEXT"]), status
 
 
 @bp.route("/c/<slug>/tips/new", methods=["GET", "POST"], endpoint="tip_new")
+@answers_too_large
 def tip_new(slug: str):
     campaign = tips.open_campaign(slug) or abort(404)
     if request.method == "GET":
         return _render_form(campaign, _form(campaign, request.args.get("unit")))
     cfg = current_app.config
-    cap = cfg["TIP_MAX_PHOTOS"] * cfg["TIP_MAX_PHOTO_BYTES"] + FORM_OVERHEAD
-    if (request.content_length or 0) > cap:
-        return _render_form(campaign, _form(campaign), 413,
-                            _("提交的内容过大：照片最多 %(n)d 张，每张不超过 %(mb)d MB", n=cfg["TIP_MAX_PHOTOS"],
-                              mb=cfg["TIP_MAX_PHOTO_BYTES"] // (1024 * 1024)))
+    cap = cfg["TIP_MAX_TOTAL_BYTES"] + FORM_OVERHEAD
+    if g.get("body_too_large") or (request.content_length or 0) > cap:
+        # Up to MAX_CONTENT_LENGTH the body is read, so what was typed is shown again; beyond, it is not.
+        unread = g.get("body_too_large") or (request.content_length or 0) > (cfg["MAX_CONTENT_LENGTH"] or cap)
+        return _render_form(campaign, _form(campaign, posted=not unread), 413,
+                            _("提交的内容过大：照片最多 %(n)d 张，每张不超过 %(mb)s，合计不超过 %(total)s。"
+                              "照片未能保存，请缩小或减少照片后重新选择",
+                              n=cfg["TIP_MAX_PHOTOS"], mb=uploads.megabytes(cfg["TIP_MAX_PHOTO_BYTES"]),
+                              total=uploads.megabytes(cfg["TIP_MAX_TOTAL_BYTES"])))
     # Only accepted tips count against the limits: a resident who mistypes loses no slot.
     client = rate_limits.client_key("tip", request.remote_addr)
     window = cfg["TIP_RATE_WINDOW"]
@@ -68,7 +77,7 @@ def tip_new(slug: str):
     except tips.TipError as exc:
         if exc.field in form:
             form[exc.field].errors.append(exc.message)
-        return _render_form(campaign, form, 400, exc.message)
+        return _render_form(campaign, form, exc.status, exc.message)
     rate_limits.hit(client, cfg["TIP_RATE_PER_CLIENT"], window)
     rate_limits.hit("tip:all", cfg["TIP_RATE_TOTAL"], window)
     response = make_response(render_template("public/tip_receipt.html", campaign=campaign, tip=tip,

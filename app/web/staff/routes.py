@@ -7,6 +7,7 @@ from app.services.ledger import ledger
 from app.services.tasks import tasks
 from app.web import task_page
 from app.web.authz import current_unit_id, role_required
+from app.web.errors import answers_too_large
 
 from . import bp
 
@@ -31,6 +32,7 @@ def ledger_page():
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"], endpoint="task")
+@answers_too_large
 @role_required(UNIT_WORK)
 def task(task_id: int):
     return task_page.handle(task_id, "staff.tasks")

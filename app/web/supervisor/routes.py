@@ -15,6 +15,7 @@ from app.services.ledger import ledger
 from app.services.tasks import evidence, tasks
 from app.web import task_page
 from app.web.authz import role_required
+from app.web.errors import answers_too_large
 from app.web.query_args import int_arg, page_arg
 
 from . import board  # noqa: F401  (the escalation board attaches its routes to bp)
@@ -44,6 +45,7 @@ def queue():
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"], endpoint="task")
+@answers_too_large
 @role_required(SUPERVISE)
 def task(task_id: int):
     return task_page.handle(task_id, "supervisor.queue")
