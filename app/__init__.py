@@ -1,12 +1,11 @@
 """Application factory."""
 import os
+from datetime import time
 from pathlib import Path
 
 from flask import Flask, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-
-from datetime import time
 
 from app import clock, workdays
 from app.extensions import babel, csrf, db, login_manager, migrate

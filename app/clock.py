@@ -1,8 +1,8 @@
 """The one clock of the application: every 'now' comes from here so tests can move time."""
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
+UTC = UTC
 _tz = ZoneInfo("Asia/Shanghai")
 
 

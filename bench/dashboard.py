@@ -54,8 +54,7 @@ def seed(n_units: int, rng: random.Random) -> int:
 
     from app import clock
     from app.extensions import db
-    from app.models import (Campaign, CampaignPhase, CampaignUnit, Escalation, LedgerItem, ProcessInstance, Task,
-                            Unit)
+    from app.models import Campaign, CampaignPhase, CampaignUnit, Escalation, LedgerItem, ProcessInstance, Task, Unit
     from app.services.design import processes
 
     now = clock.now()

@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import statistics
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from common import emit, machine, make_app
 
@@ -130,7 +130,7 @@ def seed(n_open: int, n_due: int) -> datetime:
         while True:
             due_campaign = make_campaign(f"2-{ends}", ends, ladder)
             tpl = template(due_campaign, datetime.combine(ends - timedelta(days=20), datetime.min.time(),
-                                                          timezone.utc))
+                                                          UTC))
             if tpl[3] is not None and tpl[3] <= clock.now():
                 break
             ends -= timedelta(days=1)  # a holiday pushed the reminder past today

@@ -14,8 +14,8 @@ from flask import Flask
 from werkzeug.datastructures import FileStorage
 
 from app import clock
-from app.extensions import db
 from app.demo import appraisal
+from app.extensions import db
 from app.forms import registry as forms
 from app.services.accounts import units, users
 from app.services.campaigns import campaigns, launch, notices

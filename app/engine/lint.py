@@ -303,7 +303,7 @@ class _Linter:
     def graph(self, scope) -> None:
         nodes = {n.get("id"): n for n in bx.flow_nodes(scope)}
         out: dict[str, list[str]] = {i: [] for i in nodes}
-        incoming: dict[str, int] = {i: 0 for i in nodes}
+        incoming: dict[str, int] = dict.fromkeys(nodes, 0)
         for flow in bx.sequence_flows(scope):
             src, tgt = flow.get("sourceRef"), flow.get("targetRef")
             if src not in nodes or tgt not in nodes:

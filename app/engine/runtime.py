@@ -1,6 +1,6 @@
 """Running workflows: start, load, complete user tasks, deliver messages, fire timers."""
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
@@ -46,15 +46,15 @@ def parse_due(value) -> datetime | None:
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, date):
-        return workdays.end_of_working_day(value).astimezone(timezone.utc)
+        return workdays.end_of_working_day(value).astimezone(UTC)
     else:
         text = str(value)
         if len(text) == 10:
-            return workdays.end_of_working_day(date.fromisoformat(text)).astimezone(timezone.utc)
+            return workdays.end_of_working_day(date.fromisoformat(text)).astimezone(UTC)
         parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=clock.local_tz())
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}

@@ -4,8 +4,16 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
-    BooleanField, DateField, DecimalField, FieldList, FormField, IntegerField,
-    SelectField, SelectMultipleField, StringField, TextAreaField,
+    BooleanField,
+    DateField,
+    DecimalField,
+    FieldList,
+    FormField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.form import Form

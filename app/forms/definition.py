@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -100,12 +101,12 @@ class FieldDef:
     process: bool = False
     multiple: bool = False
     accept: tuple[str, ...] = ()
-    fields: tuple["FieldDef", ...] = ()
+    fields: tuple[FieldDef, ...] = ()
     min_rows: int = 0
     max_rows: int | None = None
     required_if: Condition | None = None
 
-    def subfield(self, name: str) -> "FieldDef | None":
+    def subfield(self, name: str) -> FieldDef | None:
         return next((f for f in self.fields if f.name == name), None)
 
 

@@ -9,8 +9,8 @@ from .escalation import Escalation, LetterCounter, Notification, PublicNotice, S
 from .interview import Interview, SelfExamination
 from .ledger import LedgerItem
 from .process import ProcessDefinition, ProcessInstance
-from .score_sheet import PartScore, ScoreSheet
 from .rate_limit import RateCounter
+from .score_sheet import PartScore, ScoreSheet
 from .task import Evidence, Submission, Task
 from .tip import Tip, TipPhoto
 from .unit import Unit

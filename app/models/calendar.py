@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, N_
+from .base import N_, Base
 
 HOLIDAY_SOURCES = ("package", "office")
 SOURCE_NAMES = {"package": N_("国务院安排（内置）"), "office": N_("办公室录入")}

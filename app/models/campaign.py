@@ -3,7 +3,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, N_, new_public_slug
+from .base import N_, Base, new_public_slug
 from .unit import Unit
 
 CAMPAIGN_STATUSES = ("draft", "launching", "launched", "closed")

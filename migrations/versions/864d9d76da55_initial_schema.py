@@ -5,11 +5,10 @@ Revises:
 Create Date: 2026-11-22 13:51:41.936468
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import app.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = '864d9d76da55'

@@ -5,11 +5,10 @@ Revises: b0fb8265cf16
 Create Date: 2026-11-22 16:31:48.469373
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import app.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = 'aa1c7892cb1c'

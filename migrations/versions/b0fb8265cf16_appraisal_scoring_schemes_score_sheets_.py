@@ -5,11 +5,10 @@ Revises: c172c8027c62
 Create Date: 2026-11-22 16:32:32.625757
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import app.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = 'b0fb8265cf16'

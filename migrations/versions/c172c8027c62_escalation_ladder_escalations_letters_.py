@@ -5,11 +5,10 @@ Revises: 864d9d76da55
 Create Date: 2026-11-22 14:42:19.142348
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import app.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = 'c172c8027c62'

@@ -9,9 +9,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Campaign, Interview, ProcessInstance, ScoreSheet
 from app.services.appraisal import appraisal_schemes, ranking
-from app.services.campaigns import launch
 from app.services.appraisal.score_sheets import reason_key, score_key
-
+from app.services.campaigns import launch
 from tests.support import BASE_DATE, make_campaign, submit
 
 from .appraisal_support import appraised_campaign, full_marks, submit_total, template_id

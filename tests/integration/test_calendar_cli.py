@@ -2,7 +2,6 @@
 from datetime import date
 
 import pytest
-
 from sqlalchemy import func, select
 
 from app import workdays

@@ -1,12 +1,11 @@
 """Deadlines follow the holiday arrangement the office imports: a ladder over 春节 and across the new
 year, open deadlines recomputed (audited, shown on the task, due_changed_at set), letters' reply
 deadlines, an office year over the package's, and a year nobody covers said aloud."""
-from datetime import date, timedelta
-
 import os
 import subprocess
 import sys
 import threading
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -15,11 +14,20 @@ from app.extensions import db
 from app.jobs import scheduler
 from app.models import Escalation, HolidayRecompute, SupervisionLetter, Task, User
 from app.services import calendar
+from app.services.calendar import store
 from app.services.escalation import manual_letters
 from app.services.sweep import timers
-from app.services.calendar import store
-from tests.integration.calendar_support import (HOLIDAYS_2026, HOLIDAYS_2027, at, events, import_file, instance_of,
-                                                ladder, launch_campaign, travel)
+from tests.integration.calendar_support import (
+    HOLIDAYS_2026,
+    HOLIDAYS_2027,
+    at,
+    events,
+    import_file,
+    instance_of,
+    ladder,
+    launch_campaign,
+    travel,
+)
 from tests.support import DEPLOY, ledger_rows, ready_tasks, submit, upload
 
 LETTER, NOTICE, REMINDER = "逾期督办函", "逾期通报", "逾期催办"

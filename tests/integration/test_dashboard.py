@@ -1,20 +1,20 @@
 """The campaign dashboard: exact figures for a small known campaign, its filters, the lists each
 figure drills down to, and who may see it."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from app.extensions import db
 from app.models import Campaign, Escalation, LedgerItem, Task, Unit
+from app.services.accounts.unit_filter import UnitFilter
 from app.services.campaigns import campaigns
 from app.services.oversight import dashboard, dashboard_lists
-from app.services.accounts.unit_filter import UnitFilter
 from tests.integration.test_campaigns import make_notice
 from tests.integration.test_matrix import add_instance
 from tests.support import statements_during
 
 # Friday 2026-04-10, 10:00 in Beijing.
-NOW = datetime(2026, 4, 10, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 4, 10, 2, 0, tzinfo=UTC)
 ALL = UnitFilter()
 TOWNSHIPS = UnitFilter(kind="township")
 GOV_OFFICE = UnitFilter(lead_department="县政府办")

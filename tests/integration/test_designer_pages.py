@@ -1,8 +1,8 @@
 """The designer's pages: who may open them, drafts that survive errors, uploads, deploys."""
 import io
-from pathlib import Path
 import json
 import re
+from pathlib import Path
 
 import pytest
 

@@ -1,12 +1,12 @@
 """Importing the ledger template: round trip, every per-row error, all or nothing, and imported
 items joining the running rectification with their own tasks and overdue ladder."""
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
-from openpyxl import Workbook, load_workbook
 from flask.testing import EnvironBuilder
+from openpyxl import Workbook, load_workbook
 
 from app.extensions import db
 from app.models import AuditEvent, Escalation, LedgerItem, ProcessInstance, Task
@@ -115,10 +115,9 @@ def test_imported_items_get_their_own_rectify_task_and_ladder(ledger_world, sup,
         summary = db.session.query(AuditEvent).filter_by(action="ledger.import").one()
         assert summary.after["count"] == 2 and summary.entity_id == str(w["campaign"])
     # The overdue ladder runs for the imported item: a reminder once its deadline has passed.
-    with time_machine.travel(datetime(2027, 4, 2, 2, 0, tzinfo=timezone.utc), tick=False):
-        with app.app_context():
-            timers.tick()
-            levels = {(e.ledger_item_id, e.level) for e in db.session.query(Escalation)}
+    with time_machine.travel(datetime(2027, 4, 2, 2, 0, tzinfo=UTC), tick=False), app.app_context():
+        timers.tick()
+        levels = {(e.ledger_item_id, e.level) for e in db.session.query(Escalation)}
     assert (imported_t02.id, "reminder") in levels
 
 

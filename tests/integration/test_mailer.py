@@ -1,6 +1,6 @@
 """Notification email against a real SMTP server (aiosmtpd) started by the test."""
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -12,7 +12,7 @@ from app.models import Notification, User
 from app.services.messaging import mailer, notifications
 from app.services.sweep import timers
 
-START = datetime(2026, 12, 11, 2, 0, tzinfo=timezone.utc)
+START = datetime(2026, 12, 11, 2, 0, tzinfo=UTC)
 
 
 class Collector:
@@ -111,7 +111,7 @@ def test_unreachable_server_retries_with_backoff_then_fails(app, ctx, make_unit,
         assert mailer.deliver_emails() == (0, 1)
         row = db.session.get(Notification, notification_id)
         assert (row.email_status, row.email_attempts) == ("pending", 1)
-        assert row.email_next_attempt_at.replace(tzinfo=timezone.utc) == START + timedelta(minutes=2)
+        assert row.email_next_attempt_at.replace(tzinfo=UTC) == START + timedelta(minutes=2)
         assert "ConnectionRefusedError" in row.email_error
 
         # Not retried before the backoff has passed.
@@ -121,7 +121,7 @@ def test_unreachable_server_retries_with_backoff_then_fails(app, ctx, make_unit,
         assert mailer.deliver_emails() == (0, 1)
         row = db.session.get(Notification, notification_id)
         assert row.email_attempts == 2
-        assert row.email_next_attempt_at.replace(tzinfo=timezone.utc) == START + timedelta(minutes=2 + 4)
+        assert row.email_next_attempt_at.replace(tzinfo=UTC) == START + timedelta(minutes=2 + 4)
 
         traveller.shift(timedelta(minutes=4))
         assert mailer.deliver_emails() == (0, 1)

@@ -1,6 +1,6 @@
 """The progress matrix: aggregates from instance, task and ledger rows, in a bounded number of queries."""
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -12,7 +12,7 @@ from app.services.oversight import matrix
 from tests.integration.test_campaigns import ensure_deployed, make_notice
 from tests.support import statements_during
 
-NOW = datetime(2026, 4, 10, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 4, 10, 2, 0, tzinfo=UTC)
 
 
 def add_instance(campaign_id, unit_id, phase, status="running"):

@@ -1,16 +1,17 @@
 """Units (单位): lookup, creation and the all-or-nothing spreadsheet import."""
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, Iterable
+from typing import IO
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.extensions import db
 from app.models import Unit
-from app.models.unit import UNIT_KINDS
 from app.models.base import N_
+from app.models.unit import UNIT_KINDS
 from app.services.shared import audit, spreadsheets
 
 KIND_LABELS = {"department": N_("县直单位"), "township": N_("乡镇"), "district": N_("区"), "other": N_("其他")}

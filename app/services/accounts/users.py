@@ -15,6 +15,7 @@ from app.models import Unit, User
 from app.models.user import ROLES
 from app.services.shared import audit
 
+
 def N_(message: str) -> str:
     """Marks a msgid for extraction; the web layer translates it when shown."""
     return message

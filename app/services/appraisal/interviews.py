@@ -8,8 +8,8 @@ from app import clock
 from app.extensions import db
 from app.models import Interview, ScoreSheet, SelfExamination
 from app.models.interview import FOLLOW_UP_STATUSES, SELF_EXAMINATION_STATUSES
-from app.services.shared import audit
 from app.services.appraisal.appraisal_schemes import scheme_for
+from app.services.shared import audit
 from app.services.shared.input_errors import InputError
 
 TEXT_MAX = 128

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from app import clock
 from app.extensions import db
-from app.models import Campaign, CampaignUnit, SelfExamination, ScoreSheet, Unit
-from app.services.shared import audit
-from app.services.appraisal.appraisal_schemes import scheme_for
-from app.services.shared.input_errors import InputError
+from app.models import Campaign, CampaignUnit, ScoreSheet, SelfExamination, Unit
 from app.services.accounts.units import KIND_LABELS
+from app.services.appraisal.appraisal_schemes import scheme_for
+from app.services.shared import audit
+from app.services.shared.input_errors import InputError
 
 KIND_ORDER = ("township", "department", "district", "other")
 

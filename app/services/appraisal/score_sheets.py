@@ -8,8 +8,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import clock
 from app.extensions import db
 from app.models import AppraisalScheme, CampaignUnit, PartScore, ScoreSheet, Unit
-from app.services.shared import audit
 from app.services.appraisal.appraisal_schemes import scheme_for
+from app.services.shared import audit
 from app.services.shared.input_errors import InputError
 
 CENT = Decimal("0.01")

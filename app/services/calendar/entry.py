@@ -21,8 +21,8 @@ from app import clock, workdays
 from app.extensions import db
 from app.models import HolidayDay, HolidayYear
 from app.models.calendar import KIND_NAMES
-
 from app.services.shared import audit, spreadsheets
+
 from . import recompute, store
 
 MAX_BYTES = 256 * 1024

@@ -18,7 +18,8 @@ sweeps; the job row (holiday_recomputes) keeps the place, so a crash loses nothi
 import logging
 import time
 from collections.abc import Callable
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime
+from datetime import time as dtime
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -26,13 +27,13 @@ from sqlalchemy import func, select, update
 from app import clock, workdays
 from app.engine import runtime
 from app.extensions import db
-from app.models import HolidayRecompute, ProcessInstance, SupervisionLetter, Submission, Task
-
-from app.services.shared import audit
-from app.services.tasks import workflow
+from app.models import HolidayRecompute, ProcessInstance, Submission, SupervisionLetter, Task
 from app.services.campaigns.launch import REVIEW_DAYS
 from app.services.ledger.ledger import VERIFY_DAYS
+from app.services.shared import audit
+from app.services.tasks import workflow
 from app.services.tasks.steps import REDO_DAYS
+
 from . import store
 
 log = logging.getLogger(__name__)

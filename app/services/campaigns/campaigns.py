@@ -9,7 +9,6 @@ from app.extensions import db
 from app.models import Campaign, CampaignPhase, CampaignTask, CampaignUnit, ProcessInstance, Unit
 from app.models.base import new_public_slug
 from app.models.campaign import PHASE_NAMES, PHASES
-from app.services.shared import audit
 from app.services.campaigns.notices import (
     REQUIRED_PHASES,
     UNIT_KINDS_SELECTABLE,
@@ -17,7 +16,7 @@ from app.services.campaigns.notices import (
     NoticeInput,
     split_units,
 )
-
+from app.services.shared import audit
 
 # ---- validation --------------------------------------------------------------
 

@@ -5,8 +5,8 @@ so the start is run once per batch and its state copied to each unit's row; each
 one transaction and a unit never gets a second instance (unique campaign_id + unit_id).
 """
 from dataclasses import dataclass
-from types import SimpleNamespace
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import insert, select
@@ -16,7 +16,6 @@ from app import clock, workdays
 from app.engine import runtime
 from app.extensions import db
 from app.models import AuditEvent, Campaign, CampaignUnit, ProcessInstance, Task
-
 from app.services.design import processes
 from app.services.escalation import escalations, ladder
 from app.services.shared import audit

@@ -18,7 +18,6 @@ from app.engine.errors import DiagramError, Problem
 from app.extensions import db
 from app.forms import registry as form_registry
 from app.models import ProcessDefinition, ProcessInstance, User
-
 from app.services.shared import audit
 
 __all__ = [

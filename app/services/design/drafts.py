@@ -13,7 +13,6 @@ from app import clock
 from app.engine import bpmn_xml, xml_safety
 from app.extensions import db
 from app.models import ProcessDefinition, ProcessDraft
-
 from app.services.design import designer, processes
 from app.services.shared import audit
 

@@ -10,7 +10,6 @@ from app.engine.errors import DiagramError
 from app.extensions import db
 from app.forms import registry as form_registry
 from app.models import ProcessDefinition
-
 from app.services.design import designer
 from app.services.shared import audit
 

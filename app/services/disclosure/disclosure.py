@@ -10,7 +10,6 @@ from app import clock
 from app.extensions import db
 from app.models import Campaign, CampaignUnit, Evidence, LedgerItem, ProcessInstance, PublicNotice, Task, Unit
 from app.models.base import new_public_slug
-
 from app.services.escalation import notices_public
 from app.services.oversight import matrix
 from app.services.shared import audit

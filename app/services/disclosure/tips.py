@@ -13,7 +13,6 @@ from app.extensions import db
 from app.forms import registry as forms
 from app.models import Campaign, CampaignUnit, ProcessInstance, Tip, TipPhoto, Unit, User
 from app.models.base import N_
-
 from app.services.findings import findings
 from app.services.shared import audit
 from app.services.tasks import evidence

@@ -10,14 +10,13 @@ from sqlalchemy.orm import contains_eager
 
 from app import clock
 from app.extensions import db
-from app.models import Campaign, Escalation, LedgerItem, Task, Unit
+from app.models import Campaign, Escalation, Task, Unit
 from app.models.escalation import ESCALATION_STATUSES, LEVELS
 from app.services.accounts.unit_filter import UnitFilter
-
+from app.services.escalation import escalations as ladder_rungs
 from app.services.escalation import manual_letters
 from app.services.messaging import notifications
 from app.services.shared import audit
-from app.services.escalation import escalations as ladder_rungs
 from app.services.shared.paging import Page
 
 INCIDENT_LIMIT = 200

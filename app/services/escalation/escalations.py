@@ -24,7 +24,6 @@ from app import clock, workdays
 from app.extensions import db
 from app.models import Campaign, Escalation, ProcessInstance, SupervisionLetter, Task
 from app.models.escalation import LEVEL_NAMES, PUBLIC_LEVELS
-
 from app.services.escalation import ladder, letters, notices_public
 from app.services.messaging import notifications
 from app.services.shared import audit

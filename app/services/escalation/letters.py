@@ -1,16 +1,14 @@
 """督办函: numbered per issuer and year with no gap and no duplicate, even when issued at once."""
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from flask import current_app
-
 from app import clock, workdays
 from app.extensions import db
 from app.models import Campaign, Escalation, LedgerItem, LetterCounter, SupervisionLetter
-
 from app.services.shared import audit
 
 

@@ -12,7 +12,6 @@ from sqlalchemy.exc import OperationalError
 from app import clock, workdays
 from app.extensions import db
 from app.models import Escalation, ProcessInstance, SupervisionLetter, Task
-
 from app.services.escalation import escalations
 from app.services.shared import audit
 

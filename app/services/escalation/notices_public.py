@@ -5,7 +5,6 @@ from sqlalchemy.orm import joinedload
 from app import clock
 from app.extensions import db
 from app.models import Escalation, PublicNotice
-
 from app.services.shared import audit
 
 

@@ -10,7 +10,6 @@ from app import clock
 from app.extensions import db
 from app.models import Escalation, PublicNotice, SupervisionLetter
 from app.models.escalation import LEVEL_NAMES
-
 from app.services.escalation import escalations, ladder, notices_public
 from app.services.messaging import notifications
 from app.services.shared import audit

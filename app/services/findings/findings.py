@@ -4,7 +4,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.extensions import db
 from app.forms import registry as forms
 from app.models import LedgerItem, ProcessInstance, User
-
 from app.services.ledger import ledger
 from app.services.tasks import workflow
 from app.services.tasks.tasks import STALE, Conflict, FormInvalid, TaskNotFound

@@ -11,11 +11,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import Campaign, LedgerItem, ProcessInstance, Unit
-
 from app.services.findings import findings
 from app.services.ledger import ledger
-from app.services.shared import audit
 from app.services.ledger import ledger_export as layout
+from app.services.shared import audit
 from app.services.shared.spreadsheets import Unreadable, read_xlsx
 from app.services.tasks.tasks import Conflict
 

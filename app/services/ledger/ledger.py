@@ -11,7 +11,6 @@ from app.engine import runtime
 from app.extensions import db
 from app.models import LedgerItem, ProcessInstance
 from app.models.base import N_
-
 from app.services.shared import audit
 
 OPEN_STATUSES = ("rectifying", "rectified")

@@ -2,7 +2,6 @@
 责任部门、整改时限、整改状态、完成情况…), as .xlsx and CSV; the import template is the same layout."""
 from app import clock
 from app.models import Campaign, Unit
-
 from app.services.ledger import ledger, ledger_register
 from app.services.shared.spreadsheets import Column, to_csv, to_xlsx
 

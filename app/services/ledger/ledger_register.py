@@ -7,10 +7,17 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
-    Campaign, Escalation, Evidence, LedgerItem, ProcessInstance, Submission, SupervisionLetter, Task, Unit,
+    Campaign,
+    Escalation,
+    Evidence,
+    LedgerItem,
+    ProcessInstance,
+    Submission,
+    SupervisionLetter,
+    Task,
+    Unit,
 )
 from app.models.escalation import LEVEL_NAMES
-
 from app.services.ledger import ledger
 from app.services.shared import paging
 from app.services.shared.paging import Page

@@ -12,13 +12,24 @@ from sqlalchemy import String, and_, cast, or_, select
 from app import clock
 from app.extensions import db
 from app.models import (
-    AuditEvent, Escalation, Evidence, Interview, LedgerItem, ProcessInstance, PublicNotice, ScoreSheet, SelfExamination,
-    SupervisionLetter, Task, Tip, Unit, User,
+    AuditEvent,
+    Escalation,
+    Evidence,
+    Interview,
+    LedgerItem,
+    ProcessInstance,
+    PublicNotice,
+    ScoreSheet,
+    SelfExamination,
+    SupervisionLetter,
+    Task,
+    Tip,
+    Unit,
+    User,
 )
+from app.models.base import N_
 from app.models.campaign import PHASE_NAMES
 from app.models.escalation import LEVEL_NAMES
-from app.models.base import N_
-
 from app.services.ledger import ledger
 from app.services.shared import paging
 from app.services.shared.paging import Page

@@ -13,8 +13,8 @@ from app.models import Campaign, CampaignUnit, Escalation, LedgerItem, ProcessIn
 from app.models.campaign import PHASES
 from app.models.escalation import ESCALATION_STATUSES, LEVELS
 from app.models.ledger import LEDGER_SOURCES
-from app.services.oversight import matrix
 from app.services.accounts.unit_filter import UnitFilter
+from app.services.oversight import matrix
 
 SERIES_DAYS = 30
 RANK_LIMIT = 20

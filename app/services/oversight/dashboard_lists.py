@@ -6,10 +6,10 @@ from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
 from app.models import LedgerItem, Task, Unit
+from app.services.accounts.unit_filter import UnitFilter
 from app.services.escalation import board
 from app.services.escalation.board import Page
 from app.services.oversight.dashboard import LEDGER_STATUSES, day_start, overdue_filter
-from app.services.accounts.unit_filter import UnitFilter
 
 
 def _page(query, order, page: int, per_page: int, count_column) -> Page:

@@ -14,8 +14,8 @@ from app import clock
 from app.extensions import db
 from app.models import CampaignUnit, LedgerItem, ProcessInstance, Task, Unit
 from app.models.campaign import PHASES
-from app.services.oversight.lights import GREEN, RED, YELLOW, light, light_sql, soon_limit
 from app.services.accounts.unit_filter import UnitFilter
+from app.services.oversight.lights import GREEN, RED, YELLOW, light, light_sql, soon_limit
 
 # Columns of the matrix: the five phases, then finished instances.
 MATRIX_PHASES = (*PHASES, "closed")

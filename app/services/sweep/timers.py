@@ -23,7 +23,6 @@ from sqlalchemy.pool import NullPool
 from app import clock
 from app.extensions import db
 from app.models import ProcessInstance
-
 from app.services.escalation import escalations
 from app.services.messaging import mailer
 from app.services.shared import audit

@@ -9,9 +9,9 @@ from sqlalchemy import or_, select
 from app import clock
 from app.extensions import db
 from app.models import AuditEvent, Escalation, ProcessInstance, SupervisionLetter, Task, User
+from app.models.base import N_
 from app.models.campaign import PHASE_NAMES
 from app.models.escalation import LEVEL_NAMES
-from app.models.base import N_
 
 # When an element is in several states, the first listed wins its colour.
 STATES = ("escalated", "overdue", "active", "completed")

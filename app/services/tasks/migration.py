@@ -18,7 +18,6 @@ from app.engine import runtime
 from app.engine.errors import EngineError
 from app.extensions import db
 from app.models import Campaign, ProcessDefinition, ProcessInstance, Task
-
 from app.services.design import processes
 from app.services.shared import audit
 from app.services.tasks import workflow

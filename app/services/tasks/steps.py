@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from app import clock, workdays
 from app.engine import runtime
 from app.models import ProcessInstance, Task
-
 from app.services.ledger import ledger
 
 

@@ -2,15 +2,14 @@
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
 from app.extensions import db
 from app.forms import registry as forms
 from app.models import Evidence, ProcessInstance, Submission, Task, User
-
 from app.services.escalation import escalations
 from app.services.ledger import ledger
 from app.services.shared import audit

@@ -5,8 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.services.appraisal import appraisal_schemes, interviews, ranking, score_sheets
-from app.services.shared.input_errors import InputError
 from app.services.appraisal.interviews import InterviewError, InterviewInput
+from app.services.shared.input_errors import InputError
 from app.web.authz import role_required
 
 from . import bp

@@ -8,8 +8,10 @@ from app.services.tasks import tasks
 from app.web import task_page
 from app.web.authz import role_required
 
-from . import appraisal  # noqa: F401  (the appraisal pages attach their routes to bp)
-from . import bp
+from . import (
+    appraisal,  # noqa: F401  (the appraisal pages attach their routes to bp)
+    bp,
+)
 
 PER_PAGE = 50
 

@@ -7,8 +7,8 @@ from flask_login import current_user
 from app.services.findings import ledger_import
 from app.services.ledger import ledger, ledger_export, ledger_register
 from app.services.tasks import tasks
-from app.web.downloads import check_format, download
 from app.web.authz import current_unit_id, role_required, unit_scope_or_404
+from app.web.downloads import check_format, download
 
 from . import bp
 

@@ -7,8 +7,8 @@ from flask_login import current_user
 from app.services.accounts import units, users
 from app.services.campaigns import campaigns
 from app.services.escalation import letter_docx, letters, manual_letters
-from app.web.form_values import optional_date
 from app.web.authz import current_unit_id, role_required
+from app.web.form_values import optional_date
 
 from . import bp
 

@@ -7,10 +7,10 @@ from flask_login import current_user
 
 from app import clock
 from app.services.accounts import unit_filter
-from app.services.escalation import board, escalations, withdrawal
 from app.services.accounts.unit_filter import UnitFilter
-from app.web.form_values import optional_date
+from app.services.escalation import board, escalations, withdrawal
 from app.web.authz import role_required
+from app.web.form_values import optional_date
 
 from . import bp
 

@@ -9,10 +9,10 @@ from flask_login import current_user
 from app import clock
 from app.models.campaign import PHASE_NAMES
 from app.services.accounts import unit_filter
-from app.services.campaigns import campaigns
-from app.services.oversight import dashboard, dashboard_lists, lights, matrix
-from app.services.ledger.ledger import SOURCE_NAMES, STATUS_NAMES
 from app.services.accounts.unit_filter import UnitFilter
+from app.services.campaigns import campaigns
+from app.services.ledger.ledger import SOURCE_NAMES, STATUS_NAMES
+from app.services.oversight import dashboard, dashboard_lists, lights, matrix
 from app.web.authz import role_required
 
 from . import bp
