@@ -167,7 +167,9 @@ def main() -> None:
     with app.app_context():
         cid = seed(args.units, random.Random(2026))
     client = login(app)
-    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} (other work on this machine slows every figure)")
+    print(
+        f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} (other work on this machine slows every figure)"
+    )
     print(f"database: {url.split('@')[-1]}; {args.units} units, {args.repeat} requests per URL")
     results = {}
     for name, path in urls(cid):

@@ -42,8 +42,15 @@ def make_campaign(title: str, deploy_ends: date, ladder: dict | None = None) -> 
     from app.extensions import db
     from app.models import Campaign, CampaignPhase
 
-    campaign = Campaign(doc_number=f"基准〔2026〕{title}号", issuer="基准测试县人民政府办公室", issued_on=date(2026, 1, 1),
-                        title=f"基准测试{title}", body="", created_at=clock.now(), ladder=ladder or {})
+    campaign = Campaign(
+        doc_number=f"基准〔2026〕{title}号",
+        issuer="基准测试县人民政府办公室",
+        issued_on=date(2026, 1, 1),
+        title=f"基准测试{title}",
+        body="",
+        created_at=clock.now(),
+        ladder=ladder or {},
+    )
     phases = [("deploy", deploy_ends), ("self_check", deploy_ends + timedelta(days=60)),
               ("rectification", deploy_ends + timedelta(days=150)), ("assessment", deploy_ends + timedelta(days=180))]
     for pos, (key, ends) in enumerate(phases):

@@ -112,10 +112,16 @@ def _open_to_residents(campaign_id: int, admin_id: int) -> None:
 def _file(name: str, text: str) -> FileStorage:
     """A small but real PDF carrying the text, so downloads open in a reader."""
     body = f"BT /F1 12 Tf 72 720 Td ({text.encode('unicode_escape').decode()}) Tj ET".encode()
-    pdf = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-           b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-           b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>endobj\n"
-           b"4 0 obj<</Length " + str(len(body)).encode() + b">>stream\n" + body + b"\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    pdf = (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>endobj\n"
+        b"4 0 obj<</Length "
+        + str(len(body)).encode()
+        + b">>stream\n"
+        + body
+        + b"\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    )
     return FileStorage(stream=io.BytesIO(pdf), filename=name, content_type="application/pdf")
 
 
@@ -125,8 +131,13 @@ class _Driver:
         self.staff = ids[f"staff_{instance.unit.code.lower()}"]
 
     def ready(self, element_id: str):
-        return [t for t in tasks.open_for_unit(self.instance.unit_id) + tasks.queue("supervisor", unit_id=self.instance.unit_id).tasks
-                + tasks.queue("assessor", unit_id=self.instance.unit_id).tasks if t.element_id == element_id]
+        return [
+            t
+            for t in tasks.open_for_unit(self.instance.unit_id)
+            + tasks.queue("supervisor", unit_id=self.instance.unit_id).tasks
+            + tasks.queue("assessor", unit_id=self.instance.unit_id).tasks
+            if t.element_id == element_id
+        ]
 
     def do(self, element_id: str, user_id: int, fields: dict, files: dict | None = None, pick=0) -> None:
         task = self.ready(element_id)[pick]
@@ -162,12 +173,16 @@ def _self_check_fields(offset_days: list[int]) -> dict:
             fields[f"projects-{i}-expert_review"] = "y"
     for i, days in enumerate(offset_days):
         item = items[i % len(items)]
-        fields.update({
-            f"ledger-{i}-title": item["title"], f"ledger-{i}-source": source_codes.get(item["source"].split("、")[0], "self_check"),
-            f"ledger-{i}-measures": "；".join(item["measures"]), f"ledger-{i}-responsible_leader": item["responsible_leaders"][0],
-            f"ledger-{i}-responsible_department": item["responsible_departments"][0],
-            f"ledger-{i}-deadline": (clock.today() + timedelta(days=days)).isoformat(),
-        })
+        fields.update(
+            {
+                f"ledger-{i}-title": item["title"],
+                f"ledger-{i}-source": source_codes.get(item["source"].split("、")[0], "self_check"),
+                f"ledger-{i}-measures": "；".join(item["measures"]),
+                f"ledger-{i}-responsible_leader": item["responsible_leaders"][0],
+                f"ledger-{i}-responsible_department": item["responsible_departments"][0],
+                f"ledger-{i}-deadline": (clock.today() + timedelta(days=days)).isoformat(),
+            }
+        )
     return fields
 
 
@@ -184,7 +199,12 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
         d = _Driver(app, instance, ids)
         if level < 1:
             continue
-        d.do("deploy", d.staff, _deploy_fields(instance.unit.name), {"plan": _file("实施方案.pdf", "本单位专项整治实施方案")})
+        d.do(
+            "deploy",
+            d.staff,
+            _deploy_fields(instance.unit.name),
+            {"plan": _file("实施方案.pdf", "本单位专项整治实施方案")},
+        )
         if level < 2:
             continue
         # Deadlines spread so the lights differ: one item already overdue, one due soon, one later.
@@ -192,13 +212,21 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
         if level < 3:
             continue
         if target == "returned":
-            d.do("review_self_check", sup, {"decision": "return", "comments": "问题清单不够具体，请补充整改措施和责任人后重新报送。"})
+            d.do(
+                "review_self_check",
+                sup,
+                {"decision": "return", "comments": "问题清单不够具体，请补充整改措施和责任人后重新报送。"},
+            )
             continue
         d.do("review_self_check", sup, {"decision": "accept", "comments": "同意"})
         if level < 5:
             continue
-        d.do("rectify_item", d.staff, {"measures_taken": "已完成制度修订并公示", "completed_on": clock.today().isoformat()},
-             {"evidence": _file("整改佐证.pdf", "整改佐证材料")})
+        d.do(
+            "rectify_item",
+            d.staff,
+            {"measures_taken": "已完成制度修订并公示", "completed_on": clock.today().isoformat()},
+            {"evidence": _file("整改佐证.pdf", "整改佐证材料")},
+        )
         if target == "verifying":
             continue
         d.do("verify_item", sup, {"decision": "close", "check_type": "spot_check", "comments": "随机抽查属实"})
@@ -212,13 +240,22 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
             continue
         scores = {"scores-0-component": "整改成效", "scores-0-points": "86", "scores-0-max_points": "100"}
         if target == "remedial":
-            d.do("assessment", assessor, {**scores, "scores-0-points": "52", "verdict": "fail", "remarks": "走过场",
-                                          "remedial_items-0-title": "补课：整改措施公示不到位",
-                                          "remedial_items-0-source": "supervision",
-                                          "remedial_items-0-measures": "在县内主流媒体公示整改承诺",
-                                          "remedial_items-0-responsible_leader": "主要负责人",
-                                          "remedial_items-0-responsible_department": "办公室",
-                                          "remedial_items-0-deadline": (clock.today() + timedelta(days=10)).isoformat()})
+            d.do(
+                "assessment",
+                assessor,
+                {
+                    **scores,
+                    "scores-0-points": "52",
+                    "verdict": "fail",
+                    "remarks": "走过场",
+                    "remedial_items-0-title": "补课：整改措施公示不到位",
+                    "remedial_items-0-source": "supervision",
+                    "remedial_items-0-measures": "在县内主流媒体公示整改承诺",
+                    "remedial_items-0-responsible_leader": "主要负责人",
+                    "remedial_items-0-responsible_department": "办公室",
+                    "remedial_items-0-deadline": (clock.today() + timedelta(days=10)).isoformat(),
+                },
+            )
             continue
         d.do("assessment", assessor, {**scores, "verdict": "pass", "remarks": "整改到位"})
         timers.tick()
@@ -229,5 +266,7 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
 
 def logins() -> list[tuple[str, str, str]]:
     rows = [(u, r, n) for u, r, n in ROLE_USERS]
-    rows += [(f"staff_{code.lower()}", "unit_staff", f"{code} 单位联络员") for code in ("T01", "T03", "T07", "T08", "T13")]
+    rows += [
+        (f"staff_{code.lower()}", "unit_staff", f"{code} 单位联络员") for code in ("T01", "T03", "T07", "T08", "T13")
+    ]
     return rows

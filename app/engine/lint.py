@@ -60,7 +60,9 @@ def lint(xml: bytes, filename: str, known_forms: set[str], max_bytes: int | None
         return Report([Problem(filename, None, "error", exc.message, exc.code)])
     root = tree.getroot()
     if not (bx.is_bpmn(root) and bx.local(root) == "definitions"):
-        return Report([Problem(filename, None, "error", "不是 BPMN 2.0 流程图（根元素应为 bpmn:definitions）", "not_bpmn")])
+        return Report(
+            [Problem(filename, None, "error", "不是 BPMN 2.0 流程图（根元素应为 bpmn:definitions）", "not_bpmn")]
+        )
     linter = _Linter(filename, root, known_forms)
     report = Report(linter.run())
     if not report.errors:
@@ -237,8 +239,11 @@ class _Linter:
     def service_task(self, node) -> None:
         operator = bx.service_operator(node)
         if operator is None or not operator.get("id"):
-            self.add(node, f"{bx.label(node)}是服务任务，但没有指定要调用的操作（可选：{'、'.join(sorted(operations.names()))}）",
-                     "operation")
+            self.add(
+                node,
+                f"{bx.label(node)}是服务任务，但没有指定要调用的操作（可选：{'、'.join(sorted(operations.names()))}）",
+                "operation",
+            )
         elif operator.get("id") not in operations.names():
             self.add(node, f"{bx.label(node)}调用了未登记的操作 {operator.get('id')}", "operation")
 

@@ -28,12 +28,27 @@ FINISHED = TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR
 FOLLOWABLE = {"bpmn_name", "description", "documentation", "inputs", "outputs", "lane", "lookahead",
               "position", "trigger_specs"}
 ATTRIBUTE_NAMES = {
-    "event_definition": "定时或事件定义", "extensions": "表单、期限或阶段等属性", "typename": "元素类型",
-    "cardinality": "多实例设置", "condition": "多实例完成条件", "data_input": "多实例输入", "data_output": "多实例输出",
-    "input_item": "多实例输入项", "output_item": "多实例输出项", "task_spec": "多实例内容", "cancel_activity": "是否中断",
-    "prescript": "前置脚本", "postscript": "后置脚本", "operation_name": "操作", "operation_params": "操作参数",
-    "cond_task_specs": "条件", "default_task_spec": "默认路径", "manual": "任务类型",
-    "io_specification": "输入输出", "data_input_associations": "数据输入", "data_output_associations": "数据输出",
+    "event_definition": "定时或事件定义",
+    "extensions": "表单、期限或阶段等属性",
+    "typename": "元素类型",
+    "cardinality": "多实例设置",
+    "condition": "多实例完成条件",
+    "data_input": "多实例输入",
+    "data_output": "多实例输出",
+    "input_item": "多实例输入项",
+    "output_item": "多实例输出项",
+    "task_spec": "多实例内容",
+    "cancel_activity": "是否中断",
+    "prescript": "前置脚本",
+    "postscript": "后置脚本",
+    "operation_name": "操作",
+    "operation_params": "操作参数",
+    "cond_task_specs": "条件",
+    "default_task_spec": "默认路径",
+    "manual": "任务类型",
+    "io_specification": "输入输出",
+    "data_input_associations": "数据输入",
+    "data_output_associations": "数据输出",
 }
 
 

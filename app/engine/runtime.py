@@ -200,7 +200,9 @@ class Run:
                 new = task.workflow.script_engine.evaluate(task, definition.expression)
                 before, after = parse_due(old), parse_due(new)
             except (expressions.ExpressionError, SpiffWorkflowException, ValueError, TypeError) as exc:
-                raise EngineError(f"定时器“{task.task_spec.bpmn_name or task.task_spec.bpmn_id}”重新计算失败：{exc}") from exc
+                raise EngineError(
+                    f"定时器“{task.task_spec.bpmn_name or task.task_spec.bpmn_id}”重新计算失败：{exc}"
+                ) from exc
             if before == after:
                 continue
             task._set_internal_data(event_value=new)

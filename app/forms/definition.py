@@ -315,7 +315,9 @@ class _Parser:
                 # YAML 1.1 reads bare yes/no/on/off as booleans; the hint saves a puzzled hour.
                 raise self.fail(where, f"value must be a non-empty string, got {item.get('value')!r} "
                                        "(quote values such as \"yes\" and \"no\")")
-            result.append(Choice(item["value"], self.text({k: item[k] for k in ("zh", "en") if k in item}, where, True)))
+            result.append(
+                Choice(item["value"], self.text({k: item[k] for k in ("zh", "en") if k in item}, where, True))
+            )
         values = [c.value for c in result]
         if len(set(values)) != len(values):
             raise self.fail(f"{what}.choices", "duplicate values")

@@ -347,7 +347,9 @@ def test_enrol_through_the_detail_page(app, login_as, county):
             cid = campaigns.create_campaign(make_notice(), actor_id=None).id
         admin = login_as("admin")
         url = f"/admin/campaigns/{cid}"
-        resp = admin.post_form(f"{url}/enrol", {"scope": "codes", "kind": "township", "codes": "T01, X77"}, form_url=url)
+        resp = admin.post_form(
+            f"{url}/enrol", {"scope": "codes", "kind": "township", "codes": "T01, X77"}, form_url=url
+        )
         assert resp.status_code == 400
         html = resp.get_data(as_text=True)
         assert "未知的单位代码：X77" in html and "T01, X77" in html

@@ -41,13 +41,23 @@ MALICIOUS = {
     "parameter_entity": (PARAMETER_ENTITY, "external_entity", None),
     "doctype": (DOCTYPE_ONLY, "doctype", None),
     "script_task": (SCRIPT_TASK, "script", "evil"),
-    "dunder": (_condition(b"().__class__.__base__.__subclasses__()"), "unsafe_expression", "flow_gw_review_to_self_check"),
+    "dunder": (
+        _condition(b"().__class__.__base__.__subclasses__()"),
+        "unsafe_expression",
+        "flow_gw_review_to_self_check",
+    ),
     "power": (_condition(b"9**9**9 == decision"), "unsafe_expression", "flow_gw_review_to_self_check"),
     "repetition": (_condition(b"decision == 'x' * 1000000000000"), "unsafe_expression", "flow_gw_review_to_self_check"),
-    "format_width": (_condition(b"decision == '%0999999999d' % 1"), "unsafe_expression",
-                     "flow_gw_review_to_self_check"),
-    "comprehension": (_condition(b"[x for x in ledger for y in ledger]"), "unsafe_expression",
-                      "flow_gw_review_to_self_check"),
+    "format_width": (
+        _condition(b"decision == '%0999999999d' % 1"),
+        "unsafe_expression",
+        "flow_gw_review_to_self_check",
+    ),
+    "comprehension": (
+        _condition(b"[x for x in ledger for y in ledger]"),
+        "unsafe_expression",
+        "flow_gw_review_to_self_check",
+    ),
     "lambda": (_condition(b"(lambda: decision)()"), "unsafe_expression", "flow_gw_review_to_self_check"),
     "not_xml": (b"MZ\x90\x00 this is an exe", "not_xml", None),
 }

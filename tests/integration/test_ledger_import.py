@@ -17,7 +17,18 @@ from tests.integration.ledger_world import ledger_world  # noqa: F401
 from tests.support import make_campaign, ready_tasks
 
 FIELDS = ("title", "source", "measures", "responsible_leader", "responsible_department", "deadline", "status")
-HEADER = ["序号", "单位代码", "单位名称", "问题描述", "问题来源", "整改措施", "责任领导", "责任部门", "整改时限", "整改状态"]
+HEADER = [
+    "序号",
+    "单位代码",
+    "单位名称",
+    "问题描述",
+    "问题来源",
+    "整改措施",
+    "责任领导",
+    "责任部门",
+    "整改时限",
+    "整改状态",
+]
 
 
 def workbook(*rows, header=HEADER, title="整改台账") -> bytes:

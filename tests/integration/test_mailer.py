@@ -64,8 +64,9 @@ def _staff_with_email(make_unit, make_user, email="staff@example.gov.cn"):
 
 
 def _notify(unit_id: int) -> int:
-    rows = notifications.notify_unit(unit_id, "reminder", "催办：「动员部署」已逾期", "办理期限：2026-12-10 17:30。请尽快办理。",
-                                     link="/my/tasks/7")
+    rows = notifications.notify_unit(
+        unit_id, "reminder", "催办：「动员部署」已逾期", "办理期限：2026-12-10 17:30。请尽快办理。", link="/my/tasks/7"
+    )
     db.session.commit()
     return rows[0].id
 

@@ -268,7 +268,9 @@ def test_migrate_command_dry_run_then_migrate(world, runner):
     v2, _ = processes.deploy(with_changed_self_check_letter(XML), "rectification.bpmn")
     result = runner.invoke(args=["processes", "migrate", str(world["campaign"]), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert f"实例 {world['at']} 测试单位T02 v1 → v2：不能迁移：「逾期督办函」（self_check_letter_timer）" in result.output
+    assert (
+        f"实例 {world['at']} 测试单位T02 v1 → v2：不能迁移：「逾期督办函」（self_check_letter_timer）" in result.output
+    )
     assert f"实例 {world['before']} 测试单位T01 v1 → v2：可迁移" in result.output
     result = runner.invoke(args=["processes", "migrate", str(world["campaign"]), "--version", "2",
                                  "--instance", str(world["after"])])
@@ -279,8 +281,15 @@ def test_migrate_command_dry_run_then_migrate(world, runner):
 
 def test_renamed_ready_task_keeps_its_row_under_the_new_name(world):
     row = one(world["after"], "review_self_check")
-    v2, _ = processes.deploy(XML.replace("审核自查报告".encode(), "审核自查报告（复核）".encode()), "rectification.bpmn")
+    v2, _ = processes.deploy(
+        XML.replace("审核自查报告".encode(), "审核自查报告（复核）".encode()), "rectification.bpmn"
+    )
     assert migration.migrate(world["campaign"], v2.id, [world["after"]], world["designer"]).moved == [world["after"]]
     db.session.expire_all()
     moved = one(world["after"], "review_self_check")
-    assert (moved.id, moved.name, moved.role, moved.due_at) == (row.id, "审核自查报告（复核）", "supervisor", row.due_at)
+    assert (moved.id, moved.name, moved.role, moved.due_at) == (
+        row.id,
+        "审核自查报告（复核）",
+        "supervisor",
+        row.due_at,
+    )

@@ -29,7 +29,9 @@ def world(app, ctx, make_unit, make_user):
 
 def one(world, element_id):
     found = ready_tasks(world["instance"], element_id)
-    assert len(found) == 1, f"expected one ready {element_id}, got {[t.element_id for t in ready_tasks(world['instance'])]}"
+    assert len(found) == 1, (
+        f"expected one ready {element_id}, got {[t.element_id for t in ready_tasks(world['instance'])]}"
+    )
     return found[0]
 
 
@@ -222,7 +224,9 @@ def test_follow_up_waits_for_its_date_then_rebound_reopens(world):
     # The follow-up date has passed: the timer fires on the next tick.
     with time_machine.travel(datetime(2027, 7, 1, tzinfo=UTC), tick=False):
         timers.tick()
-    submit(world["app"], world["supervisor"], one(world, "follow_up_review").id, {"rebound": "no", "findings": "无反弹"})
+    submit(
+        world["app"], world["supervisor"], one(world, "follow_up_review").id, {"rebound": "no", "findings": "无反弹"}
+    )
     assert instance(world).status == "completed" and instance(world).phase == "closed"
 
 
@@ -233,7 +237,9 @@ def test_clean_closure_and_audit_trail(world):
     pass_assessment(world)
     with time_machine.travel(datetime(2027, 7, 1, tzinfo=UTC), tick=False):
         timers.tick()
-    submit(world["app"], world["supervisor"], one(world, "follow_up_review").id, {"rebound": "no", "findings": "无反弹"})
+    submit(
+        world["app"], world["supervisor"], one(world, "follow_up_review").id, {"rebound": "no", "findings": "无反弹"}
+    )
     inst = instance(world)
     assert inst.status == "completed" and inst.next_timer_at is None
     assert not ready_tasks(world["instance"])

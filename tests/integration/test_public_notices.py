@@ -69,7 +69,9 @@ def test_withdrawn_notice_leaves_the_public_page_but_stays_on_the_internal_list(
     with time_machine.travel(LATER, tick=False):
         supervisor = login_as("supervisor", username="sup")
         url = f"/letters/notices/{noticed['notice']}/withdraw"
-        resp = supervisor.post_form(url, {"reason": "该单位已于12月20日提交材料，系系统延迟"}, form_url="/letters/notices")
+        resp = supervisor.post_form(
+            url, {"reason": "该单位已于12月20日提交材料，系系统延迟"}, form_url="/letters/notices"
+        )
         assert resp.status_code == 302
         internal = supervisor.get("/letters/notices").get_data(as_text=True)
     assert "塘渡口镇" not in client.get("/public/notices").get_data(as_text=True)

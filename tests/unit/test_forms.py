@@ -85,7 +85,11 @@ fields:
     [
         ("selct", "", ["unknown type 'selct'"]),
         ("text", "    requird: true", ["unknown keys", "requird"]),
-        ("select", "    choices:\n      - {value: yes, zh: 是, en: Yes}", ["value must be a non-empty string", "quote"]),
+        (
+            "select",
+            "    choices:\n      - {value: yes, zh: 是, en: Yes}",
+            ["value must be a non-empty string", "quote"],
+        ),
         ("text", "    required_if: {field: nothing, equals: x}", ["refers to unknown field 'nothing'"]),
         ("text", "    max: lots", ["answer.max", "expected a number"]),
     ],

@@ -33,7 +33,9 @@ def test_plain_fields_labels_and_no_form_tag(app, ctx):
     assert '<label for="group_head">领导小组组长<span class="required"' in html
     assert '<label for="attendees">参会人员</label>' in html
     assert 'type="date"' in html and 'name="meeting_date"' in html
-    assert re.search(r'<input accept="\.pdf,\.doc,\.docx,\.wps,\.jpg,\.png,\.xlsx,\.xls"[^>]*name="plan"[^>]*type="file"', html)
+    assert re.search(
+        r'<input accept="\.pdf,\.doc,\.docx,\.wps,\.jpg,\.png,\.xlsx,\.xls"[^>]*name="plan"[^>]*type="file"', html
+    )
     assert 'class="help"' in html and "js/forms.js" in html
 
 

@@ -17,7 +17,8 @@ def diagram(task_name: str, wait: str = '"P3D"') -> bytes:
   xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
   xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
 <bpmn:process id="p" isExecutable="true">
-  <bpmn:laneSet id="ls"><bpmn:lane id="l" name="unit_staff"><bpmn:flowNodeRef>u</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+  <bpmn:laneSet id="ls">
+    <bpmn:lane id="l" name="unit_staff"><bpmn:flowNodeRef>u</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
   <bpmn:startEvent id="s"/>
   <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait"/>
   <bpmn:intermediateCatchEvent id="wait" name="等三天"><bpmn:timerEventDefinition id="td">

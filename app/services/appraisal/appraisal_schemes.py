@@ -117,10 +117,16 @@ def latest_template(key: str) -> SchemeTemplate | None:
 
 def list_templates() -> list[SchemeTemplate]:
     """The latest version of every template, for the campaign form's choice."""
-    newest = select(SchemeTemplate.key, func.max(SchemeTemplate.version).label("v")).group_by(SchemeTemplate.key).subquery()
-    return list(db.session.scalars(
-        select(SchemeTemplate).join(newest, (SchemeTemplate.key == newest.c.key) & (SchemeTemplate.version == newest.c.v))
-        .order_by(SchemeTemplate.name)))
+    newest = (
+        select(SchemeTemplate.key, func.max(SchemeTemplate.version).label("v")).group_by(SchemeTemplate.key).subquery()
+    )
+    return list(
+        db.session.scalars(
+            select(SchemeTemplate)
+            .join(newest, (SchemeTemplate.key == newest.c.key) & (SchemeTemplate.version == newest.c.v))
+            .order_by(SchemeTemplate.name)
+        )
+    )
 
 
 def scheme_for(campaign_id: int) -> AppraisalScheme | None:

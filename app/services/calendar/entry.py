@@ -158,7 +158,9 @@ def check_rows(rows: list[tuple[int, dict]], year: int | None = None) -> Checked
         elif day is None:
             result.errors.append(RowError(number, COLUMNS["date"], f"日期“{_text(raw_date)}”无效（应如 2027-02-05）"))
         elif not YEARS[0] <= day.year <= YEARS[1]:
-            result.errors.append(RowError(number, COLUMNS["date"], f"日期“{_text(raw_date)}”超出{YEARS[0]}到{YEARS[1]}年"))
+            result.errors.append(
+                RowError(number, COLUMNS["date"], f"日期“{_text(raw_date)}”超出{YEARS[0]}到{YEARS[1]}年")
+            )
             day = None
         kind = KINDS.get(raw_kind.lower() if raw_kind.isascii() else raw_kind)
         if not raw_kind:
@@ -290,7 +292,10 @@ def _describe(arrangement: workdays.Arrangement | None) -> dict:
     if arrangement is None:
         return {"source": None, "days": []}
     days = sorted(arrangement.days.items())
-    return {"source": arrangement.source, "days": [f"{d.isoformat()} {KIND_NAMES[v.kind]} {v.name}".strip() for d, v in days]}
+    return {
+        "source": arrangement.source,
+        "days": [f"{d.isoformat()} {KIND_NAMES[v.kind]} {v.name}".strip() for d, v in days],
+    }
 
 
 def _next_revision() -> int:

@@ -216,7 +216,9 @@ def enrol_units(campaign_id: int, selection: str, actor_id: int | None) -> int:
         try:
             # Count what RETURNING gives back: psycopg reports no rowcount for this INSERT ... SELECT.
             new_ids = db.session.scalars(
-                insert(CampaignUnit).from_select(["campaign_id", "unit_id"], source, include_defaults=False).returning(CampaignUnit.id)
+                insert(CampaignUnit)
+                .from_select(["campaign_id", "unit_id"], source, include_defaults=False)
+                .returning(CampaignUnit.id)
             ).all()
         except IntegrityError:
             # Someone else enrolled some of the same units a moment ago.

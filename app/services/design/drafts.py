@@ -31,7 +31,9 @@ class UploadRefused(Exception):
 
 
 def list_drafts() -> list[ProcessDraft]:
-    return list(db.session.scalars(select(ProcessDraft).order_by(ProcessDraft.updated_at.desc(), ProcessDraft.id.desc())))
+    return list(
+        db.session.scalars(select(ProcessDraft).order_by(ProcessDraft.updated_at.desc(), ProcessDraft.id.desc()))
+    )
 
 
 def get(draft_id: int) -> ProcessDraft:

@@ -78,7 +78,9 @@ def latest(process_key: str = "rectification") -> ProcessDefinition | None:
 
 
 def list_versions() -> list[ProcessDefinition]:
-    return list(db.session.scalars(select(ProcessDefinition).order_by(ProcessDefinition.process_key, ProcessDefinition.version)))
+    return list(
+        db.session.scalars(select(ProcessDefinition).order_by(ProcessDefinition.process_key, ProcessDefinition.version))
+    )
 
 
 def bundle_of(definition: ProcessDefinition) -> definitions.SpecBundle:

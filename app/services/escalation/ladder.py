@@ -92,7 +92,9 @@ def decide(level: str, earlier: list[Rung], ladder: dict, now: datetime, *,
         days, unit = interval(ladder, previous.level, level)
         if previous.status != "done" or previous.done_at is None:
             # Not carried out yet (waiting its own turn, or failed): this one follows it.
-            expected = previous.next_attempt_at if previous.status == "pending" and previous.next_attempt_at else now + RECHECK
+            expected = (
+                previous.next_attempt_at if previous.status == "pending" and previous.next_attempt_at else now + RECHECK
+            )
             return Decision(False, wait_until=after_interval(max(expected, now), days, unit))
         anchor = max(previous.done_at, restarted_at) if restarted_at else previous.done_at
         release = after_interval(anchor, days, unit)

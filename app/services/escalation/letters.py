@@ -103,7 +103,9 @@ def acknowledge(letter_id: int, user) -> SupervisionLetter:
 def search(*, unit_id: int | None = None, campaign_id: int | None = None,
            acknowledged: bool | None = None) -> list[SupervisionLetter]:
     """Letters not yet acknowledged first, then newest first; each filter optional."""
-    query = select(SupervisionLetter).options(joinedload(SupervisionLetter.unit), joinedload(SupervisionLetter.campaign))
+    query = select(SupervisionLetter).options(
+        joinedload(SupervisionLetter.unit), joinedload(SupervisionLetter.campaign)
+    )
     if unit_id:
         query = query.where(SupervisionLetter.unit_id == unit_id)
     if campaign_id:
@@ -113,8 +115,15 @@ def search(*, unit_id: int | None = None, campaign_id: int | None = None,
         # A withdrawn letter awaits no acknowledgement.
         query = query.where(column.is_not(None) if acknowledged
                             else column.is_(None) & SupervisionLetter.withdrawn_at.is_(None))
-    return list(db.session.scalars(query.order_by(
-        SupervisionLetter.acknowledged_at.is_not(None), SupervisionLetter.issued_at.desc(), SupervisionLetter.id.desc())))
+    return list(
+        db.session.scalars(
+            query.order_by(
+                SupervisionLetter.acknowledged_at.is_not(None),
+                SupervisionLetter.issued_at.desc(),
+                SupervisionLetter.id.desc(),
+            )
+        )
+    )
 
 
 def for_unit(unit_id: int) -> list[SupervisionLetter]:

@@ -14,9 +14,20 @@ from app.models.base import N_
 from app.services.shared import audit
 
 OPEN_STATUSES = ("rectifying", "rectified")
-STATUS_NAMES = {"proposed": N_("待审核"), "rectifying": N_("正在整改"), "rectified": N_("已整改待核查"), "closed": N_("已销号")}
-ORIGIN_NAMES = {"self_check": N_("自查自纠"), "supervision": N_("督导发现"), "remedial": N_("补课整改"), "follow_up": N_("回头看"), "tip": N_("群众举报"),
-                "import": N_("台账导入")}
+STATUS_NAMES = {
+    "proposed": N_("待审核"),
+    "rectifying": N_("正在整改"),
+    "rectified": N_("已整改待核查"),
+    "closed": N_("已销号"),
+}
+ORIGIN_NAMES = {
+    "self_check": N_("自查自纠"),
+    "supervision": N_("督导发现"),
+    "remedial": N_("补课整改"),
+    "follow_up": N_("回头看"),
+    "tip": N_("群众举报"),
+    "import": N_("台账导入"),
+}
 SOURCE_NAMES = {"residents": N_("居民群众"), "service_users": N_("服务对象"), "self_check": N_("自查自纠"),
                 "supervision": N_("督导发现"), "tip_off": N_("信访举报")}
 

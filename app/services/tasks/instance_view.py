@@ -15,10 +15,19 @@ from app.models.escalation import LEVEL_NAMES
 
 # When an element is in several states, the first listed wins its colour.
 STATES = ("escalated", "overdue", "active", "completed")
-STATE_NAMES = {"completed": N_("已办结"), "active": N_("办理中"), "overdue": N_("已逾期"), "escalated": N_("已督办升级")}
+STATE_NAMES = {
+    "completed": N_("已办结"),
+    "active": N_("办理中"),
+    "overdue": N_("已逾期"),
+    "escalated": N_("已督办升级"),
+}
 ACTIONS = {
-    "instance.start": "流程启动", "instance.advance": "流程推进", "instance.error": "流程出错", "instance.migrate": "迁移到新版本",
-    "task.cancel": "步骤取消", "task.remind": "手动催办",
+    "instance.start": "流程启动",
+    "instance.advance": "流程推进",
+    "instance.error": "流程出错",
+    "instance.migrate": "迁移到新版本",
+    "task.cancel": "步骤取消",
+    "task.remind": "手动催办",
 }
 # Shown through the task rows themselves, or noise on a timeline.
 SKIPPED_ACTIONS = ("task.complete", "task.draft")
@@ -67,8 +76,13 @@ def view(instance_id: int) -> InstanceView:
     tasks = list(db.session.scalars(select(Task).where(Task.instance_id == instance.id).order_by(Task.id)))
     escalations = list(db.session.scalars(
         select(Escalation).where(Escalation.instance_id == instance.id).order_by(Escalation.fired_at)))
-    letters = list(db.session.scalars(
-        select(SupervisionLetter).where(SupervisionLetter.instance_id == instance.id).order_by(SupervisionLetter.issued_at)))
+    letters = list(
+        db.session.scalars(
+            select(SupervisionLetter)
+            .where(SupervisionLetter.instance_id == instance.id)
+            .order_by(SupervisionLetter.issued_at)
+        )
+    )
     result = InstanceView(instance, instance.definition.bpmn_xml,
                           element_states(tasks, {e.element_id for e in escalations if e.status in CARRIED_OUT},
                                          clock.now()))

@@ -10,7 +10,9 @@ SELF_EXAMINATION_LABELS = {"required": _l("待提交"), "received": _l("已提�
 
 
 class InterviewForm(FlaskForm):
-    held_on = DateField(_l("约谈日期"), validators=[InputRequired(_l("请填写约谈日期"))], invalid_value_message=BAD_DATE)
+    held_on = DateField(
+        _l("约谈日期"), validators=[InputRequired(_l("请填写约谈日期"))], invalid_value_message=BAD_DATE
+    )
     leader_interviewed = StringField(_l("被约谈领导"), validators=[Length(max=128)])
     interviewer = StringField(_l("约谈人"), validators=[Length(max=128)])
     minutes = TextAreaField(_l("约谈记录"))

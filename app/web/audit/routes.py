@@ -109,7 +109,9 @@ def instance_trail(instance_id: int):
 @role_required(*OVERSEERS, "unit_staff")
 def instance_export(instance_id: int, fmt: str):
     instance, scope = _instance_scope(instance_id)
-    return _export(_instance_title(instance), scope, fmt, f"审计日志-{instance.campaign.doc_number}-{instance.unit.name}")
+    return _export(
+        _instance_title(instance), scope, fmt, f"审计日志-{instance.campaign.doc_number}-{instance.unit.name}"
+    )
 
 
 @bp.get("/", endpoint="index")
