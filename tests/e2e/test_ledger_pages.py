@@ -6,7 +6,6 @@ from openpyxl import Workbook, load_workbook
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import login
-from tests.integration.ledger_world import ledger_world  # noqa: F401
 
 
 def _bad_file(path) -> None:

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import AuditEvent, LedgerItem, User
 from app.services.campaigns import launch
 from app.services.shared import audit
-from tests.integration.ledger_world import add_finding, ledger_world, sheet_rows  # noqa: F401
+from tests.integration.ledger_world import add_finding, sheet_rows
 from tests.support import make_campaign
 
 

@@ -13,7 +13,6 @@ from app.models import AuditEvent, Escalation, LedgerItem, ProcessInstance, Task
 from app.services.campaigns import launch
 from app.services.sweep import timers
 from tests.conftest import csrf_from
-from tests.integration.ledger_world import ledger_world  # noqa: F401
 from tests.support import make_campaign, ready_tasks
 
 FIELDS = ("title", "source", "measures", "responsible_leader", "responsible_department", "deadline", "status")

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from openpyxl import load_workbook
 
-from tests.integration.ledger_world import add_finding, ledger_world, sheet_rows  # noqa: F401
+from tests.integration.ledger_world import add_finding, sheet_rows
 
 
 def _urls(w):
