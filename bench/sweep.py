@@ -103,7 +103,7 @@ def insert_instances(campaign_id: int, unit_ids: list[int], tpl) -> None:
             dict(instance_id=i_id, campaign_id=campaign_id, unit_id=u, spiff_task_id=r.spiff_id,
                  element_id=r.element_id, name=r.name, role=r.lane or "", form_key=r.form_key or "",
                  phase=r.phase or phase, status="ready", due_at=r.due_at, created_at=now)
-            for i_id, u in zip(ids, chunk) for r in ready
+            for i_id, u in zip(ids, chunk, strict=True) for r in ready
         ])
         db.session.commit()
 

@@ -32,7 +32,7 @@ def describe(root) -> dict[str, tuple[object, dict[str, str]]]:
     """Every flow element of every process: id -> (element, {aspect: value})."""
     lanes = bx.lanes_by_node(root)
     messages = {m.get("id"): m.get("name") or m.get("id") for m in bx.bpmn_children(root, "message")}
-    flows = [f for f in root.iter(f"{{{bx.BPMN}}}sequenceFlow")]
+    flows = list(root.iter(f"{{{bx.BPMN}}}sequenceFlow"))
     incoming, outgoing = {}, {}
     for f in flows:
         outgoing.setdefault(f.get("sourceRef"), []).append(f.get("id"))

@@ -240,7 +240,7 @@ class _Evaluator(ast.NodeVisitor):
 
     def visit_Compare(self, node):
         left = self.visit(node.left)
-        for op, comparator in zip(node.ops, node.comparators):
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = self.visit(comparator)
             try:
                 if not _CMP_OPS[type(op)](left, right):
@@ -288,4 +288,4 @@ class _Evaluator(ast.NodeVisitor):
         return tuple(self.visit(e) for e in node.elts)
 
     def visit_Dict(self, node):
-        return {self.visit(k): self.visit(v) for k, v in zip(node.keys, node.values)}
+        return {self.visit(k): self.visit(v) for k, v in zip(node.keys, node.values, strict=True)}

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 864d9d76da55
-Revises: 
+Revises:
 Create Date: 2026-11-22 13:51:41.936468
 
 """

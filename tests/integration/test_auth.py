@@ -88,7 +88,7 @@ def test_lockout_after_max_failures_and_unlock_after_15_minutes(app, client, mak
     max_failures = app.config["LOGIN_MAX_FAILURES"]
     start = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False) as traveller:
-        for attempt in range(max_failures - 1):
+        for _ in range(max_failures - 1):
             assert "用户名或密码错误" in _post_login(client, "sup", "bad-pass").get_data(as_text=True)
         last = _post_login(client, "sup", "bad-pass").get_data(as_text=True)
         assert "登录失败次数过多，请15分钟后再试" in last

@@ -428,7 +428,7 @@ def test_launch_page_and_batches_until_finished(app, login_as, make_unit):
         assert again.get_json() == {"total": 5, "done": 5, "started_now": 0, "finished": True}
         assert "已启动 5 / 5 个单位" in admin.get(f"/admin/campaigns/{cid}/launch").get_data(as_text=True)
         matrix_page = admin.get(f"/admin/campaigns/{cid}/matrix").get_data(as_text=True)
-        assert 'data-phase="not_started" href="/admin/campaigns/%d/matrix?phase=not_started"><strong>0</strong>' % cid \
+        assert f'data-phase="not_started" href="/admin/campaigns/{cid}/matrix?phase=not_started"><strong>0</strong>' \
             in matrix_page
 
 

@@ -69,8 +69,8 @@ def _sweep_in_two_processes(app, gate: Path) -> list[dict]:
 
 def _by_level_and_status() -> dict:
     db.session.rollback()
-    return dict(((level, status), n) for level, status, n in db.session.execute(
-        select(Escalation.level, Escalation.status, func.count()).group_by(Escalation.level, Escalation.status)))
+    return {(level, status): n for level, status, n in db.session.execute(
+        select(Escalation.level, Escalation.status, func.count()).group_by(Escalation.level, Escalation.status))}
 
 
 def test_two_scheduler_processes_escalate_each_step_exactly_once(app, ctx, tmp_path):

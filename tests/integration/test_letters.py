@@ -43,7 +43,7 @@ def issue_by_tick(world) -> dict[int, int]:
         timers.tick()
     with world["app"].app_context(), time_machine.travel(AFTER_LETTER, tick=False):
         timers.tick()
-        return {unit: lid for unit, lid in db.session.query(SupervisionLetter.unit_id, SupervisionLetter.id)}
+        return dict(db.session.query(SupervisionLetter.unit_id, SupervisionLetter.id))
 
 
 def test_the_sweep_issues_one_numbered_letter_per_overdue_unit_after_three_working_days(world, ctx):
@@ -266,9 +266,11 @@ def test_unit_staff_cannot_issue_letters(world, login_as):
 
 def test_service_refuses_a_past_new_deadline(world, ctx):
     user = db.session.get(User, world["supervisor"])
-    with time_machine.travel(OVERDUE, tick=False):
-        with pytest.raises(manual_letters.LetterRefused, match="新的办理期限须晚于今天"):
-            manual_letters.issue_manual(user, world["deploy"][world["a"]], date(2026, 12, 1))
+    with (
+        time_machine.travel(OVERDUE, tick=False),
+        pytest.raises(manual_letters.LetterRefused, match="新的办理期限须晚于今天"),
+    ):
+        manual_letters.issue_manual(user, world["deploy"][world["a"]], date(2026, 12, 1))
     assert db.session.query(Escalation).count() == 0
 
 

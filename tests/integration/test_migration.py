@@ -17,7 +17,7 @@ from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, submi
 
 XML = (Path(__file__).resolve().parents[2] / "processes" / "rectification.bpmn").read_bytes()
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI"}
-B = "{%s}" % NS["bpmn"]
+B = f"{{{NS['bpmn']}}}"
 SELF_CHECK_LETTER = b"ladder_at(later(deadlines['self_check'], self_check_redo_due), ladder['letter'])"
 
 

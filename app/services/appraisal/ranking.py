@@ -121,7 +121,7 @@ def campaign_ranking(campaign_id: int) -> Ranking:
     for kind in sorted(by_kind, key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER), k)):
         units = by_kind[kind]
         places = rank_totals([sheets[u.id].total for u in units], scheme.bottom_n)
-        rows = [Row(u, sheets[u.id], p, p.flagged and u.id in repeat) for u, p in zip(units, places)]
+        rows = [Row(u, sheets[u.id], p, p.flagged and u.id in repeat) for u, p in zip(units, places, strict=True)]
         # Deterministic order: total (desc), then unit code.
         rows.sort(key=lambda r: (r.place.rank, r.unit.code))
         categories.append(Category(kind, KIND_LABELS.get(kind, kind), rows))

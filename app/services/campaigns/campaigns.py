@@ -275,7 +275,7 @@ def enrolled_counts(campaign_ids: list[int]) -> dict[int, int]:
         .where(CampaignUnit.campaign_id.in_(campaign_ids))
         .group_by(CampaignUnit.campaign_id)
     )
-    return {cid: n for cid, n in rows}
+    return dict(rows.all())
 
 
 def started_count(campaign_id: int) -> int:

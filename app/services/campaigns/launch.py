@@ -138,7 +138,7 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
             db.session.rollback()
             raise LaunchError("另一个启动操作正在进行，请稍后刷新进度") from None
         rows = []
-        for instance_id, unit_id in zip(ids, unit_ids):
+        for instance_id, unit_id in zip(ids, unit_ids, strict=True):
             for r in ready:
                 rows.append(dict(
                     instance_id=instance_id, campaign_id=campaign_id, unit_id=unit_id, spiff_task_id=r.spiff_id,
@@ -147,12 +147,12 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
                 ))
         if rows:
             db.session.execute(insert(Task), rows)
-        _record_fired_rungs(template, campaign_id, list(zip(ids, unit_ids)), now)
+        _record_fired_rungs(template, campaign_id, list(zip(ids, unit_ids, strict=True)), now)
         db.session.execute(insert(AuditEvent), [
             dict(at=now, actor_id=actor_id, action="instance.start", entity_type="process_instance",
                  entity_id=str(i), unit_id=u, before=None,
                  after={"campaign_id": campaign_id, "definition_version": definition.version, "phase": phase})
-            for i, u in zip(ids, unit_ids)
+            for i, u in zip(ids, unit_ids, strict=True)
         ])
     total, done = _counts(campaign_id)
     before = campaign.status

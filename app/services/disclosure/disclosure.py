@@ -75,12 +75,12 @@ def search_units(campaign_id: int, name: str, limit: int = 50) -> list[UnitCard]
                Unit.name.contains(name, autoescape=True))
         .order_by(Unit.code).limit(limit)
     ).all()
-    counts = dict((uid, (int(n or 0), int(c or 0))) for uid, n, c in db.session.execute(
+    counts = {uid: (int(n or 0), int(c or 0)) for uid, n, c in db.session.execute(
         select(LedgerItem.unit_id, func.count(), func.sum(case((LedgerItem.status == "closed", 1), else_=0)))
         .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status.in_(PUBLIC_ITEM_STATUSES),
                LedgerItem.unit_id.in_([r[0] for r in rows]))
         .group_by(LedgerItem.unit_id)
-    ))
+    )}
     return [UnitCard(slug, unit_name, phase, *counts.get(uid, (0, 0))) for uid, unit_name, slug, phase in rows]
 
 

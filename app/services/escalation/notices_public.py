@@ -10,10 +10,7 @@ from app.services.shared import audit
 
 def publish(escalation: Escalation, actor_id: int | None = None) -> PublicNotice:
     step = escalation.task.name if escalation.task else escalation.element_id
-    if escalation.ledger_item:
-        what = f"整改事项「{escalation.ledger_item.title}」"
-    else:
-        what = f"「{step}」"
+    what = f"整改事项「{escalation.ledger_item.title}」" if escalation.ledger_item else f"「{step}」"
     due = clock.to_local(escalation.due_at)
     since = f"，自{due:%Y年%m月%d日}起逾期" if due else ""
     notice = PublicNotice(
