@@ -28,27 +28,35 @@ class VersionDiff:
         return not (self.added or self.removed or self.changed)
 
 
-def describe(root) -> dict[str, tuple[object, dict[str, str]]]:
+def describe(root: bx.Element) -> dict[str, tuple[bx.Element, dict[str, str]]]:
     """Every flow element of every process: id -> (element, {aspect: value})."""
     lanes = bx.lanes_by_node(root)
     messages = {m.get("id"): m.get("name") or m.get("id") for m in bx.bpmn_children(root, "message")}
     flows = list(root.iter(f"{{{bx.BPMN}}}sequenceFlow"))
-    incoming, outgoing = {}, {}
+    incoming: dict[str | None, list[str]] = {}
+    outgoing: dict[str | None, list[str]] = {}
     for f in flows:
-        outgoing.setdefault(f.get("sourceRef"), []).append(f.get("id"))
-        incoming.setdefault(f.get("targetRef"), []).append(f.get("id"))
-    found = {}
+        outgoing.setdefault(f.get("sourceRef"), []).append(f.get("id") or "")
+        incoming.setdefault(f.get("targetRef"), []).append(f.get("id") or "")
+    found: dict[str, tuple[bx.Element, dict[str, str]]] = {}
     for process in bx.processes(root):
         for scope in [process, *bx.inner_scopes(process)]:
-            parent = "" if scope is process else scope.get("id")
+            parent = "" if scope is process else scope.get("id") or ""
             for el in bx.flow_nodes(scope):
-                found[el.get("id")] = (el, _node(el, lanes, messages, incoming, outgoing, parent))
+                found[el.get("id") or ""] = (el, _node(el, lanes, messages, incoming, outgoing, parent))
             for el in bx.sequence_flows(scope):
-                found[el.get("id")] = (el, _flow(el))
+                found[el.get("id") or ""] = (el, _flow(el))
     return found
 
 
-def _node(el, lanes, messages, incoming, outgoing, parent) -> dict[str, str]:
+def _node(
+    el: bx.Element,
+    lanes: dict[str, str | None],
+    messages: dict[str | None, str | None],
+    incoming: dict[str | None, list[str]],
+    outgoing: dict[str | None, list[str]],
+    parent: str,
+) -> dict[str, str]:
     aspects = {
         "名称": el.get("name") or "",
         "泳道": bx.lane_of(el, lanes) or "",
@@ -66,8 +74,8 @@ def _node(el, lanes, messages, incoming, outgoing, parent) -> dict[str, str]:
     for kind, expression in bx.timers(el):
         aspects[f"定时{bx.TIMER_KINDS[kind]}"] = expression
     for definition in bx.bpmn_children(el):
-        if definition.get("messageRef"):
-            aspects["消息"] = messages.get(definition.get("messageRef"), definition.get("messageRef"))
+        if ref := definition.get("messageRef"):
+            aspects["消息"] = messages.get(ref) or ref
     operator = bx.service_operator(el)
     if operator is not None:
         aspects["操作"] = operator.get("id") or ""
@@ -81,7 +89,7 @@ def _node(el, lanes, messages, incoming, outgoing, parent) -> dict[str, str]:
     return {k: v for k, v in aspects.items() if v}
 
 
-def _flow(el) -> dict[str, str]:
+def _flow(el: bx.Element) -> dict[str, str]:
     aspects = {
         "名称": el.get("name") or "",
         "来源": el.get("sourceRef") or "",
@@ -114,11 +122,11 @@ def diff(old_xml: bytes, new_xml: bytes) -> VersionDiff:
     return result
 
 
-def _change(element_id: str, el, details: list[str] | None = None) -> ElementChange:
+def _change(element_id: str, el: bx.Element, details: list[str] | None = None) -> ElementChange:
     return ElementChange(element_id, el.get("name") or element_id, bx.local(el), details or [])
 
 
-def _type(el) -> str:
+def _type(el: bx.Element) -> str:
     return bx.TYPE_NAMES.get(bx.local(el), bx.local(el))
 
 

@@ -1,4 +1,5 @@
 """Errors the engine raises to the services, with messages fit for people."""
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 SEVERITIES = ("error", "warning")
@@ -37,7 +38,7 @@ class DiagramError(EngineError):
     ("file：message"), which is what older callers print.
     """
 
-    def __init__(self, problems: list):
+    def __init__(self, problems: Sequence[Problem | str]):
         self.items: list[Problem] = [
             p if isinstance(p, Problem) else Problem("", None, "error", str(p)) for p in problems
         ]

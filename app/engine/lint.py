@@ -13,9 +13,12 @@ objects). tests/unit/test_lint.py checks both lists against the services that fi
 """
 import ast
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -44,8 +47,8 @@ _ISO_LIKE = re.compile(r"^(R\d*/)?P[0-9TYMWDHS.,]+$|^\d{4}-\d{2}-\d{2}", re.IGNO
 class Report:
     problems: list[Problem] = field(default_factory=list)
     process_key: str | None = None
-    spec: object = None
-    subprocess_specs: dict | None = None
+    spec: Any = None  # SpiffWorkflow's process spec (untyped library)
+    subprocess_specs: dict[str, Any] | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -70,7 +73,7 @@ def lint(xml: bytes, filename: str, known_forms: set[str], max_bytes: int | None
     return report
 
 
-def _build(report: Report, tree, filename: str, process_key: str) -> None:
+def _build(report: Report, tree: etree._ElementTree, filename: str, process_key: str | None) -> None:
     parser = SpiffBpmnParser()
     try:
         parser.add_bpmn_xml(tree, filename=filename)
@@ -89,7 +92,7 @@ def _build(report: Report, tree, filename: str, process_key: str) -> None:
 
 
 class _Linter:
-    def __init__(self, filename: str, root, known_forms: set[str]):
+    def __init__(self, filename: str, root: bx.Element, known_forms: set[str]) -> None:
         self.file = filename
         self.root = root
         self.known_forms = known_forms
@@ -97,7 +100,7 @@ class _Linter:
         self.lanes = bx.lanes_by_node(root)
         self.root_id: str | None = None
 
-    def add(self, el, message: str, code: str, severity: str = "error") -> None:
+    def add(self, el: bx.Element | None, message: str, code: str, severity: str = "error") -> None:
         element_id = el.get("id") if el is not None else None
         self.problems.append(Problem(self.file, element_id, severity, message, code))
 
@@ -152,24 +155,24 @@ class _Linter:
                     self.add(owner, f"{bx.label(owner)}的{what}「{_short(expression)}」不被允许"
                              f"（可能危害服务器，已拒绝）：{exc}", "unsafe_expression")
 
-    def all_expressions(self, scope):
+    def all_expressions(self, scope: bx.Element) -> Iterator[tuple[bx.Element, str, str]]:
         """(owner element, what, expression) for every expression under scope."""
         for el in scope.iter():
             if not isinstance(el.tag, str) or not bx.is_bpmn(el):
                 continue
             name = bx.local(el)
-            if name == "sequenceFlow" and bx.condition(el):
-                yield el, "条件", bx.condition(el)
+            if name == "sequenceFlow" and (condition := bx.condition(el)):
+                yield el, "条件", condition
             elif name in bx.FLOW_NODES:
                 for what, expression, _ in _node_expressions(el):
                     if expression:
                         yield el, what, expression
 
     # -- the executable process
-    def process(self, process) -> None:
+    def process(self, process: bx.Element) -> None:
         self.known = set(KNOWN_DATA) | self.defined_names(self.root)
         self.processes = {p.get("id"): p for p in bx.processes(self.root)}
-        done = set()
+        done: set[str | None] = set()
         todo = [process]
         while todo:  # the main process and every process it calls, each once
             current = todo.pop()
@@ -182,17 +185,17 @@ class _Linter:
                 if target is not None:
                     todo.append(target)
 
-    def scope_tree(self, process) -> None:
+    def scope_tree(self, process: bx.Element) -> None:
         for scope in [process, *bx.inner_scopes(process)]:
             for node in bx.flow_nodes(scope):
                 self.node(node)
             for flow in bx.sequence_flows(scope):
-                if bx.condition(flow):
-                    self.expression(flow, "条件", bx.condition(flow))
+                if condition := bx.condition(flow):
+                    self.expression(flow, "条件", condition)
             self.graph(scope)
 
-    def defined_names(self, process) -> set[str]:
-        names = set()
+    def defined_names(self, process: bx.Element) -> set[str]:
+        names: set[str | None] = set()
         for tag in ("loopDataInputRef", "loopDataOutputRef"):
             names |= {bx.text(e) for e in process.iter(f"{{{bx.BPMN}}}{tag}") if bx.text(e)}
         for tag in ("inputDataItem", "outputDataItem", "dataObject"):
@@ -201,7 +204,7 @@ class _Linter:
         names |= {e.get("resultVariable") for e in process.iter(f"{{{bx.SPIFF}}}serviceTaskOperator")}
         return {n for n in names if n}
 
-    def node(self, node) -> None:
+    def node(self, node: bx.Element) -> None:
         kind = bx.local(node)
         props = bx.spiff_properties(node)
         for what, expression, timer_kind in _node_expressions(node):
@@ -226,7 +229,7 @@ class _Linter:
         elif kind == "exclusiveGateway":
             self.gateway(node)
 
-    def user_task(self, node, props: dict) -> None:
+    def user_task(self, node: bx.Element, props: dict[str, str]) -> None:
         form_key = props.get("form_key")
         if not form_key:
             self.add(node, f"{bx.label(node)}是用户任务，但没有设置表单（form_key 属性）", "form_key")
@@ -236,7 +239,7 @@ class _Linter:
         if lane not in ROLES:
             self.add(node, f"{bx.label(node)}所在泳道「{lane or '无'}」不是已知角色（{'、'.join(ROLES)}）", "lane")
 
-    def service_task(self, node) -> None:
+    def service_task(self, node: bx.Element) -> None:
         operator = bx.service_operator(node)
         if operator is None or not operator.get("id"):
             self.add(
@@ -247,7 +250,7 @@ class _Linter:
         elif operator.get("id") not in operations.names():
             self.add(node, f"{bx.label(node)}调用了未登记的操作 {operator.get('id')}", "operation")
 
-    def gateway(self, node) -> None:
+    def gateway(self, node: bx.Element) -> None:
         outgoing = [f for f in self.root.iter(f"{{{bx.BPMN}}}sequenceFlow") if f.get("sourceRef") == node.get("id")]
         if len(outgoing) < 2:
             return
@@ -255,20 +258,21 @@ class _Linter:
         if default and default not in {f.get("id") for f in outgoing}:
             self.add(node, f"{bx.label(node)}的默认路径 {default} 不是它的出口顺序流", "gateway_default")
             default = None
-        conditions = []
+        conditions: list[str] = []
         for flow in outgoing:
             if flow.get("id") == default:
                 continue
-            if bx.condition(flow) is None:
+            condition = bx.condition(flow)
+            if condition is None:
                 self.add(flow, f"从排他网关{bx.label(node)}出发的顺序流{bx.label(flow)}既没有条件，也不是默认路径",
                          "condition_missing")
             else:
-                conditions.append(bx.condition(flow))
+                conditions.append(condition)
         if not default and not _exhaustive(conditions):
             self.add(node, f"排他网关{bx.label(node)}没有默认路径，且无法证明各条件覆盖所有情况：请设置默认路径",
                      "gateway_default")
 
-    def expression(self, owner, what: str, expression: str, hint: str = ""):
+    def expression(self, owner: bx.Element, what: str, expression: str, hint: str = "") -> ast.Expression | None:
         try:
             tree = expressions.parse(expression)
         except expressions.ExpressionError as exc:
@@ -282,7 +286,7 @@ class _Linter:
             return None
         return tree
 
-    def timer(self, node, kind: str, expression: str) -> None:
+    def timer(self, node: bx.Element, kind: str, expression: str) -> None:
         what = f"定时{bx.TIMER_KINDS[kind]}"
         if not expression:
             self.add(node, f"{bx.label(node)}的{what}为空", "timer")
@@ -305,8 +309,9 @@ class _Linter:
             self.add(node, f"{bx.label(node)}的{what}「{_short(expression)}」不是有效的 ISO 8601 值", "timer")
 
     # -- structure: reachability and ends, per scope
-    def graph(self, scope) -> None:
-        nodes = {n.get("id"): n for n in bx.flow_nodes(scope)}
+    def graph(self, scope: bx.Element) -> None:
+        # Keyed by id; a node without one is keyed "" (None would break the sorting below).
+        nodes = {n.get("id") or "": n for n in bx.flow_nodes(scope)}
         out: dict[str, list[str]] = {i: [] for i in nodes}
         incoming: dict[str, int] = dict.fromkeys(nodes, 0)
         for flow in bx.sequence_flows(scope):
@@ -316,7 +321,7 @@ class _Linter:
                 continue
             out[src].append(tgt)
             incoming[tgt] += 1
-        attached = {i: n.get("attachedToRef") for i, n in nodes.items() if bx.local(n) == "boundaryEvent"}
+        attached = {i: n.get("attachedToRef") or "" for i, n in nodes.items() if bx.local(n) == "boundaryEvent"}
         event_subs = {i for i, n in nodes.items() if bx.local(n) in bx.SCOPES and n.get("triggeredByEvent") == "true"}
         starts = [i for i, n in nodes.items() if bx.local(n) == "startEvent"]
         if not starts:
@@ -343,7 +348,7 @@ class _Linter:
                 self.add(node, f"从{bx.label(node)}出发无法到达结束事件（路径陷入循环）", "no_end")
 
 
-def _node_expressions(el):
+def _node_expressions(el: bx.Element) -> Iterator[tuple[str, str, str | None]]:
     """(what, expression, timer kind or None) for each expression a flow node holds."""
     for kind, expression in bx.timers(el):
         yield f"定时{bx.TIMER_KINDS[kind]}", expression, kind
@@ -352,8 +357,8 @@ def _node_expressions(el):
             yield f"属性 {prop}", value, None
     operator = bx.service_operator(el)
     for param in operator.iter(f"{{{bx.SPIFF}}}parameter") if operator is not None else ():
-        if param.get("value"):
-            yield f"参数 {param.get('id')}", param.get("value"), None
+        if parameter := param.get("value"):
+            yield f"参数 {param.get('id')}", parameter, None
     loop = el.find("bpmn:multiInstanceLoopCharacteristics", bx.NS)
     for part, what in (("completionCondition", "完成条件"), ("loopCardinality", "循环次数")):
         node = loop.find(f"bpmn:{part}", bx.NS) if loop is not None else None
@@ -361,7 +366,7 @@ def _node_expressions(el):
             yield what, bx.text(node), None
 
 
-def _owner(el):
+def _owner(el: bx.Element | None) -> bx.Element | None:
     """The nearest element with an id (the one a message should point at)."""
     while el is not None and not el.get("id"):
         el = el.getparent()
@@ -372,8 +377,9 @@ def _short(expression: str, limit: int = 80) -> str:
     return expression if len(expression) <= limit else expression[:limit] + "…"
 
 
-def _closure(seeds, step) -> set[str]:
-    seen, stack = set(), list(seeds)
+def _closure(seeds: Iterable[str], step: Callable[[str], list[str]]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(seeds)
     while stack:
         i = stack.pop()
         if i in seen:
@@ -386,7 +392,7 @@ def _closure(seeds, step) -> set[str]:
 _NEGATION = {"==": "!=", "!=": "==", "truthy": "falsy", "falsy": "truthy"}
 
 
-def _atom(node) -> tuple | None:
+def _atom(node: ast.expr) -> tuple[str, str, str | None] | None:
     """A condition as (subject, test, value) when it is simple enough to reason about."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         inner = _atom(node.operand)
@@ -405,7 +411,7 @@ def _atom(node) -> tuple | None:
 
 def _exhaustive(conditions: list[str]) -> bool:
     """Provably true for every input: a literal true, or a test and its negation (x == v, x != v)."""
-    atoms = set()
+    atoms: set[tuple[str, str, str | None]] = set()
     for condition in conditions:
         try:
             atom = _atom(expressions.parse(condition).body)

@@ -13,9 +13,13 @@ version no longer has are cut out of the tree (their children move up to their p
 state is stored without its spec, so it may only name elements the new version has; the
 history of what was done stays in the application's own tables.
 """
+from collections.abc import Iterator
 from copy import deepcopy
+from typing import Any
 
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 from .definitions import SpecBundle
@@ -52,7 +56,7 @@ ATTRIBUTE_NAMES = {
 }
 
 
-def _doing(task) -> str:
+def _doing(task: SpiffTask) -> str:
     if task.has_state(TaskState.READY) and task.task_spec.manual:
         return "正在办理"
     if task.has_state(TaskState.WAITING):
@@ -61,11 +65,11 @@ def _doing(task) -> str:
     return "正在执行"
 
 
-def _element(spec) -> str:
+def _element(spec: Any) -> str:
     return f"「{spec.bpmn_name or spec.bpmn_id or spec.name}」（{spec.bpmn_id or spec.name}）"
 
 
-def _pairs(workflow, spec, subprocess_specs):
+def _pairs(workflow: BpmnWorkflow, spec: Any, subprocess_specs: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
     """(workflow or subworkflow, the new spec for it or None) for the workflow and its subprocesses."""
     yield workflow, spec
     for sub in workflow.subprocesses.values():
@@ -78,7 +82,7 @@ def blockers(run: Run, target: SpecBundle) -> list[str]:
     return _blockers(run.workflow, spec, subprocess_specs)
 
 
-def _blockers(workflow, spec, subprocess_specs) -> list[str]:
+def _blockers(workflow: BpmnWorkflow, spec: Any, subprocess_specs: dict[str, Any]) -> list[str]:
     reasons: list[str] = []
     internal: list[str] = []
     for wf, new in _pairs(workflow, spec, subprocess_specs):
@@ -105,7 +109,7 @@ def migrate(run: Run, target: SpecBundle) -> bytes:
     """The workflow's state moved onto the target version (check `blockers` first)."""
     spec, subprocess_specs = target.fresh()
     workflow = run.workflow
-    kept = {}
+    kept: dict[Any, tuple[Any, Any]] = {}
     for wf, _ in _pairs(workflow, spec, subprocess_specs):
         for task in wf.get_tasks(state=TaskState.READY | TaskState.WAITING, skip_subprocesses=True):
             kept[task.id] = (deepcopy(task.data), deepcopy(task.internal_data))
@@ -121,7 +125,7 @@ def migrate(run: Run, target: SpecBundle) -> bytes:
     return dump_state(workflow)
 
 
-def _cut_unknown(wf, new_spec) -> None:
+def _cut_unknown(wf: Any, new_spec: Any) -> None:
     """Remove tasks whose element the new version lacks: finished ones are spliced out (children
     move to the parent), predicted ones dropped with what they predicted."""
     known = set(new_spec.task_specs.values())

@@ -17,7 +17,7 @@ class UnsafeXml(ValueError):
         self.message = message
 
 
-def parse(xml: bytes, max_bytes: int | None = None):
+def parse(xml: bytes, max_bytes: int | None = None) -> etree._ElementTree:
     """The element tree of a diagram, or UnsafeXml saying why it is refused."""
     limit = max_bytes or DEFAULT_MAX_BYTES
     if len(xml) > limit:

@@ -233,3 +233,11 @@ def test_lint_never_raises_on_garbage():
     ):
         found = problems(junk)
         assert found and all(p.is_error and p.element_id is None for p in found)
+
+
+def test_lint_never_raises_on_elements_without_ids():
+    # Two event subprocesses, one without an id: the graph check once sorted None against a string.
+    body = linear(lanes("unit_staff", "x") + user("x")) + (
+        '<bpmn:subProcess triggeredByEvent="true"/><bpmn:subProcess id="sp" triggeredByEvent="true"/>'
+    )
+    assert any(p.is_error for p in problems(bpmn(body)))
