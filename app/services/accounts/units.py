@@ -3,7 +3,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -104,7 +104,7 @@ def page_units(
     return list(items), total
 
 
-def _snapshot(unit: Unit) -> dict:
+def _snapshot(unit: Unit) -> dict[str, Any]:
     return {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent_code": unit.parent_code,
             "lead_department": unit.lead_department}
 
@@ -134,7 +134,7 @@ class _Unreadable(Exception):
     """The file as a whole cannot be read; the message is for people."""
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -192,12 +192,12 @@ def _header_map(header: list[str]) -> dict[str, int]:
     return columns
 
 
-def _parse(rows: list[list[str]]) -> tuple[list[tuple[int, dict]], list[RowError], set[str]]:
+def _parse(rows: list[list[str]]) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError], set[str]]:
     """Validate every row on its own and against the others; parents are checked later.
 
     Also returns every code the file names, valid row or not."""
     columns = _header_map(rows[0])
-    parsed: list[tuple[int, dict]] = []
+    parsed: list[tuple[int, dict[str, Any]]] = []
     errors: list[RowError] = []
     first_row_of: dict[str, int] = {}
     for row_number, row in enumerate(rows[1:], start=2):
@@ -238,7 +238,7 @@ def _parse(rows: list[list[str]]) -> tuple[list[tuple[int, dict]], list[RowError
     return parsed, errors, set(first_row_of)
 
 
-def import_units(stream: bytes | IO, filename: str, actor_id: int | None) -> ImportResult:
+def import_units(stream: bytes | IO[bytes], filename: str, actor_id: int | None) -> ImportResult:
     """Import units from CSV or XLSX; if any row is wrong nothing is written."""
     result = ImportResult()
     data = stream if isinstance(stream, bytes) else stream.read()
@@ -274,8 +274,8 @@ def import_units(stream: bytes | IO, filename: str, actor_id: int | None) -> Imp
         return result
 
     existing = by_codes(v["code"] for _, v in parsed)
-    before: dict[str, dict] = {}
-    after: dict[str, dict] = {}
+    before: dict[str, dict[str, Any]] = {}
+    after: dict[str, dict[str, Any]] = {}
     for _, values in parsed:
         unit = existing.get(values["code"])
         if unit is None:

@@ -1,4 +1,6 @@
 """What the designer's properties panel offers to choose from: forms, operations, roles, phases."""
+from typing import Any
+
 from app.engine import definitions, operations
 from app.extensions import db
 from app.forms import registry as form_registry
@@ -15,7 +17,7 @@ OPERATION_LABELS = {
 }
 
 
-def options() -> dict:
+def options() -> dict[str, Any]:
     """The choices of the properties panel, as JSON-ready data."""
     forms = []
     for key in sorted(form_registry.known_keys()):

@@ -101,6 +101,6 @@ def bundle_for(definition_id: int) -> definitions.SpecBundle:
     key = (str(db.engine.url), definition_id)
     bundle = _bundles.get(key)
     if bundle is None:
-        bundle = bundle_of(db.session.get(ProcessDefinition, definition_id))
+        bundle = bundle_of(db.session.get_one(ProcessDefinition, definition_id))
         _bundles[key] = bundle
     return bundle

@@ -1,5 +1,7 @@
 """The ledger in the layout county offices keep it (序号、问题描述、问题来源、整改措施、责任领导、
 责任部门、整改时限、整改状态、完成情况…), as .xlsx and CSV; the import template is the same layout."""
+from typing import Any
+
 from app import clock
 from app.models import Campaign, Unit
 from app.services.ledger import ledger, ledger_register
@@ -31,7 +33,7 @@ def _escalation_text(row: ledger_register.Row) -> str:
                     for e in row.escalations)
 
 
-def _values(row: ledger_register.Row) -> list:
+def _values(row: ledger_register.Row) -> list[Any]:
     item = row.item
     return [
         item.seq, item.unit.code, item.unit.name, item.title, ledger.SOURCE_NAMES.get(item.source, item.source),

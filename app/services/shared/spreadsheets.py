@@ -4,14 +4,16 @@ import csv
 import io
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.worksheet import Worksheet
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv; charset=utf-8"
@@ -31,12 +33,13 @@ class Unreadable(ValueError):
     """The upload as a whole cannot be read; the message is for people."""
 
 
-def to_xlsx(title: str, columns: list[Column], rows: list[list], sheet_name: str = "Sheet1",
+def to_xlsx(title: str, columns: list[Column], rows: Sequence[Sequence[Any]], sheet_name: str = "Sheet1",
             notes: list[str] | None = None) -> bytes:
     """One sheet: a merged bold title row, a header row, then the rows; panes frozen below the
     header, text wrapped, dates as real dates. `notes` become a second sheet (填写说明)."""
     workbook = Workbook()
     sheet = workbook.active
+    assert isinstance(sheet, Worksheet)  # a new workbook starts with one worksheet, active
     sheet.title = sheet_name[:31]
     last = get_column_letter(len(columns))
     sheet.merge_cells(f"A1:{last}1")
@@ -77,7 +80,7 @@ def to_xlsx(title: str, columns: list[Column], rows: list[list], sheet_name: str
     return out.getvalue()
 
 
-def to_csv(columns: list[Column], rows: list[list]) -> bytes:
+def to_csv(columns: list[Column], rows: Sequence[Sequence[Any]]) -> bytes:
     """UTF-8 with a BOM, so Excel shows the Chinese instead of mojibake; dates as ISO text."""
     out = io.StringIO(newline="")
     writer = csv.writer(out)
@@ -87,7 +90,7 @@ def to_csv(columns: list[Column], rows: list[list]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def _csv_value(value) -> str:
+def _csv_value(value: object) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
@@ -98,7 +101,7 @@ def _csv_value(value) -> str:
 UNREADABLE = "无法读取Excel文件，请确认文件是.xlsx格式且未损坏"
 
 
-def first_sheet(data: bytes) -> Iterator[tuple]:
+def first_sheet(data: bytes) -> Generator[tuple[Any, ...], None, None]:
     """The first sheet's rows as tuples of raw values (dates stay dates), read lazily so a caller
     may stop early; Unreadable if the data is not a readable .xlsx."""
     try:
@@ -114,12 +117,12 @@ def first_sheet(data: bytes) -> Iterator[tuple]:
         raise Unreadable(UNREADABLE) from None
 
 
-def read_xlsx(data: bytes, max_rows: int) -> list[tuple[int, list]]:
+def read_xlsx(data: bytes, max_rows: int) -> list[tuple[int, list[Any]]]:
     """The first sheet's non-empty rows as (row number, raw values); refuses what is not an .xlsx
     and more than `max_rows` rows (without loading a huge sheet whole)."""
     if not data.startswith(b"PK"):
         raise Unreadable("文件不是Excel（.xlsx）格式，请使用下载的模板填写后上传")
-    rows = []
+    rows: list[tuple[int, list[Any]]] = []
     sheet = first_sheet(data)
     try:
         for number, values in enumerate(sheet, start=1):
