@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import yaml
 from flask import current_app
@@ -25,7 +26,7 @@ class SchemeError(InputError):
         super().__init__(message, field=field)
 
 
-def _points(value, where: str) -> Decimal:
+def _points(value: object, where: str) -> Decimal:
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
@@ -35,7 +36,7 @@ def _points(value, where: str) -> Decimal:
     return number
 
 
-def parse_scheme(text: str) -> dict:
+def parse_scheme(text: str) -> dict[str, Any]:
     """A scheme file as a checked, normalised definition (points as exact decimal strings)."""
     try:
         data = yaml.safe_load(text)
@@ -50,7 +51,8 @@ def parse_scheme(text: str) -> dict:
     bottom_n = data.get("bottom_n", 2)
     if not isinstance(bottom_n, int) or not 0 <= bottom_n <= BOTTOM_N_MAX:
         raise SchemeError(f"bottom_n 须为0到{BOTTOM_N_MAX}之间的整数")
-    components, keys = [], set()
+    components: list[dict[str, Any]] = []
+    keys: set[str] = set()
     for i, raw in enumerate(data.get("components") or []):
         where = f"第{i + 1}个考评项目"
         ckey, cname = str(raw.get("key") or "").strip(), str(raw.get("name") or "").strip()
@@ -61,8 +63,10 @@ def parse_scheme(text: str) -> dict:
         keys.add(ckey)
         points = _points(raw.get("points"), f"{where}（{cname}）")
         maximum = _points(raw.get("max", points), f"{where}（{cname}）满分")
-        parts = [{"name": str(p.get("name") or "").strip(), "points": _points(p.get("points"), f"{cname}的细项")}
-                 for p in raw.get("parts") or []]
+        parts: list[dict[str, Any]] = [
+            {"name": str(p.get("name") or "").strip(), "points": _points(p.get("points"), f"{cname}的细项")}
+            for p in raw.get("parts") or []
+        ]
         if any(not p["name"] for p in parts):
             raise SchemeError(f"{where}（{cname}）：细项须有名称")
         if parts and sum(p["points"] for p in parts) != maximum:
@@ -71,14 +75,14 @@ def parse_scheme(text: str) -> dict:
                            "parts": [{"name": p["name"], "points": str(p["points"])} for p in parts]})
     if not components:
         raise SchemeError("考核方案须至少有一个考评项目")
-    weights = sum(Decimal(c["points"]) for c in components)
+    weights = sum((Decimal(c["points"]) for c in components), Decimal(0))
     if weights != total:
         raise SchemeError(f"各考评项目分值之和{weights}不等于总分{total}")
     return {"key": key, "name": name, "total": str(total), "bottom_n": bottom_n, "components": components,
             "consequences": [str(c) for c in data.get("consequences") or []]}
 
 
-def _hash(definition: dict) -> str:
+def _hash(definition: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(definition, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -133,7 +137,7 @@ def scheme_for(campaign_id: int) -> AppraisalScheme | None:
     return db.session.scalar(select(AppraisalScheme).where(AppraisalScheme.campaign_id == campaign_id))
 
 
-def snapshot(scheme: AppraisalScheme) -> dict:
+def snapshot(scheme: AppraisalScheme) -> dict[str, Any]:
     return {"name": scheme.name, "template_id": scheme.template_id, "total": scheme.total,
             "bottom_n": scheme.bottom_n,
             "components": [{"key": c.key, "points": c.points, "max": c.max_score,
@@ -198,7 +202,7 @@ def update_settings(campaign_id: int, bottom_n: int | None, kind: str | None, ac
         raise SchemeError("排名已确认，不能再修改考核设置")
     if bottom_n is None or not 0 <= bottom_n <= BOTTOM_N_MAX:
         raise SchemeError(f"约谈名额须为0到{BOTTOM_N_MAX}之间的整数", "bottom_n")
-    campaign = db.session.get(Campaign, campaign_id)
+    campaign = db.session.get_one(Campaign, campaign_id)
     kind = campaign.kind if kind is None else kind.strip()
     if len(kind) > 64:
         raise SchemeError("整治类别不能超过64个字", "kind")

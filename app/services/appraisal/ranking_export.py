@@ -5,7 +5,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from app import clock
-from app.services.appraisal.ranking import Ranking
+from app.services.appraisal.ranking import Ranking, submitted_total
 from app.services.appraisal.score_sheets import component_score
 
 
@@ -15,7 +15,9 @@ def ranking_xlsx(ranking: Ranking) -> bytes:
     headers = ["名次", "单位代码", "单位名称"] + [f"{c.name}（{c.points.normalize():f}）" for c in components] + [
         "扣减分", "总分", "并列", "约谈", "书面检查"]
     book = Workbook()
-    book.remove(book.active)
+    blank = book.active
+    assert blank is not None  # a new workbook has one empty sheet
+    book.remove(blank)
     for category in ranking.categories or []:
         sheet = book.create_sheet(title=category.label[:31])
         title = f"{ranking.campaign.title} {scheme.name} {category.label}排名（导出日期：{clock.today():%Y-%m-%d}）"
@@ -28,10 +30,17 @@ def ranking_xlsx(ranking: Ranking) -> bytes:
             cell.font = Font(bold=True)
         for row in category.rows:
             scores = {s.part_id: s.score for s in row.sheet.scores if s.score is not None}
-            sheet.append([row.place.rank, row.unit.code, row.unit.name]
-                         + [float(component_score(c, scores)) for c in components]
-                         + [float(row.sheet.penalty), float(row.sheet.total), "并列" if row.place.tied else "",
-                            "是" if row.place.flagged else "", "是" if row.self_examination else ""])
+            sheet.append(
+                [row.place.rank, row.unit.code, row.unit.name]
+                + [float(component_score(c, scores)) for c in components]
+                + [
+                    float(row.sheet.penalty),
+                    float(submitted_total(row.sheet)),
+                    "并列" if row.place.tied else "",
+                    "是" if row.place.flagged else "",
+                    "是" if row.self_examination else "",
+                ]
+            )
         sheet.column_dimensions["C"].width = 24
     if not book.sheetnames:
         book.create_sheet(title="排名").append([f"{ranking.campaign.title}：尚无已提交的评分表"])

@@ -58,9 +58,9 @@ def progress(campaign_id: int, page: int, per_page: int) -> tuple[matrix.Matrix,
     slugs = dict(db.session.execute(
         select(CampaignUnit.unit_id, CampaignUnit.public_slug)
         .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id.in_([r.unit_id for r in grid.rows]))
-    ).all())
-    cards = [UnitCard(slugs[r.unit_id], r.unit_name, r.phase, r.ledger_open + r.ledger_closed, r.ledger_closed)
-             for r in grid.rows if slugs.get(r.unit_id)]
+    ).tuples().all())
+    cards = [UnitCard(slug, r.unit_name, r.phase, r.ledger_open + r.ledger_closed, r.ledger_closed)
+             for r in grid.rows if (slug := slugs.get(r.unit_id))]
     return grid, cards
 
 

@@ -3,14 +3,17 @@ unit's running rectification (a ledger item, source 信访举报) or declines it
 import hashlib
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from werkzeug.datastructures import FileStorage
 
 from app import clock
 from app.extensions import db
 from app.forms import registry as forms
+from app.forms.builder import RectifyForm
 from app.models import Campaign, CampaignUnit, ProcessInstance, Tip, TipPhoto, Unit, User
 from app.models.base import N_
 from app.services.findings import findings
@@ -163,7 +166,7 @@ def office_list(status: str | None = None, campaign_id: int | None = None, limit
 
 
 def counts() -> dict[str, int]:
-    return dict(db.session.execute(select(Tip.status, func.count()).group_by(Tip.status)).all())
+    return dict(db.session.execute(select(Tip.status, func.count()).group_by(Tip.status)).tuples().all())
 
 
 def get(tip_id: int) -> Tip | None:
@@ -175,7 +178,7 @@ def photo(tip_id: int, photo_id: int) -> TipPhoto | None:
     return row if row is not None and row.tip_id == tip_id else None
 
 
-def photo_path(row: TipPhoto):
+def photo_path(row: TipPhoto) -> Path:
     return evidence.blob_path(row.sha256)
 
 
@@ -195,10 +198,10 @@ def _triageable(user: User, tip_id: int) -> Tip:
 
 def _claim(tip: Tip, status: str) -> None:
     """Take the tip for this triage: of two office members deciding at once, the second is refused."""
-    claimed = db.session.execute(
+    claimed = cast(CursorResult[Any], db.session.execute(  # an UPDATE's result: a CursorResult
         update(Tip).where(Tip.id == tip.id, Tip.status == "received").values(status=status)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     if claimed != 1:
         db.session.rollback()
         raise Conflict(ALREADY_TRIAGED)
@@ -209,7 +212,7 @@ def running_instance(tip: Tip) -> ProcessInstance | None:
                                                                 status="running"))
 
 
-def accept(user: User, tip_id: int, form) -> Tip:
+def accept(user: User, tip_id: int, form: RectifyForm) -> Tip:
     """The tip becomes a ledger item of its unit and joins the unit's running rectification."""
     tip = _triageable(user, tip_id)
     if not forms.validate(form):

@@ -3,6 +3,7 @@ join their units' running rectification in one transaction, or none does."""
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from openpyxl.utils.datetime import from_excel
 from sqlalchemy import select
@@ -64,10 +65,10 @@ class ImportResult:
 class _Row:
     number: int
     instance: ProcessInstance
-    data: dict
+    data: dict[str, Any]
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -77,13 +78,14 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def _date(value) -> date | None:
+def _date(value: object) -> date | None:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, (int, float)) and SERIAL_RANGE[0] <= value < SERIAL_RANGE[1]:
-        return from_excel(value).date()  # a date cell that lost its format is a serial number
+        serial: datetime = from_excel(value)  # a date cell that lost its format is a serial number
+        return serial.date()
     match = _DATE.match(_text(value))
     if match:
         try:
@@ -93,7 +95,7 @@ def _date(value) -> date | None:
     return None
 
 
-def _header(rows: list[tuple[int, list]]) -> tuple[int, dict[str, int]]:
+def _header(rows: list[tuple[int, list[Any]]]) -> tuple[int, dict[str, int]]:
     for position, (_, values) in enumerate(rows[:HEADER_SEARCH_ROWS]):
         titles = [re.sub(r"[\s*＊]", "", _text(v)) for v in values]
         if layout.TITLE in titles or "问题" in titles:
@@ -109,6 +111,9 @@ def _header(rows: list[tuple[int, list]]) -> tuple[int, dict[str, int]]:
     raise Unreadable(f"找不到表头（应有“{layout.TITLE}”等列）。请使用下载的模板")
 
 
+_Target = tuple[Unit, ProcessInstance]
+
+
 class _Units:
     """The campaign's units with their instances, found by code or by name."""
 
@@ -118,11 +123,11 @@ class _Units:
             .where(ProcessInstance.campaign_id == campaign_id)
         ).all()
         self.by_code = {unit.code: (unit, instance) for unit, instance in pairs}
-        self.by_name: dict[str, list] = {}
+        self.by_name: dict[str, list[_Target]] = {}
         for unit, instance in pairs:
             self.by_name.setdefault(unit.name, []).append((unit, instance))
 
-    def find(self, code: str, name: str) -> tuple[tuple | None, str, str | None]:
+    def find(self, code: str, name: str) -> tuple[_Target | None, str, str | None]:
         """(unit, instance), the column to blame, and an error message or None."""
         if code:
             found = self.by_code.get(code)
@@ -140,13 +145,15 @@ class _Units:
         return matches[0], "unit_name", None
 
 
-def _check_row(number: int, values: dict, units: _Units, only_unit: Unit | None) -> tuple[_Row | None, list[RowError]]:
+def _check_row(
+    number: int, values: dict[str, Any], units: _Units, only_unit: Unit | None
+) -> tuple[_Row | None, list[RowError]]:
     errors: list[RowError] = []
 
     def fail(name: str, message: str) -> None:
         errors.append(RowError(number, LABELS[name], message))
 
-    data = {}
+    data: dict[str, Any] = {}
     for name in ("title", "measures", "responsible_leader", "responsible_department"):
         data[name] = _text(values.get(name))
         if not data[name]:
@@ -171,12 +178,13 @@ def _check_row(number: int, values: dict, units: _Units, only_unit: Unit | None)
     elif status and STATUSES[status] != IMPORTABLE_STATUS:
         fail("status", f"导入的事项只能是“{ledger.STATUS_NAMES[IMPORTABLE_STATUS]}”，不能是“{status}”")
     code, name = _text(values.get("unit_code")), _text(values.get("unit_name"))
-    target, column = None, "unit_code"
+    target: _Target | None = None
+    column = "unit_code"
     if code or name:
         target, column, problem = units.find(code, name)
         if problem:
             fail(column, problem)
-        elif only_unit is not None and target[0].id != only_unit.id:
+        elif target is not None and only_unit is not None and target[0].id != only_unit.id:
             fail(column, f"本页只能导入“{only_unit.name}”的事项，此行是“{target[0].name}”")
             target = None
     elif only_unit is not None:
