@@ -1,7 +1,9 @@
 """Campaigns: create one from a notice, edit it while a draft, enrol units."""
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import exists, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import clock, workdays
@@ -24,10 +26,10 @@ LADDER_LEVELS = ("reminder", "letter", "notice")
 LADDER_MAX_DAYS = 60
 
 
-def _validate_ladder(ladder: dict | None) -> None:
+def _validate_ladder(ladder: dict[str, Any] | None) -> None:
     if not ladder:
         return
-    previous = -1
+    previous: float = -1
     for level in LADDER_LEVELS:
         rung = ladder.get(level)
         if rung is None:
@@ -106,6 +108,7 @@ def _validate(notice: NoticeInput, campaign_id: int | None = None) -> None:
 def _fill(campaign: Campaign, notice: NoticeInput) -> None:
     campaign.doc_number = notice.doc_number.strip()
     campaign.issuer = notice.issuer.strip()
+    assert notice.issued_on is not None  # _validate refused a notice without one
     campaign.issued_on = notice.issued_on
     campaign.title = notice.title.strip()
     campaign.body = notice.body or ""
@@ -126,7 +129,7 @@ def _fill(campaign: Campaign, notice: NoticeInput) -> None:
     ]
 
 
-def snapshot(campaign: Campaign) -> dict:
+def snapshot(campaign: Campaign) -> dict[str, Any]:
     """The notice as stored, for audit before/after."""
     return {
         "doc_number": campaign.doc_number, "issuer": campaign.issuer, "issued_on": campaign.issued_on,
@@ -171,7 +174,7 @@ def update_campaign(campaign_id: int, notice: NoticeInput, actor_id: int | None)
 _CHUNK = 500  # keeps IN (...) lists well under SQLite's bound-parameter limit
 
 
-def _selected_units(selection: str) -> list:
+def _selected_units(selection: str) -> list[ColumnElement[bool] | None]:
     """WHERE clauses on Unit for an enrolment selection, one per chunk of codes; [None] means all."""
     selection = (selection or "").strip()
     if selection == "all":
@@ -194,7 +197,7 @@ def _selected_units(selection: str) -> list:
     raise CampaignError("单位范围应为 all、kind:township、kind:department 或 codes:代码1,代码2", "units")
 
 
-def _give_public_slugs(campaign_unit_ids: list[int]) -> None:
+def _give_public_slugs(campaign_unit_ids: Sequence[int]) -> None:
     # INSERT ... SELECT cannot call Python for a random slug per row, so they follow in one executemany.
     if campaign_unit_ids:
         db.session.execute(update(CampaignUnit),
@@ -275,7 +278,7 @@ def enrolled_counts(campaign_ids: list[int]) -> dict[int, int]:
         .where(CampaignUnit.campaign_id.in_(campaign_ids))
         .group_by(CampaignUnit.campaign_id)
     )
-    return dict(rows.all())
+    return dict(rows.tuples().all())
 
 
 def started_count(campaign_id: int) -> int:

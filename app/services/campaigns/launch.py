@@ -4,9 +4,11 @@ Every instance of a campaign starts from the same process data (the campaign's d
 so the start is run once per batch and its state copied to each unit's row; each batch is
 one transaction and a unit never gets a second instance (unique campaign_id + unit_id).
 """
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import insert, select
@@ -54,7 +56,7 @@ class LaunchProgress:
     finished: bool
 
 
-def process_data(campaign: Campaign) -> dict:
+def process_data(campaign: Campaign) -> dict[str, Any]:
     """Process data every instance of the campaign starts with."""
     ends = {p.key: p.ends for p in campaign.phases}
     deadlines = {key: runtime.iso(day) for key, day in ends.items()}
@@ -97,7 +99,7 @@ def _counts(campaign_id: int) -> tuple[int, int]:
 
     total = db.session.scalar(select(func.count()).select_from(CampaignUnit).filter_by(campaign_id=campaign_id))
     done = db.session.scalar(select(func.count()).select_from(ProcessInstance).filter_by(campaign_id=campaign_id))
-    return total, done
+    return total or 0, done or 0
 
 
 def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | None = None, *,
@@ -167,7 +169,7 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
     return LaunchProgress(total=total, done=done, started_now=len(unit_ids), finished=done >= total)
 
 
-def _record_fired_rungs(template: runtime.Run, campaign_id: int, started: list[tuple[int, int]], now) -> None:
+def _record_fired_rungs(template: runtime.Run, campaign_id: int, started: list[tuple[int, int]], now: datetime) -> None:
     """Rungs whose timers fired as the template started (a deadline already past, which only the
     demo allows): recorded for every instance, so the ladder takes them up one at a time."""
     payloads = [e.payload for e in template.take_effects() if e.kind == "escalate"]
@@ -187,7 +189,8 @@ def _record_fired_rungs(template: runtime.Run, campaign_id: int, started: list[t
     escalations.record_many(rows)
 
 
-def launch_all(campaign_id: int, actor_id: int | None, batch_size: int | None = None, progress=None, *,
+def launch_all(campaign_id: int, actor_id: int | None, batch_size: int | None = None,
+               progress: Callable[[LaunchProgress], object] | None = None, *,
                allow_past_deadlines: bool = False) -> LaunchProgress:
     """Run batches until every enrolled unit has an instance; `progress(p)` after each batch."""
     while True:

@@ -1,5 +1,6 @@
 """督办函: numbered per issuer and year with no gap and no duplicate, even when issued at once."""
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -8,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from app import clock, workdays
 from app.extensions import db
-from app.models import Campaign, Escalation, LedgerItem, LetterCounter, SupervisionLetter
+from app.models import Campaign, Escalation, LedgerItem, LetterCounter, SupervisionLetter, User
 from app.services.shared import audit
 
 
@@ -35,11 +36,11 @@ def take_number(issuer: str, year: int) -> int:
     ).scalar_one()
 
 
-def _describe(escalation: Escalation) -> tuple[str, list[dict]]:
+def _describe(escalation: Escalation) -> tuple[str, list[dict[str, Any]]]:
     step = escalation.task.name if escalation.task else escalation.element_id
     items = []
     if escalation.ledger_item_id:
-        item = db.session.get(LedgerItem, escalation.ledger_item_id)
+        item = db.session.get_one(LedgerItem, escalation.ledger_item_id)
         items.append({"id": item.id, "seq": item.seq, "title": item.title,
                       "deadline": item.deadline.isoformat()})
     return step, items
@@ -47,7 +48,7 @@ def _describe(escalation: Escalation) -> tuple[str, list[dict]]:
 
 def issue(escalation: Escalation, actor_id: int | None = None, new_due: datetime | None = None) -> SupervisionLetter:
     """Write the letter for an escalation (adds to the session; the caller commits)."""
-    campaign = db.session.get(Campaign, escalation.campaign_id)
+    campaign = db.session.get_one(Campaign, escalation.campaign_id)
     now = clock.now()
     year = clock.to_local(now).year
     number = take_number(campaign.issuer, year)
@@ -83,7 +84,7 @@ class LetterWithdrawn(Exception):
     """The letter was withdrawn: there is nothing to acknowledge."""
 
 
-def acknowledge(letter_id: int, user) -> SupervisionLetter:
+def acknowledge(letter_id: int, user: User) -> SupervisionLetter:
     """签收 by the unit's staff (with user and time); a second acknowledgement changes nothing."""
     letter = db.session.get(SupervisionLetter, letter_id)
     if letter is None or (user.role == "unit_staff" and letter.unit_id != user.unit_id):
@@ -131,7 +132,7 @@ def for_unit(unit_id: int) -> list[SupervisionLetter]:
                                    .order_by(SupervisionLetter.issued_at.desc())))
 
 
-def get_for(user, letter_id: int) -> SupervisionLetter:
+def get_for(user: User, letter_id: int) -> SupervisionLetter:
     letter = db.session.get(SupervisionLetter, letter_id)
     if letter is None or (user.role == "unit_staff" and letter.unit_id != user.unit_id):
         raise LookupError("督办函不存在")
