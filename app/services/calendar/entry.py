@@ -8,9 +8,11 @@ instances' deadlines through a recompute job (app.services.calendar.recompute).
 import csv
 import io
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from openpyxl.utils.datetime import from_excel
 from sqlalchemy import delete, func, select
@@ -108,7 +110,7 @@ class SeedResult:
 
 # ---- checking ------------------------------------------------------------------------------
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -118,13 +120,14 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def parse_date(value) -> date | None:
+def parse_date(value: object) -> date | None:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and SERIAL_RANGE[0] <= value < SERIAL_RANGE[1]:
-        return from_excel(value).date()  # a date cell that lost its format is a serial number
+        serial: datetime = from_excel(value)  # a date cell that lost its format is a serial number
+        return serial.date()
     text = _text(value)
     match = _DATE.match(text) or _COMPACT_DATE.match(text)
     if match:
@@ -139,7 +142,7 @@ def _weekday(day: date) -> str:
     return "星期" + WEEKDAYS[day.weekday()]
 
 
-def check_rows(rows: list[tuple[int, dict]], year: int | None = None) -> Checked:
+def check_rows(rows: list[tuple[int, dict[str, Any]]], year: int | None = None) -> Checked:
     """Check an arrangement's rows ((row number, {"date", "kind", "name"}) each); `year`: the year
     it must be (None: the one year its dates fall in). Blank rows are skipped."""
     result = Checked(year=year)
@@ -201,7 +204,7 @@ class _Unreadable(Exception):
     pass
 
 
-def _read_csv(data: bytes) -> list[tuple[int, list]]:
+def _read_csv(data: bytes) -> list[tuple[int, list[Any]]]:
     for encoding in ("utf-8-sig", "gb18030"):  # gb18030 is a superset of the GBK Excel writes
         try:
             text = data.decode(encoding)
@@ -214,13 +217,15 @@ def _read_csv(data: bytes) -> list[tuple[int, list]]:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
         raise _Unreadable(f"CSV文件格式有误：{exc}") from None
-    numbered = [(n, row) for n, row in enumerate(rows, start=1) if any(v.strip() for v in row)]
+    numbered: list[tuple[int, list[Any]]] = [
+        (n, row) for n, row in enumerate(rows, start=1) if any(v.strip() for v in row)
+    ]
     if len(numbered) > MAX_ROWS + HEADER_SEARCH_ROWS:
         raise _Unreadable(f"文件超过{MAX_ROWS}行，一年的节假日安排不会这么多，请检查文件")
     return numbered
 
 
-def _read(data: bytes, filename: str) -> list[tuple[int, dict]]:
+def _read(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
     name = (filename or "").lower()
     if name.endswith(".csv"):
         rows = _read_csv(data)
@@ -265,7 +270,7 @@ def check_file(data: bytes, filename: str, year: int | None = None) -> Checked:
 TEMPLATE_COLUMNS = [spreadsheets.Column("日期", 14), spreadsheets.Column("类型", 12), spreadsheets.Column("名称", 20)]
 
 
-def _template_rows(year: int | None) -> list[list]:
+def _template_rows(year: int | None) -> list[list[Any]]:
     """A year's arrangement as it stands (to edit and import again), or nothing."""
     if year is None:
         return []
@@ -287,7 +292,7 @@ def template_xlsx(year: int | None = None) -> bytes:
 
 # ---- saving --------------------------------------------------------------------------------
 
-def _describe(arrangement: workdays.Arrangement | None) -> dict:
+def _describe(arrangement: workdays.Arrangement | None) -> dict[str, Any]:
     """A year's arrangement for the audit trail, readable as it stands."""
     if arrangement is None:
         return {"source": None, "days": []}
@@ -333,7 +338,7 @@ def _follow(old: workdays.Calendar, actor_id: int | None, now: datetime) -> tupl
 
 
 @contextmanager
-def _one_change():
+def _one_change() -> Iterator[None]:
     """The change and its commit; another change of the calendar committed meanwhile (the same
     year, or the same new revision) makes this one fail cleanly, to be tried again."""
     try:
@@ -358,10 +363,10 @@ def save_year(year: int, days: list[tuple[date, str, str]], actor_id: int | None
     before = _describe(old.years.get(year))
     stored = db.session.scalar(select(HolidayYear).where(HolidayYear.year == year))
     after = _describe(workdays.Arrangement(year, source, {d: workdays.Day(k, n) for d, k, n in days}))
-    counts = {"holidays": sum(1 for _, k, _ in days if k == workdays.HOLIDAY),
-              "workdays": sum(1 for _, k, _ in days if k == workdays.WORKDAY)}
+    holidays = sum(1 for _, k, _ in days if k == workdays.HOLIDAY)
+    working = sum(1 for _, k, _ in days if k == workdays.WORKDAY)
     if stored is not None and before == after and stored.note == note:
-        return SaveResult(year, changed=False, **counts)
+        return SaveResult(year, holidays, working, changed=False)
     now = clock.now()
     with _one_change():
         _store(year, source, days, actor_id, note, _next_revision(), now)
@@ -370,7 +375,8 @@ def save_year(year: int, days: list[tuple[date, str, str]], actor_id: int | None
                      before={**before, "note": stored.note if stored else None},
                      after={**after, "note": note, "filename": filename, "changed_years": changed,
                             "letters_changed": letters})
-    return SaveResult(year, changed=True, changed_years=changed, letters_changed=letters, job_id=job_id, **counts)
+    return SaveResult(year, holidays, working, changed=True, changed_years=changed, letters_changed=letters,
+                      job_id=job_id)
 
 
 def package_days(year: int) -> list[tuple[date, str, str]]:

@@ -6,8 +6,10 @@ the entities' own tables; a new kind of entity joins the trail by an entry in SC
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import String, and_, cast, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, or_, select
+from sqlalchemy.orm import QueryableAttribute
 
 from app import clock
 from app.extensions import db
@@ -30,6 +32,7 @@ from app.models import (
 from app.models.base import N_
 from app.models.campaign import PHASE_NAMES
 from app.models.escalation import LEVEL_NAMES
+from app.services.accounts import users
 from app.services.ledger import ledger
 from app.services.shared import paging
 from app.services.shared.paging import Page
@@ -44,15 +47,16 @@ MAX_EXPORT = 50_000
 class Scoped:
     """How an entity type belongs to a campaign (its column, or None: through its instance) and to
     an instance (its instance column, or None: campaign + unit)."""
-    model: type
-    campaign_column: object | None
-    instance_column: object | None = None
+    model: type[Any]  # a mapped class with an integer id (and a unit_id, where it has no instance column)
+    campaign_column: QueryableAttribute[Any] | None
+    instance_column: QueryableAttribute[Any] | None = None
     internal: bool = False  # overseers' work (scores, interviews, residents' tips): not shown to unit staff
 
-    def ids(self, campaign_id: int, instance: ProcessInstance | None):
+    def ids(self, campaign_id: int, instance: ProcessInstance | None) -> Select[tuple[str]]:
         if self.campaign_column is not None:
             query = select(cast(self.model.id, String)).where(self.campaign_column == campaign_id)
         else:
+            assert self.instance_column is not None  # no campaign column: it belongs through its instance
             instances = select(ProcessInstance.id).where(ProcessInstance.campaign_id == campaign_id)
             query = select(cast(self.model.id, String)).where(self.instance_column.in_(instances))
         if instance is None:
@@ -238,7 +242,7 @@ class Entry:
         return clock.to_local(self.event.at)
 
 
-def _scope_condition(scope: Scope):
+def _scope_condition(scope: Scope) -> ColumnElement[bool]:
     parts = []
     for entity_type, scoped in SCOPED.items():
         if scoped.internal and scope.only_unit_id is not None:
@@ -257,7 +261,7 @@ def _local_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=clock.local_tz()).astimezone(clock.UTC)
 
 
-def _query(scope: Scope, filters: Filters):
+def _query(scope: Scope, filters: Filters) -> Select[tuple[AuditEvent]]:
     chosen = ((AuditEvent.actor_id, filters.actor_id), (AuditEvent.action, filters.action),
               (AuditEvent.entity_type, filters.entity_type), (AuditEvent.unit_id, filters.unit_id))
     query = select(AuditEvent).where(_scope_condition(scope), *(column == value for column, value in chosen if value))
@@ -268,7 +272,7 @@ def _query(scope: Scope, filters: Filters):
     return query
 
 
-def page(scope: Scope, filters: Filters, page_number: int = 1, per_page: int = PER_PAGE) -> Page:
+def page(scope: Scope, filters: Filters, page_number: int = 1, per_page: int = PER_PAGE) -> Page[Entry]:
     query = _query(scope, filters)
     ordered = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     events, total, page_number = paging.fetch(query, ordered, page_number, per_page)
@@ -285,14 +289,15 @@ def all_entries(scope: Scope, filters: Filters) -> list[Entry]:
 def _entries(events: list[AuditEvent]) -> list[Entry]:
     actor_ids = {e.actor_id for e in events if e.actor_id}
     unit_ids = {e.unit_id for e in events if e.unit_id}
-    actors = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all()) \
-        if actor_ids else {}
-    units = dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all()) if unit_ids else {}
-    return [Entry(e, actors.get(e.actor_id, "系统") if e.actor_id else "系统", units.get(e.unit_id, ""), changes(e))
+    actors = users.display_names(actor_ids)
+    units = dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).tuples().all()) \
+        if unit_ids else {}
+    return [Entry(e, actors.get(e.actor_id, "系统") if e.actor_id else "系统",
+                  units.get(e.unit_id, "") if e.unit_id else "", changes(e))
             for e in events]
 
 
-def _readable(key: str, value) -> str:
+def _readable(key: str, value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -312,7 +317,7 @@ def changes(event: AuditEvent) -> list[Change]:
     return sorted(rows, key=lambda c: not c.changed)
 
 
-def choices(scope: Scope) -> dict:
+def choices(scope: Scope) -> dict[str, Any]:
     """What the filters can pick from: the actors, actions, entity kinds and units in this trail."""
     condition = _scope_condition(scope)
     actor_ids = select(AuditEvent.actor_id).where(condition, AuditEvent.actor_id.is_not(None)).distinct()
@@ -337,7 +342,7 @@ def _change_text(entry: Entry) -> str:
                      for c in entry.changes)
 
 
-def _export_rows(entries: list[Entry]) -> list[list]:
+def _export_rows(entries: list[Entry]) -> list[list[Any]]:
     return [[e.local_at, e.actor, e.action, e.entity, e.event.entity_id, e.unit, _change_text(e)] for e in entries]
 
 

@@ -8,7 +8,7 @@ down to the matrix filtered by phase and light.
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import Case, Subquery, and_, case, func, literal, select
 
 from app import clock
 from app.extensions import db
@@ -63,7 +63,7 @@ class Matrix:
         return max(1, -(-shown // self.per_page))
 
 
-def _worst_due(campaign_id: int):
+def _worst_due(campaign_id: int) -> Subquery:
     """Per unit: open tasks and the earliest due time among them (the worst light)."""
     return (
         select(Task.unit_id.label("unit_id"), func.count().label("n"), func.min(Task.due_at).label("due"))
@@ -73,7 +73,7 @@ def _worst_due(campaign_id: int):
     )
 
 
-def _light_of(worst, now: datetime, due_soon_days: int):
+def _light_of(worst: Subquery, now: datetime, due_soon_days: int) -> Case[str]:
     return case((worst.c.n.is_(None), NO_LIGHT), else_=light_sql(worst.c.due, now, soon_limit(now, due_soon_days)))
 
 

@@ -9,6 +9,7 @@ loses nothing: an uncommitted batch is simply due again, and the escalation key 
 task, level) is unique in the database, so nothing is recorded twice.
 """
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,11 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from app import clock
+from app.engine import runtime
 from app.extensions import db
 from app.models import ProcessInstance
 from app.services.escalation import escalations
@@ -93,7 +95,7 @@ def _advance(now: datetime, batch_size: int, stop: Callable[[], bool], result: T
 
 def _deliver(batch_size: int, stop: Callable[[], bool], result: TickResult) -> bool:
     """Carry out the pending rungs that are due, round by round; False if stopped half-way."""
-    fired: set = set()  # steps that had a rung carried out in this sweep: none gets a second
+    fired: set[escalations.Step] = set()  # steps that had a rung carried out in this sweep: none gets a second
     for _ in range(MAX_DELIVERY_ROUNDS):
         if stop():
             return False
@@ -136,7 +138,7 @@ def _advance_batch(now: datetime, limit: int, skip: set[int], result: TickResult
     by one under a savepoint each, as a failure then stays with the instance that caused it.
     """
     instances = _claim(now, limit, skip)
-    advanced: list[tuple[ProcessInstance, object]] = []
+    advanced: list[tuple[ProcessInstance, runtime.Run]] = []
     for instance in instances:
         try:
             run = workflow.load(instance)
@@ -145,7 +147,8 @@ def _advance_batch(now: datetime, limit: int, skip: set[int], result: TickResult
             _failed(instance, exc, skip, result)
         else:
             advanced.append((instance, run))
-    together, alone = [], []
+    together: list[tuple[ProcessInstance, runtime.Run]] = []
+    alone: list[tuple[ProcessInstance, runtime.Run | None]] = []
     for instance, run in advanced:
         (alone if batch_save.one_by_one(run) else together).append((instance, run))
     try:
@@ -157,17 +160,17 @@ def _advance_batch(now: datetime, limit: int, skip: set[int], result: TickResult
             db.session.expire(instance)  # whatever the failed batch left in memory, read it afresh
         alone = [(i, None) for i, _ in together] + alone
         together = []
-    for instance, run in alone:
+    for instance, kept in alone:
         try:
             with db.session.begin_nested():
-                if run is None:  # its in-memory run went with the failed batch: advance afresh
-                    run = workflow.load(instance)
-                    run.advance()
-                workflow.save(instance, run, None)  # records ladder escalations, recomputes next_timer_at
+                if kept is None:  # its in-memory run went with the failed batch: advance afresh
+                    kept = workflow.load(instance)
+                    kept.advance()
+                workflow.save(instance, kept, None)  # records ladder escalations, recomputes next_timer_at
         except Exception as exc:
             _failed(instance, exc, skip, result)
         else:
-            together.append((instance, run))
+            together.append((instance, kept))
     for instance, _ in together:
         result.advanced += 1
         if instance.next_timer_at is not None and instance.next_timer_at <= now:
@@ -208,7 +211,8 @@ def sweep_session() -> Iterator[None]:
     registry = db.session.registry
     previous = registry() if registry.has() else None
     session = Session(bind=_immediate_engine())
-    registry.set(session)
+    # A plain Session stands in for Flask-SQLAlchemy's subclass (which only adds choosing an engine by bind key).
+    registry.set(session)  # type: ignore[arg-type]
     try:
         yield
     finally:
@@ -219,18 +223,18 @@ def sweep_session() -> Iterator[None]:
             registry.clear()
 
 
-def _immediate_engine():
+def _immediate_engine() -> Engine:
     engine = current_app.extensions.get("rectify.sweep_engine")
     if engine is None:
         # NullPool: nothing stays open between sweeps (tests and short-lived `flask scheduler tick`).
         engine = create_engine(db.engine.url, poolclass=NullPool)
 
         @event.listens_for(engine, "connect")
-        def _no_driver_transactions(dbapi_connection, connection_record):
+        def _no_driver_transactions(dbapi_connection: sqlite3.Connection, connection_record: object) -> None:
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(connection):
+        def _begin_immediate(connection: Connection) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         current_app.extensions["rectify.sweep_engine"] = engine
