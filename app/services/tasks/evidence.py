@@ -11,7 +11,7 @@ from werkzeug.datastructures import FileStorage
 
 from app import clock
 from app.extensions import db
-from app.models import Evidence
+from app.models import Evidence, Task
 
 # What a county office actually attaches: documents, spreadsheets, scans and photos.
 ALLOWED = {
@@ -108,7 +108,7 @@ def store(upload: FileStorage, *, field: str, unit_id: int, instance_id: int | N
     return row
 
 
-def copy_to_task(from_task_id: int, task) -> None:
+def copy_to_task(from_task_id: int, task: Task) -> None:
     """List another task's files on `task` too (same blobs: content-addressed, nothing copied on disk)."""
     for row in for_task(from_task_id):
         db.session.add(Evidence(

@@ -5,6 +5,7 @@ and returns the process data the diagram's gateways read. Handlers run inside th
 completing transaction and raise StepRefused to stop it with a message.
 """
 from dataclasses import dataclass
+from typing import Any
 
 from app import clock, workdays
 from app.engine import runtime
@@ -24,14 +25,14 @@ class Step:
     instance: ProcessInstance
     task: Task
     actor_id: int
-    data: dict
+    data: dict[str, Any]
 
 
-def _deploy(step: Step) -> dict:
+def _deploy(step: Step) -> dict[str, Any]:
     return {}
 
 
-def _self_check(step: Step) -> dict:
+def _self_check(step: Step) -> dict[str, Any]:
     ledger.replace_proposed(step.instance, step.data.get("ledger") or [], step.actor_id)
     return {}
 
@@ -44,20 +45,20 @@ def redo_due() -> str:
     return runtime.iso(workdays.add_working_days(today, REDO_DAYS))
 
 
-def _review_self_check(step: Step) -> dict:
+def _review_self_check(step: Step) -> dict[str, Any]:
     if step.data.get("decision") == "return":
         return {"decision": "return", "self_check_redo_due": redo_due()}
     items = ledger.accept_proposed(step.instance, step.actor_id)
     return {"decision": "accept", "ledger": ledger.as_process_items(items)}
 
 
-def _rectify_item(step: Step) -> dict:
+def _rectify_item(step: Step) -> dict[str, Any]:
     if step.task.ledger_item_id:
         ledger.mark_rectified(step.task.ledger_item_id, step.actor_id)
     return {}
 
 
-def _verify_item(step: Step) -> dict:
+def _verify_item(step: Step) -> dict[str, Any]:
     decision = "return" if step.data.get("decision") == "return" else "close"
     if step.task.ledger_item_id:
         ledger.verify(step.task.ledger_item_id, decision, step.actor_id)
@@ -66,7 +67,7 @@ def _verify_item(step: Step) -> dict:
     return {"verification": decision}
 
 
-def _assessment(step: Step) -> dict:
+def _assessment(step: Step) -> dict[str, Any]:
     still_open = ledger.open_count(step.instance.id)
     if still_open:
         raise StepRefused(f"尚有{still_open}项整改事项未销号，全部销号后才能进行总结评估")
@@ -78,7 +79,7 @@ def _assessment(step: Step) -> dict:
     return {"verdict": "fail", "ledger": ledger.as_process_items(items)}
 
 
-def _follow_up_review(step: Step) -> dict:
+def _follow_up_review(step: Step) -> dict[str, Any]:
     if step.data.get("rebound") != "yes":
         return {"rebound": "no"}
     step.instance.round += 1
@@ -102,7 +103,7 @@ HANDLERS = {
 }
 
 
-def apply(step: Step) -> dict:
+def apply(step: Step) -> dict[str, Any]:
     handler = HANDLERS.get(step.task.form_key)
     if handler is None:
         raise StepRefused(f"未知的任务表单：{step.task.form_key}")

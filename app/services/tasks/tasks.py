@@ -1,5 +1,6 @@
 """Task lists, drafts and completion: the use cases of unit staff, supervisors and assessors."""
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
@@ -9,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import clock
 from app.extensions import db
 from app.forms import registry as forms
+from app.forms.builder import RectifyForm
 from app.models import Evidence, ProcessInstance, Submission, Task, User
 from app.services.escalation import escalations
 from app.services.ledger import ledger
@@ -29,7 +31,7 @@ class Conflict(Exception):
 class FormInvalid(Exception):
     """The form has errors (shown beside its fields); the typed data was kept as a draft."""
 
-    def __init__(self, form, message: str | None = None):
+    def __init__(self, form: RectifyForm, message: str | None = None):
         super().__init__(message or "表单有误，请按提示修改")
         self.form = form
         self.message = message
@@ -93,7 +95,7 @@ def queue(role: str, *, campaign_id: int | None = None, unit_id: int | None = No
         query = query.where(Task.unit_id == unit_id)
     if form_key:
         query = query.where(Task.form_key == form_key)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
         query.options(joinedload(Task.unit), joinedload(Task.ledger_item))
         .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
@@ -102,7 +104,7 @@ def queue(role: str, *, campaign_id: int | None = None, unit_id: int | None = No
     return QueuePage(list(rows), total, page, per_page)
 
 
-def dynamic_choices(task: Task) -> dict:
+def dynamic_choices(task: Task) -> dict[str, list[tuple[str, str]]]:
     if task.form_key == "follow_up_review":
         return {"reopen_items": [(str(i.id), f"{i.seq}. {i.title}") for i in ledger.closed_items(task.instance_id)]}
     return {}
@@ -139,7 +141,7 @@ def submission_of(task: Task) -> Submission | None:
     return db.session.scalars(select(Submission).filter_by(task_id=task.id).limit(1)).first()
 
 
-def initial_data(task: Task) -> dict | None:
+def initial_data(task: Task) -> dict[str, Any] | None:
     """Pre-fill: the saved draft, else the previous submission of a returned step."""
     if task.draft:
         return task.draft
@@ -154,14 +156,14 @@ def existing_files(task: Task) -> dict[str, list[Evidence]]:
     return grouped
 
 
-def _store_files(user: User, task: Task, form) -> None:
+def _store_files(user: User, task: Task, form: RectifyForm) -> None:
     for field, uploads in forms.files_of(form).items():
         for upload in uploads:
             evidence.store(upload, field=field, unit_id=task.unit_id, instance_id=task.instance_id,
                            task_id=task.id, user_id=user.id)
 
 
-def _check_uploads(form) -> None:
+def _check_uploads(form: RectifyForm) -> None:
     for field, uploads in forms.files_of(form).items():
         for upload in uploads:
             try:
@@ -170,7 +172,7 @@ def _check_uploads(form) -> None:
                 form[field].errors = list(form[field].errors) + [exc.message]
 
 
-def save_draft(user: User, task_id: int, form) -> Task:
+def save_draft(user: User, task_id: int, form: RectifyForm) -> Task:
     """Keep what was typed and uploaded so far; no validation beyond file types."""
     task = get_for(user, task_id)
     if not can_complete(user, task):
@@ -186,7 +188,7 @@ def save_draft(user: User, task_id: int, form) -> Task:
     return task
 
 
-def complete(user: User, task_id: int, form, expected_lock_version: int | None = None) -> Task:
+def complete(user: User, task_id: int, form: RectifyForm, expected_lock_version: int | None = None) -> Task:
     """Validate, store evidence, run the step and the engine, save and project: one transaction."""
     task = get_for(user, task_id)
     if not can_complete(user, task):
@@ -195,7 +197,7 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
     # out a rung of this step takes it too, so it fires before this completion or sees it and
     # stands down (escalations.gate). The instance and task are read afresh under it.
     escalations.lock_instances([task.instance_id], wait=True)
-    instance = db.session.get(ProcessInstance, task.instance_id, populate_existing=True)
+    instance = db.session.get_one(ProcessInstance, task.instance_id, populate_existing=True)
     db.session.refresh(task)
     if not can_complete(user, task):
         raise Conflict(STALE)
@@ -247,7 +249,7 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
     return task
 
 
-def _carry_comments(process_data: dict, data: dict, created: list[Task]) -> None:
+def _carry_comments(process_data: dict[str, Any], data: dict[str, Any], created: list[Task]) -> None:
     """A returned step shows the reviewer's comments on the task it reopens, and keeps the
     evidence already submitted there, so nothing has to be uploaded again."""
     if "return" not in (process_data.get("decision"), process_data.get("verification")):
