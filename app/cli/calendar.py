@@ -59,6 +59,7 @@ def import_command(file: Path, year: int | None, note: str):
             click.echo(f"  {where}{column}：{error.message}", err=True)
         raise SystemExit(1)
     try:
+        assert checked.year is not None  # a file without errors names its year
         result = calendar.save_year(checked.year, checked.days, None, note=note, filename=file.name)
     except calendar.CalendarError as exc:
         click.echo(exc.message, err=True)

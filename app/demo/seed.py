@@ -143,6 +143,7 @@ class _Driver:
         task = self.ready(element_id)[pick]
         with self.app.test_request_context("/", method="POST"):
             user = users.get_active(user_id)
+            assert user is not None  # the demo's users are active
             form = forms.form_from_values(task.form_key, fields, files, tasks.dynamic_choices(task))
             try:
                 tasks.complete(user, task.id, form)

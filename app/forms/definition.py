@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import yaml
 
@@ -36,8 +36,10 @@ _EXTRA = {
     "group": {"fields", "min_rows", "max_rows", "rows_required_if"},
 }
 # Defaults keep stored answers bounded even where a definition forgets a limit.
-DEFAULT_MAX = {"text": 200, "textarea": 5000, "integer": 1_000_000_000, "decimal": Decimal("9999999999.99")}
-DEFAULT_MIN = {"decimal": Decimal("0")}
+DEFAULT_MAX: dict[str, int | Decimal] = {
+    "text": 200, "textarea": 5000, "integer": 1_000_000_000, "decimal": Decimal("9999999999.99"),
+}
+DEFAULT_MIN: dict[str, int | Decimal] = {"decimal": Decimal("0")}
 
 
 class FormDefinitionError(Exception):
@@ -183,6 +185,10 @@ class _Parser:
             raise self.fail(what, "expected a list")
         return value
 
+    @overload
+    def text(self, value: Any, what: str, required: Literal[True]) -> LocalizedText: ...
+    @overload
+    def text(self, value: Any, what: str, required: bool = False) -> LocalizedText | None: ...
     def text(self, value: Any, what: str, required: bool = False) -> LocalizedText | None:
         if value is None:
             if required:
@@ -286,8 +292,12 @@ class _Parser:
         return number
 
     def bounds(self, raw: dict, ftype: str, what: str) -> tuple[Any, Any]:
-        low = self.number(raw["min"], f"{what}.min") if raw.get("min") is not None else DEFAULT_MIN.get(ftype)
-        high = self.number(raw["max"], f"{what}.max") if raw.get("max") is not None else DEFAULT_MAX[ftype]
+        low: int | Decimal | None = (
+            self.number(raw["min"], f"{what}.min") if raw.get("min") is not None else DEFAULT_MIN.get(ftype)
+        )
+        high: int | Decimal = (
+            self.number(raw["max"], f"{what}.max") if raw.get("max") is not None else DEFAULT_MAX[ftype]
+        )
         if ftype in ("text", "textarea", "integer"):
             for bound, key in ((low, "min"), (high, "max")):
                 if bound is not None and bound != int(bound):

@@ -36,8 +36,8 @@ class UnitFilter:
             units = units.where(Unit.lead_department == self.lead_department)
         return [unit_id_column.in_(units)]
 
-    def args(self) -> dict[str, str]:
-        """As the query arguments the dashboard and its lists read (see from_args)."""
+    def args(self) -> dict[str, Any]:
+        """As the query arguments the dashboard and its lists read (see from_args), for url_for."""
         return {k: v for k, v in (("kind", self.kind), ("lead", self.lead_department)) if v}
 
     @classmethod

@@ -10,8 +10,8 @@ from app.services.accounts.unit_filter import UnitFilter
 from app.services.appraisal import appraisal_schemes
 from app.services.appraisal.appraisal_schemes import SchemeError
 from app.services.campaigns import campaigns, launch
-from app.services.campaigns.campaigns import CampaignError
 from app.services.campaigns.launch import LaunchError
+from app.services.campaigns.notices import CampaignError
 from app.services.escalation import ladder
 from app.services.oversight import matrix
 from app.web.authz import role_required

@@ -76,6 +76,7 @@ def calendar_import():
         checked = calendar.check_file(upload.read(calendar.MAX_BYTES + 1), upload.filename or "", form.year.data)
         errors = checked.errors
         if checked.ok:
+            assert checked.year is not None  # a file without errors names its year
             try:
                 result = calendar.save_year(checked.year, checked.days, current_user.id, note=form.note.data,
                                             filename=upload.filename)

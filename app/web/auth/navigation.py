@@ -1,4 +1,6 @@
 """The menu of each role, and the template context every page (base.html) needs."""
+from typing import Any
+
 from flask import current_app, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -89,7 +91,7 @@ def current_locale() -> str:
 
 def lang_url(lang: str) -> str:
     """The current page in another language, keeping its query (e.g. the login page's next=)."""
-    args = request.args.to_dict()
+    args: dict[str, Any] = request.args.to_dict()
     args["lang"] = lang
     if request.endpoint and request.method == "GET":
         try:

@@ -35,9 +35,9 @@ def index():
         found = letters.search(unit_id=unit_id) if unit_id else []
         return render_template("letters/list.html", letters=found, filters=None)
     acknowledged = {"yes": True, "no": False}.get(request.args.get("acknowledged", ""))
-    filters = {"campaign": _int_arg("campaign"), "unit": _int_arg("unit"),
-               "acknowledged": request.args.get("acknowledged", "")}
-    found = letters.search(unit_id=filters["unit"], campaign_id=filters["campaign"], acknowledged=acknowledged)
+    campaign, unit = _int_arg("campaign"), _int_arg("unit")
+    filters = {"campaign": campaign, "unit": unit, "acknowledged": request.args.get("acknowledged", "")}
+    found = letters.search(unit_id=unit, campaign_id=campaign, acknowledged=acknowledged)
     return render_template("letters/list.html", letters=found, filters=filters,
                            campaigns=campaigns.list_campaigns(), units=units.list_units())
 

@@ -29,8 +29,8 @@ def _render(tip, accept_form=None, decline_error: str | None = None, status: int
 @bp.get("/tips", endpoint="tips")
 @role_required(*tips.OFFICE_ROLES)
 def tip_list():
-    status = request.args.get("status", "received")
-    status = status if status in tips.STATUS_NAMES else None
+    asked = request.args.get("status", "received")
+    status = asked if asked in tips.STATUS_NAMES else None
     return render_template("supervisor/tips.html", tips=tips.office_list(status), status=status,
                            counts=tips.counts(), status_names=tips.STATUS_NAMES)
 
