@@ -13,14 +13,14 @@ batch one instance at a time instead.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.engine import runtime
 from app.extensions import db
 from app.models import ProcessInstance, Task
-
 from app.services.escalation import escalations
 from app.services.shared import audit
 from app.services.tasks import workflow
@@ -31,11 +31,11 @@ INSTANCE_COLUMNS = ("lock_version", "state", "next_timer_at", "phase", "status",
 
 @dataclass
 class _Plan:
-    instances: list[dict] = field(default_factory=list)
+    instances: list[dict[str, Any]] = field(default_factory=list)
     new_tasks: list[tuple[ProcessInstance, runtime.ReadyTask]] = field(default_factory=list)
     cancelled: list[Task] = field(default_factory=list)
-    escalations: list[tuple[ProcessInstance, dict]] = field(default_factory=list)
-    audits: list[dict] = field(default_factory=list)
+    escalations: list[tuple[ProcessInstance, dict[str, Any]]] = field(default_factory=list)
+    audits: list[dict[str, Any]] = field(default_factory=list)
 
 
 def one_by_one(run: runtime.Run) -> bool:
@@ -58,18 +58,24 @@ def save_many(pairs: list[Pair], now: datetime) -> None:
     _write_instances(plan.instances)
     created = _insert_tasks(plan.new_tasks, now)
     _cancel(plan.cancelled)
-    rows = [escalations.values_for(instance, payload, ready_rows[instance.id].get(payload["spiff_task_id"])
-                                   or created.get((instance.id, payload["spiff_task_id"])), now)
+    rows = [escalations.values_for(instance, payload, _task_of(ready_rows, created, instance.id, payload), now)
             for instance, payload in plan.escalations]
     escalations.record_many(rows)
     audit.record_many(plan.audits)
     # Only now that every statement went through: the session's objects take the values written,
     # as if loaded so (no second UPDATE at the flush). Had one failed they would keep the old ones.
-    for (instance, _), row in zip(pairs, plan.instances, strict=True):
+    for (instance, _), written in zip(pairs, plan.instances, strict=True):
         for name in INSTANCE_COLUMNS:
-            set_committed_value(instance, name, row[name])
+            set_committed_value(instance, name, written[name])
     for row in plan.cancelled:
         set_committed_value(row, "status", "cancelled")
+
+
+def _task_of(ready_rows: dict[int, dict[str, Task]], created: dict[tuple[int, str], "_Ref"], instance_id: int,
+             payload: dict[str, Any]) -> escalations.TaskRef | None:
+    """The row of the task a rung is about: one that was ready, or one inserted just now."""
+    found: escalations.TaskRef | None = ready_rows[instance_id].get(payload["spiff_task_id"])
+    return found or created.get((instance_id, payload["spiff_task_id"]))
 
 
 def _plan_one(plan: _Plan, instance: ProcessInstance, run: runtime.Run, ready_rows: dict[str, Task],
@@ -95,18 +101,23 @@ def _plan_one(plan: _Plan, instance: ProcessInstance, run: runtime.Run, ready_ro
     plan.escalations.extend((instance, effect.payload) for effect in run.take_effects())
 
 
-def _write_instances(rows: list[dict]) -> None:
-    table = ProcessInstance.__table__
+def _table(model: type[Any]) -> Table:
+    """A mapped class's Table (the declarative base types it as any FromClause)."""
+    return cast(Table, model.__table__)
+
+
+def _write_instances(rows: list[dict[str, Any]]) -> None:
+    table = _table(ProcessInstance)
     stmt = (update(table)
             .where(table.c.id == bindparam("b_id"), table.c.lock_version == bindparam("b_lock"))
             .values({name: bindparam(name) for name in INSTANCE_COLUMNS}))
-    result = db.session.execute(stmt, rows)
+    result = cast(CursorResult[Any], db.session.execute(stmt, rows))  # an UPDATE's result: a CursorResult
     # The rows are locked by the sweep's claim, so nobody can have moved them on meanwhile.
     if result.rowcount != len(rows):
         raise RuntimeError(f"batch save: {result.rowcount} of {len(rows)} instances updated")
 
 
-def _insert_tasks(new: list[tuple[ProcessInstance, runtime.ReadyTask]], now: datetime) -> dict:
+def _insert_tasks(new: list[tuple[ProcessInstance, runtime.ReadyTask]], now: datetime) -> dict[tuple[int, str], "_Ref"]:
     """Insert the new task rows; their ids by (instance id, Spiff task id)."""
     if not new:
         return {}
@@ -115,7 +126,7 @@ def _insert_tasks(new: list[tuple[ProcessInstance, runtime.ReadyTask]], now: dat
         row = workflow.new_task_row(instance, ready, now)
         # What new_task_row set, the same columns for every row (unset ones keep their defaults).
         values.append({k: v for k, v in vars(row).items() if not k.startswith("_")})
-    table = Task.__table__
+    table = _table(Task)
     ids = db.session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), values)
     return {(v["instance_id"], v["spiff_task_id"]): _Ref(task_id, v["element_id"], v["ledger_item_id"], v["due_at"])
             for task_id, v in zip(ids, values, strict=True)}
@@ -132,6 +143,6 @@ class _Ref:
 
 def _cancel(rows: list[Task]) -> None:
     if rows:
-        db.session.execute(update(Task.__table__).where(Task.__table__.c.id.in_([r.id for r in rows]))
-                           .values(status="cancelled"))
+        table = _table(Task)
+        db.session.execute(update(table).where(table.c.id.in_([r.id for r in rows])).values(status="cancelled"))
         escalations.cancel_for_closed_tasks(rows)

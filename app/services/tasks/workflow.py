@@ -3,6 +3,8 @@
 Used inside the transactions of the use cases (launch, tasks, ledger, scheduler); nothing
 here commits.
 """
+from datetime import datetime
+
 from sqlalchemy import select
 
 from app import clock
@@ -11,7 +13,6 @@ from app.engine.errors import EngineError, TaskNotReady
 from app.extensions import db
 from app.models import ProcessInstance, Task
 from app.models.campaign import PHASES
-
 from app.services.design import processes
 from app.services.escalation import escalations
 from app.services.ledger import ledger
@@ -67,7 +68,7 @@ def save(instance: ProcessInstance, run: runtime.Run, actor_id: int | None,
 
 
 def project(instance: ProcessInstance, ready: list[runtime.ReadyTask], completed_task: Task | None,
-            actor_id: int | None, now) -> tuple[list[Task], dict[str, Task]]:
+            actor_id: int | None, now: datetime) -> tuple[list[Task], dict[str, Task]]:
     """Make the task rows match the ready tasks; returns the rows created and every row
     touched, by SpiffWorkflow task id."""
     existing = {
@@ -97,7 +98,7 @@ def project(instance: ProcessInstance, ready: list[runtime.ReadyTask], completed
     return created, {**existing, **{row.spiff_task_id: row for row in created}}
 
 
-def new_task_row(instance: ProcessInstance, r: runtime.ReadyTask, now) -> Task:
+def new_task_row(instance: ProcessInstance, r: runtime.ReadyTask, now: datetime) -> Task:
     return Task(
         instance_id=instance.id,
         campaign_id=instance.campaign_id,
