@@ -1,6 +1,7 @@
 # Rectify: one entry point for developers and CI.
 #   make run    serve the demo on http://127.0.0.1:5000 (data kept between runs)
-#   make test   lint the layers, then the whole test suite (SQLite; PostgreSQL when DATABASE_URL is set)
+#   make lint   ruff (lint and format check), mypy and the import layers
+#   make test   lint, then the whole test suite with coverage (SQLite; PostgreSQL when DATABASE_URL is set)
 #   make test-shifted   the suite again with the machine's clock moved (CLOCK_SHIFT, libfaketime)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -33,6 +34,9 @@ export FLASK_APP := wsgi.py
 # PostgreSQL DATABASE_URL's database with the worker's name appended (test_gw0, test_gw1, ...).
 PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
 PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+# make test measures coverage of app/ (pytest-cov, combined across the xdist workers): the files
+# not fully covered and the total; the floor is set in pyproject.toml ([tool.coverage.report]).
+PYTEST_COV := --cov=app --cov-report=term:skip-covered
 # make test-shifted: how far libfaketime moves the clock of everything the suite starts (the app,
 # its child processes, Chromium); faketime's syntax, a relative offset such as +400d or -30d.
 CLOCK_SHIFT ?= +400d
@@ -42,7 +46,8 @@ CLOCK_SHIFT ?= +400d
 help:
 	@echo "make setup         create .venv, install pinned Python and npm packages, build assets, compile translations"
 	@echo "make run           migrate, deploy processes, seed the demo, serve on http://127.0.0.1:5000"
-	@echo "make test          lint-imports + pytest (set DATABASE_URL=postgresql+psycopg://... for PostgreSQL)"
+	@echo "make lint          ruff check, mypy, lint-imports, ruff format --check"
+	@echo "make test          lint + pytest with coverage (set DATABASE_URL=postgresql+psycopg://... for PostgreSQL)"
 	@echo "make test-shifted  pytest with the clock moved by CLOCK_SHIFT (default +400d; needs faketime)"
 	@echo "make bench         run the benchmarks in bench/ (bench-sweep, bench-dashboard: PostgreSQL ones)"
 	@echo "make translations  re-extract UI strings, merge into the catalogs, compile"
@@ -74,13 +79,17 @@ instance:
 run: setup
 	@scripts/run.sh
 
+# The checks that keep the code honest (configured in pyproject.toml and .importlinter; the same run
+# by .pre-commit-config.yaml). Caches: .ruff_cache, .mypy_cache (gitignored), the venv's for imports.
 lint: setup
+	$(BIN)/ruff check --quiet .
+	$(BIN)/mypy
 	$(LINT_IMPORTS)
+	$(BIN)/ruff format --check --output-format concise .
 
-test: setup check-chromium
-	$(LINT_IMPORTS)
+test: lint check-chromium
 	@echo "pytest on $(if $(DATABASE_URL),PostgreSQL ($(DATABASE_URL)),SQLite), $(PYTEST_WORKERS) workers"
-	$(PYTEST)
+	$(PYTEST) $(PYTEST_COV)
 
 # Tests start at a frozen instant (tests.support.BASE); this proves that nothing else they touch
 # (child processes, Chromium, xdist workers) depends on the machine's date. The PostgreSQL server
@@ -127,6 +136,6 @@ translations: $(INSTALLED)
 	@$(BIN)/python scripts/untranslated.py $(TRANSLATIONS)/en/LC_MESSAGES/messages.po
 
 clean:
-	rm -rf $(VENV) node_modules app/static/build .pytest_cache test-results
+	rm -rf $(VENV) node_modules app/static/build .pytest_cache test-results .mypy_cache .ruff_cache .coverage .coverage.*
 	find $(TRANSLATIONS) -name '*.mo' -delete
 	find . -name __pycache__ -not -path './.git/*' -prune -exec rm -rf {} +

@@ -1,12 +1,11 @@
 """Application factory."""
 import os
+from datetime import time
 from pathlib import Path
 
 from flask import Flask, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-
-from datetime import time
 
 from app import clock, i18n, workdays
 from app.extensions import babel, csrf, db, login_manager, migrate
@@ -44,7 +43,8 @@ def _trust_proxies(app: Flask) -> None:
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        # Flask's documented way to add WSGI middleware; mypy sees an assignment to a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _select_locale() -> str:

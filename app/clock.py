@@ -1,8 +1,9 @@
 """The one clock of the application: every 'now' comes from here so tests can move time."""
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
+from typing import overload
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
+__all__ = ["UTC", "end_of_day", "local_now", "local_tz", "now", "set_timezone", "to_local", "today"]
 _tz = ZoneInfo("Asia/Shanghai")
 
 
@@ -33,6 +34,12 @@ def end_of_day(d: date) -> datetime:
     return datetime.combine(d, time(23, 59, 59), tzinfo=_tz)
 
 
+@overload
+def to_local(value: datetime) -> datetime: ...
+@overload
+def to_local(value: None) -> None: ...
+@overload
+def to_local(value: datetime | None) -> datetime | None: ...
 def to_local(value: datetime | None) -> datetime | None:
     if value is None:
         return None

@@ -46,8 +46,11 @@ def main() -> None:
 
         def fields_for(step: str) -> tuple[dict, dict, dict]:
             if step == "deploy":
-                return ({"meeting_date": "2026-11-20", "attendance": "20", "group_head": "张三", "group_members": "李四"},
-                        {"plan": FileStorage(io.BytesIO(b"%PDF-1.4 plan"), "plan.pdf")}, {})
+                return (
+                    {"meeting_date": "2026-11-20", "attendance": "20", "group_head": "张三", "group_members": "李四"},
+                    {"plan": FileStorage(io.BytesIO(b"%PDF-1.4 plan"), "plan.pdf")},
+                    {},
+                )
             if step == "self_check":
                 f = {"summary": "s"}
                 for i in range(3):
@@ -63,7 +66,9 @@ def main() -> None:
 
         service_ms, raw_ms = [], []
         for step in STEPS:
-            task_ids = [i for (i,) in db.session.query(Task.id).filter_by(element_id=step, status="ready").order_by(Task.id)]
+            task_ids = [
+                i for (i,) in db.session.query(Task.id).filter_by(element_id=step, status="ready").order_by(Task.id)
+            ]
             for task_id in task_ids:
                 if len(service_ms) >= args.tasks:
                     break

@@ -54,8 +54,7 @@ def seed(n_units: int, rng: random.Random) -> int:
 
     from app import clock
     from app.extensions import db
-    from app.models import (Campaign, CampaignPhase, CampaignUnit, Escalation, LedgerItem, ProcessInstance, Task,
-                            Unit)
+    from app.models import Campaign, CampaignPhase, CampaignUnit, Escalation, LedgerItem, ProcessInstance, Task, Unit
     from app.services.design import processes
 
     now = clock.now()
@@ -75,7 +74,7 @@ def seed(n_units: int, rng: random.Random) -> int:
     definition_id = processes.latest("rectification").id
     phases = [rng.choices([p for p, _ in PHASE_SHARE] + [None], [s for _, s in PHASE_SHARE] + [0.05])[0]
               for _ in unit_ids]
-    started = [(u, p) for u, p in zip(unit_ids, phases) if p]
+    started = [(u, p) for u, p in zip(unit_ids, phases, strict=True) if p]
     instance_ids = []
     for chunk in _chunks([dict(campaign_id=campaign.id, unit_id=u, definition_id=definition_id,
                                status="completed" if p == "closed" else "running", phase=p, round=1, state=b"-",
@@ -86,11 +85,11 @@ def seed(n_units: int, rng: random.Random) -> int:
 
     order = [p for p, _ in PHASE_SHARE]
     tasks, items, escalations = [], [], []
-    for (unit_id, phase), instance_id in zip(started, instance_ids):
+    for (unit_id, phase), instance_id in zip(started, instance_ids, strict=True):
         base = dict(instance_id=instance_id, campaign_id=campaign.id, unit_id=unit_id, role="unit_staff",
                     form_key="deploy", created_at=start)
 
-        def task(status, due, done=None, phase_key=phase):
+        def task(status, due, done=None, phase_key=phase, base=base):
             spiff = str(uuid.UUID(int=rng.getrandbits(128)))
             tasks.append(dict(base, spiff_task_id=spiff, element_id="step", name="步骤", phase=phase_key,
                               status=status, due_at=due, completed_at=done))
@@ -168,7 +167,9 @@ def main() -> None:
     with app.app_context():
         cid = seed(args.units, random.Random(2026))
     client = login(app)
-    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} (other work on this machine slows every figure)")
+    print(
+        f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} (other work on this machine slows every figure)"
+    )
     print(f"database: {url.split('@')[-1]}; {args.units} units, {args.repeat} requests per URL")
     results = {}
     for name, path in urls(cid):

@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import statistics
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from common import emit, machine, make_app
 
@@ -42,8 +42,15 @@ def make_campaign(title: str, deploy_ends: date, ladder: dict | None = None) -> 
     from app.extensions import db
     from app.models import Campaign, CampaignPhase
 
-    campaign = Campaign(doc_number=f"基准〔2026〕{title}号", issuer="基准测试县人民政府办公室", issued_on=date(2026, 1, 1),
-                        title=f"基准测试{title}", body="", created_at=clock.now(), ladder=ladder or {})
+    campaign = Campaign(
+        doc_number=f"基准〔2026〕{title}号",
+        issuer="基准测试县人民政府办公室",
+        issued_on=date(2026, 1, 1),
+        title=f"基准测试{title}",
+        body="",
+        created_at=clock.now(),
+        ladder=ladder or {},
+    )
     phases = [("deploy", deploy_ends), ("self_check", deploy_ends + timedelta(days=60)),
               ("rectification", deploy_ends + timedelta(days=150)), ("assessment", deploy_ends + timedelta(days=180))]
     for pos, (key, ends) in enumerate(phases):
@@ -96,7 +103,7 @@ def insert_instances(campaign_id: int, unit_ids: list[int], tpl) -> None:
             dict(instance_id=i_id, campaign_id=campaign_id, unit_id=u, spiff_task_id=r.spiff_id,
                  element_id=r.element_id, name=r.name, role=r.lane or "", form_key=r.form_key or "",
                  phase=r.phase or phase, status="ready", due_at=r.due_at, created_at=now)
-            for i_id, u in zip(ids, chunk) for r in ready
+            for i_id, u in zip(ids, chunk, strict=True) for r in ready
         ])
         db.session.commit()
 
@@ -130,7 +137,7 @@ def seed(n_open: int, n_due: int) -> datetime:
         while True:
             due_campaign = make_campaign(f"2-{ends}", ends, ladder)
             tpl = template(due_campaign, datetime.combine(ends - timedelta(days=20), datetime.min.time(),
-                                                          timezone.utc))
+                                                          UTC))
             if tpl[3] is not None and tpl[3] <= clock.now():
                 break
             ends -= timedelta(days=1)  # a holiday pushed the reminder past today

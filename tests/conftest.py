@@ -14,6 +14,10 @@ from app.models import Base, ProcessDefinition
 from tests.databases import worker_pg_url
 from tests.support import BASE
 
+# Fixtures that live beside their helpers, shared by several test packages: registered here
+# rather than imported by name into each test module (which would shadow them, F811).
+pytest_plugins = ["tests.integration.ledger_world"]
+
 TEST_DB_URL = os.environ.get("DATABASE_URL", "")
 
 

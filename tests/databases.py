@@ -1,5 +1,6 @@
 """Databases for parallel runs: under pytest-xdist every worker (gw0, gw1, ...) has its own, so
 workers never see each other's rows; serial runs use the configured database itself."""
+import contextlib
 import os
 
 import psycopg
@@ -28,10 +29,8 @@ def create_pg_database(url, name: str) -> None:
     with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return
-        try:
+        with contextlib.suppress(errors.DuplicateDatabase, errors.UniqueViolation):
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        except (errors.DuplicateDatabase, errors.UniqueViolation):
-            pass
 
 
 def worker_pg_url(url: str) -> str:

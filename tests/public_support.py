@@ -7,7 +7,6 @@ from werkzeug.test import stream_encode_multipart
 
 from app.extensions import db
 from app.models import Campaign, CampaignUnit
-
 from tests.support import JPEG, PNG  # noqa: F401  (real images: photos are checked by content)
 
 RECEIPT_RE = re.compile(r'id="receipt-code">([A-Z0-9-]+)<')

@@ -5,10 +5,10 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import FileStorage
 
+from app import clock
 from app.extensions import db
 from app.forms import registry as forms
 from app.models import Campaign, CampaignPhase, CampaignUnit, Task, User
-from app import clock
 
 # Every test starts at this instant (tests/conftest.py freezes the clock there, ticking), whatever
 # the machine's date: a Monday inside PHASES' deploy phase. Dates a test needs come from it or

@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from app import clock
 from app.services.campaigns import campaigns, launch, notices
-from app.services.campaigns.campaigns import CampaignError
+from app.services.campaigns.notices import CampaignError
 
 group = AppGroup("campaign", help="专项整治：录入通知、纳入单位、启动")
 

@@ -66,8 +66,10 @@ def migrate_command(campaign_ref, version, process_key, instance_ids, dry_run):
     campaign = campaigns.find_campaign(campaign_ref)
     target = next((v for v in designer.versions(process_key) if version in (None, v.version)), None)
     if campaign is None or target is None:
-        click.echo(f"错误：找不到专项整治 {campaign_ref}" if campaign is None else f"错误：找不到 {process_key} 的该版本",
-                   err=True)
+        click.echo(
+            f"错误：找不到专项整治 {campaign_ref}" if campaign is None else f"错误：找不到 {process_key} 的该版本",
+            err=True,
+        )
         raise SystemExit(1)
     if dry_run:
         for c in migration.dry_run(campaign.id, target.id):

@@ -41,7 +41,12 @@ def seed_appraisal(campaign_id: int, admin_id: int, assessor_id: int) -> None:
     scheme = appraisal_schemes.attach(campaign_id, templates["conduct-appraisal"].id, admin_id)
     by_code = units.by_codes(list(DEDUCTIONS) + list(DRAFT))
     for code, deductions in DEDUCTIONS.items():
-        score_sheets.save(campaign_id, by_code[code].id, _values(scheme, deductions, PENALTIES.get(code, ("", ""))), assessor_id,
-                          submit=True)
+        score_sheets.save(
+            campaign_id,
+            by_code[code].id,
+            _values(scheme, deductions, PENALTIES.get(code, ("", ""))),
+            assessor_id,
+            submit=True,
+        )
     for code, deductions in DRAFT.items():
         score_sheets.save(campaign_id, by_code[code].id, _values(scheme, deductions), assessor_id)

@@ -14,8 +14,8 @@ from flask import Flask
 from werkzeug.datastructures import FileStorage
 
 from app import clock
-from app.extensions import db
 from app.demo import appraisal
+from app.extensions import db
 from app.forms import registry as forms
 from app.models.roles import Role
 from app.services.accounts import units, users
@@ -113,10 +113,16 @@ def _open_to_residents(campaign_id: int, admin_id: int) -> None:
 def _file(name: str, text: str) -> FileStorage:
     """A small but real PDF carrying the text, so downloads open in a reader."""
     body = f"BT /F1 12 Tf 72 720 Td ({text.encode('unicode_escape').decode()}) Tj ET".encode()
-    pdf = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-           b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-           b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>endobj\n"
-           b"4 0 obj<</Length " + str(len(body)).encode() + b">>stream\n" + body + b"\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    pdf = (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>endobj\n"
+        b"4 0 obj<</Length "
+        + str(len(body)).encode()
+        + b">>stream\n"
+        + body
+        + b"\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    )
     return FileStorage(stream=io.BytesIO(pdf), filename=name, content_type="application/pdf")
 
 
@@ -133,6 +139,7 @@ class _Driver:
         task = self.ready(element_id)[pick]
         with self.app.test_request_context("/", method="POST"):
             user = users.get_active(user_id)
+            assert user is not None  # the demo's users are active
             form = forms.form_from_values(task.form_key, fields, files, tasks.dynamic_choices(task))
             try:
                 tasks.complete(user, task.id, form)
@@ -163,12 +170,16 @@ def _self_check_fields(offset_days: list[int]) -> dict:
             fields[f"projects-{i}-expert_review"] = "y"
     for i, days in enumerate(offset_days):
         item = items[i % len(items)]
-        fields.update({
-            f"ledger-{i}-title": item["title"], f"ledger-{i}-source": source_codes.get(item["source"].split("、")[0], "self_check"),
-            f"ledger-{i}-measures": "；".join(item["measures"]), f"ledger-{i}-responsible_leader": item["responsible_leaders"][0],
-            f"ledger-{i}-responsible_department": item["responsible_departments"][0],
-            f"ledger-{i}-deadline": (clock.today() + timedelta(days=days)).isoformat(),
-        })
+        fields.update(
+            {
+                f"ledger-{i}-title": item["title"],
+                f"ledger-{i}-source": source_codes.get(item["source"].split("、")[0], "self_check"),
+                f"ledger-{i}-measures": "；".join(item["measures"]),
+                f"ledger-{i}-responsible_leader": item["responsible_leaders"][0],
+                f"ledger-{i}-responsible_department": item["responsible_departments"][0],
+                f"ledger-{i}-deadline": (clock.today() + timedelta(days=days)).isoformat(),
+            }
+        )
     return fields
 
 
@@ -185,7 +196,12 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
         d = _Driver(app, instance, ids)
         if level < 1:
             continue
-        d.do("deploy", d.staff, _deploy_fields(instance.unit.name), {"plan": _file("实施方案.pdf", "本单位专项整治实施方案")})
+        d.do(
+            "deploy",
+            d.staff,
+            _deploy_fields(instance.unit.name),
+            {"plan": _file("实施方案.pdf", "本单位专项整治实施方案")},
+        )
         if level < 2:
             continue
         # Deadlines spread so the lights differ: one item already overdue, one due soon, one later.
@@ -193,13 +209,21 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
         if level < 3:
             continue
         if target == "returned":
-            d.do("review_self_check", sup, {"decision": "return", "comments": "问题清单不够具体，请补充整改措施和责任人后重新报送。"})
+            d.do(
+                "review_self_check",
+                sup,
+                {"decision": "return", "comments": "问题清单不够具体，请补充整改措施和责任人后重新报送。"},
+            )
             continue
         d.do("review_self_check", sup, {"decision": "accept", "comments": "同意"})
         if level < 5:
             continue
-        d.do("rectify_item", d.staff, {"measures_taken": "已完成制度修订并公示", "completed_on": clock.today().isoformat()},
-             {"evidence": _file("整改佐证.pdf", "整改佐证材料")})
+        d.do(
+            "rectify_item",
+            d.staff,
+            {"measures_taken": "已完成制度修订并公示", "completed_on": clock.today().isoformat()},
+            {"evidence": _file("整改佐证.pdf", "整改佐证材料")},
+        )
         if target == "verifying":
             continue
         d.do("verify_item", sup, {"decision": "close", "check_type": "spot_check", "comments": "随机抽查属实"})
@@ -213,13 +237,22 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
             continue
         scores = {"scores-0-component": "整改成效", "scores-0-points": "86", "scores-0-max_points": "100"}
         if target == "remedial":
-            d.do("assessment", assessor, {**scores, "scores-0-points": "52", "verdict": "fail", "remarks": "走过场",
-                                          "remedial_items-0-title": "补课：整改措施公示不到位",
-                                          "remedial_items-0-source": "supervision",
-                                          "remedial_items-0-measures": "在县内主流媒体公示整改承诺",
-                                          "remedial_items-0-responsible_leader": "主要负责人",
-                                          "remedial_items-0-responsible_department": "办公室",
-                                          "remedial_items-0-deadline": (clock.today() + timedelta(days=10)).isoformat()})
+            d.do(
+                "assessment",
+                assessor,
+                {
+                    **scores,
+                    "scores-0-points": "52",
+                    "verdict": "fail",
+                    "remarks": "走过场",
+                    "remedial_items-0-title": "补课：整改措施公示不到位",
+                    "remedial_items-0-source": "supervision",
+                    "remedial_items-0-measures": "在县内主流媒体公示整改承诺",
+                    "remedial_items-0-responsible_leader": "主要负责人",
+                    "remedial_items-0-responsible_department": "办公室",
+                    "remedial_items-0-deadline": (clock.today() + timedelta(days=10)).isoformat(),
+                },
+            )
             continue
         d.do("assessment", assessor, {**scores, "verdict": "pass", "remarks": "整改到位"})
         timers.tick()

@@ -37,19 +37,20 @@ def describe(root) -> dict[str, tuple[object, dict]]:
     """Every flow element of every process: id -> (element, {aspect: value})."""
     lanes = bx.lanes_by_node(root)
     messages = {m.get("id"): m.get("name") or m.get("id") for m in bx.bpmn_children(root, "message")}
-    flows = [f for f in root.iter(f"{{{bx.BPMN}}}sequenceFlow")]
-    incoming, outgoing = {}, {}
+    flows = list(root.iter(f"{{{bx.BPMN}}}sequenceFlow"))
+    incoming: dict[str | None, list[str]] = {}
+    outgoing: dict[str | None, list[str]] = {}
     for f in flows:
-        outgoing.setdefault(f.get("sourceRef"), []).append(f.get("id"))
-        incoming.setdefault(f.get("targetRef"), []).append(f.get("id"))
-    found = {}
+        outgoing.setdefault(f.get("sourceRef"), []).append(f.get("id") or "")
+        incoming.setdefault(f.get("targetRef"), []).append(f.get("id") or "")
+    found: dict[str, tuple[bx.Element, dict[str, str]]] = {}
     for process in bx.processes(root):
         for scope in [process, *bx.inner_scopes(process)]:
-            parent = "" if scope is process else scope.get("id")
+            parent = "" if scope is process else scope.get("id") or ""
             for el in bx.flow_nodes(scope):
-                found[el.get("id")] = (el, _node(el, lanes, messages, incoming, outgoing, parent))
+                found[el.get("id") or ""] = (el, _node(el, lanes, messages, incoming, outgoing, parent))
             for el in bx.sequence_flows(scope):
-                found[el.get("id")] = (el, _flow(el))
+                found[el.get("id") or ""] = (el, _flow(el))
     return found
 
 

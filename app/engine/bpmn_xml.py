@@ -3,9 +3,14 @@
 Works on the XML itself (not SpiffWorkflow's specs) so lint and diff can name every element
 of any modeler's file, including ones SpiffWorkflow would refuse to parse.
 """
+from collections.abc import Iterator
+
 from lxml import etree
 
 from app.i18n import _l
+
+# An element of a parsed diagram (lxml's element class; "private" in name only).
+Element = etree._Element
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -33,15 +38,15 @@ TYPE_NAMES = {
 }
 
 
-def local(el) -> str:
+def local(el: Element) -> str:
     return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
 
-def is_bpmn(el) -> bool:
+def is_bpmn(el: Element) -> bool:
     return isinstance(el.tag, str) and etree.QName(el).namespace == BPMN
 
 
-def bpmn_children(el, name: str | None = None):
+def bpmn_children(el: Element, name: str | None = None) -> list[Element]:
     return [c for c in el if is_bpmn(c) and (name is None or local(c) == name)]
 
 
@@ -50,34 +55,35 @@ def label(el):
     return _l("「%(name)s」", name=(el.get("name") or "").strip() or el.get("id") or local(el))
 
 
-def text(el) -> str:
+def text(el: Element | None) -> str:
     return (el.text or "").strip() if el is not None else ""
 
 
-def processes(root) -> list:
+def processes(root: Element) -> list[Element]:
     return bpmn_children(root, "process")
 
 
-def is_executable(process) -> bool:
+def is_executable(process: Element) -> bool:
     return (process.get("isExecutable") or "").strip().lower() == "true"
 
 
-def has_di(root) -> bool:
+def has_di(root: Element) -> bool:
     return bool(root.findall(f"{{{BPMNDI}}}BPMNDiagram/{{{BPMNDI}}}BPMNPlane"))
 
 
-def lanes_by_node(root) -> dict[str, str | None]:
+def lanes_by_node(root: Element) -> dict[str, str | None]:
     """Lane name of every flow node listed in a lane (as SpiffWorkflow reads it)."""
-    lanes = {}
+    lanes: dict[str, str | None] = {}
     for ref in root.iter(f"{{{BPMN}}}flowNodeRef"):
         if ref.text:
-            lanes[ref.text.strip()] = ref.getparent().get("name")
+            lane = ref.getparent()
+            lanes[ref.text.strip()] = lane.get("name") if lane is not None else None
     return lanes
 
 
-def lane_of(node, lanes: dict) -> str | None:
+def lane_of(node: Element, lanes: dict[str, str | None]) -> str | None:
     """A node's lane, or its enclosing subprocess's when the node sits in no lane."""
-    el = node
+    el: Element | None = node
     while el is not None:
         lane = lanes.get(el.get("id") or "")
         if lane:
@@ -88,19 +94,19 @@ def lane_of(node, lanes: dict) -> str | None:
     return None
 
 
-def spiff_properties(el) -> dict[str, str]:
+def spiff_properties(el: Element) -> dict[str, str]:
     return {
-        p.get("name"): p.get("value") or ""
+        name: p.get("value") or ""
         for p in el.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)
-        if p.get("name")
+        if (name := p.get("name"))
     }
 
 
-def service_operator(el):
+def service_operator(el: Element) -> Element | None:
     return el.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
 
 
-def timers(el) -> list[tuple[str, str]]:
+def timers(el: Element) -> list[tuple[str, str]]:
     """(kind, expression) of an event's timer definitions."""
     found = []
     for definition in bpmn_children(el, "timerEventDefinition"):
@@ -110,24 +116,24 @@ def timers(el) -> list[tuple[str, str]]:
     return found
 
 
-def condition(flow) -> str | None:
+def condition(flow: Element) -> str | None:
     expr = flow.find("bpmn:conditionExpression", NS)
     return text(expr) if expr is not None else None
 
 
-def event_kinds(el) -> list[str]:
+def event_kinds(el: Element) -> list[str]:
     return [local(c) for c in bpmn_children(el) if local(c).endswith("EventDefinition")]
 
 
-def flow_nodes(scope) -> list:
+def flow_nodes(scope: Element) -> list[Element]:
     return [c for c in bpmn_children(scope) if local(c) in FLOW_NODES]
 
 
-def sequence_flows(scope) -> list:
+def sequence_flows(scope: Element) -> list[Element]:
     return bpmn_children(scope, "sequenceFlow")
 
 
-def inner_scopes(scope):
+def inner_scopes(scope: Element) -> Iterator[Element]:
     """Scopes nested in this one (subprocesses), depth first."""
     for node in flow_nodes(scope):
         if local(node) in SCOPES:

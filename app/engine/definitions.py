@@ -11,12 +11,13 @@ import pickle
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from . import lint as linter
-from .errors import DiagramError
+from .errors import DiagramError, Problem
 from .serialization import SERIALIZER
 from .xml_safety import Limits
 
@@ -39,7 +40,7 @@ class ParsedDiagram:
     spec_json: str
     form_keys: list[str]
     user_tasks: list[UserTaskInfo] = field(default_factory=list)
-    warnings: list = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def content_hash(xml: bytes) -> str:
@@ -52,6 +53,8 @@ def parse(xml: bytes, filename: str, known_forms: set[str], limits: Limits | Non
     if report.errors:
         raise DiagramError(report.errors)
     spec, subprocess_specs = report.spec, report.subprocess_specs
+    # A report without errors carries the parsed specs and the process key (lint sets them together).
+    assert subprocess_specs is not None and report.process_key is not None
     user_tasks: list[UserTaskInfo] = []
     for s in [spec, *subprocess_specs.values()]:
         for ts in s.task_specs.values():
@@ -83,17 +86,18 @@ class SpecBundle:
     A thread works on one workflow at a time (load, complete, dump), which this relies on.
     """
 
-    def __init__(self, spec, subprocess_specs: dict):
+    def __init__(self, spec: Any, subprocess_specs: dict[str, Any]) -> None:
         self._blob = pickle.dumps((spec, subprocess_specs), protocol=pickle.HIGHEST_PROTOCOL)
         self._local = threading.local()
 
-    def fresh(self) -> tuple[object, dict]:
+    def fresh(self) -> tuple[Any, dict[str, Any]]:
         """A private copy nobody else holds (unpickled: ~3x faster than restoring the JSON)."""
-        return pickle.loads(self._blob)
+        copy: tuple[Any, dict[str, Any]] = pickle.loads(self._blob)
+        return copy
 
-    def borrow(self) -> tuple[object, dict]:
+    def borrow(self) -> tuple[Any, dict[str, Any]]:
         """This thread's copy, without event-subprocess wiring left from its last workflow."""
-        copy = getattr(self._local, "copy", None)
+        copy: tuple[Any, dict[str, Any]] | None = getattr(self._local, "copy", None)
         if copy is None:
             copy = self._local.copy = self.fresh()
         spec, subprocess_specs = copy
@@ -102,7 +106,7 @@ class SpecBundle:
         return copy
 
 
-def unwire_triggers(process_spec) -> None:
+def unwire_triggers(process_spec: Any) -> None:
     # Specs keep their links as lists of names (_inputs/_outputs); the properties build copies.
     start, end = process_spec.start, process_spec.end
     for name in getattr(start, "trigger_specs", []):

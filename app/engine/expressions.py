@@ -8,7 +8,7 @@ dunder attributes, no calls outside a few pure functions, and bounded sizes.
 import ast
 import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +35,7 @@ MAX_LENGTH = 500
 MAX_INT = 10**12
 MAX_SEQUENCE = 10_000
 
-_BIN_OPS = {
+_BIN_OPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
@@ -43,7 +43,7 @@ _BIN_OPS = {
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
 }
-_CMP_OPS = {
+_CMP_OPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
     ast.Lt: operator.lt,
@@ -55,7 +55,11 @@ _CMP_OPS = {
     ast.Is: operator.is_,
     ast.IsNot: operator.is_not,
 }
-_UNARY_OPS = {ast.Not: operator.not_, ast.USub: operator.neg, ast.UAdd: operator.pos}
+_UNARY_OPS: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.Not: operator.not_,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+}
 # Constructs that can run without bound (powers, loops in comprehensions, functions):
 # refused as an attack, not as a mistake.
 _UNBOUNDED = (
@@ -69,12 +73,12 @@ _FORMAT_WIDTH = re.compile(r"%[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?")
 NEVER = "9999-12-31T00:00:00+08:00"
 
 
-def _moment(value) -> datetime:
+def _moment(value: Any) -> datetime:
     parsed = datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=workdays.local_tz())
 
 
-def ladder_at(due, offset) -> str:
+def ladder_at(due: Any, offset: Mapping[str, Any] | None) -> str:
     """When a rung of the overdue ladder fires: `due` (ISO time) moved by `offset`,
     {"days": n, "unit": "working" | "calendar"}. No due time: never."""
     if not due:
@@ -83,7 +87,7 @@ def ladder_at(due, offset) -> str:
     return workdays.shift(_moment(due), int(offset.get("days", 0)), offset.get("unit", "working")).isoformat()
 
 
-def later(*values) -> str | None:
+def later(*values: str | None) -> str | None:
     """The latest of some ISO times (None ignored): a returned task's new deadline wins."""
     present = [v for v in values if v]
     return max(present, key=_moment) if present else None
@@ -194,16 +198,16 @@ def _check_size(value: Any) -> Any:
 
 
 class _Evaluator(ast.NodeVisitor):
-    def __init__(self, names: Mapping[str, Any]):
+    def __init__(self, names: Mapping[str, Any]) -> None:
         self.names = names
 
     def generic_visit(self, node):  # pragma: no cover - parse() refuses these first
         raise ExpressionError(_l("表达式中不允许使用 %(name)s", name=type(node).__name__))
 
-    def visit_Constant(self, node):
+    def visit_Constant(self, node: ast.Constant) -> Any:
         return node.value
 
-    def visit_Name(self, node):
+    def visit_Name(self, node: ast.Name) -> Any:
         if node.id in self.names:
             return self.names[node.id]
         if node.id in CONSTANTS:
@@ -212,7 +216,8 @@ class _Evaluator(ast.NodeVisitor):
             return FUNCTIONS[node.id]
         raise ExpressionError(_l("未定义的变量 %(name)s", name=node.id))
 
-    def visit_BoolOp(self, node):
+    def visit_BoolOp(self, node: ast.BoolOp) -> Any:
+        result: Any
         if isinstance(node.op, ast.And):
             result = True
             for value in node.values:
@@ -227,7 +232,7 @@ class _Evaluator(ast.NodeVisitor):
                 return result
         return result
 
-    def visit_BinOp(self, node):
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
         left, right = self.visit(node.left), self.visit(node.right)
         sequences = (str, list, tuple)
         if isinstance(node.op, ast.Mult) and (isinstance(left, sequences) or isinstance(right, sequences)):
@@ -239,12 +244,12 @@ class _Evaluator(ast.NodeVisitor):
         except (TypeError, ZeroDivisionError, OverflowError) as exc:
             raise ExpressionError(_l("运算错误：%(error)s", error=str(exc))) from None
 
-    def visit_UnaryOp(self, node):
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
         return _UNARY_OPS[type(node.op)](self.visit(node.operand))
 
-    def visit_Compare(self, node):
+    def visit_Compare(self, node: ast.Compare) -> bool:
         left = self.visit(node.left)
-        for op, comparator in zip(node.ops, node.comparators):
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = self.visit(comparator)
             try:
                 if not _CMP_OPS[type(op)](left, right):
@@ -254,10 +259,10 @@ class _Evaluator(ast.NodeVisitor):
             left = right
         return True
 
-    def visit_IfExp(self, node):
+    def visit_IfExp(self, node: ast.IfExp) -> Any:
         return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
 
-    def visit_Subscript(self, node):
+    def visit_Subscript(self, node: ast.Subscript) -> Any:
         container = self.visit(node.value)
         key = self.visit(node.slice)
         try:
@@ -265,19 +270,23 @@ class _Evaluator(ast.NodeVisitor):
         except (KeyError, IndexError, TypeError) as exc:
             raise ExpressionError(_l("取值失败：%(error)s", error=repr(exc))) from None
 
-    def visit_Slice(self, node):
+    def visit_Slice(self, node: ast.Slice) -> slice:
         return slice(*(self.visit(p) if p is not None else None for p in (node.lower, node.upper, node.step)))
 
-    def visit_Attribute(self, node):
+    def visit_Attribute(self, node: ast.Attribute) -> Any:
         target = self.visit(node.value)
         if not isinstance(target, (dict, str)):
             raise ExpressionError(_l("不允许访问属性 %(name)s", name=node.attr))
         return getattr(target, node.attr)
 
-    def visit_Call(self, node):
+    def visit_Call(self, node: ast.Call) -> Any:
         func = self.visit(node.func)
         args = [self.visit(a) for a in node.args]
-        kwargs = {k.arg: self.visit(k.value) for k in node.keywords}
+        kwargs: dict[str, Any] = {}
+        for k in node.keywords:
+            if k.arg is None:  # f(**mapping)
+                raise ExpressionError("函数调用失败：不允许展开参数（**）")
+            kwargs[k.arg] = self.visit(k.value)
         try:
             return _check_size(func(*args, **kwargs))
         except ExpressionError:
@@ -285,11 +294,16 @@ class _Evaluator(ast.NodeVisitor):
         except Exception as exc:
             raise ExpressionError(_l("函数调用失败：%(error)s", error=str(exc))) from None
 
-    def visit_List(self, node):
+    def visit_List(self, node: ast.List) -> list[Any]:
         return [self.visit(e) for e in node.elts]
 
-    def visit_Tuple(self, node):
+    def visit_Tuple(self, node: ast.Tuple) -> tuple[Any, ...]:
         return tuple(self.visit(e) for e in node.elts)
 
-    def visit_Dict(self, node):
-        return {self.visit(k): self.visit(v) for k, v in zip(node.keys, node.values)}
+    def visit_Dict(self, node: ast.Dict) -> dict[Any, Any]:
+        result = {}
+        for key, value in zip(node.keys, node.values, strict=True):
+            if key is None:  # {**mapping}
+                raise ExpressionError("表达式中不允许展开字典（**）")
+            result[self.visit(key)] = self.visit(value)
+        return result

@@ -13,9 +13,12 @@ objects). tests/unit/test_lint.py checks both lists against the services that fi
 """
 import ast
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -51,8 +54,8 @@ _ISO_LIKE = re.compile(r"^(R\d*/)?P[0-9TYMWDHS.,]+$|^\d{4}-\d{2}-\d{2}", re.IGNO
 class Report:
     problems: list[Problem] = field(default_factory=list)
     process_key: str | None = None
-    spec: object = None
-    subprocess_specs: dict | None = None
+    spec: Any = None  # SpiffWorkflow's process spec (untyped library)
+    subprocess_specs: dict[str, Any] | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -77,7 +80,7 @@ def lint(xml: bytes, filename: str, known_forms: set[str], limits: xml_safety.Li
     return report
 
 
-def _build(report: Report, tree, filename: str, process_key: str) -> None:
+def _build(report: Report, tree: etree._ElementTree, filename: str, process_key: str | None) -> None:
     parser = SpiffBpmnParser()
     try:
         parser.add_bpmn_xml(tree, filename=filename)
@@ -168,7 +171,7 @@ class _Linter:
                                        element=bx.label(owner), what=what, expression=_short(expression),
                                        error=exc.text), "unsafe_expression")
 
-    def all_expressions(self, scope):
+    def all_expressions(self, scope: bx.Element) -> Iterator[tuple[bx.Element, str, str]]:
         """(owner element, what, expression) for every expression under scope."""
         for el in scope.iter():
             if not isinstance(el.tag, str) or not bx.is_bpmn(el):
@@ -182,10 +185,10 @@ class _Linter:
                         yield el, what, expression
 
     # -- the executable process
-    def process(self, process) -> None:
+    def process(self, process: bx.Element) -> None:
         self.known = set(KNOWN_DATA) | self.defined_names(self.root)
         self.processes = {p.get("id"): p for p in bx.processes(self.root)}
-        done = set()
+        done: set[str | None] = set()
         todo = [process]
         while todo:  # the main process and every process it calls, each once
             current = todo.pop()
@@ -198,7 +201,7 @@ class _Linter:
                 if target is not None:
                     todo.append(target)
 
-    def scope_tree(self, process) -> None:
+    def scope_tree(self, process: bx.Element) -> None:
         for scope in [process, *bx.inner_scopes(process)]:
             for node in bx.flow_nodes(scope):
                 self.node(node)
@@ -207,8 +210,8 @@ class _Linter:
                     self.expression(flow, CONDITION, bx.condition(flow))
             self.graph(scope)
 
-    def defined_names(self, process) -> set[str]:
-        names = set()
+    def defined_names(self, process: bx.Element) -> set[str]:
+        names: set[str | None] = set()
         for tag in ("loopDataInputRef", "loopDataOutputRef"):
             names |= {bx.text(e) for e in process.iter(f"{{{bx.BPMN}}}{tag}") if bx.text(e)}
         for tag in ("inputDataItem", "outputDataItem", "dataObject"):
@@ -217,7 +220,7 @@ class _Linter:
         names |= {e.get("resultVariable") for e in process.iter(f"{{{bx.SPIFF}}}serviceTaskOperator")}
         return {n for n in names if n}
 
-    def node(self, node) -> None:
+    def node(self, node: bx.Element) -> None:
         kind = bx.local(node)
         props = bx.spiff_properties(node)
         for what, expression, timer_kind in _node_expressions(node):
@@ -244,7 +247,7 @@ class _Linter:
         elif kind == "exclusiveGateway":
             self.gateway(node)
 
-    def user_task(self, node, props: dict) -> None:
+    def user_task(self, node: bx.Element, props: dict[str, str]) -> None:
         form_key = props.get("form_key")
         if not form_key:
             self.add(node, _l("%(element)s是用户任务，但没有设置表单（form_key 属性）", element=bx.label(node)), "form_key")
@@ -256,7 +259,7 @@ class _Linter:
             self.add(node, _l("%(element)s所在泳道「%(lane)s」不是已知角色（%(roles)s）", element=bx.label(node),
                               lane=lane or _l("无"), roles=Joined(ROLES, ITEMS)), "lane")
 
-    def service_task(self, node) -> None:
+    def service_task(self, node: bx.Element) -> None:
         operator = bx.service_operator(node)
         if operator is None or not operator.get("id"):
             self.add(node, _l("%(element)s是服务任务，但没有指定要调用的操作（可选：%(operations)s）",
@@ -265,7 +268,7 @@ class _Linter:
             self.add(node, _l("%(element)s调用了未登记的操作 %(operation)s", element=bx.label(node),
                               operation=operator.get("id")), "operation")
 
-    def gateway(self, node) -> None:
+    def gateway(self, node: bx.Element) -> None:
         outgoing = [f for f in self.root.iter(f"{{{bx.BPMN}}}sequenceFlow") if f.get("sourceRef") == node.get("id")]
         if len(outgoing) < 2:
             return
@@ -274,15 +277,16 @@ class _Linter:
             self.add(node, _l("%(element)s的默认路径 %(default)s 不是它的出口顺序流", element=bx.label(node),
                               default=default), "gateway_default")
             default = None
-        conditions = []
+        conditions: list[str] = []
         for flow in outgoing:
             if flow.get("id") == default:
                 continue
-            if bx.condition(flow) is None:
+            condition = bx.condition(flow)
+            if condition is None:
                 self.add(flow, _l("从排他网关%(gateway)s出发的顺序流%(flow)s既没有条件，也不是默认路径",
                                   gateway=bx.label(node), flow=bx.label(flow)), "condition_missing")
             else:
-                conditions.append(bx.condition(flow))
+                conditions.append(condition)
         if not default and not _exhaustive(conditions):
             self.add(node, _l("排他网关%(gateway)s没有默认路径，且无法证明各条件覆盖所有情况：请设置默认路径",
                               gateway=bx.label(node)), "gateway_default")
@@ -363,10 +367,11 @@ class _Linter:
                      "cardinality")
 
     # -- structure: reachability and ends, per scope
-    def graph(self, scope) -> None:
-        nodes = {n.get("id"): n for n in bx.flow_nodes(scope)}
+    def graph(self, scope: bx.Element) -> None:
+        # Keyed by id; a node without one is keyed "" (None would break the sorting below).
+        nodes = {n.get("id") or "": n for n in bx.flow_nodes(scope)}
         out: dict[str, list[str]] = {i: [] for i in nodes}
-        incoming: dict[str, int] = {i: 0 for i in nodes}
+        incoming: dict[str, int] = dict.fromkeys(nodes, 0)
         for flow in bx.sequence_flows(scope):
             src, tgt = flow.get("sourceRef"), flow.get("targetRef")
             if src not in nodes or tgt not in nodes:
@@ -374,7 +379,7 @@ class _Linter:
                 continue
             out[src].append(tgt)
             incoming[tgt] += 1
-        attached = {i: n.get("attachedToRef") for i, n in nodes.items() if bx.local(n) == "boundaryEvent"}
+        attached = {i: n.get("attachedToRef") or "" for i, n in nodes.items() if bx.local(n) == "boundaryEvent"}
         event_subs = {i for i, n in nodes.items() if bx.local(n) in bx.SCOPES and n.get("triggeredByEvent") == "true"}
         starts = [i for i, n in nodes.items() if bx.local(n) == "startEvent"]
         if not starts:
@@ -401,7 +406,7 @@ class _Linter:
                 self.add(node, _l("从%(element)s出发无法到达结束事件（路径陷入循环）", element=bx.label(node)), "no_end")
 
 
-def _node_expressions(el):
+def _node_expressions(el: bx.Element) -> Iterator[tuple[str, str, str | None]]:
     """(what, expression, timer kind or None) for each expression a flow node holds."""
     for kind, expression in bx.timers(el):
         yield bx.TIMER_KINDS[kind], expression, kind
@@ -419,7 +424,7 @@ def _node_expressions(el):
             yield what, bx.text(node), None
 
 
-def _owner(el):
+def _owner(el: bx.Element | None) -> bx.Element | None:
     """The nearest element with an id (the one a message should point at)."""
     while el is not None and not el.get("id"):
         el = el.getparent()
@@ -430,8 +435,9 @@ def _short(expression: str, limit: int = 80) -> str:
     return expression if len(expression) <= limit else expression[:limit] + "…"
 
 
-def _closure(seeds, step) -> set[str]:
-    seen, stack = set(), list(seeds)
+def _closure(seeds: Iterable[str], step: Callable[[str], list[str]]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(seeds)
     while stack:
         i = stack.pop()
         if i in seen:
@@ -444,7 +450,7 @@ def _closure(seeds, step) -> set[str]:
 _NEGATION = {"==": "!=", "!=": "==", "truthy": "falsy", "falsy": "truthy"}
 
 
-def _atom(node) -> tuple | None:
+def _atom(node: ast.expr) -> tuple[str, str, str | None] | None:
     """A condition as (subject, test, value) when it is simple enough to reason about."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         inner = _atom(node.operand)
@@ -463,7 +469,7 @@ def _atom(node) -> tuple | None:
 
 def _exhaustive(conditions: list[str]) -> bool:
     """Provably true for every input: a literal true, or a test and its negation (x == v, x != v)."""
-    atoms = set()
+    atoms: set[tuple[str, str, str | None]] = set()
     for condition in conditions:
         try:
             atom = _atom(expressions.parse(condition).body)

@@ -13,9 +13,12 @@ version no longer has are cut out of the tree (their children move up to their p
 state is stored without its spec, so it may only name elements the new version has; the
 history of what was done stays in the application's own tables.
 """
+from collections.abc import Iterator
 from copy import deepcopy
+from typing import Any
 
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from app.i18n import ITEMS, N_, Joined, LazyText, _l
@@ -52,7 +55,7 @@ def _element(spec):
     return _l("「%(name)s」（%(id)s）", name=spec.bpmn_name or spec.bpmn_id or spec.name, id=spec.bpmn_id or spec.name)
 
 
-def _pairs(workflow, spec, subprocess_specs):
+def _pairs(workflow: BpmnWorkflow, spec: Any, subprocess_specs: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
     """(workflow or subworkflow, the new spec for it or None) for the workflow and its subprocesses."""
     yield workflow, spec
     for sub in workflow.subprocesses.values():
@@ -93,7 +96,7 @@ def migrate(run: Run, target: SpecBundle) -> bytes:
     """The workflow's state moved onto the target version (check `blockers` first)."""
     spec, subprocess_specs = target.fresh()
     workflow = run.workflow
-    kept = {}
+    kept: dict[Any, tuple[Any, Any]] = {}
     for wf, _ in _pairs(workflow, spec, subprocess_specs):
         for task in wf.get_tasks(state=TaskState.READY | TaskState.WAITING, skip_subprocesses=True):
             kept[task.id] = (deepcopy(task.data), deepcopy(task.internal_data))
@@ -109,7 +112,7 @@ def migrate(run: Run, target: SpecBundle) -> bytes:
     return dump_state(workflow)
 
 
-def _cut_unknown(wf, new_spec) -> None:
+def _cut_unknown(wf: Any, new_spec: Any) -> None:
     """Remove tasks whose element the new version lacks: finished ones are spliced out (children
     move to the parent), predicted ones dropped with what they predicted."""
     known = set(new_spec.task_specs.values())

@@ -1,6 +1,8 @@
 """Running workflows: start, load, complete user tasks, deliver messages, fire timers."""
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
@@ -9,6 +11,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 from app import clock, workdays
@@ -34,29 +37,30 @@ class ReadyTask:
     form_key: str | None
     phase: str | None
     due_at: datetime | None
-    item: dict | None
+    item: dict[str, Any] | None
 
 
-def _props(task_spec) -> dict:
-    return (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+def _props(task_spec: Any) -> dict[str, Any]:
+    props: dict[str, Any] = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+    return props
 
 
-def parse_due(value) -> datetime | None:
+def parse_due(value: Any) -> datetime | None:
     """A due value from process data: an ISO datetime, or a date meaning the end of that local day."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, date):
-        return workdays.end_of_working_day(value).astimezone(timezone.utc)
+        return workdays.end_of_working_day(value).astimezone(UTC)
     else:
         text = str(value)
         if len(text) == 10:
-            return workdays.end_of_working_day(date.fromisoformat(text)).astimezone(timezone.utc)
+            return workdays.end_of_working_day(date.fromisoformat(text)).astimezone(UTC)
         parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=clock.local_tz())
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
@@ -76,7 +80,7 @@ class TimerChange:
 class Run:
     """One loaded workflow."""
 
-    def __init__(self, workflow: BpmnWorkflow):
+    def __init__(self, workflow: BpmnWorkflow) -> None:
         self.workflow = workflow
         workflow.script_engine = SCRIPT_ENGINE  # not serialised: set again on every load
 
@@ -95,12 +99,12 @@ class Run:
                     form_key=props.get("form_key"),
                     phase=props.get("phase"),
                     due_at=self._due(task, props.get("due")),
-                    item=task.data.get("item") if isinstance(task.data.get("item"), dict) else None,
+                    item=item if isinstance(item := task.data.get("item"), dict) else None,
                 )
             )
         return result
 
-    def _due(self, task, expression: str | None) -> datetime | None:
+    def _due(self, task: SpiffTask, expression: str | None) -> datetime | None:
         if not expression:
             return None
         try:
@@ -121,26 +125,29 @@ class Run:
         return any(e.event_type == "MessageEventDefinition" and e.name == name for e in self.workflow.waiting_events())
 
     def next_timer_at(self) -> datetime | None:
-        times = []
+        times: list[datetime] = []
         for event in self.workflow.waiting_events():
             if event.event_type not in TIMER_EVENTS or not event.value:
                 continue
             value = event.value["next"] if isinstance(event.value, dict) else event.value
             try:
-                times.append(parse_due(value))
+                due = parse_due(value)
             except ValueError:
                 continue
+            if due is not None:
+                times.append(due)
         return min(times) if times else None
 
     @property
     def completed(self) -> bool:
-        return self.workflow.completed
+        return bool(self.workflow.completed)
 
-    def data(self) -> dict:
-        return self.workflow.data
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.workflow.data
+        return data
 
     # -- changing
-    def complete(self, spiff_id: str, data: dict) -> None:
+    def complete(self, spiff_id: str, data: dict[str, Any]) -> None:
         """Complete a ready user task with process data and run to the next wait state."""
         try:
             task = self.workflow.get_task_from_id(UUID(spiff_id))
@@ -151,7 +158,7 @@ class Run:
         task.data.update(data)
         self._step(task.run)
 
-    def send_message(self, name: str, payload: dict | None = None) -> None:
+    def send_message(self, name: str, payload: dict[str, Any] | None = None) -> None:
         """Deliver a message to whatever catches it (a gate, or an event subprocess start)."""
         self._step(lambda: self.workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload or {})))
 
@@ -159,7 +166,7 @@ class Run:
         """Fire timers that are due and run the engine."""
         self._step(lambda: None)
 
-    def _step(self, action) -> None:
+    def _step(self, action: Callable[[], object]) -> None:
         try:
             action()
             self.workflow.do_engine_steps()
@@ -172,10 +179,10 @@ class Run:
         except SpiffWorkflowException as exc:
             raise EngineError(_l("流程执行失败：%(error)s", error=str(exc))) from exc
 
-    def open_data(self) -> list[dict]:
+    def open_data(self) -> list[dict[str, Any]]:
         """The data dicts the process reads from here on: every unfinished task's and each
         (sub)workflow's. Changing them in place changes the deadlines the diagram computes next."""
-        seen: dict[int, dict] = {}
+        seen: dict[int, dict[str, Any]] = {}
         for task in self.workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
             seen.setdefault(id(task.data), task.data)
         for wf in [self.workflow, *self.workflow.subprocesses.values()]:
@@ -190,7 +197,7 @@ class Run:
         calendar changed, that stored time is stale. Nothing fires here, even a time now in the
         past: the next sweep does that. Duration and cycle timers count from when they started
         waiting and are left alone. Returns the timers whose time changed."""
-        changes = []
+        changes: list[TimerChange] = []
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
             definition = getattr(task.task_spec, "event_definition", None)
             if not isinstance(definition, TimeDateEventDefinition):
@@ -216,7 +223,8 @@ class Run:
         return changes
 
     def take_effects(self) -> list[Effect]:
-        return self.workflow.__dict__.pop("_rectify_effects", [])
+        effects: list[Effect] = self.workflow.__dict__.pop("_rectify_effects", [])
+        return effects
 
     def pending_effects(self) -> list[Effect]:
         """The effects take_effects() would return, left in place."""
@@ -226,7 +234,7 @@ class Run:
         return dump_state(self.workflow)
 
 
-def _attached_user_task(timer):
+def _attached_user_task(timer: SpiffTask) -> SpiffTask | None:
     """The user task a boundary timer sits on (its sibling under the boundary split), if any."""
     node = timer.parent
     if node is None or not isinstance(node.task_spec, BoundaryEventSplit):
@@ -234,7 +242,7 @@ def _attached_user_task(timer):
     return next((c for c in node.children if getattr(c.task_spec, "manual", False)), None)
 
 
-def start(bundle: SpecBundle, data: dict) -> Run:
+def start(bundle: SpecBundle, data: dict[str, Any]) -> Run:
     """Start a workflow with process data and run it to its first wait state."""
     spec, subprocess_specs = bundle.borrow()
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=SCRIPT_ENGINE)

@@ -1,10 +1,12 @@
 """The script engine every workflow runs with: restricted expressions, no scripts,
 service tasks limited to registered operations."""
 import json
+from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.task import Task as SpiffTask
 
 from app.i18n import _l
 
@@ -12,8 +14,11 @@ from . import expressions, operations
 from .errors import EngineError
 
 
-class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
-    def evaluate(self, expression, context, external_context=None):
+# SpiffWorkflow ships no type information: its classes are Any to mypy, so subclassing them is flagged.
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
+    def evaluate(
+        self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None
+    ) -> Any:
         return expressions.evaluate(expression, context, external_context)
 
     def execute(self, script, context, external_context=None):
@@ -23,12 +28,18 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         raise EngineError(_l("服务任务必须通过已登记的操作调用"))
 
 
-class RectifyScriptEngine(PythonScriptEngine):
-    def __init__(self):
+class RectifyScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWorkflow: no types (above)
+    def __init__(self) -> None:
         super().__init__(environment=RestrictedEnvironment())
 
-    def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
-        func = operations.get(operation_name)
+    def call_service(
+        self,
+        task: SpiffTask,
+        operation_name: str | None = None,
+        operation_params: dict[str, dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> str:
+        func = operations.get(operation_name) if operation_name else None
         if func is None:
             raise EngineError(_l("未登记的操作：%(name)s", name=operation_name))
         params = {name: spec["value"] for name, spec in (operation_params or {}).items()}
@@ -46,7 +57,7 @@ class RectifyScriptEngine(PythonScriptEngine):
         return json.dumps(result, ensure_ascii=False, default=str)
 
 
-def _attached_user_task(task):
+def _attached_user_task(task: SpiffTask) -> SpiffTask | None:
     """The user task whose boundary event led straight to this service task, if any."""
     event = task.parent
     node = event.parent if event is not None else None

@@ -6,6 +6,7 @@ on load; the remaining state is JSON compressed with zlib.
 """
 import json
 import zlib
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
@@ -20,16 +21,17 @@ from .errors import EngineError
 FORMAT = f"rectify-state/1 spiff/{VERSION}"
 
 
-class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
+# SpiffWorkflow ships no type information: subclassing its (Any) converter is flagged otherwise.
+class StateOnlyWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
     """Converts a workflow without its specs; on load the caller supplies spec objects."""
 
-    def to_dict(self, workflow):
-        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct: dict[str, Any] = super(BpmnWorkflowConverter, self).to_dict(workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def restore_with_specs(self, dct, spec, subprocess_specs):
+    def restore_with_specs(self, dct: dict[str, Any], spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
@@ -54,11 +56,12 @@ def dump_state(workflow: BpmnWorkflow) -> bytes:
     return zlib.compress(raw, 6)
 
 
-def state_dict(state: bytes) -> dict:
-    return json.loads(zlib.decompress(state))
+def state_dict(state: bytes) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(zlib.decompress(state))
+    return data
 
 
-def load_state(state: bytes, spec, subprocess_specs) -> BpmnWorkflow:
+def load_state(state: bytes, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
     dct = state_dict(state)
     if dct.pop("format", None) != FORMAT:
         raise EngineError(_l("流程实例的存储格式与当前引擎版本不符"))

@@ -2,11 +2,18 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from app.forms.safe import SafeForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
-    BooleanField, DateField, DecimalField, FieldList, FormField, IntegerField,
-    SelectField, SelectMultipleField, StringField, TextAreaField,
+    BooleanField,
+    DateField,
+    DecimalField,
+    FieldList,
+    FormField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.form import Form
@@ -16,6 +23,7 @@ from app.forms import i18n
 from app.forms import validators as v
 from app.forms.definition import FieldDef, FormDefinition
 from app.forms.i18n import LocalizedText
+from app.forms.safe import SafeForm
 
 
 def _strip(value):

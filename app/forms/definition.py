@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import yaml
 
@@ -36,8 +37,10 @@ _EXTRA = {
     "group": {"fields", "min_rows", "max_rows", "rows_required_if"},
 }
 # Defaults keep stored answers bounded even where a definition forgets a limit.
-DEFAULT_MAX = {"text": 200, "textarea": 5000, "integer": 1_000_000_000, "decimal": Decimal("9999999999.99")}
-DEFAULT_MIN = {"decimal": Decimal("0")}
+DEFAULT_MAX: dict[str, int | Decimal] = {
+    "text": 200, "textarea": 5000, "integer": 1_000_000_000, "decimal": Decimal("9999999999.99"),
+}
+DEFAULT_MIN: dict[str, int | Decimal] = {"decimal": Decimal("0")}
 
 
 class FormDefinitionError(DomainError):
@@ -104,12 +107,12 @@ class FieldDef:
     process: bool = False
     multiple: bool = False
     accept: tuple[str, ...] = ()
-    fields: tuple["FieldDef", ...] = ()
+    fields: tuple[FieldDef, ...] = ()
     min_rows: int = 0
     max_rows: int | None = None
     required_if: Condition | None = None
 
-    def subfield(self, name: str) -> "FieldDef | None":
+    def subfield(self, name: str) -> FieldDef | None:
         return next((f for f in self.fields if f.name == name), None)
 
 
@@ -186,6 +189,10 @@ class _Parser:
             raise self.fail(what, "expected a list")
         return value
 
+    @overload
+    def text(self, value: Any, what: str, required: Literal[True]) -> LocalizedText: ...
+    @overload
+    def text(self, value: Any, what: str, required: bool = False) -> LocalizedText | None: ...
     def text(self, value: Any, what: str, required: bool = False) -> LocalizedText | None:
         if value is None:
             if required:
@@ -289,8 +296,12 @@ class _Parser:
         return number
 
     def bounds(self, raw: dict, ftype: str, what: str) -> tuple[Any, Any]:
-        low = self.number(raw["min"], f"{what}.min") if raw.get("min") is not None else DEFAULT_MIN.get(ftype)
-        high = self.number(raw["max"], f"{what}.max") if raw.get("max") is not None else DEFAULT_MAX[ftype]
+        low: int | Decimal | None = (
+            self.number(raw["min"], f"{what}.min") if raw.get("min") is not None else DEFAULT_MIN.get(ftype)
+        )
+        high: int | Decimal = (
+            self.number(raw["max"], f"{what}.max") if raw.get("max") is not None else DEFAULT_MAX[ftype]
+        )
         if ftype in ("text", "textarea", "integer"):
             for bound, key in ((low, "min"), (high, "max")):
                 if bound is not None and bound != int(bound):
@@ -318,7 +329,9 @@ class _Parser:
                 # YAML 1.1 reads bare yes/no/on/off as booleans; the hint saves a puzzled hour.
                 raise self.fail(where, f"value must be a non-empty string, got {item.get('value')!r} "
                                        "(quote values such as \"yes\" and \"no\")")
-            result.append(Choice(item["value"], self.text({k: item[k] for k in ("zh", "en") if k in item}, where, True)))
+            result.append(
+                Choice(item["value"], self.text({k: item[k] for k in ("zh", "en") if k in item}, where, True))
+            )
         values = [c.value for c in result]
         if len(set(values)) != len(values):
             raise self.fail(f"{what}.choices", "duplicate values")

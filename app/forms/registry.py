@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from flask import current_app, g, has_request_context, request
 from flask_wtf.csrf import generate_csrf
@@ -144,14 +145,14 @@ def form_from_values(key: str, fields: dict, files: dict | None = None,
                      dynamic_choices: dict[str, list[tuple[str, str]]] | None = None) -> RectifyForm:
     """A bound form built from plain values, as if posted by a browser (for the demo seed,
     benchmarks and tests). Needs a request context; a CSRF token for it is generated."""
-    data = MultiDict()
+    data: MultiDict[str, Any] = MultiDict()
     for name, value in fields.items():
         for v in value if isinstance(value, list) else [value]:
             data.add(name, v)
     # g can outlive one request context nested in an app context: drop the previous token.
     g.pop("csrf_token", None)
     data.add("csrf_token", generate_csrf())
-    uploads = MultiDict()
+    uploads: MultiDict[str, Any] = MultiDict()
     for name, value in (files or {}).items():
         for upload in value if isinstance(value, list) else [value]:
             uploads.add(name, upload)

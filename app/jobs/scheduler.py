@@ -8,7 +8,7 @@ import logging
 import signal
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -58,10 +58,10 @@ def build(app: Flask, interval: int | None = None, batch_size: int = 100,
     interval = interval or app.config["SCHEDULER_INTERVAL"]
     stopping = stopping or threading.Event()
     # One worker thread: sweeps never overlap within a process (max_instances=1 says so too).
-    scheduler = BlockingScheduler(executors={"default": ThreadPoolExecutor(1)}, timezone=timezone.utc)
+    scheduler = BlockingScheduler(executors={"default": ThreadPoolExecutor(1)}, timezone=UTC)
     scheduler.add_job(
         sweep, IntervalTrigger(seconds=interval), args=(app, batch_size, stopping), id=JOB_ID,
-        name="sweep due timers", next_run_time=datetime.now(timezone.utc),
+        name="sweep due timers", next_run_time=datetime.now(UTC),
         # A sweep that overran its interval is followed by one sweep, not a burst of catch-ups;
         # a run later than one interval is dropped, the next one does the same work.
         coalesce=True, max_instances=1, misfire_grace_time=interval,

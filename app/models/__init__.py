@@ -5,13 +5,12 @@ from .base import Base
 from .calendar import HolidayDay, HolidayRecompute, HolidayYear, RecomputeStatus
 from .campaign import Campaign, CampaignPhase, CampaignStatus, CampaignTask, CampaignUnit
 from .draft import ProcessDraft
-from .escalation import (Escalation, EscalationStatus, LetterCounter, Notification, PublicNotice,
-                         SupervisionLetter)
+from .escalation import Escalation, EscalationStatus, LetterCounter, Notification, PublicNotice, SupervisionLetter
 from .interview import FollowUpStatus, Interview, SelfExamination, SelfExaminationStatus
 from .ledger import LedgerItem, LedgerStatus
 from .process import InstanceStatus, ProcessDefinition, ProcessInstance
-from .score_sheet import PartScore, ScoreSheet, SheetStatus
 from .rate_limit import RateCounter
+from .score_sheet import PartScore, ScoreSheet, SheetStatus
 from .task import Evidence, Submission, Task, TaskStatus
 from .tip import Tip, TipPhoto, TipStatus
 from .unit import Unit

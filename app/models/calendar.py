@@ -1,13 +1,13 @@
 """The working-day calendar (节假日安排): each year's holidays and adjusted working days (调休),
 seeded from the chinesecalendar package or entered by the office, and the recomputation of open
 deadlines that follows a change."""
-from enum import StrEnum
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, N_
+from .base import N_, Base
 
 HOLIDAY_SOURCES = ("package", "office")
 SOURCE_NAMES = {"package": N_("国务院安排（内置）"), "office": N_("办公室录入")}

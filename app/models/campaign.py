@@ -1,11 +1,12 @@
-from enum import StrEnum
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, N_, new_public_slug
+from .base import N_, Base, new_public_slug
 from .unit import Unit
+
 
 class CampaignStatus(StrEnum):
     """Stored as the plain string; compares equal to it."""

@@ -1,10 +1,10 @@
-from enum import StrEnum
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, N_
+from .base import N_, Base
 
 LEVELS = ("reminder", "letter", "notice")
 LEVEL_NAMES = {"reminder": N_("催办"), "letter": N_("督办函"), "notice": N_("通报")}

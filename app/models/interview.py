@@ -1,12 +1,13 @@
 """What follows a low ranking: the interview (约谈) and the written self-examination (书面检查)."""
-from enum import StrEnum
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
 from .unit import Unit
+
 
 class FollowUpStatus(StrEnum):
     """Stored as the plain string; compares equal to it."""

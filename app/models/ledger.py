@@ -1,10 +1,11 @@
-from enum import StrEnum
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
+
 
 # proposed: listed in a self-check not yet accepted; rectifying: 正在整改;
 # rectified: 已整改, awaiting verification; closed: 销号.

@@ -1,13 +1,14 @@
 """Score sheets (评分表): one per unit per appraised campaign, a score and reason per part."""
-from enum import StrEnum
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
 from .unit import Unit
+
 
 class SheetStatus(StrEnum):
     """Stored as the plain string; compares equal to it."""

@@ -1,10 +1,11 @@
-from enum import StrEnum
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
+
 
 class TaskStatus(StrEnum):
     """Stored as the plain string; compares equal to it."""

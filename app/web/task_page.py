@@ -1,4 +1,6 @@
 """The task page every role shares (show, save a draft, submit) and readable views of submissions."""
+from typing import Any
+
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -52,7 +54,7 @@ def answers(form_key: str, data: dict | None, files: dict[str, list[dict]] | Non
     definition = _definition(form_key)
     if definition is None:
         return [{"kind": "field", "label": key, "value": str(value), "files": []} for key, value in data.items()]
-    entries = []
+    entries: list[dict[str, Any]] = []
     for fdef in definition.fields:
         if fdef.type == "group":
             rows = data.get(fdef.name) or []

@@ -5,9 +5,8 @@ Revises: aa1c7892cb1c
 Create Date: 2026-11-22 16:35:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '5d1e2a7c9b40'

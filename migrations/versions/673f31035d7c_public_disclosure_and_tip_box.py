@@ -10,11 +10,10 @@ the office says so, and no evidence file is public until a supervisor marks it.
 """
 import secrets
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import app.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = '673f31035d7c'

@@ -1,15 +1,14 @@
 """initial schema
 
 Revision ID: 864d9d76da55
-Revises: 
+Revises:
 Create Date: 2026-11-22 13:51:41.936468
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import app.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = '864d9d76da55'
@@ -141,88 +140,103 @@ def upgrade():
     with op.batch_alter_table('process_definitions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_process_definitions_process_key'), ['process_key'], unique=False)
 
-    op.create_table('process_instances',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('campaign_id', sa.Integer(), nullable=False),
-    sa.Column('unit_id', sa.Integer(), nullable=False),
-    sa.Column('definition_id', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('phase', sa.String(length=32), nullable=False),
-    sa.Column('round', sa.Integer(), nullable=False),
-    sa.Column('state', sa.LargeBinary(), nullable=False),
-    sa.Column('lock_version', sa.Integer(), nullable=False),
-    sa.Column('next_timer_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', app.models.base.UTCDateTime(), nullable=False),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_process_instances_campaign_id_campaigns')),
-    sa.ForeignKeyConstraint(['definition_id'], ['process_definitions.id'], name=op.f('fk_process_instances_definition_id_process_definitions')),
-    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_process_instances_unit_id_units')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_process_instances')),
-    sa.UniqueConstraint('campaign_id', 'unit_id', name=op.f('uq_process_instances_campaign_id_unit_id'))
+    op.create_table(
+        "process_instances",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("definition_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("phase", sa.String(length=32), nullable=False),
+        sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("state", sa.LargeBinary(), nullable=False),
+        sa.Column("lock_version", sa.Integer(), nullable=False),
+        sa.Column("next_timer_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("created_at", app.models.base.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"], ["campaigns.id"], name=op.f("fk_process_instances_campaign_id_campaigns")
+        ),
+        sa.ForeignKeyConstraint(
+            ["definition_id"],
+            ["process_definitions.id"],
+            name=op.f("fk_process_instances_definition_id_process_definitions"),
+        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_process_instances_unit_id_units")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_process_instances")),
+        sa.UniqueConstraint("campaign_id", "unit_id", name=op.f("uq_process_instances_campaign_id_unit_id")),
     )
     with op.batch_alter_table('process_instances', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_process_instances_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index('ix_process_instances_next_timer_at', ['next_timer_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_process_instances_unit_id'), ['unit_id'], unique=False)
 
-    op.create_table('ledger_items',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('instance_id', sa.Integer(), nullable=False),
-    sa.Column('campaign_id', sa.Integer(), nullable=False),
-    sa.Column('unit_id', sa.Integer(), nullable=False),
-    sa.Column('seq', sa.Integer(), nullable=False),
-    sa.Column('title', sa.String(length=256), nullable=False),
-    sa.Column('source', sa.String(length=32), nullable=False),
-    sa.Column('measures', sa.Text(), nullable=False),
-    sa.Column('responsible_leader', sa.String(length=128), nullable=False),
-    sa.Column('responsible_department', sa.String(length=128), nullable=False),
-    sa.Column('deadline', sa.Date(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('origin', sa.String(length=16), nullable=False),
-    sa.Column('round', sa.Integer(), nullable=False),
-    sa.Column('reopen_count', sa.Integer(), nullable=False),
-    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
-    sa.Column('closed_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_ledger_items_campaign_id_campaigns')),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_ledger_items_created_by_id_users')),
-    sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], name=op.f('fk_ledger_items_instance_id_process_instances')),
-    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_ledger_items_unit_id_units')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_items')),
-    sa.UniqueConstraint('instance_id', 'seq', name=op.f('uq_ledger_items_instance_id_seq'))
+    op.create_table(
+        "ledger_items",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instance_id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=256), nullable=False),
+        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("measures", sa.Text(), nullable=False),
+        sa.Column("responsible_leader", sa.String(length=128), nullable=False),
+        sa.Column("responsible_department", sa.String(length=128), nullable=False),
+        sa.Column("deadline", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("origin", sa.String(length=16), nullable=False),
+        sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("reopen_count", sa.Integer(), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(), nullable=False),
+        sa.Column("closed_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], name=op.f("fk_ledger_items_campaign_id_campaigns")),
+        sa.ForeignKeyConstraint(["created_by_id"], ["users.id"], name=op.f("fk_ledger_items_created_by_id_users")),
+        sa.ForeignKeyConstraint(
+            ["instance_id"], ["process_instances.id"], name=op.f("fk_ledger_items_instance_id_process_instances")
+        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_ledger_items_unit_id_units")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_items")),
+        sa.UniqueConstraint("instance_id", "seq", name=op.f("uq_ledger_items_instance_id_seq")),
     )
     with op.batch_alter_table('ledger_items', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ledger_items_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index('ix_ledger_items_instance_status', ['instance_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_items_unit_id'), ['unit_id'], unique=False)
 
-    op.create_table('tasks',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('instance_id', sa.Integer(), nullable=False),
-    sa.Column('campaign_id', sa.Integer(), nullable=False),
-    sa.Column('unit_id', sa.Integer(), nullable=False),
-    sa.Column('spiff_task_id', sa.String(length=36), nullable=False),
-    sa.Column('element_id', sa.String(length=64), nullable=False),
-    sa.Column('name', sa.String(length=128), nullable=False),
-    sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('form_key', sa.String(length=64), nullable=False),
-    sa.Column('phase', sa.String(length=32), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('due_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('ledger_item_id', sa.Integer(), nullable=True),
-    sa.Column('returned_comment', sa.Text(), nullable=True),
-    sa.Column('draft', sa.JSON(), nullable=True),
-    sa.Column('draft_saved_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
-    sa.Column('completed_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('completed_by_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_tasks_campaign_id_campaigns')),
-    sa.ForeignKeyConstraint(['completed_by_id'], ['users.id'], name=op.f('fk_tasks_completed_by_id_users')),
-    sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], name=op.f('fk_tasks_instance_id_process_instances')),
-    sa.ForeignKeyConstraint(['ledger_item_id'], ['ledger_items.id'], name=op.f('fk_tasks_ledger_item_id_ledger_items')),
-    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_tasks_unit_id_units')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_tasks'))
+    op.create_table(
+        "tasks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instance_id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("spiff_task_id", sa.String(length=36), nullable=False),
+        sa.Column("element_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("form_key", sa.String(length=64), nullable=False),
+        sa.Column("phase", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("due_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("ledger_item_id", sa.Integer(), nullable=True),
+        sa.Column("returned_comment", sa.Text(), nullable=True),
+        sa.Column("draft", sa.JSON(), nullable=True),
+        sa.Column("draft_saved_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("created_at", app.models.base.UTCDateTime(), nullable=False),
+        sa.Column("completed_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("completed_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], name=op.f("fk_tasks_campaign_id_campaigns")),
+        sa.ForeignKeyConstraint(["completed_by_id"], ["users.id"], name=op.f("fk_tasks_completed_by_id_users")),
+        sa.ForeignKeyConstraint(
+            ["instance_id"], ["process_instances.id"], name=op.f("fk_tasks_instance_id_process_instances")
+        ),
+        sa.ForeignKeyConstraint(
+            ["ledger_item_id"], ["ledger_items.id"], name=op.f("fk_tasks_ledger_item_id_ledger_items")
+        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_tasks_unit_id_units")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index('ix_tasks_instance_status', ['instance_id', 'status'], unique=False)
@@ -230,24 +244,27 @@ def upgrade():
         batch_op.create_index('ix_tasks_role_status', ['role', 'status'], unique=False)
         batch_op.create_index('ix_tasks_unit_status', ['unit_id', 'status'], unique=False)
 
-    op.create_table('evidence',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('filename', sa.String(length=255), nullable=False),
-    sa.Column('content_type', sa.String(length=128), nullable=False),
-    sa.Column('size', sa.Integer(), nullable=False),
-    sa.Column('unit_id', sa.Integer(), nullable=False),
-    sa.Column('instance_id', sa.Integer(), nullable=True),
-    sa.Column('task_id', sa.Integer(), nullable=True),
-    sa.Column('field', sa.String(length=64), nullable=False),
-    sa.Column('uploaded_by_id', sa.Integer(), nullable=False),
-    sa.Column('uploaded_at', app.models.base.UTCDateTime(), nullable=False),
-    sa.Column('note', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], name=op.f('fk_evidence_instance_id_process_instances')),
-    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_evidence_task_id_tasks')),
-    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_evidence_unit_id_units')),
-    sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_evidence_uploaded_by_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_evidence'))
+    op.create_table(
+        "evidence",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("content_type", sa.String(length=128), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("instance_id", sa.Integer(), nullable=True),
+        sa.Column("task_id", sa.Integer(), nullable=True),
+        sa.Column("field", sa.String(length=64), nullable=False),
+        sa.Column("uploaded_by_id", sa.Integer(), nullable=False),
+        sa.Column("uploaded_at", app.models.base.UTCDateTime(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["instance_id"], ["process_instances.id"], name=op.f("fk_evidence_instance_id_process_instances")
+        ),
+        sa.ForeignKeyConstraint(["task_id"], ["tasks.id"], name=op.f("fk_evidence_task_id_tasks")),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_evidence_unit_id_units")),
+        sa.ForeignKeyConstraint(["uploaded_by_id"], ["users.id"], name=op.f("fk_evidence_uploaded_by_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_evidence")),
     )
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_evidence_instance_id'), ['instance_id'], unique=False)
@@ -255,20 +272,23 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_evidence_task_id'), ['task_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_evidence_unit_id'), ['unit_id'], unique=False)
 
-    op.create_table('submissions',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('task_id', sa.Integer(), nullable=False),
-    sa.Column('instance_id', sa.Integer(), nullable=False),
-    sa.Column('unit_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('form_key', sa.String(length=64), nullable=False),
-    sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], name=op.f('fk_submissions_instance_id_process_instances')),
-    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_submissions_task_id_tasks')),
-    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_submissions_unit_id_units')),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_submissions_user_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_submissions'))
+    op.create_table(
+        "submissions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("task_id", sa.Integer(), nullable=False),
+        sa.Column("instance_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("form_key", sa.String(length=64), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["instance_id"], ["process_instances.id"], name=op.f("fk_submissions_instance_id_process_instances")
+        ),
+        sa.ForeignKeyConstraint(["task_id"], ["tasks.id"], name=op.f("fk_submissions_task_id_tasks")),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_submissions_unit_id_units")),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_submissions_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_submissions")),
     )
     with op.batch_alter_table('submissions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_submissions_instance_id'), ['instance_id'], unique=False)

@@ -7,11 +7,10 @@ Revises: b8d4f0e2a6c3
 Create Date: 2026-12-02 09:30:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import app.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3e9d1f5b2'

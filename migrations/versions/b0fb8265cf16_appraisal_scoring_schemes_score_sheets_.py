@@ -5,11 +5,10 @@ Revises: c172c8027c62
 Create Date: 2026-11-22 16:32:32.625757
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import app.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = 'b0fb8265cf16'
@@ -31,43 +30,57 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_scheme_templates')),
     sa.UniqueConstraint('key', 'version', name=op.f('uq_scheme_templates_key_version'))
     )
-    op.create_table('self_examinations',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('campaign_id', sa.Integer(), nullable=False),
-    sa.Column('unit_id', sa.Integer(), nullable=False),
-    sa.Column('previous_campaign_id', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('received_on', sa.Date(), nullable=True),
-    sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', app.models.base.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_self_examinations_campaign_id_campaigns')),
-    sa.ForeignKeyConstraint(['previous_campaign_id'], ['campaigns.id'], name=op.f('fk_self_examinations_previous_campaign_id_campaigns')),
-    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_self_examinations_unit_id_units')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_self_examinations')),
-    sa.UniqueConstraint('campaign_id', 'unit_id', name=op.f('uq_self_examinations_campaign_id_unit_id'))
+    op.create_table(
+        "self_examinations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("previous_campaign_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("received_on", sa.Date(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"], ["campaigns.id"], name=op.f("fk_self_examinations_campaign_id_campaigns")
+        ),
+        sa.ForeignKeyConstraint(
+            ["previous_campaign_id"], ["campaigns.id"], name=op.f("fk_self_examinations_previous_campaign_id_campaigns")
+        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_self_examinations_unit_id_units")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_self_examinations")),
+        sa.UniqueConstraint("campaign_id", "unit_id", name=op.f("uq_self_examinations_campaign_id_unit_id")),
     )
     with op.batch_alter_table('self_examinations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_self_examinations_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_self_examinations_unit_id'), ['unit_id'], unique=False)
 
-    op.create_table('appraisal_schemes',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('campaign_id', sa.Integer(), nullable=False),
-    sa.Column('template_id', sa.Integer(), nullable=True),
-    sa.Column('name', sa.String(length=128), nullable=False),
-    sa.Column('total', sa.Numeric(precision=7, scale=2), nullable=False),
-    sa.Column('bottom_n', sa.Integer(), nullable=False),
-    sa.Column('attached_at', app.models.base.UTCDateTime(), nullable=False),
-    sa.Column('attached_by_id', sa.Integer(), nullable=True),
-    sa.Column('finalised_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('finalised_by_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['attached_by_id'], ['users.id'], name=op.f('fk_appraisal_schemes_attached_by_id_users')),
-    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_appraisal_schemes_campaign_id_campaigns')),
-    sa.ForeignKeyConstraint(['finalised_by_id'], ['users.id'], name=op.f('fk_appraisal_schemes_finalised_by_id_users')),
-    sa.ForeignKeyConstraint(['template_id'], ['scheme_templates.id'], name=op.f('fk_appraisal_schemes_template_id_scheme_templates')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_appraisal_schemes')),
-    sa.UniqueConstraint('campaign_id', name=op.f('uq_appraisal_schemes_campaign_id'))
+    op.create_table(
+        "appraisal_schemes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("template_id", sa.Integer(), nullable=True),
+        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("total", sa.Numeric(precision=7, scale=2), nullable=False),
+        sa.Column("bottom_n", sa.Integer(), nullable=False),
+        sa.Column("attached_at", app.models.base.UTCDateTime(), nullable=False),
+        sa.Column("attached_by_id", sa.Integer(), nullable=True),
+        sa.Column("finalised_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("finalised_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["attached_by_id"], ["users.id"], name=op.f("fk_appraisal_schemes_attached_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"], ["campaigns.id"], name=op.f("fk_appraisal_schemes_campaign_id_campaigns")
+        ),
+        sa.ForeignKeyConstraint(
+            ["finalised_by_id"], ["users.id"], name=op.f("fk_appraisal_schemes_finalised_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["template_id"], ["scheme_templates.id"], name=op.f("fk_appraisal_schemes_template_id_scheme_templates")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_appraisal_schemes")),
+        sa.UniqueConstraint("campaign_id", name=op.f("uq_appraisal_schemes_campaign_id")),
     )
     op.create_table('interviews',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -91,56 +104,65 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_interviews_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_interviews_unit_id'), ['unit_id'], unique=False)
 
-    op.create_table('scheme_components',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('scheme_id', sa.Integer(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('key', sa.String(length=64), nullable=False),
-    sa.Column('name', sa.String(length=128), nullable=False),
-    sa.Column('points', sa.Numeric(precision=7, scale=2), nullable=False),
-    sa.Column('max_score', sa.Numeric(precision=7, scale=2), nullable=False),
-    sa.ForeignKeyConstraint(['scheme_id'], ['appraisal_schemes.id'], name=op.f('fk_scheme_components_scheme_id_appraisal_schemes')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_scheme_components'))
+    op.create_table(
+        "scheme_components",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("scheme_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("points", sa.Numeric(precision=7, scale=2), nullable=False),
+        sa.Column("max_score", sa.Numeric(precision=7, scale=2), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["scheme_id"], ["appraisal_schemes.id"], name=op.f("fk_scheme_components_scheme_id_appraisal_schemes")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_scheme_components")),
     )
     with op.batch_alter_table('scheme_components', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_scheme_components_scheme_id'), ['scheme_id'], unique=False)
 
-    op.create_table('score_sheets',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('scheme_id', sa.Integer(), nullable=False),
-    sa.Column('campaign_id', sa.Integer(), nullable=False),
-    sa.Column('unit_id', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('penalty', sa.Numeric(precision=7, scale=2), nullable=False),
-    sa.Column('penalty_reason', sa.Text(), nullable=False),
-    sa.Column('total', sa.Numeric(precision=7, scale=2), nullable=True),
-    sa.Column('scored_by_id', sa.Integer(), nullable=True),
-    sa.Column('scored_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('submitted_by_id', sa.Integer(), nullable=True),
-    sa.Column('submitted_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('rank', sa.Integer(), nullable=True),
-    sa.Column('flagged', sa.Boolean(), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_score_sheets_campaign_id_campaigns')),
-    sa.ForeignKeyConstraint(['scheme_id'], ['appraisal_schemes.id'], name=op.f('fk_score_sheets_scheme_id_appraisal_schemes')),
-    sa.ForeignKeyConstraint(['scored_by_id'], ['users.id'], name=op.f('fk_score_sheets_scored_by_id_users')),
-    sa.ForeignKeyConstraint(['submitted_by_id'], ['users.id'], name=op.f('fk_score_sheets_submitted_by_id_users')),
-    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_score_sheets_unit_id_units')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_score_sheets')),
-    sa.UniqueConstraint('scheme_id', 'unit_id', name=op.f('uq_score_sheets_scheme_id_unit_id'))
+    op.create_table(
+        "score_sheets",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("scheme_id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("penalty", sa.Numeric(precision=7, scale=2), nullable=False),
+        sa.Column("penalty_reason", sa.Text(), nullable=False),
+        sa.Column("total", sa.Numeric(precision=7, scale=2), nullable=True),
+        sa.Column("scored_by_id", sa.Integer(), nullable=True),
+        sa.Column("scored_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("submitted_by_id", sa.Integer(), nullable=True),
+        sa.Column("submitted_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("rank", sa.Integer(), nullable=True),
+        sa.Column("flagged", sa.Boolean(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], name=op.f("fk_score_sheets_campaign_id_campaigns")),
+        sa.ForeignKeyConstraint(
+            ["scheme_id"], ["appraisal_schemes.id"], name=op.f("fk_score_sheets_scheme_id_appraisal_schemes")
+        ),
+        sa.ForeignKeyConstraint(["scored_by_id"], ["users.id"], name=op.f("fk_score_sheets_scored_by_id_users")),
+        sa.ForeignKeyConstraint(["submitted_by_id"], ["users.id"], name=op.f("fk_score_sheets_submitted_by_id_users")),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_score_sheets_unit_id_units")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_score_sheets")),
+        sa.UniqueConstraint("scheme_id", "unit_id", name=op.f("uq_score_sheets_scheme_id_unit_id")),
     )
     with op.batch_alter_table('score_sheets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_score_sheets_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_score_sheets_unit_id'), ['unit_id'], unique=False)
 
-    op.create_table('scheme_parts',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('component_id', sa.Integer(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=128), nullable=False),
-    sa.Column('points', sa.Numeric(precision=7, scale=2), nullable=False),
-    sa.ForeignKeyConstraint(['component_id'], ['scheme_components.id'], name=op.f('fk_scheme_parts_component_id_scheme_components')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_scheme_parts'))
+    op.create_table(
+        "scheme_parts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("component_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("points", sa.Numeric(precision=7, scale=2), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["component_id"], ["scheme_components.id"], name=op.f("fk_scheme_parts_component_id_scheme_components")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_scheme_parts")),
     )
     with op.batch_alter_table('scheme_parts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_scheme_parts_component_id'), ['component_id'], unique=False)

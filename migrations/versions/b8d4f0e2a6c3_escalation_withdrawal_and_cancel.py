@@ -7,10 +7,9 @@ Create Date: 2026-12-02 09:00:00
 
 """
 import sqlalchemy as sa
-
-import app.models.base
 from alembic import op
 
+import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'b8d4f0e2a6c3'

@@ -5,11 +5,10 @@ Revises: 864d9d76da55
 Create Date: 2026-11-22 14:42:19.142348
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import app.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = 'c172c8027c62'
@@ -28,33 +27,38 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_letter_counters')),
     sa.UniqueConstraint('issuer', 'year', name=op.f('uq_letter_counters_issuer_year'))
     )
-    op.create_table('escalations',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('instance_id', sa.Integer(), nullable=False),
-    sa.Column('campaign_id', sa.Integer(), nullable=False),
-    sa.Column('unit_id', sa.Integer(), nullable=False),
-    sa.Column('task_id', sa.Integer(), nullable=True),
-    sa.Column('spiff_task_id', sa.String(length=36), nullable=False),
-    sa.Column('element_id', sa.String(length=64), nullable=False),
-    sa.Column('ledger_item_id', sa.Integer(), nullable=True),
-    sa.Column('level', sa.String(length=16), nullable=False),
-    sa.Column('due_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('fired_at', app.models.base.UTCDateTime(), nullable=False),
-    sa.Column('manual', sa.Boolean(), nullable=False),
-    sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('done_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_escalations_campaign_id_campaigns')),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_escalations_created_by_id_users')),
-    sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], name=op.f('fk_escalations_instance_id_process_instances')),
-    sa.ForeignKeyConstraint(['ledger_item_id'], ['ledger_items.id'], name=op.f('fk_escalations_ledger_item_id_ledger_items')),
-    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_escalations_task_id_tasks')),
-    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_escalations_unit_id_units')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_escalations')),
-    sa.UniqueConstraint('instance_id', 'spiff_task_id', 'level', name='uq_escalations_key')
+    op.create_table(
+        "escalations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instance_id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("task_id", sa.Integer(), nullable=True),
+        sa.Column("spiff_task_id", sa.String(length=36), nullable=False),
+        sa.Column("element_id", sa.String(length=64), nullable=False),
+        sa.Column("ledger_item_id", sa.Integer(), nullable=True),
+        sa.Column("level", sa.String(length=16), nullable=False),
+        sa.Column("due_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("fired_at", app.models.base.UTCDateTime(), nullable=False),
+        sa.Column("manual", sa.Boolean(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("done_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], name=op.f("fk_escalations_campaign_id_campaigns")),
+        sa.ForeignKeyConstraint(["created_by_id"], ["users.id"], name=op.f("fk_escalations_created_by_id_users")),
+        sa.ForeignKeyConstraint(
+            ["instance_id"], ["process_instances.id"], name=op.f("fk_escalations_instance_id_process_instances")
+        ),
+        sa.ForeignKeyConstraint(
+            ["ledger_item_id"], ["ledger_items.id"], name=op.f("fk_escalations_ledger_item_id_ledger_items")
+        ),
+        sa.ForeignKeyConstraint(["task_id"], ["tasks.id"], name=op.f("fk_escalations_task_id_tasks")),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_escalations_unit_id_units")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_escalations")),
+        sa.UniqueConstraint("instance_id", "spiff_task_id", "level", name="uq_escalations_key"),
     )
     with op.batch_alter_table('escalations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_escalations_campaign_id'), ['campaign_id'], unique=False)
@@ -62,84 +66,103 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_escalations_task_id'), ['task_id'], unique=False)
         batch_op.create_index('ix_escalations_unit_level', ['unit_id', 'level'], unique=False)
 
-    op.create_table('notifications',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('unit_id', sa.Integer(), nullable=True),
-    sa.Column('escalation_id', sa.Integer(), nullable=True),
-    sa.Column('kind', sa.String(length=32), nullable=False),
-    sa.Column('title', sa.String(length=256), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('link', sa.String(length=256), nullable=True),
-    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
-    sa.Column('read_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('email_status', sa.String(length=16), nullable=False),
-    sa.Column('email_attempts', sa.Integer(), nullable=False),
-    sa.Column('email_next_attempt_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('email_error', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['escalation_id'], ['escalations.id'], name=op.f('fk_notifications_escalation_id_escalations')),
-    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_notifications_unit_id_units')),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
+    op.create_table(
+        "notifications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=True),
+        sa.Column("escalation_id", sa.Integer(), nullable=True),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("title", sa.String(length=256), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("link", sa.String(length=256), nullable=True),
+        sa.Column("created_at", app.models.base.UTCDateTime(), nullable=False),
+        sa.Column("read_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("email_status", sa.String(length=16), nullable=False),
+        sa.Column("email_attempts", sa.Integer(), nullable=False),
+        sa.Column("email_next_attempt_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("email_error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["escalation_id"], ["escalations.id"], name=op.f("fk_notifications_escalation_id_escalations")
+        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_notifications_unit_id_units")),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_notifications_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notifications_escalation_id'), ['escalation_id'], unique=False)
         batch_op.create_index('ix_notifications_user_read', ['user_id', 'read_at'], unique=False)
 
-    op.create_table('public_notices',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('escalation_id', sa.Integer(), nullable=True),
-    sa.Column('campaign_id', sa.Integer(), nullable=False),
-    sa.Column('unit_id', sa.Integer(), nullable=False),
-    sa.Column('task_id', sa.Integer(), nullable=True),
-    sa.Column('summary', sa.Text(), nullable=False),
-    sa.Column('overdue_since', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('published_at', app.models.base.UTCDateTime(), nullable=False),
-    sa.Column('withdrawn_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('withdrawn_by_id', sa.Integer(), nullable=True),
-    sa.Column('withdraw_reason', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_public_notices_campaign_id_campaigns')),
-    sa.ForeignKeyConstraint(['escalation_id'], ['escalations.id'], name=op.f('fk_public_notices_escalation_id_escalations')),
-    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_public_notices_task_id_tasks')),
-    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_public_notices_unit_id_units')),
-    sa.ForeignKeyConstraint(['withdrawn_by_id'], ['users.id'], name=op.f('fk_public_notices_withdrawn_by_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_public_notices')),
-    sa.UniqueConstraint('escalation_id', name=op.f('uq_public_notices_escalation_id'))
+    op.create_table(
+        "public_notices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("escalation_id", sa.Integer(), nullable=True),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("task_id", sa.Integer(), nullable=True),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("overdue_since", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("published_at", app.models.base.UTCDateTime(), nullable=False),
+        sa.Column("withdrawn_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("withdrawn_by_id", sa.Integer(), nullable=True),
+        sa.Column("withdraw_reason", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"], ["campaigns.id"], name=op.f("fk_public_notices_campaign_id_campaigns")
+        ),
+        sa.ForeignKeyConstraint(
+            ["escalation_id"], ["escalations.id"], name=op.f("fk_public_notices_escalation_id_escalations")
+        ),
+        sa.ForeignKeyConstraint(["task_id"], ["tasks.id"], name=op.f("fk_public_notices_task_id_tasks")),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_public_notices_unit_id_units")),
+        sa.ForeignKeyConstraint(
+            ["withdrawn_by_id"], ["users.id"], name=op.f("fk_public_notices_withdrawn_by_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_public_notices")),
+        sa.UniqueConstraint("escalation_id", name=op.f("uq_public_notices_escalation_id")),
     )
     with op.batch_alter_table('public_notices', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_public_notices_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_public_notices_published_at'), ['published_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_public_notices_unit_id'), ['unit_id'], unique=False)
 
-    op.create_table('supervision_letters',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('escalation_id', sa.Integer(), nullable=True),
-    sa.Column('issuer', sa.String(length=128), nullable=False),
-    sa.Column('year', sa.Integer(), nullable=False),
-    sa.Column('number', sa.Integer(), nullable=False),
-    sa.Column('campaign_id', sa.Integer(), nullable=False),
-    sa.Column('unit_id', sa.Integer(), nullable=False),
-    sa.Column('instance_id', sa.Integer(), nullable=False),
-    sa.Column('task_id', sa.Integer(), nullable=True),
-    sa.Column('subject', sa.String(length=256), nullable=False),
-    sa.Column('items', sa.JSON(), nullable=False),
-    sa.Column('original_due', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('new_due', sa.Date(), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('issued_at', app.models.base.UTCDateTime(), nullable=False),
-    sa.Column('issued_by_id', sa.Integer(), nullable=True),
-    sa.Column('acknowledged_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.Column('acknowledged_by_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['acknowledged_by_id'], ['users.id'], name=op.f('fk_supervision_letters_acknowledged_by_id_users')),
-    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_supervision_letters_campaign_id_campaigns')),
-    sa.ForeignKeyConstraint(['escalation_id'], ['escalations.id'], name=op.f('fk_supervision_letters_escalation_id_escalations')),
-    sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], name=op.f('fk_supervision_letters_instance_id_process_instances')),
-    sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_supervision_letters_issued_by_id_users')),
-    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_supervision_letters_task_id_tasks')),
-    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_supervision_letters_unit_id_units')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_letters')),
-    sa.UniqueConstraint('escalation_id', name=op.f('uq_supervision_letters_escalation_id')),
-    sa.UniqueConstraint('issuer', 'year', 'number', name=op.f('uq_supervision_letters_issuer_year_number'))
+    op.create_table(
+        "supervision_letters",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("escalation_id", sa.Integer(), nullable=True),
+        sa.Column("issuer", sa.String(length=128), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("instance_id", sa.Integer(), nullable=False),
+        sa.Column("task_id", sa.Integer(), nullable=True),
+        sa.Column("subject", sa.String(length=256), nullable=False),
+        sa.Column("items", sa.JSON(), nullable=False),
+        sa.Column("original_due", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("new_due", sa.Date(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("issued_at", app.models.base.UTCDateTime(), nullable=False),
+        sa.Column("issued_by_id", sa.Integer(), nullable=True),
+        sa.Column("acknowledged_at", app.models.base.UTCDateTime(), nullable=True),
+        sa.Column("acknowledged_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["acknowledged_by_id"], ["users.id"], name=op.f("fk_supervision_letters_acknowledged_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"], ["campaigns.id"], name=op.f("fk_supervision_letters_campaign_id_campaigns")
+        ),
+        sa.ForeignKeyConstraint(
+            ["escalation_id"], ["escalations.id"], name=op.f("fk_supervision_letters_escalation_id_escalations")
+        ),
+        sa.ForeignKeyConstraint(
+            ["instance_id"], ["process_instances.id"], name=op.f("fk_supervision_letters_instance_id_process_instances")
+        ),
+        sa.ForeignKeyConstraint(["issued_by_id"], ["users.id"], name=op.f("fk_supervision_letters_issued_by_id_users")),
+        sa.ForeignKeyConstraint(["task_id"], ["tasks.id"], name=op.f("fk_supervision_letters_task_id_tasks")),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_supervision_letters_unit_id_units")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_supervision_letters")),
+        sa.UniqueConstraint("escalation_id", name=op.f("uq_supervision_letters_escalation_id")),
+        sa.UniqueConstraint("issuer", "year", "number", name=op.f("uq_supervision_letters_issuer_year_number")),
     )
     with op.batch_alter_table('supervision_letters', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_supervision_letters_campaign_id'), ['campaign_id'], unique=False)

@@ -7,7 +7,6 @@ Create Date: 2026-11-22 17:02:00
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = 'e4b7c1d2a9f3'
 down_revision = '673f31035d7c'

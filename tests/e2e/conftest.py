@@ -10,7 +10,7 @@ relative to the response's Date header, which is the app's clock (tests/e2e/test
 """
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -95,7 +95,7 @@ def new_page(browser, live_server):
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", base_url=live_server)
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     # The page's Date starts at the app's now and ticks on (Playwright's clock, installed before any page).
-    context.clock.install(time=datetime.now(timezone.utc))
+    context.clock.install(time=datetime.now(UTC))
     tab = context.new_page()
     tab.console_errors = []
     tab.on("console", lambda msg: _collect_console_error(tab, msg))
@@ -125,7 +125,7 @@ def _collect_console_error(tab, msg):
 
 def follow_app_clock(page):
     """Set the page's JS clock to the app's now (after the test moved time-machine)."""
-    page.context.clock.set_system_time(datetime.now(timezone.utc))
+    page.context.clock.set_system_time(datetime.now(UTC))
 
 
 def login(page, username, password="Passw0rd!"):

@@ -1,7 +1,7 @@
 """The browser and the app on two clocks: the app's is the test's (time-machine, in this process),
 Chromium's is the machine's. The page's JS clock follows the app's, and a login holds however far
 apart the two clocks are (Chromium judges cookie expiry by the machine's clock)."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -15,7 +15,7 @@ LONG_AGO = BASE - timedelta(days=3650)
 
 
 def _page_now(page) -> datetime:
-    return datetime.fromtimestamp(page.evaluate("Date.now()") / 1000, timezone.utc)
+    return datetime.fromtimestamp(page.evaluate("Date.now()") / 1000, UTC)
 
 
 def test_the_pages_clock_is_the_apps(browser, live_server):
@@ -23,7 +23,7 @@ def test_the_pages_clock_is_the_apps(browser, live_server):
         page = new_page(browser, live_server)
         try:
             page.goto("/login")
-            assert abs(_page_now(page) - datetime.now(timezone.utc)) < timedelta(minutes=1)
+            assert abs(_page_now(page) - datetime.now(UTC)) < timedelta(minutes=1)
             # The page's local date is the app's (both Asia/Shanghai).
             assert page.evaluate("new Date().toLocaleDateString('en-CA')") == LONG_AGO.date().isoformat()
             # The test travels on: the page follows when told to.

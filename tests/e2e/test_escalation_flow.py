@@ -3,7 +3,7 @@ for the letter, and the public page shows the notice.
 
 The live server runs in a thread of this process, so the clock moved here is the server's clock too.
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import time_machine
 from playwright.sync_api import expect
@@ -18,8 +18,8 @@ from tests.support import make_campaign
 # The deploy step was due 2026-12-10 17:30. The sweeps climb the ladder one rung at a time: the
 # reminder a minute later, the letter 3 working days later (12-15), the notice once 10 working
 # days have passed and the letter's reply deadline too: 2026-12-28 10:00 Beijing.
-CLIMB = [datetime(2026, 12, 10, 9, 31, tzinfo=timezone.utc), datetime(2026, 12, 15, 9, 31, tzinfo=timezone.utc)]
-AFTER_NOTICE = datetime(2026, 12, 28, 2, 0, tzinfo=timezone.utc)
+CLIMB = [datetime(2026, 12, 10, 9, 31, tzinfo=UTC), datetime(2026, 12, 15, 9, 31, tzinfo=UTC)]
+AFTER_NOTICE = datetime(2026, 12, 28, 2, 0, tzinfo=UTC)
 
 
 def test_red_light_letter_signed_and_public_notice(page, browser, live_server, app, make_unit, make_user):

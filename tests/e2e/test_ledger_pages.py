@@ -6,14 +6,26 @@ from openpyxl import Workbook, load_workbook
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import login
-from tests.integration.ledger_world import ledger_world  # noqa: F401
 
 
 def _bad_file(path) -> None:
     book = Workbook()
     sheet = book.active
     sheet.append(["整改台账"])
-    sheet.append(["序号", "单位代码", "单位名称", "问题描述", "问题来源", "整改措施", "责任领导", "责任部门", "整改时限", "整改状态"])
+    sheet.append(
+        [
+            "序号",
+            "单位代码",
+            "单位名称",
+            "问题描述",
+            "问题来源",
+            "整改措施",
+            "责任领导",
+            "责任部门",
+            "整改时限",
+            "整改状态",
+        ]
+    )
     sheet.append([None, "T01", "", "景观亮化超标", "居民群众", "停建", "王五", "住建局", "12月底", "正在整改"])
     book.save(path)
 

@@ -2,11 +2,11 @@
 from datetime import date
 from decimal import Decimal
 
+from app import clock
 from app.extensions import db
 from app.models import Campaign, CampaignPhase, CampaignUnit
 from app.services.appraisal import appraisal_schemes, score_sheets
 from app.services.appraisal.score_sheets import SheetInput
-from app import clock
 
 
 def template_id() -> int:

@@ -1,6 +1,6 @@
 """Helpers for the working-day calendar tests: the arrangement files, campaigns whose deadlines sit
 around 春节 and the new year, and the ladder times an instance is waiting for."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,7 @@ def at(*args) -> datetime:
 
 
 def travel(moment: datetime):
-    return time_machine.travel(moment.astimezone(timezone.utc), tick=False)
+    return time_machine.travel(moment.astimezone(UTC), tick=False)
 
 
 def phases(deploy_ends: date, self_check_ends: date = date(2027, 3, 5)) -> list:

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import time_machine
@@ -40,12 +40,12 @@ def overdue_campaign(n_units: int) -> dict:
                                            role="unit_staff", unit_id=u, active=True, failed_logins=0)
                                       for u in unit_ids])
     db.session.commit()
-    launched_at = datetime.combine(today - timedelta(days=59), datetime.min.time(), timezone.utc)
+    launched_at = datetime.combine(today - timedelta(days=59), datetime.min.time(), UTC)
     with time_machine.travel(launched_at, tick=False):
         campaign_id = make_campaign(unit_ids, phases=phases)
         launch.launch_all(campaign_id, None)
     due = db.session.scalar(select(func.count()).select_from(ProcessInstance)
-                            .where(ProcessInstance.next_timer_at <= datetime.now(timezone.utc)))
+                            .where(ProcessInstance.next_timer_at <= datetime.now(UTC)))
     assert due == n_units, "the ladder timers should be due in real time"
     return {"campaign_id": campaign_id, "unit_ids": unit_ids}
 
@@ -71,7 +71,7 @@ def flask_command(*args: str) -> list[str]:
 def counts() -> dict:
     """What the sweep has done so far, read fresh."""
     db.session.rollback()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     by_status = dict(db.session.execute(select(Escalation.status, func.count()).group_by(Escalation.status)).all())
     return {
         "due": db.session.scalar(select(func.count()).select_from(ProcessInstance)

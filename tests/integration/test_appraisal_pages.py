@@ -9,9 +9,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Campaign, Interview, ProcessInstance, ScoreSheet
 from app.services.appraisal import appraisal_schemes, ranking
-from app.services.campaigns import launch
 from app.services.appraisal.score_sheets import reason_key, score_key
-
+from app.services.campaigns import launch
 from tests.support import BASE_DATE, make_campaign, submit
 
 from .appraisal_support import appraised_campaign, full_marks, submit_total, template_id
@@ -128,8 +127,14 @@ def test_an_existing_campaign_attaches_the_scheme_from_its_page(app, make_unit, 
                                           form_url="/assess/appraisals").status_code == 403
     resp = admin.post_form(f"/admin/campaigns/{campaign_id}/appraisal", {"template": str(tid)}, form_url=page)
     assert resp.status_code == 302
-    assert admin.post_form(f"/admin/campaigns/{campaign_id}/appraisal/settings", {"bottom_n": "3", "kind": "违规建房整治"},
-                           form_url=page).status_code == 302
+    assert (
+        admin.post_form(
+            f"/admin/campaigns/{campaign_id}/appraisal/settings",
+            {"bottom_n": "3", "kind": "违规建房整治"},
+            form_url=page,
+        ).status_code
+        == 302
+    )
     with app.app_context():
         assert appraisal_schemes.scheme_for(campaign_id).bottom_n == 3
         assert db.session.get(Campaign, campaign_id).kind == "违规建房整治"

@@ -36,10 +36,15 @@ def test_the_campaign_gets_its_own_copy_of_the_template(setup, app, tmp_path):
     # A changed template file becomes version 2; the attached copy does not move.
     text = (tmp_path / "s.yaml")
     source = (Path(app.config["SCHEMES_DIR"]) / "conduct-appraisal-2017.yaml").read_text(encoding="utf-8")
-    text.write_text(source.replace("{key: tv, name: 数字电视在线测评, points: 3}",
-                                   "{key: tv, name: 数字电视在线测评, points: 2}").replace(
-        "{key: districts, name: 县区、开发园区评议, points: 10}", "{key: districts, name: 县区、开发园区评议, points: 11}"),
-        encoding="utf-8")
+    text.write_text(
+        source.replace(
+            "{key: tv, name: 数字电视在线测评, points: 3}", "{key: tv, name: 数字电视在线测评, points: 2}"
+        ).replace(
+            "{key: districts, name: 县区、开发园区评议, points: 10}",
+            "{key: districts, name: 县区、开发园区评议, points: 11}",
+        ),
+        encoding="utf-8",
+    )
     [(template, created)] = appraisal_schemes.load_templates(tmp_path)
     assert created and template.version == 2
     assert appraisal_schemes.list_templates() == [template]

@@ -1,5 +1,5 @@
 """The audit trail: JSON-safe values, written with the caller's transaction, read back by entity and unit."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import time_machine
@@ -22,7 +22,7 @@ def test_record_is_json_safe_and_committed_by_the_caller(app, make_unit):
         event = audit.record(
             None, "ledger_item.update", "ledger_item", 7,
             before={"deadline": date(2025, 6, 30), "investment": Decimal("1000.50")},
-            after={"deadline": date(2025, 7, 31), "at": datetime(2025, 1, 2, 3, 4, tzinfo=timezone.utc),
+            after={"deadline": date(2025, 7, 31), "at": datetime(2025, 1, 2, 3, 4, tzinfo=UTC),
                    "tags": {"x"}, "nested": {"amount": Decimal("2")}},
             unit_id=unit_id,
         )
@@ -46,7 +46,7 @@ def test_record_does_not_commit(app):
 
 
 def test_record_uses_the_clock(app):
-    moment = datetime(2025, 5, 4, 3, 2, 1, tzinfo=timezone.utc)
+    moment = datetime(2025, 5, 4, 3, 2, 1, tzinfo=UTC)
     with app.app_context(), time_machine.travel(moment, tick=False):
         audit.record(None, "x.y", "thing", 1)
         db.session.commit()
@@ -54,7 +54,7 @@ def test_record_uses_the_clock(app):
 
 
 def test_readers_order_and_limit(app, make_unit):
-    base = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    base = datetime(2025, 1, 1, tzinfo=UTC)
     with time_machine.travel(base, tick=False) as traveller:
         unit_id = make_unit("T01")  # audited as unit.create at `base`, before the steps below
         other_unit = make_unit("T02")

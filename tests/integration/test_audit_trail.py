@@ -2,7 +2,7 @@
 exports, and who may see which trail."""
 import csv
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import time_machine
 from openpyxl import load_workbook
@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import AuditEvent, LedgerItem, User
 from app.services.campaigns import launch
 from app.services.shared import audit
-from tests.integration.ledger_world import add_finding, ledger_world, sheet_rows  # noqa: F401
+from tests.integration.ledger_world import add_finding, sheet_rows
 from tests.support import make_campaign
 
 
@@ -42,7 +42,7 @@ def test_campaign_trail_holds_this_campaigns_events_only(ledger_world, login_as,
 
 def test_filters_actor_action_entity_unit_and_dates(ledger_world, login_as, app):
     w = ledger_world
-    with time_machine.travel(datetime(2026, 12, 20, 2, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 12, 20, 2, tzinfo=UTC), tick=False):
         add_finding(w["app"], w["supervisor"], w["other_instance"], {
             "title": "白仓镇问题", "source": "residents", "measures": "整改", "responsible_leader": "赵六",
             "responsible_department": "办公室", "deadline": "2027-03-31"})

@@ -1,5 +1,5 @@
 """Login, lockout, logout, role landing pages, safe redirects and the authorisation helpers."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -86,9 +86,9 @@ def test_empty_fields_show_chinese_errors_beside_fields(client):
 def test_lockout_after_max_failures_and_unlock_after_15_minutes(app, client, make_user):
     make_user("supervisor", username="sup")
     max_failures = app.config["LOGIN_MAX_FAILURES"]
-    start = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+    start = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False) as traveller:
-        for attempt in range(max_failures - 1):
+        for _ in range(max_failures - 1):
             assert "用户名或密码错误" in _post_login(client, "sup", "bad-pass").get_data(as_text=True)
         last = _post_login(client, "sup", "bad-pass").get_data(as_text=True)
         assert "登录失败次数过多，请15分钟后再试" in last

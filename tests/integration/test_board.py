@@ -1,7 +1,7 @@
 """The escalation board: escalations by level, unit and age; bulk remind and bulk letter on overdue
 tasks; incidents shown with their error and retried by hand."""
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +22,7 @@ def at(*args) -> datetime:
 
 
 def travel(moment):
-    return time_machine.travel(moment.astimezone(timezone.utc), tick=False)
+    return time_machine.travel(moment.astimezone(UTC), tick=False)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 from datetime import date
 
 import pytest
-
 from sqlalchemy import func, select
 
 from app import workdays
@@ -28,7 +27,10 @@ def test_import_then_show(app, runner, make_unit):
     assert "说明：测试数据" in lines and "放假（29天）：" in lines and "调休上班（6天）：" in lines
     assert "  2027-02-05 星期五 春节" in lines and "  2027-01-31 星期日 春节调休" in lines
     package = runner.invoke(args=["calendar", "show", "2026"]).output
-    assert package.startswith("2026年节假日安排：国务院安排（内置）（未写入数据库") and "  2026-10-10 星期六 国庆节调休" in package
+    assert (
+        package.startswith("2026年节假日安排：国务院安排（内置）（未写入数据库")
+        and "  2026-10-10 星期六 国庆节调休" in package
+    )
     missing = runner.invoke(args=["calendar", "show", "2028"])
     assert missing.exit_code == 0 and "2028年节假日安排尚未录入：期限按周末推算" in missing.output
 
@@ -63,7 +65,10 @@ def test_seed_is_idempotent_and_never_overwrites_an_office_year(app, runner):
         assert counts == (db.session.scalar(select(func.count()).select_from(HolidayYear)),
                           db.session.scalar(select(func.count()).select_from(HolidayDay)),
                           db.session.scalar(select(func.max(HolidayYear.revision))))
-        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "calendar.seed")) == 1
+        assert (
+            db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "calendar.seed"))
+            == 1
+        )
     # The office's 2026 (here the same days, imported): seeding leaves it the office's.
     assert runner.invoke(args=["calendar", "import", str(HOLIDAYS_2026)]).exit_code == 0
     third = runner.invoke(args=["calendar", "seed"])

@@ -1,12 +1,11 @@
 """Deadlines follow the holiday arrangement the office imports: a ladder over 春节 and across the new
 year, open deadlines recomputed (audited, shown on the task, due_changed_at set), letters' reply
 deadlines, an office year over the package's, and a year nobody covers said aloud."""
-from datetime import date, timedelta
-
 import os
 import subprocess
 import sys
 import threading
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -15,11 +14,20 @@ from app.extensions import db
 from app.jobs import scheduler
 from app.models import Escalation, HolidayRecompute, SupervisionLetter, Task, User
 from app.services import calendar
+from app.services.calendar import store
 from app.services.escalation import manual_letters
 from app.services.sweep import timers
-from app.services.calendar import store
-from tests.integration.calendar_support import (HOLIDAYS_2026, HOLIDAYS_2027, at, events, import_file, instance_of,
-                                                ladder, launch_campaign, travel)
+from tests.integration.calendar_support import (
+    HOLIDAYS_2026,
+    HOLIDAYS_2027,
+    at,
+    events,
+    import_file,
+    instance_of,
+    ladder,
+    launch_campaign,
+    travel,
+)
 from tests.support import DEPLOY, ledger_rows, ready_tasks, submit, upload
 
 LETTER, NOTICE, REMINDER = "逾期督办函", "逾期通报", "逾期催办"
@@ -124,8 +132,13 @@ def test_a_returned_items_redo_due_and_verify_due_follow(app, ctx, make_unit, ma
     submit(app, staff, ready_tasks(inst, "self_check")[0].id,
            {"summary": "自查完毕", **ledger_rows("广场超标", deadline="2026-12-31")})
     submit(app, supervisor, ready_tasks(inst, "review_self_check")[0].id, {"decision": "accept"})
-    submit(app, staff, ready_tasks(inst, "rectify_item")[0].id, {"measures_taken": "已整改", "completed_on": "2026-12-20"},
-           {"evidence": [upload()]})
+    submit(
+        app,
+        staff,
+        ready_tasks(inst, "rectify_item")[0].id,
+        {"measures_taken": "已整改", "completed_on": "2026-12-20"},
+        {"evidence": [upload()]},
+    )
     with travel(at(2026, 12, 29, 10)):  # returned on a Tuesday: five working days to redo it
         submit(app, supervisor, ready_tasks(inst, "verify_item")[0].id,
                {"decision": "return", "check_type": "spot_check", "comments": "仍未整改到位"})
@@ -236,7 +249,11 @@ def test_recompute_runs_in_batches_and_the_scheduler_finishes_it(app, ctx, make_
     result = calendar.save_year(2027, checked.days, None)
     job = calendar.run(result.job_id, budget=0)  # one batch, then the office's page returns
     assert (job.status, job.done, job.total) == ("pending", 1, 3)
-    assert [ladder(instance_of(u))[LETTER].date() for u in units] == [date(2027, 2, 17), date(2027, 2, 9), date(2027, 2, 9)]
+    assert [ladder(instance_of(u))[LETTER].date() for u in units] == [
+        date(2027, 2, 17),
+        date(2027, 2, 9),
+        date(2027, 2, 9),
+    ]
 
     scheduler.sweep(app, 100, threading.Event())
 

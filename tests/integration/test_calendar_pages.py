@@ -139,7 +139,9 @@ def test_enter_a_year_on_the_page_with_errors_by_row_then_revert_to_the_package(
     rows = {"days-0-day": "2026-10-01", "days-0-kind": "holiday", "days-0-name": "国庆节",
             "days-1-day": "2026-10-12", "days-1-kind": "workday", "days-1-name": "调休",
             "days-2-day": "", "days-2-kind": "", "days-2-name": ""}
-    resp = admin.client.post("/admin/calendar/2026/edit", data={"csrf_token": token, "note": "", "action": "save", **rows})
+    resp = admin.client.post(
+        "/admin/calendar/2026/edit", data={"csrf_token": token, "note": "", "action": "save", **rows}
+    )
     assert resp.status_code == 400
     html = resp.get_data(as_text=True)
     assert '<tr data-row="2"><td>2</td><td>类型</td><td>2026-10-12是星期一，调休上班日应为周六或周日</td></tr>' in html

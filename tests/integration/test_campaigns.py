@@ -347,7 +347,9 @@ def test_enrol_through_the_detail_page(app, login_as, county):
             cid = campaigns.create_campaign(make_notice(), actor_id=None).id
         admin = login_as("admin")
         url = f"/admin/campaigns/{cid}"
-        resp = admin.post_form(f"{url}/enrol", {"scope": "codes", "kind": "township", "codes": "T01, X77"}, form_url=url)
+        resp = admin.post_form(
+            f"{url}/enrol", {"scope": "codes", "kind": "township", "codes": "T01, X77"}, form_url=url
+        )
         assert resp.status_code == 400
         html = resp.get_data(as_text=True)
         assert "未知的单位代码：X77" in html and "T01, X77" in html
@@ -426,7 +428,7 @@ def test_launch_page_and_batches_until_finished(app, login_as, make_unit):
         assert again.get_json() == {"total": 5, "done": 5, "started_now": 0, "finished": True}
         assert "已启动 5 / 5 个单位" in admin.get(f"/admin/campaigns/{cid}/launch").get_data(as_text=True)
         matrix_page = admin.get(f"/admin/campaigns/{cid}/matrix").get_data(as_text=True)
-        assert 'data-phase="not_started" href="/admin/campaigns/%d/matrix?phase=not_started"><strong>0</strong>' % cid \
+        assert f'data-phase="not_started" href="/admin/campaigns/{cid}/matrix?phase=not_started"><strong>0</strong>' \
             in matrix_page
 
 

@@ -2,7 +2,7 @@
 machine's date, so what they see agrees with the data the test made."""
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 
@@ -19,9 +19,9 @@ def child_clock(app) -> tuple[float, datetime]:
 
 
 def test_a_child_process_starts_at_the_tests_clock_and_ticks(app):
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     seconds, now = child_clock(app)
-    ended = datetime.now(timezone.utc)
+    ended = datetime.now(UTC)
     assert started <= now <= ended + timedelta(seconds=1), (started, now, ended)
     assert abs(seconds - now.timestamp()) < 1
     assert BASE <= now < BASE + timedelta(minutes=10)

@@ -52,7 +52,7 @@ def test_two_supervisors_complete_the_same_task_at_once(app, ctx, make_unit, mak
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=worker, args=(u, d)) for u, d in zip(sups, ["accept", "return"])]
+    threads = [threading.Thread(target=worker, args=(u, d)) for u, d in zip(sups, ["accept", "return"], strict=True)]
     for t in threads:
         t.start()
     for t in threads:

@@ -3,14 +3,20 @@ nothing is done twice: one escalation per step and level, letter numbers without
 letters and notices come in the later sweeps the catch-up rule leaves them to)."""
 import signal
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 
 from app.services.sweep import timers
-
-from tests.integration.sweep_support import (ROOT, assert_exactly_once, counts, flask_command, overdue_campaign,
-                                             subprocess_env, wait_for)
+from tests.integration.sweep_support import (
+    ROOT,
+    assert_exactly_once,
+    counts,
+    flask_command,
+    overdue_campaign,
+    subprocess_env,
+    wait_for,
+)
 
 UNITS = 40
 
@@ -61,7 +67,7 @@ def test_scheduler_killed_mid_sweep_finishes_after_restart_without_duplicates(ap
                 proc.kill()
                 proc.communicate()
     # Later sweeps climb the rest of the ladder, still once a step and level.
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     for days in (8, 25):
         with time_machine.travel(start + timedelta(days=days), tick=False):
             timers.tick()

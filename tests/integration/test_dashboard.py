@@ -1,29 +1,33 @@
 """The campaign dashboard: exact figures for a small known campaign, its filters, the lists each
 figure drills down to, and who may see it."""
-from datetime import date, datetime, timedelta, timezone
+import itertools
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from app.extensions import db
 from app.models import Campaign, Escalation, LedgerItem, Task, Unit
+from app.services.accounts.unit_filter import UnitFilter
 from app.services.campaigns import campaigns
 from app.services.oversight import dashboard, dashboard_lists
-from app.services.accounts.unit_filter import UnitFilter
 from tests.integration.test_campaigns import make_notice
 from tests.integration.test_matrix import add_instance
 from tests.support import statements_during
 
 # Friday 2026-04-10, 10:00 in Beijing.
-NOW = datetime(2026, 4, 10, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 4, 10, 2, 0, tzinfo=UTC)
 ALL = UnitFilter()
 TOWNSHIPS = UnitFilter(kind="township")
 GOV_OFFICE = UnitFilter(lead_department="县政府办")
 
 
-def add_task(inst, due_at, status="ready", completed_at=None, role="unit_staff", name="事项", n=[0]):
-    n[0] += 1
+_TASK_NUMBERS = itertools.count(1)  # unique spiff_task_id per task made here
+
+
+def add_task(inst, due_at, status="ready", completed_at=None, role="unit_staff", name="事项"):
+    n = next(_TASK_NUMBERS)
     task = Task(instance_id=inst.id, campaign_id=inst.campaign_id, unit_id=inst.unit_id,
-                spiff_task_id=f"00000000-0000-0000-0001-{n[0]:012d}", element_id=f"step{n[0]}", name=name,
+                spiff_task_id=f"00000000-0000-0000-0001-{n:012d}", element_id=f"step{n}", name=name,
                 role=role, form_key="deploy", phase=inst.phase, status=status, due_at=due_at,
                 created_at=NOW - timedelta(days=40), completed_at=completed_at)
     db.session.add(task)
@@ -109,7 +113,7 @@ def test_units_by_phase_and_light(scene):
 def test_overdue_series_counts_each_day(scene):
     data = dashboard.overdue_series(scene, ALL, NOW)
     assert len(data["days"]) == 30 and data["days"][-1] == "2026-04-10" and data["days"][0] == "2026-03-12"
-    by_day = dict(zip(data["days"], data["counts"]))
+    by_day = dict(zip(data["days"], data["counts"], strict=True))
     assert [by_day[f"2026-03-{d}"] for d in (29, 30, 31)] == [0, 0, 1]
     assert [by_day[f"2026-04-0{d}"] for d in range(1, 10)] == [1, 1, 1, 1, 0, 0, 1, 1, 1]
     assert by_day["2026-04-10"] == 1

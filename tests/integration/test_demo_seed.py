@@ -9,7 +9,6 @@ from app.extensions import db
 from app.models import Campaign, Escalation, ProcessInstance, PublicNotice, ScoreSheet, Task, User
 from app.services.sweep import timers
 
-
 # Just after midnight in Shanghai: the seed must not depend on the hour it runs at.
 EARLY = datetime(2026, 11, 23, 0, 15, tzinfo=ZoneInfo("Asia/Shanghai"))
 

@@ -1,8 +1,8 @@
 """The designer's pages: who may open them, drafts that survive errors, uploads, deploys."""
 import io
-from pathlib import Path
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -43,7 +43,9 @@ def test_json_endpoints_refuse_other_roles(app, login_as, make_unit):
     token = csrf_from(staff.get("/my/tasks").get_data(as_text=True))
     for url in ("/design/lint", "/design/drafts", "/design/drafts/1/save", "/design/drafts/1/deploy",
                 "/design/drafts/upload", "/design/drafts/1/delete"):
-        resp = staff.client.post(url, json={"xml": "<x/>"}, headers={"X-CSRFToken": token, "Accept": "application/json"})
+        resp = staff.client.post(
+            url, json={"xml": "<x/>"}, headers={"X-CSRFToken": token, "Accept": "application/json"}
+        )
         assert resp.status_code == 403, url
     assert app.test_client().post("/design/lint", json={"xml": "<x/>"}).status_code in (302, 400)
 
@@ -77,7 +79,9 @@ def test_save_draft_then_save_again_keeps_one_draft_and_audits(app, login_as):
     assert saved.status_code == 200
     with app.app_context():
         draft = db.session.get(ProcessDraft, draft_id)
-        assert draft.name == "修改稿二" and "审核自查报告（改）" in draft.xml and draft.based_on_definition_id == _v1(app)
+        assert (
+            draft.name == "修改稿二" and "审核自查报告（改）" in draft.xml and draft.based_on_definition_id == _v1(app)
+        )
         assert {e.action for e in db.session.query(AuditEvent)} >= {"process_draft.create", "process_draft.save"}
     page = designer.get(f"/design/drafts/{draft_id}").get_data(as_text=True)
     assert "审核自查报告（改）" in page

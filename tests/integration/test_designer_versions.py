@@ -65,7 +65,9 @@ def test_diff_names_added_removed_and_changed_elements(ctx):
     assert changes["deploy_letter_timer"].details == [
         "定时日期：「ladder_at(deadlines['deploy'], ladder['letter'])」 → "
         "「ladder_at(deadlines['deploy'], {'days': 5, 'unit': 'calendar'})」"]
-    assert changes["flow_gw_assessment_to_rectify_ledger"].details == ["条件：「verdict == 'fail'」 → 「verdict != 'pass'」"]
+    assert changes["flow_gw_assessment_to_rectify_ledger"].details == [
+        "条件：「verdict == 'fail'」 → 「verdict != 'pass'」"
+    ]
     assert changes["follow_up_review"].details == ["表单：「follow_up_review」 → 「assessment」"]
     assert [c.element_id for c in result.removed] == ["deploy_reminder_timer"]
     assert [c.element_id for c in result.added] == ["deploy_nudge_timer"]

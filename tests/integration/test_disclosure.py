@@ -4,7 +4,6 @@ import re
 from datetime import timedelta
 
 import time_machine
-
 from sqlalchemy import select
 
 from app import clock

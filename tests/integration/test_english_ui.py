@@ -2,7 +2,7 @@
 (names of units and steps people or diagrams gave, document numbers), never the platform's words."""
 import html as markup
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +22,7 @@ SWITCH = ("中文",)
 
 
 def at(*args) -> datetime:
-    return datetime(*args, tzinfo=SH).astimezone(timezone.utc)
+    return datetime(*args, tzinfo=SH).astimezone(UTC)
 
 
 def visible_text(html: str) -> str:

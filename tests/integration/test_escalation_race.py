@@ -205,8 +205,16 @@ def test_completion_and_escalation_race_ends_with_the_letter_first_or_never(race
         completed, delivered = _race(race_app, world, gate)
         assert completed["conflicts"] == [], completed
         db.session.rollback()
-        letters = {(e.instance_id, e.spiff_task_id): e for e in db.session.scalars(select(Escalation).where(
-            Escalation.campaign_id == world["campaign_id"], Escalation.level == "letter", Escalation.element_id == "deploy"))}
+        letters = {
+            (e.instance_id, e.spiff_task_id): e
+            for e in db.session.scalars(
+                select(Escalation).where(
+                    Escalation.campaign_id == world["campaign_id"],
+                    Escalation.level == "letter",
+                    Escalation.element_id == "deploy",
+                )
+            )
+        }
         steps = db.session.scalars(select(Task).where(Task.campaign_id == world["campaign_id"],
                                                       Task.element_id == "deploy")).all()
         assert len(steps) == UNITS and len(letters) == UNITS

@@ -5,7 +5,7 @@ without a gap."""
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import time_machine
@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Escalation
-
 from tests.integration.sweep_support import ROOT, assert_exactly_once, overdue_campaign, subprocess_env, wait_for
 
 UNITS = 60
@@ -70,8 +69,8 @@ def _sweep_in_two_processes(app, gate: Path) -> list[dict]:
 
 def _by_level_and_status() -> dict:
     db.session.rollback()
-    return dict(((level, status), n) for level, status, n in db.session.execute(
-        select(Escalation.level, Escalation.status, func.count()).group_by(Escalation.level, Escalation.status)))
+    return {(level, status): n for level, status, n in db.session.execute(
+        select(Escalation.level, Escalation.status, func.count()).group_by(Escalation.level, Escalation.status))}
 
 
 def test_two_scheduler_processes_escalate_each_step_exactly_once(app, ctx, tmp_path):
@@ -84,7 +83,7 @@ def test_two_scheduler_processes_escalate_each_step_exactly_once(app, ctx, tmp_p
     assert _by_level_and_status() == {("reminder", "done"): UNITS, ("letter", "pending"): UNITS,
                                       ("notice", "pending"): UNITS}
     # The ladder climbs on in later sweeps, each again by two processes at once.
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     with time_machine.travel(start + timedelta(days=8), tick=True):
         _sweep_in_two_processes(app, tmp_path)
         assert _by_level_and_status() == {("reminder", "done"): UNITS, ("letter", "done"): UNITS,

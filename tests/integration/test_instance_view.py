@@ -1,7 +1,7 @@
 """The instance viewer: an instance's progress coloured on its diagram, and its timeline."""
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import time_machine
@@ -23,7 +23,7 @@ PHASES = [
 
 
 def travel(*args):
-    return time_machine.travel(datetime(*args, tzinfo=SH).astimezone(timezone.utc), tick=False)
+    return time_machine.travel(datetime(*args, tzinfo=SH).astimezone(UTC), tick=False)
 
 
 def _world(app, make_unit, make_user):
@@ -64,8 +64,8 @@ def test_states_come_from_tasks_and_escalations(app, ctx, make_unit, make_user):
 def test_overdue_without_escalation_is_overdue():
     from app.models import Task
 
-    now = datetime(2026, 10, 1, tzinfo=timezone.utc)
-    tasks = [Task(element_id="a", status="ready", due_at=datetime(2026, 9, 1, tzinfo=timezone.utc)),
+    now = datetime(2026, 10, 1, tzinfo=UTC)
+    tasks = [Task(element_id="a", status="ready", due_at=datetime(2026, 9, 1, tzinfo=UTC)),
              Task(element_id="b", status="ready", due_at=None),
              Task(element_id="c", status="completed"), Task(element_id="c", status="ready", due_at=None),
              Task(element_id="d", status="cancelled")]

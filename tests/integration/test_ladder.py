@@ -1,6 +1,6 @@
 """The overdue ladder, moving the clock through it: reminder on the due date, letter 3 working
 days later, public notice 10 working days later, counted over the 2026 National Day holiday."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,7 +29,7 @@ def at(*args) -> datetime:
 
 
 def travel(moment):
-    return time_machine.travel(moment.astimezone(timezone.utc), tick=False)
+    return time_machine.travel(moment.astimezone(UTC), tick=False)
 
 
 @pytest.fixture

@@ -1,23 +1,33 @@
 """Importing the ledger template: round trip, every per-row error, all or nothing, and imported
 items joining the running rectification with their own tasks and overdue ladder."""
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
-from openpyxl import Workbook, load_workbook
 from flask.testing import EnvironBuilder
+from openpyxl import Workbook, load_workbook
 
 from app.extensions import db
 from app.models import AuditEvent, Escalation, LedgerItem, ProcessInstance, Task
 from app.services.campaigns import launch
 from app.services.sweep import timers
 from tests.conftest import csrf_from
-from tests.integration.ledger_world import ledger_world  # noqa: F401
 from tests.support import make_campaign, ready_tasks
 
 FIELDS = ("title", "source", "measures", "responsible_leader", "responsible_department", "deadline", "status")
-HEADER = ["序号", "单位代码", "单位名称", "问题描述", "问题来源", "整改措施", "责任领导", "责任部门", "整改时限", "整改状态"]
+HEADER = [
+    "序号",
+    "单位代码",
+    "单位名称",
+    "问题描述",
+    "问题来源",
+    "整改措施",
+    "责任领导",
+    "责任部门",
+    "整改时限",
+    "整改状态",
+]
 
 
 def workbook(*rows, header=HEADER, title="整改台账") -> bytes:
@@ -115,10 +125,9 @@ def test_imported_items_get_their_own_rectify_task_and_ladder(ledger_world, sup,
         summary = db.session.query(AuditEvent).filter_by(action="ledger.import").one()
         assert summary.after["count"] == 2 and summary.entity_id == str(w["campaign"])
     # The overdue ladder runs for the imported item: a reminder once its deadline has passed.
-    with time_machine.travel(datetime(2027, 4, 2, 2, 0, tzinfo=timezone.utc), tick=False):
-        with app.app_context():
-            timers.tick()
-            levels = {(e.ledger_item_id, e.level) for e in db.session.query(Escalation)}
+    with time_machine.travel(datetime(2027, 4, 2, 2, 0, tzinfo=UTC), tick=False), app.app_context():
+        timers.tick()
+        levels = {(e.ledger_item_id, e.level) for e in db.session.query(Escalation)}
     assert (imported_t02.id, "reminder") in levels
 
 

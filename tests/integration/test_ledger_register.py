@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from openpyxl import load_workbook
 
-from tests.integration.ledger_world import add_finding, ledger_world, sheet_rows  # noqa: F401
+from tests.integration.ledger_world import add_finding, sheet_rows
 from tests.support import JPEG
 
 
@@ -23,8 +23,23 @@ def test_campaign_ledger_shows_every_column_with_result_evidence_and_links(ledge
     w = ledger_world
     sup = login_as("supervisor", username="sup2")
     html = sup.get(_urls(w)["campaign"]).get_data(as_text=True)
-    for text in ("路灯工程超标", "广场绿化浪费", "督导发现：台账不实", "塘渡口镇", "居民群众", "督导发现", "张三", "办公室",
-                 "李四", "党政办", "2027-03-15", "已整改待核查", "已拆除超标灯具", "2027-02-01", "整改照片.jpg"):
+    for text in (
+        "路灯工程超标",
+        "广场绿化浪费",
+        "督导发现：台账不实",
+        "塘渡口镇",
+        "居民群众",
+        "督导发现",
+        "张三",
+        "办公室",
+        "李四",
+        "党政办",
+        "2027-03-15",
+        "已整改待核查",
+        "已拆除超标灯具",
+        "2027-02-01",
+        "整改照片.jpg",
+    ):
         assert text in html, text
     # The evidence link goes through the authorised route and serves the file.
     href = html.split('href="/evidence/')[1].split('"')[0]
@@ -65,7 +80,10 @@ def test_xlsx_export_layout(ledger_world, login_as):
     resp = login_as("assessor", username="ass1").get(_urls(w)["campaign_xlsx"])
     assert resp.status_code == 200
     assert resp.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    assert "attachment" in resp.headers["Content-Disposition"] and "filename*=UTF-8''" in resp.headers["Content-Disposition"]
+    assert (
+        "attachment" in resp.headers["Content-Disposition"]
+        and "filename*=UTF-8''" in resp.headers["Content-Disposition"]
+    )
     book = load_workbook(io.BytesIO(resp.data))
     sheet = book.worksheets[0]
     assert "A1:M1" in {str(r) for r in sheet.merged_cells.ranges}

@@ -1,7 +1,7 @@
 """督办函: issued by the ladder or by hand, numbered without gap or duplicate, acknowledged, printed, downloaded."""
 import io
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from urllib.parse import unquote
 
 import pytest
@@ -17,11 +17,11 @@ from app.services.sweep import timers
 from tests.support import asset, make_campaign, ready_tasks
 
 # The deploy phase ends 2026-12-10: due at 17:30 Beijing time (09:30 UTC).
-DUE = datetime(2026, 12, 10, 9, 30, tzinfo=timezone.utc)
-REMINDED = datetime(2026, 12, 10, 9, 31, tzinfo=timezone.utc)  # a minute past due: the reminder's sweep
-OVERDUE = datetime(2026, 12, 11, 2, 0, tzinfo=timezone.utc)  # next morning: overdue, no letter yet
-BEFORE_LETTER = datetime(2026, 12, 15, 9, 0, tzinfo=timezone.utc)  # due + 3 working days is 12-15 17:30
-AFTER_LETTER = datetime(2026, 12, 16, 2, 0, tzinfo=timezone.utc)
+DUE = datetime(2026, 12, 10, 9, 30, tzinfo=UTC)
+REMINDED = datetime(2026, 12, 10, 9, 31, tzinfo=UTC)  # a minute past due: the reminder's sweep
+OVERDUE = datetime(2026, 12, 11, 2, 0, tzinfo=UTC)  # next morning: overdue, no letter yet
+BEFORE_LETTER = datetime(2026, 12, 15, 9, 0, tzinfo=UTC)  # due + 3 working days is 12-15 17:30
+AFTER_LETTER = datetime(2026, 12, 16, 2, 0, tzinfo=UTC)
 ISSUER = "测试县人民政府办公室"
 
 
@@ -43,7 +43,7 @@ def issue_by_tick(world) -> dict[int, int]:
         timers.tick()
     with world["app"].app_context(), time_machine.travel(AFTER_LETTER, tick=False):
         timers.tick()
-        return {unit: lid for unit, lid in db.session.query(SupervisionLetter.unit_id, SupervisionLetter.id)}
+        return dict(db.session.query(SupervisionLetter.unit_id, SupervisionLetter.id))
 
 
 def test_the_sweep_issues_one_numbered_letter_per_overdue_unit_after_three_working_days(world, ctx):
@@ -118,7 +118,7 @@ def test_unit_acknowledges_its_letter_with_user_and_time(world, login_as):
         staff = login_as("unit_staff", world["a"], username="staffA")
         page = staff.get("/letters").get_data(as_text=True)
     assert "未签收" in page and f"/letters/{letter_id}" in page
-    signed_at = datetime(2026, 12, 17, 1, 30, tzinfo=timezone.utc)  # 09:30 Beijing
+    signed_at = datetime(2026, 12, 17, 1, 30, tzinfo=UTC)  # 09:30 Beijing
     with time_machine.travel(signed_at, tick=False):
         resp = staff.post_form(f"/letters/{letter_id}/acknowledge", {}, form_url=f"/letters/{letter_id}")
         assert resp.status_code == 302
@@ -132,7 +132,7 @@ def test_unit_acknowledges_its_letter_with_user_and_time(world, login_as):
         events = db.session.query(AuditEvent).filter_by(action="letter.acknowledge", entity_id=str(letter_id)).all()
         assert len(events) == 1 and events[0].actor_id == staff.user
     # Acknowledging again changes nothing.
-    with time_machine.travel(datetime(2026, 12, 18, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 12, 18, tzinfo=UTC), tick=False):
         assert staff.post_form(f"/letters/{letter_id}/acknowledge", {}, form_url="/letters").status_code == 302
     with world["app"].app_context():
         assert db.session.get(SupervisionLetter, letter_id).acknowledged_at == signed_at
@@ -270,9 +270,11 @@ def test_unit_staff_cannot_issue_letters(world, login_as):
 
 def test_service_refuses_a_past_new_deadline(world, ctx):
     user = db.session.get(User, world["supervisor"])
-    with time_machine.travel(OVERDUE, tick=False):
-        with pytest.raises(manual_letters.LetterRefused, match="新的办理期限须晚于今天"):
-            manual_letters.issue_manual(user, world["deploy"][world["a"]], date(2026, 12, 1))
+    with (
+        time_machine.travel(OVERDUE, tick=False),
+        pytest.raises(manual_letters.LetterRefused, match="新的办理期限须晚于今天"),
+    ):
+        manual_letters.issue_manual(user, world["deploy"][world["a"]], date(2026, 12, 1))
     assert db.session.query(Escalation).count() == 0
 
 

@@ -1,6 +1,6 @@
 """Notification email against a real SMTP server (aiosmtpd) started by the test."""
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -12,7 +12,7 @@ from app.models import Notification, User
 from app.services.messaging import mailer, notifications
 from app.services.sweep import timers
 
-START = datetime(2026, 12, 11, 2, 0, tzinfo=timezone.utc)
+START = datetime(2026, 12, 11, 2, 0, tzinfo=UTC)
 
 
 class Collector:
@@ -64,8 +64,9 @@ def _staff_with_email(make_unit, make_user, email="staff@example.gov.cn"):
 
 
 def _notify(unit_id: int) -> int:
-    rows = notifications.notify_unit(unit_id, "reminder", "催办：「动员部署」已逾期", "办理期限：2026-12-10 17:30。请尽快办理。",
-                                     link="/my/tasks/7")
+    rows = notifications.notify_unit(
+        unit_id, "reminder", "催办：「动员部署」已逾期", "办理期限：2026-12-10 17:30。请尽快办理。", link="/my/tasks/7"
+    )
     db.session.commit()
     return rows[0].id
 
@@ -111,7 +112,7 @@ def test_unreachable_server_retries_with_backoff_then_fails(app, ctx, make_unit,
         assert mailer.deliver_emails() == (0, 1)
         row = db.session.get(Notification, notification_id)
         assert (row.email_status, row.email_attempts) == ("pending", 1)
-        assert row.email_next_attempt_at.replace(tzinfo=timezone.utc) == START + timedelta(minutes=2)
+        assert row.email_next_attempt_at.replace(tzinfo=UTC) == START + timedelta(minutes=2)
         assert "ConnectionRefusedError" in row.email_error
 
         # Not retried before the backoff has passed.
@@ -121,7 +122,7 @@ def test_unreachable_server_retries_with_backoff_then_fails(app, ctx, make_unit,
         assert mailer.deliver_emails() == (0, 1)
         row = db.session.get(Notification, notification_id)
         assert row.email_attempts == 2
-        assert row.email_next_attempt_at.replace(tzinfo=timezone.utc) == START + timedelta(minutes=2 + 4)
+        assert row.email_next_attempt_at.replace(tzinfo=UTC) == START + timedelta(minutes=2 + 4)
 
         traveller.shift(timedelta(minutes=4))
         assert mailer.deliver_emails() == (0, 1)

@@ -1,6 +1,7 @@
 """The progress matrix: aggregates from instance, task and ledger rows, in a bounded number of queries."""
+import itertools
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -12,7 +13,7 @@ from app.services.oversight import matrix
 from tests.integration.test_campaigns import ensure_deployed, make_notice
 from tests.support import statements_during
 
-NOW = datetime(2026, 4, 10, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 4, 10, 2, 0, tzinfo=UTC)
 
 
 def add_instance(campaign_id, unit_id, phase, status="running"):
@@ -23,10 +24,13 @@ def add_instance(campaign_id, unit_id, phase, status="running"):
     return inst
 
 
-def add_task(inst, due_at, status="ready", n=[0]):
-    n[0] += 1
+_TASK_NUMBERS = itertools.count(1)  # unique spiff_task_id per task made here
+
+
+def add_task(inst, due_at, status="ready"):
+    n = next(_TASK_NUMBERS)
     db.session.add(Task(instance_id=inst.id, campaign_id=inst.campaign_id, unit_id=inst.unit_id,
-                        spiff_task_id=f"00000000-0000-0000-0000-{n[0]:012d}", element_id="deploy", name="动员部署",
+                        spiff_task_id=f"00000000-0000-0000-0000-{n:012d}", element_id="deploy", name="动员部署",
                         role="unit_staff", form_key="deploy", phase=inst.phase, status=status, due_at=due_at,
                         created_at=NOW))
 

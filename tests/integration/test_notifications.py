@@ -1,6 +1,6 @@
 """The notification centre: the list, marking read, and the unread count in the header."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 from sqlalchemy import event
@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import Notification
 from app.services.messaging import notifications
 
-START = datetime(2026, 12, 11, 2, 0, tzinfo=timezone.utc)
+START = datetime(2026, 12, 11, 2, 0, tzinfo=UTC)
 
 
 def _notify(app, unit_id, title, link="/my/tasks/1", kind="reminder"):

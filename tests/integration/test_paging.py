@@ -6,9 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from flask import render_template_string
 
+from app.services.oversight.matrix import Matrix
 from app.services.shared.paging import Page
 from app.web.paging import of_matrix, page_url
-from app.services.oversight.matrix import Matrix
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "app" / "templates"
 PAGER = '{% from "_paging.html" import pager %}{{ pager(page, *args, **kwargs) }}'

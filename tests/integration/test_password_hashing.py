@@ -74,7 +74,7 @@ def test_a_weaker_hash_verifies_and_is_strengthened_at_login(app, client, make_u
     make_user("admin", username="old_hash")  # made with the cheap test parameters
     assert _stored_hash(app, "old_hash").startswith(CHEAP_PREFIX)
     # The deployment raises the cost (as production's defaults are): the old hash still logs in ...
-    for name, value in zip(PARAMS, (3, 65536, 4)):
+    for name, value in zip(PARAMS, (3, 65536, 4), strict=True):
         monkeypatch.setitem(app.config, name, value)
     assert _login(client, "old_hash", "wrong-pass").status_code == 200
     assert _stored_hash(app, "old_hash").startswith(CHEAP_PREFIX)  # a failed login changes nothing

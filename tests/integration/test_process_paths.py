@@ -1,5 +1,5 @@
 """Every path of processes/rectification.bpmn, driven through the service layer on a real database."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -29,7 +29,9 @@ def world(app, ctx, make_unit, make_user):
 
 def one(world, element_id):
     found = ready_tasks(world["instance"], element_id)
-    assert len(found) == 1, f"expected one ready {element_id}, got {[t.element_id for t in ready_tasks(world['instance'])]}"
+    assert len(found) == 1, (
+        f"expected one ready {element_id}, got {[t.element_id for t in ready_tasks(world['instance'])]}"
+    )
     return found[0]
 
 
@@ -206,7 +208,7 @@ def test_follow_up_waits_for_its_date_then_rebound_reopens(world):
     fire_at = inst.next_timer_at
     assert not ready_tasks(world["instance"], "follow_up_review")
     assert timers.tick().advanced == 0  # not due yet
-    with time_machine.travel(inst.next_timer_at.replace(tzinfo=timezone.utc).timestamp() + 60, tick=False):
+    with time_machine.travel(inst.next_timer_at.replace(tzinfo=UTC).timestamp() + 60, tick=False):
         assert timers.tick().advanced >= 1
     review = one(world, "follow_up_review")
     assert review.due_at is not None and review.due_at > fire_at
@@ -220,9 +222,11 @@ def test_follow_up_waits_for_its_date_then_rebound_reopens(world):
     rectify_and_close(world, reopened)
     pass_assessment(world)
     # The follow-up date has passed: the timer fires on the next tick.
-    with time_machine.travel(datetime(2027, 7, 1, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2027, 7, 1, tzinfo=UTC), tick=False):
         timers.tick()
-    submit(world["app"], world["supervisor"], one(world, "follow_up_review").id, {"rebound": "no", "findings": "无反弹"})
+    submit(
+        world["app"], world["supervisor"], one(world, "follow_up_review").id, {"rebound": "no", "findings": "无反弹"}
+    )
     assert instance(world).status == "completed" and instance(world).phase == "closed"
 
 
@@ -231,9 +235,11 @@ def test_clean_closure_and_audit_trail(world):
     accept(world)
     rectify_and_close(world, one(world, "rectify_item"))
     pass_assessment(world)
-    with time_machine.travel(datetime(2027, 7, 1, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2027, 7, 1, tzinfo=UTC), tick=False):
         timers.tick()
-    submit(world["app"], world["supervisor"], one(world, "follow_up_review").id, {"rebound": "no", "findings": "无反弹"})
+    submit(
+        world["app"], world["supervisor"], one(world, "follow_up_review").id, {"rebound": "no", "findings": "无反弹"}
+    )
     inst = instance(world)
     assert inst.status == "completed" and inst.next_timer_at is None
     assert not ready_tasks(world["instance"])

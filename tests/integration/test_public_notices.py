@@ -1,5 +1,5 @@
 """通报: on a public page with no login, withdrawn by a supervisor with a reason, never deleted."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -8,14 +8,14 @@ from app.extensions import db
 from app.models import AuditEvent, PublicNotice, Task
 from app.services.campaigns import launch
 from app.services.sweep import timers
-from tests.support import make_campaign, submit, DEPLOY, upload
+from tests.support import DEPLOY, make_campaign, submit, upload
 
 # Deploy due 2026-12-10 17:30; the sweep reminds a minute later, sends the letter at due + 3 working
 # days (12-15 17:30; its reply is due 5 working days later, 12-22) and the notice at due + 10 (12-24 17:30).
-REMINDED = datetime(2026, 12, 10, 9, 31, tzinfo=timezone.utc)
-LETTERED = datetime(2026, 12, 15, 9, 31, tzinfo=timezone.utc)
-AFTER_NOTICE = datetime(2026, 12, 28, 2, 0, tzinfo=timezone.utc)
-LATER = datetime(2026, 12, 29, 2, 0, tzinfo=timezone.utc)
+REMINDED = datetime(2026, 12, 10, 9, 31, tzinfo=UTC)
+LETTERED = datetime(2026, 12, 15, 9, 31, tzinfo=UTC)
+AFTER_NOTICE = datetime(2026, 12, 28, 2, 0, tzinfo=UTC)
+LATER = datetime(2026, 12, 29, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -69,7 +69,9 @@ def test_withdrawn_notice_leaves_the_public_page_but_stays_on_the_internal_list(
     with time_machine.travel(LATER, tick=False):
         supervisor = login_as("supervisor", username="sup")
         url = f"/letters/notices/{noticed['notice']}/withdraw"
-        resp = supervisor.post_form(url, {"reason": "该单位已于12月20日提交材料，系系统延迟"}, form_url="/letters/notices")
+        resp = supervisor.post_form(
+            url, {"reason": "该单位已于12月20日提交材料，系系统延迟"}, form_url="/letters/notices"
+        )
         assert resp.status_code == 302
         internal = supervisor.get("/letters/notices").get_data(as_text=True)
     assert "塘渡口镇" not in client.get("/public/notices").get_data(as_text=True)

@@ -19,7 +19,7 @@ specification the permissions are checked against.
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,8 +28,17 @@ from flask import url_for
 from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
-from app.models import (CampaignUnit, Escalation, Evidence, Notification, ProcessInstance, PublicNotice,
-                        SelfExamination, SupervisionLetter, Task)
+from app.models import (
+    CampaignUnit,
+    Escalation,
+    Evidence,
+    Notification,
+    ProcessInstance,
+    PublicNotice,
+    SelfExamination,
+    SupervisionLetter,
+    Task,
+)
 from app.services.appraisal import appraisal_schemes, interviews, ranking
 from app.services.appraisal.interviews import InterviewInput
 from app.services.campaigns import launch
@@ -211,9 +220,9 @@ LITERALS = {"static_file": _built_stylesheet(), "csv": "csv", "xlsx": "xlsx", "f
 PASSWORD = "Passw0rd!"
 # The escalation ladder of the deploy step (due 2026-12-10 17:30), one rung a sweep: the reminder,
 # the letter 3 working days later, the public notice 10 working days after the deadline.
-SWEEPS = (datetime(2026, 12, 10, 9, 31, tzinfo=timezone.utc), datetime(2026, 12, 15, 9, 31, tzinfo=timezone.utc),
-          datetime(2026, 12, 28, 2, 0, tzinfo=timezone.utc))
-LATER = datetime(2026, 12, 29, 2, 0, tzinfo=timezone.utc)
+SWEEPS = (datetime(2026, 12, 10, 9, 31, tzinfo=UTC), datetime(2026, 12, 15, 9, 31, tzinfo=UTC),
+          datetime(2026, 12, 28, 2, 0, tzinfo=UTC))
+LATER = datetime(2026, 12, 29, 2, 0, tzinfo=UTC)
 CSRF_MESSAGE = "安全令牌"
 
 

@@ -5,7 +5,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
@@ -21,9 +21,9 @@ from tests.integration.sweep_support import ROOT, subprocess_env
 from tests.support import PHASES, make_campaign
 
 EARLY = [("deploy", "动员部署", date(2026, 11, 1), date(2026, 11, 10)), *PHASES[1:]]
-LAUNCHED = datetime(2026, 11, 2, 1, tzinfo=timezone.utc)
+LAUNCHED = datetime(2026, 11, 2, 1, tzinfo=UTC)
 # After the early campaign's deploy deadline (10 November), before the normal one (10 December).
-BETWEEN = datetime(2026, 11, 12, 2, tzinfo=timezone.utc)
+BETWEEN = datetime(2026, 11, 12, 2, tzinfo=UTC)
 
 
 def two_campaigns(make_unit, n_early: int, n_late: int) -> tuple[list[int], list[int]]:

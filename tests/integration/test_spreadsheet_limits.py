@@ -8,8 +8,7 @@ import pytest
 from openpyxl import Workbook
 
 from app.services.shared import spreadsheets
-from tests.integration.ledger_world import ledger_world  # noqa: F401
-from tests.integration.test_ledger_import import post_file, sup  # noqa: F401
+from tests.integration.test_ledger_import import post_file
 
 SHEET = "xl/worksheets/sheet1.xml"
 HEAD = (b'<?xml version="1.0" encoding="UTF-8"?>'
@@ -113,6 +112,11 @@ def test_declared_sizes_cannot_lie_the_reader_stops_at_them():
         spreadsheets.read_xlsx(data, 1000)
     assert "无法读取Excel文件" in str(refused.value)
     assert _peak_bytes(lambda: spreadsheets.read_xlsx(data, 1000)) < 8 * 1024 * 1024
+
+
+@pytest.fixture
+def sup(login_as):
+    return login_as("supervisor", username="sup2")
 
 
 @pytest.mark.parametrize(("make", "message"), [

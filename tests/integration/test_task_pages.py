@@ -1,7 +1,7 @@
 """The pages where the work is done, driven over HTTP: lists, the task page, queues, the instance page."""
 import io
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -89,7 +89,7 @@ def test_staff_list_shows_lights_for_red_yellow_and_green(world):
                            deadlines=["2027-01-10", "2027-01-17", "2027-03-31"])
         submit(w.app, sup, one_ready(w, "review_self_check"), {"decision": "accept"})
     # Log in after the jump: a session cookie from two months ago would have expired.
-    with time_machine.travel(datetime(2027, 1, 15, 4, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2027, 1, 15, 4, tzinfo=UTC), tick=False):
         staff = w.login_as("unit_staff", w.unit, username="staffA")
         page = html(staff.get("/my/tasks"))
     rows = {title: row for row in re.findall(r'<tr data-task=.*?</tr>', page, re.S)

@@ -1,5 +1,5 @@
 """监督工作箱: a resident's tip, the receipt code, the office's triage, and the limits that protect the box."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -164,7 +164,7 @@ def test_rate_limit_per_client_and_in_all(world, client, monkeypatch):
     app = world["app"]
     monkeypatch.setitem(app.config, "TIP_RATE_PER_CLIENT", 2)
     monkeypatch.setitem(app.config, "TIP_RATE_TOTAL", 3)
-    start = datetime(2026, 11, 22, 8, 5, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 22, 8, 5, tzinfo=UTC)
     with time_machine.travel(start, tick=False):
         for _ in range(2):
             assert post_tip(client, world["slug"], tip_fields(world["unit_slug"])).status_code == 200
@@ -182,7 +182,7 @@ def test_rate_limit_per_client_and_in_all(world, client, monkeypatch):
 
 def test_refused_tips_do_not_use_up_the_limit(world, client, monkeypatch):
     monkeypatch.setitem(world["app"].config, "TIP_RATE_PER_CLIENT", 2)
-    with time_machine.travel(datetime(2026, 11, 22, 8, 5, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 11, 22, 8, 5, tzinfo=UTC), tick=False):
         for _ in range(5):  # five typos: each refused, none counted
             assert post_tip(client, world["slug"], tip_fields(world["unit_slug"], place="")).status_code == 400
         for _ in range(2):
@@ -193,7 +193,7 @@ def test_refused_tips_do_not_use_up_the_limit(world, client, monkeypatch):
 
 def test_lookup_is_rate_limited(world, client, monkeypatch):
     monkeypatch.setitem(world["app"].config, "TIP_LOOKUP_RATE_PER_CLIENT", 3)
-    with time_machine.travel(datetime(2026, 11, 22, 8, 5, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 11, 22, 8, 5, tzinfo=UTC), tick=False):
         for _ in range(3):
             assert lookup(client, "ABCD-EFGH-JKMN-PQRS").status_code == 404
         assert lookup(client, "ABCD-EFGH-JKMN-PQRS").status_code == 429

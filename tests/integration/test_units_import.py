@@ -59,7 +59,7 @@ def test_csv_gbk_as_saved_by_chinese_excel(app):
 
 
 def test_csv_english_headers_and_plain_utf8(app):
-    data = "code,name,kind,parent_code\nB1,Bureau,department,\nB2,Town,township,B1\n".encode()
+    data = b"code,name,kind,parent_code\nB1,Bureau,department,\nB2,Town,township,B1\n"
     assert _import(app, data, "u.csv").created == 2
 
 

@@ -8,7 +8,13 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from app.forms.registry import (
-    FormDefinitionError, build_form, form_class, known_keys, load_definition, reload, validate,
+    FormDefinitionError,
+    build_form,
+    form_class,
+    known_keys,
+    load_definition,
+    reload,
+    validate,
 )
 
 REPO_FORMS = Path(__file__).resolve().parents[2] / "forms"
@@ -79,7 +85,11 @@ fields:
     [
         ("selct", "", ["unknown type 'selct'"]),
         ("text", "    requird: true", ["unknown keys", "requird"]),
-        ("select", "    choices:\n      - {value: yes, zh: 是, en: Yes}", ["value must be a non-empty string", "quote"]),
+        (
+            "select",
+            "    choices:\n      - {value: yes, zh: 是, en: Yes}",
+            ["value must be a non-empty string", "quote"],
+        ),
         ("text", "    required_if: {field: nothing, equals: x}", ["refers to unknown field 'nothing'"]),
         ("text", "    max: lots", ["answer.max", "expected a number"]),
     ],
@@ -213,9 +223,8 @@ def test_multiselect_uses_dynamic_choices(app, ctx):
 
 
 def test_dynamic_choices_for_an_unknown_field_fail_loudly(app, ctx):
-    with app.test_request_context():
-        with pytest.raises(FormDefinitionError, match="nothing"):
-            build_form("follow_up_review", dynamic_choices={"nothing": []})
+    with app.test_request_context(), pytest.raises(FormDefinitionError, match="nothing"):
+        build_form("follow_up_review", dynamic_choices={"nothing": []})
 
 
 def test_checkbox_parses(app, ctx):

@@ -21,7 +21,7 @@ def render(form, existing_files=None):
 
 def cell(html, name):
     """The <td> holding input `name`."""
-    match = re.search(r'<td[^>]*>(?:(?!</td>).)*name="%s"(?:(?!</td>).)*</td>' % re.escape(name), html, re.S)
+    match = re.search(rf'<td[^>]*>(?:(?!</td>).)*name="{re.escape(name)}"(?:(?!</td>).)*</td>', html, re.S)
     assert match, f"no cell for {name}"
     return match.group(0)
 

@@ -103,9 +103,15 @@ def test_user_task_needs_an_existing_form():
 
 
 def service(op=None, params=""):
-    operator = f'<spiffworkflow:serviceTaskOperator id="{op}" resultVariable="r">{params}</spiffworkflow:serviceTaskOperator>' \
-        if op else ""
-    return f'<bpmn:serviceTask id="x" name="服务"><bpmn:extensionElements>{operator}</bpmn:extensionElements></bpmn:serviceTask>'
+    operator = (
+        f'<spiffworkflow:serviceTaskOperator id="{op}" resultVariable="r">{params}</spiffworkflow:serviceTaskOperator>'
+        if op
+        else ""
+    )
+    return (
+        f'<bpmn:serviceTask id="x" name="服务"><bpmn:extensionElements>{operator}</bpmn:extensionElements>'
+        "</bpmn:serviceTask>"
+    )
 
 
 def test_service_task_must_name_a_registered_operation():
@@ -221,7 +227,14 @@ def test_deploy_errors_carry_structured_problems_and_text():
 
 
 def test_lint_never_raises_on_garbage():
-    for junk in (b"", b"\x00\xff", b"<a>", b"<html><body>hi</body></html>", "<中文/>".encode(), b"<?xml version='1.0'?>"):
+    for junk in (
+        b"",
+        b"\x00\xff",
+        b"<a>",
+        b"<html><body>hi</body></html>",
+        "<中文/>".encode(),
+        b"<?xml version='1.0'?>",
+    ):
         found = problems(junk)
         assert found and all(p.is_error and p.element_id is None for p in found)
 

@@ -1,6 +1,6 @@
 """The engine side of migration: a pending duration timer keeps its fire time (recomputing it
 would count the duration again from the moment of migration)."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import time_machine
@@ -17,7 +17,8 @@ def diagram(task_name: str, wait: str = '"P3D"') -> bytes:
   xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
   xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
 <bpmn:process id="p" isExecutable="true">
-  <bpmn:laneSet id="ls"><bpmn:lane id="l" name="unit_staff"><bpmn:flowNodeRef>u</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+  <bpmn:laneSet id="ls">
+    <bpmn:lane id="l" name="unit_staff"><bpmn:flowNodeRef>u</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
   <bpmn:startEvent id="s"/>
   <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait"/>
   <bpmn:intermediateCatchEvent id="wait" name="等三天"><bpmn:timerEventDefinition id="td">
@@ -37,7 +38,7 @@ def bundle(xml: bytes) -> definitions.SpecBundle:
     return definitions.load_bundle(parsed.content_hash, parsed.spec_json)
 
 
-T0 = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 
 
 def test_pending_duration_timer_keeps_its_fire_time_across_migration():
@@ -45,13 +46,13 @@ def test_pending_duration_timer_keeps_its_fire_time_across_migration():
     with time_machine.travel(T0, tick=False):
         run = runtime.start(v1, {})
         fire_at = run.next_timer_at()
-    assert fire_at == datetime(2026, 11, 5, 1, 0, tzinfo=timezone.utc)
-    with time_machine.travel(datetime(2026, 11, 3, 1, 0, tzinfo=timezone.utc), tick=False):
+    assert fire_at == datetime(2026, 11, 5, 1, 0, tzinfo=UTC)
+    with time_machine.travel(datetime(2026, 11, 3, 1, 0, tzinfo=UTC), tick=False):
         assert migration.blockers(run, v2) == []
         moved = runtime.load(v2, migration.migrate(run, v2))
         moved.advance()
         assert moved.next_timer_at() == fire_at
-    with time_machine.travel(datetime(2026, 11, 5, 1, 1, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 11, 5, 1, 1, tzinfo=UTC), tick=False):
         moved.advance()
     assert [t.name for t in moved.ready_tasks()] == ["办理（改名）"]
 

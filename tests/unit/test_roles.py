@@ -33,7 +33,7 @@ def test_every_permission_is_registered_by_its_name_and_documented():
 
 def test_a_permission_is_a_frozenset_of_roles():
     assert "supervisor" in roles.SUPERVISE and "unit_staff" not in roles.SUPERVISE
-    assert roles.SEE_UNIT_RECORDS == roles.OVERSEE_ALL_UNITS | {Role.UNIT_STAFF}
+    assert roles.OVERSEE_ALL_UNITS | {Role.UNIT_STAFF} == roles.SEE_UNIT_RECORDS
     copied = pickle.loads(pickle.dumps(roles.DESIGN))
     assert copied == roles.DESIGN and copied.name == "design"
 

@@ -1,18 +1,19 @@
 """Units (单位): lookup, creation and the all-or-nothing spreadsheet import."""
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, Iterable
+from typing import IO, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.errors import Invalid, reason
-from app.i18n import ITEMS, Joined, LazyText, _l, gettext
 from app.extensions import db
+from app.i18n import ITEMS, Joined, LazyText, _l, gettext
 from app.models import Unit
-from app.models.unit import UNIT_KINDS
 from app.models.base import N_
+from app.models.unit import UNIT_KINDS
 from app.services.shared import audit, spreadsheets
 
 KIND_LABELS = {"department": N_("县直单位"), "township": N_("乡镇"), "district": N_("区"), "other": N_("其他")}
@@ -107,7 +108,7 @@ def page_units(
     return list(items), total
 
 
-def _snapshot(unit: Unit) -> dict:
+def _snapshot(unit: Unit) -> dict[str, Any]:
     return {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent_code": unit.parent_code,
             "lead_department": unit.lead_department}
 
@@ -139,7 +140,7 @@ class _Unreadable(Invalid):
     code = "unreadable_file"
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -201,7 +202,7 @@ def _header_map(header: list[str]) -> dict[str, int]:
     return columns
 
 
-def _parse(rows: list[list[str]]) -> tuple[list[tuple[int, dict]], list[RowError], set[str]]:
+def _parse(rows: list[list[str]]) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError], set[str]]:
     """Validate every row on its own and against the others; parents are checked later.
 
     Also returns every code the file names, valid row or not."""
@@ -250,7 +251,7 @@ def _parse(rows: list[list[str]]) -> tuple[list[tuple[int, dict]], list[RowError
     return parsed, errors, set(first_row_of)
 
 
-def import_units(stream: bytes | IO, filename: str, actor_id: int | None) -> ImportResult:
+def import_units(stream: bytes | IO[bytes], filename: str, actor_id: int | None) -> ImportResult:
     """Import units from CSV or XLSX; if any row is wrong nothing is written."""
     result = ImportResult()
     data = stream if isinstance(stream, bytes) else stream.read()
@@ -286,8 +287,8 @@ def import_units(stream: bytes | IO, filename: str, actor_id: int | None) -> Imp
         return result
 
     existing = by_codes(v["code"] for _, v in parsed)
-    before: dict[str, dict] = {}
-    after: dict[str, dict] = {}
+    before: dict[str, dict[str, Any]] = {}
+    after: dict[str, dict[str, Any]] = {}
     for _, values in parsed:
         unit = existing.get(values["code"])
         if unit is None:

@@ -1,6 +1,8 @@
 """Users: creation, password hashing (argon2) and login with lockout."""
+from collections.abc import Iterable
 from datetime import timedelta
 from functools import lru_cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -11,8 +13,8 @@ from sqlalchemy.orm import joinedload
 
 from app import clock
 from app.errors import DomainError, Invalid
-from app.i18n import ITEMS, N_, Joined, _l
 from app.extensions import db
+from app.i18n import ITEMS, N_, Joined, _l
 from app.models import Unit, User
 from app.models.roles import ROLES
 from app.services.shared import audit
@@ -63,7 +65,7 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def _snapshot(user: User) -> dict:
+def _snapshot(user: User) -> dict[str, Any]:
     """The audited view of a user: never the password hash."""
     return {
         "username": user.username,
@@ -156,12 +158,12 @@ def get_active(user_id: int) -> User | None:
     return user if user is not None and user.active else None
 
 
-def display_names(user_ids) -> dict[int, str]:
+def display_names(user_ids: Iterable[int | None]) -> dict[int, str]:
     """Display names by id, for pages that show who did something."""
     ids = {i for i in user_ids if i}
     if not ids:
         return {}
-    return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
+    return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).tuples().all())
 
 
 def by_username(username: str) -> User | None:

@@ -4,15 +4,25 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import yaml
 from flask import current_app
 from sqlalchemy import func, select
 
 from app import clock
-from app.i18n import _l
 from app.extensions import db
-from app.models import AppraisalScheme, Campaign, CampaignUnit, SchemeComponent, SchemePart, SchemeTemplate, ScoreSheet, SheetStatus
+from app.i18n import _l
+from app.models import (
+    AppraisalScheme,
+    Campaign,
+    CampaignUnit,
+    SchemeComponent,
+    SchemePart,
+    SchemeTemplate,
+    ScoreSheet,
+    SheetStatus,
+)
 from app.services.shared import audit
 from app.services.shared.input_errors import InputError
 
@@ -38,7 +48,7 @@ def _points(value, where) -> Decimal:
     return number
 
 
-def parse_scheme(text: str) -> dict:
+def parse_scheme(text: str) -> dict[str, Any]:
     """A scheme file as a checked, normalised definition (points as exact decimal strings)."""
     try:
         data = yaml.safe_load(text)
@@ -83,7 +93,7 @@ def parse_scheme(text: str) -> dict:
             "consequences": [str(c) for c in data.get("consequences") or []]}
 
 
-def _hash(definition: dict) -> str:
+def _hash(definition: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(definition, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -122,17 +132,23 @@ def latest_template(key: str) -> SchemeTemplate | None:
 
 def list_templates() -> list[SchemeTemplate]:
     """The latest version of every template, for the campaign form's choice."""
-    newest = select(SchemeTemplate.key, func.max(SchemeTemplate.version).label("v")).group_by(SchemeTemplate.key).subquery()
-    return list(db.session.scalars(
-        select(SchemeTemplate).join(newest, (SchemeTemplate.key == newest.c.key) & (SchemeTemplate.version == newest.c.v))
-        .order_by(SchemeTemplate.name)))
+    newest = (
+        select(SchemeTemplate.key, func.max(SchemeTemplate.version).label("v")).group_by(SchemeTemplate.key).subquery()
+    )
+    return list(
+        db.session.scalars(
+            select(SchemeTemplate)
+            .join(newest, (SchemeTemplate.key == newest.c.key) & (SchemeTemplate.version == newest.c.v))
+            .order_by(SchemeTemplate.name)
+        )
+    )
 
 
 def scheme_for(campaign_id: int) -> AppraisalScheme | None:
     return db.session.scalar(select(AppraisalScheme).where(AppraisalScheme.campaign_id == campaign_id))
 
 
-def snapshot(scheme: AppraisalScheme) -> dict:
+def snapshot(scheme: AppraisalScheme) -> dict[str, Any]:
     return {"name": scheme.name, "template_id": scheme.template_id, "total": scheme.total,
             "bottom_n": scheme.bottom_n,
             "components": [{"key": c.key, "points": c.points, "max": c.max_score,

@@ -1,16 +1,17 @@
 """Interview records (约谈) for flagged units and the written self-examinations (书面检查), kept by the office."""
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 
 from app import clock
-from app.i18n import _l
 from app.extensions import db
+from app.i18n import _l
 from app.models import Interview, ScoreSheet, SelfExamination
 from app.models.interview import FOLLOW_UP_STATUSES, SELF_EXAMINATION_STATUSES
-from app.services.shared import audit
 from app.services.appraisal.appraisal_schemes import scheme_for
+from app.services.shared import audit
 from app.services.shared.input_errors import InputError
 
 TEXT_MAX = 128
@@ -61,12 +62,13 @@ def flagged_sheet(campaign_id: int, unit_id: int) -> ScoreSheet | None:
                                                       ScoreSheet.flagged.is_(True)))
 
 
-def snapshot(interview: Interview) -> dict:
+def snapshot(interview: Interview) -> dict[str, Any]:
     return {k: getattr(interview, k) for k in ("held_on", "leader_interviewed", "interviewer", "minutes",
                                                "follow_up_actions", "follow_up_status")}
 
 
 def _fill(interview: Interview, values: InterviewInput) -> None:
+    assert values.held_on is not None  # _check refused a missing date
     interview.held_on = values.held_on
     interview.leader_interviewed = values.leader_interviewed.strip()
     interview.interviewer = values.interviewer.strip()

@@ -12,13 +12,13 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app import clock
-from app.i18n import _l
 from app.extensions import db
-from app.models import Campaign, CampaignUnit, SelfExamination, ScoreSheet, Unit
-from app.services.shared import audit
-from app.services.appraisal.appraisal_schemes import scheme_for
-from app.services.shared.input_errors import InputError
+from app.i18n import _l
+from app.models import AppraisalScheme, Campaign, CampaignUnit, ScoreSheet, SelfExamination, Unit
 from app.services.accounts.units import KIND_LABELS
+from app.services.appraisal.appraisal_schemes import scheme_for
+from app.services.shared import audit
+from app.services.shared.input_errors import InputError
 
 KIND_ORDER = ("township", "department", "district", "other")
 
@@ -50,6 +50,12 @@ def rank_totals(totals: list[Decimal], bottom_n: int) -> list[Place]:
     return [Place(rank=first_at[t] + 1, tied=counts[t] > 1, flagged=line is not None and t <= line) for t in totals]
 
 
+def submitted_total(sheet: ScoreSheet) -> Decimal:
+    """The total of a submitted sheet (saving a sheet stores its total, so a submitted one has it)."""
+    assert sheet.total is not None, f"score sheet {sheet.id} has no total"
+    return sheet.total
+
+
 @dataclass
 class Row:
     unit: Unit
@@ -68,7 +74,7 @@ class Category:
 @dataclass
 class Ranking:
     campaign: Campaign
-    scheme: object
+    scheme: AppraisalScheme
     categories: list[Category]
     unscored: list[tuple[Unit, ScoreSheet | None]]
     previous: Campaign | None
@@ -114,18 +120,18 @@ def campaign_ranking(campaign_id: int) -> Ranking:
     previous = previous_campaign(campaign)
     repeat = flagged_units(previous.id) if previous else set()
     by_kind: dict[str, list[Unit]] = {}
-    unscored = []
+    unscored: list[tuple[Unit, ScoreSheet | None]] = []
     for unit in enrolled:
         sheet = sheets.get(unit.id)
         if sheet is None or sheet.status != "submitted":
             unscored.append((unit, sheet))
         else:
             by_kind.setdefault(unit.kind, []).append(unit)
-    categories = []
+    categories: list[Category] = []
     for kind in sorted(by_kind, key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER), k)):
         units = by_kind[kind]
-        places = rank_totals([sheets[u.id].total for u in units], scheme.bottom_n)
-        rows = [Row(u, sheets[u.id], p, p.flagged and u.id in repeat) for u, p in zip(units, places)]
+        places = rank_totals([submitted_total(sheets[u.id]) for u in units], scheme.bottom_n)
+        rows = [Row(u, sheets[u.id], p, p.flagged and u.id in repeat) for u, p in zip(units, places, strict=True)]
         # Deterministic order: total (desc), then unit code.
         rows.sort(key=lambda r: (r.place.rank, r.unit.code))
         categories.append(Category(kind, KIND_LABELS.get(kind, kind), rows))
@@ -148,6 +154,7 @@ def finalise(campaign_id: int, actor_id: int) -> Ranking:
         for row in category.rows:
             row.sheet.rank, row.sheet.flagged = row.place.rank, row.place.flagged
             if row.self_examination:
+                assert ranking.previous is not None  # flagged twice: in this campaign and the previous one
                 db.session.add(SelfExamination(campaign_id=campaign_id, unit_id=row.unit.id,
                                                previous_campaign_id=ranking.previous.id, status="required",
                                                note="", created_at=now, updated_at=now))

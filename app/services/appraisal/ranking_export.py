@@ -7,9 +7,9 @@ from openpyxl.styles import Alignment, Font
 
 from app import clock
 from app.i18n import gettext as _
+from app.safe_text import printable
 from app.services.appraisal.ranking import Ranking
 from app.services.appraisal.score_sheets import component_score
-from app.safe_text import printable
 from app.services.shared.spreadsheets import append_row
 
 
@@ -21,7 +21,9 @@ def ranking_xlsx(ranking: Ranking) -> bytes:
         _("扣减分"), _("总分"), _("并列"), _("约谈"), _("书面检查")]
     tied, yes = _("并列"), _("是")
     book = Workbook()
-    book.remove(book.active)
+    blank = book.active
+    assert blank is not None  # a new workbook has one empty sheet
+    book.remove(blank)
     for category in ranking.categories or []:
         label = _(category.label)
         sheet = book.create_sheet(title=printable(label)[:31])

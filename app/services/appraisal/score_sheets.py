@@ -1,6 +1,7 @@
 """Score sheets (评分表): assessors score each part; a deduction needs its reason; submitting locks the sheet."""
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -8,11 +9,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import clock
 from app.errors import Invalid
 from app.errors import reason as reason_of
-from app.i18n import N_, _l
 from app.extensions import db
-from app.models import AppraisalScheme, CampaignUnit, PartScore, ScoreSheet, Unit
-from app.services.shared import audit
+from app.i18n import N_, _l
+from app.models import AppraisalScheme, CampaignUnit, PartScore, SchemeComponent, ScoreSheet, Unit
 from app.services.appraisal.appraisal_schemes import scheme_for
+from app.services.shared import audit
 from app.services.shared.input_errors import InputError
 
 CENT = Decimal("0.01")
@@ -58,10 +59,11 @@ def parse_points(raw: str) -> Decimal:
     return value
 
 
-def component_score(component, scores: dict[int, Decimal]) -> Decimal:
+def component_score(component: SchemeComponent, scores: dict[int, Decimal]) -> Decimal:
     """The component's share of the total: its parts' sum scaled from max_score to its points."""
     raw = sum((scores.get(p.id, Decimal(0)) for p in component.parts), Decimal(0))
-    return (raw * component.points / component.max_score).quantize(CENT, ROUND_HALF_UP)
+    score: Decimal = (raw * component.points / component.max_score).quantize(CENT, ROUND_HALF_UP)
+    return score
 
 
 def total_of(scheme: AppraisalScheme, scores: dict[int, Decimal], penalty: Decimal = Decimal(0)) -> Decimal:
@@ -120,7 +122,7 @@ def enrolled_unit(campaign_id: int, unit_id: int) -> Unit | None:
                              .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id == unit_id))
 
 
-def snapshot(sheet: ScoreSheet) -> dict:
+def snapshot(sheet: ScoreSheet) -> dict[str, Any]:
     return {"status": sheet.status, "total": sheet.total, "penalty": sheet.penalty,
             "penalty_reason": sheet.penalty_reason,
             "scores": {str(s.part_id): [s.score, s.reason] for s in sorted(sheet.scores, key=lambda s: s.part_id)}}

@@ -7,8 +7,22 @@
 - recompute: open deadlines that follow a change (waiting ladder timers, ready tasks' due times,
   the process data they come from, open letters' reply deadlines), in batches
 """
-from .entry import (MAX_BYTES, MAX_ROWS, CalendarError, Checked, RowError, SaveResult, SeedResult, check_file,
-                    check_rows, revert_to_package, save_year, seed, template_csv, template_xlsx)
+from .entry import (
+                    MAX_BYTES,
+                    MAX_ROWS,
+                    CalendarError,
+                    Checked,
+                    RowError,
+                    SaveResult,
+                    SeedResult,
+                    check_file,
+                    check_rows,
+                    revert_to_package,
+                    save_year,
+                    seed,
+                    template_csv,
+                    template_xlsx,
+)
 from .recompute import due_changes, pending_job, resume, run
 from .store import YearRow, YearView, overview, refresh, reset_for_tests, watch, year_view
 

@@ -8,9 +8,11 @@ instances' deadlines through a recompute job (app.services.calendar.recompute).
 import csv
 import io
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from openpyxl.utils.datetime import from_excel
 from sqlalchemy import delete, func, select
@@ -19,12 +21,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock, workdays
 from app.errors import DomainError, Invalid
-from app.i18n import ITEMS, N_, Joined, LazyText, _l, gettext
 from app.extensions import db
+from app.i18n import ITEMS, N_, Joined, LazyText, _l, gettext
 from app.models import HolidayDay, HolidayYear
 from app.models.calendar import KIND_NAMES
-
 from app.services.shared import audit, spreadsheets
+
 from . import recompute, store
 
 MAX_BYTES = 256 * 1024
@@ -109,7 +111,7 @@ class SeedResult:
 
 # ---- checking ------------------------------------------------------------------------------
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -119,13 +121,14 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def parse_date(value) -> date | None:
+def parse_date(value: object) -> date | None:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and SERIAL_RANGE[0] <= value < SERIAL_RANGE[1]:
-        return from_excel(value).date()  # a date cell that lost its format is a serial number
+        serial: datetime = from_excel(value)  # a date cell that lost its format is a serial number
+        return serial.date()
     text = _text(value)
     match = _DATE.match(text) or _COMPACT_DATE.match(text)
     if match:
@@ -140,7 +143,7 @@ def _weekday(day: date):
     return WEEKDAY_NAMES[day.weekday()]
 
 
-def check_rows(rows: list[tuple[int, dict]], year: int | None = None) -> Checked:
+def check_rows(rows: list[tuple[int, dict[str, Any]]], year: int | None = None) -> Checked:
     """Check an arrangement's rows ((row number, {"date", "kind", "name"}) each); `year`: the year
     it must be (None: the one year its dates fall in). Blank rows are skipped."""
     result = Checked(year=year)
@@ -207,7 +210,7 @@ class _Unreadable(Invalid):
     code = "unreadable_file"
 
 
-def _read_csv(data: bytes) -> list[tuple[int, list]]:
+def _read_csv(data: bytes) -> list[tuple[int, list[Any]]]:
     for encoding in ("utf-8-sig", "gb18030"):  # gb18030 is a superset of the GBK Excel writes
         try:
             text = data.decode(encoding)
@@ -226,7 +229,7 @@ def _read_csv(data: bytes) -> list[tuple[int, list]]:
     return numbered
 
 
-def _read(data: bytes, filename: str) -> list[tuple[int, dict]]:
+def _read(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
     name = (filename or "").lower()
     if name.endswith(".csv"):
         rows = _read_csv(data)
@@ -274,7 +277,7 @@ TEMPLATE_COLUMNS = [spreadsheets.Column(LazyText(COLUMNS["date"]), 14), spreadsh
                     spreadsheets.Column(LazyText(COLUMNS["name"]), 20)]
 
 
-def _template_rows(year: int | None) -> list[list]:
+def _template_rows(year: int | None) -> list[list[Any]]:
     """A year's arrangement as it stands (to edit and import again), or nothing."""
     if year is None:
         return []
@@ -296,12 +299,15 @@ def template_xlsx(year: int | None = None) -> bytes:
 
 # ---- saving --------------------------------------------------------------------------------
 
-def _describe(arrangement: workdays.Arrangement | None) -> dict:
+def _describe(arrangement: workdays.Arrangement | None) -> dict[str, Any]:
     """A year's arrangement for the audit trail, readable as it stands."""
     if arrangement is None:
         return {"source": None, "days": []}
     days = sorted(arrangement.days.items())
-    return {"source": arrangement.source, "days": [f"{d.isoformat()} {KIND_NAMES[v.kind]} {v.name}".strip() for d, v in days]}
+    return {
+        "source": arrangement.source,
+        "days": [f"{d.isoformat()} {KIND_NAMES[v.kind]} {v.name}".strip() for d, v in days],
+    }
 
 
 def _next_revision() -> int:
@@ -339,7 +345,7 @@ def _follow(old: workdays.Calendar, actor_id: int | None, now: datetime) -> tupl
 
 
 @contextmanager
-def _one_change():
+def _one_change() -> Iterator[None]:
     """The change and its commit; another change of the calendar committed meanwhile (the same
     year, or the same new revision) makes this one fail cleanly, to be tried again."""
     try:
@@ -364,10 +370,10 @@ def save_year(year: int, days: list[tuple[date, str, str]], actor_id: int | None
     before = _describe(old.years.get(year))
     stored = db.session.scalar(select(HolidayYear).where(HolidayYear.year == year))
     after = _describe(workdays.Arrangement(year, source, {d: workdays.Day(k, n) for d, k, n in days}))
-    counts = {"holidays": sum(1 for _, k, _ in days if k == workdays.HOLIDAY),
-              "workdays": sum(1 for _, k, _ in days if k == workdays.WORKDAY)}
+    holidays = sum(1 for _, k, _ in days if k == workdays.HOLIDAY)
+    working = sum(1 for _, k, _ in days if k == workdays.WORKDAY)
     if stored is not None and before == after and stored.note == note:
-        return SaveResult(year, changed=False, **counts)
+        return SaveResult(year, holidays, working, changed=False)
     now = clock.now()
     with _one_change():
         _store(year, source, days, actor_id, note, _next_revision(), now)
@@ -376,7 +382,8 @@ def save_year(year: int, days: list[tuple[date, str, str]], actor_id: int | None
                      before={**before, "note": stored.note if stored else None},
                      after={**after, "note": note, "filename": filename, "changed_years": changed,
                             "letters_changed": letters})
-    return SaveResult(year, changed=True, changed_years=changed, letters_changed=letters, job_id=job_id, **counts)
+    return SaveResult(year, holidays, working, changed=True, changed_years=changed, letters_changed=letters,
+                      job_id=job_id)
 
 
 def package_days(year: int) -> list[tuple[date, str, str]]:

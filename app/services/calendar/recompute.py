@@ -18,22 +18,33 @@ sweeps; the job row (holiday_recomputes) keeps the place, so a crash loses nothi
 import logging
 import time
 from collections.abc import Callable
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime
+from datetime import time as dtime
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select, update
 
 from app import clock, workdays
 from app.engine import runtime
-from app.i18n import N_
 from app.extensions import db
-from app.models import HolidayRecompute, InstanceStatus, ProcessInstance, RecomputeStatus, Submission, SupervisionLetter, Task, TaskStatus
-
-from app.services.shared import audit
-from app.services.tasks import workflow
+from app.i18n import N_
+from app.models import (
+    HolidayRecompute,
+    InstanceStatus,
+    ProcessInstance,
+    RecomputeStatus,
+    Submission,
+    SupervisionLetter,
+    Task,
+    TaskStatus,
+)
 from app.services.campaigns.launch import REVIEW_DAYS
 from app.services.ledger.ledger import VERIFY_DAYS
+from app.services.shared import audit
+from app.services.tasks import workflow
 from app.services.tasks.steps import REDO_DAYS
+
 from . import store
 
 log = logging.getLogger(__name__)
@@ -124,7 +135,7 @@ def _batch(job_id: int, batch_size: int) -> bool:
     if claimed.rowcount == 0:
         db.session.rollback()
         return True
-    job = db.session.get(HolidayRecompute, job_id)
+    job = db.session.get_one(HolidayRecompute, job_id)
     db.session.refresh(job)
     query = (select(ProcessInstance)
              .where(ProcessInstance.status == InstanceStatus.RUNNING, ProcessInstance.id > job.after_instance_id)
@@ -167,11 +178,13 @@ def _nothing_after(job_id: int) -> bool:
 
 # ---- one instance --------------------------------------------------------------------------
 
-def _local_day(value) -> date:
-    return clock.to_local(runtime.parse_due(value)).date()
+def _local_day(value: object) -> date:
+    due = runtime.parse_due(value)
+    assert due is not None  # called with a deadline that is there
+    return clock.to_local(due).date()
 
 
-def _after(value, days: int) -> str:
+def _after(value: object, days: int) -> str:
     return runtime.iso(workdays.add_working_days(_local_day(value), days))
 
 
@@ -180,7 +193,7 @@ class _Returns:
 
     def __init__(self, instance_id: int):
         self.instance_id = instance_id
-        self._cache: dict = {}
+        self._cache: dict[tuple[str, int | None], date | None] = {}
 
     def _latest_return(self, form_key: str, ledger_item_id: int | None) -> date | None:
         query = (select(Task.id, Task.completed_at)
@@ -191,11 +204,12 @@ class _Returns:
         latest = db.session.execute(query).first()
         if latest is None or latest.completed_at is None:
             return None
+        completed_at: datetime = latest.completed_at
         data = db.session.scalar(select(Submission.data).where(Submission.task_id == latest.id)
                                  .order_by(Submission.id.desc()).limit(1)) or {}
         if data.get("decision") != "return":
             return None  # accepted since: the redo due is a leftover nobody reads
-        return clock.to_local(latest.completed_at).date()
+        return clock.to_local(completed_at).date()
 
     def get(self, form_key: str, ledger_item_id: int | None = None) -> date | None:
         key = (form_key, ledger_item_id)
@@ -204,7 +218,7 @@ class _Returns:
         return self._cache[key]
 
 
-def _items(data: dict) -> list[dict]:
+def _items(data: dict[str, Any]) -> list[dict[str, Any]]:
     items = [data["item"]] if isinstance(data.get("item"), dict) else []
     if isinstance(data.get("ledger"), list):
         items += [i for i in data["ledger"] if isinstance(i, dict)]
@@ -216,12 +230,12 @@ def _item_label(item: dict, what: str) -> str:
     return f"整改事项#{item.get('seq') or item.get('id')}{what}"
 
 
-def recompute_data(instance_id: int, run: runtime.Run) -> dict[str, tuple[str, str]]:
+def recompute_data(instance_id: int, run: runtime.Run) -> dict[str, tuple[str | None, str]]:
     """Recompute the working-day deadlines in the process data, in place; label -> (before, after)."""
-    changes: dict[str, tuple[str, str]] = {}
+    changes: dict[str, tuple[str | None, str]] = {}
     returns = _Returns(instance_id)
 
-    def put(label: str, container: dict, key: str, new: str) -> None:
+    def put(label: str, container: dict[str, Any], key: str, new: str) -> None:
         old = container.get(key)
         if runtime.parse_due(old) != runtime.parse_due(new):
             container[key] = new
@@ -239,9 +253,9 @@ def recompute_data(instance_id: int, run: runtime.Run) -> dict[str, tuple[str, s
             if returned is not None:
                 put(N_("自查退回后重新提交期限"), data, "self_check_redo_due",
                     runtime.iso(workdays.add_working_days(returned, REDO_DAYS)))
-        item = data.get("item")
-        if data.get("item_redo_due") and isinstance(item, dict) and item.get("id"):
-            returned = returns.get("verify_item", item["id"])
+        current = data.get("item")
+        if data.get("item_redo_due") and isinstance(current, dict) and current.get("id"):
+            returned = returns.get("verify_item", current["id"])
             if returned is not None:
                 put(_item_label(item, N_("退回后整改期限")), data, "item_redo_due",
                     runtime.iso(workdays.add_working_days(returned, REDO_DAYS)))
@@ -274,12 +288,12 @@ def recompute_instance(instance: ProcessInstance, years: list[int], actor_id: in
         events += 1
     others = [t for t in timer_changes if id(t) not in attached]  # e.g. a timer of a step not yet ready
     if data_changes or others:
-        before = {label: old for label, (old, _) in data_changes.items()}
-        before |= {t.name: clock.to_local(t.before) for t in others}
-        after = {label: new for label, (_, new) in data_changes.items()}
-        after |= {t.name: clock.to_local(t.after) for t in others}
+        data_before: dict[str, Any] = {label: old for label, (old, _) in data_changes.items()}
+        data_before |= {t.name: clock.to_local(t.before) for t in others}
+        data_after: dict[str, Any] = {label: new for label, (_, new) in data_changes.items()}
+        data_after |= {t.name: clock.to_local(t.after) for t in others}
         audit.record(actor_id, "instance.deadlines_recompute", "process_instance", instance.id,
-                     before=before, after={**after, YEARS_KEY: years}, unit_id=instance.unit_id)
+                     before=data_before, after={**data_after, YEARS_KEY: years}, unit_id=instance.unit_id)
         events += 1
     workflow.save(instance, run, None)  # stores the state; next_timer_at follows the new times
     return events
@@ -325,7 +339,7 @@ def recompute_letters(old: workdays.Calendar, new: workdays.Calendar, years: lis
 
 # ---- what the task page shows ----------------------------------------------------------------
 
-def due_changes(task_id: int) -> list[dict]:
+def due_changes(task_id: int) -> list[dict[str, Any]]:
     """A task's deadline changes made by the calendar, oldest first: years, due before/after,
     and the ladder's rungs before/after (name, before, after)."""
     from app.models import AuditEvent
@@ -348,7 +362,7 @@ def due_changes(task_id: int) -> list[dict]:
     return shown
 
 
-def _time(value) -> datetime | None:
+def _time(value: object) -> datetime | None:
     if not value:
         return None
     try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import Flask, appcontext_pushed
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import workdays
@@ -21,16 +21,17 @@ from app.models import AuditEvent, Campaign, CampaignPhase, CampaignStatus, Holi
 
 log = logging.getLogger(__name__)
 
-_token: tuple | None = None  # (database, count, max revision) of what is installed
+Token = tuple[str, int, int | None]  # (database, count, max revision) of the stored years
+_token: Token | None = None  # what is installed
 _checked_at: float | None = None  # time.monotonic() of the last look
 
 
-def _token_of(conn) -> tuple:
+def _token_of(conn: Connection) -> Token:
     count, revision = conn.execute(select(func.count(HolidayYear.id), func.max(HolidayYear.revision))).one()
     return (db.engine.url.render_as_string(hide_password=True), count, revision)
 
 
-def load(conn=None) -> workdays.Calendar:
+def load(conn: Connection | None = None) -> workdays.Calendar:
     """The calendar the stored years give (through `conn`, or the session's transaction)."""
     execute = conn.execute if conn is not None else db.session.execute
     rows = execute(select(HolidayYear.id, HolidayYear.year, HolidayYear.source))
@@ -67,7 +68,7 @@ def refresh(max_age: float | None = None) -> bool:
     return True
 
 
-def _on_app_context(app: Flask, **extra) -> None:
+def _on_app_context(app: Flask, **extra: object) -> None:
     interval = app.config.get("CALENDAR_CHECK_SECONDS", 10)
     database = db.engine.url.render_as_string(hide_password=True)
     if _token is None or _token[0] != database:
@@ -89,7 +90,7 @@ def reset_for_tests() -> None:
     refresh()
 
 
-def installed_token() -> tuple | None:
+def installed_token() -> Token | None:
     return _token
 
 
@@ -149,9 +150,9 @@ def overview(today: date, all_years: bool = False) -> list[YearRow]:
     calendar = workdays.current()
     stored = {row.year: row for row in db.session.scalars(select(HolidayYear))}
     users = {row.entered_by_id for row in stored.values() if row.entered_by_id}
-    names = {}
+    names: dict[int, str] = {}
     if users:
-        names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(users))).all())
+        names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(users))).tuples().all())
     needed = _campaign_years()
     years = set(range(today.year, today.year + 3)) | set(needed)
     known = set(calendar.years) | set(stored)
@@ -164,7 +165,8 @@ def overview(today: date, all_years: bool = False) -> list[YearRow]:
         rows.append(YearRow(
             year=year, source=arrangement.source if arrangement else None,
             holidays=kinds.count(workdays.HOLIDAY), workdays=kinds.count(workdays.WORKDAY),
-            entered_by=names.get(row.entered_by_id) if row and row.source == "office" else None,  # None: a command
+            # None: entered by a command
+            entered_by=names.get(row.entered_by_id) if row and row.source == "office" and row.entered_by_id else None,
             entered_at=row.entered_at if row else None, stored=row is not None,
             campaigns=needed.get(year, []) if arrangement is None else [],
         ))

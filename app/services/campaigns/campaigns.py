@@ -1,16 +1,17 @@
 """Campaigns: create one from a notice, edit it while a draft, enrol units."""
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import exists, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import clock, workdays
-from app.i18n import ITEMS, Joined, LazyText, _l
 from app.extensions import db
+from app.i18n import ITEMS, Joined, LazyText, _l
 from app.models import Campaign, CampaignPhase, CampaignTask, CampaignUnit, ProcessInstance, Unit
 from app.models.base import new_public_slug
 from app.models.campaign import PHASE_NAMES, PHASES
-from app.services.shared import audit
 from app.services.campaigns.notices import (
     REQUIRED_PHASES,
     UNIT_KINDS_SELECTABLE,
@@ -18,7 +19,7 @@ from app.services.campaigns.notices import (
     NoticeInput,
     split_units,
 )
-
+from app.services.shared import audit
 
 # ---- validation --------------------------------------------------------------
 
@@ -26,10 +27,10 @@ LADDER_LEVELS = ("reminder", "letter", "notice")
 LADDER_MAX_DAYS = 60
 
 
-def _validate_ladder(ladder: dict | None) -> None:
+def _validate_ladder(ladder: dict[str, Any] | None) -> None:
     if not ladder:
         return
-    previous = -1
+    previous: float = -1
     for level in LADDER_LEVELS:
         rung = ladder.get(level)
         if rung is None:
@@ -108,6 +109,7 @@ def _validate(notice: NoticeInput, campaign_id: int | None = None) -> None:
 def _fill(campaign: Campaign, notice: NoticeInput) -> None:
     campaign.doc_number = notice.doc_number.strip()
     campaign.issuer = notice.issuer.strip()
+    assert notice.issued_on is not None  # _validate refused a notice without one
     campaign.issued_on = notice.issued_on
     campaign.title = notice.title.strip()
     campaign.body = notice.body or ""
@@ -128,7 +130,7 @@ def _fill(campaign: Campaign, notice: NoticeInput) -> None:
     ]
 
 
-def snapshot(campaign: Campaign) -> dict:
+def snapshot(campaign: Campaign) -> dict[str, Any]:
     """The notice as stored, for audit before/after."""
     return {
         "doc_number": campaign.doc_number, "issuer": campaign.issuer, "issued_on": campaign.issued_on,
@@ -173,7 +175,7 @@ def update_campaign(campaign_id: int, notice: NoticeInput, actor_id: int | None)
 _CHUNK = 500  # keeps IN (...) lists well under SQLite's bound-parameter limit
 
 
-def _selected_units(selection: str) -> list:
+def _selected_units(selection: str) -> list[ColumnElement[bool] | None]:
     """WHERE clauses on Unit for an enrolment selection, one per chunk of codes; [None] means all."""
     selection = (selection or "").strip()
     if selection == "all":
@@ -196,7 +198,7 @@ def _selected_units(selection: str) -> list:
     raise CampaignError(_l("单位范围应为 all、kind:township、kind:department 或 codes:代码1,代码2"), "units")
 
 
-def _give_public_slugs(campaign_unit_ids: list[int]) -> None:
+def _give_public_slugs(campaign_unit_ids: Sequence[int]) -> None:
     # INSERT ... SELECT cannot call Python for a random slug per row, so they follow in one executemany.
     if campaign_unit_ids:
         db.session.execute(update(CampaignUnit),
@@ -218,7 +220,9 @@ def enrol_units(campaign_id: int, selection: str, actor_id: int | None) -> int:
         try:
             # Count what RETURNING gives back: psycopg reports no rowcount for this INSERT ... SELECT.
             new_ids = db.session.scalars(
-                insert(CampaignUnit).from_select(["campaign_id", "unit_id"], source, include_defaults=False).returning(CampaignUnit.id)
+                insert(CampaignUnit)
+                .from_select(["campaign_id", "unit_id"], source, include_defaults=False)
+                .returning(CampaignUnit.id)
             ).all()
         except IntegrityError:
             # Someone else enrolled some of the same units a moment ago.
@@ -275,7 +279,7 @@ def enrolled_counts(campaign_ids: list[int]) -> dict[int, int]:
         .where(CampaignUnit.campaign_id.in_(campaign_ids))
         .group_by(CampaignUnit.campaign_id)
     )
-    return {cid: n for cid, n in rows}
+    return dict(rows.tuples().all())
 
 
 def started_count(campaign_id: int) -> int:

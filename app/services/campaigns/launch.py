@@ -4,9 +4,11 @@ Every instance of a campaign starts from the same process data (the campaign's d
 so the start is run once per batch and its state copied to each unit's row; each batch is
 one transaction and a unit never gets a second instance (unique campaign_id + unit_id).
 """
+from collections.abc import Callable
 from dataclasses import dataclass
-from types import SimpleNamespace
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import insert, select
@@ -15,10 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from app import clock, workdays
 from app.engine import runtime
 from app.errors import Refused
-from app.i18n import ITEMS, Joined, _l
 from app.extensions import db
+from app.i18n import ITEMS, Joined, _l
 from app.models import AuditEvent, Campaign, CampaignUnit, ProcessInstance, Task
-
 from app.services.design import processes
 from app.services.escalation import escalations, ladder
 from app.services.shared import audit
@@ -60,7 +61,7 @@ class LaunchProgress:
     finished: bool
 
 
-def process_data(campaign: Campaign) -> dict:
+def process_data(campaign: Campaign) -> dict[str, Any]:
     """Process data every instance of the campaign starts with."""
     ends = {p.key: p.ends for p in campaign.phases}
     deadlines = {key: runtime.iso(day) for key, day in ends.items()}
@@ -103,7 +104,7 @@ def _counts(campaign_id: int) -> tuple[int, int]:
 
     total = db.session.scalar(select(func.count()).select_from(CampaignUnit).filter_by(campaign_id=campaign_id))
     done = db.session.scalar(select(func.count()).select_from(ProcessInstance).filter_by(campaign_id=campaign_id))
-    return total, done
+    return total or 0, done or 0
 
 
 def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | None = None, *,
@@ -144,17 +145,17 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
             db.session.rollback()
             raise LaunchError(_l("另一个启动操作正在进行，请稍后刷新进度")) from None
         rows = []
-        for instance_id, unit_id in zip(ids, unit_ids):
+        for instance_id, unit_id in zip(ids, unit_ids, strict=True):
             for r in ready:
                 rows.append(workflow.task_values(instance_id, campaign_id, unit_id, r, phase, now))
         if rows:
             db.session.execute(insert(Task), rows)
-        _record_fired_rungs(template, campaign_id, list(zip(ids, unit_ids)), now)
+        _record_fired_rungs(template, campaign_id, list(zip(ids, unit_ids, strict=True)), now)
         db.session.execute(insert(AuditEvent), [
             dict(at=now, actor_id=actor_id, action="instance.start", entity_type="process_instance",
                  entity_id=str(i), unit_id=u, before=None,
                  after={"campaign_id": campaign_id, "definition_version": definition.version, "phase": phase})
-            for i, u in zip(ids, unit_ids)
+            for i, u in zip(ids, unit_ids, strict=True)
         ])
     total, done = _counts(campaign_id)
     before = campaign.status
@@ -169,7 +170,7 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
     return LaunchProgress(total=total, done=done, started_now=len(unit_ids), finished=done >= total)
 
 
-def _record_fired_rungs(template: runtime.Run, campaign_id: int, started: list[tuple[int, int]], now) -> None:
+def _record_fired_rungs(template: runtime.Run, campaign_id: int, started: list[tuple[int, int]], now: datetime) -> None:
     """Rungs whose timers fired as the template started (a deadline already past, which only the
     demo allows): recorded for every instance, so the ladder takes them up one at a time."""
     payloads = [e.payload for e in template.take_effects() if e.kind == "escalate"]
@@ -189,7 +190,8 @@ def _record_fired_rungs(template: runtime.Run, campaign_id: int, started: list[t
     escalations.record_many(rows)
 
 
-def launch_all(campaign_id: int, actor_id: int | None, batch_size: int | None = None, progress=None, *,
+def launch_all(campaign_id: int, actor_id: int | None, batch_size: int | None = None,
+               progress: Callable[[LaunchProgress], object] | None = None, *,
                allow_past_deadlines: bool = False) -> LaunchProgress:
     """Run batches until every enrolled unit has an instance; `progress(p)` after each batch."""
     while True:

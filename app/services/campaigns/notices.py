@@ -2,6 +2,7 @@
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import Any
 
 import yaml
 
@@ -37,18 +38,18 @@ class NoticeInput:
     title: str
     body: str = ""
     # Each phase: {key, name, starts, ends}; each task: {no, title, lead_unit, responsible_units, starts, ends}.
-    phases: list[dict] = field(default_factory=list)
-    tasks: list[dict] = field(default_factory=list)
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
     follow_up_on: date | None = None
     # The overdue ladder: {"reminder"|"letter"|"notice": {"days": n, "unit": "working"|"calendar"}}; None: defaults.
-    ladder: dict | None = None
+    ladder: dict[str, Any] | None = None
     # 整治类别, e.g. 形象工程整治: the appraisal compares a campaign with the previous one of its kind.
     kind: str = ""
 
 
 # ---- reading notices -------------------------------------------------------
 
-def _as_date(value, where: str) -> date | None:
+def _as_date(value: object, where: str) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, date):
@@ -59,7 +60,7 @@ def _as_date(value, where: str) -> date | None:
         raise CampaignError(_l("%(where)s：日期格式应为 YYYY-MM-DD（%(value)s）", where=where, value=value), where) from None
 
 
-def split_units(value) -> list[str]:
+def split_units(value: object) -> list[str]:
     """Responsible units typed as "A、B, C" or given as a list."""
     if value is None:
         return []
@@ -133,7 +134,7 @@ def shift_notice(notice: NoticeInput, first_day: date) -> NoticeInput:
         return notice
     delta = first_day - min(starts)
 
-    def move(d):
+    def move(d: Any) -> Any:  # a date, or whatever else a phase row holds (left alone)
         return d + delta if isinstance(d, date) else d
 
     return replace(

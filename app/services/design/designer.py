@@ -17,10 +17,9 @@ from app.engine.definitions import content_hash
 from app.engine.errors import DiagramError, Problem
 from app.errors import NotFound
 from app.extensions import db
-from app.i18n import _l, source
 from app.forms import registry as form_registry
+from app.i18n import _l, source
 from app.models import InstanceStatus, ProcessDefinition, ProcessInstance, User
-
 from app.services.shared import audit
 
 __all__ = [

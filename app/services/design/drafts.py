@@ -13,7 +13,6 @@ from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.i18n import Joined, _l
 from app.models import ProcessDefinition, ProcessDraft
-
 from app.services.design import designer, processes
 from app.services.shared import audit
 
@@ -40,7 +39,9 @@ class UploadRefused(DomainError):
 
 
 def list_drafts() -> list[ProcessDraft]:
-    return list(db.session.scalars(select(ProcessDraft).order_by(ProcessDraft.updated_at.desc(), ProcessDraft.id.desc())))
+    return list(
+        db.session.scalars(select(ProcessDraft).order_by(ProcessDraft.updated_at.desc(), ProcessDraft.id.desc()))
+    )
 
 
 def get(draft_id: int) -> ProcessDraft:

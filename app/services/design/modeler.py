@@ -1,9 +1,11 @@
 """What the designer's properties panel offers to choose from: forms, operations, roles, phases
 (labels in the reader's language, written into the page's JSON)."""
+from typing import Any
+
 from app.engine import definitions, operations
-from app.i18n import N_, LazyText, _l
 from app.extensions import db
 from app.forms import registry as form_registry
+from app.i18n import N_, LazyText, _l
 from app.models import ProcessDefinition
 from app.models.campaign import PHASE_NAMES
 
@@ -18,7 +20,7 @@ OPERATION_LABELS = {
 LABEL = N_("%(value)s（%(name)s）")
 
 
-def options() -> dict:
+def options() -> dict[str, Any]:
     """The choices of the properties panel, as JSON-ready data."""
     forms = []
     for key in sorted(form_registry.known_keys()):

@@ -10,7 +10,6 @@ from app.engine.errors import DiagramError
 from app.extensions import db
 from app.forms import registry as form_registry
 from app.models import ProcessDefinition
-
 from app.services.design import designer
 from app.services.shared import audit
 
@@ -79,7 +78,9 @@ def latest(process_key: str = "rectification") -> ProcessDefinition | None:
 
 
 def list_versions() -> list[ProcessDefinition]:
-    return list(db.session.scalars(select(ProcessDefinition).order_by(ProcessDefinition.process_key, ProcessDefinition.version)))
+    return list(
+        db.session.scalars(select(ProcessDefinition).order_by(ProcessDefinition.process_key, ProcessDefinition.version))
+    )
 
 
 def bundle_of(definition: ProcessDefinition) -> definitions.SpecBundle:
@@ -100,6 +101,6 @@ def bundle_for(definition_id: int) -> definitions.SpecBundle:
     key = (str(db.engine.url), definition_id)
     bundle = _bundles.get(key)
     if bundle is None:
-        bundle = bundle_of(db.session.get(ProcessDefinition, definition_id))
+        bundle = bundle_of(db.session.get_one(ProcessDefinition, definition_id))
         _bundles[key] = bundle
     return bundle

@@ -8,11 +8,20 @@ from sqlalchemy import case, func, select
 
 from app import clock
 from app.errors import Invalid, NotFound
-from app.i18n import _l
 from app.extensions import db
-from app.models import Campaign, CampaignUnit, Evidence, LedgerItem, LedgerStatus, ProcessInstance, PublicNotice, Task, Unit
+from app.i18n import _l
+from app.models import (
+    Campaign,
+    CampaignUnit,
+    Evidence,
+    LedgerItem,
+    LedgerStatus,
+    ProcessInstance,
+    PublicNotice,
+    Task,
+    Unit,
+)
 from app.models.base import new_public_slug
-
 from app.services.escalation import notices_public
 from app.services.oversight import matrix
 from app.services.shared import audit
@@ -59,9 +68,9 @@ def progress(campaign_id: int, page: int, per_page: int) -> tuple[matrix.Matrix,
     slugs = dict(db.session.execute(
         select(CampaignUnit.unit_id, CampaignUnit.public_slug)
         .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id.in_([r.unit_id for r in grid.rows]))
-    ).all())
-    cards = [UnitCard(slugs[r.unit_id], r.unit_name, r.phase, r.ledger_open + r.ledger_closed, r.ledger_closed)
-             for r in grid.rows if slugs.get(r.unit_id)]
+    ).tuples().all())
+    cards = [UnitCard(slug, r.unit_name, r.phase, r.ledger_open + r.ledger_closed, r.ledger_closed)
+             for r in grid.rows if (slug := slugs.get(r.unit_id))]
     return grid, cards
 
 
@@ -76,12 +85,12 @@ def search_units(campaign_id: int, name: str, limit: int = 50) -> list[UnitCard]
                Unit.name.contains(name, autoescape=True))
         .order_by(Unit.code).limit(limit)
     ).all()
-    counts = dict((uid, (int(n or 0), int(c or 0))) for uid, n, c in db.session.execute(
+    counts = {uid: (int(n or 0), int(c or 0)) for uid, n, c in db.session.execute(
         select(LedgerItem.unit_id, func.count(), func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 1), else_=0)))
         .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status.in_(PUBLIC_ITEM_STATUSES),
                LedgerItem.unit_id.in_([r[0] for r in rows]))
         .group_by(LedgerItem.unit_id)
-    ))
+    )}
     return [UnitCard(slug, unit_name, phase, *counts.get(uid, (0, 0))) for uid, unit_name, slug, phase in rows]
 
 

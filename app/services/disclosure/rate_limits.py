@@ -38,7 +38,7 @@ def hit(key: str, limit: int, window_seconds: int) -> bool:
     stmt = (dialect.insert(RateCounter).values(key=key, window_start=start, hits=1)
             .on_conflict_do_update(index_elements=["key", "window_start"], set_={"hits": RateCounter.hits + 1})
             .returning(RateCounter.hits))
-    hits = db.session.scalar(stmt)
+    hits: int = db.session.scalar(stmt)
     db.session.execute(delete(RateCounter).where(RateCounter.window_start < start - timedelta(days=1)))
     db.session.commit()
     return hits <= limit

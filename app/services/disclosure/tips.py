@@ -4,21 +4,23 @@ import hashlib
 import io
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from werkzeug.datastructures import FileStorage
 
 from app import clock
 from app.errors import Invalid, NotFound
-from app.i18n import _l
 from app.extensions import db
 from app.forms import registry as forms
+from app.forms.builder import RectifyForm
+from app.i18n import _l
 from app.models import Campaign, CampaignUnit, ProcessInstance, Tip, TipPhoto, TipStatus, Unit, User
 from app.models.base import N_
 from app.models.roles import TRIAGE_TIPS
-
 from app.services.findings import findings
 from app.services.shared import audit, uploads
 from app.services.tasks import evidence
@@ -189,7 +191,7 @@ def office_list(status: str | None = None, campaign_id: int | None = None, limit
 
 
 def counts() -> dict[str, int]:
-    return dict(db.session.execute(select(Tip.status, func.count()).group_by(Tip.status)).all())
+    return dict(db.session.execute(select(Tip.status, func.count()).group_by(Tip.status)).tuples().all())
 
 
 def get(tip_id: int) -> Tip | None:
@@ -201,7 +203,7 @@ def photo(tip_id: int, photo_id: int) -> TipPhoto | None:
     return row if row is not None and row.tip_id == tip_id else None
 
 
-def photo_path(row: TipPhoto):
+def photo_path(row: TipPhoto) -> Path:
     return evidence.blob_path(row.sha256)
 
 
@@ -221,10 +223,10 @@ def _triageable(user: User, tip_id: int) -> Tip:
 
 def _claim(tip: Tip, status: str) -> None:
     """Take the tip for this triage: of two office members deciding at once, the second is refused."""
-    claimed = db.session.execute(
+    claimed = cast(CursorResult[Any], db.session.execute(  # an UPDATE's result: a CursorResult
         update(Tip).where(Tip.id == tip.id, Tip.status == TipStatus.RECEIVED).values(status=status)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     if claimed != 1:
         db.session.rollback()
         raise Conflict(ALREADY_TRIAGED)
@@ -235,7 +237,7 @@ def running_instance(tip: Tip) -> ProcessInstance | None:
                                                                 status="running"))
 
 
-def accept(user: User, tip_id: int, form) -> Tip:
+def accept(user: User, tip_id: int, form: RectifyForm) -> Tip:
     """The tip becomes a ledger item of its unit and joins the unit's running rectification."""
     tip = _triageable(user, tip_id)
     if not forms.validate(form):

@@ -5,21 +5,20 @@ Each list is one joined query per page (never a query per row), filtered the sam
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from app import clock
 from app.errors import DomainError
 from app.extensions import db
 from app.i18n import _l
-from app.models import Campaign, Escalation, EscalationStatus, LedgerItem, Task, TaskStatus, Unit
+from app.models import Campaign, Escalation, EscalationStatus, Task, TaskStatus, Unit, User
 from app.models.escalation import ESCALATION_STATUSES, LEVELS
 from app.services.accounts.unit_filter import UnitFilter
-
+from app.services.escalation import escalations as ladder_rungs
 from app.services.escalation import manual_letters
 from app.services.messaging import notifications
 from app.services.shared import audit
-from app.services.escalation import escalations as ladder_rungs
 from app.services.shared.paging import Page
 
 INCIDENT_LIMIT = 200
@@ -34,7 +33,7 @@ class BoardFilter:
     min_age_days: int | None = None
     units: UnitFilter = field(default_factory=UnitFilter)  # kind and lead department, from the dashboard
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.level = self.level if self.level in LEVELS else None
         self.status = self.status if self.status in ESCALATION_STATUSES else None
         self.unit = (self.unit or "").strip() or None
@@ -48,12 +47,12 @@ class BulkResult:
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (task id, reason for people)
 
 
-def _unit_clause(text: str):
+def _unit_clause(text: str) -> ColumnElement[bool]:
     return or_(Unit.code == text, Unit.name.contains(text, autoescape=True))
 
 
 def _escalations_query(flt: BoardFilter, now: datetime, *, with_level: bool = True,
-                       with_status: bool = True) -> Select:
+                       with_status: bool = True) -> Select[tuple[Escalation]]:
     query = (select(Escalation).join(Escalation.unit).outerjoin(Escalation.task)
              .outerjoin(Escalation.ledger_item))
     if flt.campaign_id:
@@ -78,11 +77,11 @@ def age_days(since: datetime | None, now: datetime | None = None) -> int | None:
     return max((now - since).days, 0)
 
 
-def escalations(flt: BoardFilter, page: int = 1, per_page: int = 50, now: datetime | None = None) -> Page:
+def escalations(flt: BoardFilter, page: int = 1, per_page: int = 50, now: datetime | None = None) -> Page[Escalation]:
     """One page of escalations, newest first, with unit, task and ledger item loaded by the join."""
     now = now or clock.now()
     base = _escalations_query(flt, now)
-    total = db.session.scalar(select(func.count()).select_from(base.with_only_columns(Escalation.id).subquery()))
+    total = db.session.scalar(select(func.count()).select_from(base.with_only_columns(Escalation.id).subquery())) or 0
     rows = list(db.session.scalars(
         base.options(contains_eager(Escalation.unit), contains_eager(Escalation.task),
                      contains_eager(Escalation.ledger_item))
@@ -113,7 +112,7 @@ def incidents(flt: BoardFilter, now: datetime | None = None) -> list[Escalation]
     return list(db.session.scalars(query))
 
 
-def _overdue_query(flt: BoardFilter, now: datetime) -> Select:
+def _overdue_query(flt: BoardFilter, now: datetime) -> Select[tuple[Task]]:
     query = (select(Task).join(Task.unit).outerjoin(Task.ledger_item)
              .where(Task.status == TaskStatus.READY, Task.role == "unit_staff", Task.due_at < now))
     if flt.campaign_id:
@@ -126,11 +125,11 @@ def _overdue_query(flt: BoardFilter, now: datetime) -> Select:
     return query
 
 
-def overdue_tasks(flt: BoardFilter, page: int = 1, per_page: int = 50, now: datetime | None = None) -> Page:
+def overdue_tasks(flt: BoardFilter, page: int = 1, per_page: int = 50, now: datetime | None = None) -> Page[Task]:
     """Ready unit-staff tasks past their due time, longest overdue first."""
     now = now or clock.now()
     base = _overdue_query(flt, now)
-    total = db.session.scalar(select(func.count()).select_from(base.with_only_columns(Task.id).subquery()))
+    total = db.session.scalar(select(func.count()).select_from(base.with_only_columns(Task.id).subquery())) or 0
     rows = list(db.session.scalars(
         base.options(contains_eager(Task.unit), contains_eager(Task.ledger_item))
         .order_by(Task.due_at, Task.id).limit(per_page).offset((max(page, 1) - 1) * per_page)
@@ -152,13 +151,13 @@ def levels_reached(task_ids: list[int]) -> dict[int, set[str]]:
 
 
 def campaign_choices() -> list[tuple[int, str]]:
-    return list(db.session.execute(select(Campaign.id, Campaign.doc_number).order_by(Campaign.id.desc())).all())
+    return list(db.session.execute(select(Campaign.id, Campaign.doc_number).order_by(Campaign.id.desc())).tuples())
 
 
-def remind(user, task_ids: list[int]) -> BulkResult:
+def remind(user: User, task_ids: list[int]) -> BulkResult:
     """催办 now: a notification to each selected overdue task's unit staff, audited, all in one transaction."""
     result = BulkResult()
-    instance_ids = db.session.scalars(select(Task.instance_id).where(Task.id.in_(task_ids))) if task_ids else []
+    instance_ids = list(db.session.scalars(select(Task.instance_id).where(Task.id.in_(task_ids)))) if task_ids else []
     # Under the lock completion takes, read the tasks afresh: no reminder for a step just completed.
     ladder_rungs.lock_instances(list(instance_ids), wait=True)
     found = {t.id: t for t in db.session.scalars(select(Task).where(Task.id.in_(task_ids))
@@ -187,7 +186,7 @@ def remind(user, task_ids: list[int]) -> BulkResult:
     return result
 
 
-def issue_letters(user, task_ids: list[int], new_due: date | None = None) -> BulkResult:
+def issue_letters(user: User, task_ids: list[int], new_due: date | None = None) -> BulkResult:
     """督办函 by hand on each selected task, one transaction each; refusals are collected, not raised."""
     result = BulkResult()
     for task_id in dict.fromkeys(task_ids):

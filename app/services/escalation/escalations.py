@@ -13,12 +13,15 @@ the rung carried out before the completion, or cancelled. It also waits its turn
 only after the letter's reply deadline).
 """
 import logging
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from flask import current_app
-from sqlalchemy import select, text, update
+from sqlalchemy import Row, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.dml import ReturningInsert
 
 from app import clock, workdays
 from app.errors import NotFound
@@ -26,7 +29,6 @@ from app.extensions import db
 from app.i18n import N_, _l
 from app.models import Campaign, Escalation, EscalationStatus, ProcessInstance, SupervisionLetter, Task
 from app.models.escalation import LEVEL_NAMES, PUBLIC_LEVELS
-
 from app.services.escalation import ladder, letters, notices_public
 from app.services.messaging import notifications
 from app.services.shared import audit
@@ -41,18 +43,42 @@ ONE_RUNG_PER_SWEEP = timedelta(minutes=1)
 CANCEL_REASONS = {"closed": N_("环节已办结，未再执行"), "withdrawn": N_("前一级督办已撤回，未再执行")}
 
 
-def _insert_statement(returning):
+class InstanceRef(Protocol):
+    """What a rung's row needs of its instance: a ProcessInstance, or just its ids."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def campaign_id(self) -> int: ...
+    @property
+    def unit_id(self) -> int: ...
+
+
+class TaskRef(Protocol):
+    """What a rung's row needs of its task: a Task, or just these of its columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def element_id(self) -> str: ...
+    @property
+    def ledger_item_id(self) -> int | None: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+
+
+def _insert_statement(returning: Sequence[Any]) -> ReturningInsert[Any]:
     """INSERT ... ON CONFLICT DO NOTHING on the escalation key, returning what was inserted."""
-    module = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    return (module.insert(Escalation)
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    return (insert(Escalation)
             .on_conflict_do_nothing(index_elements=["instance_id", "spiff_task_id", "level"],
                                     # A literal, not a bound value: the sweep sends this as an executemany.
                                     index_where=text("status != 'withdrawn'"))
             .returning(*returning))
 
 
-def values_for(instance: ProcessInstance, payload: dict, task: Task | None, now: datetime,
-               actor_id: int | None = None, manual: bool = False) -> dict:
+def values_for(instance: InstanceRef, payload: dict[str, Any], task: TaskRef | None, now: datetime,
+               actor_id: int | None = None, manual: bool = False) -> dict[str, Any]:
     """The row of one rung for one task, from the engine's payload and the task's row."""
     due = payload.get("due")
     return dict(
@@ -65,14 +91,14 @@ def values_for(instance: ProcessInstance, payload: dict, task: Task | None, now:
     )
 
 
-def _audit_values(escalation, actor_id: int | None, manual: bool) -> dict:
+def _audit_values(escalation: Escalation | Row[Any], actor_id: int | None, manual: bool) -> dict[str, Any]:
     """The audit event of a new rung (an Escalation, or a row with its id, level, task and unit)."""
     return audit.values(actor_id, f"escalation.{escalation.level}", "escalation", escalation.id,
                         after={"task_id": escalation.task_id, "level": escalation.level, "manual": manual},
                         unit_id=escalation.unit_id)
 
 
-def record(instance: ProcessInstance, payload: dict, *, actor_id: int | None = None,
+def record(instance: ProcessInstance, payload: dict[str, Any], *, actor_id: int | None = None,
            manual: bool = False, now: datetime | None = None, task: Task | None = None) -> Escalation | None:
     """Record one rung for one task; None when it was already recorded (exactly once)."""
     now = now or clock.now()
@@ -81,14 +107,14 @@ def record(instance: ProcessInstance, payload: dict, *, actor_id: int | None = N
             select(Task).where(Task.instance_id == instance.id, Task.spiff_task_id == payload["spiff_task_id"])
         ).first()
     row = values_for(instance, payload, task, now, actor_id, manual)
-    escalation = db.session.scalars(_insert_statement([Escalation]).values(row)).first()
+    escalation: Escalation | None = db.session.scalars(_insert_statement([Escalation]).values(row)).first()
     if escalation is None:
         return None
     audit.record_many([_audit_values(escalation, actor_id, manual)])
     return escalation
 
 
-def record_many(rows: list[dict]) -> int:
+def record_many(rows: list[dict[str, Any]]) -> int:
     """Record many of the sweep's rungs (each from `values_for`) in one executemany; those
     already there are skipped. Returns how many were new."""
     if not rows:
@@ -136,7 +162,7 @@ def carry_out(escalation: Escalation, actor_id: int | None = None, new_due: date
     escalation.next_attempt_at = None
 
 
-def lock_instances(ids, *, wait: bool) -> set[int]:
+def lock_instances(ids: Iterable[int], *, wait: bool) -> set[int]:
     """Take the row lock that completing a task takes (tasks.complete), on these instances.
 
     Held to the end of the caller's transaction, it orders a rung and a completion of the same
@@ -145,20 +171,20 @@ def lock_instances(ids, *, wait: bool) -> set[int]:
     action does. SQLite has no row locks: a person's action takes the database's write lock with
     a no-op write (reads after it are fresh, and a completion waits for its commit); the sweep's
     transaction holds that lock from its start (BEGIN IMMEDIATE)."""
-    ids = sorted(set(ids))
-    if not ids:
+    ordered = sorted(set(ids))
+    if not ordered:
         return set()
     if db.engine.dialect.name != "postgresql":
         if wait:
-            db.session.execute(update(ProcessInstance).where(ProcessInstance.id.in_(ids))
+            db.session.execute(update(ProcessInstance).where(ProcessInstance.id.in_(ordered))
                                .values(id=ProcessInstance.id).execution_options(synchronize_session=False))
-        return set(ids)
-    query = (select(ProcessInstance.id).where(ProcessInstance.id.in_(ids)).order_by(ProcessInstance.id)
+        return set(ordered)
+    query = (select(ProcessInstance.id).where(ProcessInstance.id.in_(ordered)).order_by(ProcessInstance.id)
              .with_for_update(skip_locked=not wait))
     return set(db.session.scalars(query))
 
 
-def cancel_for_closed_tasks(tasks, actor_id: int | None = None) -> int:
+def cancel_for_closed_tasks(tasks: Sequence[Task], actor_id: int | None = None) -> int:
     """Cancel the rungs still waiting on tasks (rows) that have just been completed or cancelled.
 
     Called in the transaction that closes them, so the board and the timeline never show a rung
@@ -181,11 +207,14 @@ def cancel_for_closed_tasks(tasks, actor_id: int | None = None) -> int:
     return len(rows)
 
 
-def _step(escalation) -> tuple[int, str]:
+Step = tuple[int, str]  # (instance id, Spiff task id): one step of one instance
+
+
+def _step(escalation: Escalation) -> Step:
     return escalation.instance_id, escalation.spiff_task_id
 
 
-def gate(batch: list[Escalation], now: datetime, fired: set | None = None) -> dict[int, ladder.Decision]:
+def gate(batch: list[Escalation], now: datetime, fired: set[Step] | None = None) -> dict[int, ladder.Decision]:
     """Decide, for escalations whose instances the caller has locked, which are carried out now.
 
     Read after the lock: whether each step is still open (a closed step's rungs are cancelled,
@@ -197,7 +226,8 @@ def gate(batch: list[Escalation], now: datetime, fired: set | None = None) -> di
     instance_ids = {e.instance_id for e in batch}
     spiff_ids = {e.spiff_task_id for e in batch}
     keys = {_step(e) for e in batch}
-    open_steps, restarted = set(), {}
+    open_steps: set[Step] = set()
+    restarted: dict[Step, datetime] = {}
     for instance_id, spiff_id, status, changed in db.session.execute(
         select(Task.instance_id, Task.spiff_task_id, Task.status, Task.due_changed_at)
         .where(Task.instance_id.in_(instance_ids), Task.spiff_task_id.in_(spiff_ids))
@@ -207,9 +237,9 @@ def gate(batch: list[Escalation], now: datetime, fired: set | None = None) -> di
             if changed is not None:
                 restarted[(instance_id, spiff_id)] = changed
     timed = [e for e in batch if not e.manual and ladder.rank(e.level) > 0]
-    rungs: dict[tuple, dict[str, ladder.Rung]] = {}
-    replies: dict[tuple, datetime] = {}
-    ladders: dict[int, dict] = {}
+    rungs: dict[Step, dict[str, ladder.Rung]] = {}
+    replies: dict[Step, datetime] = {}
+    ladders: dict[int, ladder.Ladder] = {}
     if timed:
         for row in db.session.execute(
             select(Escalation.id, Escalation.instance_id, Escalation.spiff_task_id, Escalation.level,
@@ -255,7 +285,7 @@ def gate(batch: list[Escalation], now: datetime, fired: set | None = None) -> di
     return decisions
 
 
-def _hold(escalation: Escalation, decision: ladder.Decision, audits: list[dict]) -> None:
+def _hold(escalation: Escalation, decision: ladder.Decision, audits: list[dict[str, Any]]) -> None:
     """A rung that is not carried out now: cancelled for good, or pending until a later time."""
     if decision.cancel:
         escalation.status, escalation.next_attempt_at = "cancelled", None
@@ -284,7 +314,7 @@ def _claim_due(now: datetime, limit: int) -> list[int]:
 
 
 def deliver_pending(now: datetime | None = None, limit: int = 100,
-                    fired: set | None = None) -> tuple[int, int, int]:
+                    fired: set[Step] | None = None) -> tuple[int, int, int]:
     """Carry out the due pending escalations of up to `limit` instances, in one transaction.
 
     The instances are claimed and locked first (_claim_due), in the order every writer of rungs
@@ -308,7 +338,7 @@ def deliver_pending(now: datetime | None = None, limit: int = 100,
         query = query.with_for_update(of=Escalation)
     batch = list(db.session.scalars(query)) if instance_ids else []
     decisions = gate(batch, now, fired)
-    audits: list[dict] = []
+    audits: list[dict[str, Any]] = []
     for escalation in batch:
         if not decisions[escalation.id].fire:
             _hold(escalation, decisions[escalation.id], audits)
@@ -362,7 +392,7 @@ def deliver_one(escalation_id: int, now: datetime | None = None, actor_id: int |
         return {"done": "done", "pending": "waiting", "incident": "failed"}.get(status, "cancelled")
     decision = gate([escalation], now)[escalation.id]
     if not decision.fire:
-        audits: list[dict] = []
+        audits: list[dict[str, Any]] = []
         _hold(escalation, decision, audits)
         audit.record_many(audits)
         db.session.commit()

@@ -17,9 +17,14 @@ Pure functions: the caller brings the rows.
 """
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from app import workdays
+from app.models import Campaign
 from app.models.escalation import LEVELS, PUBLIC_LEVELS
+
+# A ladder: each level's offset, {"days": n, "unit": "working" | "calendar"}.
+Ladder = dict[str, dict[str, Any]]
 
 # Reminder on the due date, letter 3 working days after it, public notice 10 after it.
 DEFAULT_LADDER = {
@@ -31,12 +36,12 @@ DEFAULT_LADDER = {
 RECHECK = timedelta(hours=1)
 
 
-def merged(ladder: dict | None) -> dict:
+def merged(ladder: Ladder | None) -> Ladder:
     """A campaign's stored ladder completed with the defaults, each rung {"days": n, "unit": ...}."""
     return {**DEFAULT_LADDER, **(ladder or {})}
 
 
-def ladder_of(campaign) -> dict:
+def ladder_of(campaign: Campaign) -> Ladder:
     """The campaign's overdue ladder, each rung {"days": n, "unit": "working" | "calendar"}."""
     return merged(campaign.ladder)
 
@@ -66,12 +71,12 @@ class Decision:
 FIRE = Decision(True)
 
 
-def interval(ladder: dict, previous: str, level: str) -> tuple[int, str]:
+def interval(ladder: Ladder, previous: str, level: str) -> tuple[int, str]:
     """Days (and their unit) between the previous rung and this one, as the offsets set them."""
     rung = ladder.get(level) or {}
     before = ladder.get(previous) or {}
     days = int(rung.get("days", 0)) - int(before.get("days", 0))
-    return max(days, 0), rung.get("unit", "working")
+    return max(days, 0), str(rung.get("unit", "working"))
 
 
 def after_interval(anchor: datetime, days: int, unit: str) -> datetime:
@@ -80,7 +85,7 @@ def after_interval(anchor: datetime, days: int, unit: str) -> datetime:
     return max(workdays.shift(anchor, days, unit), anchor)
 
 
-def decide(level: str, earlier: list[Rung], ladder: dict, now: datetime, *,
+def decide(level: str, earlier: list[Rung], ladder: Ladder, now: datetime, *,
            restarted_at: datetime | None = None, reply_due: datetime | None = None) -> Decision:
     """May the rung `level` of a step be carried out now? `earlier`: the step's rungs below it."""
     live = [r for r in earlier if rank(r.level) < rank(level) and r.status != "cancelled"]
@@ -92,7 +97,9 @@ def decide(level: str, earlier: list[Rung], ladder: dict, now: datetime, *,
         days, unit = interval(ladder, previous.level, level)
         if previous.status != "done" or previous.done_at is None:
             # Not carried out yet (waiting its own turn, or failed): this one follows it.
-            expected = previous.next_attempt_at if previous.status == "pending" and previous.next_attempt_at else now + RECHECK
+            expected = (
+                previous.next_attempt_at if previous.status == "pending" and previous.next_attempt_at else now + RECHECK
+            )
             return Decision(False, wait_until=after_interval(max(expected, now), days, unit))
         anchor = max(previous.done_at, restarted_at) if restarted_at else previous.done_at
         release = after_interval(anchor, days, unit)

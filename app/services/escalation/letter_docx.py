@@ -3,9 +3,12 @@ import io
 from urllib.parse import quote
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
 
 from app import clock
 from app.models import SupervisionLetter
@@ -27,7 +30,7 @@ def content_disposition(letter: SupervisionLetter) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename(letter))}"
 
 
-def _font(run, name: str, size: float, bold: bool = False, color: RGBColor | None = None) -> None:
+def _font(run: Run, name: str, size: float, bold: bool = False, color: RGBColor | None = None) -> None:
     run.font.name = LATIN_FONT
     run.font.size = Pt(size)
     run.font.bold = bold
@@ -39,8 +42,9 @@ def _font(run, name: str, size: float, bold: bool = False, color: RGBColor | Non
     r_fonts.set(qn("w:eastAsia"), name)
 
 
-def _paragraph(doc, text: str, *, font: str = BODY_FONT, size: float = 16, bold: bool = False,
-               align=None, color: RGBColor | None = None, indent: bool = False):
+def _paragraph(doc: DocxDocument, text: str, *, font: str = BODY_FONT, size: float = 16, bold: bool = False,
+               align: WD_ALIGN_PARAGRAPH | None = None, color: RGBColor | None = None,
+               indent: bool = False) -> Paragraph:
     paragraph = doc.add_paragraph()
     if align is not None:
         paragraph.alignment = align
@@ -52,7 +56,7 @@ def _paragraph(doc, text: str, *, font: str = BODY_FONT, size: float = 16, bold:
     return paragraph
 
 
-def _setup(doc) -> None:
+def _setup(doc: DocxDocument) -> None:
     section = doc.sections[0]
     # GB/T 9704 page: A4, margins top 37, bottom 35, left 28, right 26 mm.
     section.page_width, section.page_height = Mm(210), Mm(297)

@@ -1,18 +1,17 @@
 """督办函: numbered per issuer and year with no gap and no duplicate, even when issued at once."""
 from datetime import datetime
+from typing import Any
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
-
-from flask import current_app
 
 from app import clock, workdays
 from app.errors import Forbidden, NotFound, Refused
 from app.extensions import db
 from app.i18n import _l
-from app.models import Campaign, Escalation, LedgerItem, LetterCounter, SupervisionLetter
-
+from app.models import Campaign, Escalation, LedgerItem, LetterCounter, SupervisionLetter, User
 from app.services.messaging import notifications
 from app.services.shared import audit
 
@@ -40,11 +39,11 @@ def take_number(issuer: str, year: int) -> int:
     ).scalar_one()
 
 
-def _describe(escalation: Escalation) -> tuple[str, list[dict]]:
+def _describe(escalation: Escalation) -> tuple[str, list[dict[str, Any]]]:
     step = escalation.task.name if escalation.task else escalation.element_id
     items = []
     if escalation.ledger_item_id:
-        item = db.session.get(LedgerItem, escalation.ledger_item_id)
+        item = db.session.get_one(LedgerItem, escalation.ledger_item_id)
         items.append({"id": item.id, "seq": item.seq, "title": item.title,
                       "deadline": item.deadline.isoformat()})
     return step, items
@@ -52,7 +51,7 @@ def _describe(escalation: Escalation) -> tuple[str, list[dict]]:
 
 def issue(escalation: Escalation, actor_id: int | None = None, new_due: datetime | None = None) -> SupervisionLetter:
     """Write the letter for an escalation (adds to the session; the caller commits)."""
-    campaign = db.session.get(Campaign, escalation.campaign_id)
+    campaign = db.session.get_one(Campaign, escalation.campaign_id)
     now = clock.now()
     year = clock.to_local(now).year
     number = take_number(campaign.issuer, year)
@@ -90,7 +89,7 @@ class LetterWithdrawn(Refused):
     code = "letter_withdrawn"
 
 
-def acknowledge(letter_id: int, user) -> SupervisionLetter:
+def acknowledge(letter_id: int, user: User) -> SupervisionLetter:
     """签收 by the unit's staff (with user and time); a second acknowledgement changes nothing."""
     letter = db.session.get(SupervisionLetter, letter_id)
     if letter is None or (user.role == "unit_staff" and letter.unit_id != user.unit_id):
@@ -110,7 +109,9 @@ def acknowledge(letter_id: int, user) -> SupervisionLetter:
 def search(*, unit_id: int | None = None, campaign_id: int | None = None,
            acknowledged: bool | None = None) -> list[SupervisionLetter]:
     """Letters not yet acknowledged first, then newest first; each filter optional."""
-    query = select(SupervisionLetter).options(joinedload(SupervisionLetter.unit), joinedload(SupervisionLetter.campaign))
+    query = select(SupervisionLetter).options(
+        joinedload(SupervisionLetter.unit), joinedload(SupervisionLetter.campaign)
+    )
     if unit_id:
         query = query.where(SupervisionLetter.unit_id == unit_id)
     if campaign_id:
@@ -120,8 +121,15 @@ def search(*, unit_id: int | None = None, campaign_id: int | None = None,
         # A withdrawn letter awaits no acknowledgement.
         query = query.where(column.is_not(None) if acknowledged
                             else column.is_(None) & SupervisionLetter.withdrawn_at.is_(None))
-    return list(db.session.scalars(query.order_by(
-        SupervisionLetter.acknowledged_at.is_not(None), SupervisionLetter.issued_at.desc(), SupervisionLetter.id.desc())))
+    return list(
+        db.session.scalars(
+            query.order_by(
+                SupervisionLetter.acknowledged_at.is_not(None),
+                SupervisionLetter.issued_at.desc(),
+                SupervisionLetter.id.desc(),
+            )
+        )
+    )
 
 
 def for_unit(unit_id: int) -> list[SupervisionLetter]:
@@ -129,7 +137,7 @@ def for_unit(unit_id: int) -> list[SupervisionLetter]:
                                    .order_by(SupervisionLetter.issued_at.desc())))
 
 
-def get_for(user, letter_id: int) -> SupervisionLetter:
+def get_for(user: User, letter_id: int) -> SupervisionLetter:
     letter = db.session.get(SupervisionLetter, letter_id)
     if letter is None or (user.role == "unit_staff" and letter.unit_id != user.unit_id):
         raise NotFound(_l("督办函不存在"))

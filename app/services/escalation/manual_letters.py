@@ -4,7 +4,8 @@ The letter is recorded as the task's "letter" escalation (manual=True), so the u
 timer to one letter per task also refuses a second letter by hand, and the timer does nothing afterwards.
 """
 import time
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -13,9 +14,8 @@ from app import clock, workdays
 from app.errors import Forbidden, NotFound, Refused
 from app.extensions import db
 from app.i18n import N_, _l
-from app.models import Escalation, EscalationStatus, ProcessInstance, SupervisionLetter, Task
+from app.models import Escalation, EscalationStatus, ProcessInstance, SupervisionLetter, Task, User
 from app.models.roles import ESCALATE
-
 from app.services.escalation import escalations
 from app.services.shared import audit
 
@@ -34,13 +34,13 @@ class LetterRefused(Refused):
     code = "letter_refused"
 
 
-def is_overdue(task: Task, now=None) -> bool:
+def is_overdue(task: Task, now: datetime | None = None) -> bool:
     """A unit's open task past its deadline: the tasks a letter may be issued on."""
     now = now or clock.now()
     return task.status == "ready" and task.role == "unit_staff" and task.due_at is not None and task.due_at < now
 
 
-def issue_manual(user, task_id: int, new_due: date | None = None) -> SupervisionLetter:
+def issue_manual(user: User, task_id: int, new_due: date | None = None) -> SupervisionLetter:
     """Issue the task's letter now, numbered like any other; LetterRefused with a Chinese message if not allowed."""
     if user.role not in ESCALATE:
         raise Forbidden(_l("只有督导组可以发督办函"))
@@ -55,7 +55,7 @@ def issue_manual(user, task_id: int, new_due: date | None = None) -> Supervision
     raise AssertionError("unreachable")
 
 
-def _issue(user, task_id: int, new_due: date | None) -> SupervisionLetter:
+def _issue(user: User, task_id: int, new_due: date | None) -> SupervisionLetter:
     task = db.session.get(Task, task_id)
     if task is None:
         raise NotFound(_l("事项不存在"))
@@ -72,7 +72,7 @@ def _issue(user, task_id: int, new_due: date | None) -> SupervisionLetter:
         if new_due <= clock.to_local(now).date():
             raise LetterRefused(PAST_DUE)
         due_at = workdays.end_of_working_day(new_due)
-    instance = db.session.get(ProcessInstance, task.instance_id)
+    instance = db.session.get_one(ProcessInstance, task.instance_id)
     # The step's letter rung, if recorded (a withdrawn one is history: the letter may be issued again).
     waiting = db.session.scalars(select(Escalation).where(
         Escalation.instance_id == task.instance_id, Escalation.spiff_task_id == task.spiff_task_id,
@@ -87,14 +87,15 @@ def _issue(user, task_id: int, new_due: date | None) -> SupervisionLetter:
         waiting.closed_reason = None
         audit.record(user.id, "escalation.letter", "escalation", waiting.id, before=before,
                      after={"task_id": task.id, "level": "letter", "manual": True}, unit_id=task.unit_id)
-        escalation = waiting
+        escalation: Escalation | None = waiting
     elif waiting is not None:
         db.session.rollback()
         raise LetterRefused(DUPLICATE)
     else:
         escalation = escalations.record(instance, {
             "level": "letter", "spiff_task_id": task.spiff_task_id, "element_id": task.element_id,
-            "ledger_item_id": task.ledger_item_id, "due": task.due_at.isoformat(),
+            # is_overdue() above: the task has a due time.
+            "ledger_item_id": task.ledger_item_id, "due": task.due_at.isoformat() if task.due_at else None,
         }, actor_id=user.id, manual=True, now=now)
     if escalation is None:
         db.session.rollback()
@@ -105,10 +106,10 @@ def _issue(user, task_id: int, new_due: date | None) -> SupervisionLetter:
     return letter
 
 
-def letters_by_task(task_ids) -> dict[int, SupervisionLetter]:
+def letters_by_task(task_ids: Iterable[int | None]) -> dict[int, SupervisionLetter]:
     """The letter already issued on each of these tasks (by the timer or by hand)."""
     ids = [i for i in task_ids if i]
     if not ids:
         return {}
     rows = db.session.scalars(select(SupervisionLetter).where(SupervisionLetter.task_id.in_(ids)))
-    return {letter.task_id: letter for letter in rows}
+    return {letter.task_id: letter for letter in rows if letter.task_id is not None}

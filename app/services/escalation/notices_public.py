@@ -6,22 +6,22 @@ from app import clock
 from app.extensions import db
 from app.i18n import N_
 from app.models import Escalation, PublicNotice
-
 from app.services.shared import audit
 
 
 def publish(escalation: Escalation, actor_id: int | None = None) -> PublicNotice:
     step = escalation.task.name if escalation.task else escalation.element_id
-    if escalation.ledger_item:
-        what = f"整改事项「{escalation.ledger_item.title}」"
-    else:
-        what = f"「{step}」"
+    what = f"整改事项「{escalation.ledger_item.title}」" if escalation.ledger_item else f"「{step}」"
     due = clock.to_local(escalation.due_at)
     since = f"，自{due:%Y年%m月%d日}起逾期" if due else ""
     notice = PublicNotice(
-        escalation_id=escalation.id, campaign_id=escalation.campaign_id, unit_id=escalation.unit_id,
-        task_id=escalation.task_id, summary=f"{escalation.unit.name}{what}逾期未完成{since}，经督办仍未办结，予以通报。",
-        overdue_since=escalation.due_at, published_at=clock.now(),
+        escalation_id=escalation.id,
+        campaign_id=escalation.campaign_id,
+        unit_id=escalation.unit_id,
+        task_id=escalation.task_id,
+        summary=f"{escalation.unit.name}{what}逾期未完成{since}，经督办仍未办结，予以通报。",
+        overdue_since=escalation.due_at,
+        published_at=clock.now(),
     )
     db.session.add(notice)
     db.session.flush()

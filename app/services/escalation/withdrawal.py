@@ -12,7 +12,6 @@ from app.extensions import db
 from app.i18n import N_, _l
 from app.models import Escalation, PublicNotice, SupervisionLetter
 from app.models.escalation import LEVEL_NAMES
-
 from app.services.escalation import escalations, ladder, notices_public
 from app.services.messaging import notifications
 from app.services.shared import audit

@@ -1,12 +1,14 @@
 """Ledger items added while an instance runs (a supervisor's finding, an accepted tip, an imported ledger)."""
+from typing import Any
+
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.i18n import N_, _l
 from app.extensions import db
 from app.forms import registry as forms
+from app.forms.builder import RectifyForm
+from app.i18n import N_, _l
 from app.models import LedgerItem, ProcessInstance, User
 from app.models.roles import SUPERVISE
-
 from app.services.ledger import ledger
 from app.services.tasks import workflow
 from app.services.tasks.tasks import STALE, Conflict, FormInvalid, TaskNotFound
@@ -15,7 +17,7 @@ ITEM_ADDED = "ledger_item_added"
 NOT_RUNNING = N_("该单位的整治流程已办结，不能再新增整改事项")
 
 
-def add_item(user: User, instance_id: int, form, origin: str = "supervision") -> LedgerItem:
+def add_item(user: User, instance_id: int, form: RectifyForm, origin: str = "supervision") -> LedgerItem:
     """Create the item and start its rectification in the running instance: one transaction."""
     instance = db.session.get(ProcessInstance, instance_id)
     if instance is None or user.role not in SUPERVISE:
@@ -29,11 +31,13 @@ def add_item(user: User, instance_id: int, form, origin: str = "supervision") ->
     return item
 
 
-def start_item(instance: ProcessInstance, data: dict, origin: str, actor_id: int) -> LedgerItem:
+def start_item(instance: ProcessInstance, data: dict[str, Any], origin: str, actor_id: int) -> LedgerItem:
     return start_items(instance, [data], origin=origin, actor_id=actor_id)[0]
 
 
-def start_items(instance: ProcessInstance, rows: list[dict], *, origin: str, actor_id: int | None) -> list[LedgerItem]:
+def start_items(
+    instance: ProcessInstance, rows: list[dict[str, Any]], *, origin: str, actor_id: int | None
+) -> list[LedgerItem]:
     """Add the items and send each into the instance's event subprocess, which gives it its own
     rectify task, ladder and verification; the caller commits (on Conflict the session is rolled back)."""
     if instance.status != "running":

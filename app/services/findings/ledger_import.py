@@ -3,20 +3,20 @@ join their units' running rectification in one transaction, or none does."""
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from openpyxl.utils.datetime import from_excel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.i18n import ITEMS, Joined, LazyText, _l, gettext
 from app.extensions import db
+from app.i18n import ITEMS, Joined, LazyText, _l, gettext
 from app.models import Campaign, LedgerItem, ProcessInstance, Unit
-
 from app.services.findings import findings
 from app.services.ledger import ledger
-from app.services.shared import audit
 from app.services.ledger import ledger_export as layout
+from app.services.shared import audit
 from app.services.shared.spreadsheets import Unreadable, read_xlsx
 from app.services.tasks.tasks import Conflict
 
@@ -71,10 +71,10 @@ class ImportResult:
 class _Row:
     number: int
     instance: ProcessInstance
-    data: dict
+    data: dict[str, Any]
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -84,13 +84,14 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def _date(value) -> date | None:
+def _date(value: object) -> date | None:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, (int, float)) and SERIAL_RANGE[0] <= value < SERIAL_RANGE[1]:
-        return from_excel(value).date()  # a date cell that lost its format is a serial number
+        serial: datetime = from_excel(value)  # a date cell that lost its format is a serial number
+        return serial.date()
     match = _DATE.match(_text(value))
     if match:
         try:
@@ -128,6 +129,9 @@ def _label(name: str) -> LazyText:
     return LazyText(LABELS[name])
 
 
+_Target = tuple[Unit, ProcessInstance]
+
+
 class _Units:
     """The campaign's units with their instances, found by code or by name."""
 
@@ -137,11 +141,11 @@ class _Units:
             .where(ProcessInstance.campaign_id == campaign_id)
         ).all()
         self.by_code = {unit.code: (unit, instance) for unit, instance in pairs}
-        self.by_name: dict[str, list] = {}
+        self.by_name: dict[str, list[_Target]] = {}
         for unit, instance in pairs:
             self.by_name.setdefault(unit.name, []).append((unit, instance))
 
-    def find(self, code: str, name: str) -> tuple[tuple | None, str, str | None]:
+    def find(self, code: str, name: str) -> tuple[_Target | None, str, str | None]:
         """(unit, instance), the column to blame, and an error message or None."""
         if code:
             found = self.by_code.get(code)
@@ -161,13 +165,15 @@ class _Units:
         return matches[0], "unit_name", None
 
 
-def _check_row(number: int, values: dict, units: _Units, only_unit: Unit | None) -> tuple[_Row | None, list[RowError]]:
+def _check_row(
+    number: int, values: dict[str, Any], units: _Units, only_unit: Unit | None
+) -> tuple[_Row | None, list[RowError]]:
     errors: list[RowError] = []
 
     def fail(name: str, message) -> None:
         errors.append(RowError(number, _label(name), message))
 
-    data = {}
+    data: dict[str, Any] = {}
     for name in ("title", "measures", "responsible_leader", "responsible_department"):
         data[name] = _text(values.get(name))
         if not data[name]:
@@ -195,7 +201,8 @@ def _check_row(number: int, values: dict, units: _Units, only_unit: Unit | None)
         fail("status", _l("导入的事项只能是“%(allowed)s”，不能是“%(status)s”",
                           allowed=LazyText(ledger.STATUS_NAMES[IMPORTABLE_STATUS]), status=status))
     code, name = _text(values.get("unit_code")), _text(values.get("unit_name"))
-    target, column = None, "unit_code"
+    target: _Target | None = None
+    column = "unit_code"
     if code or name:
         target, column, problem = units.find(code, name)
         if problem:

@@ -3,6 +3,7 @@
 Functions here add to the session; the calling use case commits.
 """
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -11,18 +12,28 @@ from app.engine import runtime
 from app.extensions import db
 from app.models import LedgerItem, LedgerStatus, ProcessInstance
 from app.models.base import N_
-
 from app.services.shared import audit
 
 OPEN_STATUSES = ("rectifying", "rectified")
-STATUS_NAMES = {"proposed": N_("待审核"), "rectifying": N_("正在整改"), "rectified": N_("已整改待核查"), "closed": N_("已销号")}
-ORIGIN_NAMES = {"self_check": N_("自查自纠"), "supervision": N_("督导发现"), "remedial": N_("补课整改"), "follow_up": N_("回头看"), "tip": N_("群众举报"),
-                "import": N_("台账导入")}
+STATUS_NAMES = {
+    "proposed": N_("待审核"),
+    "rectifying": N_("正在整改"),
+    "rectified": N_("已整改待核查"),
+    "closed": N_("已销号"),
+}
+ORIGIN_NAMES = {
+    "self_check": N_("自查自纠"),
+    "supervision": N_("督导发现"),
+    "remedial": N_("补课整改"),
+    "follow_up": N_("回头看"),
+    "tip": N_("群众举报"),
+    "import": N_("台账导入"),
+}
 SOURCE_NAMES = {"residents": N_("居民群众"), "service_users": N_("服务对象"), "self_check": N_("自查自纠"),
                 "supervision": N_("督导发现"), "tip_off": N_("信访举报")}
 
 
-def _snapshot(item: LedgerItem) -> dict:
+def _snapshot(item: LedgerItem) -> dict[str, Any]:
     return {"seq": item.seq, "title": item.title, "status": item.status, "deadline": item.deadline,
             "round": item.round, "origin": item.origin}
 
@@ -31,11 +42,11 @@ def _next_seq(instance_id: int) -> int:
     return (db.session.scalar(select(func.max(LedgerItem.seq)).filter_by(instance_id=instance_id)) or 0) + 1
 
 
-def _parse_deadline(value) -> date:
+def _parse_deadline(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def create_items(instance: ProcessInstance, rows: list[dict], *, origin: str, status: str,
+def create_items(instance: ProcessInstance, rows: list[dict[str, Any]], *, origin: str, status: str,
                  actor_id: int | None) -> list[LedgerItem]:
     """Create ledger items from form rows (title, source, measures, leader, department, deadline)."""
     seq = _next_seq(instance.id)
@@ -66,7 +77,7 @@ def create_items(instance: ProcessInstance, rows: list[dict], *, origin: str, st
     return items
 
 
-def replace_proposed(instance: ProcessInstance, rows: list[dict], actor_id: int) -> list[LedgerItem]:
+def replace_proposed(instance: ProcessInstance, rows: list[dict[str, Any]], actor_id: int) -> list[LedgerItem]:
     """A (re)submitted self-check replaces the items it proposed before review."""
     old = list(db.session.scalars(select(LedgerItem).filter_by(instance_id=instance.id, status="proposed")))
     for item in old:
@@ -93,12 +104,12 @@ def _set_status(item: LedgerItem, status: str, actor_id: int | None, action: str
 
 
 def mark_rectified(item_id: int, actor_id: int) -> None:
-    _set_status(db.session.get(LedgerItem, item_id), "rectified", actor_id)
+    _set_status(db.session.get_one(LedgerItem, item_id), "rectified", actor_id)
 
 
 def verify(item_id: int, decision: str, actor_id: int) -> None:
     """销号 (close) or send the item back to rectifying."""
-    item = db.session.get(LedgerItem, item_id)
+    item = db.session.get_one(LedgerItem, item_id)
     _set_status(item, "closed" if decision == "close" else "rectifying", actor_id,
                 "ledger.close" if decision == "close" else "ledger.return")
 
@@ -120,7 +131,7 @@ def open_count(instance_id: int) -> int:
     return db.session.scalar(
         select(func.count()).select_from(LedgerItem)
         .where(LedgerItem.instance_id == instance_id, LedgerItem.status.in_(OPEN_STATUSES))
-    )
+    ) or 0
 
 
 def for_instance(instance_id: int) -> list[LedgerItem]:
@@ -136,13 +147,13 @@ def closed_items(instance_id: int) -> list[LedgerItem]:
 VERIFY_DAYS = 5  # working days
 
 
-def as_process_item(item: LedgerItem) -> dict:
+def as_process_item(item: LedgerItem) -> dict[str, Any]:
     """What the workflow carries per item: small, JSON-safe, with its own deadlines
     (supervisors verify within five working days of the item's deadline)."""
     return {"id": item.id, "seq": item.seq, "due": runtime.iso(item.deadline),
             "verify_due": runtime.iso(workdays.add_working_days(item.deadline, VERIFY_DAYS))}
 
 
-def as_process_items(items: list[LedgerItem]) -> list[dict]:
+def as_process_items(items: list[LedgerItem]) -> list[dict[str, Any]]:
     return [as_process_item(i) for i in items]
 

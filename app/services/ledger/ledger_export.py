@@ -1,9 +1,10 @@
 """The ledger in the layout county offices keep it (序号、问题描述、问题来源、整改措施、责任领导、
 责任部门、整改时限、整改状态、完成情况…), as .xlsx and CSV; the import template is the same layout."""
+from typing import Any
+
 from app import clock
 from app.i18n import ITEMS, N_, Joined, LazyText, _l, gettext
 from app.models import Campaign, Unit
-
 from app.services.ledger import ledger, ledger_register
 from app.services.shared.spreadsheets import Column, to_csv, to_xlsx
 
@@ -42,7 +43,7 @@ def _escalation_text(row: ledger_register.Row) -> str:
     return gettext("；").join(one(e) for e in row.escalations)
 
 
-def _values(row: ledger_register.Row) -> list:
+def _values(row: ledger_register.Row) -> list[Any]:
     item = row.item
     return [
         item.seq, item.unit.code, item.unit.name, item.title, gettext(ledger.SOURCE_NAMES.get(item.source, item.source)),

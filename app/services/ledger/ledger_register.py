@@ -1,17 +1,25 @@
 """The ledger as a register (整改台账): items of a campaign or a unit, filtered and paged, each with
 its result, evidence and escalations gathered in a few set-based queries (never per item)."""
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
-from app.i18n import gettext
 from app.extensions import db
+from app.i18n import gettext
 from app.models import (
-    Campaign, Escalation, Evidence, LedgerItem, ProcessInstance, Submission, SupervisionLetter, Task, Unit,
+    Campaign,
+    Escalation,
+    Evidence,
+    LedgerItem,
+    ProcessInstance,
+    Submission,
+    SupervisionLetter,
+    Task,
+    Unit,
 )
 from app.models.escalation import LEVEL_NAMES
-
 from app.services.ledger import ledger
 from app.services.shared import paging
 from app.services.shared.paging import Page
@@ -39,7 +47,7 @@ class Escalated:
     """A rung the unit met: carried out (and perhaps withdrawn since), dated when it was carried out."""
 
     level: str
-    fired_at: object
+    fired_at: datetime
     letter: SupervisionLetter | None = None
     withdrawn: bool = False
 
@@ -57,19 +65,19 @@ class Row:
     escalations: list[Escalated] = field(default_factory=list)
 
 
-def _query(campaign_id: int, filters: Filters):
+def _query(campaign_id: int, filters: Filters) -> Select[tuple[LedgerItem]]:
     query = select(LedgerItem).where(LedgerItem.campaign_id == campaign_id)
     chosen = ((LedgerItem.unit_id, filters.unit_id), (LedgerItem.status, filters.status),
               (LedgerItem.source, filters.source))
     return query.where(*(column == value for column, value in chosen if value))
 
 
-def _ordered(query):
+def _ordered(query: Select[tuple[LedgerItem]]) -> Select[tuple[LedgerItem]]:
     return (query.join(Unit, Unit.id == LedgerItem.unit_id)
             .options(joinedload(LedgerItem.unit)).order_by(Unit.code, LedgerItem.seq))
 
 
-def page(campaign_id: int, filters: Filters, page_number: int = 1, per_page: int = PER_PAGE) -> Page:
+def page(campaign_id: int, filters: Filters, page_number: int = 1, per_page: int = PER_PAGE) -> Page[Row]:
     query = _query(campaign_id, filters.clean())
     items, total, page_number = paging.fetch(query, _ordered(query), page_number, per_page)
     return Page(details(items), total, page_number, per_page)

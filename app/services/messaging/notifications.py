@@ -6,9 +6,10 @@ notification centre shows them in the reader's language. Words that match none (
 drawn in a diagram) are shown as stored."""
 import re
 from dataclasses import dataclass
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import CursorResult, func, insert, select, update
 
 from app import clock
 from app.extensions import db
@@ -67,7 +68,7 @@ class Message:
     escalation_id: int | None = None
 
 
-def _recipients(unit_ids) -> dict[int, list[tuple[int, str | None]]]:
+def _recipients(unit_ids: list[int]) -> dict[int, list[tuple[int, str | None]]]:
     """The active staff (id, email) of each unit."""
     found: dict[int, list[tuple[int, str | None]]] = {}
     if not unit_ids:
@@ -81,11 +82,11 @@ def _recipients(unit_ids) -> dict[int, list[tuple[int, str | None]]]:
     return found
 
 
-def _rows(messages: list[Message]) -> list[dict]:
+def _rows(messages: list[Message]) -> list[dict[str, Any]]:
     email_on = bool(current_app.config.get("SMTP_HOST"))
     now = clock.now()
     recipients = _recipients([m.unit_id for m in messages])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for m in messages:
         for user_id, email in recipients.get(m.unit_id, []):
             mailed = email_on and bool(email)
@@ -114,7 +115,7 @@ def notify_many(messages: list[Message]) -> int:
 
 def unread_count(user_id: int) -> int:
     return db.session.scalar(select(func.count()).select_from(Notification)
-                             .where(Notification.user_id == user_id, Notification.read_at.is_(None)))
+                             .where(Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
 
 
 def for_user(user_id: int, limit: int = 100) -> list[Notification]:
@@ -127,7 +128,8 @@ def mark_read(user_id: int, notification_id: int | None = None) -> int:
     stmt = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
     if notification_id is not None:
         stmt = stmt.where(Notification.id == notification_id)
-    changed = db.session.execute(stmt.values(read_at=clock.now())).rowcount
+    # An UPDATE's result is a CursorResult (Session.execute is typed for any statement).
+    changed = cast(CursorResult[Any], db.session.execute(stmt.values(read_at=clock.now()))).rowcount
     db.session.commit()
     return changed
 

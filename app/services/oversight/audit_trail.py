@@ -6,20 +6,33 @@ the entities' own tables; a new kind of entity joins the trail by an entry in SC
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import String, and_, cast, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, or_, select
+from sqlalchemy.orm import QueryableAttribute
 
 from app import clock
-from app.i18n import LazyText, _l, gettext
 from app.extensions import db
+from app.i18n import LazyText, _l, gettext
 from app.models import (
-    AuditEvent, Escalation, Evidence, Interview, LedgerItem, ProcessInstance, PublicNotice, ScoreSheet, SelfExamination,
-    SupervisionLetter, Task, Tip, Unit, User,
+    AuditEvent,
+    Escalation,
+    Evidence,
+    Interview,
+    LedgerItem,
+    ProcessInstance,
+    PublicNotice,
+    ScoreSheet,
+    SelfExamination,
+    SupervisionLetter,
+    Task,
+    Tip,
+    Unit,
+    User,
 )
+from app.models.base import N_
 from app.models.campaign import PHASE_NAMES
 from app.models.escalation import LEVEL_NAMES
-from app.models.base import N_
-
 from app.services.ledger import ledger
 from app.services.shared import paging
 from app.services.shared.paging import Page
@@ -34,15 +47,16 @@ MAX_EXPORT = 50_000
 class Scoped:
     """How an entity type belongs to a campaign (its column, or None: through its instance) and to
     an instance (its instance column, or None: campaign + unit)."""
-    model: type
-    campaign_column: object | None
-    instance_column: object | None = None
+    model: type[Any]  # a mapped class with an integer id (and a unit_id, where it has no instance column)
+    campaign_column: QueryableAttribute[Any] | None
+    instance_column: QueryableAttribute[Any] | None = None
     internal: bool = False  # overseers' work (scores, interviews, residents' tips): not shown to unit staff
 
-    def ids(self, campaign_id: int, instance: ProcessInstance | None):
+    def ids(self, campaign_id: int, instance: ProcessInstance | None) -> Select[tuple[str]]:
         if self.campaign_column is not None:
             query = select(cast(self.model.id, String)).where(self.campaign_column == campaign_id)
         else:
+            assert self.instance_column is not None  # no campaign column: it belongs through its instance
             instances = select(ProcessInstance.id).where(ProcessInstance.campaign_id == campaign_id)
             query = select(cast(self.model.id, String)).where(self.instance_column.in_(instances))
         if instance is None:
@@ -66,47 +80,117 @@ SCOPED = {
     "evidence": Scoped(Evidence, None, Evidence.instance_id),
 }
 ENTITY_NAMES = {
-    "campaign": N_("专项整治"), "process_instance": N_("整治流程"), "task": N_("办理事项"), "ledger_item": N_("整改事项"),
-    "escalation": N_("逾期督办"), "supervision_letter": N_("督办函"), "public_notice": N_("通报"), "score_sheet": N_("评分表"),
-    "interview": N_("约谈"), "self_examination": N_("书面检查"), "tip": N_("群众举报"), "evidence": N_("佐证材料"),
+    "campaign": N_("专项整治"),
+    "process_instance": N_("整治流程"),
+    "task": N_("办理事项"),
+    "ledger_item": N_("整改事项"),
+    "escalation": N_("逾期督办"),
+    "supervision_letter": N_("督办函"),
+    "public_notice": N_("通报"),
+    "score_sheet": N_("评分表"),
+    "interview": N_("约谈"),
+    "self_examination": N_("书面检查"),
+    "tip": N_("群众举报"),
+    "evidence": N_("佐证材料"),
     "holiday_year": N_("节假日安排"),
 }
 ACTION_NAMES = {
-    "campaign.create": N_("创建专项整治"), "campaign.update": N_("修改通知"), "campaign.enrol": N_("纳入单位"),
-    "campaign.launch": N_("启动专项整治"), "instance.advance": N_("流程推进"), "instance.error": N_("流程出错"),
-    "task.draft": N_("保存草稿"), "task.complete": N_("办结"), "task.cancel": N_("取消待办"), "task.remind": N_("催办"),
-    "ledger.create": N_("新增整改事项"), "ledger.withdraw": N_("撤回整改事项"), "ledger.status": N_("整改状态变更"),
-    "ledger.close": N_("销号"), "ledger.return": N_("核查退回"), "ledger.reopen": N_("重新打开"), "ledger.import": N_("导入台账"),
-    "escalation.reminder": N_("逾期催办"), "escalation.letter": N_("逾期督办函"), "escalation.notice": N_("逾期通报"),
-    "escalation.incident": N_("督办异常"), "escalation.retry": N_("督办重试"),
-    "escalation.cancel": N_("督办取消（环节已办结）"), "escalation.withdraw": N_("撤回督办"),
+    "campaign.create": N_("创建专项整治"),
+    "campaign.update": N_("修改通知"),
+    "campaign.enrol": N_("纳入单位"),
+    "campaign.launch": N_("启动专项整治"),
+    "instance.advance": N_("流程推进"),
+    "instance.error": N_("流程出错"),
+    "task.draft": N_("保存草稿"),
+    "task.complete": N_("办结"),
+    "task.cancel": N_("取消待办"),
+    "task.remind": N_("催办"),
+    "ledger.create": N_("新增整改事项"),
+    "ledger.withdraw": N_("撤回整改事项"),
+    "ledger.status": N_("整改状态变更"),
+    "ledger.close": N_("销号"),
+    "ledger.return": N_("核查退回"),
+    "ledger.reopen": N_("重新打开"),
+    "ledger.import": N_("导入台账"),
+    "escalation.reminder": N_("逾期催办"),
+    "escalation.letter": N_("逾期督办函"),
+    "escalation.notice": N_("逾期通报"),
+    "escalation.incident": N_("督办异常"),
+    "escalation.retry": N_("督办重试"),
+    "escalation.cancel": N_("督办取消（环节已办结）"),
+    "escalation.withdraw": N_("撤回督办"),
     "letter.withdraw": N_("撤回督办函"),
-    "letter.issue": N_("发督办函"), "letter.acknowledge": N_("签收督办函"),
-    "notice.publish": N_("发布通报"), "notice.withdraw": N_("撤回通报"),
-    "campaign.migrate": N_("迁移流程版本"), "instance.migrate": N_("迁移流程版本"),
-    "appraisal.attach": N_("设置考核方案"), "appraisal.bottom_n": N_("设置约谈名额"), "appraisal.finalise": N_("考核定档"),
-    "score_sheet.save": N_("保存评分"), "score_sheet.submit": N_("提交评分"), "score_sheet.reopen": N_("退回评分"),
-    "interview.create": N_("登记约谈"), "interview.update": N_("修改约谈"), "interview.delete": N_("删除约谈"),
+    "letter.issue": N_("发督办函"),
+    "letter.acknowledge": N_("签收督办函"),
+    "notice.publish": N_("发布通报"),
+    "notice.withdraw": N_("撤回通报"),
+    "campaign.migrate": N_("迁移流程版本"),
+    "instance.migrate": N_("迁移流程版本"),
+    "appraisal.attach": N_("设置考核方案"),
+    "appraisal.bottom_n": N_("设置约谈名额"),
+    "appraisal.finalise": N_("考核定档"),
+    "score_sheet.save": N_("保存评分"),
+    "score_sheet.submit": N_("提交评分"),
+    "score_sheet.reopen": N_("退回评分"),
+    "interview.create": N_("登记约谈"),
+    "interview.update": N_("修改约谈"),
+    "interview.delete": N_("删除约谈"),
     "self_examination.update": N_("书面检查"),
-    "tip.submit": N_("收到举报"), "tip.accept": N_("受理举报"), "tip.decline": N_("不予受理"),
-    "campaign.publish": N_("公开专项整治"), "campaign.unpublish": N_("取消公开"),
-    "evidence.publish": N_("公开佐证材料"), "evidence.unpublish": N_("取消公开佐证材料"),
-    "calendar.save": N_("修改节假日安排"), "calendar.seed": N_("写入内置节假日数据"),
-    "task.due_recompute": N_("按节假日安排调整期限"), "instance.deadlines_recompute": N_("按节假日安排调整期限"),
+    "tip.submit": N_("收到举报"),
+    "tip.accept": N_("受理举报"),
+    "tip.decline": N_("不予受理"),
+    "campaign.publish": N_("公开专项整治"),
+    "campaign.unpublish": N_("取消公开"),
+    "evidence.publish": N_("公开佐证材料"),
+    "evidence.unpublish": N_("取消公开佐证材料"),
+    "calendar.save": N_("修改节假日安排"),
+    "calendar.seed": N_("写入内置节假日数据"),
+    "task.due_recompute": N_("按节假日安排调整期限"),
+    "instance.deadlines_recompute": N_("按节假日安排调整期限"),
     "letter.due_recompute": N_("按节假日安排调整督办函期限"),
 }
 FIELD_NAMES = {
-    "status": N_("状态"), "phase": N_("阶段"), "title": N_("问题描述"), "deadline": N_("整改时限"), "seq": N_("序号"), "round": N_("轮次"),
-    "origin": N_("产生方式"), "level": N_("督办级别"), "task_id": N_("办理事项"), "manual": N_("人工发起"), "summary": N_("内容"),
-    "draft_saved": N_("已存草稿"), "filename": N_("文件"), "count": N_("数量"), "items": N_("事项"), "units": N_("单位"),
-    "selection": N_("范围"), "enrolled": N_("纳入单位数"), "error": N_("错误"), "reason": N_("原因"), "number": N_("编号"),
-    "due_at": N_("办理期限"), "new_due": N_("新办理期限"), "calendar_years": N_("节假日安排年份"),
+    "status": N_("状态"),
+    "phase": N_("阶段"),
+    "title": N_("问题描述"),
+    "deadline": N_("整改时限"),
+    "seq": N_("序号"),
+    "round": N_("轮次"),
+    "origin": N_("产生方式"),
+    "level": N_("督办级别"),
+    "task_id": N_("办理事项"),
+    "manual": N_("人工发起"),
+    "summary": N_("内容"),
+    "draft_saved": N_("已存草稿"),
+    "filename": N_("文件"),
+    "count": N_("数量"),
+    "items": N_("事项"),
+    "units": N_("单位"),
+    "selection": N_("范围"),
+    "enrolled": N_("纳入单位数"),
+    "error": N_("错误"),
+    "reason": N_("原因"),
+    "number": N_("编号"),
+    "due_at": N_("办理期限"),
+    "new_due": N_("新办理期限"),
+    "calendar_years": N_("节假日安排年份"),
 }
 _VALUE_NAMES = {
-    "status": {**ledger.STATUS_NAMES, "running": N_("进行中"), "completed": N_("已办结"), "ready": N_("待办理"),
-               "cancelled": N_("已取消"), "error": N_("出错"), "pending": N_("待执行"), "done": N_("已执行"), "incident": N_("异常"),
-               "withdrawn": N_("已撤回")},
-    "phase": PHASE_NAMES, "origin": ledger.ORIGIN_NAMES, "level": LEVEL_NAMES,
+    "status": {
+        **ledger.STATUS_NAMES,
+        "running": N_("进行中"),
+        "completed": N_("已办结"),
+        "ready": N_("待办理"),
+        "cancelled": N_("已取消"),
+        "error": N_("出错"),
+        "pending": N_("待执行"),
+        "done": N_("已执行"),
+        "incident": N_("异常"),
+        "withdrawn": N_("已撤回"),
+    },
+    "phase": PHASE_NAMES,
+    "origin": ledger.ORIGIN_NAMES,
+    "level": LEVEL_NAMES,
 }
 
 
@@ -158,7 +242,7 @@ class Entry:
         return clock.to_local(self.event.at)
 
 
-def _scope_condition(scope: Scope):
+def _scope_condition(scope: Scope) -> ColumnElement[bool]:
     parts = []
     for entity_type, scoped in SCOPED.items():
         if scoped.internal and scope.only_unit_id is not None:
@@ -177,7 +261,7 @@ def _local_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=clock.local_tz()).astimezone(clock.UTC)
 
 
-def _query(scope: Scope, filters: Filters):
+def _query(scope: Scope, filters: Filters) -> Select[tuple[AuditEvent]]:
     chosen = ((AuditEvent.actor_id, filters.actor_id), (AuditEvent.action, filters.action),
               (AuditEvent.entity_type, filters.entity_type), (AuditEvent.unit_id, filters.unit_id))
     query = select(AuditEvent).where(_scope_condition(scope), *(column == value for column, value in chosen if value))
@@ -188,7 +272,7 @@ def _query(scope: Scope, filters: Filters):
     return query
 
 
-def page(scope: Scope, filters: Filters, page_number: int = 1, per_page: int = PER_PAGE) -> Page:
+def page(scope: Scope, filters: Filters, page_number: int = 1, per_page: int = PER_PAGE) -> Page[Entry]:
     query = _query(scope, filters)
     ordered = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     events, total, page_number = paging.fetch(query, ordered, page_number, per_page)
@@ -234,7 +318,7 @@ def changes(event: AuditEvent) -> list[Change]:
     return sorted(rows, key=lambda c: not c.changed)
 
 
-def choices(scope: Scope) -> dict:
+def choices(scope: Scope) -> dict[str, Any]:
     """What the filters can pick from: the actors, actions, entity kinds and units in this trail."""
     condition = _scope_condition(scope)
     actor_ids = select(AuditEvent.actor_id).where(condition, AuditEvent.actor_id.is_not(None)).distinct()

@@ -4,17 +4,28 @@ Every figure is narrowed by the same UnitFilter (unit kind, lead department), an
 plain data that the page's charts draw and that names the keys its drill-down lists take.
 """
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import Date, Float, and_, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Date, Float, SQLColumnExpression, and_, case, cast, func, literal, select
 
 from app import clock
 from app.extensions import db
-from app.models import Campaign, CampaignUnit, Escalation, LedgerItem, LedgerStatus, ProcessInstance, Task, TaskStatus, Unit
+from app.models import (
+    Campaign,
+    CampaignUnit,
+    Escalation,
+    LedgerItem,
+    LedgerStatus,
+    ProcessInstance,
+    Task,
+    TaskStatus,
+    Unit,
+)
 from app.models.campaign import PHASES
 from app.models.escalation import ESCALATION_STATUSES, LEVELS
 from app.models.ledger import LEDGER_SOURCES
-from app.services.oversight import matrix
 from app.services.accounts.unit_filter import UnitFilter
+from app.services.oversight import matrix
 
 SERIES_DAYS = 30
 RANK_LIMIT = 20
@@ -29,10 +40,10 @@ def launched_campaigns() -> list[tuple[int, str, str]]:
     return list(db.session.execute(
         select(Campaign.id, Campaign.doc_number, Campaign.title)
         .where(Campaign.status.in_(("launching", "launched", "closed"))).order_by(Campaign.id.desc())
-    ).all())
+    ).tuples())
 
 
-def units_by_phase(campaign_id: int, units: UnitFilter, due_soon_days: int, now: datetime) -> dict:
+def units_by_phase(campaign_id: int, units: UnitFilter, due_soon_days: int, now: datetime) -> dict[str, Any]:
     """Enrolled units per phase (not started first, closed last), split by their worst light."""
     cells = matrix.phase_lights(campaign_id, units, due_soon_days, now)
     phases = [matrix.NOT_STARTED, *matrix.MATRIX_PHASES]
@@ -45,22 +56,24 @@ def units_by_phase(campaign_id: int, units: UnitFilter, due_soon_days: int, now:
     }
 
 
-def _local_day(column, now: datetime):
+def _local_day(column: SQLColumnExpression[Any], now: datetime) -> ColumnElement[Any]:
     """The local calendar day of a stored (naive UTC) moment, as SQL."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         tz = str(clock.local_tz())
         return cast(func.timezone(tz, func.timezone("UTC", column)), Date)
     # SQLite has no time zones: shift by the zone's offset now (China keeps no daylight saving).
-    minutes = int(clock.to_local(now).utcoffset().total_seconds() // 60)
+    offset = clock.to_local(now).utcoffset()
+    assert offset is not None  # an aware local time
+    minutes = int(offset.total_seconds() // 60)
     return func.date(column, f"{minutes:+d} minutes")
 
 
-def _as_date(value) -> date:
+def _as_date(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def overdue_filter(campaign_id: int, units: UnitFilter, now: datetime) -> list:
+def overdue_filter(campaign_id: int, units: UnitFilter, now: datetime) -> list[ColumnElement[bool]]:
     """Unit steps that were overdue at some moment up to now (cancelled steps are left out)."""
     return [Task.campaign_id == campaign_id, Task.role == "unit_staff", Task.status != TaskStatus.CANCELLED,
             Task.due_at.is_not(None), Task.due_at < now,
@@ -72,7 +85,7 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=clock.local_tz())
 
 
-def overdue_series(campaign_id: int, units: UnitFilter, now: datetime, days: int = SERIES_DAYS) -> dict:
+def overdue_series(campaign_id: int, units: UnitFilter, now: datetime, days: int = SERIES_DAYS) -> dict[str, Any]:
     """Overdue unit steps at the end of each of the last `days` days (today: now), from when each
     step fell due and when it was done: one GROUP BY over both days, summed up here."""
     today = clock.to_local(now).date()
@@ -96,7 +109,7 @@ def overdue_series(campaign_id: int, units: UnitFilter, now: datetime, days: int
     return {"days": [(first + timedelta(days=i)).isoformat() for i in range(days)], "counts": series}
 
 
-def ledger_by_source(campaign_id: int, units: UnitFilter) -> dict:
+def ledger_by_source(campaign_id: int, units: UnitFilter) -> dict[str, Any]:
     """Accepted ledger items per source (意见来源), split by status."""
     stmt = (select(LedgerItem.source, LedgerItem.status, func.count())
             .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status.in_(LEDGER_STATUSES),
@@ -111,7 +124,7 @@ def ledger_by_source(campaign_id: int, units: UnitFilter) -> dict:
     }
 
 
-def escalations_by_level(campaign_id: int, units: UnitFilter) -> dict:
+def escalations_by_level(campaign_id: int, units: UnitFilter) -> dict[str, Any]:
     """Rungs of the overdue ladder per level (催办, 督办函, 通报), split by status."""
     stmt = (select(Escalation.level, Escalation.status, func.count())
             .where(Escalation.campaign_id == campaign_id, *units.where(Escalation.unit_id))
@@ -124,7 +137,9 @@ def escalations_by_level(campaign_id: int, units: UnitFilter) -> dict:
     }
 
 
-def progress_ranking(campaign_id: int, units: UnitFilter, limit: int = RANK_LIMIT, lagging: bool = True) -> dict:
+def progress_ranking(
+    campaign_id: int, units: UnitFilter, limit: int = RANK_LIMIT, lagging: bool = True
+) -> dict[str, Any]:
     """Units ranked by progress: the phase reached (of six steps to closed), and within rectification the
     share of ledger items closed. `lagging` puts the least advanced first."""
     ledger = (select(LedgerItem.unit_id.label("unit_id"), func.count().label("total"),

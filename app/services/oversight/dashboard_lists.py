@@ -1,18 +1,21 @@
 """The lists behind the dashboard's figures: one paged, joined query each, filtered as the figure was."""
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import QueryableAttribute, contains_eager
 
 from app.extensions import db
-from app.models import LedgerItem, Task, Unit
-from app.services.escalation import board
-from app.services.escalation.board import Page
-from app.services.oversight.dashboard import LEDGER_STATUSES, day_start, overdue_filter
+from app.models import Escalation, LedgerItem, Task, Unit
 from app.services.accounts.unit_filter import UnitFilter
+from app.services.escalation import board
+from app.services.oversight.dashboard import LEDGER_STATUSES, day_start, overdue_filter
+from app.services.shared.paging import Page, T
 
 
-def _page(query, order, page: int, per_page: int, count_column) -> Page:
+def _page(
+    query: Select[tuple[T]], order: tuple[Any, ...], page: int, per_page: int, count_column: QueryableAttribute[int]
+) -> Page[T]:
     page = max(page, 1)
     total = db.session.scalar(select(func.count()).select_from(query.with_only_columns(count_column).subquery()))
     rows = list(db.session.scalars(query.order_by(*order).limit(per_page).offset((page - 1) * per_page)))
@@ -20,7 +23,7 @@ def _page(query, order, page: int, per_page: int, count_column) -> Page:
 
 
 def ledger_items(campaign_id: int, units: UnitFilter, source: str | None = None, status: str | None = None,
-                 page: int = 1, per_page: int = 50) -> Page:
+                 page: int = 1, per_page: int = 50) -> Page[LedgerItem]:
     """Accepted ledger items of the campaign, by unit and number, narrowed by source and status."""
     query = (select(LedgerItem).join(LedgerItem.unit).options(contains_eager(LedgerItem.unit))
              .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status.in_(LEDGER_STATUSES),
@@ -33,7 +36,7 @@ def ledger_items(campaign_id: int, units: UnitFilter, source: str | None = None,
 
 
 def overdue_on(campaign_id: int, units: UnitFilter, day: date, now: datetime,
-               page: int = 1, per_page: int = 50) -> Page:
+               page: int = 1, per_page: int = 50) -> Page[Task]:
     """The unit steps counted as overdue at the end of `day` (today: now), longest overdue first."""
     next_day = day_start(day + timedelta(days=1))
     query = (select(Task).join(Task.unit).options(contains_eager(Task.unit))
@@ -43,7 +46,7 @@ def overdue_on(campaign_id: int, units: UnitFilter, day: date, now: datetime,
 
 
 def escalations(campaign_id: int, units: UnitFilter, level: str | None = None, status: str | None = None,
-                page: int = 1, per_page: int = 50) -> Page:
+                page: int = 1, per_page: int = 50) -> Page[Escalation]:
     """The campaign's escalations as the board lists them, newest first."""
     return board.escalations(board.BoardFilter(campaign_id=campaign_id, level=level, status=status, units=units),
                              page=page, per_page=per_page)

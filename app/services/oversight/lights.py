@@ -1,7 +1,8 @@
 """Status lights (红黄绿灯) for anything with a due time."""
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import Case, SQLColumnExpression, case
 
 from app import clock, workdays
 
@@ -34,6 +35,6 @@ def light(due_at: datetime | None, due_soon_days: int = 3, now: datetime | None 
     return GREEN
 
 
-def light_sql(due, now: datetime, soon: datetime):
+def light_sql(due: SQLColumnExpression[Any], now: datetime, soon: datetime) -> Case[str]:
     """The same light as `light()`, as a SQL expression over a due-time column (NULL is green)."""
     return case((due < now, RED), (due <= soon, YELLOW), else_=GREEN)

@@ -8,14 +8,14 @@ down to the matrix filtered by phase and light.
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import Case, Subquery, and_, case, func, literal, select
 
 from app import clock
 from app.extensions import db
 from app.models import CampaignUnit, LedgerItem, LedgerStatus, ProcessInstance, Task, TaskStatus, Unit
 from app.models.campaign import PHASES
-from app.services.oversight.lights import GREEN, RED, YELLOW, light, light_sql, soon_limit
 from app.services.accounts.unit_filter import UnitFilter
+from app.services.oversight.lights import GREEN, RED, YELLOW, light, light_sql, soon_limit
 
 # Columns of the matrix: the five phases, then finished instances.
 MATRIX_PHASES = (*PHASES, "closed")
@@ -63,7 +63,7 @@ class Matrix:
         return max(1, -(-shown // self.per_page))
 
 
-def _worst_due(campaign_id: int):
+def _worst_due(campaign_id: int) -> Subquery:
     """Per unit: open tasks and the earliest due time among them (the worst light)."""
     return (
         select(Task.unit_id.label("unit_id"), func.count().label("n"), func.min(Task.due_at).label("due"))
@@ -73,7 +73,7 @@ def _worst_due(campaign_id: int):
     )
 
 
-def _light_of(worst, now: datetime, due_soon_days: int):
+def _light_of(worst: Subquery, now: datetime, due_soon_days: int) -> Case[str]:
     return case((worst.c.n.is_(None), NO_LIGHT), else_=light_sql(worst.c.due, now, soon_limit(now, due_soon_days)))
 
 

@@ -1,6 +1,7 @@
 """The audit trail: who changed what, when, with the state before and after."""
 import enum
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -38,11 +39,11 @@ def values(
     actor_id: int | None,
     action: str,
     entity_type: str,
-    entity_id,
-    before: dict | None = None,
-    after: dict | None = None,
+    entity_id: int | str | None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
     unit_id: int | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The column values of one audit event."""
     return dict(
         at=clock.now(),
@@ -56,21 +57,29 @@ def values(
     )
 
 
-def record(*args, **kwargs) -> AuditEvent:
+def record(
+    actor_id: int | None,
+    action: str,
+    entity_type: str,
+    entity_id: int | str | None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    unit_id: int | None = None,
+) -> AuditEvent:
     """Add an audit event (the arguments of `values`) to the current session; the calling
     service commits it with its change."""
-    event = AuditEvent(**values(*args, **kwargs))
+    event = AuditEvent(**values(actor_id, action, entity_type, entity_id, before, after, unit_id))
     db.session.add(event)
     return event
 
 
-def record_many(rows: list[dict]) -> None:
+def record_many(rows: list[dict[str, Any]]) -> None:
     """Write many events (each from `values`) in one executemany, for the sweep's batches."""
     if rows:
         db.session.execute(insert(AuditEvent), rows)
 
 
-def for_entity(entity_type: str, entity_id) -> list[AuditEvent]:
+def for_entity(entity_type: str, entity_id: int | str) -> list[AuditEvent]:
     """Every event about one entity, oldest first."""
     stmt = (
         select(AuditEvent)

@@ -4,21 +4,21 @@ import csv
 import io
 import warnings
 import zipfile
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterator
+from typing import Any
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
 from app import safe_text
-
 from app.errors import Invalid
 from app.i18n import N_, LazyText, _l, gettext
 
@@ -123,7 +123,7 @@ def to_csv(columns: list[Column], rows: list[list]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def _csv_value(value) -> str:
+def _csv_value(value: object) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
@@ -218,7 +218,7 @@ def _count_strings(events) -> None:
             element.clear()
 
 
-def first_sheet(data: bytes) -> Iterator[tuple]:
+def first_sheet(data: bytes) -> Generator[tuple[Any, ...], None, None]:
     """The first sheet's rows as tuples of raw values (dates stay dates), read lazily so a caller
     may stop early; Unreadable if the data is not a readable .xlsx or expands beyond the bounds
     (guard_xlsx)."""
@@ -237,7 +237,7 @@ def first_sheet(data: bytes) -> Iterator[tuple]:
         raise Unreadable(UNREADABLE) from None
 
 
-def read_xlsx(data: bytes, max_rows: int) -> list[tuple[int, list]]:
+def read_xlsx(data: bytes, max_rows: int) -> list[tuple[int, list[Any]]]:
     """The first sheet's non-empty rows as (row number, raw values); refuses what is not an .xlsx
     and more than `max_rows` rows (without loading a huge sheet whole)."""
     if not data.startswith(b"PK"):

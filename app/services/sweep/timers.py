@@ -9,6 +9,7 @@ loses nothing: an uncommitted batch is simply due again, and the escalation key 
 task, level) is unique in the database, so nothing is recorded twice.
 """
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,14 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from app import clock
+from app.engine import runtime
 from app.extensions import db
 from app.models import InstanceStatus, ProcessInstance
-
 from app.services.escalation import escalations
 from app.services.messaging import mailer
 from app.services.shared import audit
@@ -94,7 +95,7 @@ def _advance(now: datetime, batch_size: int, stop: Callable[[], bool], result: T
 
 def _deliver(batch_size: int, stop: Callable[[], bool], result: TickResult) -> bool:
     """Carry out the pending rungs that are due, round by round; False if stopped half-way."""
-    fired: set = set()  # steps that had a rung carried out in this sweep: none gets a second
+    fired: set[escalations.Step] = set()  # steps that had a rung carried out in this sweep: none gets a second
     for _ in range(MAX_DELIVERY_ROUNDS):
         if stop():
             return False
@@ -137,7 +138,7 @@ def _advance_batch(now: datetime, limit: int, skip: set[int], result: TickResult
     each, as a failure then stays with the instance that caused it.
     """
     instances = _claim(now, limit, skip)
-    advanced: list[tuple[ProcessInstance, object]] = []
+    advanced: list[tuple[ProcessInstance, runtime.Run]] = []
     for instance in instances:
         try:
             run = workflow.load(instance)
@@ -206,7 +207,8 @@ def sweep_session() -> Iterator[None]:
     registry = db.session.registry
     previous = registry() if registry.has() else None
     session = Session(bind=_immediate_engine())
-    registry.set(session)
+    # A plain Session stands in for Flask-SQLAlchemy's subclass (which only adds choosing an engine by bind key).
+    registry.set(session)  # type: ignore[arg-type]
     try:
         yield
     finally:
@@ -217,18 +219,18 @@ def sweep_session() -> Iterator[None]:
             registry.clear()
 
 
-def _immediate_engine():
+def _immediate_engine() -> Engine:
     engine = current_app.extensions.get("rectify.sweep_engine")
     if engine is None:
         # NullPool: nothing stays open between sweeps (tests and short-lived `flask scheduler tick`).
         engine = create_engine(db.engine.url, poolclass=NullPool)
 
         @event.listens_for(engine, "connect")
-        def _no_driver_transactions(dbapi_connection, connection_record):
+        def _no_driver_transactions(dbapi_connection: sqlite3.Connection, connection_record: object) -> None:
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(connection):
+        def _begin_immediate(connection: Connection) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         current_app.extensions["rectify.sweep_engine"] = engine

@@ -12,10 +12,10 @@ from werkzeug.datastructures import FileStorage
 
 from app import clock
 from app.errors import Invalid
-from app.i18n import ITEMS, Joined, _l
 from app.extensions import db
-from app.models import Evidence
+from app.models import Evidence, Task
 from app.services.shared import uploads
+
 
 class EvidenceError(Invalid):
     """An upload that cannot be kept as evidence; `field` names the input it came from.
@@ -129,7 +129,7 @@ def store(checked: CheckedUpload, *, unit_id: int, instance_id: int | None, task
     return row
 
 
-def copy_to_task(from_task_id: int, task) -> None:
+def copy_to_task(from_task_id: int, task: Task) -> None:
     """List another task's files on `task` too (same blobs: content-addressed, nothing copied on disk)."""
     for row in for_task(from_task_id):
         db.session.add(Evidence(

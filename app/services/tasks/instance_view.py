@@ -9,16 +9,21 @@ from sqlalchemy import or_, select
 from app import clock
 from app.errors import NotFound
 from app.extensions import db
+from app.i18n import Joined, LazyText, _l
 from app.models import AuditEvent, Escalation, ProcessInstance, SupervisionLetter, Task, User
+from app.models.base import N_
 from app.models.campaign import PHASE_NAMES
 from app.models.escalation import LEVEL_NAMES
-from app.models.base import N_
-from app.i18n import Joined, LazyText, _l
 from app.services.messaging import notifications
 
 # When an element is in several states, the first listed wins its colour.
 STATES = ("escalated", "overdue", "active", "completed")
-STATE_NAMES = {"completed": N_("已办结"), "active": N_("办理中"), "overdue": N_("已逾期"), "escalated": N_("已督办升级")}
+STATE_NAMES = {
+    "completed": N_("已办结"),
+    "active": N_("办理中"),
+    "overdue": N_("已逾期"),
+    "escalated": N_("已督办升级"),
+}
 ACTIONS = {
     "instance.start": _l("流程启动"), "instance.advance": _l("流程推进"), "instance.error": _l("流程出错"),
     "instance.migrate": _l("迁移到新版本"), "task.cancel": _l("步骤取消"), "task.remind": _l("手动催办"),
@@ -70,8 +75,13 @@ def view(instance_id: int) -> InstanceView:
     tasks = list(db.session.scalars(select(Task).where(Task.instance_id == instance.id).order_by(Task.id)))
     escalations = list(db.session.scalars(
         select(Escalation).where(Escalation.instance_id == instance.id).order_by(Escalation.fired_at)))
-    letters = list(db.session.scalars(
-        select(SupervisionLetter).where(SupervisionLetter.instance_id == instance.id).order_by(SupervisionLetter.issued_at)))
+    letters = list(
+        db.session.scalars(
+            select(SupervisionLetter)
+            .where(SupervisionLetter.instance_id == instance.id)
+            .order_by(SupervisionLetter.issued_at)
+        )
+    )
     result = InstanceView(instance, instance.definition.bpmn_xml,
                           element_states(tasks, {e.element_id for e in escalations if e.status in CARRIED_OUT},
                                          clock.now()))

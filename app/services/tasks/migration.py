@@ -17,10 +17,9 @@ from app.engine import migration as engine_migration
 from app.engine import runtime
 from app.engine.errors import EngineError
 from app.errors import DomainError
-from app.i18n import _l
 from app.extensions import db
+from app.i18n import _l
 from app.models import Campaign, InstanceStatus, ProcessDefinition, ProcessInstance, Task
-
 from app.services.design import processes
 from app.services.shared import audit
 from app.services.tasks import workflow

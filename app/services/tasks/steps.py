@@ -9,13 +9,13 @@ code base branches on a form key: it asks `kind_of(key)`.
 """
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from app import clock, workdays
 from app.engine import runtime
 from app.errors import Refused
 from app.i18n import _l
 from app.models import ProcessInstance, Task
-
 from app.services.ledger import ledger
 
 
@@ -34,14 +34,14 @@ class Step:
     instance: ProcessInstance
     task: Task
     actor_id: int
-    data: dict
+    data: dict[str, Any]
 
 
-def _deploy(step: Step) -> dict:
+def _deploy(step: Step) -> dict[str, Any]:
     return {}
 
 
-def _self_check(step: Step) -> dict:
+def _self_check(step: Step) -> dict[str, Any]:
     ledger.replace_proposed(step.instance, step.data.get("ledger") or [], step.actor_id)
     return {}
 
@@ -54,20 +54,20 @@ def redo_due() -> str:
     return runtime.iso(workdays.add_working_days(today, REDO_DAYS))
 
 
-def _review_self_check(step: Step) -> dict:
+def _review_self_check(step: Step) -> dict[str, Any]:
     if step.data.get("decision") == "return":
         return {"decision": "return", "self_check_redo_due": redo_due()}
     items = ledger.accept_proposed(step.instance, step.actor_id)
     return {"decision": "accept", "ledger": ledger.as_process_items(items)}
 
 
-def _rectify_item(step: Step) -> dict:
+def _rectify_item(step: Step) -> dict[str, Any]:
     if step.task.ledger_item_id:
         ledger.mark_rectified(step.task.ledger_item_id, step.actor_id)
     return {}
 
 
-def _verify_item(step: Step) -> dict:
+def _verify_item(step: Step) -> dict[str, Any]:
     decision = "return" if step.data.get("decision") == "return" else "close"
     if step.task.ledger_item_id:
         ledger.verify(step.task.ledger_item_id, decision, step.actor_id)
@@ -76,7 +76,7 @@ def _verify_item(step: Step) -> dict:
     return {"verification": decision}
 
 
-def _assessment(step: Step) -> dict:
+def _assessment(step: Step) -> dict[str, Any]:
     still_open = ledger.open_count(step.instance.id)
     if still_open:
         raise StepRefused(_l("尚有%(n)s项整改事项未销号，全部销号后才能进行总结评估", n=still_open))
@@ -88,7 +88,7 @@ def _assessment(step: Step) -> dict:
     return {"verdict": "fail", "ledger": ledger.as_process_items(items)}
 
 
-def _follow_up_review(step: Step) -> dict:
+def _follow_up_review(step: Step) -> dict[str, Any]:
     if step.data.get("rebound") != "yes":
         return {"rebound": "no"}
     step.instance.round += 1

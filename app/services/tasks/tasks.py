@@ -1,24 +1,23 @@
 """Task lists, drafts and completion: the use cases of unit staff, supervisors and assessors."""
-from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
 from app.errors import DomainError, NotFound, Refused
 from app.extensions import db
-from app.i18n import N_, _l
 from app.forms import registry as forms
+from app.forms.builder import RectifyForm
+from app.i18n import N_, _l
 from app.models import Evidence, ProcessInstance, Submission, Task, TaskStatus, User
 from app.models.roles import OVERSEE_ALL_UNITS
-
 from app.services.escalation import escalations
 from app.services.shared import audit, paging
 from app.services.shared.paging import Page
 from app.services.tasks import evidence, steps, workflow
-
 
 NO_COMMENT = N_("（未填写意见）")  # stored as the returned step's comment when none was typed
 
@@ -134,7 +133,7 @@ def submission_of(task: Task) -> Submission | None:
     return db.session.scalars(select(Submission).filter_by(task_id=task.id).limit(1)).first()
 
 
-def initial_data(task: Task) -> dict | None:
+def initial_data(task: Task) -> dict[str, Any] | None:
     """Pre-fill: the saved draft, else the previous submission of a returned step."""
     if task.draft:
         return task.draft
@@ -179,7 +178,7 @@ def _check_uploads(form, task: Task) -> list[evidence.CheckedUpload]:
     return checked
 
 
-def save_draft(user: User, task_id: int, form) -> Task:
+def save_draft(user: User, task_id: int, form: RectifyForm) -> Task:
     """Keep what was typed and uploaded so far; no validation beyond file types."""
     task = get_for(user, task_id)
     if not can_complete(user, task):
@@ -193,7 +192,7 @@ def save_draft(user: User, task_id: int, form) -> Task:
     return task
 
 
-def complete(user: User, task_id: int, form, expected_lock_version: int | None = None) -> Task:
+def complete(user: User, task_id: int, form: RectifyForm, expected_lock_version: int | None = None) -> Task:
     """Validate, store evidence, run the step and the engine, save and project: one transaction."""
     task = get_for(user, task_id)
     if not can_complete(user, task):
@@ -204,7 +203,7 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
     # out a rung of this step takes it too, so it fires before this completion or sees it and
     # stands down (escalations.gate). The instance and task are read afresh under it.
     escalations.lock_instances([task.instance_id], wait=True)
-    instance = db.session.get(ProcessInstance, task.instance_id, populate_existing=True)
+    instance = db.session.get_one(ProcessInstance, task.instance_id, populate_existing=True)
     db.session.refresh(task)
     if not can_complete(user, task):
         raise Conflict(STALE)
@@ -253,7 +252,7 @@ def complete(user: User, task_id: int, form, expected_lock_version: int | None =
     return task
 
 
-def _carry_comments(process_data: dict, data: dict, created: list[Task]) -> None:
+def _carry_comments(process_data: dict[str, Any], data: dict[str, Any], created: list[Task]) -> None:
     """A returned step shows the reviewer's comments on the task it reopens, and keeps the
     evidence already submitted there, so nothing has to be uploaded again."""
     if "return" not in (process_data.get("decision"), process_data.get("verification")):

@@ -26,7 +26,6 @@ from app.engine.errors import EngineError, TaskNotReady
 from app.extensions import db
 from app.models import InstanceStatus, ProcessInstance, Task, TaskStatus
 from app.models.campaign import PHASES
-
 from app.services.design import processes
 from app.services.escalation import escalations
 from app.services.ledger import ledger

@@ -1,15 +1,15 @@
 """The campaign office's appraisal actions: attach a scheme, set the interview quota, confirm the ranking,
 send a sheet back, and keep interview (约谈) and written self-examination (书面检查) records."""
-from app.web.form_values import posted_int, posted_text
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.services.appraisal import appraisal_schemes, interviews, ranking, score_sheets
-from app.services.shared.input_errors import InputError
-from app.services.appraisal.interviews import InterviewError, InterviewInput
 from app.models.roles import MANAGE_CAMPAIGNS
+from app.services.appraisal import appraisal_schemes, interviews, ranking, score_sheets
+from app.services.appraisal.interviews import InterviewError, InterviewInput
+from app.services.shared.input_errors import InputError
 from app.web.authz import role_required
+from app.web.form_values import posted_int, posted_text
 
 from . import bp
 from .appraisal_forms import InterviewForm, SelfExaminationForm

@@ -1,8 +1,9 @@
 """Forms of the appraisal's office pages: an interview record and a self-examination record."""
 from flask_babel import lazy_gettext as _l
-from app.forms.safe import SafeForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
+
+from app.forms.safe import SafeForm
 
 BAD_DATE = _l("日期格式应为 YYYY-MM-DD")
 FOLLOW_UP_LABELS = {"pending": _l("待落实"), "in_progress": _l("落实中"), "done": _l("已落实")}

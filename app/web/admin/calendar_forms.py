@@ -1,10 +1,10 @@
 """Forms of the holiday arrangement pages: a year's rows entered by hand, and a file to import."""
 from flask_babel import lazy_gettext as _l
-from app.forms.safe import SafeForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import FieldList, Form, FormField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
+from app.forms.safe import SafeForm
 from app.models.calendar import KIND_NAMES
 
 BLANK_ROWS = 10

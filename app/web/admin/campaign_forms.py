@@ -2,14 +2,24 @@
 from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
-from app.forms.safe import SafeForm
-from wtforms import (DateField, FieldList, Form, FormField, IntegerField, RadioField, SelectChoice,
-                     SelectField, StringField, TextAreaField)
+from wtforms import (
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from app.forms.safe import SafeForm
 from app.models.campaign import PHASE_NAMES, PHASES
-from app.services.escalation.ladder import DEFAULT_LADDER
 from app.services.campaigns.notices import NoticeInput, split_units
+from app.services.escalation.ladder import DEFAULT_LADDER
 
 BAD_DATE = _l("日期格式应为 YYYY-MM-DD")
 

@@ -7,14 +7,14 @@ from flask_login import current_user
 from app.models.campaign import PHASE_NAMES
 from app.models.roles import MANAGE_CAMPAIGNS, VIEW_CAMPAIGNS
 from app.services.accounts import unit_filter
+from app.services.accounts.unit_filter import UnitFilter
 from app.services.appraisal import appraisal_schemes
+from app.services.appraisal.appraisal_schemes import SchemeError
 from app.services.campaigns import campaigns, launch
+from app.services.campaigns.launch import LaunchError
+from app.services.campaigns.notices import CampaignError
 from app.services.escalation import ladder
 from app.services.oversight import matrix
-from app.services.appraisal.appraisal_schemes import SchemeError
-from app.services.campaigns.campaigns import CampaignError
-from app.services.campaigns.launch import LaunchError
-from app.services.accounts.unit_filter import UnitFilter
 from app.web import paging
 from app.web.authz import role_required
 from app.web.query_args import choice_arg, page_arg

@@ -8,8 +8,8 @@ from flask_login import current_user
 
 from app import clock
 from app.models.calendar import KIND_NAMES, SOURCE_NAMES
-from app.services import calendar
 from app.models.roles import ADMINISTER
+from app.services import calendar
 from app.web.authz import role_required
 from app.web.downloads import check_format, download
 from app.web.query_args import int_arg
@@ -78,6 +78,7 @@ def calendar_import():
         checked = calendar.check_file(upload.read(calendar.MAX_BYTES + 1), upload.filename or "", form.year.data)
         errors = checked.errors
         if checked.ok:
+            assert checked.year is not None  # a file without errors names its year
             try:
                 result = calendar.save_year(checked.year, checked.days, current_user.id, note=form.note.data,
                                             filename=upload.filename)

@@ -3,8 +3,8 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.services.disclosure import disclosure
 from app.models.roles import MANAGE_CAMPAIGNS
+from app.services.disclosure import disclosure
 from app.web.authz import role_required
 
 from . import bp

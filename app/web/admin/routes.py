@@ -1,7 +1,9 @@
 """Import hub: each admin page module attaches its routes to bp."""
-from . import bp  # noqa: F401
-from . import units  # noqa: F401
-from . import campaigns  # noqa: F401
-from . import appraisal  # noqa: F401
-from . import publishing  # noqa: F401
-from . import holidays  # noqa: F401
+from . import (
+    appraisal,  # noqa: F401
+    bp,  # noqa: F401
+    campaigns,  # noqa: F401
+    holidays,  # noqa: F401
+    publishing,  # noqa: F401
+    units,  # noqa: F401
+)

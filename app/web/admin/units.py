@@ -3,12 +3,12 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from app.forms.safe import SafeForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 
+from app.forms.safe import SafeForm
+from app.models.roles import ADMINISTER
 from app.models.unit import UNIT_KINDS
 from app.services.accounts import units
-from app.models.roles import ADMINISTER
 from app.services.shared.paging import Page
 from app.web.authz import role_required
 from app.web.query_args import page_arg

@@ -62,7 +62,7 @@ def ranking_xlsx(campaign_id: int):
 
 
 def _stored_values(sheet) -> dict[str, str]:
-    values = {}
+    values: dict[str, str] = {}
     if sheet is None:
         return values
     for row in sheet.scores:

@@ -1,5 +1,5 @@
 """Assessors: the assessment queue (gated on a cleared ledger) and the task page."""
-from flask import render_template, request
+from flask import render_template
 
 from app.models.roles import ASSESS, Role
 from app.services.appraisal import score_sheets
@@ -11,8 +11,10 @@ from app.web.authz import role_required
 from app.web.errors import answers_too_large
 from app.web.query_args import int_arg, page_arg
 
-from . import appraisal  # noqa: F401  (the appraisal pages attach their routes to bp)
-from . import bp
+from . import (
+    appraisal,  # noqa: F401  (the appraisal pages attach their routes to bp)
+    bp,
+)
 
 PER_PAGE = 50
 

@@ -1,6 +1,5 @@
 """The audit trail viewer: per campaign (overseers) and per unit instance (overseers, and the
 unit's own staff, who see only events about their unit), filtered, paged, exported."""
-from datetime import date
 
 from flask import abort, render_template, request
 
@@ -10,11 +9,9 @@ from app.services.ledger import ledger_register
 from app.services.oversight import audit_trail
 from app.web.authz import current_unit_id, role_required, unit_scope_or_404
 from app.web.downloads import check_format, download
-from app.web.query_args import int_arg, date_arg
+from app.web.query_args import date_arg, int_arg
 
 from . import bp
-
-
 
 
 def _filters() -> audit_trail.Filters:
@@ -96,7 +93,9 @@ def instance_trail(instance_id: int):
 @role_required(SEE_UNIT_RECORDS)
 def instance_export(instance_id: int, fmt: str):
     instance, scope = _instance_scope(instance_id)
-    return _export(_instance_title(instance), scope, fmt, f"审计日志-{instance.campaign.doc_number}-{instance.unit.name}")
+    return _export(
+        _instance_title(instance), scope, fmt, f"审计日志-{instance.campaign.doc_number}-{instance.unit.name}"
+    )
 
 
 @bp.get("/", endpoint="index")

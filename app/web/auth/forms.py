@@ -1,8 +1,9 @@
 """Forms of the auth blueprint."""
 from flask_babel import lazy_gettext as _l
-from app.forms.safe import SafeForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
+
+from app.forms.safe import SafeForm
 
 
 class LoginForm(SafeForm):

@@ -1,4 +1,5 @@
 """The menu of each role, and the template context every page (base.html) needs."""
+
 from flask import current_app, request, url_for
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l

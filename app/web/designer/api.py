@@ -3,8 +3,8 @@ from flask import flash, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.services.design import designer, drafts, processes
 from app.models.roles import DESIGN
+from app.services.design import designer, drafts, processes
 from app.web.authz import role_required
 
 from . import bp

@@ -3,13 +3,12 @@ from flask import render_template, request
 from flask_babel import gettext as _
 
 from app.engine.bpmn_xml import TYPE_NAMES
-from app.services.design import designer, modeler
 from app.models.roles import DESIGN
+from app.services.design import designer, modeler
 from app.web.authz import role_required
 from app.web.query_args import int_arg
 
 from . import bp
-
 
 
 @bp.get("/diff", endpoint="diff")

@@ -3,10 +3,10 @@ from flask import abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.models.roles import DESIGN
 from app.services.campaigns import campaigns
 from app.services.design import designer
 from app.services.tasks import migration
-from app.models.roles import DESIGN
 from app.web.authz import role_required
 from app.web.form_values import posted_ids
 

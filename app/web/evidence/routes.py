@@ -6,8 +6,10 @@ from flask_login import login_required
 from app.services.tasks import evidence
 from app.web.authz import can_see_unit
 
-from . import bp
-from . import publishing  # noqa: F401  (attaches its route to bp)
+from . import (
+    bp,
+    publishing,  # noqa: F401  (attaches its route to bp)
+)
 
 
 @bp.get("/<int:evidence_id>", endpoint="download")

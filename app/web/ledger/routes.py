@@ -8,8 +8,8 @@ from app.models.roles import OVERSEE_ALL_UNITS, SEE_UNIT_RECORDS, SUPERVISE, UNI
 from app.services.findings import ledger_import
 from app.services.ledger import ledger, ledger_export, ledger_register
 from app.services.tasks import tasks
-from app.web.downloads import check_format, download
 from app.web.authz import current_unit_id, role_required, unit_scope_or_404
+from app.web.downloads import check_format, download
 from app.web.query_args import int_arg
 
 from . import bp

@@ -1,6 +1,5 @@
 """The internal list of 通报: every notice, withdrawn ones too with who, when and why; withdrawal."""
-from app.web.form_values import posted_text
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,6 +9,7 @@ from app.services.accounts import users
 from app.services.campaigns import campaigns
 from app.services.escalation import notices_public, withdrawal
 from app.web.authz import role_required
+from app.web.form_values import posted_text
 from app.web.query_args import int_arg
 
 from . import bp

@@ -8,12 +8,11 @@ from app.models.roles import ESCALATE, SEE_UNIT_RECORDS, UNIT_WORK
 from app.services.accounts import units, users
 from app.services.campaigns import campaigns
 from app.services.escalation import letter_docx, letters, manual_letters
-from app.web.form_values import optional_date
 from app.web.authz import current_unit_id, role_required
+from app.web.form_values import optional_date
 from app.web.query_args import int_arg
 
 from . import bp
-
 
 
 def _letter_or_404(letter_id: int):

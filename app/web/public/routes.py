@@ -5,9 +5,11 @@ from flask import render_template, request
 from app.services.disclosure import disclosure
 from app.services.escalation import notices_public
 
-from . import bp
+from . import (
+    bp,
+    tips,  # noqa: F401
+)
 from . import disclosure as disclosure_pages  # noqa: F401  (attach their routes to bp)
-from . import tips  # noqa: F401
 
 
 @bp.get("/", endpoint="index")

@@ -1,8 +1,9 @@
 """Forms of the tip box: the report and the receipt lookup (both CSRF-protected)."""
 from flask_babel import lazy_gettext as _l
-from app.forms.safe import SafeForm
 from wtforms import MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+
+from app.forms.safe import SafeForm
 
 
 class TipForm(SafeForm):

@@ -6,12 +6,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import clock
-from app.services.accounts import unit_filter
-from app.services.escalation import board, escalations, withdrawal
-from app.services.accounts.unit_filter import UnitFilter
-from app.web.form_values import optional_date, posted_ids, posted_text
 from app.models.roles import ESCALATE
+from app.services.accounts import unit_filter
+from app.services.accounts.unit_filter import UnitFilter
+from app.services.escalation import board, escalations, withdrawal
 from app.web.authz import role_required
+from app.web.form_values import optional_date, posted_ids, posted_text
 from app.web.query_args import int_arg, page_arg
 
 from . import bp

@@ -1,5 +1,4 @@
 """The campaign dashboard: figures as JSON for the page's ECharts, and the lists each figure drills down to."""
-from datetime import date
 
 from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -10,13 +9,12 @@ from app import clock
 from app.models.campaign import PHASE_NAMES
 from app.models.roles import ESCALATE, OVERSEE_ALL_UNITS
 from app.services.accounts import unit_filter
-from app.services.campaigns import campaigns
-from app.services.oversight import dashboard, dashboard_lists, lights, matrix
-from app.services.ledger.ledger import SOURCE_NAMES, STATUS_NAMES
 from app.services.accounts.unit_filter import UnitFilter
+from app.services.campaigns import campaigns
+from app.services.ledger.ledger import SOURCE_NAMES, STATUS_NAMES
+from app.services.oversight import dashboard, dashboard_lists, lights, matrix
 from app.web.authz import role_required
-from app.web.query_args import int_arg, page_arg
-from app.web.query_args import date_arg
+from app.web.query_args import date_arg, int_arg, page_arg
 
 from . import bp
 

@@ -18,10 +18,12 @@ from app.web.authz import role_required
 from app.web.errors import answers_too_large
 from app.web.query_args import int_arg, page_arg
 
-from . import board  # noqa: F401  (the escalation board attaches its routes to bp)
-from . import dashboard  # noqa: F401  (so does the campaign dashboard)
-from . import tips  # noqa: F401  (the tip box triage attaches its routes to bp)
-from . import bp
+from . import (
+    board,  # noqa: F401  (the escalation board attaches its routes to bp)
+    bp,
+    dashboard,  # noqa: F401  (so does the campaign dashboard)
+    tips,  # noqa: F401  (the tip box triage attaches its routes to bp)
+)
 
 # The kinds of supervisor work, by form key (verify_item covers added items too).
 KINDS = {"review_self_check": _l("审核自查"), "verify_item": _l("核查销号"), "follow_up_review": _l("回头看")}

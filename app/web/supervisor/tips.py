@@ -1,5 +1,4 @@
 """监督工作箱 for the campaign office: triage residents' tips (accept into the ledger, or decline)."""
-from app.web.form_values import posted_text
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,6 +8,7 @@ from app.models.roles import TRIAGE_TIPS
 from app.services.disclosure import tips
 from app.services.tasks import tasks
 from app.web.authz import role_required
+from app.web.form_values import posted_text
 
 from . import bp
 
@@ -31,8 +31,8 @@ def _render(tip, accept_form=None, decline_error: str | None = None, status: int
 @bp.get("/tips", endpoint="tips")
 @role_required(TRIAGE_TIPS)
 def tip_list():
-    status = request.args.get("status", "received")
-    status = status if status in tips.STATUS_NAMES else None
+    asked = request.args.get("status", "received")
+    status = asked if asked in tips.STATUS_NAMES else None
     return render_template("supervisor/tips.html", tips=tips.office_list(status), status=status,
                            counts=tips.counts(), status_names=tips.STATUS_NAMES)
 
