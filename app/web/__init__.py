@@ -20,9 +20,10 @@ PREFIXES = {
 def register(app: Flask) -> None:
     import importlib
 
-    from app.web import guards
+    from app.web import guards, security_headers
 
     guards.register(app)  # converters first: the blueprints' rules are built with them
+    security_headers.register(app)
 
     for name, prefix in PREFIXES.items():
         module = importlib.import_module(f"app.web.{name}")

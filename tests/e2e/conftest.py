@@ -30,35 +30,15 @@ CHROMIUM_ARGS = [
 ]
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "test-results"
 DEFAULT_TIMEOUT_MS = 10_000
-# The browser tests run every page under a strict Content-Security-Policy: no inline script, style or
-# handler, no eval. A violation is a console error, which each test asserts there is none of.
-STRICT_CSP = "; ".join([
-    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
-    "font-src 'self' data:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'",
-    "form-action 'self'", "frame-ancestors 'none'",
-])
-# ECharts (the dashboard) and bpmn-js (the designer and its viewers) lay out what they draw with style
-# attributes, set from their scripts; those pages allow style attributes, and nothing else inline.
-VENDOR_STYLED = ("/supervise/dashboard", "/design/")
-
-
-def strict_csp(wsgi_app):
-    """`wsgi_app` with STRICT_CSP on every response."""
-    def serve(environ, start_response):
-        policy = STRICT_CSP
-        if environ.get("PATH_INFO", "").startswith(VENDOR_STYLED):
-            policy += "; style-src-attr 'unsafe-inline'"
-
-        def start(status, headers, exc_info=None):
-            return start_response(status, [*headers, ("Content-Security-Policy", policy)], exc_info)
-        return wsgi_app(environ, start)
-    return serve
+# The browser tests run every page under the app's own strict Content-Security-Policy
+# (app/web/security_headers.py): no inline script, style or handler, no eval. A violation is a
+# console error, which each test asserts there is none of.
 
 
 @pytest.fixture(scope="session")
 def live_server(app):
-    """Base URL of the session app served by a threaded Werkzeug server in a daemon thread, under STRICT_CSP."""
-    server = make_server("127.0.0.1", 0, strict_csp(app), threaded=True)
+    """Base URL of the session app served by a threaded Werkzeug server in a daemon thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
