@@ -1,5 +1,12 @@
 // The campaign dashboard: one ECharts chart per [data-figure], its data fetched as JSON from the
 // server's aggregates. Every bar, point and slice carries the URL of the list behind it.
+
+// ECharts shows a tooltip formatter's result as HTML: what units typed (their names) is escaped.
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, function (c) {
+    return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+  });
+}
 (function () {
   "use strict";
   var figures = document.querySelector(".figures");
@@ -52,7 +59,7 @@
       var rows = d.rows.slice().reverse(); // the first of the ranking at the top
       return {
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" },
-                   formatter: function (p) { var r = rows[p[0].dataIndex]; return r.name + "<br>" + r.phase_name + " · " + r.progress + "%"; } },
+                   formatter: function (p) { var r = rows[p[0].dataIndex]; return escapeHtml(r.name) + "<br>" + escapeHtml(r.phase_name) + " · " + Number(r.progress) + "%"; } },
         grid: { left: 8, right: 40, top: 8, bottom: 24, containLabel: true },
         xAxis: { type: "value", max: 100, name: "%" },
         yAxis: { type: "category", data: rows.map(function (r) { return r.name; }) },

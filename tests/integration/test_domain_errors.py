@@ -93,3 +93,10 @@ def test_a_flask_command_ends_with_the_refusal(app):
 @pytest.mark.parametrize("error", [Invalid("x"), NotFound("x"), Refused("x")])
 def test_command_error_keeps_the_domain_error(error):
     assert CommandError(error).error is error and CommandError(error).exit_code == 1
+
+
+def test_a_csrf_failure_on_the_designers_json_api_answers_in_json(app, login_as):
+    designer = login_as("designer", username="csrf_designer")  # CSRF is on in the tests; no token sent
+    resp = designer.client.post("/design/lint", json={"xml": "<x/>"}, headers={"Accept": "application/json"})
+    assert resp.status_code == 400 and resp.is_json
+    assert "安全令牌" in resp.get_json()["error"]
