@@ -36,6 +36,15 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_HTTPONLY = True
+    # Login throttling (app/services/accounts/login_throttle.py): after the free failures of an account
+    # name or a client address, the next attempt waits LOGIN_DELAY_SECONDS, doubling with each further
+    # failure up to the cap; counters quiet for LOGIN_THROTTLE_FORGET_HOURS are forgotten.
+    LOGIN_ACCOUNT_FREE_FAILURES = int(os.environ.get("LOGIN_ACCOUNT_FREE_FAILURES", 5))
+    LOGIN_ADDRESS_FREE_FAILURES = int(os.environ.get("LOGIN_ADDRESS_FREE_FAILURES", 20))
+    LOGIN_DELAY_SECONDS = int(os.environ.get("LOGIN_DELAY_SECONDS", 30))
+    LOGIN_ACCOUNT_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_ACCOUNT_MAX_DELAY_SECONDS", 300))
+    LOGIN_ADDRESS_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_ADDRESS_MAX_DELAY_SECONDS", 3600))
+    LOGIN_THROTTLE_FORGET_HOURS = int(os.environ.get("LOGIN_THROTTLE_FORGET_HOURS", 24))
     WTF_CSRF_TIME_LIMIT = None
     # An uploaded or deployed .bpmn larger than this is refused before it is parsed.
     BPMN_MAX_BYTES = int(os.environ.get("BPMN_MAX_BYTES", 2 * 1024 * 1024))
@@ -48,7 +57,6 @@ class Config:
     BPMN_MAX_CARDINALITY = int(os.environ.get("BPMN_MAX_CARDINALITY", 1000))
     LAUNCH_BATCH_SIZE = int(os.environ.get("LAUNCH_BATCH_SIZE", 500))
     DUE_SOON_DAYS = int(os.environ.get("DUE_SOON_DAYS", 3))
-    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
     # A deadline falls at the end of the working day.
     WORKDAY_END = os.environ.get("WORKDAY_END", "17:30")
     LETTER_GRACE_DAYS = int(os.environ.get("LETTER_GRACE_DAYS", 5))

@@ -1,6 +1,6 @@
-"""Users: creation, password hashing (argon2) and login with lockout."""
+"""Users: creation, password hashing (argon2) and login (throttled: login_throttle)."""
+import math
 from collections.abc import Iterable
-from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -19,10 +19,13 @@ from app.models import Unit, User
 from app.models.roles import ROLES
 from app.services.shared import audit
 
-LOCK_MINUTES = 15
+from . import login_throttle
+
 MIN_PASSWORD_LENGTH = 8
 BAD_CREDENTIALS = N_("用户名或密码错误")
-LOCKED = N_("登录失败次数过多，请15分钟后再试")
+# The same for every user name, known or not, so a refusal says nothing about who exists.
+THROTTLED_SECONDS = N_("登录尝试过于频繁，请%(n)d秒后再试")
+THROTTLED_MINUTES = N_("登录尝试过于频繁，请%(n)d分钟后再试")
 
 
 
@@ -45,6 +48,7 @@ class UserError(Invalid):
     """A user could not be created or changed; the message is for people."""
 
     code = "user_invalid"
+
 
 
 class LoginError(DomainError):
@@ -124,7 +128,6 @@ def create_user(
         unit_id=unit_id,
         email=email,
         active=True,
-        failed_logins=0,
     )
     db.session.add(user)
     try:
@@ -175,40 +178,53 @@ def list_users() -> list[User]:
     return list(db.session.scalars(stmt))
 
 
-def authenticate(username: str, password: str) -> User:
-    """Check a login; lock the account for 15 minutes after too many consecutive failures."""
+def _throttled(until) -> LoginError:
+    seconds = max(math.ceil((until - clock.now()).total_seconds()), 1)
+    if seconds <= 120:
+        return LoginError(THROTTLED_SECONDS, n=seconds)
+    return LoginError(THROTTLED_MINUTES, n=(seconds + 59) // 60)
+
+
+def _audit_subject(user: User | None, username: str) -> tuple[int | None, str, object, int | None]:
+    """(actor, entity type, entity id, unit) of a login event: the user when known and active,
+    else the name as typed."""
+    if user is not None and user.active:
+        return user.id, "user", user.id, user.unit_id
+    return None, "login", username[:64], None
+
+
+def authenticate(username: str, password: str, address: str | None = None) -> User:
+    """Check a login from a client address. Raises LoginError with the same message and about the
+    same cost whether or not the user exists: a wrong password (or unknown name) is one message,
+    a running delay (login_throttle) another. Every failure and refusal is audited."""
     username = (username or "").strip()
+    address = address or "unknown"
     user = db.session.scalar(select(User).where(User.username == username)) if username else None
-    now = clock.now()
+    actor, entity_type, entity_id, unit_id = _audit_subject(user, username)
+    try:
+        claim = login_throttle.begin(username, address)
+    except login_throttle.Refused as refused:
+        audit.record(actor, "login.throttled", entity_type, entity_id, unit_id=unit_id,
+                     after={"address": address, "by": refused.kind, "until": refused.until})
+        db.session.commit()
+        raise _throttled(refused.until) from None
     if user is None or not user.active:
-        verify_password(_hasher()[1], password or "")
-        audit.record(None, "login.failure", "login", username[:64], after={"reason": "unknown_or_inactive"})
+        verify_password(_hasher()[1], password or "")  # the same work as for a real user
+        ok = False
+    else:
+        ok = verify_password(user.password_hash, password or "")
+    if not ok:
+        audit.record(actor, "login.failure", entity_type, entity_id, unit_id=unit_id, after={
+            "reason": "bad_password" if actor else "unknown_or_inactive", "address": address,
+            "account_failures": claim.account_failures, "address_failures": claim.address_failures,
+            "next_allowed_at": claim.next_allowed_at,
+        })
         db.session.commit()
         raise LoginError(BAD_CREDENTIALS)
-    if user.locked_until is not None and user.locked_until > now:
-        audit.record(user.id, "login.locked", "user", user.id, unit_id=user.unit_id)
-        db.session.commit()
-        raise LoginError(LOCKED)
-    if user.locked_until is not None:
-        # The lock has run out: the user gets a fresh set of attempts.
-        user.locked_until = None
-        user.failed_logins = 0
-    if not verify_password(user.password_hash, password or ""):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        locked = user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]
-        if locked:
-            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-        audit.record(
-            user.id, "login.failure", "user", user.id, unit_id=user.unit_id,
-            after={"failed_logins": user.failed_logins, "locked_until": user.locked_until},
-        )
-        db.session.commit()
-        raise LoginError(LOCKED if locked else BAD_CREDENTIALS)
+    login_throttle.succeeded(claim)
     if _hasher()[0].check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    audit.record(user.id, "login.success", "user", user.id, unit_id=user.unit_id)
+    audit.record(user.id, "login.success", "user", user.id, unit_id=user.unit_id, after={"address": address})
     db.session.commit()
     return user
 

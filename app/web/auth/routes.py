@@ -59,9 +59,9 @@ def login():
     error = None
     if form.validate_on_submit():
         try:
-            user = users.authenticate(form.username.data, form.password.data)
+            user = users.authenticate(form.username.data, form.password.data, request.remote_addr)
         except users.LoginError as exc:
-            error = _(str(exc))
+            error = exc.message
         else:
             lang = session.get("lang")
             session.clear()  # nothing from before the login survives into the user's session

@@ -1,0 +1,160 @@
+"""Login throttling: failed logins counted by account name and by client address, each with a delay
+that grows with its failures, stored in the database so every worker shares it.
+
+The rule, for each counter (settings in config.py):
+- the first `free` failures cost nothing (account 5, address 20: an office behind one address
+  shares its counter);
+- from then on the next attempt is refused until the last failure plus a delay that starts at
+  LOGIN_DELAY_SECONDS (30 s) and doubles with each further failure, up to a cap (an account
+  5 minutes, an address 1 hour);
+- an attempt refused for a running delay is not a failure: it neither counts nor extends anything,
+  and once the delay has passed the right password always works;
+- a successful login clears the account's counter; the address keeps its failures (logging in to
+  one's own account must not buy more guesses at another), but the attempt itself adds no delay;
+- a counter quiet for LOGIN_THROTTLE_FORGET_HOURS (24) is forgotten.
+
+So someone who keeps typing wrong passwords for another's account holds it for at most the
+account's current delay (5 minutes at most) per attempt they make, and their own address slows
+down to one attempt an hour; the account's owner, from any other address, waits the account's
+delay at most.
+
+An attempt is claimed before the password is checked: one UPDATE counts it as a failure and sets
+the next delay, only when no delay is running, so parallel requests cannot slip through together.
+A correct password then gives the claim back (`succeeded`).
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import case, delete, literal, null, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app import clock
+from app.extensions import db
+from app.models import LoginThrottle
+from app.models.base import UTCDateTime
+from app.models.login_throttle import ACCOUNT, ADDRESS
+
+__all__ = ["ACCOUNT", "ADDRESS", "Claim", "Refused", "Rule", "begin", "rule", "succeeded"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    free: int  # failures allowed before any delay
+    first_delay: int  # seconds, after the `free`-th failure
+    max_delay: int  # seconds
+
+    def delay(self, failures: int) -> timedelta | None:
+        """The wait after `failures` failures in a row (None: no wait)."""
+        if failures < self.free:
+            return None
+        doublings = min(failures - self.free, 40)
+        return timedelta(seconds=min(self.first_delay * 2 ** doublings, self.max_delay))
+
+    def steps(self) -> range:
+        """Failure counts whose delay is still below the cap (each needs its own CASE branch)."""
+        last = self.free
+        while self.first_delay * 2 ** (last - self.free) < self.max_delay and last < self.free + 40:
+            last += 1
+        return range(self.free, last)
+
+
+def rule(kind: str) -> Rule:
+    cfg = current_app.config
+    if kind == ACCOUNT:
+        return Rule(cfg["LOGIN_ACCOUNT_FREE_FAILURES"], cfg["LOGIN_DELAY_SECONDS"], cfg["LOGIN_ACCOUNT_MAX_DELAY_SECONDS"])
+    return Rule(cfg["LOGIN_ADDRESS_FREE_FAILURES"], cfg["LOGIN_DELAY_SECONDS"], cfg["LOGIN_ADDRESS_MAX_DELAY_SECONDS"])
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An attempt allowed to check a password; it has already been counted as a failure."""
+
+    account: str
+    address: str
+    account_failures: int
+    address_failures: int
+    next_allowed_at: datetime | None  # when the next attempt may come if this one fails
+
+
+class Refused(Exception):
+    """A delay is running: the attempt was not made."""
+
+    def __init__(self, kind: str, until: datetime):
+        super().__init__(f"{kind} throttled until {until.isoformat()}")
+        self.kind = kind
+        self.until = until
+
+
+def _forget_quiet(now: datetime) -> None:
+    cutoff = now - timedelta(hours=current_app.config["LOGIN_THROTTLE_FORGET_HOURS"])
+    db.session.execute(delete(LoginThrottle).where(
+        or_(LoginThrottle.last_failure_at < cutoff, LoginThrottle.last_failure_at.is_(None))))
+
+
+def _ensure_row(kind: str, key: str) -> None:
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(dialect.insert(LoginThrottle).values(kind=kind, key=key, failures=0)
+                       .on_conflict_do_nothing(index_elements=["kind", "key"]))
+
+
+def _claim_one(kind: str, key: str, now: datetime) -> tuple[int, datetime | None]:
+    """Count one attempt on (kind, key) as a failure unless a delay is running: (failures, the
+    next allowed moment). Raises Refused while a delay runs."""
+    r = rule(kind)
+
+    def at(delay: timedelta):
+        return literal(now + delay, UTCDateTime())
+
+    after = LoginThrottle.failures + 1
+    next_allowed = case(
+        (after < r.free, null()),
+        *[(after == f, at(r.delay(f))) for f in r.steps()],
+        else_=at(timedelta(seconds=r.max_delay)),
+    )
+    running = LoginThrottle.next_allowed_at > now
+    for _ in range(3):  # a row deleted between our insert and update (forgotten by another worker) is made again
+        _ensure_row(kind, key)
+        stmt = (update(LoginThrottle)
+                .where(LoginThrottle.kind == kind, LoginThrottle.key == key,
+                       or_(LoginThrottle.next_allowed_at.is_(None), ~running))
+                .values(failures=after, last_failure_at=now, next_allowed_at=next_allowed,
+                        first_failure_at=case((LoginThrottle.failures == 0, literal(now, UTCDateTime())),
+                                              else_=LoginThrottle.first_failure_at))
+                .returning(LoginThrottle.failures, LoginThrottle.next_allowed_at))
+        row = db.session.execute(stmt).first()
+        if row is not None:
+            return row.failures, row.next_allowed_at
+        until = db.session.scalar(select(LoginThrottle.next_allowed_at)
+                                  .where(LoginThrottle.kind == kind, LoginThrottle.key == key))
+        if until is not None:
+            raise Refused(kind, until)
+    raise RuntimeError("login throttle row keeps vanishing")  # pragma: no cover
+
+
+def begin(account: str, address: str) -> Claim:
+    """Claim one login attempt for `account` (the name as typed) from `address`, or raise Refused
+    (nothing counted) while either has a delay running. Commits."""
+    account, address = account[:128], (address or "unknown")[:128]
+    now = clock.now()
+    try:
+        _forget_quiet(now)
+        address_failures, address_next = _claim_one(ADDRESS, address, now)
+        account_failures, account_next = _claim_one(ACCOUNT, account, now)
+    except Refused:
+        db.session.rollback()  # neither counter moves
+        raise
+    db.session.commit()
+    nexts = [t for t in (address_next, account_next) if t is not None]
+    return Claim(account, address, account_failures, address_failures, max(nexts) if nexts else None)
+
+
+def succeeded(claim: Claim) -> None:
+    """The claimed attempt had the right password: the account starts afresh and the address gets
+    its attempt back. The caller commits."""
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.kind == ACCOUNT, LoginThrottle.key == claim.account))
+    same = (LoginThrottle.kind == ADDRESS, LoginThrottle.key == claim.address)
+    # Nobody else failed from the address since our claim: the delay our claim set goes too.
+    db.session.execute(update(LoginThrottle).where(*same, LoginThrottle.failures == claim.address_failures)
+                       .values(failures=LoginThrottle.failures - 1, next_allowed_at=None))
+    db.session.execute(delete(LoginThrottle).where(*same, LoginThrottle.failures <= 0))

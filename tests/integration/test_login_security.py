@@ -1,0 +1,187 @@
+"""Login that protects without locking people out: throttling by account and by client address with
+growing delays, and the same answer for known and unknown users. Time is moved with time_machine,
+never slept."""
+from datetime import datetime, timedelta, timezone
+
+import time_machine
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent, LoginThrottle, User
+from app.services.accounts import login_throttle, users
+from tests.conftest import csrf_from
+
+PASSWORD = "Passw0rd!"
+START = datetime(2026, 11, 16, 1, 0, tzinfo=timezone.utc)  # tests.support.BASE, frozen
+ATTACKER, VICTIM = "203.0.113.66", "198.51.100.7"
+
+
+def _post_login(client, username, password, address="127.0.0.1", url="/login"):
+    page = client.get(url, environ_base={"REMOTE_ADDR": address})
+    return client.post(url, data={"username": username, "password": password,
+                                  "csrf_token": csrf_from(page.get_data(as_text=True))},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def _login_ok(app, username, password=PASSWORD, address="127.0.0.1", client=None):
+    client = client or app.test_client()
+    resp = _post_login(client, username, password, address)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:400]
+    return client
+
+
+def _attempt(app, username, password, address):
+    """One login through the service: 'ok', 'bad' or 'wait:<seconds>'."""
+    with app.app_context():
+        try:
+            users.authenticate(username, password, address)
+        except users.LoginError as exc:
+            if exc.text.msgid == users.BAD_CREDENTIALS:
+                return "bad"
+            seconds = exc.text.params["n"] * (60 if exc.text.msgid == users.THROTTLED_MINUTES else 1)
+            return f"wait:{seconds}"
+        return "ok"
+
+
+def _throttle(app, kind, key) -> LoginThrottle | None:
+    with app.app_context():
+        return db.session.scalar(select(LoginThrottle).where(LoginThrottle.kind == kind, LoginThrottle.key == key))
+
+
+def _actions(app, **where) -> list[str]:
+    with app.app_context():
+        stmt = select(AuditEvent.action).order_by(AuditEvent.id)
+        for name, value in where.items():
+            stmt = stmt.where(getattr(AuditEvent, name) == value)
+        return list(db.session.scalars(stmt))
+
+
+# ------------------------------------------------------------------------------------ throttling
+def test_the_account_delay_doubles_up_to_its_cap_and_the_right_password_then_works(app, make_user):
+    make_user("supervisor", username="zhang")
+    with time_machine.travel(START, tick=False) as clock:
+        for _ in range(5):
+            assert _attempt(app, "zhang", "wrong", ATTACKER) == "bad"
+        waits = []
+        for _ in range(6):
+            result = _attempt(app, "zhang", "wrong", ATTACKER)
+            assert result.startswith("wait:")  # refused: nothing counted, the delay is not extended
+            waits.append(int(result[5:]))
+            clock.shift(timedelta(seconds=waits[-1]))
+            assert _attempt(app, "zhang", "wrong", ATTACKER) == "bad"
+        assert waits == [30, 60, 120, 240, 300, 300]  # 30 s doubling, capped at 5 minutes
+        row = _throttle(app, login_throttle.ACCOUNT, "zhang")
+        assert row.failures == 11 and row.next_allowed_at == START + timedelta(seconds=sum(waits) + 300)
+
+        # Hammering during the delay changes nothing.
+        for _ in range(20):
+            assert _attempt(app, "zhang", "wrong", ATTACKER) == "wait:300"
+        assert _throttle(app, login_throttle.ACCOUNT, "zhang").failures == 11
+
+        clock.shift(timedelta(seconds=300))
+        assert _attempt(app, "zhang", PASSWORD, VICTIM) == "ok"
+        assert _throttle(app, login_throttle.ACCOUNT, "zhang") is None  # success starts the account afresh
+
+
+def test_an_attacker_cannot_keep_the_victim_out_beyond_the_current_delay(app, make_user):
+    make_user("admin", username="liu")
+    with time_machine.travel(START, tick=False) as clock:
+        # The attacker, from one address, tries a password each time a delay runs out, for four hours.
+        for _ in range(5):
+            _attempt(app, "liu", "guess", ATTACKER)
+        end = START + timedelta(hours=4)
+        tries = []
+        while True:
+            row = _throttle(app, login_throttle.ACCOUNT, "liu")
+            address = _throttle(app, login_throttle.ADDRESS, ATTACKER)
+            allowed = max(row.next_allowed_at, address.next_allowed_at or START)
+            if allowed > end:
+                break
+            clock.move_to(allowed)
+            assert _attempt(app, "liu", "guess", ATTACKER) == "bad"
+            tries.append(allowed)
+        # Each attempt holds the account for 5 minutes at most; the attacker's own address soon waits
+        # an hour between attempts, so the account is free most of the time.
+        row = _throttle(app, login_throttle.ACCOUNT, "liu")
+        assert row.next_allowed_at - row.last_failure_at == timedelta(minutes=5)
+        address = _throttle(app, login_throttle.ADDRESS, ATTACKER)
+        assert address.next_allowed_at - address.last_failure_at == timedelta(hours=1)
+        assert len([t for t in tries if t > end - timedelta(hours=2)]) <= 2
+        # The victim, from their own address, waits at most the account's current delay.
+        assert _attempt(app, "liu", PASSWORD, VICTIM) == "wait:300"
+        clock.move_to(row.next_allowed_at)
+        assert _attempt(app, "liu", PASSWORD, VICTIM) == "ok"
+
+
+def test_a_sprayed_address_is_slowed_without_blocking_others(app, make_user):
+    make_user("assessor", username="wang")
+    with time_machine.travel(START, tick=False):
+        for n in range(20):  # one attempt at each of twenty names: the address's free failures
+            assert _attempt(app, f"name{n}", "guess", ATTACKER) == "bad"
+        assert _attempt(app, "name99", "guess", ATTACKER) == "wait:30"
+        assert _attempt(app, "wang", PASSWORD, ATTACKER) == "wait:30"  # the address waits, whoever it is
+        assert _attempt(app, "wang", PASSWORD, VICTIM) == "ok"  # another address is not held up
+
+
+def test_a_correct_password_gives_the_address_its_attempt_back_but_not_its_failures(app, make_user):
+    make_user("designer", username="zhao")
+    with time_machine.travel(START, tick=False) as clock:
+        for n in range(20):
+            _attempt(app, f"x{n}", "guess", ATTACKER)
+        clock.shift(timedelta(seconds=30))
+        assert _attempt(app, "zhao", PASSWORD, ATTACKER) == "ok"  # no new delay from a success
+        assert _throttle(app, login_throttle.ADDRESS, ATTACKER).failures == 20
+        assert _attempt(app, "zhao", PASSWORD, ATTACKER) == "ok"
+        assert _attempt(app, "x1", "guess", ATTACKER) == "bad"  # the next failure waits again, longer
+        assert _attempt(app, "x1", "guess", ATTACKER) == "wait:60"
+
+
+def test_counters_are_forgotten_after_a_quiet_day(app, make_user):
+    make_user("admin", username="chen")
+    with time_machine.travel(START, tick=False) as clock:
+        for _ in range(7):
+            clock.shift(timedelta(minutes=5))
+            _attempt(app, "chen", "guess", ATTACKER)
+        clock.shift(timedelta(hours=24, seconds=1))
+        assert _attempt(app, "other", "guess", VICTIM) == "bad"  # any attempt sweeps quiet rows
+        assert _throttle(app, login_throttle.ACCOUNT, "chen") is None
+        assert _throttle(app, login_throttle.ADDRESS, ATTACKER) is None
+
+
+# ------------------------------------------------------------------ known and unknown users alike
+def test_unknown_and_known_users_get_the_same_messages_and_the_same_work(app, client, make_user, monkeypatch):
+    user_id = make_user("supervisor", username="sun")
+    make_user("supervisor", username="gone")
+    with app.app_context():
+        db.session.get(User, db.session.scalar(select(User.id).where(User.username == "gone"))).active = False
+        db.session.commit()
+    calls = []
+    real = users.verify_password
+    monkeypatch.setattr(users, "verify_password", lambda h, p: calls.append(h) or real(h, p))
+    pages = {}
+    with time_machine.travel(START, tick=False):
+        for name in ("sun", "nobody", "gone"):
+            calls.clear()
+            texts = [_post_login(client, name, "wrong-pass").get_data(as_text=True) for _ in range(5)]
+            assert len(calls) == 5  # one Argon2 verification per attempt, real hash or the dummy one
+            assert all("用户名或密码错误" in text for text in texts)
+            calls.clear()
+            pages[name] = _post_login(client, name, "wrong-pass").get_data(as_text=True)
+            assert "登录尝试过于频繁，请30秒后再试" in pages[name]
+            assert not calls
+    with app.app_context():
+        dummy = users._hasher()[1]
+        real_hash = db.session.get(User, user_id).password_hash
+    # The dummy hash is made with the same parameters as the users' hashes.
+    assert dummy.split("$")[3] == real_hash.split("$")[3]
+    # Every failure and refusal audited, known users by id, unknown names as typed, with the address.
+    assert _actions(app, entity_type="login", entity_id="nobody") == ["login.failure"] * 5 + ["login.throttled"]
+    assert _actions(app, entity_type="user", entity_id=str(user_id))[1:] == ["login.failure"] * 5 + ["login.throttled"]
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login.failure",
+                                                           AuditEvent.entity_id == str(user_id))
+                                  .order_by(AuditEvent.id.desc()))
+        assert event.after["address"] == "127.0.0.1" and event.after["account_failures"] == 5
+        assert event.after["reason"] == "bad_password" and event.after["next_allowed_at"]
+        unknown = db.session.scalar(select(AuditEvent).where(AuditEvent.entity_id == "nobody"))
+        assert unknown.actor_id is None and unknown.after["reason"] == "unknown_or_inactive"
