@@ -31,11 +31,16 @@ class Config:
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE
     LANGUAGES = ["zh_CN", "en"]
+    # Cookies: never read by scripts, not sent on other sites' posts, and over HTTPS only (on unless
+    # SESSION_COOKIE_SECURE=0; the development server, plain http, turns it off).
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # A session without a request for this many minutes ends (the user is asked to log in again).
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 30))
     # Login throttling (app/services/accounts/login_throttle.py): after the free failures of an account
     # name or a client address, the next attempt waits LOGIN_DELAY_SECONDS, doubling with each further
     # failure up to the cap; counters quiet for LOGIN_THROTTLE_FORGET_HOURS are forgotten.
@@ -111,6 +116,9 @@ class TestConfig(Config):
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_COST = 8  # KiB, argon2's minimum for one lane
     PASSWORD_HASH_PARALLELISM = 1
+    # Tests log in and then move the clock days ahead: no idle timeout here (the idle-timeout test in
+    # tests/integration/test_login_security.py sets the default of 30 minutes itself).
+    SESSION_IDLE_MINUTES = 60 * 24 * 365 * 10
     # The tests refresh the calendar themselves (tests/conftest.py after each test), so no page
     # gains a query at a moment that depends on how long the tests took.
     CALENDAR_CHECK_SECONDS = -1

@@ -38,4 +38,5 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        # Flask-Login's "alternative id": the user loader refuses a session of an older version.
+        return f"{self.id}:{self.session_version}"

@@ -1,6 +1,6 @@
 """Login that protects without locking people out: throttling by account and by client address with
-growing delays, and the same answer for known and unknown users. Time is moved with time_machine,
-never slept."""
+growing delays, and the same answer for known and unknown users; sessions that end on the server
+(logout) and the idle timeout. Time is moved with time_machine, never slept."""
 from datetime import datetime, timedelta, timezone
 
 import time_machine
@@ -185,3 +185,61 @@ def test_unknown_and_known_users_get_the_same_messages_and_the_same_work(app, cl
         assert event.after["reason"] == "bad_password" and event.after["next_allowed_at"]
         unknown = db.session.scalar(select(AuditEvent).where(AuditEvent.entity_id == "nobody"))
         assert unknown.actor_id is None and unknown.after["reason"] == "unknown_or_inactive"
+
+
+# ---------------------------------------------------------------------------------- sessions
+def _copy_session(app, client):
+    copy = app.test_client()
+    copy.set_cookie("session", client.get_cookie("session").value)
+    return copy
+
+
+def test_a_copied_cookie_stops_working_after_logout(app, make_user):
+    user_id = make_user("supervisor", username="wu")
+    browser = _login_ok(app, "wu")
+    copy = _copy_session(app, browser)
+    assert copy.get("/home").status_code == 200  # the copy works while the session lives
+    page = browser.get("/home").get_data(as_text=True)
+    assert browser.post("/logout", data={"csrf_token": csrf_from(page)}).status_code == 302
+    assert copy.get("/home").status_code == 302
+    assert copy.get("/home").headers["Location"].startswith("/login")
+    with app.app_context():
+        assert db.session.get(User, user_id).session_version == 2
+
+
+def test_the_idle_timeout_ends_the_session_with_a_message(app, make_user, monkeypatch):
+    from config import Config
+
+    user_id = make_user("supervisor", username="feng")
+    assert Config.SESSION_IDLE_MINUTES == 30  # the default; TestConfig turns it off for other tests
+    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 30)
+    with time_machine.travel(START, tick=False) as clock:
+        client = _login_ok(app, "feng")
+        for _ in range(3):  # active every 29 minutes: never idle
+            clock.shift(timedelta(minutes=29))
+            assert client.get("/home").status_code == 200
+        clock.shift(timedelta(minutes=30, seconds=1))
+        resp = client.get("/admin/campaigns?x=1")
+        assert resp.status_code == 302 and resp.headers["Location"] == "/login?next=/admin/campaigns?x%3D1"
+        assert "您已超过30分钟未操作" in client.get("/login").get_data(as_text=True)
+        assert client.get("/home").status_code == 302
+    assert "logout.idle" in _actions(app, entity_id=str(user_id))
+
+
+def test_cookies_are_httponly_lax_and_secure_when_configured(app, make_user):
+    from config import Config
+
+    assert Config.SESSION_COOKIE_SECURE and Config.REMEMBER_COOKIE_SECURE  # production default
+    assert Config.SESSION_COOKIE_HTTPONLY and Config.SESSION_COOKIE_SAMESITE == "Lax"
+    assert Config.REMEMBER_COOKIE_SAMESITE == "Lax"
+    make_user("admin", username="he")
+    app.config["SESSION_COOKIE_SECURE"] = True
+    try:
+        client = app.test_client()
+        page = client.get("https://localhost/login")
+        resp = client.post("https://localhost/login", data={"username": "he", "password": PASSWORD,
+                                                            "csrf_token": csrf_from(page.get_data(as_text=True))})
+        cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session="))
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    finally:
+        app.config["SESSION_COOKIE_SECURE"] = False

@@ -1,4 +1,5 @@
-"""Users: creation, password hashing (argon2) and login (throttled: login_throttle)."""
+"""Users: creation, password hashing (argon2), login (throttled: login_throttle) and sessions that
+end on the server (session_version)."""
 import math
 from collections.abc import Iterable
 from functools import lru_cache
@@ -229,7 +230,29 @@ def authenticate(username: str, password: str, address: str | None = None) -> Us
     return user
 
 
+def session_user(session_id: str) -> User | None:
+    """The user of a session's id ("<user id>:<session version>", User.get_id), or None when the
+    user is gone or inactive, or the session was ended (logout, password change) since."""
+    user_part, _, version = (session_id or "").partition(":")
+    if not user_part.isdigit() or not version.isdigit():
+        return None  # a cookie from before session versions, or forged
+    user = db.session.get(User, int(user_part))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
 def record_logout(user_id: int) -> None:
+    """Log out: every session of the user ends, here and in any other browser (a copied cookie too)."""
     user = db.session.get(User, user_id)
+    if user is not None:
+        user.session_version += 1
     audit.record(user_id, "logout", "user", user_id, unit_id=user.unit_id if user else None)
+    db.session.commit()
+
+
+def record_idle_timeout(user_id: int) -> None:
+    """The session was left idle too long and has ended (only this browser's: its cookie is dead)."""
+    user = db.session.get(User, user_id)
+    audit.record(user_id, "logout.idle", "user", user_id, unit_id=user.unit_id if user else None)
     db.session.commit()
