@@ -50,6 +50,11 @@ class Config:
     LOGIN_ACCOUNT_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_ACCOUNT_MAX_DELAY_SECONDS", 300))
     LOGIN_ADDRESS_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_ADDRESS_MAX_DELAY_SECONDS", 3600))
     LOGIN_THROTTLE_FORGET_HOURS = int(os.environ.get("LOGIN_THROTTLE_FORGET_HOURS", 24))
+    # The password policy, wherever a password is set: length, how many of the four classes (lower
+    # case, upper case, digits, other), and whether it may contain the user name.
+    PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", 8))
+    PASSWORD_MIN_CLASSES = int(os.environ.get("PASSWORD_MIN_CLASSES", 3))
+    PASSWORD_FORBID_USERNAME = os.environ.get("PASSWORD_FORBID_USERNAME", "1") == "1"
     WTF_CSRF_TIME_LIMIT = None
     # An uploaded or deployed .bpmn larger than this is refused before it is parsed.
     BPMN_MAX_BYTES = int(os.environ.get("BPMN_MAX_BYTES", 2 * 1024 * 1024))

@@ -1,8 +1,10 @@
 """Login that protects without locking people out: throttling by account and by client address with
 growing delays, and the same answer for known and unknown users; sessions that end on the server
-(logout) and the idle timeout. Time is moved with time_machine, never slept."""
+(logout, password change), the idle timeout, the password policy and the first-login password
+change. Time is moved with time_machine, never slept."""
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import time_machine
 from sqlalchemy import select
 
@@ -207,6 +209,20 @@ def test_a_copied_cookie_stops_working_after_logout(app, make_user):
         assert db.session.get(User, user_id).session_version == 2
 
 
+def test_a_password_change_ends_the_other_sessions(app, make_user):
+    make_user("assessor", username="zheng")
+    here, elsewhere = _login_ok(app, "zheng"), _login_ok(app, "zheng")
+    page = here.get("/password").get_data(as_text=True)
+    resp = here.post("/password", data={"current": PASSWORD, "new": "Better-pass-2027", "confirm": "Better-pass-2027",
+                                        "csrf_token": csrf_from(page)})
+    assert resp.status_code == 302
+    assert "密码已修改" in here.get("/home").get_data(as_text=True)  # this browser goes on
+    assert elsewhere.get("/home").status_code == 302  # the other one is logged out
+    assert "用户名或密码错误" in _post_login(app.test_client(), "zheng", PASSWORD).get_data(as_text=True)
+    _login_ok(app, "zheng", "Better-pass-2027")
+    assert "password.change" in _actions(app, entity_type="user")
+
+
 def test_the_idle_timeout_ends_the_session_with_a_message(app, make_user, monkeypatch):
     from config import Config
 
@@ -243,3 +259,91 @@ def test_cookies_are_httponly_lax_and_secure_when_configured(app, make_user):
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
     finally:
         app.config["SESSION_COOKIE_SECURE"] = False
+
+
+# ----------------------------------------------------------------------------- password policy
+@pytest.mark.parametrize("password,message", [
+    ("Ab1!", "密码至少需要8个字符"),
+    ("lowercase1", "密码须包含大写字母、小写字母、数字、其他符号中的至少3类"),
+    ("12345678", "密码须包含大写字母、小写字母、数字、其他符号中的至少3类"),
+    ("Xiaoming-2026", "密码不能包含用户名"),
+    ("XIAOMING2026!", "密码不能包含用户名"),
+])
+def test_the_cli_refuses_weak_passwords(app, runner, password, message):
+    result = runner.invoke(args=["users", "create", "--username", "xiaoming", "--password", password,
+                                 "--role", "admin"])
+    assert result.exit_code != 0 and message in result.output
+    with app.app_context():
+        assert users.by_username("xiaoming") is None
+
+
+def test_the_policy_follows_its_settings(app, runner):
+    app.config.update(PASSWORD_MIN_LENGTH=12, PASSWORD_MIN_CLASSES=4)
+    try:
+        result = runner.invoke(args=["users", "create", "--username", "qian", "--password", "passw0rd!",
+                                     "--role", "admin"])
+        assert "密码至少需要12个字符" in result.output and "至少4类" in result.output
+    finally:
+        app.config.update(PASSWORD_MIN_LENGTH=8, PASSWORD_MIN_CLASSES=3)
+
+
+def test_the_change_page_says_what_is_wrong_in_both_languages(app, make_user):
+    make_user("designer", username="yang")
+    client = _login_ok(app, "yang")
+
+    def change(current, new, confirm=None, lang=""):
+        page = client.get(f"/password{lang}").get_data(as_text=True)
+        return client.post(f"/password{lang}", data={"current": current, "new": new, "confirm": confirm or new,
+                                                      "csrf_token": csrf_from(page)}).get_data(as_text=True)
+
+    assert "当前密码不正确" in change("wrong", "Good-pass-2027")
+    # A wrong current password counts like a failed login (the right one later clears it).
+    assert _throttle(app, login_throttle.ACCOUNT, "yang").failures == 1
+    assert "密码至少需要8个字符" in change(PASSWORD, "Ab1!")
+    html = change(PASSWORD, "yang-password")
+    assert "密码须包含大写字母、小写字母、数字、其他符号中的至少3类" in html and "密码不能包含用户名" in html
+    assert "新密码不能与当前密码相同" in change(PASSWORD, PASSWORD)
+    assert "两次输入的新密码不一致" in change(PASSWORD, "Good-pass-2027", "Good-pass-2028")
+    english = change(PASSWORD, "short", lang="?lang=en")
+    assert "at least 8 characters" in english and "Change password" in english
+    assert "password.change_failure" in _actions(app, entity_type="user")
+    assert "password.change" not in _actions(app, entity_type="user")
+
+
+# ---------------------------------------------------------------------- change on first login
+def test_an_account_the_admin_created_must_change_its_password_first(app, runner):
+    result = runner.invoke(args=["users", "create", "--username", "newbie", "--password", "First-pass-1",
+                                 "--role", "supervisor"])
+    assert result.exit_code == 0 and "首次登录时须修改密码" in result.output
+    client = app.test_client()
+    resp = _post_login(client, "newbie", "First-pass-1")
+    assert resp.headers["Location"] == "/password"
+    for url in ("/home", "/supervise/queue", "/admin/units", "/"):
+        assert client.get(url).headers.get("Location") == "/password", url
+    assert "初始密码" in client.get("/password").get_data(as_text=True)
+    page = client.get("/password").get_data(as_text=True)
+    resp = client.post("/password", data={"current": "First-pass-1", "new": "Own-pass-2027", "confirm": "Own-pass-2027",
+                                          "csrf_token": csrf_from(page)})
+    assert resp.status_code == 302 and resp.headers["Location"] != "/password"
+    assert client.get("/home").status_code == 200
+    with app.app_context():
+        user = users.by_username("newbie")
+        assert not user.must_change_password
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "password.change"))
+        assert event.after["first_login"] is True
+    # Logging out is allowed before the change, too.
+    runner.invoke(args=["users", "create", "--username", "second", "--password", "First-pass-1", "--role", "admin"])
+    other = app.test_client()
+    _post_login(other, "second", "First-pass-1")
+    page = other.get("/password").get_data(as_text=True)
+    assert other.post("/logout", data={"csrf_token": csrf_from(page)}).headers["Location"] == "/login"
+
+
+def test_no_must_change_and_the_demo_users_log_in_straight_away(app, runner):
+    result = runner.invoke(args=["users", "create", "--username", "ops", "--password", "First-pass-1",
+                                 "--role", "admin", "--no-must-change"])
+    assert result.exit_code == 0 and "首次登录" not in result.output
+    assert _post_login(app.test_client(), "ops", "First-pass-1").headers["Location"] != "/password"
+    with app.app_context():
+        users.ensure_user("demo_admin", "Rectify2026!", "admin", "演示")  # what app/demo seeds
+    assert _post_login(app.test_client(), "demo_admin", "Rectify2026!").headers["Location"] != "/password"

@@ -104,6 +104,7 @@ ROUTES: dict[str, Route] = {
     "auth.index": r(LOGGED_IN),
     "auth.home": r(LOGGED_IN),
     "auth.logout": r(LOGGED_IN, post={}),  # asked last: it ends the caller's session
+    "auth.change_password": r(LOGGED_IN),
     "notifications.index": r(LOGGED_IN),
     "notifications.read_all": r(LOGGED_IN, post={}),
     "notifications.read": r({STAFF}, notification_id="notification", post={}),  # staff A's own

@@ -1,5 +1,5 @@
-"""Users: creation, password hashing (argon2), login (throttled: login_throttle) and sessions that
-end on the server (session_version)."""
+"""Users: creation, password hashing (argon2), login (throttled: login_throttle), sessions that end on
+the server (session_version) and password changes under the policy (password_policy)."""
 import math
 from collections.abc import Iterable
 from functools import lru_cache
@@ -15,18 +15,19 @@ from sqlalchemy.orm import joinedload
 from app import clock
 from app.errors import DomainError, Invalid
 from app.extensions import db
-from app.i18n import ITEMS, N_, Joined, _l
+from app.i18n import CLAUSES, ITEMS, N_, Joined, LazyText, _l
 from app.models import Unit, User
 from app.models.roles import ROLES
 from app.services.shared import audit
 
-from . import login_throttle
+from . import login_throttle, password_policy
 
-MIN_PASSWORD_LENGTH = 8
 BAD_CREDENTIALS = N_("用户名或密码错误")
 # The same for every user name, known or not, so a refusal says nothing about who exists.
 THROTTLED_SECONDS = N_("登录尝试过于频繁，请%(n)d秒后再试")
 THROTTLED_MINUTES = N_("登录尝试过于频繁，请%(n)d分钟后再试")
+WRONG_CURRENT_PASSWORD = N_("当前密码不正确")
+SAME_PASSWORD = N_("新密码不能与当前密码相同")
 
 
 
@@ -59,6 +60,16 @@ class LoginError(DomainError):
     code = "login_refused"
 
 
+class PasswordError(UserError):
+    """A new password was refused: every rule of the policy it breaks, as translatable texts."""
+
+    code = "password_policy"
+
+    def __init__(self, problems: list[LazyText]):
+        super().__init__(Joined(problems, CLAUSES))
+        self.problems = problems
+
+
 def hash_password(password: str) -> str:
     return _hasher()[0].hash(password)
 
@@ -79,6 +90,7 @@ def _snapshot(user: User) -> dict[str, Any]:
         "unit_id": user.unit_id,
         "email": user.email,
         "active": user.active,
+        "must_change_password": user.must_change_password,
     }
 
 
@@ -91,8 +103,6 @@ def _validate(username: str, password: str, role: str, display_name: str, unit_i
         raise UserError(_l("显示名不能为空"))
     if len(display_name) > 64:
         raise UserError(_l("显示名不能超过64个字符"))
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise UserError(_l("密码至少需要%(n)s个字符", n=MIN_PASSWORD_LENGTH))
     if role not in ROLES:
         raise UserError(_l("角色无效：%(role)s（可选：%(roles)s）", role=role, roles=Joined(ROLES, ITEMS)))
     if role == "unit_staff" and unit_id is None:
@@ -101,6 +111,14 @@ def _validate(username: str, password: str, role: str, display_name: str, unit_i
         raise UserError(_l("只有单位工作人员可以指定所属单位"))
     if unit_id is not None and db.session.get(Unit, unit_id) is None:
         raise UserError(_l("所属单位不存在"))
+    check_password(password, username)
+
+
+def check_password(password: str, username: str) -> None:
+    """Raise PasswordError when the password breaks the policy (config.py PASSWORD_*)."""
+    problems = password_policy.problems(password, username)
+    if problems:
+        raise PasswordError(problems)
 
 
 def create_user(
@@ -111,8 +129,11 @@ def create_user(
     unit_id: int | None = None,
     email: str | None = None,
     actor_id: int | None = None,
+    must_change_password: bool = False,
 ) -> User:
-    """Create a user with a hashed password; raises UserError with a message for people."""
+    """Create a user with a hashed password; raises UserError with a message for people. An account
+    the office hands to someone with a first password is made with must_change_password: after
+    logging in, its user can do nothing but choose their own."""
     username = (username or "").strip()
     display_name = (display_name or "").strip()
     email = (email or "").strip() or None
@@ -129,6 +150,7 @@ def create_user(
         unit_id=unit_id,
         email=email,
         active=True,
+        must_change_password=must_change_password,
     )
     db.session.add(user)
     try:
@@ -150,7 +172,8 @@ def ensure_user(
     unit_id: int | None = None,
     email: str | None = None,
 ) -> User:
-    """Create the user if missing; an existing user is returned untouched (demo seed)."""
+    """Create the user if missing; an existing user is returned untouched (demo seed: its users
+    keep the published demo password, without a change at first login)."""
     existing = db.session.scalar(select(User).where(User.username == username.strip()))
     if existing is not None:
         return existing
@@ -256,3 +279,42 @@ def record_idle_timeout(user_id: int) -> None:
     user = db.session.get(User, user_id)
     audit.record(user_id, "logout.idle", "user", user_id, unit_id=user.unit_id if user else None)
     db.session.commit()
+
+
+def change_password(user_id: int, current: str, new: str, address: str | None = None) -> User:
+    """The user changes their own password: the current one is checked (throttled and audited like a
+    login), the new one must meet the policy and differ. Every other session of the user ends; the
+    caller logs the current one in again (the user's new get_id)."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        raise UserError(_l("用户不存在或已停用"))
+    address = address or "unknown"
+    try:
+        claim = login_throttle.begin(user.username, address)
+    except login_throttle.Refused as refused:
+        audit.record(user.id, "password.throttled", "user", user.id, unit_id=user.unit_id,
+                     after={"address": address, "by": refused.kind, "until": refused.until})
+        db.session.commit()
+        raise _throttled(refused.until) from None
+    if not verify_password(user.password_hash, current or ""):
+        audit.record(user.id, "password.change_failure", "user", user.id, unit_id=user.unit_id, after={
+            "reason": "bad_password", "address": address, "account_failures": claim.account_failures,
+            "address_failures": claim.address_failures, "next_allowed_at": claim.next_allowed_at,
+        })
+        db.session.commit()
+        raise LoginError(WRONG_CURRENT_PASSWORD)
+    login_throttle.succeeded(claim)
+    problems = password_policy.problems(new, user.username)
+    if not problems and new == current:
+        problems = [_l(SAME_PASSWORD)]
+    if problems:
+        db.session.commit()  # the right current password gave its attempt back
+        raise PasswordError(problems)
+    forced = user.must_change_password
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.session_version += 1
+    audit.record(user.id, "password.change", "user", user.id, unit_id=user.unit_id,
+                 after={"address": address, "first_login": forced})
+    db.session.commit()
+    return user
