@@ -1,7 +1,7 @@
 """Login that protects without locking people out: throttling by account and by client address with
-growing delays, and the same answer for known and unknown users; sessions that end on the server
-(logout, password change), the idle timeout, the password policy and the first-login password
-change. Time is moved with time_machine, never slept."""
+growing delays, the same answer for known and unknown users, an admin page to lift throttles; and
+sessions that end on the server (logout, password change), the idle timeout, the password policy
+and the first-login password change. Time is moved with time_machine, never slept."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -187,6 +187,37 @@ def test_unknown_and_known_users_get_the_same_messages_and_the_same_work(app, cl
         assert event.after["reason"] == "bad_password" and event.after["next_allowed_at"]
         unknown = db.session.scalar(select(AuditEvent).where(AuditEvent.entity_id == "nobody"))
         assert unknown.actor_id is None and unknown.after["reason"] == "unknown_or_inactive"
+
+
+# ------------------------------------------------------------------------------- the admin page
+def test_admin_sees_and_lifts_a_throttle(app, make_user, login_as):
+    make_user("supervisor", username="zhou")
+    with time_machine.travel(START, tick=False):
+        admin = login_as("admin")
+        for _ in range(6):
+            _attempt(app, "zhou", "guess", ATTACKER)
+        assert _attempt(app, "zhou", PASSWORD, VICTIM) == "wait:30"
+        html = admin.get("/admin/login-throttles").get_data(as_text=True)
+        assert "zhou" in html and "测试supervisor" in html and ATTACKER in html
+        assert "2026-11-16 09:00:30" in html  # next allowed, local time
+        assert 'href="/admin/login-throttles"' in html  # in the admin's menu
+        row = _throttle(app, login_throttle.ACCOUNT, "zhou")
+        resp = admin.post_form("/admin/login-throttles/lift", {"throttle_id": str(row.id)},
+                               form_url="/admin/login-throttles")
+        assert resp.status_code == 302
+        assert "已解除对账号 zhou的登录限制" in admin.get("/admin/login-throttles").get_data(as_text=True)
+        assert _attempt(app, "zhou", PASSWORD, VICTIM) == "ok"
+    assert _actions(app, action="login.throttle_lift", actor_id=admin.user) == ["login.throttle_lift"]
+    english = admin.get("/admin/login-throttles?lang=en").get_data(as_text=True)
+    assert "Login throttles" in english and "Lift" in english
+    again = admin.post_form("/admin/login-throttles/lift", {"throttle_id": str(row.id)},
+                            form_url="/admin/login-throttles")
+    assert again.status_code == 302
+
+
+def test_only_the_admin_reaches_the_throttle_page(login_as, make_unit):
+    assert login_as("supervisor").get("/admin/login-throttles").status_code == 403
+    assert login_as("unit_staff", unit_id=make_unit("T01")).get("/admin/login-throttles").status_code == 403
 
 
 # ---------------------------------------------------------------------------------- sessions

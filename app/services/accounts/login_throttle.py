@@ -31,11 +31,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app import clock
 from app.extensions import db
-from app.models import LoginThrottle
+from app.models import LoginThrottle, User
 from app.models.base import UTCDateTime
 from app.models.login_throttle import ACCOUNT, ADDRESS
+from app.services.shared import audit
 
-__all__ = ["ACCOUNT", "ADDRESS", "Claim", "Refused", "Rule", "begin", "rule", "succeeded"]
+__all__ = ["ACCOUNT", "ADDRESS", "Claim", "Refused", "Rule", "begin", "current", "display_names", "lift", "rule", "succeeded"]
 
 
 @dataclass(frozen=True)
@@ -158,3 +159,33 @@ def succeeded(claim: Claim) -> None:
     db.session.execute(update(LoginThrottle).where(*same, LoginThrottle.failures == claim.address_failures)
                        .values(failures=LoginThrottle.failures - 1, next_allowed_at=None))
     db.session.execute(delete(LoginThrottle).where(*same, LoginThrottle.failures <= 0))
+
+
+def current(kind: str | None = None) -> list[LoginThrottle]:
+    """The counters with failures, most recent first (at most 500)."""
+    cutoff = clock.now() - timedelta(hours=current_app.config["LOGIN_THROTTLE_FORGET_HOURS"])
+    stmt = select(LoginThrottle).where(LoginThrottle.failures > 0, LoginThrottle.last_failure_at >= cutoff)
+    if kind in (ACCOUNT, ADDRESS):
+        stmt = stmt.where(LoginThrottle.kind == kind)
+    stmt = stmt.order_by(LoginThrottle.last_failure_at.desc(), LoginThrottle.id.desc()).limit(500)
+    return list(db.session.scalars(stmt))
+
+
+def lift(throttle_id: int, actor_id: int) -> LoginThrottle | None:
+    """Forget one counter (the office lifts a throttle); audited. None when it is already gone."""
+    row = db.session.get(LoginThrottle, throttle_id)
+    if row is None:
+        return None
+    before = {"kind": row.kind, "key": row.key, "failures": row.failures, "next_allowed_at": row.next_allowed_at}
+    db.session.delete(row)
+    audit.record(actor_id, "login.throttle_lift", "login_throttle", row.id, before=before)
+    db.session.commit()
+    return row
+
+
+def display_names(rows: list[LoginThrottle]) -> dict[str, str]:
+    """Display names of the account rows whose name is a user's (the others were typed by someone)."""
+    names = {row.key for row in rows if row.kind == ACCOUNT}
+    if not names:
+        return {}
+    return dict(db.session.execute(select(User.username, User.display_name).where(User.username.in_(names))).all())
