@@ -2,7 +2,8 @@
 growing delays, the same answer for known and unknown users, an admin page to lift throttles; and
 sessions that end on the server (logout, password change), the idle timeout, the password policy
 and the first-login password change. Time is moved with time_machine, never slept."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -14,15 +15,17 @@ from app.services.accounts import login_throttle, users
 from tests.conftest import csrf_from
 
 PASSWORD = "Passw0rd!"
-START = datetime(2026, 11, 16, 1, 0, tzinfo=timezone.utc)  # tests.support.BASE, frozen
+START = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)  # tests.support.BASE, frozen
 ATTACKER, VICTIM = "203.0.113.66", "198.51.100.7"
 
 
 def _post_login(client, username, password, address="127.0.0.1", url="/login"):
     page = client.get(url, environ_base={"REMOTE_ADDR": address})
-    return client.post(url, data={"username": username, "password": password,
-                                  "csrf_token": csrf_from(page.get_data(as_text=True))},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        url,
+        data={"username": username, "password": password, "csrf_token": csrf_from(page.get_data(as_text=True))},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def _login_ok(app, username, password=PASSWORD, address="127.0.0.1", client=None):
@@ -180,9 +183,11 @@ def test_unknown_and_known_users_get_the_same_messages_and_the_same_work(app, cl
     assert _actions(app, entity_type="login", entity_id="nobody") == ["login.failure"] * 5 + ["login.throttled"]
     assert _actions(app, entity_type="user", entity_id=str(user_id))[1:] == ["login.failure"] * 5 + ["login.throttled"]
     with app.app_context():
-        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login.failure",
-                                                           AuditEvent.entity_id == str(user_id))
-                                  .order_by(AuditEvent.id.desc()))
+        event = db.session.scalar(
+            select(AuditEvent)
+            .where(AuditEvent.action == "login.failure", AuditEvent.entity_id == str(user_id))
+            .order_by(AuditEvent.id.desc())
+        )
         assert event.after["address"] == "127.0.0.1" and event.after["account_failures"] == 5
         assert event.after["reason"] == "bad_password" and event.after["next_allowed_at"]
         unknown = db.session.scalar(select(AuditEvent).where(AuditEvent.entity_id == "nobody"))
@@ -202,16 +207,18 @@ def test_admin_sees_and_lifts_a_throttle(app, make_user, login_as):
         assert "2026-11-16 09:00:30" in html  # next allowed, local time
         assert 'href="/admin/login-throttles"' in html  # in the admin's menu
         row = _throttle(app, login_throttle.ACCOUNT, "zhou")
-        resp = admin.post_form("/admin/login-throttles/lift", {"throttle_id": str(row.id)},
-                               form_url="/admin/login-throttles")
+        resp = admin.post_form(
+            "/admin/login-throttles/lift", {"throttle_id": str(row.id)}, form_url="/admin/login-throttles"
+        )
         assert resp.status_code == 302
         assert "已解除对账号 zhou的登录限制" in admin.get("/admin/login-throttles").get_data(as_text=True)
         assert _attempt(app, "zhou", PASSWORD, VICTIM) == "ok"
     assert _actions(app, action="login.throttle_lift", actor_id=admin.user) == ["login.throttle_lift"]
     english = admin.get("/admin/login-throttles?lang=en").get_data(as_text=True)
     assert "Login throttles" in english and "Lift" in english
-    again = admin.post_form("/admin/login-throttles/lift", {"throttle_id": str(row.id)},
-                            form_url="/admin/login-throttles")
+    again = admin.post_form(
+        "/admin/login-throttles/lift", {"throttle_id": str(row.id)}, form_url="/admin/login-throttles"
+    )
     assert again.status_code == 302
 
 
@@ -244,8 +251,15 @@ def test_a_password_change_ends_the_other_sessions(app, make_user):
     make_user("assessor", username="zheng")
     here, elsewhere = _login_ok(app, "zheng"), _login_ok(app, "zheng")
     page = here.get("/password").get_data(as_text=True)
-    resp = here.post("/password", data={"current": PASSWORD, "new": "Better-pass-2027", "confirm": "Better-pass-2027",
-                                        "csrf_token": csrf_from(page)})
+    resp = here.post(
+        "/password",
+        data={
+            "current": PASSWORD,
+            "new": "Better-pass-2027",
+            "confirm": "Better-pass-2027",
+            "csrf_token": csrf_from(page),
+        },
+    )
     assert resp.status_code == 302
     assert "密码已修改" in here.get("/home").get_data(as_text=True)  # this browser goes on
     assert elsewhere.get("/home").status_code == 302  # the other one is logged out
@@ -284,8 +298,10 @@ def test_cookies_are_httponly_lax_and_secure_when_configured(app, make_user):
     try:
         client = app.test_client()
         page = client.get("https://localhost/login")
-        resp = client.post("https://localhost/login", data={"username": "he", "password": PASSWORD,
-                                                            "csrf_token": csrf_from(page.get_data(as_text=True))})
+        resp = client.post(
+            "https://localhost/login",
+            data={"username": "he", "password": PASSWORD, "csrf_token": csrf_from(page.get_data(as_text=True))},
+        )
         cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session="))
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
     finally:
@@ -293,16 +309,20 @@ def test_cookies_are_httponly_lax_and_secure_when_configured(app, make_user):
 
 
 # ----------------------------------------------------------------------------- password policy
-@pytest.mark.parametrize("password,message", [
-    ("Ab1!", "密码至少需要8个字符"),
-    ("lowercase1", "密码须包含大写字母、小写字母、数字、其他符号中的至少3类"),
-    ("12345678", "密码须包含大写字母、小写字母、数字、其他符号中的至少3类"),
-    ("Xiaoming-2026", "密码不能包含用户名"),
-    ("XIAOMING2026!", "密码不能包含用户名"),
-])
+@pytest.mark.parametrize(
+    "password,message",
+    [
+        ("Ab1!", "密码至少需要8个字符"),
+        ("lowercase1", "密码须包含大写字母、小写字母、数字、其他符号中的至少3类"),
+        ("12345678", "密码须包含大写字母、小写字母、数字、其他符号中的至少3类"),
+        ("Xiaoming-2026", "密码不能包含用户名"),
+        ("XIAOMING2026!", "密码不能包含用户名"),
+    ],
+)
 def test_the_cli_refuses_weak_passwords(app, runner, password, message):
-    result = runner.invoke(args=["users", "create", "--username", "xiaoming", "--password", password,
-                                 "--role", "admin"])
+    result = runner.invoke(
+        args=["users", "create", "--username", "xiaoming", "--password", password, "--role", "admin"]
+    )
     assert result.exit_code != 0 and message in result.output
     with app.app_context():
         assert users.by_username("xiaoming") is None
@@ -311,8 +331,9 @@ def test_the_cli_refuses_weak_passwords(app, runner, password, message):
 def test_the_policy_follows_its_settings(app, runner):
     app.config.update(PASSWORD_MIN_LENGTH=12, PASSWORD_MIN_CLASSES=4)
     try:
-        result = runner.invoke(args=["users", "create", "--username", "qian", "--password", "passw0rd!",
-                                     "--role", "admin"])
+        result = runner.invoke(
+            args=["users", "create", "--username", "qian", "--password", "passw0rd!", "--role", "admin"]
+        )
         assert "密码至少需要12个字符" in result.output and "至少4类" in result.output
     finally:
         app.config.update(PASSWORD_MIN_LENGTH=8, PASSWORD_MIN_CLASSES=3)
@@ -324,8 +345,10 @@ def test_the_change_page_says_what_is_wrong_in_both_languages(app, make_user):
 
     def change(current, new, confirm=None, lang=""):
         page = client.get(f"/password{lang}").get_data(as_text=True)
-        return client.post(f"/password{lang}", data={"current": current, "new": new, "confirm": confirm or new,
-                                                      "csrf_token": csrf_from(page)}).get_data(as_text=True)
+        return client.post(
+            f"/password{lang}",
+            data={"current": current, "new": new, "confirm": confirm or new, "csrf_token": csrf_from(page)},
+        ).get_data(as_text=True)
 
     assert "当前密码不正确" in change("wrong", "Good-pass-2027")
     # A wrong current password counts like a failed login (the right one later clears it).
@@ -343,8 +366,9 @@ def test_the_change_page_says_what_is_wrong_in_both_languages(app, make_user):
 
 # ---------------------------------------------------------------------- change on first login
 def test_an_account_the_admin_created_must_change_its_password_first(app, runner):
-    result = runner.invoke(args=["users", "create", "--username", "newbie", "--password", "First-pass-1",
-                                 "--role", "supervisor"])
+    result = runner.invoke(
+        args=["users", "create", "--username", "newbie", "--password", "First-pass-1", "--role", "supervisor"]
+    )
     assert result.exit_code == 0 and "首次登录时须修改密码" in result.output
     client = app.test_client()
     resp = _post_login(client, "newbie", "First-pass-1")
@@ -353,8 +377,15 @@ def test_an_account_the_admin_created_must_change_its_password_first(app, runner
         assert client.get(url).headers.get("Location") == "/password", url
     assert "初始密码" in client.get("/password").get_data(as_text=True)
     page = client.get("/password").get_data(as_text=True)
-    resp = client.post("/password", data={"current": "First-pass-1", "new": "Own-pass-2027", "confirm": "Own-pass-2027",
-                                          "csrf_token": csrf_from(page)})
+    resp = client.post(
+        "/password",
+        data={
+            "current": "First-pass-1",
+            "new": "Own-pass-2027",
+            "confirm": "Own-pass-2027",
+            "csrf_token": csrf_from(page),
+        },
+    )
     assert resp.status_code == 302 and resp.headers["Location"] != "/password"
     assert client.get("/home").status_code == 200
     with app.app_context():
@@ -371,8 +402,19 @@ def test_an_account_the_admin_created_must_change_its_password_first(app, runner
 
 
 def test_no_must_change_and_the_demo_users_log_in_straight_away(app, runner):
-    result = runner.invoke(args=["users", "create", "--username", "ops", "--password", "First-pass-1",
-                                 "--role", "admin", "--no-must-change"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--username",
+            "ops",
+            "--password",
+            "First-pass-1",
+            "--role",
+            "admin",
+            "--no-must-change",
+        ]
+    )
     assert result.exit_code == 0 and "首次登录" not in result.output
     assert _post_login(app.test_client(), "ops", "First-pass-1").headers["Location"] != "/password"
     with app.app_context():

@@ -22,11 +22,12 @@ An attempt is claimed before the password is checked: one UPDATE counts it as a 
 the next delay, only when no delay is running, so parallel requests cannot slip through together.
 A correct password then gives the claim back (`succeeded`).
 """
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import case, delete, literal, null, or_, select, update
+from sqlalchemy import BindParameter, case, delete, literal, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app import clock
@@ -36,7 +37,19 @@ from app.models.base import UTCDateTime
 from app.models.login_throttle import ACCOUNT, ADDRESS
 from app.services.shared import audit
 
-__all__ = ["ACCOUNT", "ADDRESS", "Claim", "Refused", "Rule", "begin", "current", "display_names", "lift", "rule", "succeeded"]
+__all__ = [
+    "ACCOUNT",
+    "ADDRESS",
+    "Claim",
+    "Refused",
+    "Rule",
+    "begin",
+    "current",
+    "display_names",
+    "lift",
+    "rule",
+    "succeeded",
+]
 
 
 @dataclass(frozen=True)
@@ -47,10 +60,12 @@ class Rule:
 
     def delay(self, failures: int) -> timedelta | None:
         """The wait after `failures` failures in a row (None: no wait)."""
-        if failures < self.free:
-            return None
-        doublings = min(failures - self.free, 40)
-        return timedelta(seconds=min(self.first_delay * 2 ** doublings, self.max_delay))
+        return None if failures < self.free else self.wait(failures)
+
+    def wait(self, failures: int) -> timedelta:
+        """The wait after `failures` failures, `free` or more of them."""
+        doublings = min(max(failures - self.free, 0), 40)
+        return timedelta(seconds=min(self.first_delay * 2**doublings, self.max_delay))
 
     def steps(self) -> range:
         """Failure counts whose delay is still below the cap (each needs its own CASE branch)."""
@@ -62,9 +77,8 @@ class Rule:
 
 def rule(kind: str) -> Rule:
     cfg = current_app.config
-    if kind == ACCOUNT:
-        return Rule(cfg["LOGIN_ACCOUNT_FREE_FAILURES"], cfg["LOGIN_DELAY_SECONDS"], cfg["LOGIN_ACCOUNT_MAX_DELAY_SECONDS"])
-    return Rule(cfg["LOGIN_ADDRESS_FREE_FAILURES"], cfg["LOGIN_DELAY_SECONDS"], cfg["LOGIN_ADDRESS_MAX_DELAY_SECONDS"])
+    prefix = "LOGIN_ACCOUNT" if kind == ACCOUNT else "LOGIN_ADDRESS"
+    return Rule(cfg[f"{prefix}_FREE_FAILURES"], cfg["LOGIN_DELAY_SECONDS"], cfg[f"{prefix}_MAX_DELAY_SECONDS"])
 
 
 @dataclass(frozen=True)
@@ -89,14 +103,20 @@ class Refused(Exception):
 
 def _forget_quiet(now: datetime) -> None:
     cutoff = now - timedelta(hours=current_app.config["LOGIN_THROTTLE_FORGET_HOURS"])
-    db.session.execute(delete(LoginThrottle).where(
-        or_(LoginThrottle.last_failure_at < cutoff, LoginThrottle.last_failure_at.is_(None))))
+    db.session.execute(
+        delete(LoginThrottle).where(
+            or_(LoginThrottle.last_failure_at < cutoff, LoginThrottle.last_failure_at.is_(None))
+        )
+    )
 
 
 def _ensure_row(kind: str, key: str) -> None:
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    db.session.execute(dialect.insert(LoginThrottle).values(kind=kind, key=key, failures=0)
-                       .on_conflict_do_nothing(index_elements=["kind", "key"]))
+    db.session.execute(
+        dialect.insert(LoginThrottle)
+        .values(kind=kind, key=key, failures=0)
+        .on_conflict_do_nothing(index_elements=["kind", "key"])
+    )
 
 
 def _claim_one(kind: str, key: str, now: datetime) -> tuple[int, datetime | None]:
@@ -104,30 +124,41 @@ def _claim_one(kind: str, key: str, now: datetime) -> tuple[int, datetime | None
     next allowed moment). Raises Refused while a delay runs."""
     r = rule(kind)
 
-    def at(delay: timedelta):
+    def at(delay: timedelta) -> BindParameter[datetime]:
         return literal(now + delay, UTCDateTime())
 
     after = LoginThrottle.failures + 1
     next_allowed = case(
         (after < r.free, null()),
-        *[(after == f, at(r.delay(f))) for f in r.steps()],
+        *[(after == f, at(r.wait(f))) for f in r.steps()],
         else_=at(timedelta(seconds=r.max_delay)),
     )
     running = LoginThrottle.next_allowed_at > now
     for _ in range(3):  # a row deleted between our insert and update (forgotten by another worker) is made again
         _ensure_row(kind, key)
-        stmt = (update(LoginThrottle)
-                .where(LoginThrottle.kind == kind, LoginThrottle.key == key,
-                       or_(LoginThrottle.next_allowed_at.is_(None), ~running))
-                .values(failures=after, last_failure_at=now, next_allowed_at=next_allowed,
-                        first_failure_at=case((LoginThrottle.failures == 0, literal(now, UTCDateTime())),
-                                              else_=LoginThrottle.first_failure_at))
-                .returning(LoginThrottle.failures, LoginThrottle.next_allowed_at))
+        stmt = (
+            update(LoginThrottle)
+            .where(
+                LoginThrottle.kind == kind,
+                LoginThrottle.key == key,
+                or_(LoginThrottle.next_allowed_at.is_(None), ~running),
+            )
+            .values(
+                failures=after,
+                last_failure_at=now,
+                next_allowed_at=next_allowed,
+                first_failure_at=case(
+                    (LoginThrottle.failures == 0, literal(now, UTCDateTime())), else_=LoginThrottle.first_failure_at
+                ),
+            )
+            .returning(LoginThrottle.failures, LoginThrottle.next_allowed_at)
+        )
         row = db.session.execute(stmt).first()
         if row is not None:
             return row.failures, row.next_allowed_at
-        until = db.session.scalar(select(LoginThrottle.next_allowed_at)
-                                  .where(LoginThrottle.kind == kind, LoginThrottle.key == key))
+        until = db.session.scalar(
+            select(LoginThrottle.next_allowed_at).where(LoginThrottle.kind == kind, LoginThrottle.key == key)
+        )
         if until is not None:
             raise Refused(kind, until)
     raise RuntimeError("login throttle row keeps vanishing")  # pragma: no cover
@@ -156,8 +187,11 @@ def succeeded(claim: Claim) -> None:
     db.session.execute(delete(LoginThrottle).where(LoginThrottle.kind == ACCOUNT, LoginThrottle.key == claim.account))
     same = (LoginThrottle.kind == ADDRESS, LoginThrottle.key == claim.address)
     # Nobody else failed from the address since our claim: the delay our claim set goes too.
-    db.session.execute(update(LoginThrottle).where(*same, LoginThrottle.failures == claim.address_failures)
-                       .values(failures=LoginThrottle.failures - 1, next_allowed_at=None))
+    db.session.execute(
+        update(LoginThrottle)
+        .where(*same, LoginThrottle.failures == claim.address_failures)
+        .values(failures=LoginThrottle.failures - 1, next_allowed_at=None)
+    )
     db.session.execute(delete(LoginThrottle).where(*same, LoginThrottle.failures <= 0))
 
 
@@ -188,4 +222,5 @@ def display_names(rows: list[LoginThrottle]) -> dict[str, str]:
     names = {row.key for row in rows if row.kind == ACCOUNT}
     if not names:
         return {}
-    return dict(db.session.execute(select(User.username, User.display_name).where(User.username.in_(names))).all())
+    stmt = select(User.username, User.display_name).where(User.username.in_(names))
+    return dict(db.session.execute(stmt).tuples().all())

@@ -2,6 +2,7 @@
 page): a minimum length, characters from enough classes, and not the user name. Settings in config.py:
 PASSWORD_MIN_LENGTH (8), PASSWORD_MIN_CLASSES (3 of lower case, upper case, digits, other),
 PASSWORD_FORBID_USERNAME (on)."""
+
 from flask import current_app
 
 from app.i18n import LazyText, _l
@@ -48,7 +49,13 @@ def describe() -> LazyText:
     cfg = current_app.config
     length, classes_ = cfg["PASSWORD_MIN_LENGTH"], cfg["PASSWORD_MIN_CLASSES"]
     if cfg["PASSWORD_FORBID_USERNAME"]:
-        return _l("至少%(length)d个字符，包含大写字母、小写字母、数字、其他符号中的至少%(classes)d类，且不能包含用户名",
-                  length=length, classes=classes_)
-    return _l("至少%(length)d个字符，包含大写字母、小写字母、数字、其他符号中的至少%(classes)d类", length=length,
-              classes=classes_)
+        return _l(
+            "至少%(length)d个字符，包含大写字母、小写字母、数字、其他符号中的至少%(classes)d类，且不能包含用户名",
+            length=length,
+            classes=classes_,
+        )
+    return _l(
+        "至少%(length)d个字符，包含大写字母、小写字母、数字、其他符号中的至少%(classes)d类",
+        length=length,
+        classes=classes_,
+    )

@@ -2,6 +2,7 @@
 the server (session_version) and password changes under the policy (password_policy)."""
 import math
 from collections.abc import Iterable
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -202,14 +203,14 @@ def list_users() -> list[User]:
     return list(db.session.scalars(stmt))
 
 
-def _throttled(until) -> LoginError:
+def _throttled(until: datetime) -> LoginError:
     seconds = max(math.ceil((until - clock.now()).total_seconds()), 1)
     if seconds <= 120:
         return LoginError(THROTTLED_SECONDS, n=seconds)
     return LoginError(THROTTLED_MINUTES, n=(seconds + 59) // 60)
 
 
-def _audit_subject(user: User | None, username: str) -> tuple[int | None, str, object, int | None]:
+def _audit_subject(user: User | None, username: str) -> tuple[int | None, str, int | str, int | None]:
     """(actor, entity type, entity id, unit) of a login event: the user when known and active,
     else the name as typed."""
     if user is not None and user.active:
@@ -232,12 +233,12 @@ def authenticate(username: str, password: str, address: str | None = None) -> Us
                      after={"address": address, "by": refused.kind, "until": refused.until})
         db.session.commit()
         raise _throttled(refused.until) from None
+    ok = False
     if user is None or not user.active:
         verify_password(_hasher()[1], password or "")  # the same work as for a real user
-        ok = False
     else:
         ok = verify_password(user.password_hash, password or "")
-    if not ok:
+    if user is None or not ok:
         audit.record(actor, "login.failure", entity_type, entity_id, unit_id=unit_id, after={
             "reason": "bad_password" if actor else "unknown_or_inactive", "address": address,
             "account_failures": claim.account_failures, "address_failures": claim.address_failures,

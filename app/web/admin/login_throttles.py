@@ -1,5 +1,6 @@
 """登录限制: the office sees the login throttles (an account name or a client address with recent
 failed logins, and when its next attempt is allowed) and lifts one."""
+
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -20,9 +21,15 @@ from . import bp
 def login_throttles():
     kind = choice_arg("kind", (ACCOUNT, ADDRESS))
     rows = login_throttle.current(kind)
-    return render_template("admin/login_throttles.html", rows=rows, kind=kind, kind_names=KIND_NAMES,
-                           names=login_throttle.display_names(rows), now=clock.now(),
-                           forget_hours=current_app.config["LOGIN_THROTTLE_FORGET_HOURS"])
+    return render_template(
+        "admin/login_throttles.html",
+        rows=rows,
+        kind=kind,
+        kind_names=KIND_NAMES,
+        names=login_throttle.display_names(rows),
+        now=clock.now(),
+        forget_hours=current_app.config["LOGIN_THROTTLE_FORGET_HOURS"],
+    )
 
 
 @bp.post("/login-throttles/lift", endpoint="login_throttle_lift")
