@@ -31,11 +31,30 @@ class Config:
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE
     LANGUAGES = ["zh_CN", "en"]
+    # Cookies: never read by scripts, not sent on other sites' posts, and over HTTPS only (on unless
+    # SESSION_COOKIE_SECURE=0; the development server, plain http, turns it off).
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # A session without a request for this many minutes ends (the user is asked to log in again).
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 30))
+    # Login throttling (app/services/accounts/login_throttle.py): after the free failures of an account
+    # name or a client address, the next attempt waits LOGIN_DELAY_SECONDS, doubling with each further
+    # failure up to the cap; counters quiet for LOGIN_THROTTLE_FORGET_HOURS are forgotten.
+    LOGIN_ACCOUNT_FREE_FAILURES = int(os.environ.get("LOGIN_ACCOUNT_FREE_FAILURES", 5))
+    LOGIN_ADDRESS_FREE_FAILURES = int(os.environ.get("LOGIN_ADDRESS_FREE_FAILURES", 20))
+    LOGIN_DELAY_SECONDS = int(os.environ.get("LOGIN_DELAY_SECONDS", 30))
+    LOGIN_ACCOUNT_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_ACCOUNT_MAX_DELAY_SECONDS", 300))
+    LOGIN_ADDRESS_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_ADDRESS_MAX_DELAY_SECONDS", 3600))
+    LOGIN_THROTTLE_FORGET_HOURS = int(os.environ.get("LOGIN_THROTTLE_FORGET_HOURS", 24))
+    # The password policy, wherever a password is set: length, how many of the four classes (lower
+    # case, upper case, digits, other), and whether it may contain the user name.
+    PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", 8))
+    PASSWORD_MIN_CLASSES = int(os.environ.get("PASSWORD_MIN_CLASSES", 3))
+    PASSWORD_FORBID_USERNAME = os.environ.get("PASSWORD_FORBID_USERNAME", "1") == "1"
     WTF_CSRF_TIME_LIMIT = None
     # An uploaded or deployed .bpmn larger than this is refused before it is parsed.
     BPMN_MAX_BYTES = int(os.environ.get("BPMN_MAX_BYTES", 2 * 1024 * 1024))
@@ -48,7 +67,6 @@ class Config:
     BPMN_MAX_CARDINALITY = int(os.environ.get("BPMN_MAX_CARDINALITY", 1000))
     LAUNCH_BATCH_SIZE = int(os.environ.get("LAUNCH_BATCH_SIZE", 500))
     DUE_SOON_DAYS = int(os.environ.get("DUE_SOON_DAYS", 3))
-    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
     # A deadline falls at the end of the working day.
     WORKDAY_END = os.environ.get("WORKDAY_END", "17:30")
     LETTER_GRACE_DAYS = int(os.environ.get("LETTER_GRACE_DAYS", 5))
@@ -103,6 +121,9 @@ class TestConfig(Config):
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_COST = 8  # KiB, argon2's minimum for one lane
     PASSWORD_HASH_PARALLELISM = 1
+    # Tests log in and then move the clock days ahead: no idle timeout here (the idle-timeout test in
+    # tests/integration/test_login_security.py sets the default of 30 minutes itself).
+    SESSION_IDLE_MINUTES = 60 * 24 * 365 * 10
     # The tests refresh the calendar themselves (tests/conftest.py after each test), so no page
     # gains a query at a moment that depends on how long the tests took.
     CALENDAR_CHECK_SECONDS = -1

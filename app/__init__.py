@@ -65,10 +65,11 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
         from app.services.accounts import users
 
-        return users.get_active(int(user_id))
+        # "<id>:<session version>": a session ended on the server (logout, password change) loads nobody.
+        return users.session_user(session_id)
 
 
 def _translate_lazy_text(app: Flask) -> None:

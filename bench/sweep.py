@@ -124,7 +124,7 @@ def seed(n_open: int, n_due: int) -> datetime:
     # Staff for the due units, so each reminder notifies someone.
     if due_units:
         db.session.execute(insert(User), [dict(username=f"s{u}", display_name=f"联络员{u}", password_hash="-",
-                                               role="unit_staff", unit_id=u, active=True, failed_logins=0)
+                                               role="unit_staff", unit_id=u, active=True)
                                           for u in due_units])
     db.session.commit()
 

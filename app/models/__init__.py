@@ -8,6 +8,7 @@ from .draft import ProcessDraft
 from .escalation import Escalation, EscalationStatus, LetterCounter, Notification, PublicNotice, SupervisionLetter
 from .interview import FollowUpStatus, Interview, SelfExamination, SelfExaminationStatus
 from .ledger import LedgerItem, LedgerStatus
+from .login_throttle import LoginThrottle
 from .process import InstanceStatus, ProcessDefinition, ProcessInstance
 from .rate_limit import RateCounter
 from .score_sheet import PartScore, ScoreSheet, SheetStatus
@@ -20,7 +21,7 @@ __all__ = [
     "AppraisalScheme", "Interview", "PartScore", "SchemeComponent", "SchemePart", "SchemeTemplate",
     "ScoreSheet", "SelfExamination",
     "AuditEvent", "Base", "Campaign", "CampaignPhase", "CampaignTask", "CampaignUnit",
-    "Escalation", "Evidence", "HolidayDay", "HolidayRecompute", "HolidayYear", "LetterCounter", "LedgerItem", "Notification", "PublicNotice", "SupervisionLetter", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "RateCounter", "Submission", "Task",
+    "Escalation", "Evidence", "HolidayDay", "HolidayRecompute", "HolidayYear", "LetterCounter", "LedgerItem", "LoginThrottle", "Notification", "PublicNotice", "SupervisionLetter", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "RateCounter", "Submission", "Task",
     "Tip", "TipPhoto", "Unit", "User",
     # Status vocabularies (StrEnum: stored as the plain string)
     "CampaignStatus", "EscalationStatus", "FollowUpStatus", "InstanceStatus", "LedgerStatus", "RecomputeStatus",

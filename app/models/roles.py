@@ -108,8 +108,8 @@ MANAGE_CAMPAIGNS = Permission("manage_campaigns", {Role.ADMIN}, """
     score sheet back, record interviews (约谈) and written self-examinations (书面检查).""")
 
 ADMINISTER = Permission("administer", {Role.ADMIN}, """
-    Keep the system's master data: units (and their import), users, and the holiday arrangement
-    (节假日安排) that working-day deadlines are counted on.""")
+    Keep the system's master data: units (and their import), users (and the login throttles: see and
+    lift them), and the holiday arrangement (节假日安排) that working-day deadlines are counted on.""")
 
 DESIGN = Permission("design", {Role.DESIGNER, Role.ADMIN}, """
     Design processes: deployed versions and drafts, the modeler, upload and download, lint, deploy,

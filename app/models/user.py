@@ -1,5 +1,3 @@
-from datetime import datetime
-
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -17,8 +15,11 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), index=True)  # a roles.Role value
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
+    # Part of the session's user id (get_id): raising it ends every session of the user (logout,
+    # password change), so a copied session cookie stops working.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Set for an account the office created with a first password: nothing but changing it after login.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default="0")
     email: Mapped[str | None] = mapped_column(String(128))
 
     unit: Mapped[Unit | None] = relationship()
@@ -37,4 +38,5 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        # Flask-Login's "alternative id": the user loader refuses a session of an older version.
+        return f"{self.id}:{self.session_version}"

@@ -37,7 +37,7 @@ def overdue_campaign(n_units: int) -> dict:
     unit_ids = list(db.session.scalars(select(Unit.id).order_by(Unit.id)))
     # Staff only need to exist (notifications go to them); nobody logs in, so no real hash.
     db.session.execute(insert(User), [dict(username=f"s{u}", display_name=f"联络员{u}", password_hash="-",
-                                           role="unit_staff", unit_id=u, active=True, failed_logins=0)
+                                           role="unit_staff", unit_id=u, active=True)
                                       for u in unit_ids])
     db.session.commit()
     launched_at = datetime.combine(today - timedelta(days=59), datetime.min.time(), UTC)

@@ -141,7 +141,7 @@ def _overdue_round(number: int) -> dict:
     unit_ids = list(db.session.scalars(select(Unit.id).where(Unit.code.like(f"R{number}%")).order_by(Unit.id)))
     # Nobody logs in: the completing process acts as these users directly, so no real hash.
     db.session.execute(insert(User), [dict(username=f"r{u}", display_name=f"联络员{u}", password_hash="-",
-                                           role="unit_staff", unit_id=u, active=True, failed_logins=0)
+                                           role="unit_staff", unit_id=u, active=True)
                                       for u in unit_ids])
     db.session.commit()
     campaign_id = make_campaign(unit_ids, doc_number=f"竞政发〔2026〕{number}号")

@@ -22,7 +22,8 @@ QUERY_NAMES = ["page", "tpage", "campaign", "unit", "status", "source", "level",
                "day", "from", "to", "actor", "action", "entity", "year", "order", "acknowledged", "min_age", "all",
                "go", "next", "lead", "a", "b"]
 FORM_NAMES = ["reason", "new_due", "action", "task_id", "scope", "instance", "published", "public", "open",
-              "template", "bottom_n", "kind", "lock_version", "next", "decision", "comments", "code", "year"]
+              "template", "bottom_n", "kind", "lock_version", "next", "decision", "comments", "code", "year",
+              "throttle_id", "current", "new", "confirm"]
 CALLERS = [None, ("admin", None), ("designer", None), ("supervisor", None), ("assessor", None), ("unit_staff", "unit")]
 ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 

@@ -118,8 +118,9 @@ def test_matrix_query_count_does_not_grow_with_units(scene, make_unit):
 
 
 def test_matrix_page_shows_units_phases_and_counts(scene, login_as):
-    supervisor = login_as("supervisor")
     with time_machine.travel(NOW, tick=False):
+        # Logged in at NOW: a session cookie signed later than the clock reads is refused.
+        supervisor = login_as("supervisor")
         resp = supervisor.get(f"/admin/campaigns/{scene}/matrix")
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)

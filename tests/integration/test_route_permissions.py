@@ -104,6 +104,7 @@ ROUTES: dict[str, Route] = {
     "auth.index": r(LOGGED_IN),
     "auth.home": r(LOGGED_IN),
     "auth.logout": r(LOGGED_IN, post={}),  # asked last: it ends the caller's session
+    "auth.change_password": r(LOGGED_IN),
     "notifications.index": r(LOGGED_IN),
     "notifications.read_all": r(LOGGED_IN, post={}),
     "notifications.read": r({STAFF}, notification_id="notification", post={}),  # staff A's own
@@ -180,10 +181,12 @@ ROUTES: dict[str, Route] = {
     "admin.interview_edit": r(ONLY_ADMIN, interview_id="interview"),
     "admin.interview_delete": r(ONLY_ADMIN, interview_id=each_callers_own("interviews_to_delete"), post={}),
     "admin.self_examination": r(ONLY_ADMIN, record_id="self_examination"),
-    # master data: units and the holiday arrangement
+    # master data: units, login throttles and the holiday arrangement
     "admin.units": r(ONLY_ADMIN),
     "admin.units_import": r(ONLY_ADMIN),
     "admin.units_template": r(ONLY_ADMIN),
+    "admin.login_throttles": r(ONLY_ADMIN),
+    "admin.login_throttle_lift": r(ONLY_ADMIN, post={}),  # no throttle named: nothing lifted
     "admin.calendar": r(ONLY_ADMIN),
     "admin.calendar_year": r(ONLY_ADMIN, year="year"),
     "admin.calendar_edit": r(ONLY_ADMIN, year="year"),

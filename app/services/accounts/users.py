@@ -1,6 +1,8 @@
-"""Users: creation, password hashing (argon2) and login with lockout."""
+"""Users: creation, password hashing (argon2), login (throttled: login_throttle), sessions that end on
+the server (session_version) and password changes under the policy (password_policy)."""
+import math
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -14,15 +16,19 @@ from sqlalchemy.orm import joinedload
 from app import clock
 from app.errors import DomainError, Invalid
 from app.extensions import db
-from app.i18n import ITEMS, N_, Joined, _l
+from app.i18n import CLAUSES, ITEMS, N_, Joined, LazyText, _l
 from app.models import Unit, User
 from app.models.roles import ROLES
 from app.services.shared import audit
 
-LOCK_MINUTES = 15
-MIN_PASSWORD_LENGTH = 8
+from . import login_throttle, password_policy
+
 BAD_CREDENTIALS = N_("用户名或密码错误")
-LOCKED = N_("登录失败次数过多，请15分钟后再试")
+# The same for every user name, known or not, so a refusal says nothing about who exists.
+THROTTLED_SECONDS = N_("登录尝试过于频繁，请%(n)d秒后再试")
+THROTTLED_MINUTES = N_("登录尝试过于频繁，请%(n)d分钟后再试")
+WRONG_CURRENT_PASSWORD = N_("当前密码不正确")
+SAME_PASSWORD = N_("新密码不能与当前密码相同")
 
 
 
@@ -47,11 +53,22 @@ class UserError(Invalid):
     code = "user_invalid"
 
 
+
 class LoginError(DomainError):
     """Login refused; the message is safe to show on the login page."""
 
     status = 401
     code = "login_refused"
+
+
+class PasswordError(UserError):
+    """A new password was refused: every rule of the policy it breaks, as translatable texts."""
+
+    code = "password_policy"
+
+    def __init__(self, problems: list[LazyText]):
+        super().__init__(Joined(problems, CLAUSES))
+        self.problems = problems
 
 
 def hash_password(password: str) -> str:
@@ -74,6 +91,7 @@ def _snapshot(user: User) -> dict[str, Any]:
         "unit_id": user.unit_id,
         "email": user.email,
         "active": user.active,
+        "must_change_password": user.must_change_password,
     }
 
 
@@ -86,8 +104,6 @@ def _validate(username: str, password: str, role: str, display_name: str, unit_i
         raise UserError(_l("显示名不能为空"))
     if len(display_name) > 64:
         raise UserError(_l("显示名不能超过64个字符"))
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise UserError(_l("密码至少需要%(n)s个字符", n=MIN_PASSWORD_LENGTH))
     if role not in ROLES:
         raise UserError(_l("角色无效：%(role)s（可选：%(roles)s）", role=role, roles=Joined(ROLES, ITEMS)))
     if role == "unit_staff" and unit_id is None:
@@ -96,6 +112,14 @@ def _validate(username: str, password: str, role: str, display_name: str, unit_i
         raise UserError(_l("只有单位工作人员可以指定所属单位"))
     if unit_id is not None and db.session.get(Unit, unit_id) is None:
         raise UserError(_l("所属单位不存在"))
+    check_password(password, username)
+
+
+def check_password(password: str, username: str) -> None:
+    """Raise PasswordError when the password breaks the policy (config.py PASSWORD_*)."""
+    problems = password_policy.problems(password, username)
+    if problems:
+        raise PasswordError(problems)
 
 
 def create_user(
@@ -106,8 +130,11 @@ def create_user(
     unit_id: int | None = None,
     email: str | None = None,
     actor_id: int | None = None,
+    must_change_password: bool = False,
 ) -> User:
-    """Create a user with a hashed password; raises UserError with a message for people."""
+    """Create a user with a hashed password; raises UserError with a message for people. An account
+    the office hands to someone with a first password is made with must_change_password: after
+    logging in, its user can do nothing but choose their own."""
     username = (username or "").strip()
     display_name = (display_name or "").strip()
     email = (email or "").strip() or None
@@ -124,7 +151,7 @@ def create_user(
         unit_id=unit_id,
         email=email,
         active=True,
-        failed_logins=0,
+        must_change_password=must_change_password,
     )
     db.session.add(user)
     try:
@@ -146,7 +173,8 @@ def ensure_user(
     unit_id: int | None = None,
     email: str | None = None,
 ) -> User:
-    """Create the user if missing; an existing user is returned untouched (demo seed)."""
+    """Create the user if missing; an existing user is returned untouched (demo seed: its users
+    keep the published demo password, without a change at first login)."""
     existing = db.session.scalar(select(User).where(User.username == username.strip()))
     if existing is not None:
         return existing
@@ -175,45 +203,119 @@ def list_users() -> list[User]:
     return list(db.session.scalars(stmt))
 
 
-def authenticate(username: str, password: str) -> User:
-    """Check a login; lock the account for 15 minutes after too many consecutive failures."""
+def _throttled(until: datetime) -> LoginError:
+    seconds = max(math.ceil((until - clock.now()).total_seconds()), 1)
+    if seconds <= 120:
+        return LoginError(THROTTLED_SECONDS, n=seconds)
+    return LoginError(THROTTLED_MINUTES, n=(seconds + 59) // 60)
+
+
+def _audit_subject(user: User | None, username: str) -> tuple[int | None, str, int | str, int | None]:
+    """(actor, entity type, entity id, unit) of a login event: the user when known and active,
+    else the name as typed."""
+    if user is not None and user.active:
+        return user.id, "user", user.id, user.unit_id
+    return None, "login", username[:64], None
+
+
+def authenticate(username: str, password: str, address: str | None = None) -> User:
+    """Check a login from a client address. Raises LoginError with the same message and about the
+    same cost whether or not the user exists: a wrong password (or unknown name) is one message,
+    a running delay (login_throttle) another. Every failure and refusal is audited."""
     username = (username or "").strip()
+    address = address or "unknown"
     user = db.session.scalar(select(User).where(User.username == username)) if username else None
-    now = clock.now()
+    actor, entity_type, entity_id, unit_id = _audit_subject(user, username)
+    try:
+        claim = login_throttle.begin(username, address)
+    except login_throttle.Refused as refused:
+        audit.record(actor, "login.throttled", entity_type, entity_id, unit_id=unit_id,
+                     after={"address": address, "by": refused.kind, "until": refused.until})
+        db.session.commit()
+        raise _throttled(refused.until) from None
+    ok = False
     if user is None or not user.active:
-        verify_password(_hasher()[1], password or "")
-        audit.record(None, "login.failure", "login", username[:64], after={"reason": "unknown_or_inactive"})
+        verify_password(_hasher()[1], password or "")  # the same work as for a real user
+    else:
+        ok = verify_password(user.password_hash, password or "")
+    if user is None or not ok:
+        audit.record(actor, "login.failure", entity_type, entity_id, unit_id=unit_id, after={
+            "reason": "bad_password" if actor else "unknown_or_inactive", "address": address,
+            "account_failures": claim.account_failures, "address_failures": claim.address_failures,
+            "next_allowed_at": claim.next_allowed_at,
+        })
         db.session.commit()
         raise LoginError(BAD_CREDENTIALS)
-    if user.locked_until is not None and user.locked_until > now:
-        audit.record(user.id, "login.locked", "user", user.id, unit_id=user.unit_id)
-        db.session.commit()
-        raise LoginError(LOCKED)
-    if user.locked_until is not None:
-        # The lock has run out: the user gets a fresh set of attempts.
-        user.locked_until = None
-        user.failed_logins = 0
-    if not verify_password(user.password_hash, password or ""):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        locked = user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]
-        if locked:
-            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-        audit.record(
-            user.id, "login.failure", "user", user.id, unit_id=user.unit_id,
-            after={"failed_logins": user.failed_logins, "locked_until": user.locked_until},
-        )
-        db.session.commit()
-        raise LoginError(LOCKED if locked else BAD_CREDENTIALS)
+    login_throttle.succeeded(claim)
     if _hasher()[0].check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    audit.record(user.id, "login.success", "user", user.id, unit_id=user.unit_id)
+    audit.record(user.id, "login.success", "user", user.id, unit_id=user.unit_id, after={"address": address})
     db.session.commit()
     return user
 
 
+def session_user(session_id: str) -> User | None:
+    """The user of a session's id ("<user id>:<session version>", User.get_id), or None when the
+    user is gone or inactive, or the session was ended (logout, password change) since."""
+    user_part, _, version = (session_id or "").partition(":")
+    if not user_part.isdigit() or not version.isdigit():
+        return None  # a cookie from before session versions, or forged
+    user = db.session.get(User, int(user_part))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
 def record_logout(user_id: int) -> None:
+    """Log out: every session of the user ends, here and in any other browser (a copied cookie too)."""
     user = db.session.get(User, user_id)
+    if user is not None:
+        user.session_version += 1
     audit.record(user_id, "logout", "user", user_id, unit_id=user.unit_id if user else None)
     db.session.commit()
+
+
+def record_idle_timeout(user_id: int) -> None:
+    """The session was left idle too long and has ended (only this browser's: its cookie is dead)."""
+    user = db.session.get(User, user_id)
+    audit.record(user_id, "logout.idle", "user", user_id, unit_id=user.unit_id if user else None)
+    db.session.commit()
+
+
+def change_password(user_id: int, current: str, new: str, address: str | None = None) -> User:
+    """The user changes their own password: the current one is checked (throttled and audited like a
+    login), the new one must meet the policy and differ. Every other session of the user ends; the
+    caller logs the current one in again (the user's new get_id)."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        raise UserError(_l("用户不存在或已停用"))
+    address = address or "unknown"
+    try:
+        claim = login_throttle.begin(user.username, address)
+    except login_throttle.Refused as refused:
+        audit.record(user.id, "password.throttled", "user", user.id, unit_id=user.unit_id,
+                     after={"address": address, "by": refused.kind, "until": refused.until})
+        db.session.commit()
+        raise _throttled(refused.until) from None
+    if not verify_password(user.password_hash, current or ""):
+        audit.record(user.id, "password.change_failure", "user", user.id, unit_id=user.unit_id, after={
+            "reason": "bad_password", "address": address, "account_failures": claim.account_failures,
+            "address_failures": claim.address_failures, "next_allowed_at": claim.next_allowed_at,
+        })
+        db.session.commit()
+        raise LoginError(WRONG_CURRENT_PASSWORD)
+    login_throttle.succeeded(claim)
+    problems = password_policy.problems(new, user.username)
+    if not problems and new == current:
+        problems = [_l(SAME_PASSWORD)]
+    if problems:
+        db.session.commit()  # the right current password gave its attempt back
+        raise PasswordError(problems)
+    forced = user.must_change_password
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.session_version += 1
+    audit.record(user.id, "password.change", "user", user.id, unit_id=user.unit_id,
+                 after={"address": address, "first_login": forced})
+    db.session.commit()
+    return user

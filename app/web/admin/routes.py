@@ -4,6 +4,7 @@ from . import (
     bp,  # noqa: F401
     campaigns,  # noqa: F401
     holidays,  # noqa: F401
+    login_throttles,  # noqa: F401
     publishing,  # noqa: F401
     units,  # noqa: F401
 )

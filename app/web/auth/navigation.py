@@ -49,6 +49,7 @@ NAV = {
         ("supervisor.tips", _l("监督工作箱")),
         ("admin.units", _l("单位管理")),
         ("admin.users", _l("用户管理")),
+        ("admin.login_throttles", _l("登录限制")),
         ("admin.calendar", _l("节假日安排")),
         ("designer.index", _l("流程设计")),
         ("letters.index", _l("督办函")),
