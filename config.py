@@ -78,7 +78,8 @@ class Config:
     TIP_RATE_WINDOW = int(os.environ.get("TIP_RATE_WINDOW", 3600))
     TIP_RATE_PER_CLIENT = int(os.environ.get("TIP_RATE_PER_CLIENT", 10))
     TIP_RATE_TOTAL = int(os.environ.get("TIP_RATE_TOTAL", 1000))
-    TIP_LOOKUP_RATE_PER_CLIENT = int(os.environ.get("TIP_LOOKUP_RATE_PER_CLIENT", 30))
+    TIP_LOOKUP_RATE_PER_CLIENT = int(os.environ.get("TIP_LOOKUP_RATE_PER_CLIENT", 30))  # wrong codes per window
+    TIP_LOOKUP_RATE_PER_CODE = int(os.environ.get("TIP_LOOKUP_RATE_PER_CODE", 10))  # tries of one wrong code
     TIP_MAX_PHOTOS = int(os.environ.get("TIP_MAX_PHOTOS", 4))
     TIP_MAX_PHOTO_BYTES = int(os.environ.get("TIP_MAX_PHOTO_BYTES", 5 * 1024 * 1024))
     TIP_MAX_TOTAL_BYTES = int(os.environ.get("TIP_MAX_TOTAL_BYTES", 12 * 1024 * 1024))

@@ -191,12 +191,23 @@ def test_refused_tips_do_not_use_up_the_limit(world, client, monkeypatch):
     assert tip_count(world) == 2
 
 
-def test_lookup_is_rate_limited(world, client, monkeypatch):
+def test_wrong_codes_are_limited_but_a_correct_code_always_opens(world, client, monkeypatch):
     monkeypatch.setitem(world["app"].config, "TIP_LOOKUP_RATE_PER_CLIENT", 3)
+    code = receipt_of(post_tip(client, world["slug"], tip_fields(world["unit_slug"])))
     with time_machine.travel(datetime(2026, 11, 22, 8, 5, tzinfo=UTC), tick=False):
-        for _ in range(3):
-            assert lookup(client, "ABCD-EFGH-JKMN-PQRS").status_code == 404
-        assert lookup(client, "ABCD-EFGH-JKMN-PQRS").status_code == 429
+        for wrong in ("ABCD-EFGH-JKMN-PQRS", "ABCD-EFGH-JKMN-PQRT", "ABCD-EFGH-JKMN-PQRU"):
+            assert lookup(client, wrong).status_code == 404
+        assert lookup(client, "ABCD-EFGH-JKMN-PQRV").status_code == 429
+        # A neighbour behind the same address, with the right code, is never refused.
+        assert lookup(client, code).status_code == 200
+
+
+def test_one_wrong_code_tried_from_many_addresses_is_limited(world, client, monkeypatch):
+    monkeypatch.setitem(world["app"].config, "TIP_LOOKUP_RATE_PER_CODE", 2)
+    with time_machine.travel(datetime(2026, 11, 22, 8, 5, tzinfo=UTC), tick=False):
+        answers = [lookup(client, "ABCD-EFGH-JKMN-PQRS", remote_addr=f"198.51.100.{n}").status_code
+                   for n in range(3)]
+    assert answers == [404, 404, 429]
 
 
 MB = 1024 * 1024

@@ -92,12 +92,19 @@ def tip_status():
     form = LookupForm()
     if request.method == "GET":
         return render_template("public/tip_status.html", form=form, tip=None)
-    if _limited("tip-lookup", "TIP_LOOKUP_RATE_PER_CLIENT"):
-        return _too_many()
     if not form.validate():
         return render_template("public/tip_status.html", form=form, tip=None), 400
+    # A correct code always opens its tip: residents behind one carrier address never lock each
+    # other out. Wrong codes are what is limited, per address and per code tried (the codes are
+    # long and random, so guessing is hopeless anyway; the limit keeps a guesser's load down).
     tip = tips.lookup(form.code.data)
     if tip is None:
+        cfg, window = current_app.config, current_app.config["TIP_RATE_WINDOW"]
+        by_address = rate_limits.client_key("tip-lookup", request.remote_addr)
+        by_code = rate_limits.client_key("tip-lookup-code", tips.normalise_code(form.code.data))
+        if (not rate_limits.hit(by_address, cfg["TIP_LOOKUP_RATE_PER_CLIENT"], window)
+                or not rate_limits.hit(by_code, cfg["TIP_LOOKUP_RATE_PER_CODE"], window)):
+            return _too_many()
         return render_template("public/tip_status.html", form=form, tip=None,
                                error=_("未找到该回执码对应的举报，请核对后重新输入")), 404
     response = make_response(render_template(
