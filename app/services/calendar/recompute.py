@@ -257,7 +257,7 @@ def recompute_data(instance_id: int, run: runtime.Run) -> dict[str, tuple[str | 
         if data.get("item_redo_due") and isinstance(current, dict) and current.get("id"):
             returned = returns.get("verify_item", current["id"])
             if returned is not None:
-                put(_item_label(item, N_("退回后整改期限")), data, "item_redo_due",
+                put(_item_label(current, N_("退回后整改期限")), data, "item_redo_due",
                     runtime.iso(workdays.add_working_days(returned, REDO_DAYS)))
     return changes
 
