@@ -45,12 +45,12 @@ class DomainError(Exception):
     def __str__(self) -> str:
         return self.message
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """The body of a JSON error answer: {"error": {"code", "message", "details"}}."""
         return {"error": {"code": self.code, "message": self.message, "details": text(self.details)}}
 
 
-def reason(exc: BaseException):
+def reason(exc: BaseException) -> str | LazyText:
     """What an exception says, to put into another message: a DomainError's text stays
     translatable; any other exception's words are as it gave them."""
     return exc.text if isinstance(exc, DomainError) else str(exc)

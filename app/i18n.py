@@ -13,7 +13,7 @@ A LazyText is escaped when a template shows it (unlike Flask-Babel's LazyString,
 taken as safe markup), so params may carry what people typed."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from markupsafe import escape
@@ -127,9 +127,9 @@ class Joined(LazyText):
 
     __slots__ = ("texts",)
 
-    def __init__(self, texts, separator: str = CLAUSES):
+    def __init__(self, texts: Iterable[object], separator: str = CLAUSES):
         super().__init__(separator)
-        self.texts = list(texts)
+        self.texts: list[object] = list(texts)
 
     def __str__(self) -> str:
         return _translate(self.msgid).join(str(t) for t in self.texts)

@@ -4,6 +4,8 @@ A DomainError a command does not handle itself ends the command as a click error
 on stderr ("错误：…", in the source language: a command has no reader's locale) and exit status
 1, never a traceback."""
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import click
 from flask import Flask
@@ -25,12 +27,16 @@ class CommandError(click.ClickException):
         click.echo(gettext("错误：%(message)s", message=self.format_message()), file=file, err=file is None)
 
 
+# The callbacks _guarded made, so that registering the commands again (another app) wraps none twice.
+_GUARDS: set[Callable[..., Any]] = set()
+
+
 def _guarded(command: click.Command) -> None:
     """Turn the DomainErrors of `command` (and of a group's subcommands) into CommandErrors."""
     for sub in getattr(command, "commands", {}).values():
         _guarded(sub)
     callback = command.callback
-    if callback is None or getattr(callback, "_domain_errors_guarded", False):
+    if callback is None or callback in _GUARDS:
         return
 
     @functools.wraps(callback)
@@ -40,7 +46,7 @@ def _guarded(command: click.Command) -> None:
         except DomainError as exc:
             raise CommandError(exc) from exc
 
-    guarded._domain_errors_guarded = True
+    _GUARDS.add(guarded)
     command.callback = guarded
 
 

@@ -58,6 +58,7 @@ def import_command(file: Path, year: int | None, note: str):
             column = f"【{error.column}】" if error.column else ""
             click.echo(f"  {where}{column}：{error.message}", err=True)
         raise SystemExit(1)
+    assert checked.year is not None  # a file without errors names its year
     _saved(calendar.save_year(checked.year, checked.days, None, note=note, filename=file.name))
 
 

@@ -262,6 +262,6 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
 
 
 def logins() -> list[tuple[str, str, str]]:
-    rows = [(u, r, n) for u, r, n in ROLE_USERS]
+    rows: list[tuple[str, str, str]] = [(u, r, n) for u, r, n in ROLE_USERS]
     rows += [(f"staff_{code.lower()}", Role.UNIT_STAFF, f"{code} 单位联络员") for code in ("T01", "T03", "T07", "T08", "T13")]
     return rows

@@ -5,13 +5,15 @@ not the text, so moving a shape or reordering the XML is no change.
 """
 from dataclasses import dataclass, field
 
-from app.i18n import ITEMS, PHRASES, Joined, _l
+from app.i18n import ITEMS, PHRASES, Joined, LazyText, _l
 
 from . import bpmn_xml as bx
 from . import xml_safety
 
 # What each aspect of an element is called in a change (the keys compare by msgid).
 PROPERTY_NAMES = {"form_key": _l("表单"), "due": _l("期限"), "phase": _l("阶段")}
+# An element's aspects: {what the aspect is called: its value}, both shown in the reader's language.
+Aspects = dict[LazyText, str | LazyText]
 
 
 @dataclass
@@ -19,7 +21,7 @@ class ElementChange:
     element_id: str
     name: str
     element_type: str  # the BPMN tag, e.g. "userTask"; bpmn_xml.TYPE_NAMES names it
-    details: list = field(default_factory=list)  # texts, in the reader's language
+    details: list[str | LazyText] = field(default_factory=list)  # texts, in the reader's language
 
 
 @dataclass
@@ -33,7 +35,7 @@ class VersionDiff:
         return not (self.added or self.removed or self.changed)
 
 
-def describe(root) -> dict[str, tuple[object, dict]]:
+def describe(root: bx.Element) -> dict[str, tuple[bx.Element, Aspects]]:
     """Every flow element of every process: id -> (element, {aspect: value})."""
     lanes = bx.lanes_by_node(root)
     messages = {m.get("id"): m.get("name") or m.get("id") for m in bx.bpmn_children(root, "message")}
@@ -43,7 +45,7 @@ def describe(root) -> dict[str, tuple[object, dict]]:
     for f in flows:
         outgoing.setdefault(f.get("sourceRef"), []).append(f.get("id") or "")
         incoming.setdefault(f.get("targetRef"), []).append(f.get("id") or "")
-    found: dict[str, tuple[bx.Element, dict[str, str]]] = {}
+    found: dict[str, tuple[bx.Element, Aspects]] = {}
     for process in bx.processes(root):
         for scope in [process, *bx.inner_scopes(process)]:
             parent = "" if scope is process else scope.get("id") or ""
@@ -54,8 +56,15 @@ def describe(root) -> dict[str, tuple[object, dict]]:
     return found
 
 
-def _node(el, lanes, messages, incoming, outgoing, parent) -> dict:
-    aspects = {
+def _node(
+    el: bx.Element,
+    lanes: dict[str, str | None],
+    messages: dict[str | None, str | None],
+    incoming: dict[str | None, list[str]],
+    outgoing: dict[str | None, list[str]],
+    parent: str,
+) -> Aspects:
+    aspects: Aspects = {
         _l("名称"): el.get("name") or "",
         _l("泳道"): bx.lane_of(el, lanes) or "",
         _l("所在子流程"): parent,
@@ -72,8 +81,8 @@ def _node(el, lanes, messages, incoming, outgoing, parent) -> dict:
     for kind, expression in bx.timers(el):
         aspects[bx.TIMER_KINDS[kind]] = expression
     for definition in bx.bpmn_children(el):
-        if definition.get("messageRef"):
-            aspects[_l("消息")] = messages.get(definition.get("messageRef"), definition.get("messageRef"))
+        if ref := definition.get("messageRef"):
+            aspects[_l("消息")] = messages.get(ref, ref) or ""
     operator = bx.service_operator(el)
     if operator is not None:
         aspects[_l("操作")] = operator.get("id") or ""
@@ -88,8 +97,8 @@ def _node(el, lanes, messages, incoming, outgoing, parent) -> dict:
     return {k: v for k, v in aspects.items() if v}
 
 
-def _flow(el) -> dict:
-    aspects = {
+def _flow(el: bx.Element) -> Aspects:
+    aspects: Aspects = {
         _l("名称"): el.get("name") or "",
         _l("来源"): el.get("sourceRef") or "",
         _l("目标"): el.get("targetRef") or "",
@@ -110,7 +119,7 @@ def diff(old_xml: bytes, new_xml: bytes) -> VersionDiff:
             result.removed.append(_change(element_id, el))
             continue
         new_el, after = new[element_id]
-        details = []
+        details: list[str | LazyText] = []
         if bx.local(el) != bx.local(new_el):
             details.append(_l("类型：%(before)s → %(after)s", before=_type(el), after=_type(new_el)))
         for aspect in list(before) + [a for a in after if a not in before]:
@@ -122,13 +131,13 @@ def diff(old_xml: bytes, new_xml: bytes) -> VersionDiff:
     return result
 
 
-def _change(element_id: str, el, details: list | None = None) -> ElementChange:
+def _change(element_id: str, el: bx.Element, details: list[str | LazyText] | None = None) -> ElementChange:
     return ElementChange(element_id, el.get("name") or element_id, bx.local(el), details or [])
 
 
-def _type(el):
+def _type(el: bx.Element) -> str | LazyText:
     return bx.TYPE_NAMES.get(bx.local(el), bx.local(el))
 
 
-def _shown(value):
+def _shown(value: str | LazyText | None) -> LazyText:
     return _l("「%(name)s」", name=value) if value else _l("（无）")

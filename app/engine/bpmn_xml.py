@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from app.i18n import _l
+from app.i18n import LazyText, _l
 
 # An element of a parsed diagram (lxml's element class; "private" in name only).
 Element = etree._Element
@@ -50,7 +50,7 @@ def bpmn_children(el: Element, name: str | None = None) -> list[Element]:
     return [c for c in el if is_bpmn(c) and (name is None or local(c) == name)]
 
 
-def label(el):
+def label(el: Element) -> LazyText:
     """How a message names an element: 「name」 (or its id when it has no name)."""
     return _l("「%(name)s」", name=(el.get("name") or "").strip() or el.get("id") or local(el))
 

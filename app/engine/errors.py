@@ -1,6 +1,8 @@
 """Errors the engine raises to the services, with messages fit for people (app.i18n texts,
 translated where they are shown: the engine imports no Flask)."""
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from app.errors import DomainError
 from app.i18n import Joined, LazyText, _l
@@ -34,7 +36,7 @@ class Problem:
     def __str__(self) -> str:
         return str(self.text())
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """For a JSON answer (the message is put into words when the answer is written)."""
         return {"file": self.file, "element_id": self.element_id, "severity": self.severity,
                 "message": self.message, "code": self.code}
@@ -57,7 +59,7 @@ class DiagramError(EngineError):
     status = 422
     code = "diagram_invalid"
 
-    def __init__(self, problems: list):
+    def __init__(self, problems: Sequence[Problem | str | LazyText]):
         self.items: list[Problem] = [
             p if isinstance(p, Problem) else Problem("", None, "error", p) for p in problems
         ]

@@ -10,11 +10,11 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from app import workdays
 from app.errors import Invalid
-from app.i18n import ITEMS, Joined, _l
+from app.i18n import ITEMS, Joined, LazyText, _l
 
 
 class ExpressionError(Invalid):
@@ -26,7 +26,7 @@ class ExpressionError(Invalid):
 
     code = "expression_invalid"
 
-    def __init__(self, message, unsafe: bool = False):
+    def __init__(self, message: str | LazyText, unsafe: bool = False):
         super().__init__(message)
         self.unsafe = unsafe
 
@@ -201,7 +201,7 @@ class _Evaluator(ast.NodeVisitor):
     def __init__(self, names: Mapping[str, Any]) -> None:
         self.names = names
 
-    def generic_visit(self, node):  # pragma: no cover - parse() refuses these first
+    def generic_visit(self, node: ast.AST) -> NoReturn:  # pragma: no cover - parse() refuses these first
         raise ExpressionError(_l("表达式中不允许使用 %(name)s", name=type(node).__name__))
 
     def visit_Constant(self, node: ast.Constant) -> Any:

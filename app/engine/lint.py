@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from app.i18n import ITEMS, Joined, _l
+from app.i18n import ITEMS, Joined, LazyText, _l
 
 from . import bpmn_xml as bx
 from . import expressions, operations, xml_safety
@@ -102,7 +102,7 @@ def _build(report: Report, tree: etree._ElementTree, filename: str, process_key:
 
 
 class _Linter:
-    def __init__(self, filename: str, root, known_forms: set[str], max_cardinality: int = 1000):
+    def __init__(self, filename: str, root: bx.Element, known_forms: set[str], max_cardinality: int = 1000) -> None:
         self.file = filename
         self.root = root
         self.known_forms = known_forms
@@ -111,7 +111,7 @@ class _Linter:
         self.lanes = bx.lanes_by_node(root)
         self.root_id: str | None = None
 
-    def add(self, el, message, code: str, severity: str = "error") -> None:
+    def add(self, el: bx.Element | None, message: str | LazyText, code: str, severity: str = "error") -> None:
         element_id = el.get("id") if el is not None else None
         self.problems.append(Problem(self.file, element_id, severity, message, code))
 
@@ -171,14 +171,14 @@ class _Linter:
                                        element=bx.label(owner), what=what, expression=_short(expression),
                                        error=exc.text), "unsafe_expression")
 
-    def all_expressions(self, scope: bx.Element) -> Iterator[tuple[bx.Element, str, str]]:
+    def all_expressions(self, scope: bx.Element) -> Iterator[tuple[bx.Element, str | LazyText, str]]:
         """(owner element, what, expression) for every expression under scope."""
         for el in scope.iter():
             if not isinstance(el.tag, str) or not bx.is_bpmn(el):
                 continue
             name = bx.local(el)
-            if name == "sequenceFlow" and bx.condition(el):
-                yield el, CONDITION, bx.condition(el)
+            if name == "sequenceFlow" and (condition := bx.condition(el)):
+                yield el, CONDITION, condition
             elif name in bx.FLOW_NODES:
                 for what, expression, _ in _node_expressions(el):
                     if expression:
@@ -206,8 +206,8 @@ class _Linter:
             for node in bx.flow_nodes(scope):
                 self.node(node)
             for flow in bx.sequence_flows(scope):
-                if bx.condition(flow):
-                    self.expression(flow, CONDITION, bx.condition(flow))
+                if condition := bx.condition(flow):
+                    self.expression(flow, CONDITION, condition)
             self.graph(scope)
 
     def defined_names(self, process: bx.Element) -> set[str]:
@@ -291,7 +291,8 @@ class _Linter:
             self.add(node, _l("排他网关%(gateway)s没有默认路径，且无法证明各条件覆盖所有情况：请设置默认路径",
                               gateway=bx.label(node)), "gateway_default")
 
-    def expression(self, owner, what, expression: str, hint=""):
+    def expression(self, owner: bx.Element, what: str | LazyText, expression: str,
+                   hint: str | LazyText = "") -> ast.Expression | None:
         try:
             tree = expressions.parse(expression)
         except expressions.ExpressionError as exc:
@@ -308,12 +309,12 @@ class _Linter:
             return None
         return tree
 
-    def timer(self, node, kind: str, expression: str) -> None:
+    def timer(self, node: bx.Element, kind: str, expression: str) -> None:
         what = bx.TIMER_KINDS[kind]
         if not expression:
             self.add(node, _l("%(element)s的%(what)s为空", element=bx.label(node), what=what), "timer")
             return
-        hint = _l("（ISO 8601 值须加引号，如 \"P3D\"）") if _ISO_LIKE.match(expression) else ""
+        hint: str | LazyText = _l("（ISO 8601 值须加引号，如 \"P3D\"）") if _ISO_LIKE.match(expression) else ""
         tree = self.expression(node, what, expression, hint)
         if tree is None or not isinstance(tree.body, ast.Constant):
             return
@@ -334,19 +335,22 @@ class _Linter:
         if kind == "timeCycle":
             self.cycle(node, what, value, *cycle)
 
-    def cycle(self, node, what: str, value: str, repeats: int, start, interval: timedelta) -> None:
+    def cycle(self, node: bx.Element, what: str | LazyText, value: str, repeats: int, start: datetime | None,
+              interval: timedelta) -> None:
         """A cycle repeats a stated, bounded number of times, at least MIN_CYCLE_INTERVAL apart."""
         where = _l("%(element)s的%(what)s「%(value)s」", element=bx.label(node), what=what, value=_short(value))
         if interval <= timedelta(0):
-            self.add(node, _l("%(where)s间隔为零：会不停地触发，请写明间隔，如 R3/P1D", **{"where": where}), "timer_cycle")
+            self.add(node, _l("%(where)s间隔为零：会不停地触发，请写明间隔，如 R3/P1D", where=where), "timer_cycle")
         elif interval < MIN_CYCLE_INTERVAL:
-            self.add(node, _l("%(where)s间隔不足 1 分钟：请写明更长的间隔，如 R3/P1D", **{"where": where}), "timer_cycle")
+            self.add(node, _l("%(where)s间隔不足 1 分钟：请写明更长的间隔，如 R3/P1D", where=where), "timer_cycle")
         if repeats < 0:
-            self.add(node, _l("%(where)s没有写明重复次数（将无限重复）：请写明次数，如 R3/P1D，最多 %(max)d 次", **{"where": where, "max": self.max_cardinality}), "timer_cycle")
+            self.add(node, _l("%(where)s没有写明重复次数（将无限重复）：请写明次数，如 R3/P1D，最多 %(max)d 次",
+                              where=where, max=self.max_cardinality), "timer_cycle")
         elif repeats > self.max_cardinality:
-            self.add(node, _l("%(where)s重复 %(repeats)d 次，超过了上限 %(max)d 次", **{"where": where, "repeats": repeats, "max": self.max_cardinality}), "timer_cycle")
+            self.add(node, _l("%(where)s重复 %(repeats)d 次，超过了上限 %(max)d 次",
+                              where=where, repeats=repeats, max=self.max_cardinality), "timer_cycle")
 
-    def cardinality(self, node) -> None:
+    def cardinality(self, node: bx.Element) -> None:
         """A multi-instance cardinality the diagram states (no process data in it) is at most the limit;
         one computed from process data is bounded by what the services write there."""
         loop = node.find("bpmn:multiInstanceLoopCharacteristics", bx.NS)
@@ -363,7 +367,8 @@ class _Linter:
         except (ArithmeticError, TypeError, ValueError):
             value = None
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= self.max_cardinality:
-            self.add(node, _l("%(where)s的循环次数「%(expression)s」不是 0 到 %(max)d 之间的整数，已拒绝", **{"where": bx.label(node), "expression": _short(expression), "max": self.max_cardinality}),
+            self.add(node, _l("%(where)s的循环次数「%(expression)s」不是 0 到 %(max)d 之间的整数，已拒绝",
+                              where=bx.label(node), expression=_short(expression), max=self.max_cardinality),
                      "cardinality")
 
     # -- structure: reachability and ends, per scope
@@ -406,7 +411,7 @@ class _Linter:
                 self.add(node, _l("从%(element)s出发无法到达结束事件（路径陷入循环）", element=bx.label(node)), "no_end")
 
 
-def _node_expressions(el: bx.Element) -> Iterator[tuple[str, str, str | None]]:
+def _node_expressions(el: bx.Element) -> Iterator[tuple[str | LazyText, str, str | None]]:
     """(what, expression, timer kind or None) for each expression a flow node holds."""
     for kind, expression in bx.timers(el):
         yield bx.TIMER_KINDS[kind], expression, kind
@@ -415,8 +420,8 @@ def _node_expressions(el: bx.Element) -> Iterator[tuple[str, str, str | None]]:
             yield _l("属性 %(name)s", name=prop), value, None
     operator = bx.service_operator(el)
     for param in operator.iter(f"{{{bx.SPIFF}}}parameter") if operator is not None else ():
-        if param.get("value"):
-            yield _l("参数 %(name)s", name=param.get("id")), param.get("value"), None
+        if parameter := param.get("value"):
+            yield _l("参数 %(name)s", name=param.get("id")), parameter, None
     loop = el.find("bpmn:multiInstanceLoopCharacteristics", bx.NS)
     for part, what in (("completionCondition", _l("完成条件")), ("loopCardinality", _l("循环次数"))):
         node = loop.find(f"bpmn:{part}", bx.NS) if loop is not None else None

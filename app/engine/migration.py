@@ -19,6 +19,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 from app.i18n import ITEMS, N_, Joined, LazyText, _l
@@ -42,7 +43,7 @@ ATTRIBUTE_NAMES = {
 }
 
 
-def _doing(task):
+def _doing(task: SpiffTask) -> LazyText:
     if task.has_state(TaskState.READY) and task.task_spec.manual:
         return _l("正在办理")
     if task.has_state(TaskState.WAITING):
@@ -51,8 +52,9 @@ def _doing(task):
     return _l("正在执行")
 
 
-def _element(spec):
-    return _l("「%(name)s」（%(id)s）", name=spec.bpmn_name or spec.bpmn_id or spec.name, id=spec.bpmn_id or spec.name)
+def _element(spec: Any) -> LazyText:
+    return _l("「%(name)s」（%(id)s）", name=spec.bpmn_name or spec.bpmn_id or spec.name,
+              id=spec.bpmn_id or spec.name)
 
 
 def _pairs(workflow: BpmnWorkflow, spec: Any, subprocess_specs: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
@@ -62,15 +64,15 @@ def _pairs(workflow: BpmnWorkflow, spec: Any, subprocess_specs: dict[str, Any]) 
         yield sub, subprocess_specs.get(sub.spec.name)
 
 
-def blockers(run: Run, target: SpecBundle) -> list:
+def blockers(run: Run, target: SpecBundle) -> list[LazyText]:
     """Why this workflow cannot move to the target version (empty: it can), as texts (app.i18n)."""
     spec, subprocess_specs = target.fresh()
     return _blockers(run.workflow, spec, subprocess_specs)
 
 
-def _blockers(workflow, spec, subprocess_specs) -> list:
-    reasons: list = []
-    internal: list = []
+def _blockers(workflow: BpmnWorkflow, spec: Any, subprocess_specs: dict[str, Any]) -> list[LazyText]:
+    reasons: list[LazyText] = []
+    internal: list[LazyText] = []
     for wf, new in _pairs(workflow, spec, subprocess_specs):
         active = wf.get_tasks(state=ACTIVE, skip_subprocesses=True)
         if new is None:

@@ -1,7 +1,7 @@
 """The script engine every workflow runs with: restricted expressions, no scripts,
 service tasks limited to registered operations."""
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
@@ -21,10 +21,13 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[
     ) -> Any:
         return expressions.evaluate(expression, context, external_context)
 
-    def execute(self, script, context, external_context=None):
+    def execute(
+        self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None
+    ) -> NoReturn:
         raise EngineError(_l("流程图中的脚本已被禁用"))
 
-    def call_service(self, context, **kwargs):  # pragma: no cover - RectifyScriptEngine handles it
+    def call_service(self, context: dict[str, Any], **kwargs: Any) -> NoReturn:  # pragma: no cover
+        # Never reached: RectifyScriptEngine.call_service handles service tasks.
         raise EngineError(_l("服务任务必须通过已登记的操作调用"))
 
 

@@ -25,7 +25,7 @@ from defusedxml.ElementTree import DefusedXMLParser, ParseError
 from lxml import etree
 
 from app.errors import Invalid
-from app.i18n import _l
+from app.i18n import LazyText, _l
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -51,7 +51,7 @@ class Limits:
 class UnsafeXml(Invalid):
     """Refused at the trust boundary; `code` says why (size, doctype, entity, external_entity, not_xml)."""
 
-    def __init__(self, code: str, message):
+    def __init__(self, code: str, message: str | LazyText):
         super().__init__(message, code=code)
 
 
@@ -69,15 +69,17 @@ class _Counter:
         self.depth += 1
         limits = self.limits
         if self.count > limits.max_elements:
-            raise UnsafeXml("elements", _l("流程图的元素过多（超过 %(max)d 个），已拒绝：请拆分流程图或删除多余的元素", **{"max": limits.max_elements}))
+            raise UnsafeXml("elements", _l("流程图的元素过多（超过 %(max)d 个），已拒绝：请拆分流程图或删除多余的元素",
+                                           max=limits.max_elements))
         if self.depth > limits.max_depth:
-            raise UnsafeXml("depth", _l("流程图的元素嵌套过深（超过 %(max)d 层），已拒绝", **{"max": limits.max_depth}))
+            raise UnsafeXml("depth", _l("流程图的元素嵌套过深（超过 %(max)d 层），已拒绝", max=limits.max_depth))
         namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
         if namespace in XINCLUDE_NS:
-            raise UnsafeXml("xinclude", _l("包含 XInclude 引用（xi:%(name)s），流程图文件不允许引用其他文件，已拒绝", **{"name": local}))
-        if namespace == BPMN_NS and local == "import" and attrib.get("location"):
+            raise UnsafeXml("xinclude", _l("包含 XInclude 引用（xi:%(name)s），流程图文件不允许引用其他文件，已拒绝",
+                                           name=local))
+        if namespace == BPMN_NS and local == "import" and (location := attrib.get("location")):
             raise UnsafeXml("external_reference", _l("包含对外部文件的引用（bpmn:import location=\"%(location)s\"），"
-                                                     "已拒绝：流程图须为单个自包含的文件", **{"location": attrib.get("location")[:100]}))
+                                                     "已拒绝：流程图须为单个自包含的文件", location=location[:100]))
         if self.count % _CLOCK_EVERY == 0:
             self.check_clock()
 
@@ -104,9 +106,9 @@ class _StreamingParser(DefusedXMLParser):
         super().__init__(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
         self.parser.StartDoctypeDeclHandler = self._start_doctype
         self.parser.EndDoctypeDeclHandler = self._end_doctype
-        self._doctype_ids: tuple = (None, None, None)
+        self._doctype_ids: tuple[str, str | None, str | None] = ("", None, None)
 
-    def _start_doctype(self, name, sysid, pubid, has_internal_subset) -> None:
+    def _start_doctype(self, name: str, sysid: str | None, pubid: str | None, has_internal_subset: bool) -> None:
         self._doctype_ids = (name, sysid, pubid)
 
     def _end_doctype(self) -> None:
@@ -137,7 +139,7 @@ def scan(xml: bytes, limits: Limits) -> int:
     return counter.count
 
 
-def parse(xml: bytes, limits: Limits | None = None):
+def parse(xml: bytes, limits: Limits | None = None) -> etree._ElementTree:
     """The element tree of a diagram, or UnsafeXml saying why it is refused."""
     limits = limits or Limits()
     if len(xml) > limits.max_bytes:

@@ -1,8 +1,9 @@
 """Declarative base and column types shared by every model."""
 import secrets
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy import JSON, DateTime, MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -42,6 +43,11 @@ class UTCDateTime(TypeDecorator):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict: JSON, list: JSON}
+
+    if TYPE_CHECKING:
+        # Every model here is mapped to a Table (none to a select or a join); SQLAlchemy types
+        # __table__ as any FromClause, which Core's insert() and update() do not take.
+        __table__: ClassVar[Table]
 
 
 def new_public_slug() -> str:

@@ -21,7 +21,12 @@ class AssetError(RuntimeError):
 
 def manifest_path(app: Flask) -> Path:
     """Where the manifest is: ASSETS_MANIFEST if configured, else under the static folder."""
-    return Path(app.config.get("ASSETS_MANIFEST") or Path(app.static_folder) / MANIFEST)
+    configured = app.config.get("ASSETS_MANIFEST")
+    if configured:
+        return Path(configured)
+    if app.static_folder is None:
+        raise AssetError("the app has no static folder to hold the front-end build; set ASSETS_MANIFEST")
+    return Path(app.static_folder) / MANIFEST
 
 
 def _load(path: Path) -> dict[str, str]:
@@ -43,7 +48,7 @@ def _load(path: Path) -> dict[str, str]:
 
 def manifest(app: Flask | None = None) -> dict[str, str]:
     """Logical name -> path under the static folder; cached, re-read in debug when the file changed."""
-    app = app or current_app._get_current_object()
+    app = app or current_app  # the proxy serves: only the app's config and extensions are used
     path = manifest_path(app)
     cached = app.extensions.get("assets_manifest")
     if cached is not None and not app.debug:

@@ -34,11 +34,12 @@ def answers_too_large(view):
 
 def _too_large_page(e: HTTPException):
     view = current_app.view_functions.get(request.endpoint or "")
-    if not getattr(view, "answers_too_large", False) or g.get("body_too_large"):
+    if view is None or not getattr(view, "answers_too_large", False) or g.get("body_too_large"):
         return None
     g.body_too_large = True
     try:
-        return current_app.make_response(view(**(request.view_args or {})))
+        # As Flask dispatches a view (ensure_sync returns a plain view as it is).
+        return current_app.make_response(current_app.ensure_sync(view)(**(request.view_args or {})))
     except HTTPException as inner:
         return _respond(inner.code or 500, _(MESSAGES.get(inner.code or 500, inner.name)))
 

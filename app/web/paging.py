@@ -16,7 +16,10 @@ def page_url(number: int, param: str = "page", endpoint: str | None = None) -> s
         if name != param and not name.startswith("_"):
             values[name] = items
     values.update(request.view_args or {})
-    return url_for(endpoint or request.endpoint, **values)
+    target = endpoint or request.endpoint
+    if target is None:  # a request no route matched (an error page) has no list to page through
+        raise RuntimeError("page_url() needs an endpoint outside a routed request")
+    return url_for(target, **values)
 
 
 def of_matrix(grid) -> Page:

@@ -159,6 +159,26 @@ def test_a_returned_items_redo_due_and_verify_due_follow(app, ctx, make_unit, ma
     assert data_event.after["整改事项#1核查销号期限"].startswith("2027-01-08T17:30")
 
 
+def test_a_redo_due_is_named_after_the_item_being_redone(ctx, monkeypatch):
+    """The audit key of a moved redo due names the item being redone, not the ledger's last item."""
+    from types import SimpleNamespace
+
+    from app.services.calendar import recompute
+
+    class Returned:  # the item was returned on 29 December (what _Returns reads from the tasks)
+        def __init__(self, instance_id: int) -> None:
+            pass
+
+        def get(self, form_key: str, ledger_item_id: int | None = None) -> date | None:
+            return date(2026, 12, 29) if form_key == "verify_item" else None
+
+    monkeypatch.setattr(recompute, "_Returns", Returned)
+    data = {"item": {"id": 7, "seq": 1}, "item_redo_due": "2026-01-01T17:30:00+08:00",
+            "ledger": [{"id": 7, "seq": 1}, {"id": 9, "seq": 2}]}
+    changes = recompute.recompute_data(1, SimpleNamespace(open_data=lambda: [data]))
+    assert list(changes) == ["整改事项#1退回后整改期限"]
+
+
 def _token(actor, url: str) -> str:
     from tests.conftest import csrf_from
 

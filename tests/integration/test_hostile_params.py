@@ -91,11 +91,12 @@ def test_every_route_answers_hostile_parameters_without_a_server_error(app, logi
                 urls.append(real + "?" + "&".join(f"{n}={quote(value, safe='')}" for n in QUERY_NAMES))
             for url in urls:
                 if "GET" in methods:
-                    _ask(failures, who, "GET", url, lambda: client.get(url))
+                    _ask(failures, who, "GET", url, lambda client=client, url=url: client.get(url))
             if "POST" in methods:
                 # The body's values are what matter: posted to the real path and to a hostile one.
                 for url in {real, urls[0]}:
                     for value in HOSTILE[:8]:
                         body = dict.fromkeys(FORM_NAMES, value)
-                        _ask(failures, who, "POST", url, lambda: client.post(url, data=body))
+                        _ask(failures, who, "POST", url,
+                             lambda client=client, url=url, body=body: client.post(url, data=body))
     assert not failures, "\n".join(map(str, failures[:40]))

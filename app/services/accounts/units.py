@@ -209,7 +209,7 @@ def _parse(rows: list[list[str]]) -> tuple[list[tuple[int, dict[str, Any]]], lis
     columns = _header_map(rows[0])
     # The kinds as the reader's language names them are accepted too (the Chinese always are).
     translated_kinds = {gettext(label).lower(): kind for kind, label in KIND_LABELS.items()}
-    parsed: list[tuple[int, dict]] = []
+    parsed: list[tuple[int, dict[str, Any]]] = []
     errors: list[RowError] = []
     first_row_of: dict[str, int] = {}
     for row_number, row in enumerate(rows[1:], start=2):

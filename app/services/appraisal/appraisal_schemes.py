@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.extensions import db
-from app.i18n import _l
+from app.i18n import LazyText, _l
 from app.models import (
     AppraisalScheme,
     Campaign,
@@ -34,11 +34,11 @@ class SchemeError(InputError):
 
     code = "appraisal_scheme_invalid"
 
-    def __init__(self, message, field: str | None = None):
+    def __init__(self, message: str | LazyText, field: str | None = None):
         super().__init__(message, field=field)
 
 
-def _points(value, where) -> Decimal:
+def _points(value: object, where: str | LazyText) -> Decimal:
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
@@ -63,7 +63,8 @@ def parse_scheme(text: str) -> dict[str, Any]:
     bottom_n = data.get("bottom_n", 2)
     if not isinstance(bottom_n, int) or not 0 <= bottom_n <= BOTTOM_N_MAX:
         raise SchemeError(_l("bottom_n 须为0到%(max)s之间的整数", max=BOTTOM_N_MAX))
-    components, keys = [], set()
+    components: list[dict[str, Any]] = []
+    keys: set[str] = set()
     for i, raw in enumerate(data.get("components") or []):
         where = _l("第%(n)s个考评项目", n=i + 1)
         ckey, cname = str(raw.get("key") or "").strip(), str(raw.get("name") or "").strip()
@@ -75,8 +76,11 @@ def parse_scheme(text: str) -> dict[str, Any]:
         named = _l("%(where)s（%(name)s）", where=where, name=cname)
         points = _points(raw.get("points"), named)
         maximum = _points(raw.get("max", points), _l("%(where)s满分", where=named))
-        parts = [{"name": str(p.get("name") or "").strip(), "points": _points(p.get("points"), _l("%(name)s的细项", name=cname))}
-                 for p in raw.get("parts") or []]
+        parts: list[dict[str, Any]] = [
+            {"name": str(p.get("name") or "").strip(),
+             "points": _points(p.get("points"), _l("%(name)s的细项", name=cname))}
+            for p in raw.get("parts") or []
+        ]
         if any(not p["name"] for p in parts):
             raise SchemeError(_l("%(where)s：细项须有名称", where=named))
         if parts and sum(p["points"] for p in parts) != maximum:
@@ -86,7 +90,7 @@ def parse_scheme(text: str) -> dict[str, Any]:
                            "parts": [{"name": p["name"], "points": str(p["points"])} for p in parts]})
     if not components:
         raise SchemeError(_l("考核方案须至少有一个考评项目"))
-    weights = sum(Decimal(c["points"]) for c in components)
+    weights = sum((Decimal(c["points"]) for c in components), Decimal(0))
     if weights != total:
         raise SchemeError(_l("各考评项目分值之和%(sum)s不等于总分%(total)s", sum=weights, total=total))
     return {"key": key, "name": name, "total": str(total), "bottom_n": bottom_n, "components": components,
@@ -213,7 +217,7 @@ def update_settings(campaign_id: int, bottom_n: int | None, kind: str | None, ac
         raise SchemeError(_l("排名已确认，不能再修改考核设置"))
     if bottom_n is None or not 0 <= bottom_n <= BOTTOM_N_MAX:
         raise SchemeError(_l("约谈名额须为0到%(max)s之间的整数", max=BOTTOM_N_MAX), "bottom_n")
-    campaign = db.session.get(Campaign, campaign_id)
+    campaign = db.session.get_one(Campaign, campaign_id)  # the scheme's campaign
     kind = campaign.kind if kind is None else kind.strip()
     if len(kind) > 64:
         raise SchemeError(_l("整治类别不能超过64个字"), "kind")

@@ -8,9 +8,9 @@ from openpyxl.styles import Alignment, Font
 from app import clock
 from app.i18n import gettext as _
 from app.safe_text import printable
-from app.services.appraisal.ranking import Ranking
+from app.services.appraisal.ranking import Ranking, submitted_total
 from app.services.appraisal.score_sheets import component_score
-from app.services.shared.spreadsheets import append_row
+from app.services.shared.spreadsheets import CellValue, append_row
 
 
 def ranking_xlsx(ranking: Ranking) -> bytes:
@@ -38,10 +38,11 @@ def ranking_xlsx(ranking: Ranking) -> bytes:
             cell.font = Font(bold=True)
         for row in category.rows:
             scores = {s.part_id: s.score for s in row.sheet.scores if s.score is not None}
-            append_row(sheet, [row.place.rank, row.unit.code, row.unit.name]
-                         + [float(component_score(c, scores)) for c in components]
-                         + [float(row.sheet.penalty), float(row.sheet.total), tied if row.place.tied else "",
-                            yes if row.place.flagged else "", yes if row.self_examination else ""])
+            values: list[CellValue] = [row.place.rank, row.unit.code, row.unit.name]
+            values += [float(component_score(c, scores)) for c in components]
+            values += [float(row.sheet.penalty), float(submitted_total(row.sheet)), tied if row.place.tied else "",
+                       yes if row.place.flagged else "", yes if row.self_examination else ""]
+            append_row(sheet, values)
         sheet.column_dimensions["C"].width = 24
     if not book.sheetnames:
         append_row(book.create_sheet(title=_("排名")[:31]),

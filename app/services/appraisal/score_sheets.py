@@ -10,7 +10,7 @@ from app import clock
 from app.errors import Invalid
 from app.errors import reason as reason_of
 from app.extensions import db
-from app.i18n import N_, _l
+from app.i18n import N_, LazyText, _l
 from app.models import AppraisalScheme, CampaignUnit, PartScore, SchemeComponent, ScoreSheet, Unit
 from app.services.appraisal.appraisal_schemes import scheme_for
 from app.services.shared import audit
@@ -73,7 +73,7 @@ def total_of(scheme: AppraisalScheme, scores: dict[int, Decimal], penalty: Decim
 
 
 def _check(scheme: AppraisalScheme, values: SheetInput, complete: bool) -> tuple[dict[int, Decimal], Decimal]:
-    errors: dict = {}
+    errors: dict[str, str | LazyText] = {}
     scores: dict[int, Decimal] = {}
     for component in scheme.components:
         for part in component.parts:

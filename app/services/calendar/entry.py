@@ -139,7 +139,7 @@ def parse_date(value: object) -> date | None:
     return None
 
 
-def _weekday(day: date):
+def _weekday(day: date) -> LazyText:
     return WEEKDAY_NAMES[day.weekday()]
 
 

@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 from datetime import time as dtime
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from app import clock, workdays
 from app.engine import runtime
@@ -129,9 +129,10 @@ def _batch(job_id: int, batch_size: int) -> bool:
     now = clock.now()
     # Claiming the job row first serialises runners (web request, sweeps): on PostgreSQL the row
     # lock, on SQLite the write lock this UPDATE takes.
-    claimed = db.session.execute(update(HolidayRecompute)
-                                 .where(HolidayRecompute.id == job_id, HolidayRecompute.status == RecomputeStatus.PENDING)
-                                 .values(updated_at=now))
+    claimed = cast(CursorResult[Any], db.session.execute(  # an UPDATE's result: a CursorResult
+        update(HolidayRecompute)
+        .where(HolidayRecompute.id == job_id, HolidayRecompute.status == RecomputeStatus.PENDING)
+        .values(updated_at=now)))
     if claimed.rowcount == 0:
         db.session.rollback()
         return True
@@ -165,7 +166,7 @@ def _batch(job_id: int, batch_size: int) -> bool:
 
 def _nothing_after(job_id: int) -> bool:
     """Close the job when no running instance is left after its place (else the next batch does)."""
-    job = db.session.get(HolidayRecompute, job_id)
+    job = db.session.get_one(HolidayRecompute, job_id)
     left = db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.status == InstanceStatus.RUNNING,
                                                              ProcessInstance.id > job.after_instance_id).limit(1))
     if left is not None:
@@ -225,7 +226,7 @@ def _items(data: dict[str, Any]) -> list[dict[str, Any]]:
     return items
 
 
-def _item_label(item: dict, what: str) -> str:
+def _item_label(item: dict[str, Any], what: str) -> str:
     # An audit record's key, stored in the source language.
     return f"整改事项#{item.get('seq') or item.get('id')}{what}"
 
@@ -257,7 +258,7 @@ def recompute_data(instance_id: int, run: runtime.Run) -> dict[str, tuple[str | 
         if data.get("item_redo_due") and isinstance(current, dict) and current.get("id"):
             returned = returns.get("verify_item", current["id"])
             if returned is not None:
-                put(_item_label(item, N_("退回后整改期限")), data, "item_redo_due",
+                put(_item_label(current, N_("退回后整改期限")), data, "item_redo_due",
                     runtime.iso(workdays.add_working_days(returned, REDO_DAYS)))
     return changes
 
@@ -272,7 +273,8 @@ def recompute_instance(instance: ProcessInstance, years: list[int], actor_id: in
         return 0
     due_now = {r.spiff_id: r.due_at for r in run.ready_tasks()}
     rows = db.session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == TaskStatus.READY))
-    events, attached = 0, set()
+    events = 0
+    attached: set[int] = set()
     for row in rows:
         timers = [t for t in timer_changes if t.attached_task_id == row.spiff_task_id]
         attached.update(id(t) for t in timers)

@@ -18,7 +18,7 @@ from app import clock, workdays
 from app.engine import runtime
 from app.errors import Refused
 from app.extensions import db
-from app.i18n import ITEMS, Joined, _l
+from app.i18n import ITEMS, Joined, LazyText, _l
 from app.models import AuditEvent, Campaign, CampaignUnit, ProcessInstance, Task
 from app.services.design import processes
 from app.services.escalation import escalations, ladder
@@ -36,7 +36,8 @@ class LaunchError(Refused):
 
     code = "launch_refused"
 
-    def __init__(self, message, past: list[tuple[str, date]] | None = None, status: int | None = None):
+    def __init__(self, message: str | LazyText, past: list[tuple[str, date]] | None = None,
+                 status: int | None = None):
         self.past = past or []
         super().__init__(message, details=[{"phase": name, "ends": day.isoformat()} for name, day in self.past] or None,
                          status=status)

@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 from app.errors import DomainError
-from app.i18n import _l
+from app.i18n import LazyText, _l
 from app.models.campaign import PHASE_NAMES
 
 # The notice's own words for phases, mapped to our phase keys.
@@ -23,7 +23,7 @@ class CampaignError(DomainError):
 
     code = "campaign_invalid"
 
-    def __init__(self, message, field: str | None = None):
+    def __init__(self, message: str | LazyText, field: str | None = None):
         super().__init__(message)
         self.field = field
 

@@ -5,13 +5,15 @@ crosses the trust boundary is refused here: a file that is not safe, well-formed
 Deploying a draft goes through processes.deploy and leaves the draft in place, so a failed
 deploy loses nothing.
 """
+from collections.abc import Sequence
+
 from sqlalchemy import select
 
 from app import clock
 from app.engine import bpmn_xml, xml_safety
 from app.errors import DomainError, NotFound
 from app.extensions import db
-from app.i18n import Joined, _l
+from app.i18n import Joined, LazyText, _l
 from app.models import ProcessDefinition, ProcessDraft
 from app.services.design import designer, processes
 from app.services.shared import audit
@@ -29,7 +31,7 @@ class UploadRefused(DomainError):
     status = 422
     code = "upload_refused"
 
-    def __init__(self, problems: list):
+    def __init__(self, problems: Sequence[str | LazyText]):
         self.texts = list(problems)
         super().__init__(_l("上传被拒绝：%(reasons)s", reasons=Joined(self.texts)), details=self.texts)
 

@@ -17,7 +17,7 @@ from app.errors import Invalid, NotFound
 from app.extensions import db
 from app.forms import registry as forms
 from app.forms.builder import RectifyForm
-from app.i18n import _l
+from app.i18n import LazyText, _l
 from app.models import Campaign, CampaignUnit, ProcessInstance, Tip, TipPhoto, TipStatus, Unit, User
 from app.models.base import N_
 from app.models.roles import TRIAGE_TIPS
@@ -45,7 +45,7 @@ class TipError(Invalid):
 
     code = "tip_invalid"
 
-    def __init__(self, message, field_name: str | None = None, status: int = 400):
+    def __init__(self, message: str | LazyText, field_name: str | None = None, status: int = 400):
         super().__init__(message)
         self.field = field_name
         self.status = status
@@ -126,6 +126,7 @@ def _check_photos(photos: list[FileStorage]) -> list[_Photo]:
 
 def _reencode(photo: _Photo) -> bytes:
     image_format = uploads.KINDS[photo.file.extension].image_format
+    assert image_format is not None  # PHOTO_TYPES are all image kinds, and check() verified it as one
     try:
         return uploads.reencode(photo.upload.stream, photo.file.filename, image_format, max_side=PHOTO_MAX_SIDE,
                                 max_pixels=current_app.config["UPLOAD_MAX_IMAGE_PIXELS"])

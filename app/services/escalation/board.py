@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager
 from app import clock
 from app.errors import DomainError
 from app.extensions import db
-from app.i18n import _l
+from app.i18n import LazyText, _l
 from app.models import Campaign, Escalation, EscalationStatus, Task, TaskStatus, Unit, User
 from app.models.escalation import ESCALATION_STATUSES, LEVELS
 from app.services.accounts.unit_filter import UnitFilter
@@ -44,7 +44,7 @@ class BoardFilter:
 @dataclass
 class BulkResult:
     done: list[int] = field(default_factory=list)
-    skipped: list[tuple[int, str]] = field(default_factory=list)  # (task id, reason for people)
+    skipped: list[tuple[int, str | LazyText]] = field(default_factory=list)  # (task id, reason for people)
 
 
 def _unit_clause(text: str) -> ColumnElement[bool]:
@@ -98,7 +98,7 @@ def level_counts(flt: BoardFilter, now: datetime | None = None) -> dict[str, int
     query = _escalations_query(flt, now, with_level=False).with_only_columns(Escalation.level, func.count())
     if not flt.status:  # unless a status is chosen, the rungs that reached the unit
         query = query.where(Escalation.status == EscalationStatus.DONE)
-    counts = dict(db.session.execute(query.group_by(Escalation.level)).all())
+    counts = dict(db.session.execute(query.group_by(Escalation.level)).tuples().all())
     return {level: counts.get(level, 0) for level in LEVELS}
 
 

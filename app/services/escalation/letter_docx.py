@@ -89,11 +89,12 @@ def render(letter: SupervisionLetter, acknowledged_by: str | None = None) -> byt
         _paragraph(doc, "督办事项：", indent=True)
         table = doc.add_table(rows=1, cols=3)
         table.style = "Table Grid"
-        for cell, text in zip(table.rows[0].cells, ("序号", "整改事项", "整改时限")):
+        for cell, text in zip(table.rows[0].cells, ("序号", "整改事项", "整改时限"), strict=True):
             _font(cell.paragraphs[0].add_run(printable(text)), BODY_FONT, 14, bold=True)
         for item in letter.items:
             cells = table.add_row().cells
-            for cell, text in zip(cells, (str(item.get("seq", "")), item.get("title", ""), item.get("deadline", ""))):
+            row = (str(item.get("seq", "")), item.get("title", ""), item.get("deadline", ""))
+            for cell, text in zip(cells, row, strict=True):  # a row of the three-column table
                 _font(cell.paragraphs[0].add_run(printable(str(text))), BODY_FONT, 14)
     original = clock.to_local(letter.original_due)
     if original:

@@ -105,7 +105,7 @@ def _squeezed(title: str) -> str:
     return re.sub(r"[\s*＊]", "", title)
 
 
-def _header(rows: list[tuple[int, list]]) -> tuple[int, dict[str, int]]:
+def _header(rows: list[tuple[int, list[Any]]]) -> tuple[int, dict[str, int]]:
     # The template in the reader's language has its headers in that language: they are read too.
     headers = HEADERS | {_squeezed(gettext(label)).lower(): name for name, label in LABELS.items()}
     translated_title = _squeezed(gettext(layout.TITLE)).lower()
@@ -145,7 +145,7 @@ class _Units:
         for unit, instance in pairs:
             self.by_name.setdefault(unit.name, []).append((unit, instance))
 
-    def find(self, code: str, name: str) -> tuple[_Target | None, str, str | None]:
+    def find(self, code: str, name: str) -> tuple[_Target | None, str, LazyText | None]:
         """(unit, instance), the column to blame, and an error message or None."""
         if code:
             found = self.by_code.get(code)
@@ -170,7 +170,7 @@ def _check_row(
 ) -> tuple[_Row | None, list[RowError]]:
     errors: list[RowError] = []
 
-    def fail(name: str, message) -> None:
+    def fail(name: str, message: str | LazyText) -> None:
         errors.append(RowError(number, _label(name), message))
 
     data: dict[str, Any] = {}
@@ -207,8 +207,9 @@ def _check_row(
         target, column, problem = units.find(code, name)
         if problem:
             fail(column, problem)
-        elif only_unit is not None and target[0].id != only_unit.id:
-            fail(column, _l("本页只能导入“%(unit)s”的事项，此行是“%(other)s”", unit=only_unit.name, other=target[0].name))
+        elif target is not None and only_unit is not None and target[0].id != only_unit.id:
+            fail(column, _l("本页只能导入“%(unit)s”的事项，此行是“%(other)s”", unit=only_unit.name,
+                            other=target[0].name))
             target = None
     elif only_unit is not None:
         target = next(((u, i) for u, i in units.by_code.values() if u.id == only_unit.id), None)

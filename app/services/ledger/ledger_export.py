@@ -1,5 +1,6 @@
 """The ledger in the layout county offices keep it (序号、问题描述、问题来源、整改措施、责任领导、
 责任部门、整改时限、整改状态、完成情况…), as .xlsx and CSV; the import template is the same layout."""
+from datetime import date
 from typing import Any
 
 from app import clock
@@ -34,7 +35,7 @@ TEMPLATE_NOTES = [
 
 
 def _escalation_text(row: ledger_register.Row) -> str:
-    def one(e) -> str:
+    def one(e: ledger_register.Escalated) -> str:
         label = e.label if e.letter else gettext(e.label)
         if e.withdrawn:
             return gettext("%(label)s（%(date)s，已撤回）", label=label, date=f"{clock.to_local(e.fired_at):%Y-%m-%d}")
@@ -61,7 +62,7 @@ def title_of(campaign: Campaign, unit: Unit | None) -> str:
                    date=_long_date(clock.today()))
 
 
-def _long_date(day) -> str:
+def _long_date(day: date) -> str:
     return gettext("%(y)s年%(m)s月%(d)s日", y=f"{day:%Y}", m=f"{day:%m}", d=f"{day:%d}")
 
 

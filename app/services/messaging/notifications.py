@@ -32,12 +32,12 @@ TEXTS = (REMINDER_OVERDUE, REMINDER_DUE_TODAY, REMINDER_BODY, REMINDER_BODY_NO_D
          LETTER_RECEIVED, LETTER_SUBJECT, NOTICED, STEP_WITHDRAWN, WITHDRAWN, WITHDRAWN_BODY)
 
 
-def compose(msgid: str, **params) -> str:
+def compose(msgid: str, **params: Any) -> str:
     """The words stored for `msgid` (one of TEXTS) with its params."""
     return msgid % params if params else msgid
 
 
-def _pattern(msgid: str) -> re.Pattern:
+def _pattern(msgid: str) -> re.Pattern[str]:
     parts = re.split(r"%\((\w+)\)s", msgid)
     regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
     return re.compile(f"^{regex}$", re.DOTALL)
@@ -46,7 +46,7 @@ def _pattern(msgid: str) -> re.Pattern:
 _PATTERNS = [(msgid, _pattern(msgid)) for msgid in TEXTS]
 
 
-def shown(stored: str | None):
+def shown(stored: str | None) -> str | LazyText:
     """Stored words in the reader's language: the msgid they were composed from, translated, with
     the stored params (a param that is itself a msgid, such as 督办函, translated too)."""
     if not stored:

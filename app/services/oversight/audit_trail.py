@@ -225,7 +225,7 @@ class Change:
 @dataclass
 class Entry:
     event: AuditEvent
-    actor: str
+    actor: str | LazyText  # a person's name, or the system (in the reader's language)
     unit: str
     changes: list[Change] = field(default_factory=list)
 
@@ -289,15 +289,17 @@ def all_entries(scope: Scope, filters: Filters) -> list[Entry]:
 def _entries(events: list[AuditEvent]) -> list[Entry]:
     actor_ids = {e.actor_id for e in events if e.actor_id}
     unit_ids = {e.unit_id for e in events if e.unit_id}
-    actors = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all()) \
-        if actor_ids else {}
-    units = dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all()) if unit_ids else {}
+    actors: dict[int, str] = dict(db.session.execute(
+        select(User.id, User.display_name).where(User.id.in_(actor_ids))).tuples().all()) if actor_ids else {}
+    units: dict[int, str] = dict(db.session.execute(
+        select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).tuples().all()) if unit_ids else {}
     system = _l("系统")
-    return [Entry(e, actors.get(e.actor_id, system) if e.actor_id else system, units.get(e.unit_id, ""), changes(e))
+    return [Entry(e, actors.get(e.actor_id, system) if e.actor_id else system,
+                  units.get(e.unit_id, "") if e.unit_id else "", changes(e))
             for e in events]
 
 
-def _readable(key: str, value):
+def _readable(key: str, value: object) -> str | LazyText:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -346,7 +348,7 @@ def _change_text(entry: Entry) -> str:
         for c in entry.changes)
 
 
-def _export_rows(entries: list[Entry]) -> list[list]:
+def _export_rows(entries: list[Entry]) -> list[list[Any]]:
     return [[e.local_at, str(e.actor), gettext(e.action), gettext(e.entity), e.event.entity_id, e.unit, _change_text(e)]
             for e in entries]
 

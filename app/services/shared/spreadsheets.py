@@ -4,15 +4,17 @@ import csv
 import io
 import warnings
 import zipfile
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
+from xml.etree.ElementTree import Element
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
@@ -28,6 +30,8 @@ DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 _THIN = Side(style="thin", color="999999")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+# What a cell may be given (a text is written in the reader's language).
+CellValue = str | LazyText | float | Decimal | date | datetime | time | timedelta | None
 
 
 @dataclass(frozen=True)
@@ -42,13 +46,14 @@ class Unreadable(Invalid):
     code = "unreadable_file"
 
 
-def to_xlsx(title: str, columns: list[Column], rows: list[list], sheet_name: str = "Sheet1",
-            notes: list | None = None) -> bytes:
+def to_xlsx(title: str, columns: list[Column], rows: Sequence[Sequence[Any]], sheet_name: str = "Sheet1",
+            notes: Sequence[str | LazyText] | None = None) -> bytes:
     """One sheet: a merged bold title row, a header row, then the rows; panes frozen below the
     header, text wrapped, dates as real dates. `notes` become a second sheet (填写说明). Texts
     (app.i18n) anywhere in them are written in the reader's language."""
     workbook = Workbook()
     sheet = workbook.active
+    assert isinstance(sheet, Worksheet)  # a new workbook starts with one worksheet, active
     sheet.title = safe_text.printable(str(sheet_name))[:31]
     last = get_column_letter(len(columns))
     sheet.merge_cells(f"A1:{last}1")
@@ -89,10 +94,12 @@ def to_xlsx(title: str, columns: list[Column], rows: list[list], sheet_name: str
     return out.getvalue()
 
 
-def put(cell: Cell, value: object) -> Cell:
+def put(cell: Cell | MergedCell, value: CellValue) -> Cell:
     """Write a value into a cell so that it cannot run: text is stripped of the characters XML
     forbids and, if it starts like a formula, stored as text with Excel's quote prefix (the
     apostrophe a person would type); numbers and dates stay what they are."""
+    if isinstance(cell, MergedCell):  # only the top-left cell of a merged range holds a value
+        raise TypeError(f"cell {cell.coordinate} is merged into another and cannot hold a value")
     if isinstance(value, LazyText):
         value = str(value)  # a translatable label: its text in the current language
     if isinstance(value, str):
@@ -106,14 +113,14 @@ def put(cell: Cell, value: object) -> Cell:
     return cell
 
 
-def append_row(sheet: Worksheet, values: list) -> None:
+def append_row(sheet: Worksheet, values: Sequence[CellValue]) -> None:
     """sheet.append, with every cell written by `put`."""
     sheet.append([safe_text.printable(v) if isinstance(v, str) else v for v in values])
     for cell, value in zip(sheet[sheet.max_row], values, strict=False):
         put(cell, value)
 
 
-def to_csv(columns: list[Column], rows: list[list]) -> bytes:
+def to_csv(columns: list[Column], rows: Sequence[Sequence[Any]]) -> bytes:
     """UTF-8 with a BOM, so Excel shows the Chinese instead of mojibake; dates as ISO text."""
     out = io.StringIO(newline="")
     writer = csv.writer(out)
@@ -173,7 +180,8 @@ def guard_xlsx(data: bytes) -> None:
                 _scan(archive, part, _count_strings)
 
 
-def _scan(archive: zipfile.ZipFile, part: zipfile.ZipInfo, count) -> None:
+def _scan(archive: zipfile.ZipFile, part: zipfile.ZipInfo,
+          count: Callable[[Iterator[tuple[str, Element]]], None]) -> None:
     try:
         with archive.open(part) as stream:
             count(iterparse(stream, events=("start", "end")))
@@ -188,7 +196,7 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _count_cells(events) -> None:
+def _count_cells(events: Iterator[tuple[str, Element]]) -> None:
     rows = cells = in_row = 0
     for event, element in events:
         tag = _local(element.tag)
@@ -208,7 +216,7 @@ def _count_cells(events) -> None:
             element.clear()  # what was read is let go: memory stays that of one row
 
 
-def _count_strings(events) -> None:
+def _count_strings(events: Iterator[tuple[str, Element]]) -> None:
     strings = 0
     for event, element in events:
         if event == "end" and _local(element.tag) == "si":

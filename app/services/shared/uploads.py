@@ -29,7 +29,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import IO
 
-import filetype
+import filetype  # type: ignore[import-untyped]  # filetype 1.2 ships no type hints (no py.typed, no stubs)
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 

@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage
 from app import clock
 from app.errors import Invalid
 from app.extensions import db
+from app.i18n import LazyText
 from app.models import Evidence, Task
 from app.services.shared import uploads
 
@@ -23,7 +24,7 @@ class EvidenceError(Invalid):
 
     code = "evidence_refused"
 
-    def __init__(self, message, field: str | None = None, status: int = uploads.WRONG_TYPE):
+    def __init__(self, message: str | LazyText, field: str | None = None, status: int = uploads.WRONG_TYPE):
         super().__init__(message)
         self.field = field
         self.status = status

@@ -36,8 +36,8 @@ SKIPPED_ACTIONS = ("task.complete", "task.draft")
 class TimelineEvent:
     at: datetime
     kind: str  # task, escalation, letter, audit
-    title: str
-    detail: str = ""
+    title: str | LazyText  # shown in the reader's language
+    detail: str | LazyText = ""
 
 
 @dataclass
@@ -151,9 +151,9 @@ def _audit_events(instance: ProcessInstance, tasks: list[Task]) -> list[Timeline
             for event, actor in rows]
 
 
-def _audit_detail(event: AuditEvent, actor: str | None) -> str:
+def _audit_detail(event: AuditEvent, actor: str | None) -> Joined:
     after = event.after or {}
-    parts = [actor or _l("系统")]
+    parts: list[str | LazyText] = [actor or _l("系统")]
     if "phase" in after:
         parts.append(_l("阶段：%(phase)s", phase=LazyText(PHASE_NAMES.get(after["phase"], after["phase"]))))
     if "version" in after:

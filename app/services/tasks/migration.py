@@ -18,7 +18,7 @@ from app.engine import runtime
 from app.engine.errors import EngineError
 from app.errors import DomainError
 from app.extensions import db
-from app.i18n import _l
+from app.i18n import LazyText, _l
 from app.models import Campaign, InstanceStatus, ProcessDefinition, ProcessInstance, Task
 from app.services.design import processes
 from app.services.shared import audit
@@ -38,14 +38,14 @@ class MigrationCandidate:
     unit_name: str
     from_version: int
     can_migrate: bool
-    reasons: list = field(default_factory=list)  # texts (app.i18n), shown in the reader's language
+    reasons: list[LazyText] = field(default_factory=list)  # shown in the reader's language
     from_definition_id: int | None = None
 
 
 @dataclass
 class MigrationResult:
     moved: list[int] = field(default_factory=list)
-    skipped: dict[int, list] = field(default_factory=dict)
+    skipped: dict[int, list[LazyText]] = field(default_factory=dict)
 
 
 def _target(campaign_id: int, target_definition_id: int) -> ProcessDefinition:
@@ -57,7 +57,7 @@ def _target(campaign_id: int, target_definition_id: int) -> ProcessDefinition:
     return target
 
 
-def _obstacles(instance: ProcessInstance, target: ProcessDefinition) -> list[str]:
+def _obstacles(instance: ProcessInstance, target: ProcessDefinition) -> list[LazyText]:
     """Why this instance cannot move to the target (empty: it can)."""
     if instance.status != "running":
         return [_l("实例已办结或出错，不能迁移")]
@@ -124,7 +124,7 @@ def migrate(campaign_id: int, target_definition_id: int, instance_ids: list[int]
     return result
 
 
-def _move(campaign_id: int, instance_id: int, target: ProcessDefinition, actor_id: int | None) -> list[str]:
+def _move(campaign_id: int, instance_id: int, target: ProcessDefinition, actor_id: int | None) -> list[LazyText]:
     # populate_existing: the row as locked, not as this session last saw it.
     instance = db.session.scalar(
         select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()

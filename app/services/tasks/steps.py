@@ -14,7 +14,7 @@ from typing import Any
 from app import clock, workdays
 from app.engine import runtime
 from app.errors import Refused
-from app.i18n import _l
+from app.i18n import LazyText, _l
 from app.models import ProcessInstance, Task
 from app.services.ledger import ledger
 
@@ -24,7 +24,7 @@ class StepRefused(Refused):
 
     code = "step_refused"
 
-    def __init__(self, message, field: str | None = None):
+    def __init__(self, message: str | LazyText, field: str | None = None):
         super().__init__(message)
         self.field = field
 
@@ -101,16 +101,20 @@ def _follow_up_review(step: Step) -> dict[str, Any]:
     return {"rebound": "yes", "ledger": ledger.as_process_items(items)}
 
 
+# A form's run-time choices: field ("field" or "group.field") -> [(value, label)].
+Choices = dict[str, list[tuple[str, str]]]
+
+
 @dataclass(frozen=True)
 class StepKind:
     key: str  # the form key: forms/<key>.yaml holds its fields and validation rules
-    apply: Callable[[Step], dict]
+    apply: Callable[[Step], dict[str, Any]]
     reviews: str | None = None  # the unit step whose last submission this one judges
-    choices: Callable[[Task], dict] | None = None  # choices the form fills at run time, by field
+    choices: Callable[[Task], Choices] | None = None  # choices the form fills at run time, by field
     shows_open_items: bool = False  # the page shows how many ledger items are still open
 
 
-def _reopen_choices(task: Task) -> dict:
+def _reopen_choices(task: Task) -> Choices:
     return {"reopen_items": [(str(i.id), f"{i.seq}. {i.title}") for i in ledger.closed_items(task.instance_id)]}
 
 
@@ -130,14 +134,14 @@ def kind_of(form_key: str) -> StepKind | None:
     return KINDS.get(form_key)
 
 
-def apply(step: Step) -> dict:
+def apply(step: Step) -> dict[str, Any]:
     kind = kind_of(step.task.form_key)
     if kind is None:
         raise StepRefused(_l("未知的任务表单：%(key)s", key=step.task.form_key))
     return kind.apply(step)
 
 
-def dynamic_choices(task: Task) -> dict:
+def dynamic_choices(task: Task) -> Choices:
     """The run-time choices of a task's form (empty for most kinds)."""
     kind = kind_of(task.form_key)
     return kind.choices(task) if kind and kind.choices else {}

@@ -11,7 +11,7 @@ from app.errors import DomainError, NotFound, Refused
 from app.extensions import db
 from app.forms import registry as forms
 from app.forms.builder import RectifyForm
-from app.i18n import N_, _l
+from app.i18n import N_, LazyText, _l
 from app.models import Evidence, ProcessInstance, Submission, Task, TaskStatus, User
 from app.models.roles import OVERSEE_ALL_UNITS
 from app.services.escalation import escalations
@@ -41,7 +41,7 @@ class FormInvalid(DomainError):
     status = 422
     code = "form_invalid"
 
-    def __init__(self, form, message=None, status: int | None = None):
+    def __init__(self, form: RectifyForm, message: str | LazyText | None = None, status: int | None = None):
         super().__init__(message or _l("表单有误，请按提示修改"), details=getattr(form, "errors", None) or None,
                          status=status)
         self.form = form
@@ -86,7 +86,7 @@ def done_for_unit(unit_id: int, limit: int = 50) -> list[Task]:
 
 
 def queue(role: str, *, campaign_id: int | None = None, unit_id: int | None = None,
-          form_key: str | None = None, page: int = 1, per_page: int = 50) -> Page:
+          form_key: str | None = None, page: int = 1, per_page: int = 50) -> Page[Task]:
     """Ready tasks of a lane across units, most urgent first, paged (the page clamped to those there are)."""
     query = select(Task).where(Task.role == role, Task.status == TaskStatus.READY)
     if campaign_id:
@@ -101,7 +101,7 @@ def queue(role: str, *, campaign_id: int | None = None, unit_id: int | None = No
     return Page(rows, total, page, per_page)
 
 
-def dynamic_choices(task: Task) -> dict:
+def dynamic_choices(task: Task) -> steps.Choices:
     return steps.dynamic_choices(task)
 
 
@@ -153,7 +153,7 @@ def _store_files(user: User, task: Task, checked: list[evidence.CheckedUpload]) 
         evidence.store(item, unit_id=task.unit_id, instance_id=task.instance_id, task_id=task.id, user_id=user.id)
 
 
-def _check_uploads(form, task: Task) -> list[evidence.CheckedUpload]:
+def _check_uploads(form: RectifyForm, task: Task) -> list[evidence.CheckedUpload]:
     """Every upload against its field's accepted types (by content), the size of a file and the task's
     caps, before anything is stored; refusals go beside their fields and raise FormInvalid."""
     checked: list[evidence.CheckedUpload] = []

@@ -14,9 +14,9 @@ Nothing here commits: the use case that called it owns the transaction.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import CursorResult, bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -169,7 +169,7 @@ def _write_instances(rows: list[dict[str, Any]]) -> None:
     stmt = (update(table)
             .where(table.c.id == bindparam("b_id"), table.c.lock_version == bindparam("b_lock"))
             .values({name: bindparam(name) for name in INSTANCE_COLUMNS}))
-    result = db.session.execute(stmt, rows)
+    result = cast(CursorResult[Any], db.session.execute(stmt, rows))  # an UPDATE's result: a CursorResult
     if result.rowcount != len(rows):
         raise StaleDataError(f"instance save: {result.rowcount} of {len(rows)} instances updated")
 

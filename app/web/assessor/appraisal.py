@@ -1,10 +1,12 @@
 """Appraisal scoring pages: campaigns with a scheme, the ranking (and its .xlsx), one unit's score sheet."""
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.i18n import LazyText
 from app.models.roles import READ_APPRAISALS, SCORE
 from app.services.accounts import units
 from app.services.appraisal import appraisal_schemes, interviews, ranking, ranking_export, score_sheets
@@ -91,7 +93,8 @@ def score_sheet(campaign_id: int, unit_id: int):
     if scheme is None or unit is None:
         abort(404)
     sheet = score_sheets.get_sheet(scheme.id, unit_id)
-    errors, message, status = {}, None, 200
+    errors: Mapping[str, str | LazyText] = {}
+    message, status = None, 200
     values = _stored_values(sheet)
     if request.method == "POST":
         if current_user.role not in SCORE:

@@ -9,7 +9,7 @@ from werkzeug.routing import BuildError
 from app.models.roles import ROLE_LABELS, Role
 
 # Where each role lands after login; earlier endpoints win, missing ones fall back to auth.home.
-HOME_ENDPOINTS = {
+HOME_ENDPOINTS: dict[str, str] = {  # by role; a Role is its str
     Role.UNIT_STAFF: "staff.tasks",
     Role.SUPERVISOR: "supervisor.queue",
     Role.ASSESSOR: "assessor.queue",
@@ -80,7 +80,7 @@ def nav_items() -> list[dict]:
 
 def role_label(role: str) -> str:
     """A role's name for people, in the page's language."""
-    return gettext(ROLE_LABELS[role]) if role in ROLE_LABELS else role
+    return gettext(ROLE_LABELS[Role(role)]) if role in ROLE_LABELS else role
 
 
 def current_locale() -> str:

@@ -27,9 +27,9 @@ def index():
         found = letters.search(unit_id=unit_id) if unit_id else []
         return render_template("letters/list.html", letters=found, filters=None)
     acknowledged = {"yes": True, "no": False}.get(request.args.get("acknowledged", ""))
-    filters = {"campaign": int_arg("campaign"), "unit": int_arg("unit"),
-               "acknowledged": request.args.get("acknowledged", "")}
-    found = letters.search(unit_id=filters["unit"], campaign_id=filters["campaign"], acknowledged=acknowledged)
+    campaign_id, unit_filter = int_arg("campaign"), int_arg("unit")
+    filters = {"campaign": campaign_id, "unit": unit_filter, "acknowledged": request.args.get("acknowledged", "")}
+    found = letters.search(unit_id=unit_filter, campaign_id=campaign_id, acknowledged=acknowledged)
     return render_template("letters/list.html", letters=found, filters=filters,
                            campaigns=campaigns.list_campaigns(), units=units.list_units())
 
