@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.errors import Invalid, reason
@@ -14,7 +14,8 @@ from app.i18n import ITEMS, Joined, LazyText, _l, gettext
 from app.models import Unit
 from app.models.base import N_
 from app.models.unit import UNIT_KINDS
-from app.services.shared import audit, spreadsheets
+from app.services.shared import audit, paging, spreadsheets
+from app.services.shared.paging import Page
 
 KIND_LABELS = {"department": N_("县直单位"), "township": N_("乡镇"), "district": N_("区"), "other": N_("其他")}
 # Spreadsheets from county offices use the Chinese words; a few common variants are accepted too.
@@ -92,20 +93,16 @@ def list_units(kind: str | None = None) -> list[Unit]:
     return list(db.session.scalars(stmt))
 
 
-def page_units(
-    kind: str | None = None, q: str | None = None, page: int = 1, per_page: int = 100
-) -> tuple[list[Unit], int]:
-    """One page of units (a province has ~20,000) and the total matching count."""
+def page_units(kind: str | None = None, q: str | None = None, page: int = 1, per_page: int = 100) -> Page[Unit]:
+    """One page of units (a province has ~20,000), the page clamped to those there are."""
     stmt = select(Unit)
     if kind:
         stmt = stmt.where(Unit.kind == kind)
     if q:
         pattern = f"%{q.strip()}%"
         stmt = stmt.where(Unit.code.like(pattern) | Unit.name.like(pattern))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = max(page, 1)
-    items = db.session.scalars(stmt.order_by(Unit.kind, Unit.code).offset((page - 1) * per_page).limit(per_page))
-    return list(items), total
+    rows, total, page = paging.fetch(stmt, stmt.order_by(Unit.kind, Unit.code), page, per_page)
+    return Page(rows, total, page, per_page)
 
 
 def _snapshot(unit: Unit) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from app.services.accounts.unit_filter import UnitFilter
 from app.services.escalation import escalations as ladder_rungs
 from app.services.escalation import manual_letters
 from app.services.messaging import notifications
-from app.services.shared import audit
+from app.services.shared import audit, paging
 from app.services.shared.paging import Page
 
 INCIDENT_LIMIT = 200
@@ -82,6 +82,7 @@ def escalations(flt: BoardFilter, page: int = 1, per_page: int = 50, now: dateti
     now = now or clock.now()
     base = _escalations_query(flt, now)
     total = db.session.scalar(select(func.count()).select_from(base.with_only_columns(Escalation.id).subquery())) or 0
+    page = paging.clamp(page, total, per_page)
     rows = list(db.session.scalars(
         base.options(contains_eager(Escalation.unit), contains_eager(Escalation.task),
                      contains_eager(Escalation.ledger_item))
@@ -130,6 +131,7 @@ def overdue_tasks(flt: BoardFilter, page: int = 1, per_page: int = 50, now: date
     now = now or clock.now()
     base = _overdue_query(flt, now)
     total = db.session.scalar(select(func.count()).select_from(base.with_only_columns(Task.id).subquery())) or 0
+    page = paging.clamp(page, total, per_page)
     rows = list(db.session.scalars(
         base.options(contains_eager(Task.unit), contains_eager(Task.ledger_item))
         .order_by(Task.due_at, Task.id).limit(per_page).offset((max(page, 1) - 1) * per_page)

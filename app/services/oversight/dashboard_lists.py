@@ -10,16 +10,17 @@ from app.models import Escalation, LedgerItem, Task, Unit
 from app.services.accounts.unit_filter import UnitFilter
 from app.services.escalation import board
 from app.services.oversight.dashboard import LEDGER_STATUSES, day_start, overdue_filter
+from app.services.shared import paging
 from app.services.shared.paging import Page, T
 
 
 def _page(
     query: Select[tuple[T]], order: tuple[Any, ...], page: int, per_page: int, count_column: QueryableAttribute[int]
 ) -> Page[T]:
-    page = max(page, 1)
-    total = db.session.scalar(select(func.count()).select_from(query.with_only_columns(count_column).subquery()))
+    total = db.session.scalar(select(func.count()).select_from(query.with_only_columns(count_column).subquery())) or 0
+    page = paging.clamp(page, total, per_page)
     rows = list(db.session.scalars(query.order_by(*order).limit(per_page).offset((page - 1) * per_page)))
-    return Page(rows, total or 0, page, per_page)
+    return Page(rows, total, page, per_page)
 
 
 def ledger_items(campaign_id: int, units: UnitFilter, source: str | None = None, status: str | None = None,

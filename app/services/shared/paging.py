@@ -21,10 +21,15 @@ class Page(Generic[T]):
         return max((self.total + self.per_page - 1) // self.per_page, 1)
 
 
+def clamp(page_number: int, total: int, per_page: int) -> int:
+    """The page number within the pages there are (page 99 of 3 shows page 3)."""
+    return min(max(page_number, 1), max((total + per_page - 1) // per_page, 1))
+
+
 def fetch(query: Select[Any], ordered: Select[tuple[T]], page_number: int, per_page: int) -> tuple[list[T], int, int]:
     """Count `query`, clamp the page number to the pages there are, and load that page of `ordered`
     (the same query with its ordering and eager loads): (rows, total, page number)."""
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page_number = min(max(page_number, 1), max((total + per_page - 1) // per_page, 1))
+    page_number = clamp(page_number, total, per_page)
     rows = list(db.session.scalars(ordered.offset((page_number - 1) * per_page).limit(per_page)))
     return rows, total, page_number

@@ -9,7 +9,6 @@ from app.forms.safe import SafeForm
 from app.models.roles import ADMINISTER
 from app.models.unit import UNIT_KINDS
 from app.services.accounts import units
-from app.services.shared.paging import Page
 from app.web.authz import role_required
 from app.web.query_args import page_arg
 
@@ -38,9 +37,8 @@ def units_index():
         kind = None
     q = (request.args.get("q") or "").strip()[:64] or None
     page = page_arg()
-    items, total = units.page_units(kind=kind, q=q, page=page, per_page=PER_PAGE)
     return render_template(
-        "admin/units.html", result=Page(items, total, page, PER_PAGE), kind=kind, q=q or "",
+        "admin/units.html", result=units.page_units(kind=kind, q=q, page=page, per_page=PER_PAGE), kind=kind, q=q or "",
         kinds=[(k, units.kind_label(k)) for k in UNIT_KINDS], kind_label=units.kind_label,
     )
 
