@@ -1,4 +1,5 @@
 """Configuration read from the environment; one class per deployment kind."""
+
 import os
 from pathlib import Path
 

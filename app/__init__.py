@@ -1,4 +1,5 @@
 """Application factory."""
+
 import os
 from datetime import time
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The one clock of the application: every 'now' comes from here so tests can move time."""
+
 from datetime import UTC, date, datetime, time
 from typing import overload
 from zoneinfo import ZoneInfo

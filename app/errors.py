@@ -10,6 +10,7 @@ A DomainError carries
 Every exception the services and the engine raise for people derives from it (each keeps its
 own name, so `except` clauses keep working); one handler per surface shows them: pages and JSON
 (app.web.errors) and the command line (app.cli). Imports nothing from Flask."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,8 +25,15 @@ class DomainError(Exception):
     code: str = "invalid"
     default: str = N_("请求有误")  # the message when none is given
 
-    def __init__(self, message: str | LazyText = "", *, code: str | None = None, details: Any = None,
-                 status: int | None = None, **params: Any):
+    def __init__(
+        self,
+        message: str | LazyText = "",
+        *,
+        code: str | None = None,
+        details: Any = None,
+        status: int | None = None,
+        **params: Any,
+    ):
         if isinstance(message, LazyText):
             self.text = message
         else:

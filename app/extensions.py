@@ -1,4 +1,5 @@
 """Extension objects live here so nothing imports the app to reach them."""
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate

@@ -11,6 +11,7 @@ is the Chinese. `make translations` extracts `_l`, `gettext` and `N_` calls into
 
 A LazyText is escaped when a template shows it (unlike Flask-Babel's LazyString, whose text is
 taken as safe markup), so params may carry what people typed."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping

@@ -8,6 +8,7 @@ OWASP's rule is a leading apostrophe, which is what `for_csv` adds; in .xlsx the
 written as text with Excel's own quote prefix (what typing the apostrophe in Excel stores),
 so the office sees the text exactly as typed and nothing runs.
 """
+
 import re
 
 # XML 1.0's Char production, negated: what no .xlsx or .docx may hold.

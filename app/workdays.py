@@ -8,6 +8,7 @@ chinesecalendar package's own data, else the year is uncovered and only weekends
 app.services.calendar loads the stored years and installs the snapshot in every process.
 Pure functions: no Flask, no database.
 """
+
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,9 +30,14 @@ DAY_KINDS = (HOLIDAY, WORKDAY)
 OFFICE, PACKAGE = "office", "package"
 # The package names its holidays in English; offices and the State Council's notice in Chinese.
 PACKAGE_NAMES = {
-    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
-    "Labour Day": "劳动节", "Dragon Boat Festival": "端午节", "National Day": "国庆节",
-    "Mid-autumn Festival": "中秋节", "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
 }
 PACKAGE_VERSION = getattr(chinese_calendar, "__version__", "")
 

@@ -1,4 +1,5 @@
 """Shared set-up for the benchmarks: a fresh database, the deployed process, units, a campaign."""
+
 import json
 import os
 import platform
@@ -21,8 +22,13 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "platform": platform.platform()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+    }
 
 
 def make_app(database_url: str | None = None):
@@ -33,8 +39,11 @@ def make_app(database_url: str | None = None):
 
     workdir = tempfile.mkdtemp(prefix="rectify-bench-")
     url = database_url or f"sqlite:///{workdir}/bench.db"
-    cfg = type("BenchConfig", (Config,), {"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": f"{workdir}/uploads",
-                                          "SESSION_COOKIE_SECURE": False})
+    cfg = type(
+        "BenchConfig",
+        (Config,),
+        {"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": f"{workdir}/uploads", "SESSION_COOKIE_SECURE": False},
+    )
     app = create_app(cfg)
     with app.app_context():
         upgrade()
@@ -53,10 +62,22 @@ def seed_campaign(n_units: int) -> int:
     from app.models import Campaign, CampaignPhase, CampaignUnit, Unit
 
     db.session.execute(insert(Unit), [dict(code=f"U{i:06d}", name=f"单位{i}", kind="township") for i in range(n_units)])
-    campaign = Campaign(doc_number="基准〔2026〕1号", issuer="基准测试", issued_on=date(2026, 11, 1), title="基准测试",
-                        body="", created_at=clock.now())
-    for pos, (key, ends) in enumerate([("deploy", date(2027, 1, 10)), ("self_check", date(2027, 2, 10)),
-                                       ("rectification", date(2027, 5, 31)), ("assessment", date(2027, 6, 30))]):
+    campaign = Campaign(
+        doc_number="基准〔2026〕1号",
+        issuer="基准测试",
+        issued_on=date(2026, 11, 1),
+        title="基准测试",
+        body="",
+        created_at=clock.now(),
+    )
+    for pos, (key, ends) in enumerate(
+        [
+            ("deploy", date(2027, 1, 10)),
+            ("self_check", date(2027, 2, 10)),
+            ("rectification", date(2027, 5, 31)),
+            ("assessment", date(2027, 6, 30)),
+        ]
+    ):
         campaign.phases.append(CampaignPhase(key=key, name=key, position=pos, starts=date(2026, 11, 1), ends=ends))
     db.session.add(campaign)
     db.session.flush()

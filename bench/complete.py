@@ -7,6 +7,7 @@ own JSON (spec embedded, as Spiff stores it), complete the task, run the engine,
 
     python bench/complete.py --tasks 2000
 """
+
 import argparse
 import io
 import time
@@ -54,15 +55,25 @@ def main() -> None:
             if step == "self_check":
                 f = {"summary": "s"}
                 for i in range(3):
-                    f.update({f"ledger-{i}-title": f"问题{i}", f"ledger-{i}-source": "residents",
-                              f"ledger-{i}-measures": "整改", f"ledger-{i}-responsible_leader": "张三",
-                              f"ledger-{i}-responsible_department": "办公室", f"ledger-{i}-deadline": "2027-03-31"})
+                    f.update(
+                        {
+                            f"ledger-{i}-title": f"问题{i}",
+                            f"ledger-{i}-source": "residents",
+                            f"ledger-{i}-measures": "整改",
+                            f"ledger-{i}-responsible_leader": "张三",
+                            f"ledger-{i}-responsible_department": "办公室",
+                            f"ledger-{i}-deadline": "2027-03-31",
+                        }
+                    )
                 return f, {}, {}
             if step == "review_self_check":
                 items = [{"id": i, "seq": i, "due": "2027-03-31T23:59:59+08:00"} for i in range(3)]
                 return {"decision": "accept"}, {}, {"decision": "accept", "ledger": items}
-            return ({"measures_taken": "已整改", "completed_on": "2027-01-05"},
-                    {"evidence": FileStorage(io.BytesIO(b"%PDF-1.4 proof"), "proof.pdf")}, {})
+            return (
+                {"measures_taken": "已整改", "completed_on": "2027-01-05"},
+                {"evidence": FileStorage(io.BytesIO(b"%PDF-1.4 proof"), "proof.pdf")},
+                {},
+            )
 
         service_ms, raw_ms = [], []
         for step in STEPS:
@@ -82,8 +93,9 @@ def main() -> None:
                 t0 = time.perf_counter()
                 wf = SERIALIZER.deserialize_json(full_json)
                 wf.script_engine = SCRIPT_ENGINE  # the diagram's expressions need our functions
-                spiff_task = next(t for t in wf.get_tasks(state=TaskState.READY, manual=True)
-                                  if str(t.id) == task.spiff_task_id)
+                spiff_task = next(
+                    t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task.spiff_task_id
+                )
                 spiff_task.data.update(process_data)
                 spiff_task.run()
                 wf.refresh_timers()

@@ -11,6 +11,7 @@ dashboard only reads these projected rows and never a workflow, so no workflow s
 Measured: each URL requested --repeat times through the app (routing, login check, the aggregate
 queries, JSON or the template), p50 and p95 of the time the server spends on it.
 """
+
 import argparse
 import os
 import random
@@ -27,15 +28,21 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_dashboard"
 CHUNK = 5000
 PASSWORD = "Bench-2026!"
 # Share of units per phase (the rest, 5 %, not started yet).
-PHASE_SHARE = [("deploy", 0.15), ("self_check", 0.20), ("rectification", 0.35), ("assessment", 0.10),
-               ("follow_up", 0.05), ("closed", 0.10)]
+PHASE_SHARE = [
+    ("deploy", 0.15),
+    ("self_check", 0.20),
+    ("rectification", 0.35),
+    ("assessment", 0.10),
+    ("follow_up", 0.05),
+    ("closed", 0.10),
+]
 LEADS = ["县政府办", "县委办", "县发改局", "县财政局", "县住建局", "县自然资源局", "县生态环境局", "县农业农村局"]
 SOURCES = ["residents", "service_users", "self_check", "supervision", "tip_off"]
 
 
 def _chunks(rows: list[dict]):
     for i in range(0, len(rows), CHUNK):
-        yield rows[i:i + CHUNK]
+        yield rows[i : i + CHUNK]
 
 
 def _insert(model, rows: list[dict]) -> None:
@@ -59,40 +66,93 @@ def seed(n_units: int, rng: random.Random) -> int:
 
     now = clock.now()
     start = now - timedelta(days=60)
-    _insert(Unit, [dict(code=f"U{i:06d}", name=f"单位{i}", kind="township" if i % 10 < 7 else "department",
-                        lead_department=LEADS[i % len(LEADS)]) for i in range(n_units)])
-    campaign = Campaign(doc_number="基准〔2026〕看板", issuer="基准测试", issued_on=start.date(), title="看板基准",
-                        body="", status="launched", created_at=start, launched_at=start)
+    _insert(
+        Unit,
+        [
+            dict(
+                code=f"U{i:06d}",
+                name=f"单位{i}",
+                kind="township" if i % 10 < 7 else "department",
+                lead_department=LEADS[i % len(LEADS)],
+            )
+            for i in range(n_units)
+        ],
+    )
+    campaign = Campaign(
+        doc_number="基准〔2026〕看板",
+        issuer="基准测试",
+        issued_on=start.date(),
+        title="看板基准",
+        body="",
+        status="launched",
+        created_at=start,
+        launched_at=start,
+    )
     for pos, (key, _share) in enumerate(PHASE_SHARE[:5]):
-        campaign.phases.append(CampaignPhase(key=key, name=key, position=pos, starts=start.date(),
-                                             ends=start.date() + timedelta(days=30 * (pos + 1))))
+        campaign.phases.append(
+            CampaignPhase(
+                key=key, name=key, position=pos, starts=start.date(), ends=start.date() + timedelta(days=30 * (pos + 1))
+            )
+        )
     db.session.add(campaign)
     db.session.commit()
     unit_ids = list(db.session.scalars(select(Unit.id).order_by(Unit.id)))
     _insert(CampaignUnit, [dict(campaign_id=campaign.id, unit_id=u) for u in unit_ids])
 
     definition_id = processes.latest("rectification").id
-    phases = [rng.choices([p for p, _ in PHASE_SHARE] + [None], [s for _, s in PHASE_SHARE] + [0.05])[0]
-              for _ in unit_ids]
+    phases = [
+        rng.choices([p for p, _ in PHASE_SHARE] + [None], [s for _, s in PHASE_SHARE] + [0.05])[0] for _ in unit_ids
+    ]
     started = [(u, p) for u, p in zip(unit_ids, phases, strict=True) if p]
     instance_ids = []
-    for chunk in _chunks([dict(campaign_id=campaign.id, unit_id=u, definition_id=definition_id,
-                               status="completed" if p == "closed" else "running", phase=p, round=1, state=b"-",
-                               lock_version=1, created_at=start, updated_at=now) for u, p in started]):
-        instance_ids += db.session.scalars(insert(ProcessInstance).returning(ProcessInstance.id,
-                                                                            sort_by_parameter_order=True), chunk).all()
+    for chunk in _chunks(
+        [
+            dict(
+                campaign_id=campaign.id,
+                unit_id=u,
+                definition_id=definition_id,
+                status="completed" if p == "closed" else "running",
+                phase=p,
+                round=1,
+                state=b"-",
+                lock_version=1,
+                created_at=start,
+                updated_at=now,
+            )
+            for u, p in started
+        ]
+    ):
+        instance_ids += db.session.scalars(
+            insert(ProcessInstance).returning(ProcessInstance.id, sort_by_parameter_order=True), chunk
+        ).all()
     db.session.commit()
 
     order = [p for p, _ in PHASE_SHARE]
     tasks, items, escalations = [], [], []
     for (unit_id, phase), instance_id in zip(started, instance_ids, strict=True):
-        base = dict(instance_id=instance_id, campaign_id=campaign.id, unit_id=unit_id, role="unit_staff",
-                    form_key="deploy", created_at=start)
+        base = dict(
+            instance_id=instance_id,
+            campaign_id=campaign.id,
+            unit_id=unit_id,
+            role="unit_staff",
+            form_key="deploy",
+            created_at=start,
+        )
 
         def task(status, due, done=None, phase_key=phase, base=base):
             spiff = str(uuid.UUID(int=rng.getrandbits(128)))
-            tasks.append(dict(base, spiff_task_id=spiff, element_id="step", name="步骤", phase=phase_key,
-                              status=status, due_at=due, completed_at=done))
+            tasks.append(
+                dict(
+                    base,
+                    spiff_task_id=spiff,
+                    element_id="step",
+                    name="步骤",
+                    phase=phase_key,
+                    status=status,
+                    due_at=due,
+                    completed_at=done,
+                )
+            )
             return spiff
 
         # Two finished steps per phase passed; about a third were done late.
@@ -107,26 +167,53 @@ def seed(n_units: int, rng: random.Random) -> int:
                 overdue_days = (now - due).days
                 for level, after in (("reminder", 0), ("letter", 3), ("notice", 10)):
                     if due < now and overdue_days >= after:
-                        escalations.append(dict(instance_id=instance_id, campaign_id=campaign.id, unit_id=unit_id,
-                                                spiff_task_id=spiff, element_id="step", level=level, due_at=due,
-                                                fired_at=due + timedelta(days=after), manual=False,
-                                                status="incident" if rng.random() < 0.01 else "done", attempts=1))
+                        escalations.append(
+                            dict(
+                                instance_id=instance_id,
+                                campaign_id=campaign.id,
+                                unit_id=unit_id,
+                                spiff_task_id=spiff,
+                                element_id="step",
+                                level=level,
+                                due_at=due,
+                                fired_at=due + timedelta(days=after),
+                                manual=False,
+                                status="incident" if rng.random() < 0.01 else "done",
+                                attempts=1,
+                            )
+                        )
         if order.index(phase) >= order.index("rectification"):
             for seq in range(1, 5):
                 status = rng.choice(["rectifying", "rectified", "closed"]) if phase == "rectification" else "closed"
-                items.append(dict(instance_id=instance_id, campaign_id=campaign.id, unit_id=unit_id, seq=seq,
-                                  title=f"问题{seq}", source=rng.choice(SOURCES), measures="整改",
-                                  responsible_leader="张三", responsible_department="办公室",
-                                  deadline=date.today() + timedelta(days=30), status=status, origin="self_check",
-                                  round=1, reopen_count=0, created_at=start,
-                                  closed_at=now if status == "closed" else None))
+                items.append(
+                    dict(
+                        instance_id=instance_id,
+                        campaign_id=campaign.id,
+                        unit_id=unit_id,
+                        seq=seq,
+                        title=f"问题{seq}",
+                        source=rng.choice(SOURCES),
+                        measures="整改",
+                        responsible_leader="张三",
+                        responsible_department="办公室",
+                        deadline=date.today() + timedelta(days=30),
+                        status=status,
+                        origin="self_check",
+                        round=1,
+                        reopen_count=0,
+                        created_at=start,
+                        closed_at=now if status == "closed" else None,
+                    )
+                )
     _insert(Task, tasks)
     _insert(LedgerItem, items)
     _insert(Escalation, escalations)
     db.session.execute(text("ANALYZE"))
     db.session.commit()
-    print(f"seeded {n_units} units, {len(instance_ids)} instances, {len(tasks)} tasks, {len(items)} ledger items, "
-          f"{len(escalations)} escalations")
+    print(
+        f"seeded {n_units} units, {len(instance_ids)} instances, {len(tasks)} tasks, {len(items)} ledger items, "
+        f"{len(escalations)} escalations"
+    )
     return campaign.id
 
 
@@ -149,10 +236,12 @@ def urls(cid: int) -> list[tuple[str, str]]:
     out += [(name, f"/supervise/dashboard/{cid}/figures/{name}.json") for name in figures]
     out += [("page filtered", f"/supervise/dashboard?campaign={cid}&{filtered}")]
     out += [(f"{name} filtered", f"/supervise/dashboard/{cid}/figures/{name}.json?{filtered}") for name in figures]
-    out += [("list: matrix red in rectification", f"/admin/campaigns/{cid}/matrix?phase=rectification&light=red"),
-            ("list: ledger items closed", f"/supervise/dashboard/{cid}/items?status=closed&source=residents"),
-            ("list: overdue a week ago", f"/supervise/dashboard/{cid}/overdue?day={date.today() - timedelta(days=7)}"),
-            ("list: escalations", f"/supervise/dashboard/{cid}/escalations?level=letter")]
+    out += [
+        ("list: matrix red in rectification", f"/admin/campaigns/{cid}/matrix?phase=rectification&light=red"),
+        ("list: ledger items closed", f"/supervise/dashboard/{cid}/items?status=closed&source=residents"),
+        ("list: overdue a week ago", f"/supervise/dashboard/{cid}/overdue?day={date.today() - timedelta(days=7)}"),
+        ("list: escalations", f"/supervise/dashboard/{cid}/escalations?level=letter"),
+    ]
     return out
 
 

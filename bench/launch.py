@@ -1,7 +1,8 @@
 """Launch a campaign of N units on a fresh SQLite database: instances per second, stored bytes per instance.
 
-    python bench/launch.py --units 20000
+python bench/launch.py --units 20000
 """
+
 import argparse
 import time
 

@@ -11,6 +11,7 @@ Measured: the idle sweep (a sweep at a moment before any timer is due: the same 
 same table, finding nothing), then one real sweep that advances the M due instances and carries
 out their reminders.
 """
+
 import argparse
 import multiprocessing
 import os
@@ -51,11 +52,16 @@ def make_campaign(title: str, deploy_ends: date, ladder: dict | None = None) -> 
         created_at=clock.now(),
         ladder=ladder or {},
     )
-    phases = [("deploy", deploy_ends), ("self_check", deploy_ends + timedelta(days=60)),
-              ("rectification", deploy_ends + timedelta(days=150)), ("assessment", deploy_ends + timedelta(days=180))]
+    phases = [
+        ("deploy", deploy_ends),
+        ("self_check", deploy_ends + timedelta(days=60)),
+        ("rectification", deploy_ends + timedelta(days=150)),
+        ("assessment", deploy_ends + timedelta(days=180)),
+    ]
     for pos, (key, ends) in enumerate(phases):
-        campaign.phases.append(CampaignPhase(key=key, name=key, position=pos, starts=ends - timedelta(days=30),
-                                             ends=ends))
+        campaign.phases.append(
+            CampaignPhase(key=key, name=key, position=pos, starts=ends - timedelta(days=30), ends=ends)
+        )
     db.session.add(campaign)
     db.session.commit()
     return campaign.id
@@ -91,20 +97,48 @@ def insert_instances(campaign_id: int, unit_ids: list[int], tpl) -> None:
     definition_id = processes.latest("rectification").id
     now = clock.now()
     for i in range(0, len(unit_ids), CHUNK):
-        chunk = unit_ids[i:i + CHUNK]
+        chunk = unit_ids[i : i + CHUNK]
         db.session.execute(insert(CampaignUnit), [dict(campaign_id=campaign_id, unit_id=u) for u in chunk])
         ids = db.session.scalars(
             insert(ProcessInstance).returning(ProcessInstance.id, sort_by_parameter_order=True),
-            [dict(campaign_id=campaign_id, unit_id=u, definition_id=definition_id, status="running", phase=phase,
-                  round=1, state=state, lock_version=1, next_timer_at=next_timer, created_at=now, updated_at=now)
-             for u in chunk],
+            [
+                dict(
+                    campaign_id=campaign_id,
+                    unit_id=u,
+                    definition_id=definition_id,
+                    status="running",
+                    phase=phase,
+                    round=1,
+                    state=state,
+                    lock_version=1,
+                    next_timer_at=next_timer,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for u in chunk
+            ],
         ).all()
-        db.session.execute(insert(Task), [
-            dict(instance_id=i_id, campaign_id=campaign_id, unit_id=u, spiff_task_id=r.spiff_id,
-                 element_id=r.element_id, name=r.name, role=r.lane or "", form_key=r.form_key or "",
-                 phase=r.phase or phase, status="ready", due_at=r.due_at, created_at=now)
-            for i_id, u in zip(ids, chunk, strict=True) for r in ready
-        ])
+        db.session.execute(
+            insert(Task),
+            [
+                dict(
+                    instance_id=i_id,
+                    campaign_id=campaign_id,
+                    unit_id=u,
+                    spiff_task_id=r.spiff_id,
+                    element_id=r.element_id,
+                    name=r.name,
+                    role=r.lane or "",
+                    form_key=r.form_key or "",
+                    phase=r.phase or phase,
+                    status="ready",
+                    due_at=r.due_at,
+                    created_at=now,
+                )
+                for i_id, u in zip(ids, chunk, strict=True)
+                for r in ready
+            ],
+        )
         db.session.commit()
 
 
@@ -117,15 +151,27 @@ def seed(n_open: int, n_due: int) -> datetime:
     from app.models import ProcessInstance, Unit, User
 
     today = clock.today()
-    db.session.execute(insert(Unit), [dict(code=f"U{i:06d}", name=f"单位{i}", kind="township")
-                                      for i in range(n_open + n_due)])
+    db.session.execute(
+        insert(Unit), [dict(code=f"U{i:06d}", name=f"单位{i}", kind="township") for i in range(n_open + n_due)]
+    )
     unit_ids = list(db.session.scalars(select(Unit.id).order_by(Unit.id)))
     open_units, due_units = unit_ids[:n_open], unit_ids[n_open:]
     # Staff for the due units, so each reminder notifies someone.
     if due_units:
-        db.session.execute(insert(User), [dict(username=f"s{u}", display_name=f"联络员{u}", password_hash="-",
-                                               role="unit_staff", unit_id=u, active=True)
-                                          for u in due_units])
+        db.session.execute(
+            insert(User),
+            [
+                dict(
+                    username=f"s{u}",
+                    display_name=f"联络员{u}",
+                    password_hash="-",
+                    role="unit_staff",
+                    unit_id=u,
+                    active=True,
+                )
+                for u in due_units
+            ],
+        )
     db.session.commit()
 
     open_campaign = make_campaign("1", today + timedelta(days=45))
@@ -136,8 +182,7 @@ def seed(n_open: int, n_due: int) -> datetime:
         ends = today - timedelta(days=5)
         while True:
             due_campaign = make_campaign(f"2-{ends}", ends, ladder)
-            tpl = template(due_campaign, datetime.combine(ends - timedelta(days=20), datetime.min.time(),
-                                                          UTC))
+            tpl = template(due_campaign, datetime.combine(ends - timedelta(days=20), datetime.min.time(), UTC))
             if tpl[3] is not None and tpl[3] <= clock.now():
                 break
             ends -= timedelta(days=1)  # a holiday pushed the reminder past today
@@ -145,8 +190,9 @@ def seed(n_open: int, n_due: int) -> datetime:
     db.session.execute(text("ANALYZE"))
     db.session.commit()
     now = clock.now()
-    due = db.session.scalar(select(func.count()).select_from(ProcessInstance)
-                            .where(ProcessInstance.next_timer_at <= now))
+    due = db.session.scalar(
+        select(func.count()).select_from(ProcessInstance).where(ProcessInstance.next_timer_at <= now)
+    )
     assert due == n_due, (due, n_due)
     first = db.session.scalar(select(func.min(ProcessInstance.next_timer_at)))
     db.session.rollback()
@@ -197,8 +243,9 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=1000, help="of which due now")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--idle-runs", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=1,
-                        help="scheduler processes sweeping at once (SKIP LOCKED shares the work)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="scheduler processes sweeping at once (SKIP LOCKED shares the work)"
+    )
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_URL)
     args = parser.parse_args()
     assert 0 <= args.due <= args.instances
@@ -243,8 +290,9 @@ def main() -> None:
         if args.workers > 1:
             db.session.remove()
             sweep, per_worker = parallel_sweep(app, args.workers, args.batch_size)
-            result = timers.TickResult(advanced=sum(r[0] for r in per_worker),
-                                       escalations_done=sum(r[2] for r in per_worker))
+            result = timers.TickResult(
+                advanced=sum(r[0] for r in per_worker), escalations_done=sum(r[2] for r in per_worker)
+            )
             result.failed = [None] * sum(r[1] for r in per_worker)
             print(f"workers (advanced, failed, escalations): {per_worker}")
         else:
@@ -262,15 +310,18 @@ def main() -> None:
         delivered = sum(delivering)
 
     print(f"machine: {machine()}")
-    print(f"database: {url.split('@')[-1]}; {args.instances} open instances, {args.due} due; "
-          f"set-up {seeded:.1f} s; batch {args.batch_size}")
-    print(f"idle sweep: p50 {statistics.median(idle):.2f} ms, max {max(idle):.2f} ms, "
-          f"{idle_statements:.0f} statements")
+    print(
+        f"database: {url.split('@')[-1]}; {args.instances} open instances, {args.due} due; "
+        f"set-up {seeded:.1f} s; batch {args.batch_size}"
+    )
+    print(f"idle sweep: p50 {statistics.median(idle):.2f} ms, max {max(idle):.2f} ms, {idle_statements:.0f} statements")
     if args.workers > 1:
         print(f"sweep by {args.workers} processes at once: {sweep:.2f} s")
     else:
-        print(f"sweep: {sweep:.2f} s ({result.batches} batches, {statements} statements): advancing "
-              f"{sweep - delivered:.2f} s, carrying out {result.escalations_done} reminders {delivered:.2f} s")
+        print(
+            f"sweep: {sweep:.2f} s ({result.batches} batches, {statements} statements): advancing "
+            f"{sweep - delivered:.2f} s, carrying out {result.escalations_done} reminders {delivered:.2f} s"
+        )
     tag = f"{args.instances}_open_{args.due}_due" + (f"_{args.workers}_workers" if args.workers > 1 else "")
     emit("sweep", f"idle_ms_p50@{tag}", round(statistics.median(idle), 2), "ms")
     emit("sweep", f"idle_ms_max@{tag}", round(max(idle), 2), "ms")

@@ -2,6 +2,7 @@
 
 The project itself is not a package (`packages = []`; it runs from the work tree), so
 installing only its requirements skips a needless build and an egg-info in the tree."""
+
 import tomllib
 from pathlib import Path
 

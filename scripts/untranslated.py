@@ -1,4 +1,5 @@
 """Report catalog entries that still lack an English translation (after `make translations`)."""
+
 import sys
 
 from babel.messages.pofile import read_po

@@ -1,5 +1,6 @@
 """Fixtures: a real database (SQLite file, or PostgreSQL when DATABASE_URL says so),
 schema built by the migrations, emptied after every test."""
+
 import os
 import re
 

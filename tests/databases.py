@@ -1,5 +1,6 @@
 """Databases for parallel runs: under pytest-xdist every worker (gw0, gw1, ...) has its own, so
 workers never see each other's rows; serial runs use the configured database itself."""
+
 import contextlib
 import os
 

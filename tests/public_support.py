@@ -1,4 +1,5 @@
 """Helpers for the public site and the tip box: residents drive them through the HTTP client."""
+
 import io
 import re
 
@@ -28,8 +29,13 @@ def publish(campaign_id: int) -> tuple[str, dict[int, str]]:
 
 
 def tip_fields(unit_slug: str, **overrides) -> dict:
-    fields = {"unit": unit_slug, "project": "文化广场", "description": "广场占用耕地，规模超标。",
-              "place": "镇政府东侧", "contact": ""}
+    fields = {
+        "unit": unit_slug,
+        "project": "文化广场",
+        "description": "广场占用耕地，规模超标。",
+        "place": "镇政府东侧",
+        "contact": "",
+    }
     fields.update(overrides)
     return fields
 
@@ -42,9 +48,13 @@ def post_tip(client, campaign_slug: str, fields: dict, photos=(), remote_addr: s
         form.add("photos", FileStorage(io.BytesIO(content), filename=name, content_type="application/octet-stream"))
     body, length, boundary = stream_encode_multipart(form)
     try:
-        return client.post(url, input_stream=body, content_length=length,
-                           content_type=f'multipart/form-data; boundary="{boundary}"',
-                           environ_base={"REMOTE_ADDR": remote_addr})
+        return client.post(
+            url,
+            input_stream=body,
+            content_length=length,
+            content_type=f'multipart/form-data; boundary="{boundary}"',
+            environ_base={"REMOTE_ADDR": remote_addr},
+        )
     finally:
         # A body the app refused unread (too large) would otherwise stay open in a temporary file.
         body.close()

@@ -1,4 +1,5 @@
 """Helpers for driving campaigns through the service layer in tests."""
+
 import io
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -25,10 +26,18 @@ PHASES = [
 ]
 
 
-def make_campaign(unit_ids: list[int], doc_number: str = "测政发〔2026〕1号", phases=None,
-                  ladder: dict | None = None) -> int:
-    campaign = Campaign(doc_number=doc_number, issuer="测试县人民政府办公室", issued_on=date(2026, 11, 1),
-                        title="测试专项整治", body="", created_at=clock.now(), ladder=ladder or {})
+def make_campaign(
+    unit_ids: list[int], doc_number: str = "测政发〔2026〕1号", phases=None, ladder: dict | None = None
+) -> int:
+    campaign = Campaign(
+        doc_number=doc_number,
+        issuer="测试县人民政府办公室",
+        issued_on=date(2026, 11, 1),
+        title="测试专项整治",
+        body="",
+        created_at=clock.now(),
+        ladder=ladder or {},
+    )
     for pos, (key, name, starts, ends) in enumerate(phases or PHASES):
         campaign.phases.append(CampaignPhase(key=key, name=name, position=pos, starts=starts, ends=ends))
     db.session.add(campaign)
@@ -79,25 +88,44 @@ def submit(app, user_id: int, task_id: int, fields: dict, files: dict | None = N
         return tasks.complete(user, task_id, form, lock)
 
 
-DEPLOY = {"meeting_date": "2026-11-20", "attendance": "25", "attendees": "全体班子成员",
-          "group_head": "张三", "group_members": "李四、王五"}
+DEPLOY = {
+    "meeting_date": "2026-11-20",
+    "attendance": "25",
+    "attendees": "全体班子成员",
+    "group_head": "张三",
+    "group_members": "李四、王五",
+}
 
 
 def ledger_rows(*titles: str, deadline: str = "2027-03-31") -> dict:
     fields = {}
     for i, title in enumerate(titles):
-        fields.update({f"ledger-{i}-title": title, f"ledger-{i}-source": "residents",
-                       f"ledger-{i}-measures": "制定整改方案并落实", f"ledger-{i}-responsible_leader": "张三",
-                       f"ledger-{i}-responsible_department": "办公室", f"ledger-{i}-deadline": deadline})
+        fields.update(
+            {
+                f"ledger-{i}-title": title,
+                f"ledger-{i}-source": "residents",
+                f"ledger-{i}-measures": "制定整改方案并落实",
+                f"ledger-{i}-responsible_leader": "张三",
+                f"ledger-{i}-responsible_department": "办公室",
+                f"ledger-{i}-deadline": deadline,
+            }
+        )
     return fields
 
 
 def rows(prefix: str, *titles: str, deadline: str = "2027-05-31") -> dict:
     fields = {}
     for i, title in enumerate(titles):
-        fields.update({f"{prefix}-{i}-title": title, f"{prefix}-{i}-source": "supervision",
-                       f"{prefix}-{i}-measures": "补充整改", f"{prefix}-{i}-responsible_leader": "张三",
-                       f"{prefix}-{i}-responsible_department": "办公室", f"{prefix}-{i}-deadline": deadline})
+        fields.update(
+            {
+                f"{prefix}-{i}-title": title,
+                f"{prefix}-{i}-source": "supervision",
+                f"{prefix}-{i}-measures": "补充整改",
+                f"{prefix}-{i}-responsible_leader": "张三",
+                f"{prefix}-{i}-responsible_department": "办公室",
+                f"{prefix}-{i}-deadline": deadline,
+            }
+        )
     return fields
 
 

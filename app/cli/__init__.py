@@ -3,6 +3,7 @@
 A DomainError a command does not handle itself ends the command as a click error: its message
 on stderr ("错误：…", in the source language: a command has no reader's locale) and exit status
 1, never a traceback."""
+
 import functools
 from collections.abc import Callable
 from typing import Any

@@ -1,4 +1,5 @@
 """`flask calendar`: the working-day calendar (节假日安排) on the command line."""
+
 from pathlib import Path
 
 import click
@@ -39,8 +40,9 @@ def _saved(result) -> None:
 
 @group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--year", type=click.IntRange(2000, 2100), default=None,
-              help="文件所属年份（文件只含一年的日期时可不填）")
+@click.option(
+    "--year", type=click.IntRange(2000, 2100), default=None, help="文件所属年份（文件只含一年的日期时可不填）"
+)
 @click.option("--note", default="", help="说明，如所依据的通知文号")
 def import_command(file: Path, year: int | None, note: str):
     """Import a year's arrangement: CSV (UTF-8 or GBK) or .xlsx with 日期, 类型 (放假 / 调休上班), 名称.
@@ -100,8 +102,10 @@ def seed_command():
     result = calendar.seed()
     years = sorted(result.inserted + result.updated)
     if years:
-        click.echo(f"已写入内置节假日数据（chinesecalendar {workdays.PACKAGE_VERSION}）："
-                   f"新增{len(result.inserted)}年，更新{len(result.updated)}年（{years[0]}–{years[-1]}）")
+        click.echo(
+            f"已写入内置节假日数据（chinesecalendar {workdays.PACKAGE_VERSION}）："
+            f"新增{len(result.inserted)}年，更新{len(result.updated)}年（{years[0]}–{years[-1]}）"
+        )
     else:
         click.echo(f"内置节假日数据（chinesecalendar {workdays.PACKAGE_VERSION}）已是最新，未作改动")
     if result.office:

@@ -1,4 +1,5 @@
 """`flask campaign ...`: create a campaign from a notice file, enrol units, launch."""
+
 from datetime import date
 from pathlib import Path
 
@@ -31,9 +32,13 @@ def _campaign_or_exit(ref: str):
 
 
 @group.command("create")
-@click.option("--notice", "notice_file", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="通知 YAML 文件（格式见 app/demo/data/notice-2014-54.yaml）")
+@click.option(
+    "--notice",
+    "notice_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="通知 YAML 文件（格式见 app/demo/data/notice-2014-54.yaml）",
+)
 @click.option("--self-check-until", callback=_date, help="自查自纠阶段截止日期（通知未写明时）")
 @click.option("--follow-up-on", callback=_date, help="回头看日期")
 @click.option("--shift-to-today", is_flag=True, help="平移全部日期，使第一个阶段从今天开始（演示用）")
@@ -54,8 +59,13 @@ def create(notice_file, self_check_until, follow_up_on, shift_to_today):
 
 @group.command("enrol")
 @click.argument("campaign_ref", metavar="CAMPAIGN")
-@click.option("--units", "selection", default="all", show_default=True,
-              help="all | kind:township | kind:department | codes:T01,T02")
+@click.option(
+    "--units",
+    "selection",
+    default="all",
+    show_default=True,
+    help="all | kind:township | kind:department | codes:T01,T02",
+)
 def enrol(campaign_ref, selection):
     """Enrol units in a campaign (id or doc number); already enrolled units are skipped."""
     campaign = _campaign_or_exit(campaign_ref)

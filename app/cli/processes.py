@@ -19,8 +19,10 @@ def deploy_command():
         raise SystemExit(1) from None
     for definition, created in results:
         state = "新版本" if created else "未变化"
-        click.echo(f"{definition.filename}: {definition.process_key} v{definition.version} "
-                   f"({state}, {definition.content_hash[:12]})")
+        click.echo(
+            f"{definition.filename}: {definition.process_key} v{definition.version} "
+            f"({state}, {definition.content_hash[:12]})"
+        )
 
 
 @group.command("list")
@@ -29,8 +31,10 @@ def list_command():
     from app.services.design import designer
 
     for v in reversed(designer.versions()):
-        click.echo(f"{v.process_key} v{v.version} {v.deployed_at:%Y-%m-%d %H:%M} {v.content_hash[:12]} {v.filename} "
-                   f"{v.deployed_by or '系统'} 运行中 {v.running_instances}")
+        click.echo(
+            f"{v.process_key} v{v.version} {v.deployed_at:%Y-%m-%d %H:%M} {v.content_hash[:12]} {v.filename} "
+            f"{v.deployed_by or '系统'} 运行中 {v.running_instances}"
+        )
 
 
 @group.command("lint")

@@ -24,8 +24,9 @@ def tick_command(batch_size: int):
 
 
 @group.command("run")
-@click.option("--interval", type=click.IntRange(min=1), default=None,
-              help="两次巡检之间的秒数（默认取配置 SCHEDULER_INTERVAL）")
+@click.option(
+    "--interval", type=click.IntRange(min=1), default=None, help="两次巡检之间的秒数（默认取配置 SCHEDULER_INTERVAL）"
+)
 @click.option("--batch-size", default=100, show_default=True, type=click.IntRange(min=1), help="每批推进的实例数")
 def run_command(interval: int | None, batch_size: int):
     """Run the scheduler in this process until SIGTERM or Ctrl-C: a sweep every interval."""

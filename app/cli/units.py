@@ -1,4 +1,5 @@
 """`flask units ...`: import the unit roster from CSV/XLSX."""
+
 from pathlib import Path
 
 import click

@@ -1,4 +1,5 @@
 """`flask users ...`: create and list accounts from the command line."""
+
 import click
 from flask.cli import AppGroup
 
@@ -12,8 +13,13 @@ group = AppGroup("users", help="用户管理 (users)")
 @click.option("--unit", "unit_code", default=None, help="所属单位代码（unit_staff 必填）")
 @click.option("--name", "display_name", default=None, help="显示名（默认同用户名）")
 @click.option("--email", default=None)
-@click.option("--must-change/--no-must-change", "must_change", default=True, show_default=True,
-              help="首次登录须修改密码（管理员设置的初始密码）")
+@click.option(
+    "--must-change/--no-must-change",
+    "must_change",
+    default=True,
+    show_default=True,
+    help="首次登录须修改密码（管理员设置的初始密码）",
+)
 def create(username, password, role, unit_code, display_name, email, must_change):
     """Create a user. The password must meet the policy (config.py PASSWORD_*); the user changes it
     at the first login unless --no-must-change."""
@@ -26,8 +32,13 @@ def create(username, password, role, unit_code, display_name, email, must_change
             raise click.ClickException(f"单位不存在：{unit_code}")
         unit_id = unit.id
     user = users.create_user(
-        username=username, password=password, role=role,
-        display_name=display_name or username, unit_id=unit_id, email=email, must_change_password=must_change,
+        username=username,
+        password=password,
+        role=role,
+        display_name=display_name or username,
+        unit_id=unit_id,
+        email=email,
+        must_change_password=must_change,
     )
     click.echo(f"已创建用户 {user.username}（{user.role}）id={user.id}")
     if must_change:

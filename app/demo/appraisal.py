@@ -1,5 +1,6 @@
 """Demo appraisal: the 100-point scheme attached to the demo campaign and a few units scored,
 so the ranking page shows ranks, a tie (并列) and the units flagged for an interview (约谈)."""
+
 from decimal import Decimal
 
 from app.services.accounts import units

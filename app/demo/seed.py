@@ -4,6 +4,7 @@ Everything goes through the services (forms validated, evidence stored, audit wr
 if people had done it, so every page has something true to show. Idempotent: a second
 run finds the campaign and changes nothing.
 """
+
 import io
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,15 +36,29 @@ ROLE_USERS = [
 ]
 # How far each unit gets in the demo (unit code -> target), so every page has something.
 TARGETS = {
-    "T01": "deploy", "T02": "deploy", "D01": "deploy", "D02": "deploy",
-    "T03": "self_check", "T04": "self_check", "D03": "self_check",
-    "T05": "review", "T06": "review", "D04": "review",
-    "T07": "returned", "D05": "returned",
-    "T08": "rectifying", "T09": "rectifying", "D06": "rectifying", "T10": "rectifying",
-    "T11": "verifying", "D07": "verifying",
-    "T12": "assessment", "D08": "assessment",
+    "T01": "deploy",
+    "T02": "deploy",
+    "D01": "deploy",
+    "D02": "deploy",
+    "T03": "self_check",
+    "T04": "self_check",
+    "D03": "self_check",
+    "T05": "review",
+    "T06": "review",
+    "D04": "review",
+    "T07": "returned",
+    "D05": "returned",
+    "T08": "rectifying",
+    "T09": "rectifying",
+    "D06": "rectifying",
+    "T10": "rectifying",
+    "T11": "verifying",
+    "D07": "verifying",
+    "T12": "assessment",
+    "D08": "assessment",
     "T13": "remedial",
-    "T14": "follow_up", "D09": "follow_up",
+    "T14": "follow_up",
+    "D09": "follow_up",
     "T15": "closed",
 }
 
@@ -102,11 +117,15 @@ def _open_to_residents(campaign_id: int, admin_id: int) -> None:
     """Publish the campaign (开门整治) and leave one resident's tip waiting in the tip box."""
     campaign = disclosure.set_published(campaign_id, True, admin_id)
     unit_slug = tips.unit_choices(campaign_id)[0][0]
-    tips.submit(campaign, tips.TipInput(
-        unit_slug=unit_slug, project="镇区入口景观牌坊",
-        description="镇区入口新建的景观牌坊占用了农田，周边道路却坑洼不平，群众意见很大。",
-        place="镇区入口S217旁",
-    ))
+    tips.submit(
+        campaign,
+        tips.TipInput(
+            unit_slug=unit_slug,
+            project="镇区入口景观牌坊",
+            description="镇区入口新建的景观牌坊占用了农田，周边道路却坑洼不平，群众意见很大。",
+            place="镇区入口S217旁",
+        ),
+    )
 
 
 # ---------------------------------------------------------------- driving units
@@ -132,8 +151,13 @@ class _Driver:
         self.staff = ids[f"staff_{instance.unit.code.lower()}"]
 
     def ready(self, element_id: str):
-        return [t for t in tasks.open_for_unit(self.instance.unit_id) + tasks.queue(Role.SUPERVISOR, unit_id=self.instance.unit_id).rows
-                + tasks.queue(Role.ASSESSOR, unit_id=self.instance.unit_id).rows if t.element_id == element_id]
+        return [
+            t
+            for t in tasks.open_for_unit(self.instance.unit_id)
+            + tasks.queue(Role.SUPERVISOR, unit_id=self.instance.unit_id).rows
+            + tasks.queue(Role.ASSESSOR, unit_id=self.instance.unit_id).rows
+            if t.element_id == element_id
+        ]
 
     def do(self, element_id: str, user_id: int, fields: dict, files: dict | None = None, pick=0) -> None:
         task = self.ready(element_id)[pick]
@@ -148,9 +172,13 @@ class _Driver:
 
 
 def _deploy_fields(unit_name: str) -> dict:
-    return {"meeting_date": (clock.today() - timedelta(days=50)).isoformat(), "attendance": "23",
-            "attendees": f"{unit_name}班子成员、各股室负责人", "group_head": "主要负责人",
-            "group_members": "分管负责人、办公室主任、财务股长"}
+    return {
+        "meeting_date": (clock.today() - timedelta(days=50)).isoformat(),
+        "attendance": "23",
+        "attendees": f"{unit_name}班子成员、各股室负责人",
+        "group_head": "主要负责人",
+        "group_members": "分管负责人、办公室主任、财务股长",
+    }
 
 
 def _self_check_fields(offset_days: list[int]) -> dict:
@@ -159,11 +187,16 @@ def _self_check_fields(offset_days: list[int]) -> dict:
     source_codes = {"服务对象": "service_users", "居民群众": "residents", "自查自纠": "self_check"}
     fields = {"summary": "对照“四个对照”逐项排查本单位建设项目，列出问题清单。"}
     for i, p in enumerate(projects[:2]):
-        fields.update({
-            f"projects-{i}-name": p["name"], f"projects-{i}-kind": p["kind"], f"projects-{i}-status": p["status"],
-            f"projects-{i}-investment": str(p["investment_10k_yuan"]), f"projects-{i}-verdict": p["verdict"],
-            f"projects-{i}-findings": p["findings"],
-        })
+        fields.update(
+            {
+                f"projects-{i}-name": p["name"],
+                f"projects-{i}-kind": p["kind"],
+                f"projects-{i}-status": p["status"],
+                f"projects-{i}-investment": str(p["investment_10k_yuan"]),
+                f"projects-{i}-verdict": p["verdict"],
+                f"projects-{i}-findings": p["findings"],
+            }
+        )
         for breach in p["breaches"]:
             fields[f"projects-{i}-{breach}"] = "y"
         if p["investment_10k_yuan"] >= 1000:
@@ -188,8 +221,18 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
 
     sup, assessor = ids["supervisor"], ids["assessor"]
     instances = db.session.query(ProcessInstance).filter_by(campaign_id=campaign_id).all()
-    order = ["deploy", "self_check", "review", "returned", "rectifying", "verifying", "assessment", "remedial",
-             "follow_up", "closed"]
+    order = [
+        "deploy",
+        "self_check",
+        "review",
+        "returned",
+        "rectifying",
+        "verifying",
+        "assessment",
+        "remedial",
+        "follow_up",
+        "closed",
+    ]
     for instance in instances:
         target = TARGETS.get(instance.unit.code, "deploy")
         level = order.index(target)
@@ -230,8 +273,12 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
         if level < 6:
             continue
         while d.ready("rectify_item"):
-            d.do("rectify_item", d.staff, {"measures_taken": "已整改到位", "completed_on": clock.today().isoformat()},
-                 {"evidence": _file("整改佐证.pdf", "整改佐证材料")})
+            d.do(
+                "rectify_item",
+                d.staff,
+                {"measures_taken": "已整改到位", "completed_on": clock.today().isoformat()},
+                {"evidence": _file("整改佐证.pdf", "整改佐证材料")},
+            )
             d.do("verify_item", sup, {"decision": "close", "check_type": "document_review"})
         if level < 7:
             continue
@@ -263,5 +310,7 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
 
 def logins() -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = [(u, r, n) for u, r, n in ROLE_USERS]
-    rows += [(f"staff_{code.lower()}", Role.UNIT_STAFF, f"{code} 单位联络员") for code in ("T01", "T03", "T07", "T08", "T13")]
+    rows += [
+        (f"staff_{code.lower()}", Role.UNIT_STAFF, f"{code} 单位联络员") for code in ("T01", "T03", "T07", "T08", "T13")
+    ]
     return rows

@@ -3,6 +3,7 @@
 Compares what each element means (name, lane, form, timers, conditions, operation, flows...),
 not the text, so moving a shape or reordering the XML is no change.
 """
+
 from dataclasses import dataclass, field
 
 from app.i18n import ITEMS, PHRASES, Joined, LazyText, _l
@@ -124,8 +125,14 @@ def diff(old_xml: bytes, new_xml: bytes) -> VersionDiff:
             details.append(_l("类型：%(before)s → %(after)s", before=_type(el), after=_type(new_el)))
         for aspect in list(before) + [a for a in after if a not in before]:
             if before.get(aspect, "") != after.get(aspect, ""):
-                details.append(_l("%(aspect)s：%(before)s → %(after)s", aspect=aspect,
-                                  before=_shown(before.get(aspect)), after=_shown(after.get(aspect))))
+                details.append(
+                    _l(
+                        "%(aspect)s：%(before)s → %(after)s",
+                        aspect=aspect,
+                        before=_shown(before.get(aspect)),
+                        after=_shown(after.get(aspect)),
+                    )
+                )
         if details:
             result.changed.append(_change(element_id, new_el, details))
     return result

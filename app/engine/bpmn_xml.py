@@ -3,6 +3,7 @@
 Works on the XML itself (not SpiffWorkflow's specs) so lint and diff can name every element
 of any modeler's file, including ones SpiffWorkflow would refuse to parse.
 """
+
 from collections.abc import Iterator
 
 from lxml import etree
@@ -18,23 +19,58 @@ SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN, "bpmndi": BPMNDI, "spiffworkflow": SPIFF}
 
 FLOW_NODES = {
-    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-    "task", "userTask", "serviceTask", "scriptTask", "manualTask", "sendTask", "receiveTask",
-    "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
-    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "task",
+    "userTask",
+    "serviceTask",
+    "scriptTask",
+    "manualTask",
+    "sendTask",
+    "receiveTask",
+    "businessRuleTask",
+    "callActivity",
+    "subProcess",
+    "transaction",
+    "adHocSubProcess",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+    "complexGateway",
 }
 SCOPES = {"process", "subProcess", "transaction", "adHocSubProcess"}
 # A timer definition's kind, and how a message names it.
 TIMER_KINDS = {"timeDate": _l("定时日期"), "timeDuration": _l("定时时长"), "timeCycle": _l("定时周期")}
 TYPE_NAMES = {
-    "startEvent": _l("开始事件"), "endEvent": _l("结束事件"), "intermediateCatchEvent": _l("中间捕获事件"),
-    "intermediateThrowEvent": _l("中间抛出事件"), "boundaryEvent": _l("边界事件"), "task": _l("任务"),
-    "userTask": _l("用户任务"), "serviceTask": _l("服务任务"), "scriptTask": _l("脚本任务"),
-    "manualTask": _l("手工任务"), "sendTask": _l("发送任务"), "receiveTask": _l("接收任务"),
-    "businessRuleTask": _l("业务规则任务"), "callActivity": _l("调用活动"), "subProcess": _l("子流程"),
-    "transaction": _l("事务子流程"), "adHocSubProcess": _l("自由子流程"), "exclusiveGateway": _l("排他网关"),
-    "parallelGateway": _l("并行网关"), "inclusiveGateway": _l("包容网关"), "eventBasedGateway": _l("事件网关"),
-    "complexGateway": _l("复杂网关"), "sequenceFlow": _l("顺序流"), "process": _l("流程"), "lane": _l("泳道"),
+    "startEvent": _l("开始事件"),
+    "endEvent": _l("结束事件"),
+    "intermediateCatchEvent": _l("中间捕获事件"),
+    "intermediateThrowEvent": _l("中间抛出事件"),
+    "boundaryEvent": _l("边界事件"),
+    "task": _l("任务"),
+    "userTask": _l("用户任务"),
+    "serviceTask": _l("服务任务"),
+    "scriptTask": _l("脚本任务"),
+    "manualTask": _l("手工任务"),
+    "sendTask": _l("发送任务"),
+    "receiveTask": _l("接收任务"),
+    "businessRuleTask": _l("业务规则任务"),
+    "callActivity": _l("调用活动"),
+    "subProcess": _l("子流程"),
+    "transaction": _l("事务子流程"),
+    "adHocSubProcess": _l("自由子流程"),
+    "exclusiveGateway": _l("排他网关"),
+    "parallelGateway": _l("并行网关"),
+    "inclusiveGateway": _l("包容网关"),
+    "eventBasedGateway": _l("事件网关"),
+    "complexGateway": _l("复杂网关"),
+    "sequenceFlow": _l("顺序流"),
+    "process": _l("流程"),
+    "lane": _l("泳道"),
 }
 
 

@@ -5,6 +5,7 @@ expression is checked against the allow-list, script tasks and pre/post scripts 
 refused, service tasks must name a registered operation, and every user task must name
 a form that exists and sit in a lane that is a known role.
 """
+
 import hashlib
 import json
 import pickle
@@ -60,8 +61,11 @@ def parse(xml: bytes, filename: str, known_forms: set[str], limits: Limits | Non
         for ts in s.task_specs.values():
             if isinstance(ts, UserTask):
                 props = (ts.extensions or {}).get("properties", {})
-                user_tasks.append(UserTaskInfo(ts.bpmn_id, ts.bpmn_name or ts.bpmn_id, ts.lane,
-                                               props.get("form_key"), props.get("phase")))
+                user_tasks.append(
+                    UserTaskInfo(
+                        ts.bpmn_id, ts.bpmn_name or ts.bpmn_id, ts.lane, props.get("form_key"), props.get("phase")
+                    )
+                )
     workflow = BpmnWorkflow(spec, subprocess_specs)
     spec_dict = SERIALIZER.to_dict(workflow)
     bundle = {"spec": spec_dict["spec"], "subprocess_specs": spec_dict["subprocess_specs"]}

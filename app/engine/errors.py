@@ -1,5 +1,6 @@
 """Errors the engine raises to the services, with messages fit for people (app.i18n texts,
 translated where they are shown: the engine imports no Flask)."""
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,8 +39,13 @@ class Problem:
 
     def as_json(self) -> dict[str, Any]:
         """For a JSON answer (the message is put into words when the answer is written)."""
-        return {"file": self.file, "element_id": self.element_id, "severity": self.severity,
-                "message": self.message, "code": self.code}
+        return {
+            "file": self.file,
+            "element_id": self.element_id,
+            "severity": self.severity,
+            "message": self.message,
+            "code": self.code,
+        }
 
 
 class EngineError(DomainError):
@@ -60,9 +66,7 @@ class DiagramError(EngineError):
     code = "diagram_invalid"
 
     def __init__(self, problems: Sequence[Problem | str | LazyText]):
-        self.items: list[Problem] = [
-            p if isinstance(p, Problem) else Problem("", None, "error", p) for p in problems
-        ]
+        self.items: list[Problem] = [p if isinstance(p, Problem) else Problem("", None, "error", p) for p in problems]
         super().__init__(Joined([p.text() for p in self.items]), details=[p.as_json() for p in self.items])
 
     @property

@@ -5,6 +5,7 @@ could run any code. Here every expression is parsed to an AST, checked against a
 allow-list at deploy time, and evaluated by walking the tree: no eval, no imports, no
 dunder attributes, no calls outside a few pure functions, and bounded sizes.
 """
+
 import ast
 import operator
 import re
@@ -63,8 +64,20 @@ _UNARY_OPS: dict[type[ast.unaryop], Callable[[Any], Any]] = {
 # Constructs that can run without bound (powers, loops in comprehensions, functions):
 # refused as an attack, not as a mistake.
 _UNBOUNDED = (
-    ast.Pow, ast.LShift, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda,
-    ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Starred, ast.JoinedStr, ast.FormattedValue,
+    ast.Pow,
+    ast.LShift,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.Lambda,
+    ast.NamedExpr,
+    ast.Await,
+    ast.Yield,
+    ast.YieldFrom,
+    ast.Starred,
+    ast.JoinedStr,
+    ast.FormattedValue,
 )
 # A %-format width or precision beyond this builds huge strings ('%0999999999d' % 1).
 MAX_FORMAT_WIDTH = 100
@@ -94,19 +107,48 @@ def later(*values: str | None) -> str | None:
 
 
 FUNCTIONS = {
-    "len": len, "int": int, "float": float, "str": str, "bool": bool, "abs": abs,
-    "min": min, "max": max, "round": round, "sum": sum, "any": any, "all": all,
-    "ladder_at": ladder_at, "later": later,
+    "len": len,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "round": round,
+    "sum": sum,
+    "any": any,
+    "all": all,
+    "ladder_at": ladder_at,
+    "later": later,
 }
 CONSTANTS = {"True": True, "False": False, "None": None}
 # The only method calls allowed: read-only lookups on data.
 METHODS = {"get", "keys", "values", "items", "startswith", "endswith", "lower", "upper", "strip"}
 
 _ALLOWED_NODES = (
-    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.BinOp, ast.UnaryOp, ast.Compare,
-    ast.IfExp, ast.Call, ast.Name, ast.Load, ast.Constant, ast.Subscript, ast.Slice,
-    ast.Attribute, ast.List, ast.Tuple, ast.Dict, ast.keyword,
-    *_BIN_OPS, *_CMP_OPS, *_UNARY_OPS,
+    ast.Expression,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Call,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Subscript,
+    ast.Slice,
+    ast.Attribute,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.keyword,
+    *_BIN_OPS,
+    *_CMP_OPS,
+    *_UNARY_OPS,
 )
 
 
@@ -125,7 +167,9 @@ def parse(expression: str) -> ast.Expression:
     nodes = list(ast.walk(tree))
     for node in nodes:  # attacks first, so they are named as such whatever else is wrong
         if isinstance(node, _UNBOUNDED):
-            raise ExpressionError(_l("表达式中不允许使用 %(name)s（可能无限制地运行）", name=type(node).__name__), unsafe=True)
+            raise ExpressionError(
+                _l("表达式中不允许使用 %(name)s（可能无限制地运行）", name=type(node).__name__), unsafe=True
+            )
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             raise ExpressionError(_l("表达式中不允许访问属性 %(name)s", name=node.attr), unsafe=True)
         if isinstance(node, ast.Name) and node.id.startswith("_"):
@@ -152,8 +196,7 @@ def parse(expression: str) -> ast.Expression:
 def _check_operands(node: ast.BinOp) -> None:
     sides = (node.left, node.right)
     if isinstance(node.op, ast.Mult) and any(
-        isinstance(s, (ast.List, ast.Tuple)) or isinstance(s, ast.Constant) and isinstance(s.value, str)
-        for s in sides
+        isinstance(s, (ast.List, ast.Tuple)) or isinstance(s, ast.Constant) and isinstance(s.value, str) for s in sides
     ):
         raise ExpressionError(_l("表达式中不允许重复序列"), unsafe=True)
     if isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str):
@@ -169,7 +212,8 @@ def _check_format(template: str) -> None:
 def names(tree: ast.Expression) -> set[str]:
     """The data names an expression reads (functions and constants left out)."""
     return {
-        node.id for node in ast.walk(tree)
+        node.id
+        for node in ast.walk(tree)
         if isinstance(node, ast.Name) and node.id not in FUNCTIONS and node.id not in CONSTANTS
     }
 

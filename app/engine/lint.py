@@ -11,6 +11,7 @@ completing a step writes (app/services/tasks/steps.py), and the names the diagra
 (multi-instance items and collections, message variables, operation result variables, data
 objects). tests/unit/test_lint.py checks both lists against the services that fill them.
 """
+
 import ast
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -30,16 +31,39 @@ from . import expressions, operations, xml_safety
 from .errors import Problem
 
 ROLES = ("unit_staff", "supervisor", "assessor")
-LAUNCH_DATA = frozenset({
-    "campaign_id", "deadlines", "follow_up_at", "ledger_done", "ladder", "self_check_redo_due", "item_redo_due",
-})
+LAUNCH_DATA = frozenset(
+    {
+        "campaign_id",
+        "deadlines",
+        "follow_up_at",
+        "ledger_done",
+        "ladder",
+        "self_check_redo_due",
+        "item_redo_due",
+    }
+)
 STEP_DATA = frozenset({"decision", "verdict", "rebound", "verification", "ledger"})
 KNOWN_DATA = LAUNCH_DATA | STEP_DATA
 # Task properties (spiffworkflow:property) that hold expressions.
 EXPRESSION_PROPERTIES = ("due",)
 # Codes of problems that make an upload a refused code deployment, not a diagram to fix.
-TRUST_CODES = frozenset({"size", "doctype", "entity", "external_entity", "not_xml", "not_bpmn", "script",
-                         "unsafe_expression", "elements", "depth", "parse_time", "xinclude", "external_reference"})
+TRUST_CODES = frozenset(
+    {
+        "size",
+        "doctype",
+        "entity",
+        "external_entity",
+        "not_xml",
+        "not_bpmn",
+        "script",
+        "unsafe_expression",
+        "elements",
+        "depth",
+        "parse_time",
+        "xinclude",
+        "external_reference",
+    }
+)
 # A timer cycle must repeat a stated number of times (at most Limits.max_cardinality) at least this
 # often apart: each repetition of a cycle on a non-interrupting boundary event starts another branch
 # (a reminder, a letter) for as long as the step stays open, and the scheduler sweeps every 30 s.
@@ -71,8 +95,9 @@ def lint(xml: bytes, filename: str, known_forms: set[str], limits: xml_safety.Li
         return Report([Problem(filename, None, "error", exc.text, exc.code)])
     root = tree.getroot()
     if not (bx.is_bpmn(root) and bx.local(root) == "definitions"):
-        return Report([Problem(filename, None, "error", _l("不是 BPMN 2.0 流程图（根元素应为 bpmn:definitions）"),
-                               "not_bpmn")])
+        return Report(
+            [Problem(filename, None, "error", _l("不是 BPMN 2.0 流程图（根元素应为 bpmn:definitions）"), "not_bpmn")]
+        )
     linter = _Linter(filename, root, known_forms, limits.max_cardinality)
     report = Report(linter.run())
     if not report.errors:
@@ -90,15 +115,14 @@ def _build(report: Report, tree: etree._ElementTree, filename: str, process_key:
     except Exception as exc:  # noqa: BLE001 - untrusted input in a third-party parser: refuse, never crash
         report.process_key = report.spec = report.subprocess_specs = None
         element_id = getattr(exc, "id", None) or None
-        report.problems.append(Problem(filename, element_id, "error", _l("流程图无法解析：%(error)s", error=str(exc)),
-                                       "parse"))
+        report.problems.append(
+            Problem(filename, element_id, "error", _l("流程图无法解析：%(error)s", error=str(exc)), "parse")
+        )
         return
     for spec in [report.spec, *report.subprocess_specs.values()]:
         for ts in spec.task_specs.values():
             if isinstance(ts, ScriptTask) or getattr(ts, "prescript", None) or getattr(ts, "postscript", None):
                 report.problems.append(Problem(filename, ts.bpmn_id, "error", _l("不允许在流程图中运行脚本"), "script"))
-
-
 
 
 class _Linter:
@@ -126,15 +150,25 @@ class _Linter:
         if not processes:
             self.add(None, _l("文件中没有流程（bpmn:process）"), "executable")
         elif not roots:
-            self.add(processes[0], _l("流程%(process)s未标记为可执行（isExecutable），不能部署，只能查看",
-                                      process=bx.label(processes[0])), "executable")
+            self.add(
+                processes[0],
+                _l("流程%(process)s未标记为可执行（isExecutable），不能部署，只能查看", process=bx.label(processes[0])),
+                "executable",
+            )
         for extra in roots[1:]:
-            self.add(extra, _l("流程%(process)s也是可执行的：一个文件只能有一个可执行的主流程", process=bx.label(extra)),
-                     "executable")
+            self.add(
+                extra,
+                _l("流程%(process)s也是可执行的：一个文件只能有一个可执行的主流程", process=bx.label(extra)),
+                "executable",
+            )
         for other in processes:
             if roots and not bx.is_executable(other) and other.get("id") not in called:
-                self.add(other, _l("流程%(process)s未标记为可执行，部署时将被忽略", process=bx.label(other)),
-                         "not_executable", "warning")
+                self.add(
+                    other,
+                    _l("流程%(process)s未标记为可执行，部署时将被忽略", process=bx.label(other)),
+                    "not_executable",
+                    "warning",
+                )
         if not bx.has_di(self.root):
             self.add(None, _l("文件没有图形信息（BPMN DI），设计器中无法显示"), "no_di", "warning")
         if roots:
@@ -151,15 +185,27 @@ class _Linter:
             owner = _owner(el)
             where = bx.label(owner) if owner is not None else ""
             if bx.is_bpmn(el) and name == "scriptTask":
-                self.add(el, _l("%(element)s是脚本任务：不允许在流程图中运行脚本，请改用服务任务调用已登记的操作",
-                                element=bx.label(el)), "script")
+                self.add(
+                    el,
+                    _l(
+                        "%(element)s是脚本任务：不允许在流程图中运行脚本，请改用服务任务调用已登记的操作",
+                        element=bx.label(el),
+                    ),
+                    "script",
+                )
             elif name in _SCRIPT_ELEMENTS and not (owner is not None and bx.local(owner) == "scriptTask"):
-                self.add(owner, _l("%(element)s包含脚本或监听器（%(name)s）：不允许在流程图中运行代码",
-                                   element=where, name=name), "script")
+                self.add(
+                    owner,
+                    _l("%(element)s包含脚本或监听器（%(name)s）：不允许在流程图中运行代码", element=where, name=name),
+                    "script",
+                )
             language = (el.get("language") or el.get("scriptFormat") or "").strip()
             if language and name != "scriptTask" and language.lower() not in _PYTHON:
-                self.add(owner, _l("%(element)s使用了 %(language)s 表达式：只允许本平台的表达式",
-                                   element=where, language=language), "script")
+                self.add(
+                    owner,
+                    _l("%(element)s使用了 %(language)s 表达式：只允许本平台的表达式", element=where, language=language),
+                    "script",
+                )
 
     def unsafe_expressions(self) -> None:
         for owner, what, expression in self.all_expressions(self.root):
@@ -167,9 +213,17 @@ class _Linter:
                 expressions.parse(expression)
             except expressions.ExpressionError as exc:
                 if exc.unsafe:
-                    self.add(owner, _l("%(element)s的%(what)s「%(expression)s」不被允许（可能危害服务器，已拒绝）：%(error)s",
-                                       element=bx.label(owner), what=what, expression=_short(expression),
-                                       error=exc.text), "unsafe_expression")
+                    self.add(
+                        owner,
+                        _l(
+                            "%(element)s的%(what)s「%(expression)s」不被允许（可能危害服务器，已拒绝）：%(error)s",
+                            element=bx.label(owner),
+                            what=what,
+                            expression=_short(expression),
+                            error=exc.text,
+                        ),
+                        "unsafe_expression",
+                    )
 
     def all_expressions(self, scope: bx.Element) -> Iterator[tuple[bx.Element, str | LazyText, str]]:
         """(owner element, what, expression) for every expression under scope."""
@@ -234,39 +288,79 @@ class _Linter:
         elif kind == "serviceTask":
             self.service_task(node)
         elif kind == "businessRuleTask":
-            self.add(node, _l("%(element)s是业务规则任务（DMN）：本平台不支持，请改用服务任务", element=bx.label(node)),
-                     "unsupported")
+            self.add(
+                node,
+                _l("%(element)s是业务规则任务（DMN）：本平台不支持，请改用服务任务", element=bx.label(node)),
+                "unsupported",
+            )
         elif kind == "callActivity":
             called = self.processes.get((node.get("calledElement") or "").strip())
             if called is None:
-                self.add(node, _l("%(element)s调用的流程「%(called)s」不在本文件中", element=bx.label(node),
-                                  called=node.get("calledElement") or _l("未指定")), "call_activity")
+                self.add(
+                    node,
+                    _l(
+                        "%(element)s调用的流程「%(called)s」不在本文件中",
+                        element=bx.label(node),
+                        called=node.get("calledElement") or _l("未指定"),
+                    ),
+                    "call_activity",
+                )
             elif not bx.is_executable(called):
-                self.add(node, _l("%(element)s调用的流程%(called)s未标记为可执行（isExecutable）", element=bx.label(node),
-                                  called=bx.label(called)), "call_activity")
+                self.add(
+                    node,
+                    _l(
+                        "%(element)s调用的流程%(called)s未标记为可执行（isExecutable）",
+                        element=bx.label(node),
+                        called=bx.label(called),
+                    ),
+                    "call_activity",
+                )
         elif kind == "exclusiveGateway":
             self.gateway(node)
 
     def user_task(self, node: bx.Element, props: dict[str, str]) -> None:
         form_key = props.get("form_key")
         if not form_key:
-            self.add(node, _l("%(element)s是用户任务，但没有设置表单（form_key 属性）", element=bx.label(node)), "form_key")
+            self.add(
+                node, _l("%(element)s是用户任务，但没有设置表单（form_key 属性）", element=bx.label(node)), "form_key"
+            )
         elif form_key not in self.known_forms:
-            self.add(node, _l("%(element)s使用的表单 %(form)s 在 forms/ 中不存在", element=bx.label(node), form=form_key),
-                     "form_key")
+            self.add(
+                node,
+                _l("%(element)s使用的表单 %(form)s 在 forms/ 中不存在", element=bx.label(node), form=form_key),
+                "form_key",
+            )
         lane = bx.lane_of(node, self.lanes)
         if lane not in ROLES:
-            self.add(node, _l("%(element)s所在泳道「%(lane)s」不是已知角色（%(roles)s）", element=bx.label(node),
-                              lane=lane or _l("无"), roles=Joined(ROLES, ITEMS)), "lane")
+            self.add(
+                node,
+                _l(
+                    "%(element)s所在泳道「%(lane)s」不是已知角色（%(roles)s）",
+                    element=bx.label(node),
+                    lane=lane or _l("无"),
+                    roles=Joined(ROLES, ITEMS),
+                ),
+                "lane",
+            )
 
     def service_task(self, node: bx.Element) -> None:
         operator = bx.service_operator(node)
         if operator is None or not operator.get("id"):
-            self.add(node, _l("%(element)s是服务任务，但没有指定要调用的操作（可选：%(operations)s）",
-                              element=bx.label(node), operations=Joined(sorted(operations.names()), ITEMS)), "operation")
+            self.add(
+                node,
+                _l(
+                    "%(element)s是服务任务，但没有指定要调用的操作（可选：%(operations)s）",
+                    element=bx.label(node),
+                    operations=Joined(sorted(operations.names()), ITEMS),
+                ),
+                "operation",
+            )
         elif operator.get("id") not in operations.names():
-            self.add(node, _l("%(element)s调用了未登记的操作 %(operation)s", element=bx.label(node),
-                              operation=operator.get("id")), "operation")
+            self.add(
+                node,
+                _l("%(element)s调用了未登记的操作 %(operation)s", element=bx.label(node), operation=operator.get("id")),
+                "operation",
+            )
 
     def gateway(self, node: bx.Element) -> None:
         outgoing = [f for f in self.root.iter(f"{{{bx.BPMN}}}sequenceFlow") if f.get("sourceRef") == node.get("id")]
@@ -274,8 +368,11 @@ class _Linter:
             return
         default = node.get("default")
         if default and default not in {f.get("id") for f in outgoing}:
-            self.add(node, _l("%(element)s的默认路径 %(default)s 不是它的出口顺序流", element=bx.label(node),
-                              default=default), "gateway_default")
+            self.add(
+                node,
+                _l("%(element)s的默认路径 %(default)s 不是它的出口顺序流", element=bx.label(node), default=default),
+                "gateway_default",
+            )
             default = None
         conditions: list[str] = []
         for flow in outgoing:
@@ -283,29 +380,61 @@ class _Linter:
                 continue
             condition = bx.condition(flow)
             if condition is None:
-                self.add(flow, _l("从排他网关%(gateway)s出发的顺序流%(flow)s既没有条件，也不是默认路径",
-                                  gateway=bx.label(node), flow=bx.label(flow)), "condition_missing")
+                self.add(
+                    flow,
+                    _l(
+                        "从排他网关%(gateway)s出发的顺序流%(flow)s既没有条件，也不是默认路径",
+                        gateway=bx.label(node),
+                        flow=bx.label(flow),
+                    ),
+                    "condition_missing",
+                )
             else:
                 conditions.append(condition)
         if not default and not _exhaustive(conditions):
-            self.add(node, _l("排他网关%(gateway)s没有默认路径，且无法证明各条件覆盖所有情况：请设置默认路径",
-                              gateway=bx.label(node)), "gateway_default")
+            self.add(
+                node,
+                _l(
+                    "排他网关%(gateway)s没有默认路径，且无法证明各条件覆盖所有情况：请设置默认路径",
+                    gateway=bx.label(node),
+                ),
+                "gateway_default",
+            )
 
-    def expression(self, owner: bx.Element, what: str | LazyText, expression: str,
-                   hint: str | LazyText = "") -> ast.Expression | None:
+    def expression(
+        self, owner: bx.Element, what: str | LazyText, expression: str, hint: str | LazyText = ""
+    ) -> ast.Expression | None:
         try:
             tree = expressions.parse(expression)
         except expressions.ExpressionError as exc:
             if not exc.unsafe:  # unsafe ones are reported once, by unsafe_expressions()
-                self.add(owner, _l("%(element)s的%(what)s「%(expression)s」不被允许：%(error)s%(hint)s",
-                                   element=bx.label(owner), what=what, expression=_short(expression), error=exc.text,
-                                   hint=hint), "expression")
+                self.add(
+                    owner,
+                    _l(
+                        "%(element)s的%(what)s「%(expression)s」不被允许：%(error)s%(hint)s",
+                        element=bx.label(owner),
+                        what=what,
+                        expression=_short(expression),
+                        error=exc.text,
+                        hint=hint,
+                    ),
+                    "expression",
+                )
             return None
         unknown = expressions.names(tree) - self.known
         if unknown:
-            self.add(owner, _l("%(element)s的%(what)s「%(expression)s」使用了未知的流程数据：%(names)s%(hint)s",
-                               element=bx.label(owner), what=what, expression=_short(expression),
-                               names=Joined(sorted(unknown), ITEMS), hint=hint), "unknown_data")
+            self.add(
+                owner,
+                _l(
+                    "%(element)s的%(what)s「%(expression)s」使用了未知的流程数据：%(names)s%(hint)s",
+                    element=bx.label(owner),
+                    what=what,
+                    expression=_short(expression),
+                    names=Joined(sorted(unknown), ITEMS),
+                    hint=hint,
+                ),
+                "unknown_data",
+            )
             return None
         return tree
 
@@ -314,7 +443,7 @@ class _Linter:
         if not expression:
             self.add(node, _l("%(element)s的%(what)s为空", element=bx.label(node), what=what), "timer")
             return
-        hint: str | LazyText = _l("（ISO 8601 值须加引号，如 \"P3D\"）") if _ISO_LIKE.match(expression) else ""
+        hint: str | LazyText = _l('（ISO 8601 值须加引号，如 "P3D"）') if _ISO_LIKE.match(expression) else ""
         tree = self.expression(node, what, expression, hint)
         if tree is None or not isinstance(tree.body, ast.Constant):
             return
@@ -329,14 +458,29 @@ class _Linter:
             else:
                 cycle = TimerEventDefinition.parse_iso_recurring_interval(value)
         except Exception:  # noqa: BLE001 - the library's ISO parsers raise several kinds
-            self.add(node, _l("%(element)s的%(what)s「%(expression)s」不是有效的 ISO 8601 值", element=bx.label(node),
-                              what=what, expression=_short(expression)), "timer")
+            self.add(
+                node,
+                _l(
+                    "%(element)s的%(what)s「%(expression)s」不是有效的 ISO 8601 值",
+                    element=bx.label(node),
+                    what=what,
+                    expression=_short(expression),
+                ),
+                "timer",
+            )
             return
         if kind == "timeCycle":
             self.cycle(node, what, value, *cycle)
 
-    def cycle(self, node: bx.Element, what: str | LazyText, value: str, repeats: int, start: datetime | None,
-              interval: timedelta) -> None:
+    def cycle(
+        self,
+        node: bx.Element,
+        what: str | LazyText,
+        value: str,
+        repeats: int,
+        start: datetime | None,
+        interval: timedelta,
+    ) -> None:
         """A cycle repeats a stated, bounded number of times, at least MIN_CYCLE_INTERVAL apart."""
         where = _l("%(element)s的%(what)s「%(value)s」", element=bx.label(node), what=what, value=_short(value))
         if interval <= timedelta(0):
@@ -344,11 +488,26 @@ class _Linter:
         elif interval < MIN_CYCLE_INTERVAL:
             self.add(node, _l("%(where)s间隔不足 1 分钟：请写明更长的间隔，如 R3/P1D", where=where), "timer_cycle")
         if repeats < 0:
-            self.add(node, _l("%(where)s没有写明重复次数（将无限重复）：请写明次数，如 R3/P1D，最多 %(max)d 次",
-                              where=where, max=self.max_cardinality), "timer_cycle")
+            self.add(
+                node,
+                _l(
+                    "%(where)s没有写明重复次数（将无限重复）：请写明次数，如 R3/P1D，最多 %(max)d 次",
+                    where=where,
+                    max=self.max_cardinality,
+                ),
+                "timer_cycle",
+            )
         elif repeats > self.max_cardinality:
-            self.add(node, _l("%(where)s重复 %(repeats)d 次，超过了上限 %(max)d 次",
-                              where=where, repeats=repeats, max=self.max_cardinality), "timer_cycle")
+            self.add(
+                node,
+                _l(
+                    "%(where)s重复 %(repeats)d 次，超过了上限 %(max)d 次",
+                    where=where,
+                    repeats=repeats,
+                    max=self.max_cardinality,
+                ),
+                "timer_cycle",
+            )
 
     def cardinality(self, node: bx.Element) -> None:
         """A multi-instance cardinality the diagram states (no process data in it) is at most the limit;
@@ -367,9 +526,16 @@ class _Linter:
         except (ArithmeticError, TypeError, ValueError):
             value = None
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= self.max_cardinality:
-            self.add(node, _l("%(where)s的循环次数「%(expression)s」不是 0 到 %(max)d 之间的整数，已拒绝",
-                              where=bx.label(node), expression=_short(expression), max=self.max_cardinality),
-                     "cardinality")
+            self.add(
+                node,
+                _l(
+                    "%(where)s的循环次数「%(expression)s」不是 0 到 %(max)d 之间的整数，已拒绝",
+                    where=bx.label(node),
+                    expression=_short(expression),
+                    max=self.max_cardinality,
+                ),
+                "cardinality",
+            )
 
     # -- structure: reachability and ends, per scope
     def graph(self, scope: bx.Element) -> None:
@@ -406,9 +572,13 @@ class _Linter:
             if i not in reached:
                 self.add(node, _l("%(element)s从开始事件无法到达", element=bx.label(node)), "unreachable")
             elif i in dead_ends:
-                self.add(node, _l("%(element)s没有出口顺序流：这条路径不能到达结束事件", element=bx.label(node)), "no_end")
+                self.add(
+                    node, _l("%(element)s没有出口顺序流：这条路径不能到达结束事件", element=bx.label(node)), "no_end"
+                )
             elif i not in finishing and i not in explained:
-                self.add(node, _l("从%(element)s出发无法到达结束事件（路径陷入循环）", element=bx.label(node)), "no_end")
+                self.add(
+                    node, _l("从%(element)s出发无法到达结束事件（路径陷入循环）", element=bx.label(node)), "no_end"
+                )
 
 
 def _node_expressions(el: bx.Element) -> Iterator[tuple[str | LazyText, str, str | None]]:

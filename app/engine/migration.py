@@ -13,6 +13,7 @@ version no longer has are cut out of the tree (their children move up to their p
 state is stored without its spec, so it may only name elements the new version has; the
 history of what was done stays in the application's own tables.
 """
+
 from collections.abc import Iterator
 from copy import deepcopy
 from typing import Any
@@ -31,15 +32,39 @@ from .serialization import SERIALIZER, dump_state
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 FINISHED = TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR
 # Attributes a running task may see change under it.
-FOLLOWABLE = {"bpmn_name", "description", "documentation", "inputs", "outputs", "lane", "lookahead",
-              "position", "trigger_specs"}
+FOLLOWABLE = {
+    "bpmn_name",
+    "description",
+    "documentation",
+    "inputs",
+    "outputs",
+    "lane",
+    "lookahead",
+    "position",
+    "trigger_specs",
+}
 ATTRIBUTE_NAMES = {
-    "event_definition": N_("定时或事件定义"), "extensions": N_("表单、期限或阶段等属性"), "typename": N_("元素类型"),
-    "cardinality": N_("多实例设置"), "condition": N_("多实例完成条件"), "data_input": N_("多实例输入"), "data_output": N_("多实例输出"),
-    "input_item": N_("多实例输入项"), "output_item": N_("多实例输出项"), "task_spec": N_("多实例内容"), "cancel_activity": N_("是否中断"),
-    "prescript": N_("前置脚本"), "postscript": N_("后置脚本"), "operation_name": N_("操作"), "operation_params": N_("操作参数"),
-    "cond_task_specs": N_("条件"), "default_task_spec": N_("默认路径"), "manual": N_("任务类型"),
-    "io_specification": N_("输入输出"), "data_input_associations": N_("数据输入"), "data_output_associations": N_("数据输出"),
+    "event_definition": N_("定时或事件定义"),
+    "extensions": N_("表单、期限或阶段等属性"),
+    "typename": N_("元素类型"),
+    "cardinality": N_("多实例设置"),
+    "condition": N_("多实例完成条件"),
+    "data_input": N_("多实例输入"),
+    "data_output": N_("多实例输出"),
+    "input_item": N_("多实例输入项"),
+    "output_item": N_("多实例输出项"),
+    "task_spec": N_("多实例内容"),
+    "cancel_activity": N_("是否中断"),
+    "prescript": N_("前置脚本"),
+    "postscript": N_("后置脚本"),
+    "operation_name": N_("操作"),
+    "operation_params": N_("操作参数"),
+    "cond_task_specs": N_("条件"),
+    "default_task_spec": N_("默认路径"),
+    "manual": N_("任务类型"),
+    "io_specification": N_("输入输出"),
+    "data_input_associations": N_("数据输入"),
+    "data_output_associations": N_("数据输出"),
 }
 
 
@@ -53,8 +78,7 @@ def _doing(task: SpiffTask) -> LazyText:
 
 
 def _element(spec: Any) -> LazyText:
-    return _l("「%(name)s」（%(id)s）", name=spec.bpmn_name or spec.bpmn_id or spec.name,
-              id=spec.bpmn_id or spec.name)
+    return _l("「%(name)s」（%(id)s）", name=spec.bpmn_name or spec.bpmn_id or spec.name, id=spec.bpmn_id or spec.name)
 
 
 def _pairs(workflow: BpmnWorkflow, spec: Any, subprocess_specs: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
@@ -88,8 +112,14 @@ def _blockers(workflow: BpmnWorkflow, spec: Any, subprocess_specs: dict[str, Any
                 out.append(_l("%(element)s%(doing)s，但在新版本中已删除", element=_element(ts), doing=_doing(task)))
             elif set(changed.get(ts, [])) - FOLLOWABLE:
                 names = sorted({ATTRIBUTE_NAMES.get(a, a) for a in changed[ts] if a not in FOLLOWABLE})
-                out.append(_l("%(element)s%(doing)s，但新版本修改了它的%(what)s", element=_element(ts),
-                              doing=_doing(task), what=Joined([LazyText(n) for n in names], ITEMS)))
+                out.append(
+                    _l(
+                        "%(element)s%(doing)s，但新版本修改了它的%(what)s",
+                        element=_element(ts),
+                        doing=_doing(task),
+                        what=Joined([LazyText(n) for n in names], ITEMS),
+                    )
+                )
     unique = list(dict.fromkeys(reasons))
     return unique or list(dict.fromkeys(internal))
 
@@ -126,7 +156,7 @@ def _cut_unknown(wf: Any, new_spec: Any) -> None:
             for child in task.children:
                 child.parent = parent
             at = parent._children.index(task.id)
-            parent._children[at:at + 1] = list(task._children)
+            parent._children[at : at + 1] = list(task._children)
             del wf.tasks[task.id]
         elif not task.has_state(ACTIVE):
             for gone in list(task):

@@ -5,6 +5,7 @@ JSON-serialisable result (stored in the task data under the result variable). Si
 effects on the database are not done here (the engine knows no database): an operation
 appends effects to the context, which the calling service applies in its own transaction.
 """
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,13 +56,18 @@ def _escalate(ctx: OperationContext, level: str) -> dict[str, Any]:
         raise ValueError(f"{level}: the service task must follow a boundary event on a user task")
     raw_item = ctx.task_data.get("item")
     item = raw_item if isinstance(raw_item, dict) else {}
-    ctx.effects.append(Effect("escalate", {
-        "level": level,
-        "spiff_task_id": ctx.attached_task_id,
-        "element_id": ctx.attached_element_id,
-        "ledger_item_id": item.get("id"),
-        "due": ctx.attached_due,
-    }))
+    ctx.effects.append(
+        Effect(
+            "escalate",
+            {
+                "level": level,
+                "spiff_task_id": ctx.attached_task_id,
+                "element_id": ctx.attached_element_id,
+                "ledger_item_id": item.get("id"),
+                "due": ctx.attached_due,
+            },
+        )
+    )
     return {"level": level}
 
 

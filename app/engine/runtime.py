@@ -1,4 +1,5 @@
 """Running workflows: start, load, complete user tasks, deliver messages, fire timers."""
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -209,17 +210,26 @@ class Run:
                 new = task.workflow.script_engine.evaluate(task, definition.expression)
                 before, after = parse_due(old), parse_due(new)
             except (expressions.ExpressionError, SpiffWorkflowException, ValueError, TypeError) as exc:
-                raise EngineError(_l("定时器“%(name)s”重新计算失败：%(error)s",
-                                     name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                                     error=reason(exc))) from exc
+                raise EngineError(
+                    _l(
+                        "定时器“%(name)s”重新计算失败：%(error)s",
+                        name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                        error=reason(exc),
+                    )
+                ) from exc
             if before == after:
                 continue
             task._set_internal_data(event_value=new)
             attached = _attached_user_task(task)
-            changes.append(TimerChange(
-                element_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                attached_task_id=str(attached.id) if attached is not None else None, before=before, after=after,
-            ))
+            changes.append(
+                TimerChange(
+                    element_id=task.task_spec.bpmn_id,
+                    name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                    attached_task_id=str(attached.id) if attached is not None else None,
+                    before=before,
+                    after=after,
+                )
+            )
         return changes
 
     def take_effects(self) -> list[Effect]:
@@ -288,5 +298,3 @@ def iso(value: date | datetime) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     return workdays.end_of_working_day(value).isoformat()
-
-

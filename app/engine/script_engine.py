@@ -1,5 +1,6 @@
 """The script engine every workflow runs with: restricted expressions, no scripts,
 service tasks limited to registered operations."""
+
 import json
 from typing import Any, NoReturn
 
@@ -16,14 +17,10 @@ from .errors import EngineError
 
 # SpiffWorkflow ships no type information: its classes are Any to mypy, so subclassing them is flagged.
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
-    def evaluate(
-        self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None
-    ) -> Any:
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
         return expressions.evaluate(expression, context, external_context)
 
-    def execute(
-        self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None
-    ) -> NoReturn:
+    def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> NoReturn:
         raise EngineError(_l("流程图中的脚本已被禁用"))
 
     def call_service(self, context: dict[str, Any], **kwargs: Any) -> NoReturn:  # pragma: no cover

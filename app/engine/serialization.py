@@ -4,6 +4,7 @@ SpiffWorkflow's serialisation embeds the whole spec in every workflow (25–50 K
 The converter below leaves it out on save and takes the already restored spec objects
 on load; the remaining state is JSON compressed with zlib.
 """
+
 import json
 import zlib
 from typing import Any

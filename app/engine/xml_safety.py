@@ -17,6 +17,7 @@ never loaded, and lxml's parser has network access off.
 - not_xml: anything the parsers reject.
 Only then does lxml build the tree the lint reads.
 """
+
 import time
 from dataclasses import dataclass
 
@@ -32,8 +33,6 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 XINCLUDE_NS = frozenset({"http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude"})
 _CHUNK = 64 * 1024
 _CLOCK_EVERY = 1000  # elements between looks at the clock
-
-
 
 
 @dataclass(frozen=True)
@@ -69,17 +68,27 @@ class _Counter:
         self.depth += 1
         limits = self.limits
         if self.count > limits.max_elements:
-            raise UnsafeXml("elements", _l("流程图的元素过多（超过 %(max)d 个），已拒绝：请拆分流程图或删除多余的元素",
-                                           max=limits.max_elements))
+            raise UnsafeXml(
+                "elements",
+                _l(
+                    "流程图的元素过多（超过 %(max)d 个），已拒绝：请拆分流程图或删除多余的元素", max=limits.max_elements
+                ),
+            )
         if self.depth > limits.max_depth:
             raise UnsafeXml("depth", _l("流程图的元素嵌套过深（超过 %(max)d 层），已拒绝", max=limits.max_depth))
         namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
         if namespace in XINCLUDE_NS:
-            raise UnsafeXml("xinclude", _l("包含 XInclude 引用（xi:%(name)s），流程图文件不允许引用其他文件，已拒绝",
-                                           name=local))
+            raise UnsafeXml(
+                "xinclude", _l("包含 XInclude 引用（xi:%(name)s），流程图文件不允许引用其他文件，已拒绝", name=local)
+            )
         if namespace == BPMN_NS and local == "import" and (location := attrib.get("location")):
-            raise UnsafeXml("external_reference", _l("包含对外部文件的引用（bpmn:import location=\"%(location)s\"），"
-                                                     "已拒绝：流程图须为单个自包含的文件", location=location[:100]))
+            raise UnsafeXml(
+                "external_reference",
+                _l(
+                    '包含对外部文件的引用（bpmn:import location="%(location)s"），已拒绝：流程图须为单个自包含的文件',
+                    location=location[:100],
+                ),
+            )
         if self.count % _CLOCK_EVERY == 0:
             self.check_clock()
 
@@ -94,8 +103,13 @@ class _Counter:
 
     def check_clock(self) -> None:
         if time.monotonic() > self.deadline:
-            raise UnsafeXml("parse_time", _l("流程图解析超时（超过 %(seconds)s 秒），已拒绝：请简化流程图",
-                                             seconds=f"{self.limits.max_seconds:g}"))
+            raise UnsafeXml(
+                "parse_time",
+                _l(
+                    "流程图解析超时（超过 %(seconds)s 秒），已拒绝：请简化流程图",
+                    seconds=f"{self.limits.max_seconds:g}",
+                ),
+            )
 
 
 class _StreamingParser(DefusedXMLParser):
@@ -121,14 +135,16 @@ def scan(xml: bytes, limits: Limits) -> int:
     parser = _StreamingParser(counter)
     try:
         for offset in range(0, len(xml), _CHUNK):
-            parser.feed(xml[offset:offset + _CHUNK])
+            parser.feed(xml[offset : offset + _CHUNK])
             counter.check_clock()
         parser.close()
     except UnsafeXml:
         raise
     except (ExternalReferenceForbidden, EntitiesForbidden) as exc:
         if isinstance(exc, ExternalReferenceForbidden) or getattr(exc, "sysid", None) or getattr(exc, "pubid", None):
-            raise UnsafeXml("external_entity", _l("DTD 中包含外部实体引用（可读取服务器文件或访问网络），已拒绝")) from None
+            raise UnsafeXml(
+                "external_entity", _l("DTD 中包含外部实体引用（可读取服务器文件或访问网络），已拒绝")
+            ) from None
         raise UnsafeXml("entity", _l("DTD 中包含实体声明（可构成实体炸弹），已拒绝")) from None
     except DTDForbidden:
         raise UnsafeXml("doctype", _l("包含 DOCTYPE 声明，流程图文件不允许使用 DTD")) from None
@@ -143,11 +159,14 @@ def parse(xml: bytes, limits: Limits | None = None) -> etree._ElementTree:
     """The element tree of a diagram, or UnsafeXml saying why it is refused."""
     limits = limits or Limits()
     if len(xml) > limits.max_bytes:
-        raise UnsafeXml("size", _l("文件过大（%(size)s KB），上限为 %(limit)s KB", size=len(xml) // 1024,
-                                   limit=limits.max_bytes // 1024))
+        raise UnsafeXml(
+            "size",
+            _l("文件过大（%(size)s KB），上限为 %(limit)s KB", size=len(xml) // 1024, limit=limits.max_bytes // 1024),
+        )
     scan(xml, limits)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                             remove_comments=True, remove_pis=True)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True
+    )
     try:
         return etree.fromstring(xml, parser=parser).getroottree()
     except etree.XMLSyntaxError as exc:

@@ -1,4 +1,5 @@
 """Turn a FormDefinition into a FlaskForm subclass (built once per key and cached by the registry)."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -55,8 +56,12 @@ class RectifyForm(SafeForm):
     def row_template(self, name: str):
         """An unbound row of group `name` named `<name>-__index__-<field>`, for the add-row template."""
         group = self[name]
-        options = dict(name=f"{group.name}-__index__", id=f"{group.id}-__index__",
-                       _meta=self.meta, translations=group._translations)
+        options = dict(
+            name=f"{group.name}-__index__",
+            id=f"{group.id}-__index__",
+            _meta=self.meta,
+            translations=group._translations,
+        )
         row = self.meta.bind_field(self, group.unbound_field, options)
         row.process(None)
         for field_name, choices in getattr(self, "_row_choices", {}).get(name, {}).items():
@@ -111,8 +116,12 @@ def make_field(fdef: FieldDef):
         return OptionalSelectField(label, validators, choices=choices, **kw)
     if t == "multiselect":
         return SelectMultipleField(
-            label, validators, choices=[SelectChoice(c.value, c.label) for c in fdef.choices],
-            widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(), **kw,
+            label,
+            validators,
+            choices=[SelectChoice(c.value, c.label) for c in fdef.choices],
+            widget=ListWidget(prefix_label=False),
+            option_widget=CheckboxInput(),
+            **kw,
         )
     if t == "checkbox":
         return BooleanField(label, validators, **kw)
@@ -123,10 +132,16 @@ def make_field(fdef: FieldDef):
         cls = MultipleFileField if fdef.multiple else FileField
         return cls(label, validators, **kw)
     if t == "group":
-        row_class = type(f"{fdef.name.title().replace('_', '')}Row", (RowForm,),
-                         {sub.name: make_field(sub) for sub in fdef.fields})
-        return FieldList(FormField(row_class), label=label, min_entries=fdef.min_rows,
-                         validators=[v.RowCount(fdef.max_rows)], description=fdef.help or "")
+        row_class = type(
+            f"{fdef.name.title().replace('_', '')}Row", (RowForm,), {sub.name: make_field(sub) for sub in fdef.fields}
+        )
+        return FieldList(
+            FormField(row_class),
+            label=label,
+            min_entries=fdef.min_rows,
+            validators=[v.RowCount(fdef.max_rows)],
+            description=fdef.help or "",
+        )
     raise AssertionError(f"unhandled type {t}")  # the parser rejects unknown types
 
 

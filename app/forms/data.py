@@ -1,4 +1,5 @@
 """Conversions between bound forms and JSON-safe dicts (drafts, submissions, process data)."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,4 +1,5 @@
 """Form definitions: forms/<key>.yaml parsed and checked into immutable dataclasses."""
+
 from __future__ import annotations
 
 import re
@@ -14,14 +15,34 @@ from app.errors import DomainError
 from app.forms.i18n import LocalizedText
 
 TYPES = (
-    "text", "textarea", "integer", "decimal", "date", "select",
-    "multiselect", "checkbox", "file", "group",
+    "text",
+    "textarea",
+    "integer",
+    "decimal",
+    "date",
+    "select",
+    "multiselect",
+    "checkbox",
+    "file",
+    "group",
 )
 OPERATORS = ("equals", "gte", "lte", "in")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Field names that would shadow attributes of a FlaskForm (or our helpers) break the class.
-RESERVED = {"csrf_token", "data", "errors", "meta", "validate", "process", "populate_obj",
-            "definition", "row_template", "form_errors", "hidden_tag", "is_submitted"}
+RESERVED = {
+    "csrf_token",
+    "data",
+    "errors",
+    "meta",
+    "validate",
+    "process",
+    "populate_obj",
+    "definition",
+    "row_template",
+    "form_errors",
+    "hidden_tag",
+    "is_submitted",
+}
 
 _COMMON = {"name", "type", "label", "help", "required", "default", "process", "required_if"}
 _EXTRA = {
@@ -38,7 +59,10 @@ _EXTRA = {
 }
 # Defaults keep stored answers bounded even where a definition forgets a limit.
 DEFAULT_MAX: dict[str, int | Decimal] = {
-    "text": 200, "textarea": 5000, "integer": 1_000_000_000, "decimal": Decimal("9999999999.99"),
+    "text": 200,
+    "textarea": 5000,
+    "integer": 1_000_000_000,
+    "decimal": Decimal("9999999999.99"),
 }
 DEFAULT_MIN: dict[str, int | Decimal] = {"decimal": Decimal("0")}
 
@@ -171,16 +195,15 @@ class _Parser:
             self.check_condition_target(f.required_if, f"field {f.name}.required_if", by_name)
             for sub in f.fields:
                 scope = {s.name: s for s in f.fields}
-                self.check_condition_target(
-                    sub.required_if, f"field {f.name}.{sub.name}.required_if", scope, by_name
-                )
+                self.check_condition_target(sub.required_if, f"field {f.name}.{sub.name}.required_if", scope, by_name)
         rules = [self.rule(r, f"rules[{i}]", by_name) for i, r in enumerate(self.list_of(raw.get("rules"), "rules"))]
         for f in fields:
             extra = self.rows_rule(raw, f, by_name)
             if extra:
                 rules.append(extra)
-        return FormDefinition(key=stem, title=title, fields=tuple(fields), rules=tuple(rules),
-                              source=self.where, by_name=by_name)
+        return FormDefinition(
+            key=stem, title=title, fields=tuple(fields), rules=tuple(rules), source=self.where, by_name=by_name
+        )
 
     def list_of(self, value: Any, what: str) -> list:
         if value is None:
@@ -243,7 +266,8 @@ class _Parser:
         if in_group and raw.get("process"):
             raise self.fail(what, "process fields must be top level")
         kw: dict[str, Any] = dict(
-            name=name, type=ftype,
+            name=name,
+            type=ftype,
             label=self.text(raw.get("label"), f"{what}.label", required=True),
             help=self.text(raw.get("help"), f"{what}.help"),
             required=self.flag(raw, "required", what),
@@ -327,8 +351,11 @@ class _Parser:
                 raise self.fail(where, "expected {value, zh, en}")
             if not isinstance(item.get("value"), str) or not item["value"]:
                 # YAML 1.1 reads bare yes/no/on/off as booleans; the hint saves a puzzled hour.
-                raise self.fail(where, f"value must be a non-empty string, got {item.get('value')!r} "
-                                       "(quote values such as \"yes\" and \"no\")")
+                raise self.fail(
+                    where,
+                    f"value must be a non-empty string, got {item.get('value')!r} "
+                    '(quote values such as "yes" and "no")',
+                )
             result.append(
                 Choice(item["value"], self.text({k: item[k] for k in ("zh", "en") if k in item}, where, True))
             )
@@ -363,8 +390,11 @@ class _Parser:
         ops = [op for op in OPERATORS if op in raw]
         allowed = {"field", *OPERATORS} | ({"message"} if allow_message else set())
         if len(ops) != 1 or set(raw) - allowed:
-            raise self.fail(what, f"expected field plus exactly one of {', '.join(OPERATORS)}"
-                                  + (" and an optional message" if allow_message else ""))
+            raise self.fail(
+                what,
+                f"expected field plus exactly one of {', '.join(OPERATORS)}"
+                + (" and an optional message" if allow_message else ""),
+            )
         op = ops[0]
         value = raw[op]
         if op in ("gte", "lte"):
@@ -374,8 +404,9 @@ class _Parser:
         message = self.text(raw.get("message"), f"{what}.message") if allow_message else None
         return Condition(field=raw["field"], op=op, value=value, message=message)
 
-    def check_condition_target(self, cond: Condition | None, what: str,
-                               scope: dict[str, FieldDef], outer: dict[str, FieldDef] | None = None) -> None:
+    def check_condition_target(
+        self, cond: Condition | None, what: str, scope: dict[str, FieldDef], outer: dict[str, FieldDef] | None = None
+    ) -> None:
         if cond is None:
             return
         target = scope.get(cond.field) or (outer or {}).get(cond.field)
@@ -388,8 +419,9 @@ class _Parser:
             known = {c.value for c in target.choices}
             bad = [v for v in values if not isinstance(v, str) or v not in known]
             if bad:
-                raise self.fail(what, f"{bad!r} is not among the choices of {cond.field} "
-                                      "(quote values such as \"yes\" and \"no\")")
+                raise self.fail(
+                    what, f'{bad!r} is not among the choices of {cond.field} (quote values such as "yes" and "no")'
+                )
 
     def rule(self, raw: Any, what: str, by_name: dict[str, FieldDef]) -> Rule:
         if not isinstance(raw, dict) or set(raw) != {"when", "require_any", "message"}:

@@ -1,4 +1,5 @@
 """Locale-following labels and the Chinese validation messages of the forms."""
+
 from __future__ import annotations
 
 from flask import has_request_context

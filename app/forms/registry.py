@@ -1,4 +1,5 @@
 """Public API of the forms system: look up, build, validate and read user-task forms by key."""
+
 from __future__ import annotations
 
 import threading
@@ -16,8 +17,17 @@ from app.forms.builder import RectifyForm, blank_choice, build_class
 from app.forms.definition import NAME_RE, FormDefinition, FormDefinitionError, parse_file
 
 __all__ = [
-    "FormDefinitionError", "FormDefinition", "known_keys", "load_definition", "form_class",
-    "build_form", "to_data", "files_of", "process_data", "validate", "reload",
+    "FormDefinitionError",
+    "FormDefinition",
+    "known_keys",
+    "load_definition",
+    "form_class",
+    "build_form",
+    "to_data",
+    "files_of",
+    "process_data",
+    "validate",
+    "reload",
 ]
 
 # Keyed by (resolved forms dir, form key): definitions and classes are built once per process.
@@ -141,8 +151,9 @@ def validate(form: RectifyForm, existing_files: dict[str, int] | None = None) ->
     return not form.errors
 
 
-def form_from_values(key: str, fields: dict, files: dict | None = None,
-                     dynamic_choices: dict[str, list[tuple[str, str]]] | None = None) -> RectifyForm:
+def form_from_values(
+    key: str, fields: dict, files: dict | None = None, dynamic_choices: dict[str, list[tuple[str, str]]] | None = None
+) -> RectifyForm:
     """A bound form built from plain values, as if posted by a browser (for the demo seed,
     benchmarks and tests). Needs a request context; a CSRF token for it is generated."""
     data: MultiDict[str, Any] = MultiDict()

@@ -1,4 +1,5 @@
 """Server-side conditional rules run after WTForms validation: required files, required_if, form rules."""
+
 from __future__ import annotations
 
 from app.forms import i18n

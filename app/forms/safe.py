@@ -3,6 +3,7 @@
 Characters XML 1.0 forbids (most control characters; they arrive pasted from other programs)
 would later break the Excel, CSV and Word files the text ends up in. The form refuses them on
 the field, with the answers kept, so the person can remove them and submit again."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms.form import Form

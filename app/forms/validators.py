@@ -1,4 +1,5 @@
 """Field validators whose messages are Chinese msgids translated at validation time."""
+
 from __future__ import annotations
 
 from decimal import Decimal

@@ -4,6 +4,7 @@ It runs only in its own process (`flask scheduler run`); create_app never starts
 workers never sweep. Several scheduler processes may run at once: the sweep itself makes
 that safe (see app/services/sweep/timers.py).
 """
+
 import logging
 import signal
 import threading
@@ -43,28 +44,41 @@ def sweep(app: Flask, batch_size: int, stopping: threading.Event) -> timers.Tick
     elapsed = (time.perf_counter() - started) * 1000
     busy = result.advanced or result.escalations_done
     # An idle sweep every 30 s says nothing unless asked (DEBUG).
-    level = logging.WARNING if result.failed or result.escalations_failed else (
-        logging.INFO if busy else logging.DEBUG)
-    log.log(level, "sweep: %d advanced, %d failed, %d escalations carried out, %d failed (%.0f ms)",
-            result.advanced, len(result.failed), result.escalations_done, result.escalations_failed, elapsed)
+    level = logging.WARNING if result.failed or result.escalations_failed else (logging.INFO if busy else logging.DEBUG)
+    log.log(
+        level,
+        "sweep: %d advanced, %d failed, %d escalations carried out, %d failed (%.0f ms)",
+        result.advanced,
+        len(result.failed),
+        result.escalations_done,
+        result.escalations_failed,
+        elapsed,
+    )
     for instance_id, error in result.failed:
         log.warning("sweep: instance %s: %s", instance_id, error)
     return result
 
 
-def build(app: Flask, interval: int | None = None, batch_size: int = 100,
-          stopping: threading.Event | None = None) -> BlockingScheduler:
+def build(
+    app: Flask, interval: int | None = None, batch_size: int = 100, stopping: threading.Event | None = None
+) -> BlockingScheduler:
     """A blocking scheduler with the sweep job; the first sweep runs at once."""
     interval = interval or app.config["SCHEDULER_INTERVAL"]
     stopping = stopping or threading.Event()
     # One worker thread: sweeps never overlap within a process (max_instances=1 says so too).
     scheduler = BlockingScheduler(executors={"default": ThreadPoolExecutor(1)}, timezone=UTC)
     scheduler.add_job(
-        sweep, IntervalTrigger(seconds=interval), args=(app, batch_size, stopping), id=JOB_ID,
-        name="sweep due timers", next_run_time=datetime.now(UTC),
+        sweep,
+        IntervalTrigger(seconds=interval),
+        args=(app, batch_size, stopping),
+        id=JOB_ID,
+        name="sweep due timers",
+        next_run_time=datetime.now(UTC),
         # A sweep that overran its interval is followed by one sweep, not a burst of catch-ups;
         # a run later than one interval is dropped, the next one does the same work.
-        coalesce=True, max_instances=1, misfire_grace_time=interval,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=interval,
     )
     return scheduler
 

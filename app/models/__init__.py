@@ -1,4 +1,5 @@
 """All models, importable from one place (Alembic autogenerate needs them loaded)."""
+
 from .appraisal import AppraisalScheme, SchemeComponent, SchemePart, SchemeTemplate
 from .audit import AuditEvent
 from .base import Base
@@ -18,12 +19,50 @@ from .unit import Unit
 from .user import User
 
 __all__ = [
-    "AppraisalScheme", "Interview", "PartScore", "SchemeComponent", "SchemePart", "SchemeTemplate",
-    "ScoreSheet", "SelfExamination",
-    "AuditEvent", "Base", "Campaign", "CampaignPhase", "CampaignTask", "CampaignUnit",
-    "Escalation", "Evidence", "HolidayDay", "HolidayRecompute", "HolidayYear", "LetterCounter", "LedgerItem", "LoginThrottle", "Notification", "PublicNotice", "SupervisionLetter", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "RateCounter", "Submission", "Task",
-    "Tip", "TipPhoto", "Unit", "User",
+    "AppraisalScheme",
+    "Interview",
+    "PartScore",
+    "SchemeComponent",
+    "SchemePart",
+    "SchemeTemplate",
+    "ScoreSheet",
+    "SelfExamination",
+    "AuditEvent",
+    "Base",
+    "Campaign",
+    "CampaignPhase",
+    "CampaignTask",
+    "CampaignUnit",
+    "Escalation",
+    "Evidence",
+    "HolidayDay",
+    "HolidayRecompute",
+    "HolidayYear",
+    "LetterCounter",
+    "LedgerItem",
+    "LoginThrottle",
+    "Notification",
+    "PublicNotice",
+    "SupervisionLetter",
+    "ProcessDefinition",
+    "ProcessDraft",
+    "ProcessInstance",
+    "RateCounter",
+    "Submission",
+    "Task",
+    "Tip",
+    "TipPhoto",
+    "Unit",
+    "User",
     # Status vocabularies (StrEnum: stored as the plain string)
-    "CampaignStatus", "EscalationStatus", "FollowUpStatus", "InstanceStatus", "LedgerStatus", "RecomputeStatus",
-    "SelfExaminationStatus", "SheetStatus", "TaskStatus", "TipStatus",
+    "CampaignStatus",
+    "EscalationStatus",
+    "FollowUpStatus",
+    "InstanceStatus",
+    "LedgerStatus",
+    "RecomputeStatus",
+    "SelfExaminationStatus",
+    "SheetStatus",
+    "TaskStatus",
+    "TipStatus",
 ]

@@ -1,4 +1,5 @@
 """Appraisal schemes (考核方案): templates loaded from schemes/*.yaml and each campaign's own copy."""
+
 from datetime import datetime
 from decimal import Decimal
 

@@ -1,4 +1,5 @@
 """Declarative base and column types shared by every model."""
+
 import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar

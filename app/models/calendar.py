@@ -1,6 +1,7 @@
 """The working-day calendar (节假日安排): each year's holidays and adjusted working days (调休),
 seeded from the chinesecalendar package or entered by the office, and the recomputation of open
 deadlines that follows a change."""
+
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -13,6 +14,8 @@ HOLIDAY_SOURCES = ("package", "office")
 SOURCE_NAMES = {"package": N_("国务院安排（内置）"), "office": N_("办公室录入")}
 DAY_KINDS = ("holiday", "workday")
 KIND_NAMES = {"holiday": N_("放假"), "workday": N_("调休上班")}
+
+
 class RecomputeStatus(StrEnum):
     """Stored as the plain string; compares equal to it."""
 

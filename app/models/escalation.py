@@ -8,6 +8,8 @@ from .base import N_, Base
 
 LEVELS = ("reminder", "letter", "notice")
 LEVEL_NAMES = {"reminder": N_("催办"), "letter": N_("督办函"), "notice": N_("通报")}
+
+
 # pending: to be carried out (next_attempt_at says when: now, or later while an earlier rung's
 # interval runs); done; incident: failed too often, waits for a person; cancelled: its step was
 # closed before it was carried out, so it never was; withdrawn: carried out wrongly, withdrawn by
@@ -23,8 +25,13 @@ class EscalationStatus(StrEnum):
 
 
 ESCALATION_STATUSES = tuple(EscalationStatus)
-STATUS_NAMES = {"pending": N_("待执行"), "done": N_("已执行"), "incident": N_("执行失败"),
-                "cancelled": N_("已取消（环节已办结）"), "withdrawn": N_("已撤回")}
+STATUS_NAMES = {
+    "pending": N_("待执行"),
+    "done": N_("已执行"),
+    "incident": N_("执行失败"),
+    "cancelled": N_("已取消（环节已办结）"),
+    "withdrawn": N_("已撤回"),
+}
 # Rungs that name the unit in public: never before an earlier letter's reply deadline.
 PUBLIC_LEVELS = frozenset({"notice"})
 
@@ -36,8 +43,15 @@ class Escalation(Base):
     __table_args__ = (
         # One rung a step and level, except that a withdrawn one (issued wrongly) makes room for
         # the office to issue it again: the key is unique among the rungs not withdrawn.
-        Index("uq_escalations_key", "instance_id", "spiff_task_id", "level", unique=True,
-              sqlite_where=text("status != 'withdrawn'"), postgresql_where=text("status != 'withdrawn'")),
+        Index(
+            "uq_escalations_key",
+            "instance_id",
+            "spiff_task_id",
+            "level",
+            unique=True,
+            sqlite_where=text("status != 'withdrawn'"),
+            postgresql_where=text("status != 'withdrawn'"),
+        ),
         Index("ix_escalations_status_next", "status", "next_attempt_at"),
         Index("ix_escalations_unit_level", "unit_id", "level"),
     )

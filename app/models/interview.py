@@ -1,4 +1,5 @@
 """What follows a low ranking: the interview (约谈) and the written self-examination (书面检查)."""
+
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -18,6 +19,8 @@ class FollowUpStatus(StrEnum):
 
 
 FOLLOW_UP_STATUSES = tuple(FollowUpStatus)
+
+
 class SelfExaminationStatus(StrEnum):
     """Stored as the plain string; compares equal to it."""
 

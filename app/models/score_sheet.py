@@ -1,4 +1,5 @@
 """Score sheets (评分表): one per unit per appraised campaign, a score and reason per part."""
+
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum

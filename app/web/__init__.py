@@ -1,4 +1,5 @@
 """Blueprints by who uses them."""
+
 from flask import Flask
 
 PREFIXES = {

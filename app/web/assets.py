@@ -5,6 +5,7 @@ The build writes app/static/build/manifest.json, a JSON object of logical name -
 static folder ({"designer.js": "build/designer-5KQ3X2ZB.js", ...}). It is read once per process;
 in debug mode again whenever the file changes, so a rebuild shows without a restart. Since a file's
 name changes with its content, the browser may keep everything under build/ for a year."""
+
 import json
 from pathlib import Path
 
@@ -40,7 +41,9 @@ def _load(path: Path) -> dict[str, str]:
     try:
         entries = json.loads(text)
     except ValueError as exc:
-        raise AssetError(f"{path} is not valid JSON ({exc}): run `make setup` to rebuild the front-end assets.") from None
+        raise AssetError(
+            f"{path} is not valid JSON ({exc}): run `make setup` to rebuild the front-end assets."
+        ) from None
     if not isinstance(entries, dict):
         raise AssetError(f"{path} is not a JSON object: run `make setup` to rebuild the front-end assets.")
     return entries

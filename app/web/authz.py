@@ -1,6 +1,7 @@
 """Authorisation helpers shared by every blueprint: permission checks and unit scoping.
 
 The roles and permissions themselves are defined once, in app.models.roles."""
+
 from functools import wraps
 
 from flask import abort

@@ -1,4 +1,5 @@
 """Generated files (ledger and audit exports) handed out as attachments."""
+
 import io
 
 from flask import Response, abort, send_file
@@ -15,7 +16,11 @@ def check_format(fmt: str) -> None:
 
 def download(data: bytes, filename: str, fmt: str) -> Response:
     """send_file writes the filename* form that keeps a Chinese name; exports are never cached."""
-    response = send_file(io.BytesIO(data), as_attachment=True, download_name=filename,
-                         mimetype=XLSX_MIMETYPE if fmt == "xlsx" else CSV_MIMETYPE)
+    response = send_file(
+        io.BytesIO(data),
+        as_attachment=True,
+        download_name=filename,
+        mimetype=XLSX_MIMETYPE if fmt == "xlsx" else CSV_MIMETYPE,
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response

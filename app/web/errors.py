@@ -3,6 +3,7 @@
 A DomainError that no route handled is answered here with its own status and message: an error
 page, or {"error": {"code", "message", "details"}} for JSON callers. Routes that must show the
 message beside a form (re-rendering what was typed) still catch their errors themselves."""
+
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -52,8 +53,7 @@ def _too_large_message() -> str:
 
 
 def _wants_json() -> bool:
-    return (request.path.startswith("/api/") or request.is_json
-            or request.accept_mimetypes.best == "application/json")
+    return request.path.startswith("/api/") or request.is_json or request.accept_mimetypes.best == "application/json"
 
 
 def _respond(code: int, message: str):

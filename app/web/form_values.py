@@ -1,4 +1,5 @@
 """Reading plain values from posted forms that have no WTForms class."""
+
 from datetime import date
 
 from flask import abort, request

@@ -1,6 +1,7 @@
 """What every request passes before a route sees it: URL parts that no route could use are
 answered 404 or 400 with a message here, so a hostile value never reaches a query (a 25-digit
 id overflows the database's integer, a NUL byte is refused by PostgreSQL: both were 500s)."""
+
 from flask import Flask, abort, request
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
@@ -23,8 +24,9 @@ class IdConverter(IntegerConverter):
 
 def check_request() -> None:
     """400 for a path or query string holding control characters or an absurdly long value."""
-    if has_forbidden(request.path) or any(has_forbidden(k) or has_forbidden(v)
-                                          for k, values in request.args.lists() for v in values):
+    if has_forbidden(request.path) or any(
+        has_forbidden(k) or has_forbidden(v) for k, values in request.args.lists() for v in values
+    ):
         abort(400, description=_("请求参数含有无效字符"))
     if any(len(v) > MAX_ARG_CHARS for values in request.args.listvalues() for v in values):
         abort(400, description=_("请求参数过长"))

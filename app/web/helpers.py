@@ -1,4 +1,5 @@
 """Template filters and globals."""
+
 from flask import Flask, current_app
 from flask_babel import gettext
 from flask_login import current_user

@@ -2,6 +2,7 @@
 template draws {{ pager(page) }} from _paging.html. page_url() builds the pager's links.
 
 Lists whose service returns another shape are adapted here, until the service returns a Page itself."""
+
 from flask import request, url_for
 
 from app.services.shared.paging import Page

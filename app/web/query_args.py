@@ -3,6 +3,7 @@
 A value a route cannot use is treated as absent (the list shows unfiltered, page 1), never
 passed on: a 25-digit number would overflow the database's integer, a date like 9999-12-31
 overflows the day after it. Routes that must refuse say so themselves."""
+
 from datetime import date
 
 from flask import request

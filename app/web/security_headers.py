@@ -9,13 +9,23 @@ TRUSTED_PROXIES so X-Forwarded-Proto is believed).
 
 Written by hand rather than with Flask-Talisman: it is these few headers, and Talisman's
 defaults (forcing HTTPS, Secure session cookies) would break the embedded development server."""
+
 from flask import Flask, Response, request
 
-POLICY = "; ".join([
-    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
-    "font-src 'self' data:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'",
-    "form-action 'self'", "frame-ancestors 'none'",
-])
+POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 # Pages whose vendor libraries style what they draw through style attributes.
 VENDOR_STYLED = ("/supervise/dashboard", "/design/")
 

@@ -1,4 +1,5 @@
 """The task page every role shares (show, save a draft, submit) and readable views of submissions."""
+
 from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -18,8 +19,9 @@ EMPTY = "—"
 
 def file_links(rows) -> list[dict]:
     """Evidence rows as what templates link to (render_form's existing files use the same shape)."""
-    return [{"url": url_for("evidence.download", evidence_id=r.id), "filename": r.filename, "size": r.size}
-            for r in rows]
+    return [
+        {"url": url_for("evidence.download", evidence_id=r.id), "filename": r.filename, "size": r.size} for r in rows
+    ]
 
 
 def files_by_field(rows) -> dict[str, list[dict]]:
@@ -58,15 +60,20 @@ def answers(form_key: str, data: dict | None, files: dict[str, list[dict]] | Non
     for fdef in definition.fields:
         if fdef.type == "group":
             rows = data.get(fdef.name) or []
-            entries.append({
-                "kind": "group", "label": str(fdef.label), "headers": [str(f.label) for f in fdef.fields],
-                "rows": [[_display(sub, row.get(sub.name)) for sub in fdef.fields] for row in rows],
-            })
+            entries.append(
+                {
+                    "kind": "group",
+                    "label": str(fdef.label),
+                    "headers": [str(f.label) for f in fdef.fields],
+                    "rows": [[_display(sub, row.get(sub.name)) for sub in fdef.fields] for row in rows],
+                }
+            )
         elif fdef.type == "file":
             entries.append({"kind": "field", "label": str(fdef.label), "value": "", "files": files.get(fdef.name, [])})
         else:
-            entries.append({"kind": "field", "label": str(fdef.label), "value": _display(fdef, data.get(fdef.name)),
-                            "files": []})
+            entries.append(
+                {"kind": "field", "label": str(fdef.label), "value": _display(fdef, data.get(fdef.name)), "files": []}
+            )
     return entries
 
 
@@ -89,10 +96,14 @@ def _render(task, form, status: int = 200, lock_version: int | None = None):
         "lock_version": lock_version if lock_version is not None else task.instance.lock_version,
         "submission": submission,
         "submission_answers": answers(task.form_key, submission.data, files_by_field(evidence.for_task(task.id)))
-        if submission else None,
+        if submission
+        else None,
         "reviewed": reviewed,
-        "reviewed_answers": answers(reviewed.form_key, reviewed.data,
-                                    files_by_field(evidence.for_task(reviewed.task_id))) if reviewed else None,
+        "reviewed_answers": answers(
+            reviewed.form_key, reviewed.data, files_by_field(evidence.for_task(reviewed.task_id))
+        )
+        if reviewed
+        else None,
         "open_items": ledger.open_count(task.instance_id) if steps.shows_open_items(task) else 0,
         "source_names": ledger.SOURCE_NAMES,
         "status_names": ledger.STATUS_NAMES,
@@ -106,13 +117,21 @@ def _too_large(task, editable: bool):
     """A post over MAX_CONTENT_LENGTH is never read, so what was typed in it cannot be kept: the
     page shows the task again with its last saved draft and the limits, answering 413."""
     cfg = current_app.config
-    flash(_("提交的内容过大（%(size)s），未能接收：单次提交不能超过 %(limit)s，单个文件不超过 %(file_limit)s。"
+    flash(
+        _(
+            "提交的内容过大（%(size)s），未能接收：单次提交不能超过 %(limit)s，单个文件不超过 %(file_limit)s。"
             "本次填写的内容未能保存，下方为上次保存的草稿，请缩小或减少文件后重新提交",
-            size=uploads.megabytes(request.content_length or 0), limit=uploads.megabytes(cfg["MAX_CONTENT_LENGTH"]),
-            file_limit=uploads.megabytes(cfg["EVIDENCE_MAX_FILE_BYTES"])), "error")
+            size=uploads.megabytes(request.content_length or 0),
+            limit=uploads.megabytes(cfg["MAX_CONTENT_LENGTH"]),
+            file_limit=uploads.megabytes(cfg["EVIDENCE_MAX_FILE_BYTES"]),
+        ),
+        "error",
+    )
     form = None
     if editable:
-        form = forms.build_form(task.form_key, data=tasks.initial_data(task), dynamic_choices=tasks.dynamic_choices(task))
+        form = forms.build_form(
+            task.form_key, data=tasks.initial_data(task), dynamic_choices=tasks.dynamic_choices(task)
+        )
     return _render(task, form, 413)
 
 
@@ -126,8 +145,9 @@ def handle(task_id: int, list_endpoint: str):
     if request.method == "GET":
         form = None
         if editable:
-            form = forms.build_form(task.form_key, data=tasks.initial_data(task),
-                                    dynamic_choices=tasks.dynamic_choices(task))
+            form = forms.build_form(
+                task.form_key, data=tasks.initial_data(task), dynamic_choices=tasks.dynamic_choices(task)
+            )
         return _render(task, form)
 
     if g.get("body_too_large"):

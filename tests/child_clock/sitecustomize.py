@@ -5,6 +5,7 @@ RECTIFY_TEST_CLOCK_OFFSET, how far (seconds) the test's clock stood from the mac
 started the child. Python imports `sitecustomize` at start-up, before the child's own code, so
 the child travels there too (ticking) and agrees with the test whatever the machine's date.
 """
+
 import os
 
 _offset = os.environ.get("RECTIFY_TEST_CLOCK_OFFSET")

@@ -8,6 +8,7 @@ network side of the browser (cookie expiry) keeps the machine's clock; logins ho
 apart the two clocks are: the session cookie has no expiry date, and Chromium reads an Expires
 relative to the response's Date header, which is the app's clock (tests/e2e/test_clocks.py).
 """
+
 import os
 import threading
 from datetime import UTC, datetime

@@ -1,5 +1,6 @@
 """Entering a score sheet in a real browser: the running total, a refused deduction without a reason
 that keeps every input, then a submission that locks the sheet and ranks the unit."""
+
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -31,8 +32,11 @@ def test_assessor_enters_a_score_sheet(page, app, make_user, make_unit):
     with page.expect_navigation():
         page.click('button[value="submit"]')
     # Refused: the reason is missing; everything typed is still there.
-    expect(page.locator(f'input[name="part-{hotline}-score"] + .field-error, '
-                        f'input[name="part-{hotline}-reason"] + .field-error')).to_have_text("扣分须写明原因")
+    expect(
+        page.locator(
+            f'input[name="part-{hotline}-score"] + .field-error, input[name="part-{hotline}-reason"] + .field-error'
+        )
+    ).to_have_text("扣分须写明原因")
     expect(page.locator(f'input[name="part-{hotline}-score"]')).to_have_value("6.5")
     page.fill(f'input[name="part-{hotline}-reason"]', "12345投诉办理超期3件")
     with page.expect_navigation():

@@ -1,4 +1,5 @@
 """Campaign pages in a real browser: repeating rows on the notice form, the launch progress bar."""
+
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
@@ -16,8 +17,14 @@ def test_notice_form_adds_and_removes_rows(page, app, make_user):
     page.fill('input[name="issuer"]', "测试县人民政府办公室")
     page.fill('input[name="issued_on"]', "2026-03-01")
     page.fill('input[name="title"]', "浏览器录入的方案")
-    for i, (starts, ends) in enumerate([("2026-03-01", "2026-03-31"), ("2026-04-01", "2026-04-30"),
-                                        ("2026-05-01", "2026-08-31"), ("2026-09-01", "2026-09-30")]):
+    for i, (starts, ends) in enumerate(
+        [
+            ("2026-03-01", "2026-03-31"),
+            ("2026-04-01", "2026-04-30"),
+            ("2026-05-01", "2026-08-31"),
+            ("2026-09-01", "2026-09-30"),
+        ]
+    ):
         page.fill(f'input[name="phases-{i}-starts"]', starts)
         page.fill(f'input[name="phases-{i}-ends"]', ends)
     # A fifth phase row, added then removed again.

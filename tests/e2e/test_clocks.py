@@ -1,6 +1,7 @@
 """The browser and the app on two clocks: the app's is the test's (time-machine, in this process),
 Chromium's is the machine's. The page's JS clock follows the app's, and a login holds however far
 apart the two clocks are (Chromium judges cookie expiry by the machine's clock)."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest

@@ -3,6 +3,7 @@ clicking a bar (through ECharts' own click handling) or a count opens the list b
 
 The live server runs in a thread of this process, so the clock moved here is the server's clock too.
 """
+
 import time_machine
 from playwright.sync_api import expect
 

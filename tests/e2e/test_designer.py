@@ -1,5 +1,6 @@
 """The process designer in a real browser: edit a timer in the properties panel, see the lint
 error of a task without a form, fix it, deploy, and find the new version in the list."""
+
 from pathlib import Path
 
 from playwright.sync_api import expect

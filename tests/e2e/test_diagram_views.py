@@ -1,4 +1,5 @@
 """Read-only diagrams in a real browser: a version diff and an instance's progress, coloured."""
+
 from playwright.sync_api import expect
 
 from app.services.campaigns import launch

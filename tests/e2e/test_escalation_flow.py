@@ -3,6 +3,7 @@ for the letter, and the public page shows the notice.
 
 The live server runs in a thread of this process, so the clock moved here is the server's clock too.
 """
+
 from datetime import UTC, datetime
 
 import time_machine

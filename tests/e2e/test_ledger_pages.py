@@ -1,5 +1,6 @@
 """A supervisor in a real browser: the campaign ledger, a filter, the Excel export, a refused
 import with its per-row errors, and the unit's audit trail."""
+
 import io
 
 from openpyxl import Workbook, load_workbook

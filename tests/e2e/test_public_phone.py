@@ -1,5 +1,6 @@
 """开门整治 on a phone (390×844): a resident reads a unit's commitments, reports a problem through the
 tip box with a photo, and follows it with the receipt code; no page is wider than the screen."""
+
 from playwright.sync_api import expect
 
 from app.extensions import db
@@ -25,8 +26,12 @@ def test_phone_reads_commitments_and_files_a_tip(page, app, make_unit, make_user
         launch.launch_all(cid, None)
         instance = db.session.query(ProcessInstance.id).filter_by(unit_id=unit).scalar()
         submit(app, staff, ready_tasks(instance, "deploy")[0].id, DEPLOY, {"plan": upload()})
-        submit(app, staff, ready_tasks(instance, "self_check")[0].id,
-               {"summary": "自查完毕", **ledger_rows("镇区广场超规模建设，长期闲置")})
+        submit(
+            app,
+            staff,
+            ready_tasks(instance, "self_check")[0].id,
+            {"summary": "自查完毕", **ledger_rows("镇区广场超规模建设，长期闲置")},
+        )
         submit(app, sup, ready_tasks(instance, "review_self_check")[0].id, {"decision": "accept"})
         publish(cid)
     page.set_viewport_size(PHONE)

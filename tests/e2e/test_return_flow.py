@@ -1,4 +1,5 @@
 """The return loop in a real browser: staff deploy and self-check, the supervisor returns it, staff resubmit."""
+
 import re
 
 from playwright.sync_api import expect

@@ -1,4 +1,5 @@
 """Smoke: the app serves its Chinese login page to a real browser, and the login helper works."""
+
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import login

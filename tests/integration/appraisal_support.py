@@ -1,4 +1,5 @@
 """Builders for appraisal tests: a campaign with the shipped scheme, sheets scored to a chosen total."""
+
 from datetime import date
 from decimal import Decimal
 
@@ -14,10 +15,19 @@ def template_id() -> int:
     return loaded["conduct-appraisal"].id
 
 
-def appraised_campaign(unit_ids, doc="测政发〔2026〕1号", kind="形象工程整治", starts=date(2026, 1, 1),
-                       actor_id=None) -> int:
-    campaign = Campaign(doc_number=doc, issuer="测试县人民政府办公室", issued_on=starts, title=f"专项整治{doc}",
-                        body="", created_at=clock.now(), ladder={}, kind=kind)
+def appraised_campaign(
+    unit_ids, doc="测政发〔2026〕1号", kind="形象工程整治", starts=date(2026, 1, 1), actor_id=None
+) -> int:
+    campaign = Campaign(
+        doc_number=doc,
+        issuer="测试县人民政府办公室",
+        issued_on=starts,
+        title=f"专项整治{doc}",
+        body="",
+        created_at=clock.now(),
+        ladder={},
+        kind=kind,
+    )
     campaign.phases.append(CampaignPhase(key="deploy", name="动员部署", position=0, starts=starts, ends=starts))
     db.session.add(campaign)
     db.session.flush()

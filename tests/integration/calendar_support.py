@@ -1,5 +1,6 @@
 """Helpers for the working-day calendar tests: the arrangement files, campaigns whose deadlines sit
 around 春节 and the new year, and the ladder times an instance is waiting for."""
+
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -42,8 +43,12 @@ def phases(deploy_ends: date, self_check_ends: date = date(2027, 3, 5)) -> list:
     ]
 
 
-def launch_campaign(unit_ids: list[int], deploy_ends: date, self_check_ends: date = date(2027, 3, 5),
-                    doc_number: str = "测政发〔2026〕7号") -> int:
+def launch_campaign(
+    unit_ids: list[int],
+    deploy_ends: date,
+    self_check_ends: date = date(2027, 3, 5),
+    doc_number: str = "测政发〔2026〕7号",
+) -> int:
     cid = make_campaign(unit_ids, doc_number=doc_number, phases=phases(deploy_ends, self_check_ends))
     launch.launch_all(cid, None)
     return cid

@@ -1,5 +1,6 @@
 """A launched campaign whose first unit has an accepted ledger, one item rectified with evidence,
 and a supervisor's finding; a second unit still at deploy; a third unit outside the campaign."""
+
 import io
 
 import pytest
@@ -11,8 +12,14 @@ from app.services.campaigns import launch
 from app.services.findings import findings
 from tests.support import DEPLOY, JPEG, form_for, ledger_rows, make_campaign, ready_tasks, submit, upload
 
-FINDING = {"title": "督导发现：台账不实", "source": "supervision", "measures": "重新核实\n逐项补录",
-           "responsible_leader": "李四", "responsible_department": "党政办", "deadline": "2027-03-15"}
+FINDING = {
+    "title": "督导发现：台账不实",
+    "source": "supervision",
+    "measures": "重新核实\n逐项补录",
+    "responsible_leader": "李四",
+    "responsible_department": "党政办",
+    "deadline": "2027-03-15",
+}
 
 
 def instance_of(unit_id: int) -> ProcessInstance:
@@ -38,16 +45,35 @@ def ledger_world(app, make_unit, make_user):
         launch.launch_all(cid, None)
         inst = instance_of(unit)
         submit(app, staff, ready_tasks(inst.id, "deploy")[0].id, DEPLOY, {"plan": upload()})
-        submit(app, staff, ready_tasks(inst.id, "self_check")[0].id,
-               {"summary": "自查完毕", **ledger_rows("路灯工程超标", "广场绿化浪费")})
+        submit(
+            app,
+            staff,
+            ready_tasks(inst.id, "self_check")[0].id,
+            {"summary": "自查完毕", **ledger_rows("路灯工程超标", "广场绿化浪费")},
+        )
         submit(app, supervisor, ready_tasks(inst.id, "review_self_check")[0].id, {"decision": "accept"})
         first = ready_tasks(inst.id, "rectify_item")[0]
-        submit(app, staff, first.id, {"measures_taken": "已拆除超标灯具", "completed_on": "2027-02-01"},
-               {"evidence": [upload("整改照片.jpg", JPEG)]})
+        submit(
+            app,
+            staff,
+            first.id,
+            {"measures_taken": "已拆除超标灯具", "completed_on": "2027-02-01"},
+            {"evidence": [upload("整改照片.jpg", JPEG)]},
+        )
         finding = add_finding(app, supervisor, inst.id)
-        world = {"app": app, "campaign": cid, "unit": unit, "other": other, "outsider": outsider,
-                 "instance": inst.id, "other_instance": instance_of(other).id, "staff": staff,
-                 "supervisor": supervisor, "finding": finding, "rectified_item": first.ledger_item_id}
+        world = {
+            "app": app,
+            "campaign": cid,
+            "unit": unit,
+            "other": other,
+            "outsider": outsider,
+            "instance": inst.id,
+            "other_instance": instance_of(other).id,
+            "staff": staff,
+            "supervisor": supervisor,
+            "finding": finding,
+            "rectified_item": first.ledger_item_id,
+        }
         db.session.remove()
     return world
 

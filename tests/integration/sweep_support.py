@@ -5,6 +5,7 @@ the deploy deadline was 30 days ago, so its reminder, letter (3 working days) an
 (10 working days) timers are all due now. The child processes run on the test's clock too
 (tests/child_clock/sitecustomize.py), never on the machine's date.
 """
+
 import os
 import subprocess
 import sys
@@ -32,20 +33,33 @@ def overdue_campaign(n_units: int) -> dict:
         ("rectification", "整改落实", today + timedelta(days=61), today + timedelta(days=120)),
         ("assessment", "总结评估", today + timedelta(days=121), today + timedelta(days=150)),
     ]
-    db.session.execute(insert(Unit), [dict(code=f"S{i:04d}", name=f"巡检单位{i}", kind="township")
-                                      for i in range(n_units)])
+    db.session.execute(
+        insert(Unit), [dict(code=f"S{i:04d}", name=f"巡检单位{i}", kind="township") for i in range(n_units)]
+    )
     unit_ids = list(db.session.scalars(select(Unit.id).order_by(Unit.id)))
     # Staff only need to exist (notifications go to them); nobody logs in, so no real hash.
-    db.session.execute(insert(User), [dict(username=f"s{u}", display_name=f"联络员{u}", password_hash="-",
-                                           role="unit_staff", unit_id=u, active=True)
-                                      for u in unit_ids])
+    db.session.execute(
+        insert(User),
+        [
+            dict(
+                username=f"s{u}",
+                display_name=f"联络员{u}",
+                password_hash="-",
+                role="unit_staff",
+                unit_id=u,
+                active=True,
+            )
+            for u in unit_ids
+        ],
+    )
     db.session.commit()
     launched_at = datetime.combine(today - timedelta(days=59), datetime.min.time(), UTC)
     with time_machine.travel(launched_at, tick=False):
         campaign_id = make_campaign(unit_ids, phases=phases)
         launch.launch_all(campaign_id, None)
-    due = db.session.scalar(select(func.count()).select_from(ProcessInstance)
-                            .where(ProcessInstance.next_timer_at <= datetime.now(UTC)))
+    due = db.session.scalar(
+        select(func.count()).select_from(ProcessInstance).where(ProcessInstance.next_timer_at <= datetime.now(UTC))
+    )
     assert due == n_units, "the ladder timers should be due in real time"
     return {"campaign_id": campaign_id, "unit_ids": unit_ids}
 
@@ -58,10 +72,16 @@ def subprocess_env(app) -> dict:
     the test's clock: it starts where the test's clock stands now and ticks on from there."""
     real = time_machine.escape_hatch.time.time() if time_machine.escape_hatch.is_travelling() else time.time()
     offset = time.time() - real
-    return {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "UPLOAD_DIR": app.config["UPLOAD_DIR"], "RECTIFY_CONFIG": "config.TestConfig",
-            "FLASK_APP": "wsgi.py", "SMTP_HOST": "", "PYTHONPATH": f"{CHILD_CLOCK}{os.pathsep}{ROOT}",
-            "RECTIFY_TEST_CLOCK_OFFSET": repr(offset)}
+    return {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "UPLOAD_DIR": app.config["UPLOAD_DIR"],
+        "RECTIFY_CONFIG": "config.TestConfig",
+        "FLASK_APP": "wsgi.py",
+        "SMTP_HOST": "",
+        "PYTHONPATH": f"{CHILD_CLOCK}{os.pathsep}{ROOT}",
+        "RECTIFY_TEST_CLOCK_OFFSET": repr(offset),
+    }
 
 
 def flask_command(*args: str) -> list[str]:
@@ -74,8 +94,9 @@ def counts() -> dict:
     now = datetime.now(UTC)
     by_status = dict(db.session.execute(select(Escalation.status, func.count()).group_by(Escalation.status)).all())
     return {
-        "due": db.session.scalar(select(func.count()).select_from(ProcessInstance)
-                                 .where(ProcessInstance.next_timer_at <= now)),
+        "due": db.session.scalar(
+            select(func.count()).select_from(ProcessInstance).where(ProcessInstance.next_timer_at <= now)
+        ),
         "escalations": sum(by_status.values()),
         "pending": by_status.get("pending", 0),
         "done": by_status.get("done", 0),
@@ -101,14 +122,16 @@ def assert_exactly_once(unit_ids: list[int]) -> None:
     n = len(unit_ids)
     rows = db.session.execute(select(Escalation.unit_id, Escalation.level, Escalation.status)).all()
     assert len(rows) == 3 * n
-    assert sorted((u, lvl) for u, lvl, _ in rows) == sorted((u, lvl) for u in unit_ids
-                                                           for lvl in ("letter", "notice", "reminder"))
+    assert sorted((u, lvl) for u, lvl, _ in rows) == sorted(
+        (u, lvl) for u in unit_ids for lvl in ("letter", "notice", "reminder")
+    )
     assert {s for _, _, s in rows} == {"done"}
     letters = db.session.execute(select(SupervisionLetter.unit_id, SupervisionLetter.number)).all()
     assert sorted(num for _, num in letters) == list(range(1, n + 1))
     assert sorted(u for u, _ in letters) == sorted(unit_ids)
     assert sorted(db.session.scalars(select(PublicNotice.unit_id))) == sorted(unit_ids)
     # Each staff member heard once of each rung.
-    per_user = db.session.execute(select(Notification.user_id, Notification.kind, func.count())
-                                  .group_by(Notification.user_id, Notification.kind)).all()
+    per_user = db.session.execute(
+        select(Notification.user_id, Notification.kind, func.count()).group_by(Notification.user_id, Notification.kind)
+    ).all()
     assert len(per_user) == 3 * n and {c for _, _, c in per_user} == {1}

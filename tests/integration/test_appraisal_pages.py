@@ -1,4 +1,5 @@
 """The appraisal pages: who may do what, the score sheet form, the campaign form's choice, interviews, export."""
+
 import io
 from datetime import timedelta
 from types import SimpleNamespace
@@ -34,8 +35,12 @@ def test_unit_staff_cannot_see_or_score_and_assessors_can(app, make_unit, login_
     campaign_id, units = _campaign(app, make_unit)
     url = f"/assess/appraisals/{campaign_id}/units/{units['T01']}"
     staff = login_as("unit_staff", unit_id=units["T01"])
-    for path in ("/assess/appraisals", f"/assess/appraisals/{campaign_id}", url,
-                 f"/assess/appraisals/{campaign_id}/ranking.xlsx"):
+    for path in (
+        "/assess/appraisals",
+        f"/assess/appraisals/{campaign_id}",
+        url,
+        f"/assess/appraisals/{campaign_id}/ranking.xlsx",
+    ):
         assert staff.get(path).status_code == 403, path
     fields, _ = _form_fields(app, campaign_id)
     # A staff member forging a post with a token from another page is refused too.
@@ -123,8 +128,12 @@ def test_an_existing_campaign_attaches_the_scheme_from_its_page(app, make_unit, 
     admin = login_as("admin")
     page = f"/admin/campaigns/{campaign_id}"
     assert "尚未挂接考核方案" in admin.get(page).get_data(as_text=True)
-    assert login_as("assessor").post_form(f"/admin/campaigns/{campaign_id}/appraisal", {"template": str(tid)},
-                                          form_url="/assess/appraisals").status_code == 403
+    assert (
+        login_as("assessor")
+        .post_form(f"/admin/campaigns/{campaign_id}/appraisal", {"template": str(tid)}, form_url="/assess/appraisals")
+        .status_code
+        == 403
+    )
     resp = admin.post_form(f"/admin/campaigns/{campaign_id}/appraisal", {"template": str(tid)}, form_url=page)
     assert resp.status_code == 302
     assert (
@@ -161,25 +170,64 @@ def test_ranking_page_finalise_interviews_and_export(app, make_unit, login_as, m
     assert "登记约谈" in admin.get(ranking_url).get_data(as_text=True)
     # held_on may not lie in the future: a week before the frozen test clock.
     held_on = (BASE_DATE - timedelta(days=7)).isoformat()
-    bad = admin.post_form(new, {"held_on": held_on, "leader_interviewed": "", "interviewer": "李四",
-                                "minutes": "谈话内容", "follow_up_status": "pending"})
+    bad = admin.post_form(
+        new,
+        {
+            "held_on": held_on,
+            "leader_interviewed": "",
+            "interviewer": "李四",
+            "minutes": "谈话内容",
+            "follow_up_status": "pending",
+        },
+    )
     assert bad.status_code == 400 and "请填写被约谈领导" in bad.get_data(as_text=True)
     assert "谈话内容" in bad.get_data(as_text=True)
-    ok = admin.post_form(new, {"held_on": held_on, "leader_interviewed": "王镇长", "interviewer": "李四",
-                               "minutes": "谈话内容", "follow_up_actions": "限期整改", "follow_up_status": "pending"})
+    ok = admin.post_form(
+        new,
+        {
+            "held_on": held_on,
+            "leader_interviewed": "王镇长",
+            "interviewer": "李四",
+            "minutes": "谈话内容",
+            "follow_up_actions": "限期整改",
+            "follow_up_status": "pending",
+        },
+    )
     assert ok.status_code == 302
     with app.app_context():
         interview = db.session.scalar(select(Interview))
     edit = f"/admin/interviews/{interview.id}/edit"
     assert "王镇长" in admin.get(edit).get_data(as_text=True)
-    assert admin.post_form(edit, {"held_on": held_on, "leader_interviewed": "王镇长", "interviewer": "李四",
-                                  "minutes": "谈话内容", "follow_up_status": "done"}).status_code == 302
+    assert (
+        admin.post_form(
+            edit,
+            {
+                "held_on": held_on,
+                "leader_interviewed": "王镇长",
+                "interviewer": "李四",
+                "minutes": "谈话内容",
+                "follow_up_status": "done",
+            },
+        ).status_code
+        == 302
+    )
     assert login_as("assessor").get(edit).status_code == 403
     assert "王镇长" in admin.get(ranking_url).get_data(as_text=True)
     # The unflagged unit has no interview form to submit.
-    assert admin.post_form(f"/admin/campaigns/{campaign_id}/units/{units['T01']}/interviews/new",
-                           {"held_on": held_on, "leader_interviewed": "x", "interviewer": "y", "minutes": "z",
-                            "follow_up_status": "pending"}, form_url=new).status_code == 400
+    assert (
+        admin.post_form(
+            f"/admin/campaigns/{campaign_id}/units/{units['T01']}/interviews/new",
+            {
+                "held_on": held_on,
+                "leader_interviewed": "x",
+                "interviewer": "y",
+                "minutes": "z",
+                "follow_up_status": "pending",
+            },
+            form_url=new,
+        ).status_code
+        == 400
+    )
     export = login_as("supervisor").get(f"{ranking_url}/ranking.xlsx")
     assert export.status_code == 200 and "attachment" in export.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(export.data)).active
@@ -199,12 +247,12 @@ def test_the_office_sends_a_sheet_back(app, make_unit, login_as, make_user):
     url = f"/assess/appraisals/{campaign_id}/units/{units['T01']}"
     admin = login_as("admin")
     assert "退回评分表" in admin.get(url).get_data(as_text=True)
-    admin.post_form(f"/admin/campaigns/{campaign_id}/appraisal/units/{units['T01']}/reopen", {"reason": "录入错误"},
-                    form_url=url)
+    admin.post_form(
+        f"/admin/campaigns/{campaign_id}/appraisal/units/{units['T01']}/reopen", {"reason": "录入错误"}, form_url=url
+    )
     with app.app_context():
         assert db.session.scalar(select(ScoreSheet)).status == "draft"
     assert "提交并锁定" in login_as("assessor").get(url).get_data(as_text=True)
-
 
 
 def test_the_assessment_queue_links_each_unit_to_its_score_sheet(app, make_unit, make_user, login_as):

@@ -1,5 +1,6 @@
 """Ranking per unit category, bottom-N with ties, confirming the ranking, the written self-examination
 for a unit flagged in two consecutive campaigns of one kind, and interview records."""
+
 from datetime import date
 
 import pytest
@@ -28,23 +29,41 @@ def _score(campaign_id, units, totals, assessor):
 
 
 def _table(result):
-    return {c.kind: [(r.unit.code, r.place.rank, r.place.tied, r.place.flagged) for r in c.rows]
-            for c in result.categories}
+    return {
+        c.kind: [(r.unit.code, r.place.rank, r.place.tied, r.place.flagged) for r in c.rows] for c in result.categories
+    }
 
 
 def test_ranking_is_per_category_with_ties_and_bottom_n_at_the_boundary(people, make_unit):
     assessor, _ = people
-    units = _units(make_unit, {"T1": "township", "T2": "township", "T3": "township", "T4": "township",
-                               "T5": "township", "D1": "department", "D2": "department", "D3": "department",
-                               "X1": "other"})
+    units = _units(
+        make_unit,
+        {
+            "T1": "township",
+            "T2": "township",
+            "T3": "township",
+            "T4": "township",
+            "T5": "township",
+            "D1": "department",
+            "D2": "department",
+            "D3": "department",
+            "X1": "other",
+        },
+    )
     campaign_id = appraised_campaign(list(units.values()))
-    _score(campaign_id, units, {"T1": 98, "T2": 95, "T3": 93, "T4": 93, "T5": 97,
-                                "D1": 96, "D2": 99, "D3": 91}, assessor)
+    _score(
+        campaign_id, units, {"T1": 98, "T2": 95, "T3": 93, "T4": 93, "T5": 97, "D1": 96, "D2": 99, "D3": 91}, assessor
+    )
     result = ranking.campaign_ranking(campaign_id)
     # Townships: T3 and T4 tie for 4th (并列) and share the line, so both are flagged; T2 is not.
     assert _table(result) == {
-        "township": [("T1", 1, False, False), ("T5", 2, False, False), ("T2", 3, False, False),
-                     ("T3", 4, True, True), ("T4", 4, True, True)],
+        "township": [
+            ("T1", 1, False, False),
+            ("T5", 2, False, False),
+            ("T2", 3, False, False),
+            ("T3", 4, True, True),
+            ("T4", 4, True, True),
+        ],
         "department": [("D2", 1, False, False), ("D1", 2, False, True), ("D3", 3, False, True)],
     }
     assert [u.code for u, _ in result.unscored] == ["X1"] and not result.complete
@@ -60,7 +79,10 @@ def test_totals_equal_to_the_cent_tie_and_are_ordered_by_code(people, make_unit)
     campaign_id = appraised_campaign(list(units.values()))
     _score(campaign_id, units, {"T2": "96.5", "T1": "96.5", "T3": "96.25"}, assessor)
     assert _table(ranking.campaign_ranking(campaign_id))["township"] == [
-        ("T1", 1, True, True), ("T2", 1, True, True), ("T3", 3, False, True)]
+        ("T1", 1, True, True),
+        ("T2", 1, True, True),
+        ("T3", 3, False, True),
+    ]
 
 
 def test_finalise_needs_every_sheet_then_stores_ranks_and_is_audited(people, make_unit):
@@ -94,8 +116,9 @@ def test_flagged_in_two_consecutive_campaigns_of_a_kind_owes_a_self_examination(
     _campaign_with_flags(units, assessor, admin, "甲〔2024〕1号", "形象工程整治", date(2024, 3, 1), low_t3)
     # A campaign of another kind in between does not break the run, and does not count.
     _campaign_with_flags(units, assessor, admin, "乙〔2024〕2号", "违规建房整治", date(2024, 9, 1), low_t3)
-    second = _campaign_with_flags(units, assessor, admin, "甲〔2025〕1号", "形象工程整治", date(2025, 3, 1),
-                                  {"T1": 99, "T2": 92, "T3": 91})
+    second = _campaign_with_flags(
+        units, assessor, admin, "甲〔2025〕1号", "形象工程整治", date(2025, 3, 1), {"T1": 99, "T2": 92, "T3": 91}
+    )
     # Flagged in 2025 (T3 is lowest again) and in 2024 of the same kind: marked; T2 was never flagged.
     result = ranking.campaign_ranking(second)
     assert result.previous.doc_number == "甲〔2024〕1号"
@@ -136,8 +159,13 @@ def test_order_is_by_start_date_not_by_creation(people, make_unit):
     assert [(r.unit.code, r.self_examination) for r in rows] == [("T1", False), ("T2", True)]
 
 
-VALID = dict(held_on=date(2026, 11, 20), leader_interviewed="张镇长", interviewer="县纪委副书记李四",
-             minutes="指出排名靠后的原因，提出整改要求。", follow_up_actions="一个月内报送整改方案")
+VALID = dict(
+    held_on=date(2026, 11, 20),
+    leader_interviewed="张镇长",
+    interviewer="县纪委副书记李四",
+    minutes="指出排名靠后的原因，提出整改要求。",
+    follow_up_actions="一个月内报送整改方案",
+)
 
 
 def test_interview_records_crud(people, make_unit):
@@ -153,20 +181,37 @@ def test_interview_records_crud(people, make_unit):
         with pytest.raises(InterviewError, match="列入约谈"):
             interviews.create(campaign_id, units["T1"], InterviewInput(**VALID), admin)
         with pytest.raises(InterviewError) as exc:
-            interviews.create(campaign_id, units["T3"], InterviewInput(
-                held_on=date(2026, 12, 1), leader_interviewed=" ", interviewer="x" * 129, minutes="",
-                follow_up_status="bogus"), admin)
-        assert exc.value.errors == {"held_on": "约谈日期不能晚于今天", "leader_interviewed": "请填写被约谈领导",
-                                    "interviewer": "约谈人不能超过128字", "minutes": "请填写约谈记录",
-                                    "follow_up_status": "请选择整改落实情况"}
+            interviews.create(
+                campaign_id,
+                units["T3"],
+                InterviewInput(
+                    held_on=date(2026, 12, 1),
+                    leader_interviewed=" ",
+                    interviewer="x" * 129,
+                    minutes="",
+                    follow_up_status="bogus",
+                ),
+                admin,
+            )
+        assert exc.value.errors == {
+            "held_on": "约谈日期不能晚于今天",
+            "leader_interviewed": "请填写被约谈领导",
+            "interviewer": "约谈人不能超过128字",
+            "minutes": "请填写约谈记录",
+            "follow_up_status": "请选择整改落实情况",
+        }
         created = interviews.create(campaign_id, units["T3"], InterviewInput(**VALID), admin)
         assert interviews.for_campaign(campaign_id) == {units["T3"]: [created]}
         updated = interviews.update(created.id, InterviewInput(**{**VALID, "follow_up_status": "done"}), admin)
         assert updated.follow_up_status == "done"
         assert interviews.delete(created.id, admin) == campaign_id
     assert db.session.query(Interview).count() == 0
-    actions = [a for (a,) in db.session.query(AuditEvent.action).filter(AuditEvent.entity_type == "interview")
-               .order_by(AuditEvent.id)]
+    actions = [
+        a
+        for (a,) in db.session.query(AuditEvent.action)
+        .filter(AuditEvent.entity_type == "interview")
+        .order_by(AuditEvent.id)
+    ]
     assert actions == ["interview.create", "interview.update", "interview.delete"]
     deleted = db.session.query(AuditEvent).filter_by(action="interview.delete").one()
     assert deleted.before["leader_interviewed"] == "张镇长"

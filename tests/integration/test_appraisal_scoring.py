@@ -1,4 +1,5 @@
 """Attaching a scheme, the score sheet's rules, totals, locking, and the audit trail."""
+
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def test_the_campaign_gets_its_own_copy_of_the_template(setup, app, tmp_path):
     mobile = scheme.components[0]
     assert mobile.whole and mobile.parts[0].points == 10
     # A changed template file becomes version 2; the attached copy does not move.
-    text = (tmp_path / "s.yaml")
+    text = tmp_path / "s.yaml"
     source = (Path(app.config["SCHEMES_DIR"]) / "conduct-appraisal-2017.yaml").read_text(encoding="utf-8")
     text.write_text(
         source.replace(
@@ -70,8 +71,9 @@ def test_totals_add_parts_less_the_penalty(setup):
     scores[_part(scheme, "work", 2).id] = ("3.5", "信访件超期")
     scores[_part(scheme, "hotline", 0).id] = ("6", "热线回复不及时")
     scores[scheme.components[0].parts[0].id] = ("9.25", "手机端测评")
-    sheet = score_sheets.save(campaign_id, unit, SheetInput(scores=scores, penalty="2", penalty_reason="发生负面事件"),
-                              assessor)
+    sheet = score_sheets.save(
+        campaign_id, unit, SheetInput(scores=scores, penalty="2", penalty_reason="发生负面事件"), assessor
+    )
     assert sheet.total == Decimal("100") - Decimal("1.5") - 2 - Decimal("0.75") - 2
     assert sheet.penalty == 2 and sheet.status == "draft"
 
@@ -81,14 +83,20 @@ def test_a_weighted_component_is_scaled_to_its_points(ctx, make_unit, make_user,
         "key: w\nname: 权重方案\ntotal: 100\ncomponents:\n"
         "  - {key: a, name: 群众满意度, points: 40, max: 100}\n"
         "  - {key: b, name: 工作实绩, points: 60, parts: [{name: 一, points: 30}, {name: 二, points: 30}]}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     [(template, _)] = appraisal_schemes.load_templates(tmp_path)
     unit, assessor = make_unit("T01"), make_user("assessor")
     campaign_id = appraised_campaign([unit])
     scheme = appraisal_schemes.attach(campaign_id, template.id, None)
     a, b1, b2 = scheme.components[0].parts[0], *scheme.components[1].parts
-    sheet = score_sheets.save(campaign_id, unit, SheetInput(scores={
-        a.id: ("85", "满意度一般"), b1.id: ("30", ""), b2.id: ("27", "进度滞后")}), assessor, submit=True)
+    sheet = score_sheets.save(
+        campaign_id,
+        unit,
+        SheetInput(scores={a.id: ("85", "满意度一般"), b1.id: ("30", ""), b2.id: ("27", "进度滞后")}),
+        assessor,
+        submit=True,
+    )
     assert sheet.total == Decimal("34") + 57  # 85% of 40 points, then 30 + 27
 
 
@@ -101,8 +109,14 @@ def _errors(campaign_id, unit, assessor, values, submit=False) -> dict:
 def test_every_score_rule(setup):
     campaign_id, unit, assessor, scheme = setup
     p = _part(scheme, "work", 0)  # max 6
-    for raw, message in [("7", "得分须在0到6之间"), ("-1", "得分须在0到6之间"), ("abc", "请填写数字"),
-                         ("5.555", "最多保留两位小数"), ("NaN", "请填写数字"), ("Infinity", "请填写数字")]:
+    for raw, message in [
+        ("7", "得分须在0到6之间"),
+        ("-1", "得分须在0到6之间"),
+        ("abc", "请填写数字"),
+        ("5.555", "最多保留两位小数"),
+        ("NaN", "请填写数字"),
+        ("Infinity", "请填写数字"),
+    ]:
         scores = full_marks(scheme)
         scores[p.id] = (raw, "原因")
         assert _errors(campaign_id, unit, assessor, SheetInput(scores=scores)) == {score_key(p.id): message}, raw
@@ -121,11 +135,14 @@ def test_penalty_rules(setup):
     campaign_id, unit, assessor, scheme = setup
     marks = full_marks(scheme)
     assert _errors(campaign_id, unit, assessor, SheetInput(scores=marks, penalty="3")) == {
-        "penalty_reason": "扣减分须写明负面事件或失误"}
+        "penalty_reason": "扣减分须写明负面事件或失误"
+    }
     assert _errors(campaign_id, unit, assessor, SheetInput(scores=marks, penalty="101", penalty_reason="x")) == {
-        "penalty": "扣减分须在0到100之间"}
+        "penalty": "扣减分须在0到100之间"
+    }
     assert _errors(campaign_id, unit, assessor, SheetInput(scores=marks, penalty="-2", penalty_reason="x")) == {
-        "penalty": "扣减分须在0到100之间"}
+        "penalty": "扣减分须在0到100之间"
+    }
 
 
 def test_a_draft_may_leave_parts_blank_but_a_submission_may_not(setup):
@@ -133,8 +150,9 @@ def test_a_draft_may_leave_parts_blank_but_a_submission_may_not(setup):
     p = _part(scheme, "hotline", 1)
     draft = score_sheets.save(campaign_id, unit, SheetInput(scores={p.id: ("8", "")}), assessor)
     assert draft.status == "draft" and draft.total == 8
-    errors = _errors(campaign_id, unit, assessor, SheetInput(scores={p.id: ("8", "")}, version=draft.version),
-                     submit=True)
+    errors = _errors(
+        campaign_id, unit, assessor, SheetInput(scores={p.id: ("8", "")}, version=draft.version), submit=True
+    )
     assert len(errors) == sum(len(c.parts) for c in scheme.components) - 1
     assert set(errors.values()) == {"请填写得分"}
     db.session.rollback()

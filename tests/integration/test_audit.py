@@ -1,4 +1,5 @@
 """The audit trail: JSON-safe values, written with the caller's transaction, read back by entity and unit."""
+
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -20,10 +21,17 @@ def test_record_is_json_safe_and_committed_by_the_caller(app, make_unit):
     with app.app_context():
         start = _count()
         event = audit.record(
-            None, "ledger_item.update", "ledger_item", 7,
+            None,
+            "ledger_item.update",
+            "ledger_item",
+            7,
             before={"deadline": date(2025, 6, 30), "investment": Decimal("1000.50")},
-            after={"deadline": date(2025, 7, 31), "at": datetime(2025, 1, 2, 3, 4, tzinfo=UTC),
-                   "tags": {"x"}, "nested": {"amount": Decimal("2")}},
+            after={
+                "deadline": date(2025, 7, 31),
+                "at": datetime(2025, 1, 2, 3, 4, tzinfo=UTC),
+                "tags": {"x"},
+                "nested": {"amount": Decimal("2")},
+            },
             unit_id=unit_id,
         )
         db.session.commit()
@@ -93,8 +101,13 @@ def test_unit_creation_is_audited(app):
         unit = units.ensure_unit("Z1", "某镇", "township")
         audit_unit = audit.for_entity("unit", unit.id)
         assert [e.action for e in audit_unit] == ["unit.create"]
-        assert audit_unit[0].after == {"code": "Z1", "name": "某镇", "kind": "township", "parent_code": None,
-                                      "lead_department": None}
+        assert audit_unit[0].after == {
+            "code": "Z1",
+            "name": "某镇",
+            "kind": "township",
+            "parent_code": None,
+            "lead_department": None,
+        }
         # ensure_unit is idempotent: the second call neither changes nor audits anything.
         assert units.ensure_unit("Z1", "别的名字", "district").name == "某镇"
         assert len(audit.for_entity("unit", unit.id)) == 1

@@ -1,5 +1,6 @@
 """The audit trail viewer per campaign and per instance: scope, filters, paging, readable changes,
 exports, and who may see which trail."""
+
 import csv
 import io
 from datetime import UTC, date, datetime
@@ -43,9 +44,19 @@ def test_campaign_trail_holds_this_campaigns_events_only(ledger_world, login_as,
 def test_filters_actor_action_entity_unit_and_dates(ledger_world, login_as, app):
     w = ledger_world
     with time_machine.travel(datetime(2026, 12, 20, 2, tzinfo=UTC), tick=False):
-        add_finding(w["app"], w["supervisor"], w["other_instance"], {
-            "title": "白仓镇问题", "source": "residents", "measures": "整改", "responsible_leader": "赵六",
-            "responsible_department": "办公室", "deadline": "2027-03-31"})
+        add_finding(
+            w["app"],
+            w["supervisor"],
+            w["other_instance"],
+            {
+                "title": "白仓镇问题",
+                "source": "residents",
+                "measures": "整改",
+                "responsible_leader": "赵六",
+                "responsible_department": "办公室",
+                "deadline": "2027-03-31",
+            },
+        )
     sup = login_as("supervisor", username="sup2")
     url = f"/audit/campaigns/{w['campaign']}"
     by_action = sup.get(f"{url}?action=ledger.create").get_data(as_text=True)
@@ -70,8 +81,15 @@ def test_paging(ledger_world, login_as, app):
     with app.app_context():
         item = db.session.query(LedgerItem).filter_by(id=w["finding"]).one()
         for n in range(60):
-            audit.record(w["supervisor"], "ledger.status", "ledger_item", item.id, before={"status": "rectifying"},
-                         after={"status": "rectifying", "seq": n}, unit_id=item.unit_id)
+            audit.record(
+                w["supervisor"],
+                "ledger.status",
+                "ledger_item",
+                item.id,
+                before={"status": "rectifying"},
+                after={"status": "rectifying", "seq": n},
+                unit_id=item.unit_id,
+            )
         db.session.commit()
         total = db.session.query(AuditEvent).count()
     sup = login_as("supervisor", username="sup2")
@@ -102,9 +120,19 @@ def test_exports_csv_and_xlsx_follow_the_filters(ledger_world, login_as):
 
 def test_unit_staff_see_their_own_instance_trail_only(ledger_world, login_as, app):
     w = ledger_world
-    add_finding(w["app"], w["supervisor"], w["other_instance"], {
-        "title": "白仓镇问题", "source": "residents", "measures": "整改", "responsible_leader": "赵六",
-        "responsible_department": "办公室", "deadline": "2027-03-31"})
+    add_finding(
+        w["app"],
+        w["supervisor"],
+        w["other_instance"],
+        {
+            "title": "白仓镇问题",
+            "source": "residents",
+            "measures": "整改",
+            "responsible_leader": "赵六",
+            "responsible_department": "办公室",
+            "deadline": "2027-03-31",
+        },
+    )
     with app.app_context():
         # An event about our instance's entity that names another unit must not show either.
         audit.record(None, "ledger.status", "ledger_item", w["finding"], after={"status": "x"}, unit_id=w["other"])
@@ -113,11 +141,14 @@ def test_unit_staff_see_their_own_instance_trail_only(ledger_world, login_as, ap
     own = staff.get(f"/audit/instances/{w['instance']}")
     assert own.status_code == 200
     html = own.get_data(as_text=True)
-    assert "路灯工程超标" in html and "白仓镇" not in html and '<del>' in html
+    assert "路灯工程超标" in html and "白仓镇" not in html and "<del>" in html
     export = staff.get(f"/audit/instances/{w['instance']}/export.csv").data.decode("utf-8-sig")
     assert "路灯工程超标" in export and "白仓镇" not in export
-    for url in (f"/audit/instances/{w['other_instance']}", f"/audit/instances/{w['other_instance']}/export.xlsx",
-                "/audit/instances/99999"):
+    for url in (
+        f"/audit/instances/{w['other_instance']}",
+        f"/audit/instances/{w['other_instance']}/export.xlsx",
+        "/audit/instances/99999",
+    ):
         assert staff.get(url).status_code == 404
     for url in (f"/audit/campaigns/{w['campaign']}", f"/audit/campaigns/{w['campaign']}/export.csv", "/audit/"):
         assert staff.get(url).status_code == 403
@@ -126,8 +157,12 @@ def test_unit_staff_see_their_own_instance_trail_only(ledger_world, login_as, ap
 def test_roles(ledger_world, login_as, app):
     w = ledger_world
     designer = login_as("designer", username="des1")
-    for url in ("/audit/", f"/audit/campaigns/{w['campaign']}", f"/audit/instances/{w['instance']}",
-                f"/audit/campaigns/{w['campaign']}/export.xlsx"):
+    for url in (
+        "/audit/",
+        f"/audit/campaigns/{w['campaign']}",
+        f"/audit/instances/{w['instance']}",
+        f"/audit/campaigns/{w['campaign']}/export.xlsx",
+    ):
         assert designer.get(url).status_code == 403
     for role in ("admin", "supervisor", "assessor"):
         actor = login_as(role, username=f"{role}7")
@@ -146,13 +181,26 @@ def test_interviews_are_in_overseers_trails_but_not_the_units_own(ledger_world, 
         from app import clock
         from app.models import Interview
 
-        interview = Interview(campaign_id=w["campaign"], unit_id=w["unit"], held_on=date(2027, 5, 1),
-                              leader_interviewed="镇长", interviewer="督导组长", minutes="约谈纪要",
-                              created_at=clock.now(), updated_at=clock.now())
+        interview = Interview(
+            campaign_id=w["campaign"],
+            unit_id=w["unit"],
+            held_on=date(2027, 5, 1),
+            leader_interviewed="镇长",
+            interviewer="督导组长",
+            minutes="约谈纪要",
+            created_at=clock.now(),
+            updated_at=clock.now(),
+        )
         db.session.add(interview)
         db.session.flush()
-        audit.record(w["supervisor"], "interview.create", "interview", interview.id,
-                     after={"minutes": "约谈纪要"}, unit_id=w["unit"])
+        audit.record(
+            w["supervisor"],
+            "interview.create",
+            "interview",
+            interview.id,
+            after={"minutes": "约谈纪要"},
+            unit_id=w["unit"],
+        )
         db.session.commit()
     sup = login_as("supervisor", username="sup2")
     for url in (f"/audit/campaigns/{w['campaign']}", f"/audit/instances/{w['instance']}"):

@@ -1,4 +1,5 @@
 """Login, throttling, logout, role landing pages, safe redirects and the authorisation helpers."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,8 +20,9 @@ PASSWORD = "Passw0rd!"
 
 def _post_login(client, username, password, url="/login"):
     page = client.get(url)
-    return client.post(url, data={"username": username, "password": password,
-                                  "csrf_token": csrf_from(page.get_data(as_text=True))})
+    return client.post(
+        url, data={"username": username, "password": password, "csrf_token": csrf_from(page.get_data(as_text=True))}
+    )
 
 
 def _is_logged_in(client) -> bool:
@@ -28,8 +30,13 @@ def _is_logged_in(client) -> bool:
 
 
 def _expected_home(app, role):
-    endpoint = {"unit_staff": "staff.tasks", "supervisor": "supervisor.queue", "assessor": "assessor.queue",
-                "admin": "admin.campaigns", "designer": "designer.index"}[role]
+    endpoint = {
+        "unit_staff": "staff.tasks",
+        "supervisor": "supervisor.queue",
+        "assessor": "assessor.queue",
+        "admin": "admin.campaigns",
+        "designer": "designer.index",
+    }[role]
     with app.test_request_context():
         return url_for(endpoint) if endpoint in app.view_functions else url_for("auth.home")
 
@@ -76,8 +83,9 @@ def test_unknown_user_gets_the_same_message(client, app):
 
 def test_empty_fields_show_chinese_errors_beside_fields(client):
     page = client.get("/login")
-    resp = client.post("/login", data={"username": "", "password": "",
-                                       "csrf_token": csrf_from(page.get_data(as_text=True))})
+    resp = client.post(
+        "/login", data={"username": "", "password": "", "csrf_token": csrf_from(page.get_data(as_text=True))}
+    )
     html = resp.get_data(as_text=True)
     assert "请输入用户名" in html and "请输入密码" in html
     assert 'class="field-error"' in html
@@ -166,10 +174,20 @@ def test_next_is_followed_only_when_relative(app, make_user):
         assert "evil" not in resp.headers["Location"] and "javascript" not in resp.headers["Location"]
 
 
-@pytest.mark.parametrize("target,expected", [
-    ("/my/tasks", "/my/tasks"), ("/a?b=1", "/a?b=1"), (None, None), ("", None),
-    ("//x.org", None), ("http://x.org/", None), ("/\\x.org", None), ("x/y", None), ("/a\nb", None),
-])
+@pytest.mark.parametrize(
+    "target,expected",
+    [
+        ("/my/tasks", "/my/tasks"),
+        ("/a?b=1", "/a?b=1"),
+        (None, None),
+        ("", None),
+        ("//x.org", None),
+        ("http://x.org/", None),
+        ("/\\x.org", None),
+        ("x/y", None),
+        ("/a\nb", None),
+    ],
+)
 def test_safe_next(target, expected):
     assert safe_next(target) == expected
 

@@ -1,5 +1,6 @@
 """The escalation board: escalations by level, unit and age; bulk remind and bulk letter on overdue
 tasks; incidents shown with their error and retried by hand."""
+
 import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -35,9 +36,16 @@ def world(app, make_unit, make_user):
             launch.launch_all(cid, None)
         inst = {u: db.session.query(ProcessInstance.id).filter_by(unit_id=u).scalar() for u in (late, prompt)}
         deploy = {u: ready_tasks(inst[u], "deploy")[0].id for u in (late, prompt)}
-    return {"app": app, "campaign": cid, "late": late, "prompt": prompt, "inst": inst, "deploy": deploy,
-            "staff": make_user("unit_staff", late, username="late_staff"),
-            "prompt_staff": make_user("unit_staff", prompt, username="prompt_staff")}
+    return {
+        "app": app,
+        "campaign": cid,
+        "late": late,
+        "prompt": prompt,
+        "inst": inst,
+        "deploy": deploy,
+        "staff": make_user("unit_staff", late, username="late_staff"),
+        "prompt_staff": make_user("unit_staff", prompt, username="prompt_staff"),
+    }
 
 
 def _tick(app, moment):
@@ -55,8 +63,12 @@ def _section(html: str, section: str) -> str:
 
 
 def _counts(html: str) -> dict[str, int]:
-    return {level: int(n) for level, n in
-            re.findall(r'class="level-count[^"]*" data-level="(\w+)"[^>]*>\s*<strong[^>]*>(\d+)</strong>', html)}
+    return {
+        level: int(n)
+        for level, n in re.findall(
+            r'class="level-count[^"]*" data-level="(\w+)"[^>]*>\s*<strong[^>]*>(\d+)</strong>', html
+        )
+    }
 
 
 def test_board_lists_escalations_by_level_unit_status_and_age(world, login_as):
@@ -92,8 +104,9 @@ def test_board_lists_escalations_by_level_unit_status_and_age(world, login_as):
         assert shown(status="incident") == set()
         # Age since fired: the reminders fired 5 days ago, the letter today.
         assert shown(min_age="3") == {rows[(world["late"], "reminder")], rows[(world["prompt"], "reminder")]}
-        assert shown(campaign=str(world["campaign"]), level="reminder", unit="白仓") == \
-            {rows[(world["prompt"], "reminder")]}
+        assert shown(campaign=str(world["campaign"]), level="reminder", unit="白仓") == {
+            rows[(world["prompt"], "reminder")]
+        }
         assert shown(campaign="999999") == set()
         # Nonsense filters are ignored, never a 500.
         assert supervisor.get("/supervise/escalations?level=x&status=y&min_age=-3&page=abc").status_code == 200
@@ -106,8 +119,10 @@ def test_board_lists_escalations_by_level_unit_status_and_age(world, login_as):
         overdue = _section(page, "overdue")
         assert _ids(overdue, "task") == [world["deploy"][world["late"]]]
         assert "催办" in overdue and "督办函" in overdue
-        assert _ids(_section(supervisor.get("/supervise/escalations?min_age=6").get_data(as_text=True),
-                             "overdue"), "task") == []
+        assert (
+            _ids(_section(supervisor.get("/supervise/escalations?min_age=6").get_data(as_text=True), "overdue"), "task")
+            == []
+        )
 
 
 def test_board_is_for_supervisors_and_admins(world, login_as):
@@ -124,10 +139,16 @@ def test_bulk_remind_notifies_each_unit_and_audits_each_task(world, login_as):
         with app.app_context():
             automatic = db.session.query(Notification).filter_by(kind="reminder").count()
         assert automatic == 2
-        resp = supervisor.post_form("/supervise/escalations/bulk", {
-            "action": "remind", "task_id": [str(world["deploy"][world["late"]]), str(world["deploy"][world["prompt"]])],
-            "unit": "镇",
-        }, form_url="/supervise/escalations", follow_redirects=True)
+        resp = supervisor.post_form(
+            "/supervise/escalations/bulk",
+            {
+                "action": "remind",
+                "task_id": [str(world["deploy"][world["late"]]), str(world["deploy"][world["prompt"]])],
+                "unit": "镇",
+            },
+            form_url="/supervise/escalations",
+            follow_redirects=True,
+        )
     page = resp.get_data(as_text=True)
     assert "已催办 2 项，已通知相关单位" in page
     assert resp.request.args.get("unit") == "镇"  # back to the same filtered board
@@ -143,12 +164,19 @@ def test_bulk_remind_skips_tasks_not_overdue(world, login_as):
     app = world["app"]
     supervisor = login_as("supervisor")
     with travel(at(2026, 12, 1, 9)):  # before the deadline
-        resp = supervisor.post_form("/supervise/escalations/bulk", {
-            "action": "remind", "task_id": str(world["deploy"][world["late"]])},
-            form_url="/supervise/escalations", follow_redirects=True)
+        resp = supervisor.post_form(
+            "/supervise/escalations/bulk",
+            {"action": "remind", "task_id": str(world["deploy"][world["late"]])},
+            form_url="/supervise/escalations",
+            follow_redirects=True,
+        )
         assert "事项未逾期" in resp.get_data(as_text=True)
-        resp = supervisor.post_form("/supervise/escalations/bulk", {"action": "remind"},
-                                    form_url="/supervise/escalations", follow_redirects=True)
+        resp = supervisor.post_form(
+            "/supervise/escalations/bulk",
+            {"action": "remind"},
+            form_url="/supervise/escalations",
+            follow_redirects=True,
+        )
         assert "请至少勾选一项逾期事项" in resp.get_data(as_text=True)
     with app.app_context():
         assert db.session.query(Notification).count() == 0
@@ -160,25 +188,37 @@ def test_bulk_letter_issues_per_task_and_reports_skips(world, login_as):
     supervisor = login_as("supervisor")
     late_task, prompt_task = world["deploy"][world["late"]], world["deploy"][world["prompt"]]
     with travel(at(2026, 12, 11, 9)):
-        resp = supervisor.post_form("/supervise/escalations/bulk", {
-            "action": "letter", "task_id": [str(late_task), str(prompt_task)], "new_due": "2026-12-18"},
-            form_url="/supervise/escalations", follow_redirects=True)
+        resp = supervisor.post_form(
+            "/supervise/escalations/bulk",
+            {"action": "letter", "task_id": [str(late_task), str(prompt_task)], "new_due": "2026-12-18"},
+            form_url="/supervise/escalations",
+            follow_redirects=True,
+        )
         assert "已发出督办函 2 份" in resp.get_data(as_text=True)
         # A second letter on the same task is refused, with the reason.
-        resp = supervisor.post_form("/supervise/escalations/bulk", {
-            "action": "letter", "task_id": str(late_task)}, form_url="/supervise/escalations", follow_redirects=True)
+        resp = supervisor.post_form(
+            "/supervise/escalations/bulk",
+            {"action": "letter", "task_id": str(late_task)},
+            form_url="/supervise/escalations",
+            follow_redirects=True,
+        )
         page = resp.get_data(as_text=True)
         assert "跳过 1 项" in page and "该事项已发出督办函" in page
-        resp = supervisor.post_form("/supervise/escalations/bulk", {
-            "action": "letter", "task_id": str(late_task), "new_due": "18/12/2026"},
-            form_url="/supervise/escalations", follow_redirects=True)
+        resp = supervisor.post_form(
+            "/supervise/escalations/bulk",
+            {"action": "letter", "task_id": str(late_task), "new_due": "18/12/2026"},
+            form_url="/supervise/escalations",
+            follow_redirects=True,
+        )
         assert "新的办理期限格式有误" in resp.get_data(as_text=True)
         board = _section(supervisor.get("/supervise/escalations?level=letter").get_data(as_text=True), "escalations")
         assert board.count("人工") == 2
     with app.app_context():
         letters = db.session.query(SupervisionLetter).order_by(SupervisionLetter.number).all()
         assert [(x.number, x.new_due, x.issued_by_id) for x in letters] == [
-            (1, date(2026, 12, 18), supervisor.user), (2, date(2026, 12, 18), supervisor.user)]
+            (1, date(2026, 12, 18), supervisor.user),
+            (2, date(2026, 12, 18), supervisor.user),
+        ]
         assert {x.task_id for x in letters} == {late_task, prompt_task}
 
 
@@ -190,10 +230,21 @@ def test_failed_letter_is_an_incident_until_retried_after_the_cause_is_fixed(wor
         submit(app, world["prompt_staff"], world["deploy"][world["prompt"]], DEPLOY, {"plan": upload()})
         # A letter numbered by hand before the counter existed already holds 督办函〔2026〕第1号,
         # so the timer's letter (number 1 again) breaks the unique number.
-        db.session.add(SupervisionLetter(
-            issuer=ISSUER, year=2026, number=1, campaign_id=world["campaign"], unit_id=world["prompt"],
-            instance_id=world["inst"][world["prompt"]], subject="手工督办函", items=[], new_due=date(2026, 12, 20),
-            body="", issued_at=at(2026, 12, 11, 10)))
+        db.session.add(
+            SupervisionLetter(
+                issuer=ISSUER,
+                year=2026,
+                number=1,
+                campaign_id=world["campaign"],
+                unit_id=world["prompt"],
+                instance_id=world["inst"][world["prompt"]],
+                subject="手工督办函",
+                items=[],
+                new_due=date(2026, 12, 20),
+                body="",
+                issued_at=at(2026, 12, 11, 10),
+            )
+        )
         db.session.commit()
     result = _tick(app, at(2026, 12, 15, 17, 31))
     assert result.escalations_failed == 1
@@ -211,8 +262,9 @@ def test_failed_letter_is_an_incident_until_retried_after_the_cause_is_fixed(wor
         assert _counts(page)["incident"] == 1
 
         # Retrying while the cause is still there fails again and stays an incident.
-        resp = supervisor.post_form(f"/supervise/escalations/{incident.id}/retry", {},
-                                    form_url="/supervise/escalations", follow_redirects=True)
+        resp = supervisor.post_form(
+            f"/supervise/escalations/{incident.id}/retry", {}, form_url="/supervise/escalations", follow_redirects=True
+        )
         assert "重新执行仍然失败" in resp.get_data(as_text=True)
         assert _ids(_section(resp.get_data(as_text=True), "incidents"), "incident") == [incident.id]
 
@@ -220,8 +272,9 @@ def test_failed_letter_is_an_incident_until_retried_after_the_cause_is_fixed(wor
         with app.app_context():
             db.session.add(LetterCounter(issuer=ISSUER, year=2026, last_number=1))
             db.session.commit()
-        resp = supervisor.post_form(f"/supervise/escalations/{incident.id}/retry", {},
-                                    form_url="/supervise/escalations", follow_redirects=True)
+        resp = supervisor.post_form(
+            f"/supervise/escalations/{incident.id}/retry", {}, form_url="/supervise/escalations", follow_redirects=True
+        )
         page = resp.get_data(as_text=True)
         assert "已重新执行，执行成功" in page
         assert _section(page, "incidents") == ""
@@ -230,8 +283,10 @@ def test_failed_letter_is_an_incident_until_retried_after_the_cause_is_fixed(wor
         assert done.status == "done"
         letter = db.session.query(SupervisionLetter).filter_by(escalation_id=incident.id).one()
         assert (letter.number, letter.unit_id) == (2, world["late"])
-        actions = [e.action for e in db.session.query(AuditEvent).filter_by(entity_type="escalation",
-                                                                             entity_id=str(incident.id))]
+        actions = [
+            e.action
+            for e in db.session.query(AuditEvent).filter_by(entity_type="escalation", entity_id=str(incident.id))
+        ]
         assert "escalation.incident" in actions and actions.count("escalation.retry") == 2
 
 

@@ -1,4 +1,5 @@
 """`flask calendar import | show | seed | recompute`."""
+
 from datetime import date
 
 import pytest
@@ -37,8 +38,9 @@ def test_import_then_show(app, runner, make_unit):
 
 def test_a_bad_file_exits_1_with_errors_by_row_and_stores_nothing(app, runner, tmp_path):
     bad = tmp_path / "2027.csv"
-    bad.write_text("日期,类型,名称\n2027-02-30,放假,春节\n2027-02-22,调休上班,春节调休\n2026-12-31,放假,元旦\n",
-                   encoding="gbk")
+    bad.write_text(
+        "日期,类型,名称\n2027-02-30,放假,春节\n2027-02-22,调休上班,春节调休\n2026-12-31,放假,元旦\n", encoding="gbk"
+    )
     result = runner.invoke(args=["calendar", "import", str(bad), "--year", "2027"])
     assert result.exit_code == 1
     assert "未导入：发现3处错误" in result.output
@@ -55,16 +57,20 @@ def test_seed_is_idempotent_and_never_overwrites_an_office_year(app, runner):
     assert first.exit_code == 0, first.output
     assert "新增23年，更新0年（2004–2026）" in first.output
     with app.app_context():
-        counts = (db.session.scalar(select(func.count()).select_from(HolidayYear)),
-                  db.session.scalar(select(func.count()).select_from(HolidayDay)),
-                  db.session.scalar(select(func.max(HolidayYear.revision))))
+        counts = (
+            db.session.scalar(select(func.count()).select_from(HolidayYear)),
+            db.session.scalar(select(func.count()).select_from(HolidayDay)),
+            db.session.scalar(select(func.max(HolidayYear.revision))),
+        )
         assert counts[0] == 23 and workdays.source(2026) == "package"
     again = runner.invoke(args=["calendar", "seed"])
     assert again.exit_code == 0 and "已是最新，未作改动" in again.output
     with app.app_context():
-        assert counts == (db.session.scalar(select(func.count()).select_from(HolidayYear)),
-                          db.session.scalar(select(func.count()).select_from(HolidayDay)),
-                          db.session.scalar(select(func.max(HolidayYear.revision))))
+        assert counts == (
+            db.session.scalar(select(func.count()).select_from(HolidayYear)),
+            db.session.scalar(select(func.count()).select_from(HolidayDay)),
+            db.session.scalar(select(func.max(HolidayYear.revision))),
+        )
         assert (
             db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "calendar.seed"))
             == 1

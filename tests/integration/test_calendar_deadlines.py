@@ -1,6 +1,7 @@
 """Deadlines follow the holiday arrangement the office imports: a ladder over 春节 and across the new
 year, open deadlines recomputed (audited, shown on the task, due_changed_at set), letters' reply
 deadlines, an office year over the package's, and a year nobody covers said aloud."""
+
 import os
 import subprocess
 import sys
@@ -100,9 +101,16 @@ def test_import_moves_an_open_due_time_audits_it_and_the_task_page_shows_it(app,
     admin = login_as("admin")
     assert 'id="due-changes"' not in admin.get(f"/supervise/tasks/{review_id}").get_data(as_text=True)
 
-    resp = admin.client.post("/admin/calendar/import", data={
-        "file": (HOLIDAYS_2027.open("rb"), "holidays-2027-test.csv"), "year": "", "note": "测试数据",
-        "csrf_token": _token(admin, "/admin/calendar/import")}, content_type="multipart/form-data")
+    resp = admin.client.post(
+        "/admin/calendar/import",
+        data={
+            "file": (HOLIDAYS_2027.open("rb"), "holidays-2027-test.csv"),
+            "year": "",
+            "note": "测试数据",
+            "csrf_token": _token(admin, "/admin/calendar/import"),
+        },
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     shown = admin.get(resp.headers["Location"]).get_data(as_text=True)
     assert "已保存2027年节假日安排：放假29天，调休上班6天" in shown
@@ -129,8 +137,12 @@ def test_a_returned_items_redo_due_and_verify_due_follow(app, ctx, make_unit, ma
     launch_campaign([unit], deploy_ends=date(2026, 12, 10), self_check_ends=date(2026, 12, 20))
     inst = instance_of(unit).id
     submit(app, staff, ready_tasks(inst, "deploy")[0].id, DEPLOY, {"plan": upload()})
-    submit(app, staff, ready_tasks(inst, "self_check")[0].id,
-           {"summary": "自查完毕", **ledger_rows("广场超标", deadline="2026-12-31")})
+    submit(
+        app,
+        staff,
+        ready_tasks(inst, "self_check")[0].id,
+        {"summary": "自查完毕", **ledger_rows("广场超标", deadline="2026-12-31")},
+    )
     submit(app, supervisor, ready_tasks(inst, "review_self_check")[0].id, {"decision": "accept"})
     submit(
         app,
@@ -140,8 +152,12 @@ def test_a_returned_items_redo_due_and_verify_due_follow(app, ctx, make_unit, ma
         {"evidence": [upload()]},
     )
     with travel(at(2026, 12, 29, 10)):  # returned on a Tuesday: five working days to redo it
-        submit(app, supervisor, ready_tasks(inst, "verify_item")[0].id,
-               {"decision": "return", "check_type": "spot_check", "comments": "仍未整改到位"})
+        submit(
+            app,
+            supervisor,
+            ready_tasks(inst, "verify_item")[0].id,
+            {"decision": "return", "check_type": "spot_check", "comments": "仍未整改到位"},
+        )
     redo = ready_tasks(inst, "rectify_item")[0]
     # Weekends only: 30, 31 December, 1, 4, 5 January.
     assert clock.to_local(redo.due_at) == at(2027, 1, 5, 17, 30)
@@ -173,8 +189,11 @@ def test_a_redo_due_is_named_after_the_item_being_redone(ctx, monkeypatch):
             return date(2026, 12, 29) if form_key == "verify_item" else None
 
     monkeypatch.setattr(recompute, "_Returns", Returned)
-    data = {"item": {"id": 7, "seq": 1}, "item_redo_due": "2026-01-01T17:30:00+08:00",
-            "ledger": [{"id": 7, "seq": 1}, {"id": 9, "seq": 2}]}
+    data = {
+        "item": {"id": 7, "seq": 1},
+        "item_redo_due": "2026-01-01T17:30:00+08:00",
+        "ledger": [{"id": 7, "seq": 1}, {"id": 9, "seq": 2}],
+    }
     changes = recompute.recompute_data(1, SimpleNamespace(open_data=lambda: [data]))
     assert list(changes) == ["整改事项#1退回后整改期限"]
 
@@ -242,8 +261,9 @@ def test_a_year_nobody_covers_counts_weekends_and_says_so(app, make_unit, make_u
     with app.app_context():
         unit = make_unit("T01", "塘渡口镇")
         import_file(HOLIDAYS_2027)
-        cid = launch_campaign([unit], deploy_ends=date(2028, 2, 1), self_check_ends=date(2028, 3, 1),
-                              doc_number="测政发〔2027〕9号")
+        cid = launch_campaign(
+            [unit], deploy_ends=date(2028, 2, 1), self_check_ends=date(2028, 3, 1), doc_number="测政发〔2027〕9号"
+        )
         # 2028 is nobody's yet: weekends only (Friday 4 February 2028 + 1 = Monday 7 February).
         assert not workdays.covered(2028) and workdays.add_working_days(date(2028, 2, 4), 1) == date(2028, 2, 7)
         task_id = ready_tasks(instance_of(unit).id, "deploy")[0].id
@@ -306,10 +326,20 @@ def test_every_process_picks_up_a_change(app, ctx, make_unit, monkeypatch):
     scheduler.sweep(app, 100, threading.Event())
     assert workdays.covered(2027)  # every sweep looks first
 
-    env = dict(os.environ, FLASK_APP="wsgi.py", RECTIFY_CONFIG="config.TestConfig",
-               DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], UPLOAD_DIR=app.config["UPLOAD_DIR"])
-    shown = subprocess.run([sys.executable, "-m", "flask", "calendar", "show", "2027"], env=env,
-                           capture_output=True, text=True, timeout=120, cwd=app.root_path + "/..")
+    env = dict(
+        os.environ,
+        FLASK_APP="wsgi.py",
+        RECTIFY_CONFIG="config.TestConfig",
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        UPLOAD_DIR=app.config["UPLOAD_DIR"],
+    )
+    shown = subprocess.run(
+        [sys.executable, "-m", "flask", "calendar", "show", "2027"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=app.root_path + "/..",
+    )
     assert shown.returncode == 0, shown.stderr
     assert "2027年节假日安排：办公室录入" in shown.stdout and "2027-02-05 星期五 春节" in shown.stdout
-

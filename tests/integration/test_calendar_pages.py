@@ -1,5 +1,6 @@
 """The office's 节假日安排 pages: years with source and coverage, a year's days, entering a year on
 the page, importing CSV (UTF-8, GBK) and .xlsx files with errors by row and column, templates."""
+
 import io
 from datetime import date
 
@@ -25,9 +26,16 @@ BAD_CSV = """日期,类型,名称
 
 def _upload(actor, data: bytes, filename: str, year: str = ""):
     token = csrf_from(actor.get("/admin/calendar/import").get_data(as_text=True))
-    return actor.client.post("/admin/calendar/import", data={
-        "file": (io.BytesIO(data), filename), "year": year, "note": "", "csrf_token": token,
-    }, content_type="multipart/form-data")
+    return actor.client.post(
+        "/admin/calendar/import",
+        data={
+            "file": (io.BytesIO(data), filename),
+            "year": year,
+            "note": "",
+            "csrf_token": token,
+        },
+        content_type="multipart/form-data",
+    )
 
 
 def _stored_years(app) -> list[int]:
@@ -136,9 +144,17 @@ def test_enter_a_year_on_the_page_with_errors_by_row_then_revert_to_the_package(
     # The package's 39 days, then 10 blank rows.
     assert 'value="2026-02-15"' in form and 'name="days-48-day"' in form and 'name="days-49-day"' not in form
     token = csrf_from(form)
-    rows = {"days-0-day": "2026-10-01", "days-0-kind": "holiday", "days-0-name": "国庆节",
-            "days-1-day": "2026-10-12", "days-1-kind": "workday", "days-1-name": "调休",
-            "days-2-day": "", "days-2-kind": "", "days-2-name": ""}
+    rows = {
+        "days-0-day": "2026-10-01",
+        "days-0-kind": "holiday",
+        "days-0-name": "国庆节",
+        "days-1-day": "2026-10-12",
+        "days-1-kind": "workday",
+        "days-1-name": "调休",
+        "days-2-day": "",
+        "days-2-kind": "",
+        "days-2-name": "",
+    }
     resp = admin.client.post(
         "/admin/calendar/2026/edit", data={"csrf_token": token, "note": "", "action": "save", **rows}
     )
@@ -148,8 +164,9 @@ def test_enter_a_year_on_the_page_with_errors_by_row_then_revert_to_the_package(
     more = admin.client.post("/admin/calendar/2026/edit", data={"csrf_token": token, "action": "more", **rows})
     assert 'name="days-12-day"' in more.get_data(as_text=True) and 'value="2026-10-12"' in more.get_data(as_text=True)
     rows["days-1-day"] = "2026-10-10"
-    resp = admin.client.post("/admin/calendar/2026/edit",
-                             data={"csrf_token": token, "note": "只剩国庆（测试）", "action": "save", **rows})
+    resp = admin.client.post(
+        "/admin/calendar/2026/edit", data={"csrf_token": token, "note": "只剩国庆（测试）", "action": "save", **rows}
+    )
     assert resp.status_code == 302
     assert workdays.source(2026) == "office" and workdays.is_workday(date(2026, 2, 16))
     with app.app_context():

@@ -1,4 +1,5 @@
 """`flask campaign create | enrol | launch`."""
+
 from datetime import date
 
 import time_machine
@@ -10,8 +11,18 @@ from tests.integration.test_campaigns import BEFORE_DEADLINES, NOTICE_FILE, ensu
 
 
 def test_create_from_the_real_notice_prints_the_id(app, runner):
-    result = runner.invoke(args=["campaign", "create", "--notice", str(NOTICE_FILE),
-                                 "--self-check-until", "2014-05-31", "--follow-up-on", "2014-12-01"])
+    result = runner.invoke(
+        args=[
+            "campaign",
+            "create",
+            "--notice",
+            str(NOTICE_FILE),
+            "--self-check-until",
+            "2014-05-31",
+            "--follow-up-on",
+            "2014-12-01",
+        ]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         campaign = db.session.get(Campaign, int(result.output.strip()))
@@ -23,8 +34,17 @@ def test_create_from_the_real_notice_prints_the_id(app, runner):
 
 def test_create_with_shift_to_today(app, runner):
     with time_machine.travel(date(2026, 3, 1), tick=False):
-        result = runner.invoke(args=["campaign", "create", "--notice", str(NOTICE_FILE),
-                                     "--self-check-until", "2014-05-31", "--shift-to-today"])
+        result = runner.invoke(
+            args=[
+                "campaign",
+                "create",
+                "--notice",
+                str(NOTICE_FILE),
+                "--self-check-until",
+                "2014-05-31",
+                "--shift-to-today",
+            ]
+        )
     assert result.exit_code == 0, result.output
     with app.app_context():
         campaign = db.session.get(Campaign, int(result.output.strip()))

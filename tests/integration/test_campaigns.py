@@ -1,4 +1,5 @@
 """Campaigns: creating from a notice, validation, enrolment, and the admin pages."""
+
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -36,8 +37,14 @@ def make_notice(**overrides) -> NoticeInput:
             {"key": "assessment", "name": "", "starts": date(2026, 9, 1), "ends": date(2026, 9, 30)},
         ],
         tasks=[
-            {"no": 1, "title": "督查重大项目", "lead_unit": "县政府办", "responsible_units": ["县纪委", "县发改局"],
-             "starts": date(2026, 5, 1), "ends": date(2026, 6, 30)},
+            {
+                "no": 1,
+                "title": "督查重大项目",
+                "lead_unit": "县政府办",
+                "responsible_units": ["县纪委", "县发改局"],
+                "starts": date(2026, 5, 1),
+                "ends": date(2026, 6, 30),
+            },
         ],
         follow_up_on=date(2026, 12, 1),
     )
@@ -48,9 +55,13 @@ def future_notice(**overrides) -> NoticeInput:
     """make_notice's campaign a year later: every deadline after the tests' base instant (2026-11-16)."""
     notice = make_notice()
     later = lambda d: d.replace(year=d.year + 1)  # noqa: E731
-    return replace(notice, phases=[dict(p, starts=later(p["starts"]), ends=later(p["ends"])) for p in notice.phases],
-                   tasks=[dict(t, starts=later(t["starts"]), ends=later(t["ends"])) for t in notice.tasks],
-                   follow_up_on=later(notice.follow_up_on), **overrides)
+    return replace(
+        notice,
+        phases=[dict(p, starts=later(p["starts"]), ends=later(p["ends"])) for p in notice.phases],
+        tasks=[dict(t, starts=later(t["starts"]), ends=later(t["ends"])) for t in notice.tasks],
+        follow_up_on=later(notice.follow_up_on),
+        **overrides,
+    )
 
 
 def ensure_deployed() -> int:
@@ -70,6 +81,7 @@ def phases_without(key):
 
 # ---- create and validate -------------------------------------------------------
 
+
 def test_create_campaign_stores_notice_and_audits(ctx):
     campaign = campaigns.create_campaign(make_notice(), actor_id=None)
     db.session.expire_all()
@@ -79,31 +91,45 @@ def test_create_campaign_stores_notice_and_audits(ctx):
     assert stored.phases[0].name == "动员部署"  # blank name falls back to the phase's name
     assert stored.tasks[0].responsible_units == ["县纪委", "县发改局"]
     assert campaigns.deadlines(stored) == {
-        "deploy": date(2026, 3, 31), "self_check": date(2026, 4, 30),
-        "rectification": date(2026, 8, 31), "assessment": date(2026, 9, 30),
+        "deploy": date(2026, 3, 31),
+        "self_check": date(2026, 4, 30),
+        "rectification": date(2026, 8, 31),
+        "assessment": date(2026, 9, 30),
     }
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "campaign.create"))
     assert event.entity_id == str(campaign.id)
     assert event.after["doc_number"] == "测政办发〔2026〕1号"
 
 
-@pytest.mark.parametrize("overrides, field, message", [
-    ({"doc_number": "  "}, "doc_number", "请填写文号"),
-    ({"issuer": ""}, "issuer", "发文机关"),
-    ({"issued_on": None}, "issued_on", "发文日期"),
-    ({"title": ""}, "title", "标题"),
-    ({"phases": phases_without("deploy")}, "phases", "动员部署"),
-    ({"phases": phases_without("self_check")}, "phases", "自查自纠"),
-    ({"phases": phases_without("rectification")}, "phases", "整改落实"),
-    ({"phases": make_notice().phases + [{"key": "launch", "starts": date(2026, 1, 1), "ends": date(2026, 1, 2)}]},
-     "phases.4.key", "未知的阶段"),
-    ({"phases": make_notice().phases + [dict(make_notice().phases[0])]}, "phases.4.key", "重复"),
-    ({"phases": [dict(make_notice().phases[0], ends=date(2026, 2, 1))] + make_notice().phases[1:]},
-     "phases.0.ends", "不能早于"),
-    ({"tasks": make_notice().tasks * 2}, "tasks.1.no", "任务序号 1 重复"),
-    ({"tasks": [dict(make_notice().tasks[0], lead_unit="")]}, "tasks.0.lead_unit", "牵头单位"),
-    ({"tasks": [dict(make_notice().tasks[0], ends=date(2026, 4, 1))]}, "tasks.0.ends", "不能早于"),
-])
+@pytest.mark.parametrize(
+    "overrides, field, message",
+    [
+        ({"doc_number": "  "}, "doc_number", "请填写文号"),
+        ({"issuer": ""}, "issuer", "发文机关"),
+        ({"issued_on": None}, "issued_on", "发文日期"),
+        ({"title": ""}, "title", "标题"),
+        ({"phases": phases_without("deploy")}, "phases", "动员部署"),
+        ({"phases": phases_without("self_check")}, "phases", "自查自纠"),
+        ({"phases": phases_without("rectification")}, "phases", "整改落实"),
+        (
+            {
+                "phases": make_notice().phases
+                + [{"key": "launch", "starts": date(2026, 1, 1), "ends": date(2026, 1, 2)}]
+            },
+            "phases.4.key",
+            "未知的阶段",
+        ),
+        ({"phases": make_notice().phases + [dict(make_notice().phases[0])]}, "phases.4.key", "重复"),
+        (
+            {"phases": [dict(make_notice().phases[0], ends=date(2026, 2, 1))] + make_notice().phases[1:]},
+            "phases.0.ends",
+            "不能早于",
+        ),
+        ({"tasks": make_notice().tasks * 2}, "tasks.1.no", "任务序号 1 重复"),
+        ({"tasks": [dict(make_notice().tasks[0], lead_unit="")]}, "tasks.0.lead_unit", "牵头单位"),
+        ({"tasks": [dict(make_notice().tasks[0], ends=date(2026, 4, 1))]}, "tasks.0.ends", "不能早于"),
+    ],
+)
 def test_create_campaign_rejects_bad_notice(ctx, overrides, field, message):
     with pytest.raises(CampaignError) as err:
         campaigns.create_campaign(make_notice(**overrides), actor_id=None)
@@ -128,9 +154,12 @@ def test_notice_from_yaml_reads_the_real_notice(ctx):
     assert notice.phases[1]["ends"] == date(2014, 8, 20)
     assert len(notice.tasks) == 6
     assert notice.tasks[4] == {
-        "no": 5, "title": "查处制造假情况、假数字、假典型、虚假工作业绩等问题", "lead_unit": "县委办",
+        "no": 5,
+        "title": "查处制造假情况、假数字、假典型、虚假工作业绩等问题",
+        "lead_unit": "县委办",
         "responsible_units": ["县纪委", "县信访局", "县统计局", "县审计局"],
-        "starts": date(2014, 7, 1), "ends": date(2014, 8, 15),
+        "starts": date(2014, 7, 1),
+        "ends": date(2014, 8, 15),
     }
     # The notice has no self-check phase: creating it as is says so.
     with pytest.raises(CampaignError, match="自查自纠"):
@@ -169,8 +198,10 @@ def test_update_campaign_while_draft_then_blocked_after_launch(ctx):
     assert updated.title == "改后的标题"
     assert [p.key for p in updated.phases] == ["deploy", "self_check", "rectification"]
     assert updated.tasks == []
-    assert db.session.scalar(select(AuditEvent.before).where(AuditEvent.action == "campaign.update"))["title"] \
+    assert (
+        db.session.scalar(select(AuditEvent.before).where(AuditEvent.action == "campaign.update"))["title"]
         == "测试专项整治实施方案"
+    )
 
     updated.status = "launched"  # what launch does; here only the status matters
     db.session.commit()
@@ -190,6 +221,7 @@ def test_update_keeps_doc_number_unique(ctx):
 
 # ---- enrolment -------------------------------------------------------------
 
+
 @pytest.fixture
 def county(make_unit):
     """Three townships and two departments."""
@@ -202,8 +234,12 @@ def county(make_unit):
 def enrolled_codes(campaign_id):
     from app.models import Unit
 
-    stmt = (select(Unit.code).join(CampaignUnit, CampaignUnit.unit_id == Unit.id)
-            .where(CampaignUnit.campaign_id == campaign_id).order_by(Unit.code))
+    stmt = (
+        select(Unit.code)
+        .join(CampaignUnit, CampaignUnit.unit_id == Unit.id)
+        .where(CampaignUnit.campaign_id == campaign_id)
+        .order_by(Unit.code)
+    )
     return list(db.session.scalars(stmt))
 
 
@@ -217,8 +253,9 @@ def test_enrol_by_kind_codes_and_all_is_idempotent(ctx, county):
     assert campaigns.enrol_units(cid, "all", actor_id=None) == 1
     assert campaigns.enrol_units(cid, "all", actor_id=None) == 0
     assert campaigns.enrolled_count(cid) == 5
-    actions = db.session.scalars(select(AuditEvent.after).where(AuditEvent.action == "campaign.enrol")
-                                 .order_by(AuditEvent.id))
+    actions = db.session.scalars(
+        select(AuditEvent.after).where(AuditEvent.action == "campaign.enrol").order_by(AuditEvent.id)
+    )
     assert [a["enrolled"] for a in actions] == [3, 0, 1, 1, 0]
 
 
@@ -260,18 +297,38 @@ def test_find_campaign_by_id_or_doc_number(ctx):
 # ---- pages -------------------------------------------------------------------
 
 FORM = {
-    "doc_number": "测政办发〔2026〕9号", "issuer": "测试县人民政府办公室", "issued_on": "2026-03-01",
-    "title": "网页录入的方案", "body": "正文第一段", "follow_up_on": "",
-    "phases-0-key": "deploy", "phases-0-name": "", "phases-0-starts": "2026-03-01", "phases-0-ends": "2026-03-31",
-    "phases-1-key": "self_check", "phases-1-name": "", "phases-1-starts": "2026-04-01", "phases-1-ends": "2026-04-30",
+    "doc_number": "测政办发〔2026〕9号",
+    "issuer": "测试县人民政府办公室",
+    "issued_on": "2026-03-01",
+    "title": "网页录入的方案",
+    "body": "正文第一段",
+    "follow_up_on": "",
+    "phases-0-key": "deploy",
+    "phases-0-name": "",
+    "phases-0-starts": "2026-03-01",
+    "phases-0-ends": "2026-03-31",
+    "phases-1-key": "self_check",
+    "phases-1-name": "",
+    "phases-1-starts": "2026-04-01",
+    "phases-1-ends": "2026-04-30",
     # Row 2 was removed in the page; the indices need not be contiguous.
-    "phases-3-key": "rectification", "phases-3-name": "整改落实阶段",
-    "phases-3-starts": "2026-05-01", "phases-3-ends": "2026-08-31",
-    "tasks-0-no": "1", "tasks-0-title": "督查项目", "tasks-0-lead_unit": "县政府办",
-    "tasks-0-responsible_units": "县纪委、县发改局, 县财政局", "tasks-0-starts": "2026-05-01", "tasks-0-ends": "",
+    "phases-3-key": "rectification",
+    "phases-3-name": "整改落实阶段",
+    "phases-3-starts": "2026-05-01",
+    "phases-3-ends": "2026-08-31",
+    "tasks-0-no": "1",
+    "tasks-0-title": "督查项目",
+    "tasks-0-lead_unit": "县政府办",
+    "tasks-0-responsible_units": "县纪委、县发改局, 县财政局",
+    "tasks-0-starts": "2026-05-01",
+    "tasks-0-ends": "",
     # A blank row the user added and left empty.
-    "tasks-1-no": "", "tasks-1-title": "", "tasks-1-lead_unit": "", "tasks-1-responsible_units": "",
-    "tasks-1-starts": "", "tasks-1-ends": "",
+    "tasks-1-no": "",
+    "tasks-1-title": "",
+    "tasks-1-lead_unit": "",
+    "tasks-1-responsible_units": "",
+    "tasks-1-starts": "",
+    "tasks-1-ends": "",
 }
 
 
@@ -370,8 +427,9 @@ def test_only_admin_changes_campaigns(app, login_as, make_unit, role):
         assert actor.get(url).status_code in (403, 404), url
     # Any page of a logged-in user carries a CSRF token (the logout form), so the refusal is about the role.
     token = csrf_from(actor.get("/admin/campaigns/new").get_data(as_text=True))
-    resp = actor.client.post(f"/admin/campaigns/{cid}/launch/batch",
-                             headers={"Accept": "application/json", "X-CSRFToken": token})
+    resp = actor.client.post(
+        f"/admin/campaigns/{cid}/launch/batch", headers={"Accept": "application/json", "X-CSRFToken": token}
+    )
     assert resp.status_code == 403
     assert resp.is_json and resp.get_json()["error"]
     if role == "unit_staff":
@@ -392,6 +450,7 @@ def test_missing_campaign_is_404(login_as):
 
 # ---- launch page -------------------------------------------------------------
 
+
 def test_launch_page_and_batches_until_finished(app, login_as, make_unit):
     with time_machine.travel(BEFORE_DEADLINES, tick=True):
         for i in range(5):
@@ -410,8 +469,9 @@ def test_launch_page_and_batches_until_finished(app, login_as, make_unit):
             token = csrf_from(html)
             answers = []
             for _ in range(5):
-                resp = admin.client.post(f"/admin/campaigns/{cid}/launch/batch",
-                                         headers={"X-CSRFToken": token, "Accept": "application/json"})
+                resp = admin.client.post(
+                    f"/admin/campaigns/{cid}/launch/batch", headers={"X-CSRFToken": token, "Accept": "application/json"}
+                )
                 assert resp.status_code == 200, resp.get_data(as_text=True)
                 answers.append(resp.get_json())
                 if answers[-1]["finished"]:
@@ -428,8 +488,10 @@ def test_launch_page_and_batches_until_finished(app, login_as, make_unit):
         assert again.get_json() == {"total": 5, "done": 5, "started_now": 0, "finished": True}
         assert "已启动 5 / 5 个单位" in admin.get(f"/admin/campaigns/{cid}/launch").get_data(as_text=True)
         matrix_page = admin.get(f"/admin/campaigns/{cid}/matrix").get_data(as_text=True)
-        assert f'data-phase="not_started" href="/admin/campaigns/{cid}/matrix?phase=not_started"><strong>0</strong>' \
+        assert (
+            f'data-phase="not_started" href="/admin/campaigns/{cid}/matrix?phase=not_started"><strong>0</strong>'
             in matrix_page
+        )
 
 
 def test_launch_batch_errors_are_json(app, login_as):
@@ -447,8 +509,15 @@ def test_launch_batch_errors_are_json(app, login_as):
 
 def test_ladder_chosen_in_the_form_and_uncovered_year_warned(app, login_as):
     admin = login_as("admin")
-    data = dict(FORM, reminder_days="1", reminder_unit="calendar", letter_days="5", letter_unit="working",
-                notice_days="2", notice_unit="working")
+    data = dict(
+        FORM,
+        reminder_days="1",
+        reminder_unit="calendar",
+        letter_days="5",
+        letter_unit="working",
+        notice_days="2",
+        notice_unit="working",
+    )
     resp = admin.post_form("/admin/campaigns/new", data)
     assert resp.status_code == 400
     assert "督办阶梯须逐级递进" in resp.get_data(as_text=True)
@@ -456,9 +525,11 @@ def test_ladder_chosen_in_the_form_and_uncovered_year_warned(app, login_as):
     assert resp.status_code == 302, resp.get_data(as_text=True)
     with app.app_context():
         campaign = db.session.scalar(select(Campaign))
-        assert campaign.ladder == {"reminder": {"days": 1, "unit": "calendar"},
-                                   "letter": {"days": 5, "unit": "working"},
-                                   "notice": {"days": 15, "unit": "working"}}
+        assert campaign.ladder == {
+            "reminder": {"days": 1, "unit": "calendar"},
+            "letter": {"days": 5, "unit": "working"},
+            "notice": {"days": 15, "unit": "working"},
+        }
     detail = admin.get(resp.headers["Location"]).get_data(as_text=True)
     assert "节假日数据未覆盖2031年" in detail
     assert "5 个工作日" in detail and "1 天（自然日）" in detail

@@ -1,5 +1,6 @@
 """Child processes of the suite (the scheduler, racing sweeps) run on the test's clock, not on the
 machine's date, so what they see agrees with the data the test made."""
+
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -13,8 +14,15 @@ CODE = "import datetime, time; print(time.time()); print(datetime.datetime.now(d
 
 
 def child_clock(app) -> tuple[float, datetime]:
-    out = subprocess.run([sys.executable, "-c", CODE], cwd=ROOT, env=subprocess_env(app), capture_output=True,
-                         text=True, timeout=60, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", CODE],
+        cwd=ROOT,
+        env=subprocess_env(app),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
     return float(out[0]), datetime.fromisoformat(out[1])
 
 

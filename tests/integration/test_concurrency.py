@@ -1,4 +1,5 @@
 """A stale completion fails cleanly: one winner, a clear message for the other, nothing half-written."""
+
 import threading
 
 from app.extensions import db

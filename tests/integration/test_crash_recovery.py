@@ -1,6 +1,7 @@
 """A scheduler killed mid-sweep (SIGKILL) loses nothing: restarted, it finishes the work, and
 nothing is done twice: one escalation per step and level, letter numbers without a gap (the
 letters and notices come in the later sweeps the catch-up rule leaves them to)."""
+
 import signal
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -22,9 +23,14 @@ UNITS = 40
 
 
 def start_scheduler(app) -> subprocess.Popen:
-    return subprocess.Popen(flask_command("scheduler", "run", "--interval", "1", "--batch-size", "3"),
-                            cwd=ROOT, env=subprocess_env(app), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    return subprocess.Popen(
+        flask_command("scheduler", "run", "--interval", "1", "--batch-size", "3"),
+        cwd=ROOT,
+        env=subprocess_env(app),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def kill_9(proc: subprocess.Popen) -> None:
@@ -39,8 +45,9 @@ def test_scheduler_killed_mid_sweep_finishes_after_restart_without_duplicates(ap
     try:
         # Killed while advancing: some batches committed, instances still due.
         procs.append(start_scheduler(app))
-        at_kill = wait_for(lambda: (c := counts())["escalations"] and c, 120, "the first committed batch",
-                           proc=procs[-1])
+        at_kill = wait_for(
+            lambda: (c := counts())["escalations"] and c, 120, "the first committed batch", proc=procs[-1]
+        )
         kill_9(procs[-1])
         after = counts()
         assert 0 < after["due"] < UNITS and after["escalations"] < 3 * UNITS, (at_kill, after)
@@ -55,8 +62,13 @@ def test_scheduler_killed_mid_sweep_finishes_after_restart_without_duplicates(ap
         # The third run finishes the sweep's work, then stops cleanly on SIGTERM. (30 days overdue,
         # every rung was recorded at once; a sweep carries out one a step: the reminders.)
         procs.append(start_scheduler(app))
-        wait_for(lambda: (c := counts())["due"] == 0 and c["done"] == UNITS and c["pending"] == 2 * UNITS, 180,
-                 "all work done", poll=0.1, proc=procs[-1])
+        wait_for(
+            lambda: (c := counts())["due"] == 0 and c["done"] == UNITS and c["pending"] == 2 * UNITS,
+            180,
+            "all work done",
+            poll=0.1,
+            proc=procs[-1],
+        )
         procs[-1].send_signal(signal.SIGTERM)
         out, _ = procs[-1].communicate(timeout=60)
         assert procs[-1].returncode == 0, out

@@ -1,5 +1,6 @@
 """The campaign dashboard: exact figures for a small known campaign, its filters, the lists each
 figure drills down to, and who may see it."""
+
 import itertools
 from datetime import UTC, date, datetime, timedelta
 
@@ -26,26 +27,60 @@ _TASK_NUMBERS = itertools.count(1)  # unique spiff_task_id per task made here
 
 def add_task(inst, due_at, status="ready", completed_at=None, role="unit_staff", name="事项"):
     n = next(_TASK_NUMBERS)
-    task = Task(instance_id=inst.id, campaign_id=inst.campaign_id, unit_id=inst.unit_id,
-                spiff_task_id=f"00000000-0000-0000-0001-{n:012d}", element_id=f"step{n}", name=name,
-                role=role, form_key="deploy", phase=inst.phase, status=status, due_at=due_at,
-                created_at=NOW - timedelta(days=40), completed_at=completed_at)
+    task = Task(
+        instance_id=inst.id,
+        campaign_id=inst.campaign_id,
+        unit_id=inst.unit_id,
+        spiff_task_id=f"00000000-0000-0000-0001-{n:012d}",
+        element_id=f"step{n}",
+        name=name,
+        role=role,
+        form_key="deploy",
+        phase=inst.phase,
+        status=status,
+        due_at=due_at,
+        created_at=NOW - timedelta(days=40),
+        completed_at=completed_at,
+    )
     db.session.add(task)
     db.session.flush()
     return task
 
 
 def add_item(inst, seq, source, status):
-    db.session.add(LedgerItem(instance_id=inst.id, campaign_id=inst.campaign_id, unit_id=inst.unit_id, seq=seq,
-                              title=f"问题{inst.unit_id}-{seq}", source=source, measures="整改",
-                              responsible_leader="张三", responsible_department="办公室", deadline=date(2026, 6, 30),
-                              status=status, created_at=NOW))
+    db.session.add(
+        LedgerItem(
+            instance_id=inst.id,
+            campaign_id=inst.campaign_id,
+            unit_id=inst.unit_id,
+            seq=seq,
+            title=f"问题{inst.unit_id}-{seq}",
+            source=source,
+            measures="整改",
+            responsible_leader="张三",
+            responsible_department="办公室",
+            deadline=date(2026, 6, 30),
+            status=status,
+            created_at=NOW,
+        )
+    )
 
 
 def add_escalation(task, level, status):
-    db.session.add(Escalation(instance_id=task.instance_id, campaign_id=task.campaign_id, unit_id=task.unit_id,
-                              task_id=task.id, spiff_task_id=task.spiff_task_id, element_id=task.element_id,
-                              level=level, due_at=task.due_at, fired_at=NOW - timedelta(days=1), status=status))
+    db.session.add(
+        Escalation(
+            instance_id=task.instance_id,
+            campaign_id=task.campaign_id,
+            unit_id=task.unit_id,
+            task_id=task.id,
+            spiff_task_id=task.spiff_task_id,
+            element_id=task.element_id,
+            level=level,
+            due_at=task.due_at,
+            fired_at=NOW - timedelta(days=1),
+            status=status,
+        )
+    )
 
 
 @pytest.fixture
@@ -56,9 +91,16 @@ def scene(ctx, make_unit):
 def build_scene(make_unit) -> int:
     """T01 in deploy with an overdue step; T02 in rectification, due soon, with a ledger; D01 closed; D02 not
     started; T09 not enrolled; and a second campaign's noise everywhere."""
-    ids = {code: make_unit(code, kind=kind) for code, kind in
-           (("T01", "township"), ("T02", "township"), ("D01", "department"), ("D02", "department"),
-            ("T09", "township"))}
+    ids = {
+        code: make_unit(code, kind=kind)
+        for code, kind in (
+            ("T01", "township"),
+            ("T02", "township"),
+            ("D01", "department"),
+            ("D02", "department"),
+            ("T09", "township"),
+        )
+    }
     for code, lead in (("T01", "县政府办"), ("T02", "县委办"), ("D01", "县政府办"), ("T09", "县政府办")):
         db.session.get(Unit, ids[code]).lead_department = lead
     cid = campaigns.create_campaign(make_notice(), actor_id=None).id
@@ -79,9 +121,16 @@ def build_scene(make_unit) -> int:
 
     t02 = add_instance(cid, ids["T02"], "rectification")
     soon = add_task(t02, NOW + timedelta(days=1))
-    for seq, (source, status) in enumerate([("residents", "rectifying"), ("residents", "closed"),
-                                            ("supervision", "rectified"), ("self_check", "proposed"),
-                                            ("tip_off", "closed")], start=1):
+    for seq, (source, status) in enumerate(
+        [
+            ("residents", "rectifying"),
+            ("residents", "closed"),
+            ("supervision", "rectified"),
+            ("self_check", "proposed"),
+            ("tip_off", "closed"),
+        ],
+        start=1,
+    ):
         add_item(t02, seq, source, status)
 
     d01 = add_instance(cid, ids["D01"], "closed", status="completed")
@@ -101,10 +150,21 @@ def build_scene(make_unit) -> int:
 
 def test_units_by_phase_and_light(scene):
     data = dashboard.units_by_phase(scene, ALL, 3, NOW)
-    assert data["phases"] == ["not_started", "deploy", "self_check", "rectification", "assessment", "follow_up",
-                              "closed"]
-    assert data["counts"] == {"red": [0, 1, 0, 0, 0, 0, 0], "yellow": [0, 0, 0, 1, 0, 0, 0],
-                              "green": [0] * 7, "none": [1, 0, 0, 0, 0, 0, 1]}
+    assert data["phases"] == [
+        "not_started",
+        "deploy",
+        "self_check",
+        "rectification",
+        "assessment",
+        "follow_up",
+        "closed",
+    ]
+    assert data["counts"] == {
+        "red": [0, 1, 0, 0, 0, 0, 0],
+        "yellow": [0, 0, 0, 1, 0, 0, 0],
+        "green": [0] * 7,
+        "none": [1, 0, 0, 0, 0, 0, 1],
+    }
     assert data["totals"] == [1, 1, 0, 1, 0, 0, 1]
     assert dashboard.units_by_phase(scene, TOWNSHIPS, 3, NOW)["totals"] == [0, 1, 0, 1, 0, 0, 0]
     assert dashboard.units_by_phase(scene, GOV_OFFICE, 3, NOW)["totals"] == [0, 1, 0, 0, 0, 0, 1]
@@ -133,8 +193,7 @@ def test_overdue_list_is_the_steps_behind_a_day(scene):
 def test_ledger_by_source_and_status(scene):
     data = dashboard.ledger_by_source(scene, ALL)
     assert data["sources"] == ["residents", "service_users", "self_check", "supervision", "tip_off"]
-    assert data["counts"] == {"rectifying": [1, 0, 0, 0, 0], "rectified": [0, 0, 0, 1, 0],
-                              "closed": [2, 0, 0, 0, 1]}
+    assert data["counts"] == {"rectifying": [1, 0, 0, 0, 0], "rectified": [0, 0, 0, 1, 0], "closed": [2, 0, 0, 0, 1]}
     assert dashboard.ledger_by_source(scene, UnitFilter(kind="department"))["counts"]["closed"] == [1, 0, 0, 0, 0]
     items = dashboard_lists.ledger_items(scene, ALL, source="residents", status="closed")
     assert items.total == 2 and {i.unit.code for i in items.rows} == {"T02", "D01"}
@@ -144,16 +203,25 @@ def test_escalations_by_level(scene):
     data = dashboard.escalations_by_level(scene, ALL)
     assert data["levels"] == ["reminder", "letter", "notice"]
     none = [0, 0, 0]
-    assert data["counts"] == {"pending": [0, 1, 0], "done": [1, 0, 0], "incident": [1, 0, 0],
-                              "cancelled": none, "withdrawn": none}
-    assert dashboard.escalations_by_level(scene, UnitFilter(lead_department="县委办"))["counts"] == \
-        {"pending": none, "done": none, "incident": [1, 0, 0], "cancelled": none, "withdrawn": none}
+    assert data["counts"] == {
+        "pending": [0, 1, 0],
+        "done": [1, 0, 0],
+        "incident": [1, 0, 0],
+        "cancelled": none,
+        "withdrawn": none,
+    }
+    assert dashboard.escalations_by_level(scene, UnitFilter(lead_department="县委办"))["counts"] == {
+        "pending": none,
+        "done": none,
+        "incident": [1, 0, 0],
+        "cancelled": none,
+        "withdrawn": none,
+    }
 
 
 def test_progress_ranking(scene):
     lagging = dashboard.progress_ranking(scene, ALL)["rows"]
-    assert [(r["code"], r["progress"]) for r in lagging] == [("D02", 0.0), ("T01", 0.0), ("T02", 50.0),
-                                                             ("D01", 100.0)]
+    assert [(r["code"], r["progress"]) for r in lagging] == [("D02", 0.0), ("T01", 0.0), ("T02", 50.0), ("D01", 100.0)]
     assert lagging[0]["phase"] == "not_started" and lagging[0]["instance_id"] is None
     leading = dashboard.progress_ranking(scene, ALL, lagging=False)["rows"]
     assert [r["code"] for r in leading] == ["D01", "T02", "D02", "T01"]

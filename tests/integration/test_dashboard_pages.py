@@ -1,4 +1,5 @@
 """The dashboard's pages and JSON: who may see them, and that every drill-down URL opens the right list."""
+
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -88,8 +89,12 @@ def test_escalation_drill_down_opens_the_board_or_a_read_only_list(scene, superv
     data = figure(supervisor, scene, "escalations_by_level", "?lead=县委办")
     url = data["drill"]["incident"][0]
     assert url.startswith("/supervise/escalations?")
-    assert parse_qs(urlsplit(url).query) == {"campaign": [str(scene)], "level": ["reminder"], "status": ["incident"],
-                                             "lead": ["县委办"]}
+    assert parse_qs(urlsplit(url).query) == {
+        "campaign": [str(scene)],
+        "level": ["reminder"],
+        "status": ["incident"],
+        "lead": ["县委办"],
+    }
     html = open_list(supervisor, url)
     assert html.count("data-incident=") == 1
 
@@ -116,9 +121,13 @@ def test_overseeing_roles_see_the_dashboard(scene, login_as, role):
 
 
 def dashboard_urls(cid):
-    return ("/supervise/dashboard", f"/supervise/dashboard/{cid}/figures/units_by_phase.json",
-            f"/supervise/dashboard/{cid}/items", f"/supervise/dashboard/{cid}/overdue",
-            f"/supervise/dashboard/{cid}/escalations")
+    return (
+        "/supervise/dashboard",
+        f"/supervise/dashboard/{cid}/figures/units_by_phase.json",
+        f"/supervise/dashboard/{cid}/items",
+        f"/supervise/dashboard/{cid}/overdue",
+        f"/supervise/dashboard/{cid}/escalations",
+    )
 
 
 def test_unit_staff_are_kept_out(scene, login_as, make_unit):

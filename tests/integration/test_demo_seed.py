@@ -1,4 +1,5 @@
 """`flask demo seed`: the 54号 campaign with 33 units spread over the phases; a second run changes nothing."""
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 

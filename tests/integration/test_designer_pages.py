@@ -1,4 +1,5 @@
 """The designer's pages: who may open them, drafts that survive errors, uploads, deploys."""
+
 import io
 import json
 import re
@@ -25,12 +26,25 @@ def _json_post(actor, url, body, page="/design/"):
 
 def _upload(actor, data: bytes, name="上传.bpmn"):
     token = csrf_from(actor.get("/design/").get_data(as_text=True))
-    return actor.client.post("/design/drafts/upload", data={"csrf_token": token, "file": (io.BytesIO(data), name)},
-                             content_type="multipart/form-data", follow_redirects=True)
+    return actor.client.post(
+        "/design/drafts/upload",
+        data={"csrf_token": token, "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
 
 
-@pytest.mark.parametrize("url", ["/design/", "/design/versions/{v}", "/design/versions/{v}/xml", "/design/diff",
-                                 "/design/drafts/1", "/design/drafts/1/xml"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/design/",
+        "/design/versions/{v}",
+        "/design/versions/{v}/xml",
+        "/design/diff",
+        "/design/drafts/1",
+        "/design/drafts/1/xml",
+    ],
+)
 def test_unit_staff_and_supervisors_get_403_and_the_public_goes_to_login(app, client, login_as, make_unit, url):
     url = url.format(v=_v1(app))
     assert client.get(url).status_code == 302 and "/login" in client.get(url).headers["Location"]
@@ -41,8 +55,14 @@ def test_unit_staff_and_supervisors_get_403_and_the_public_goes_to_login(app, cl
 def test_json_endpoints_refuse_other_roles(app, login_as, make_unit):
     staff = login_as("unit_staff", make_unit("T01"))
     token = csrf_from(staff.get("/my/tasks").get_data(as_text=True))
-    for url in ("/design/lint", "/design/drafts", "/design/drafts/1/save", "/design/drafts/1/deploy",
-                "/design/drafts/upload", "/design/drafts/1/delete"):
+    for url in (
+        "/design/lint",
+        "/design/drafts",
+        "/design/drafts/1/save",
+        "/design/drafts/1/deploy",
+        "/design/drafts/upload",
+        "/design/drafts/1/delete",
+    ):
         resp = staff.client.post(
             url, json={"xml": "<x/>"}, headers={"X-CSRFToken": token, "Accept": "application/json"}
         )
@@ -109,13 +129,16 @@ def test_upload_becomes_a_draft(app, login_as):
         assert db.session.query(ProcessDraft).one().process_key == "rectification"
 
 
-@pytest.mark.parametrize("data, name, message", [
-    (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><x>&b;</x>', "bomb.bpmn", "实体"),
-    (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>', "xxe.bpmn", "实体"),
-    (b"not xml at all", "garbage.bpmn", "不是有效的 XML"),
-    (XML, "diagram.exe", "只能上传 .bpmn"),
-    (b"", "", "请选择要上传的 .bpmn 文件"),
-])
+@pytest.mark.parametrize(
+    "data, name, message",
+    [
+        (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><x>&b;</x>', "bomb.bpmn", "实体"),
+        (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>', "xxe.bpmn", "实体"),
+        (b"not xml at all", "garbage.bpmn", "不是有效的 XML"),
+        (XML, "diagram.exe", "只能上传 .bpmn"),
+        (b"", "", "请选择要上传的 .bpmn 文件"),
+    ],
+)
 def test_bad_uploads_are_refused_with_a_chinese_message(app, login_as, data, name, message):
     html = _upload(login_as("designer"), data, name).get_data(as_text=True)
     assert message in html, html[:2000]
@@ -212,8 +235,9 @@ def test_index_links_migration_for_launched_campaigns(app, login_as, make_unit):
     assert f"/design/campaigns/{cid}/migrate" in html
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "fixtures" / "bpmn").glob("*.bpmn")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).resolve().parents[1] / "fixtures" / "bpmn").glob("*.bpmn")), ids=lambda p: p.name
+)
 def test_files_from_other_modelers_become_drafts_or_are_refused_with_reasons(app, login_as, path):
     """Non-executable diagrams and collaborations can still be opened; nothing ends in a 500."""
     designer = login_as("designer")

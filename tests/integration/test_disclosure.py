@@ -1,5 +1,6 @@
 """开门整治: the public pages of the seeded demo campaign show commitments, progress, closed items and
 notices, and none of what stays inside (people, comments, unpublished files, internal ids, contacts)."""
+
 import re
 from datetime import timedelta
 
@@ -16,8 +17,10 @@ PUBLIC_NAME = "公开：广场拆除前后对比.pdf"
 CONTACT = "13912345678"
 TIP_TEXT = "反映：村口新修的观景台无人使用且占用林地"
 # Links into the inside of the application, or through its counting ids.
-INTERNAL_LINK = re.compile(r'(?:href|src|action)="([^"]*(?:/supervise|/admin|/evidence/|/my/|/assess|/letters)'
-                           r'[^"]*|[^"]*/\d+(?:[/?#][^"]*)?)"')
+INTERNAL_LINK = re.compile(
+    r'(?:href|src|action)="([^"]*(?:/supervise|/admin|/evidence/|/my/|/assess|/letters)'
+    r'[^"]*|[^"]*/\d+(?:[/?#][^"]*)?)"'
+)
 LINK = re.compile(r'href="(/public/[^"]+)"')
 COMMENT_KEYS = ("comments", "remarks", "findings")
 
@@ -36,8 +39,12 @@ def _seed(app):
 
 def _rectification_file() -> Evidence:
     """A file submitted for a ledger item, renamed so the private copies' names can be checked apart."""
-    row = db.session.scalars(select(Evidence).join(Task, Task.id == Evidence.task_id)
-                             .where(Task.ledger_item_id.is_not(None)).order_by(Evidence.id)).first()
+    row = db.session.scalars(
+        select(Evidence)
+        .join(Task, Task.id == Evidence.task_id)
+        .where(Task.ledger_item_id.is_not(None))
+        .order_by(Evidence.id)
+    ).first()
     row.filename = PUBLIC_NAME
     db.session.commit()
     return row
@@ -82,22 +89,32 @@ def test_disclosure_pages_show_progress_and_leak_nothing_internal(app, client, l
         assert campaign.published  # the demo opens its campaign to residents
         row = _rectification_file()
         file_id, instance_id, unit_id = row.id, row.instance_id, row.unit_id
-        unit_slug = db.session.scalar(select(CampaignUnit.public_slug).filter_by(campaign_id=campaign.id,
-                                                                                 unit_id=unit_id))
+        unit_slug = db.session.scalar(
+            select(CampaignUnit.public_slug).filter_by(campaign_id=campaign.id, unit_id=unit_id)
+        )
         closed_title = db.session.scalars(select(LedgerItem.title).filter_by(status="closed")).first()
         summaries = [n.summary for n in db.session.scalars(select(PublicNotice))]
     sup = login_as("supervisor", username="sup_public")
     # The supervisor publishes the file with the instance page's button.
     resp = sup.post_form(f"/evidence/{file_id}/public", {"public": "1"}, form_url=f"/supervise/instances/{instance_id}")
     assert resp.status_code == 302
-    code = receipt_of(post_tip(client, campaign.public_slug, tip_fields(unit_slug, description=TIP_TEXT,
-                                                                        contact=CONTACT)))
+    code = receipt_of(
+        post_tip(client, campaign.public_slug, tip_fields(unit_slug, description=TIP_TEXT, contact=CONTACT))
+    )
     with app.app_context():
         tip_id = db.session.scalar(select(Tip.id).filter_by(contact=CONTACT))
-    resp = sup.post_form(f"/supervise/tips/{tip_id}/accept", {
-        "title": "群众反映观景台闲置", "measures": "调查核实后拆除或改作他用", "responsible_leader": "赵副镇长",
-        "responsible_department": "规划办", "deadline": "2027-05-31", "reply": "已交由该单位整改。"},
-        form_url=f"/supervise/tips/{tip_id}")
+    resp = sup.post_form(
+        f"/supervise/tips/{tip_id}/accept",
+        {
+            "title": "群众反映观景台闲置",
+            "measures": "调查核实后拆除或改作他用",
+            "responsible_leader": "赵副镇长",
+            "responsible_department": "规划办",
+            "deadline": "2027-05-31",
+            "reply": "已交由该单位整改。",
+        },
+        form_url=f"/supervise/tips/{tip_id}",
+    )
     assert resp.status_code == 302
     with app.app_context():
         token = db.session.get(Evidence, file_id).public_token
@@ -172,8 +189,13 @@ def test_only_supervisors_publish_item_files_and_unpublished_files_are_gone(app,
         submit(app, staff.user, ready_tasks(instance, "deploy")[0].id, DEPLOY, {"plan": upload("方案.pdf")})
         submit(app, staff.user, ready_tasks(instance, "self_check")[0].id, {"summary": "自查", **ledger_rows("甲")})
         submit(app, sup.user, ready_tasks(instance, "review_self_check")[0].id, {"decision": "accept"})
-        submit(app, staff.user, ready_tasks(instance, "rectify_item")[0].id,
-               {"measures_taken": "已整改", "completed_on": "2027-02-01"}, {"evidence": [upload("现场照片.pdf")]})
+        submit(
+            app,
+            staff.user,
+            ready_tasks(instance, "rectify_item")[0].id,
+            {"measures_taken": "已整改", "completed_on": "2027-02-01"},
+            {"evidence": [upload("现场照片.pdf")]},
+        )
         plan = db.session.scalar(select(Evidence.id).filter_by(filename="方案.pdf"))
         photo = db.session.scalar(select(Evidence.id).filter_by(filename="现场照片.pdf"))
     page = f"/supervise/instances/{instance}"

@@ -1,4 +1,5 @@
 """One error shape (app.errors.DomainError) and one handler per surface: pages, JSON, the command line."""
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -18,7 +19,12 @@ def test_every_error_keeps_its_name_and_its_builtin_base():
     for cls in (Conflict, FormInvalid, InputError, LetterWithdrawn, EngineError, DiagramError):
         assert issubclass(cls, DomainError), cls
     assert (NotFound.status, Forbidden.status, Invalid.status, Refused.status, DiagramError.status) == (
-        404, 403, 400, 409, 422)
+        404,
+        403,
+        400,
+        409,
+        422,
+    )
 
 
 def test_the_message_is_put_into_words_when_shown(app):
@@ -26,8 +32,9 @@ def test_the_message_is_put_into_words_when_shown(app):
     assert error.message == str(error) == "文件「a.pdf」是空文件"  # outside a request: the source language
     with app.test_request_context("/?lang=en"):
         assert error.message == 'The file "a.pdf" is empty'
-        assert error.as_json() == {"error": {"code": "empty_file", "message": 'The file "a.pdf" is empty',
-                                             "details": {"file": "a.pdf"}}}
+        assert error.as_json() == {
+            "error": {"code": "empty_file", "message": 'The file "a.pdf" is empty', "details": {"file": "a.pdf"}}
+        }
     assert NotFound().message == "页面不存在或无权查看"  # a class's own default
 
 
@@ -38,15 +45,32 @@ def _answer(app, error: DomainError, path: str, **headers):
 
 
 def test_the_json_handler_answers_code_message_and_details(app):
-    problems = [Problem("x.bpmn", "t", "error", _l("%(element)s是用户任务，但没有设置表单（form_key 属性）",
-                                                  element=_l("「%(name)s」", name="T")), "form_key")]
+    problems = [
+        Problem(
+            "x.bpmn",
+            "t",
+            "error",
+            _l("%(element)s是用户任务，但没有设置表单（form_key 属性）", element=_l("「%(name)s」", name="T")),
+            "form_key",
+        )
+    ]
     status, response = _answer(app, DiagramError(problems), "/api/v1/diagrams?lang=en")
     assert status == 422
-    assert response.get_json() == {"error": {
-        "code": "diagram_invalid",
-        "message": 'x.bpmn: "T" is a user task but has no form (form_key property)',
-        "details": [{"file": "x.bpmn", "element_id": "t", "severity": "error",
-                     "message": '"T" is a user task but has no form (form_key property)', "code": "form_key"}]}}
+    assert response.get_json() == {
+        "error": {
+            "code": "diagram_invalid",
+            "message": 'x.bpmn: "T" is a user task but has no form (form_key property)',
+            "details": [
+                {
+                    "file": "x.bpmn",
+                    "element_id": "t",
+                    "severity": "error",
+                    "message": '"T" is a user task but has no form (form_key property)',
+                    "code": "form_key",
+                }
+            ],
+        }
+    }
     # An XHR asking for JSON gets the same shape from any route.
     status, response = _answer(app, Conflict(), "/my/tasks/1", Accept="application/json")
     assert status == 409 and response.get_json()["error"]["code"] == "conflict"
@@ -83,8 +107,9 @@ def test_the_command_line_prints_the_message_and_exits_1():
 
 
 def test_a_flask_command_ends_with_the_refusal(app):
-    result = app.test_cli_runner().invoke(args=["users", "create", "--username", "x", "--password", "Passw0rd!",
-                                                "--role", "nobody"])
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "--username", "x", "--password", "Passw0rd!", "--role", "nobody"]
+    )
     assert result.exit_code == 1
     assert result.output.startswith("错误：角色无效：nobody（可选：")
     assert "Traceback" not in result.output

@@ -1,5 +1,6 @@
 """The English UI shows service and engine messages in English: what is left in Chinese is data
 (names of units and steps people or diagrams gave, document numbers), never the platform's words."""
+
 import html as markup
 import re
 from datetime import UTC, datetime
@@ -38,7 +39,7 @@ def platform_words(text: str, data) -> list[str]:
 
 
 def section(html: str, selector: str) -> str:
-    match = re.search(rf'<(\w+)[^>]*{selector}.*?</\1>', html, re.S)
+    match = re.search(rf"<(\w+)[^>]*{selector}.*?</\1>", html, re.S)
     assert match, selector
     return match.group(0)
 
@@ -53,15 +54,25 @@ def world(app, make_unit, make_user):
             launch.launch_all(cid, None)
         inst = {u: db.session.query(ProcessInstance.id).filter_by(unit_id=u).scalar() for u in (late, prompt)}
         deploy = {u: ready_tasks(inst[u], "deploy")[0].id for u in (late, prompt)}
-    return {"app": app, "campaign": cid, "late": late, "prompt": prompt, "deploy": deploy,
-            "staff": make_user("unit_staff", late, username="late_staff")}
+    return {
+        "app": app,
+        "campaign": cid,
+        "late": late,
+        "prompt": prompt,
+        "deploy": deploy,
+        "staff": make_user("unit_staff", late, username="late_staff"),
+    }
 
 
 def data_of(app) -> set[str]:
     """Names people and diagrams gave: units, steps, users."""
     with app.app_context():
-        return ({name for (name,) in db.session.query(Unit.name)} | {name for (name,) in db.session.query(Task.name)}
-                | {name for (name,) in db.session.query(User.display_name)} | set(SWITCH))
+        return (
+            {name for (name,) in db.session.query(Unit.name)}
+            | {name for (name,) in db.session.query(Task.name)}
+            | {name for (name,) in db.session.query(User.display_name)}
+            | set(SWITCH)
+        )
 
 
 def test_a_refused_action_says_why_in_english(world, login_as):
@@ -69,8 +80,12 @@ def test_a_refused_action_says_why_in_english(world, login_as):
     task_id = world["deploy"][world["late"]]
     with time_machine.travel(at(2026, 12, 1, 9), tick=False):  # before the deadline: nothing to remind of
         supervisor.get("/supervise/escalations?lang=en")
-        resp = supervisor.post_form("/supervise/escalations/bulk", {"action": "remind", "task_id": str(task_id)},
-                                    form_url="/supervise/escalations", follow_redirects=True)
+        resp = supervisor.post_form(
+            "/supervise/escalations/bulk",
+            {"action": "remind", "task_id": str(task_id)},
+            form_url="/supervise/escalations",
+            follow_redirects=True,
+        )
     flash = section(resp.get_data(as_text=True), 'class="flash')
     assert f"#{task_id}: The task is not overdue" in flash
     assert not CJK.search(visible_text(flash))
@@ -92,12 +107,19 @@ def test_the_notification_list_in_english(world, login_as):
     with time_machine.travel(at(2026, 12, 11, 9), tick=False):
         with app.app_context():
             timers.tick()  # the automatic reminders
-        supervisor.post_form("/supervise/escalations/bulk", {  # a reminder by hand, and a letter
-            "action": "remind", "task_id": str(world["deploy"][world["late"]])},
-            form_url="/supervise/escalations")
-        supervisor.post_form("/supervise/escalations/bulk", {
-            "action": "letter", "task_id": str(world["deploy"][world["late"]]), "new_due": "2026-12-18"},
-            form_url="/supervise/escalations")
+        supervisor.post_form(
+            "/supervise/escalations/bulk",
+            {  # a reminder by hand, and a letter
+                "action": "remind",
+                "task_id": str(world["deploy"][world["late"]]),
+            },
+            form_url="/supervise/escalations",
+        )
+        supervisor.post_form(
+            "/supervise/escalations/bulk",
+            {"action": "letter", "task_id": str(world["deploy"][world["late"]]), "new_due": "2026-12-18"},
+            form_url="/supervise/escalations",
+        )
     page = staff.get("/notifications?lang=en").get_data(as_text=True)
     table = visible_text(section(page, 'id="notifications"'))
     assert 'Reminder: "' in table and "is overdue" in table and "Received " in table

@@ -9,6 +9,7 @@ while it holds the instance's row lock, so the ids order the two transactions (t
 clocks may differ by a few milliseconds; a sequence does not). Always on the PostgreSQL server (in a
 database of its own), whatever the suite runs on: its row locks are what is being tested.
 """
+
 import json
 import os
 import subprocess
@@ -65,7 +66,9 @@ clock = time_machine.travel(float(os.environ["CLOCK_AT"]) + (time.time() - start
 clock.start()
 """
 
-COMPLETE = PRELUDE + """
+COMPLETE = (
+    PRELUDE
+    + """
 from app.models import User
 from app.services.tasks import tasks
 from tests.support import DEPLOY, submit, upload
@@ -80,8 +83,11 @@ with app.app_context():
         db.session.remove()
 print(json.dumps({"conflicts": conflicts}))
 """
+)
 
-DELIVER = PRELUDE + """
+DELIVER = (
+    PRELUDE
+    + """
 from sqlalchemy import func, select
 from app.models import Escalation
 from app.services.escalation import escalations
@@ -101,6 +107,7 @@ with app.app_context():
                 break
 print(json.dumps({"done": done, "rounds": rounds}))
 """
+)
 
 
 def _suite_pg_url():
@@ -136,13 +143,26 @@ def race_app(tmp_path):
 
 def _overdue_round(number: int) -> dict:
     """UNITS units whose deploy step is overdue with its letter recorded and due now."""
-    db.session.execute(insert(Unit), [dict(code=f"R{number}{i:03d}", name=f"竞态单位{number}-{i}", kind="township")
-                                      for i in range(UNITS)])
+    db.session.execute(
+        insert(Unit),
+        [dict(code=f"R{number}{i:03d}", name=f"竞态单位{number}-{i}", kind="township") for i in range(UNITS)],
+    )
     unit_ids = list(db.session.scalars(select(Unit.id).where(Unit.code.like(f"R{number}%")).order_by(Unit.id)))
     # Nobody logs in: the completing process acts as these users directly, so no real hash.
-    db.session.execute(insert(User), [dict(username=f"r{u}", display_name=f"联络员{u}", password_hash="-",
-                                           role="unit_staff", unit_id=u, active=True)
-                                      for u in unit_ids])
+    db.session.execute(
+        insert(User),
+        [
+            dict(
+                username=f"r{u}",
+                display_name=f"联络员{u}",
+                password_hash="-",
+                role="unit_staff",
+                unit_id=u,
+                active=True,
+            )
+            for u in unit_ids
+        ],
+    )
     db.session.commit()
     campaign_id = make_campaign(unit_ids, doc_number=f"竞政发〔2026〕{number}号")
     launch.launch_all(campaign_id, None)
@@ -151,9 +171,11 @@ def _overdue_round(number: int) -> dict:
     with time_machine.travel(LETTERS_DUE, tick=False):
         timers.advance()  # letters recorded, not carried out: the race is for them
     users = dict(db.session.execute(select(User.unit_id, User.id).where(User.unit_id.in_(unit_ids))).all())
-    tasks = db.session.execute(select(Task.id, Task.unit_id).where(
-        Task.campaign_id == campaign_id, Task.element_id == "deploy", Task.status == "ready")
-        .order_by(Task.instance_id)).all()
+    tasks = db.session.execute(
+        select(Task.id, Task.unit_id)
+        .where(Task.campaign_id == campaign_id, Task.element_id == "deploy", Task.status == "ready")
+        .order_by(Task.instance_id)
+    ).all()
     pending = db.session.query(Escalation).filter_by(campaign_id=campaign_id, level="letter", status="pending").count()
     assert len(tasks) == UNITS and pending == UNITS
     # The completer works from the last instance back; the deliverer takes the letters as recorded.
@@ -168,12 +190,23 @@ def _real_time() -> float:
 def _race(app, world, gate: Path) -> tuple[dict, dict]:
     for old in gate.iterdir():
         old.unlink()
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "UPLOAD_DIR": app.config["UPLOAD_DIR"], "RECTIFY_CONFIG": "config.TestConfig", "SMTP_HOST": "",
-           "PYTHONPATH": ROOT, "GATE_DIR": str(gate),
-           "CLOCK_AT": str(LETTERS_DUE.timestamp() + 60), "WORK": json.dumps(world["work"])}
-    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for script in (COMPLETE, DELIVER)]
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "UPLOAD_DIR": app.config["UPLOAD_DIR"],
+        "RECTIFY_CONFIG": "config.TestConfig",
+        "SMTP_HOST": "",
+        "PYTHONPATH": ROOT,
+        "GATE_DIR": str(gate),
+        "CLOCK_AT": str(LETTERS_DUE.timestamp() + 60),
+        "WORK": json.dumps(world["work"]),
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for script in (COMPLETE, DELIVER)
+    ]
     results = []
     try:
         wait_for(lambda: len(list(gate.glob("ready-*"))) == 2, 120, "both processes ready")
@@ -215,8 +248,9 @@ def test_completion_and_escalation_race_ends_with_the_letter_first_or_never(race
                 )
             )
         }
-        steps = db.session.scalars(select(Task).where(Task.campaign_id == world["campaign_id"],
-                                                      Task.element_id == "deploy")).all()
+        steps = db.session.scalars(
+            select(Task).where(Task.campaign_id == world["campaign_id"], Task.element_id == "deploy")
+        ).all()
         assert len(steps) == UNITS and len(letters) == UNITS
         for task in steps:
             letter = letters[(task.instance_id, task.spiff_task_id)]
@@ -232,8 +266,9 @@ def test_completion_and_escalation_race_ends_with_the_letter_first_or_never(race
                 assert issued == [] and told == [], letter.id
                 # Cancelled by the completion itself (its own event, same transaction) or by the
                 # sweep after it.
-                cancel = db.session.scalars(select(AuditEvent).filter_by(
-                    action="escalation.cancel", entity_id=str(letter.id))).one()
+                cancel = db.session.scalars(
+                    select(AuditEvent).filter_by(action="escalation.cancel", entity_id=str(letter.id))
+                ).one()
                 assert cancel.actor_id == task.completed_by_id or cancel.id > completion, letter.id
             outcomes[letter.status] += 1
         issued_now = db.session.query(SupervisionLetter).filter_by(campaign_id=world["campaign_id"]).count()

@@ -1,6 +1,7 @@
 """Escalations that respect state and time: a closed step is never escalated, a long-overdue step
 climbs its ladder one rung at a time, a public notice waits for the letter's reply deadline, a
 wrong rung can be withdrawn, and a campaign cannot be launched already overdue."""
+
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -43,8 +44,15 @@ def world(app, make_unit, make_user):
         cid = make_campaign([unit_a, unit_b])
         launch.launch_all(cid, None)
         deploy = {t.unit_id: t.id for t in db.session.query(Task).filter_by(element_id="deploy")}
-    return {"app": app, "campaign": cid, "a": unit_a, "b": unit_b, "deploy": deploy, "staff_a": staff_a,
-            "supervisor": make_user("supervisor", username="sup")}
+    return {
+        "app": app,
+        "campaign": cid,
+        "a": unit_a,
+        "b": unit_b,
+        "deploy": deploy,
+        "staff_a": staff_a,
+        "supervisor": make_user("supervisor", username="sup"),
+    }
 
 
 def rungs(unit_id, element_id="deploy") -> dict[str, Escalation]:
@@ -63,6 +71,7 @@ def complete_deploy(world, unit_key="a"):
 
 
 # -- a closed step is never escalated --------------------------------------------------------
+
 
 def test_a_rung_recorded_before_its_step_closed_is_cancelled_not_carried_out(world, ctx):
     with travel(REMINDED):
@@ -86,8 +95,11 @@ def test_a_step_completed_while_its_next_rung_waits_gets_no_letter_and_no_notice
         complete_deploy(world)
     tick_at(at(2027, 4, 30, 10, 0))  # long after every rung's time
     a = rungs(world["a"])
-    assert {level: e.status for level, e in a.items()} == {"reminder": "done", "letter": "cancelled",
-                                                            "notice": "cancelled"}
+    assert {level: e.status for level, e in a.items()} == {
+        "reminder": "done",
+        "letter": "cancelled",
+        "notice": "cancelled",
+    }
     assert db.session.query(SupervisionLetter).filter_by(unit_id=world["a"]).count() == 0
     assert db.session.query(PublicNotice).filter_by(unit_id=world["a"]).count() == 0
     # Unit B, still open, climbs on meanwhile: its letter goes out, its notice waits its turn.
@@ -96,6 +108,7 @@ def test_a_step_completed_while_its_next_rung_waits_gets_no_letter_and_no_notice
 
 
 # -- the catch-up rule ------------------------------------------------------------------------
+
 
 def test_months_past_the_deadline_the_ladder_climbs_one_rung_at_a_time(world, ctx):
     tick_at(MONTHS_LATE)
@@ -171,6 +184,7 @@ def test_a_deadline_recomputed_into_the_past_restarts_the_ladders_interval(world
 
 # -- withdrawal --------------------------------------------------------------------------------
 
+
 def _escalate_to_letters(world):
     """Months late: the reminders, then the letters; the notices recorded and waiting their turn."""
     tick_at(MONTHS_LATE)
@@ -185,16 +199,27 @@ def test_withdrawing_a_letter_keeps_it_marked_and_cancels_the_notice_waiting_aft
     with travel(at(2027, 3, 5, 9, 0)):
         supervisor = login_as("supervisor", username="sup2")
         board = supervisor.get("/supervise/escalations").get_data(as_text=True)
-        assert f'/supervise/escalations/{letter_rung.id}/withdraw' in board
-        empty = supervisor.post_form(f"/supervise/escalations/{letter_rung.id}/withdraw", {"reason": " "},
-                                     form_url="/supervise/escalations", follow_redirects=True)
+        assert f"/supervise/escalations/{letter_rung.id}/withdraw" in board
+        empty = supervisor.post_form(
+            f"/supervise/escalations/{letter_rung.id}/withdraw",
+            {"reason": " "},
+            form_url="/supervise/escalations",
+            follow_redirects=True,
+        )
         assert "撤回须填写理由" in empty.get_data(as_text=True)
-        resp = supervisor.post_form(f"/supervise/escalations/{letter_rung.id}/withdraw",
-                                    {"reason": "该单位已按期报送，系统未及时登记"}, form_url="/supervise/escalations",
-                                    follow_redirects=True)
+        resp = supervisor.post_form(
+            f"/supervise/escalations/{letter_rung.id}/withdraw",
+            {"reason": "该单位已按期报送，系统未及时登记"},
+            form_url="/supervise/escalations",
+            follow_redirects=True,
+        )
         assert "已撤回督办函" in resp.get_data(as_text=True)
-        again = supervisor.post_form(f"/supervise/escalations/{letter_rung.id}/withdraw", {"reason": "再撤"},
-                                     form_url="/supervise/escalations", follow_redirects=True)
+        again = supervisor.post_form(
+            f"/supervise/escalations/{letter_rung.id}/withdraw",
+            {"reason": "再撤"},
+            form_url="/supervise/escalations",
+            follow_redirects=True,
+        )
         assert "该督办已撤回" in again.get_data(as_text=True)
     with world["app"].app_context():
         a = rungs(world["a"])
@@ -252,6 +277,7 @@ def test_a_cancelled_rung_cannot_be_withdrawn(world, ctx):
 
 # -- launching -----------------------------------------------------------------------------------
 
+
 def _past_campaign(app):
     with app.app_context():
         ensure_deployed()
@@ -274,8 +300,9 @@ def test_a_campaign_whose_deadlines_have_passed_is_not_launched(app, make_unit, 
     assert f"/admin/campaigns/{cid}/launch" not in detail
     page = admin.get(f"/admin/campaigns/{cid}/launch").get_data(as_text=True)
     assert 'id="past-deadlines"' in page
-    resp = admin.client.post(f"/admin/campaigns/{cid}/launch/batch",
-                             headers={"X-CSRFToken": csrf_from(page), "Accept": "application/json"})
+    resp = admin.client.post(
+        f"/admin/campaigns/{cid}/launch/batch", headers={"X-CSRFToken": csrf_from(page), "Accept": "application/json"}
+    )
     assert resp.status_code == 400 and "截止日期已过" in resp.get_json()["error"]
     cli = runner.invoke(args=["campaign", "launch", str(cid)])
     assert cli.exit_code == 1 and "截止日期已过" in cli.output
@@ -298,14 +325,16 @@ def test_pages_show_cancelled_and_withdrawn_rungs(world, login_as):
         instance_b = db.session.get(Task, world["deploy"][world["b"]]).instance_id
     supervisor = login_as("supervisor", username="sup2")
     cid = world["campaign"]
-    for url, expected in (("/supervise/escalations?status=cancelled", "环节已办结，未再执行"),
-                          ("/supervise/escalations?status=withdrawn", "催办对象有误"),
-                          (f"/supervise/dashboard?campaign={cid}", "督办升级"),
-                          (f"/supervise/dashboard/{cid}/figures/escalations_by_level.json", "已撤回"),
-                          (f"/supervise/dashboard/{cid}/escalations?status=cancelled", "已取消"),
-                          (f"/audit/campaigns/{cid}", "撤回督办"),
-                          (f"/design/instances/{instance_a}", "未执行：环节已办结"),
-                          (f"/design/instances/{instance_b}", "撤回催办")):
+    for url, expected in (
+        ("/supervise/escalations?status=cancelled", "环节已办结，未再执行"),
+        ("/supervise/escalations?status=withdrawn", "催办对象有误"),
+        (f"/supervise/dashboard?campaign={cid}", "督办升级"),
+        (f"/supervise/dashboard/{cid}/figures/escalations_by_level.json", "已撤回"),
+        (f"/supervise/dashboard/{cid}/escalations?status=cancelled", "已取消"),
+        (f"/audit/campaigns/{cid}", "撤回督办"),
+        (f"/design/instances/{instance_a}", "未执行：环节已办结"),
+        (f"/design/instances/{instance_b}", "撤回催办"),
+    ):
         resp = supervisor.get(url)
         assert resp.status_code == 200, url
         body = resp.get_data(as_text=True)
@@ -343,8 +372,12 @@ def test_after_a_withdrawal_the_office_can_issue_the_letter_again(world, ctx):
     with travel(at(2027, 3, 1, 11, 0)):
         withdrawal.withdraw(rungs(world["b"])["reminder"].id, world["supervisor"], "催办对象有误")
     assert rungs(world["b"])["letter"].status == "done"  # already out by then: left as it is
-    told = db.session.query(Notification).filter_by(unit_id=world["b"], kind="reminder").order_by(
-        Notification.id.desc()).first()
+    told = (
+        db.session.query(Notification)
+        .filter_by(unit_id=world["b"], kind="reminder")
+        .order_by(Notification.id.desc())
+        .first()
+    )
     assert told.title == "「动员部署」催办已撤回" and told.link == f"/my/tasks/{world['deploy'][world['b']]}"
 
 

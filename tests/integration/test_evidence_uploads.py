@@ -1,5 +1,6 @@
 """Evidence uploads on task pages and photos in the tip box: types told by content, images verified,
 caps per file, per task and per tip, names cleaned, and friendly pages for too large and wrong type."""
+
 import io
 import struct
 import zlib
@@ -21,11 +22,16 @@ EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 
 
 def png_bomb(width: int = 30_000, height: int = 30_000) -> bytes:
     """A few hundred bytes that claim 900 million pixels."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 4096)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 4096))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
@@ -37,8 +43,9 @@ def world(app, make_unit, make_user, login_as):
         instance = db.session.query(ProcessInstance).filter_by(unit_id=unit).one().id
         task_id = ready_tasks(instance, "deploy")[0].id
     staff = login_as("unit_staff", unit, username="staffA")
-    return SimpleNamespace(app=app, unit=unit, campaign=campaign, instance=instance, task=task_id, staff=staff,
-                           url=f"/my/tasks/{task_id}")
+    return SimpleNamespace(
+        app=app, unit=unit, campaign=campaign, instance=instance, task=task_id, staff=staff, url=f"/my/tasks/{task_id}"
+    )
 
 
 def post(w, files: dict, action: str = "draft", **fields):
@@ -48,8 +55,10 @@ def post(w, files: dict, action: str = "draft", **fields):
 
 def stored(w) -> list[tuple[str, str, int]]:
     with w.app.app_context():
-        return [(e.filename, e.content_type, e.size)
-                for e in db.session.query(Evidence).filter_by(task_id=w.task).order_by(Evidence.id)]
+        return [
+            (e.filename, e.content_type, e.size)
+            for e in db.session.query(Evidence).filter_by(task_id=w.task).order_by(Evidence.id)
+        ]
 
 
 def test_a_renamed_executable_is_refused_naming_the_file_and_the_answers_stay(world):
@@ -70,8 +79,11 @@ def test_real_jpg_png_and_pdf_are_accepted_with_their_types(world):
     w = world
     for name, content in (("现场.jpg", JPEG), ("截图.png", PNG), ("方案.pdf", PDF)):
         assert post(w, {"plan": (io.BytesIO(content), name)}).status_code == 302
-    assert stored(w) == [("现场.jpg", "image/jpeg", len(JPEG)), ("截图.png", "image/png", len(PNG)),
-                         ("方案.pdf", "application/pdf", len(PDF))]
+    assert stored(w) == [
+        ("现场.jpg", "image/jpeg", len(JPEG)),
+        ("截图.png", "image/png", len(PNG)),
+        ("方案.pdf", "application/pdf", len(PDF)),
+    ]
 
 
 def test_the_field_accept_list_is_enforced_before_anything_is_stored(world):
@@ -79,7 +91,8 @@ def test_the_field_accept_list_is_enforced_before_anything_is_stored(world):
     resp = post(world, {"plan": (io.BytesIO("会议纪要".encode()), "纪要.txt")})
     assert resp.status_code == 415
     assert "「纪要.txt」的类型不允许上传，此处仅限：PDF、DOC、DOCX、WPS、JPG、JPEG、PNG、XLSX、XLS" in resp.get_data(
-        as_text=True)
+        as_text=True
+    )
     assert stored(world) == []
 
 
@@ -95,7 +108,9 @@ def test_caps_per_file_and_per_task(world, monkeypatch):
     w = world
     monkeypatch.setitem(w.app.config, "EVIDENCE_MAX_FILE_BYTES", 1024)
     resp = post(w, {"plan": (io.BytesIO(PDF + b"\x00" * 2048), "大.pdf")})
-    assert resp.status_code == 413 and "「大.pdf」大小为 2 KB，超过了单个文件 1 KB 的上限" in resp.get_data(as_text=True)
+    assert resp.status_code == 413 and "「大.pdf」大小为 2 KB，超过了单个文件 1 KB 的上限" in resp.get_data(
+        as_text=True
+    )
     monkeypatch.setitem(w.app.config, "EVIDENCE_MAX_FILES_PER_TASK", 2)
     for name in ("一.pdf", "二.pdf"):
         assert post(w, {"plan": (io.BytesIO(PDF), name)}).status_code == 302
@@ -134,8 +149,9 @@ def test_a_post_over_the_request_limit_gets_the_task_page_with_the_limit_and_the
     assert "上次保存的草稿" in page and "这次没收到" not in page
     assert stored(w) == []
     # Any other page over the limit says what the limit is.
-    other = w.staff.client.post("/logout", data={"f": (io.BytesIO(b"\x00" * 100 * 1024), "x.bin")},
-                                content_type="multipart/form-data")
+    other = w.staff.client.post(
+        "/logout", data={"f": (io.BytesIO(b"\x00" * 100 * 1024), "x.bin")}, content_type="multipart/form-data"
+    )
     assert other.status_code == 413 and "上传的内容过大：单次提交不能超过 64 KB" in other.get_data(as_text=True)
 
 
@@ -157,8 +173,10 @@ def tip_count(app) -> int:
 def test_tip_photos_renamed_executable_and_bomb_are_refused(tip_world, client):
     w = tip_world
     resp = post_tip(client, w.slug, tip_fields(w.unit_slug), [("现场.jpg", EXE)])
-    assert resp.status_code == 415 and "「现场.jpg」的扩展名是 .jpg，但内容不是JPG 图片（识别为：EXE）" in resp.get_data(
-        as_text=True)
+    assert (
+        resp.status_code == 415
+        and "「现场.jpg」的扩展名是 .jpg，但内容不是JPG 图片（识别为：EXE）" in resp.get_data(as_text=True)
+    )
     resp = post_tip(client, w.slug, tip_fields(w.unit_slug), [("现场.png", png_bomb())], remote_addr="203.0.113.8")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 413 and "图片「现场.png」" in page and "万像素" in page

@@ -2,6 +2,7 @@
 at the same moment (PostgreSQL: SKIP LOCKED; SQLite: BEGIN IMMEDIATE) and every overdue step
 still gets one reminder, one letter and one notice, one rung a sweep; letter numbers run 1..N
 without a gap."""
+
 import json
 import subprocess
 import sys
@@ -48,8 +49,12 @@ def _sweep_in_two_processes(app, gate: Path) -> list[dict]:
     env = subprocess_env(app)
     env["GATE_DIR"] = str(gate)
     env["BATCH"] = "10"
-    procs = [subprocess.Popen([sys.executable, "-c", SWEEP], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SWEEP], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     results = []
     try:
         wait_for(lambda: len(list(gate.glob("ready-*"))) == 2, 120, "both sweepers ready")
@@ -69,8 +74,12 @@ def _sweep_in_two_processes(app, gate: Path) -> list[dict]:
 
 def _by_level_and_status() -> dict:
     db.session.rollback()
-    return {(level, status): n for level, status, n in db.session.execute(
-        select(Escalation.level, Escalation.status, func.count()).group_by(Escalation.level, Escalation.status))}
+    return {
+        (level, status): n
+        for level, status, n in db.session.execute(
+            select(Escalation.level, Escalation.status, func.count()).group_by(Escalation.level, Escalation.status)
+        )
+    }
 
 
 def test_two_scheduler_processes_escalate_each_step_exactly_once(app, ctx, tmp_path):
@@ -80,14 +89,20 @@ def test_two_scheduler_processes_escalate_each_step_exactly_once(app, ctx, tmp_p
     assert sum(r["advanced"] for r in results) == UNITS, results
     assert all(r["advanced"] > 0 for r in results), results
     # 30 days overdue, every rung's timer fired at once; one sweep still carries out one rung a step.
-    assert _by_level_and_status() == {("reminder", "done"): UNITS, ("letter", "pending"): UNITS,
-                                      ("notice", "pending"): UNITS}
+    assert _by_level_and_status() == {
+        ("reminder", "done"): UNITS,
+        ("letter", "pending"): UNITS,
+        ("notice", "pending"): UNITS,
+    }
     # The ladder climbs on in later sweeps, each again by two processes at once.
     start = datetime.now(UTC)
     with time_machine.travel(start + timedelta(days=8), tick=True):
         _sweep_in_two_processes(app, tmp_path)
-        assert _by_level_and_status() == {("reminder", "done"): UNITS, ("letter", "done"): UNITS,
-                                          ("notice", "pending"): UNITS}
+        assert _by_level_and_status() == {
+            ("reminder", "done"): UNITS,
+            ("letter", "done"): UNITS,
+            ("notice", "pending"): UNITS,
+        }
     with time_machine.travel(start + timedelta(days=25), tick=True):
         _sweep_in_two_processes(app, tmp_path)
     assert_exactly_once(world["unit_ids"])

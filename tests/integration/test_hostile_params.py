@@ -5,6 +5,7 @@ is asked by the anonymous public and by each role: path arguments replaced by ho
 (huge and negative numbers, 10,000 characters, NUL, a date that does not exist, an unknown
 name), and, with real ids in the path, every query parameter a route reads set to the same
 values. POST routes are posted with a valid CSRF token and the same values in a body."""
+
 import re
 from urllib.parse import quote
 
@@ -15,15 +16,76 @@ from app.models import ProcessInstance, Task
 from app.services.campaigns import launch
 from tests.support import make_campaign
 
-HOSTILE = ["9" * 25, "-1", "0", "2147483648", "x" * 10_000, "\x00", "a\x01b", "9999-12-31", "2026-02-30",
-           "unknown", "<script>alert(1)</script>", "../../etc/passwd", "1e308", "NaN"]
+HOSTILE = [
+    "9" * 25,
+    "-1",
+    "0",
+    "2147483648",
+    "x" * 10_000,
+    "\x00",
+    "a\x01b",
+    "9999-12-31",
+    "2026-02-30",
+    "unknown",
+    "<script>alert(1)</script>",
+    "../../etc/passwd",
+    "1e308",
+    "NaN",
+]
 # Every name a route reads from the query string or a posted body (see app/web/query_args.py).
-QUERY_NAMES = ["page", "tpage", "campaign", "unit", "status", "source", "level", "kind", "q", "phase", "light",
-               "day", "from", "to", "actor", "action", "entity", "year", "order", "acknowledged", "min_age", "all",
-               "go", "next", "lead", "a", "b"]
-FORM_NAMES = ["reason", "new_due", "action", "task_id", "scope", "instance", "published", "public", "open",
-              "template", "bottom_n", "kind", "lock_version", "next", "decision", "comments", "code", "year",
-              "throttle_id", "current", "new", "confirm"]
+QUERY_NAMES = [
+    "page",
+    "tpage",
+    "campaign",
+    "unit",
+    "status",
+    "source",
+    "level",
+    "kind",
+    "q",
+    "phase",
+    "light",
+    "day",
+    "from",
+    "to",
+    "actor",
+    "action",
+    "entity",
+    "year",
+    "order",
+    "acknowledged",
+    "min_age",
+    "all",
+    "go",
+    "next",
+    "lead",
+    "a",
+    "b",
+]
+FORM_NAMES = [
+    "reason",
+    "new_due",
+    "action",
+    "task_id",
+    "scope",
+    "instance",
+    "published",
+    "public",
+    "open",
+    "template",
+    "bottom_n",
+    "kind",
+    "lock_version",
+    "next",
+    "decision",
+    "comments",
+    "code",
+    "year",
+    "throttle_id",
+    "current",
+    "new",
+    "confirm",
+]
 CALLERS = [None, ("admin", None), ("designer", None), ("supervisor", None), ("assessor", None), ("unit_staff", "unit")]
 ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -59,6 +121,7 @@ def _path(rule: str, value: str | None, ids: dict) -> str:
         if value is None:
             return str(ids.get(name, 1))
         return quote(value, safe="")
+
     return ARG.sub(fill, rule)
 
 
@@ -97,6 +160,11 @@ def test_every_route_answers_hostile_parameters_without_a_server_error(app, logi
                 for url in {real, urls[0]}:
                     for value in HOSTILE[:8]:
                         body = dict.fromkeys(FORM_NAMES, value)
-                        _ask(failures, who, "POST", url,
-                             lambda client=client, url=url, body=body: client.post(url, data=body))
+                        _ask(
+                            failures,
+                            who,
+                            "POST",
+                            url,
+                            lambda client=client, url=url, body=body: client.post(url, data=body),
+                        )
     assert not failures, "\n".join(map(str, failures[:40]))

@@ -1,4 +1,5 @@
 """The instance viewer: an instance's progress coloured on its diagram, and its timeline."""
+
 import json
 import re
 from datetime import UTC, date, datetime
@@ -65,10 +66,13 @@ def test_overdue_without_escalation_is_overdue():
     from app.models import Task
 
     now = datetime(2026, 10, 1, tzinfo=UTC)
-    tasks = [Task(element_id="a", status="ready", due_at=datetime(2026, 9, 1, tzinfo=UTC)),
-             Task(element_id="b", status="ready", due_at=None),
-             Task(element_id="c", status="completed"), Task(element_id="c", status="ready", due_at=None),
-             Task(element_id="d", status="cancelled")]
+    tasks = [
+        Task(element_id="a", status="ready", due_at=datetime(2026, 9, 1, tzinfo=UTC)),
+        Task(element_id="b", status="ready", due_at=None),
+        Task(element_id="c", status="completed"),
+        Task(element_id="c", status="ready", due_at=None),
+        Task(element_id="d", status="cancelled"),
+    ]
     assert instance_view.element_states(tasks, set(), now) == {"a": "overdue", "b": "active", "c": "active"}
 
 

@@ -1,5 +1,6 @@
 """The overdue ladder, moving the clock through it: reminder on the due date, letter 3 working
 days later, public notice 10 working days later, counted over the 2026 National Day holiday."""
+
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -41,8 +42,15 @@ def ladder_world(app, ctx, make_unit, make_user):
     staff = make_user("unit_staff", late, username="late_staff")
     prompt_staff = make_user("unit_staff", prompt, username="prompt_staff")
     inst = {u: db.session.query(ProcessInstance.id).filter_by(unit_id=u).scalar() for u in (late, prompt)}
-    return {"app": app, "late": late, "prompt": prompt, "staff": staff, "prompt_staff": prompt_staff, "inst": inst,
-            "supervisor": make_user("supervisor", username="sup")}
+    return {
+        "app": app,
+        "late": late,
+        "prompt": prompt,
+        "staff": staff,
+        "prompt_staff": prompt_staff,
+        "inst": inst,
+        "supervisor": make_user("supervisor", username="sup"),
+    }
 
 
 def levels(unit_id):
@@ -55,8 +63,9 @@ def test_phase_task_climbs_the_ladder_over_national_day(ladder_world):
     assert deploy.due_at == at(2026, 9, 29, 17, 30)
     # The prompt unit finishes on time: completing cancels its pending ladder.
     with travel(at(2026, 9, 28, 10)):
-        submit(w["app"], w["prompt_staff"], ready_tasks(w["inst"][w["prompt"]], "deploy")[0].id, DEPLOY,
-               {"plan": upload()})
+        submit(
+            w["app"], w["prompt_staff"], ready_tasks(w["inst"][w["prompt"]], "deploy")[0].id, DEPLOY, {"plan": upload()}
+        )
         assert lights.light(deploy.due_at) == lights.YELLOW
         timers.tick()
     assert levels(w["late"]) == []
@@ -100,8 +109,12 @@ def test_ledger_item_ladder_and_a_returned_item_gets_a_new_deadline(ladder_world
     inst, app = w["inst"][w["late"]], w["app"]
     with travel(at(2026, 9, 28, 10)):
         submit(app, w["staff"], ready_tasks(inst, "deploy")[0].id, DEPLOY, {"plan": upload()})
-        submit(app, w["staff"], ready_tasks(inst, "self_check")[0].id,
-               {"summary": "s", **ledger_rows("广场超标", deadline="2026-11-16")})
+        submit(
+            app,
+            w["staff"],
+            ready_tasks(inst, "self_check")[0].id,
+            {"summary": "s", **ledger_rows("广场超标", deadline="2026-11-16")},
+        )
         submit(app, w["supervisor"], ready_tasks(inst, "review_self_check")[0].id, {"decision": "accept"})
     rectify = ready_tasks(inst, "rectify_item")[0]
     assert rectify.due_at == at(2026, 11, 16, 17, 30)
@@ -116,11 +129,20 @@ def test_ledger_item_ladder_and_a_returned_item_gets_a_new_deadline(ladder_world
 
     # Rectified and returned: the new task has a new deadline, so it does not escalate at once.
     with travel(at(2026, 11, 20, 10)):
-        submit(app, w["staff"], rectify.id, {"measures_taken": "已整改", "completed_on": "2026-11-20"},
-               {"evidence": [upload()]})
+        submit(
+            app,
+            w["staff"],
+            rectify.id,
+            {"measures_taken": "已整改", "completed_on": "2026-11-20"},
+            {"evidence": [upload()]},
+        )
         verify = ready_tasks(inst, "verify_item")[0]
-        submit(app, w["supervisor"], verify.id, {"decision": "return", "check_type": "spot_check",
-                                                 "comments": "整改不到位"})
+        submit(
+            app,
+            w["supervisor"],
+            verify.id,
+            {"decision": "return", "check_type": "spot_check", "comments": "整改不到位"},
+        )
         again = ready_tasks(inst, "rectify_item")[0]
         assert again.due_at == at(2026, 11, 27, 17, 30)  # 5 working days after the return
         timers.tick()

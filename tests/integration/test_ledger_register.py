@@ -1,4 +1,5 @@
 """The ledger pages per campaign and per unit, their filters and paging, the exports, and who may see what."""
+
 import csv
 import io
 from datetime import date, datetime
@@ -12,8 +13,10 @@ from tests.support import JPEG
 def _urls(w):
     c, u = w["campaign"], w["unit"]
     return {
-        "campaign": f"/ledger/campaigns/{c}", "campaign_xlsx": f"/ledger/campaigns/{c}/export.xlsx",
-        "campaign_csv": f"/ledger/campaigns/{c}/export.csv", "unit": f"/ledger/campaigns/{c}/units/{u}",
+        "campaign": f"/ledger/campaigns/{c}",
+        "campaign_xlsx": f"/ledger/campaigns/{c}/export.xlsx",
+        "campaign_csv": f"/ledger/campaigns/{c}/export.csv",
+        "unit": f"/ledger/campaigns/{c}/units/{u}",
         "unit_xlsx": f"/ledger/campaigns/{c}/units/{u}/export.xlsx",
         "unit_csv": f"/ledger/campaigns/{c}/units/{u}/export.csv",
     }
@@ -65,9 +68,19 @@ def test_filters_by_status_source_and_unit(ledger_world, login_as):
 def test_pages_of_fifty(ledger_world, login_as):
     w = ledger_world
     for n in range(50):
-        add_finding(w["app"], w["supervisor"], w["instance"], {
-            "title": f"批量问题{n:02d}", "source": "residents", "measures": "整改", "responsible_leader": "王五",
-            "responsible_department": "办公室", "deadline": "2027-03-31"})
+        add_finding(
+            w["app"],
+            w["supervisor"],
+            w["instance"],
+            {
+                "title": f"批量问题{n:02d}",
+                "source": "residents",
+                "measures": "整改",
+                "responsible_leader": "王五",
+                "responsible_department": "办公室",
+                "deadline": "2027-03-31",
+            },
+        )
     sup = login_as("supervisor", username="sup2")
     first = sup.get(_urls(w)["campaign"]).get_data(as_text=True)
     assert "第 1 / 2 页，共 53 条" in first and "page=2" in first
@@ -91,8 +104,18 @@ def test_xlsx_export_layout(ledger_world, login_as):
     assert "测政发〔2026〕1号" in title and "测试专项整治" in title and "导出日期" in title
     assert sheet["A1"].font.bold
     headers = [c.value for c in sheet[2]]
-    assert headers[:10] == ["序号", "单位代码", "单位名称", "问题描述", "问题来源", "整改措施", "责任领导", "责任部门",
-                            "整改时限", "整改状态"]
+    assert headers[:10] == [
+        "序号",
+        "单位代码",
+        "单位名称",
+        "问题描述",
+        "问题来源",
+        "整改措施",
+        "责任领导",
+        "责任部门",
+        "整改时限",
+        "整改状态",
+    ]
     assert headers[10:] == ["完成情况", "佐证材料", "督办情况"]
     assert all(c.font.bold for c in sheet[2])
     assert sheet.freeze_panes == "A3"
@@ -115,8 +138,23 @@ def test_csv_export_has_bom_and_same_columns(ledger_world, login_as):
     header, *rows = list(csv.reader(io.StringIO(resp.data.decode("utf-8-sig"))))
     assert header[:6] == ["序号", "单位代码", "单位名称", "问题描述", "问题来源", "整改措施"]
     # The filter applies to the export: only the supervisor's finding.
-    assert rows == [["3", "T01", "塘渡口镇", "督导发现：台账不实", "督导发现", "重新核实\n逐项补录", "李四", "党政办",
-                     "2027-03-15", "正在整改", "", "", ""]]
+    assert rows == [
+        [
+            "3",
+            "T01",
+            "塘渡口镇",
+            "督导发现：台账不实",
+            "督导发现",
+            "重新核实\n逐项补录",
+            "李四",
+            "党政办",
+            "2027-03-15",
+            "正在整改",
+            "",
+            "",
+            "",
+        ]
+    ]
 
 
 def test_unit_staff_see_their_own_unit_ledger_only(ledger_world, login_as):
@@ -139,9 +177,19 @@ def test_unit_staff_see_their_own_unit_ledger_only(ledger_world, login_as):
 
 def test_unit_export_is_the_units_items_only(ledger_world, login_as):
     w = ledger_world
-    add_finding(w["app"], w["supervisor"], w["other_instance"], {
-        "title": "白仓镇问题", "source": "residents", "measures": "整改", "responsible_leader": "赵六",
-        "responsible_department": "办公室", "deadline": "2027-03-31"})
+    add_finding(
+        w["app"],
+        w["supervisor"],
+        w["other_instance"],
+        {
+            "title": "白仓镇问题",
+            "source": "residents",
+            "measures": "整改",
+            "responsible_leader": "赵六",
+            "responsible_department": "办公室",
+            "deadline": "2027-03-31",
+        },
+    )
     sup = login_as("supervisor", username="sup2")
     rows = sheet_rows(sup.get(_urls(w)["unit_xlsx"]).data)
     assert "塘渡口镇" in rows[0][0]

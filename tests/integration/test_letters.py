@@ -1,4 +1,5 @@
 """督办函: issued by the ladder or by hand, numbered without gap or duplicate, acknowledged, printed, downloaded."""
+
 import io
 import threading
 from datetime import UTC, date, datetime
@@ -33,8 +34,14 @@ def world(app, make_unit, make_user):
         cid = make_campaign([unit_a, unit_b])
         launch.launch_all(cid, None)
         deploy = {t.unit_id: t.id for t in db.session.query(Task).filter_by(element_id="deploy")}
-    return {"app": app, "campaign": cid, "a": unit_a, "b": unit_b, "deploy": deploy,
-            "supervisor": make_user("supervisor", username="sup")}
+    return {
+        "app": app,
+        "campaign": cid,
+        "a": unit_a,
+        "b": unit_b,
+        "deploy": deploy,
+        "supervisor": make_user("supervisor", username="sup"),
+    }
 
 
 def issue_by_tick(world) -> dict[int, int]:
@@ -155,8 +162,16 @@ def test_letter_page_is_a_printable_a4_page(world, login_as):
     assert resp.status_code == 200
     page = resp.get_data(as_text=True)
     stylesheet = asset(world["app"], "letter.css")
-    for text in (stylesheet, 'id="print" data-print', ISSUER, "塘渡口镇：",
-                 "原办理期限：2026年12月10日 17:30", "新办理期限：", "签收：未签收", "动员部署"):
+    for text in (
+        stylesheet,
+        'id="print" data-print',
+        ISSUER,
+        "塘渡口镇：",
+        "原办理期限：2026年12月10日 17:30",
+        "新办理期限：",
+        "签收：未签收",
+        "动员部署",
+    ):
         assert text in page, text
     css = supervisor.get(stylesheet)
     assert "@page{size:A4" in css.get_data(as_text=True).replace(" ", "")
@@ -196,7 +211,7 @@ def test_other_units_staff_get_404_on_every_letter_url(world, login_as):
     resp = staff_b.post_form(f"/letters/{letter_id}/acknowledge", {}, form_url=f"/letters/{own_id}")
     assert resp.status_code == 404
     listing = staff_b.get("/letters").get_data(as_text=True)
-    assert f"/letters/{own_id}" in listing and f"/letters/{letter_id}\"" not in listing
+    assert f"/letters/{own_id}" in listing and f'/letters/{letter_id}"' not in listing
     with world["app"].app_context():
         assert db.session.get(SupervisionLetter, letter_id).acknowledged_at is None
 
@@ -208,7 +223,7 @@ def test_supervisor_list_filters_by_unit_and_acknowledgement(world, login_as):
     assert all(f'data-letter="{i}"' in page for i in ids.values())
     page = supervisor.get(f"/letters?unit={world['a']}").get_data(as_text=True)
     assert f'data-letter="{ids[world["a"]]}"' in page and f'data-letter="{ids[world["b"]]}"' not in page
-    assert 'data-letter' not in supervisor.get("/letters?acknowledged=yes").get_data(as_text=True)
+    assert "data-letter" not in supervisor.get("/letters?acknowledged=yes").get_data(as_text=True)
 
 
 def test_supervisor_issues_a_letter_by_hand_on_an_overdue_task(world, login_as):
@@ -218,8 +233,9 @@ def test_supervisor_issues_a_letter_by_hand_on_an_overdue_task(world, login_as):
         instance_url = _instance_url(world, task_id)
         page = supervisor.get(instance_url).get_data(as_text=True)
         assert "发督办函" in page
-        resp = supervisor.post_form(f"/letters/manual/{task_id}", {"new_due": "2026-12-21", "next": instance_url},
-                                    form_url=instance_url)
+        resp = supervisor.post_form(
+            f"/letters/manual/{task_id}", {"new_due": "2026-12-21", "next": instance_url}, form_url=instance_url
+        )
         assert resp.status_code == 302 and "/letters/" in resp.headers["Location"]
         page = supervisor.get(instance_url).get_data(as_text=True)
         assert "督办函〔2026〕第1号" in page
@@ -241,8 +257,9 @@ def test_a_second_letter_by_hand_is_refused(world, login_as):
     with time_machine.travel(OVERDUE, tick=False):
         instance_url = _instance_url(world, task_id)
         supervisor.post_form(f"/letters/manual/{task_id}", {"next": instance_url}, form_url=instance_url)
-        resp = supervisor.post_form(f"/letters/manual/{task_id}", {"next": instance_url}, form_url="/letters",
-                                    follow_redirects=True)
+        resp = supervisor.post_form(
+            f"/letters/manual/{task_id}", {"next": instance_url}, form_url="/letters", follow_redirects=True
+        )
     assert "该事项已发出督办函" in resp.get_data(as_text=True)
     with world["app"].app_context():
         assert db.session.query(SupervisionLetter).count() == 1
@@ -253,8 +270,9 @@ def test_a_letter_by_hand_on_a_task_not_yet_overdue_is_refused(world, login_as):
     supervisor = login_as("supervisor", username="sup2")
     instance_url = _instance_url(world, task_id)
     assert "发督办函" not in supervisor.get(instance_url).get_data(as_text=True)
-    resp = supervisor.post_form(f"/letters/manual/{task_id}", {"next": instance_url}, form_url="/letters",
-                                follow_redirects=True)
+    resp = supervisor.post_form(
+        f"/letters/manual/{task_id}", {"next": instance_url}, form_url="/letters", follow_redirects=True
+    )
     assert "该事项尚未逾期" in resp.get_data(as_text=True)
     with world["app"].app_context():
         assert db.session.query(SupervisionLetter).count() == 0

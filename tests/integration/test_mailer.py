@@ -1,4 +1,5 @@
 """Notification email against a real SMTP server (aiosmtpd) started by the test."""
+
 import socket
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy

@@ -1,4 +1,5 @@
 """The progress matrix: aggregates from instance, task and ledger rows, in a bounded number of queries."""
+
 import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -17,8 +18,16 @@ NOW = datetime(2026, 4, 10, 2, 0, tzinfo=UTC)
 
 
 def add_instance(campaign_id, unit_id, phase, status="running"):
-    inst = ProcessInstance(campaign_id=campaign_id, unit_id=unit_id, definition_id=ensure_deployed(), status=status,
-                           phase=phase, state=b"{}", created_at=NOW, updated_at=NOW)
+    inst = ProcessInstance(
+        campaign_id=campaign_id,
+        unit_id=unit_id,
+        definition_id=ensure_deployed(),
+        status=status,
+        phase=phase,
+        state=b"{}",
+        created_at=NOW,
+        updated_at=NOW,
+    )
     db.session.add(inst)
     db.session.flush()
     return inst
@@ -29,17 +38,41 @@ _TASK_NUMBERS = itertools.count(1)  # unique spiff_task_id per task made here
 
 def add_task(inst, due_at, status="ready"):
     n = next(_TASK_NUMBERS)
-    db.session.add(Task(instance_id=inst.id, campaign_id=inst.campaign_id, unit_id=inst.unit_id,
-                        spiff_task_id=f"00000000-0000-0000-0000-{n:012d}", element_id="deploy", name="动员部署",
-                        role="unit_staff", form_key="deploy", phase=inst.phase, status=status, due_at=due_at,
-                        created_at=NOW))
+    db.session.add(
+        Task(
+            instance_id=inst.id,
+            campaign_id=inst.campaign_id,
+            unit_id=inst.unit_id,
+            spiff_task_id=f"00000000-0000-0000-0000-{n:012d}",
+            element_id="deploy",
+            name="动员部署",
+            role="unit_staff",
+            form_key="deploy",
+            phase=inst.phase,
+            status=status,
+            due_at=due_at,
+            created_at=NOW,
+        )
+    )
 
 
 def add_ledger(inst, seq, status):
-    db.session.add(LedgerItem(instance_id=inst.id, campaign_id=inst.campaign_id, unit_id=inst.unit_id, seq=seq,
-                              title=f"问题{seq}", source="self_check", measures="整改", responsible_leader="张三",
-                              responsible_department="办公室", deadline=date(2026, 6, 30), status=status,
-                              created_at=NOW))
+    db.session.add(
+        LedgerItem(
+            instance_id=inst.id,
+            campaign_id=inst.campaign_id,
+            unit_id=inst.unit_id,
+            seq=seq,
+            title=f"问题{seq}",
+            source="self_check",
+            measures="整改",
+            responsible_leader="张三",
+            responsible_department="办公室",
+            deadline=date(2026, 6, 30),
+            status=status,
+            created_at=NOW,
+        )
+    )
 
 
 @pytest.fixture
@@ -84,16 +117,26 @@ def test_matrix_rows_and_aggregates(scene):
     assert (rows["T01"].ledger_open, rows["T01"].ledger_closed) == (0, 0)  # the other campaign's item is not here
     assert (rows["T02"].phase, rows["T02"].open_tasks, rows["T02"].light) == ("rectification", 1, "yellow")
     assert (rows["T02"].ledger_open, rows["T02"].ledger_closed) == (2, 2)  # "proposed" is not yet a ledger item
-    assert (rows["T03"].phase, rows["T03"].status, rows["T03"].open_tasks, rows["T03"].light) == \
-        ("closed", "completed", 0, None)
+    assert (rows["T03"].phase, rows["T03"].status, rows["T03"].open_tasks, rows["T03"].light) == (
+        "closed",
+        "completed",
+        0,
+        None,
+    )
     assert rows["T03"].ledger_closed == 1
     assert (rows["T04"].light, rows["T04"].open_tasks) == ("green", 1)
     assert (rows["T05"].instance_id, rows["T05"].phase) == (None, None)
 
     assert result.total == 5
     assert result.not_started == 1
-    assert result.phase_counts == {"deploy": 1, "self_check": 0, "rectification": 2, "assessment": 0,
-                                   "follow_up": 0, "closed": 1}
+    assert result.phase_counts == {
+        "deploy": 1,
+        "self_check": 0,
+        "rectification": 2,
+        "assessment": 0,
+        "follow_up": 0,
+        "closed": 1,
+    }
     assert result.light_counts == {"red": 1, "yellow": 1, "green": 1}
 
 
@@ -107,6 +150,7 @@ def test_matrix_pages_keep_campaign_wide_counts(scene):
 
 def test_matrix_query_count_does_not_grow_with_units(scene, make_unit):
     """A handful of GROUP BY queries whatever the number of units; never one per unit."""
+
     def count_queries():
         return statements_during(lambda: matrix.progress_matrix(scene, now=NOW))
 

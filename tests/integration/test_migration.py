@@ -1,5 +1,6 @@
 """Migrating running instances to a new version: instances standing before, at and after a
 changed or removed element; data, deadlines and pending timers kept; audited."""
+
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,12 +29,18 @@ def with_confirm_step(xml: bytes) -> bytes:
     flow = process.find("bpmn:sequenceFlow[@id='flow_self_check_to_review_self_check']", NS)
     flow.set("targetRef", "confirm_self_check")
     task = etree.SubElement(process, B + "userTask", id="confirm_self_check", name="确认自查报告")
-    ext = etree.SubElement(etree.SubElement(task, B + "extensionElements"),
-                           "{http://spiffworkflow.org/bpmn/schema/1.0/core}properties")
+    ext = etree.SubElement(
+        etree.SubElement(task, B + "extensionElements"), "{http://spiffworkflow.org/bpmn/schema/1.0/core}properties"
+    )
     for name, value in (("form_key", "deploy"), ("phase", "self_check"), ("due", "deadlines['self_check']")):
         etree.SubElement(ext, "{http://spiffworkflow.org/bpmn/schema/1.0/core}property", name=name, value=value)
-    etree.SubElement(process, B + "sequenceFlow", id="flow_confirm_to_review", sourceRef="confirm_self_check",
-                     targetRef="review_self_check")
+    etree.SubElement(
+        process,
+        B + "sequenceFlow",
+        id="flow_confirm_to_review",
+        sourceRef="confirm_self_check",
+        targetRef="review_self_check",
+    )
     lane = process.find(".//bpmn:lane[@id='process_lane_unit_staff']", NS)
     etree.SubElement(lane, B + "flowNodeRef").text = "confirm_self_check"
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
@@ -41,8 +48,10 @@ def with_confirm_step(xml: bytes) -> bytes:
 
 def with_changed_self_check_letter(xml: bytes) -> bytes:
     """v2: the self-check's supervision letter comes one calendar day after the due date."""
-    return xml.replace(SELF_CHECK_LETTER, b"ladder_at(later(deadlines['self_check'], self_check_redo_due), "
-                                          b"{'days': 1, 'unit': 'calendar'})")
+    return xml.replace(
+        SELF_CHECK_LETTER,
+        b"ladder_at(later(deadlines['self_check'], self_check_redo_due), {'days': 1, 'unit': 'calendar'})",
+    )
 
 
 def without_deploy(xml: bytes) -> bytes:
@@ -67,10 +76,15 @@ def world(app, ctx, make_unit, make_user):
     launch.launch_all(cid, None)
     by_unit = {i.unit_id: i.id for i in db.session.query(ProcessInstance)}
     w = {
-        "app": app, "campaign": cid, "units": units,
-        "before": by_unit[units[0]], "at": by_unit[units[1]], "after": by_unit[units[2]],
+        "app": app,
+        "campaign": cid,
+        "units": units,
+        "before": by_unit[units[0]],
+        "at": by_unit[units[1]],
+        "after": by_unit[units[2]],
         "staff": {u: make_user("unit_staff", u) for u in units},
-        "supervisor": make_user("supervisor"), "assessor": make_user("assessor"),
+        "supervisor": make_user("supervisor"),
+        "assessor": make_user("assessor"),
         "designer": make_user("designer"),
     }
     # "before" stays at deploy; "at" reaches the self-check; "after" is past it (in review).
@@ -107,11 +121,26 @@ def finish(w, key):
         "self_check": (staff, lambda: ({"summary": "自查完毕", **ledger_rows("甲")}, None)),
         "confirm_self_check": (staff, lambda: (DEPLOY, {"plan": upload()})),
         "review_self_check": (w["supervisor"], lambda: ({"decision": "accept"}, None)),
-        "rectify_item": (staff, lambda: ({"measures_taken": "已整改", "completed_on": "2027-02-01"},
-                                         {"evidence": [upload("照片.jpg", JPEG)]})),
+        "rectify_item": (
+            staff,
+            lambda: (
+                {"measures_taken": "已整改", "completed_on": "2027-02-01"},
+                {"evidence": [upload("照片.jpg", JPEG)]},
+            ),
+        ),
         "verify_item": (w["supervisor"], lambda: ({"decision": "close", "check_type": "spot_check"}, None)),
-        "assessment": (w["assessor"], lambda: ({"scores-0-component": "整改成效", "scores-0-points": "90",
-                                                "scores-0-max_points": "100", "verdict": "pass"}, None)),
+        "assessment": (
+            w["assessor"],
+            lambda: (
+                {
+                    "scores-0-component": "整改成效",
+                    "scores-0-points": "90",
+                    "scores-0-max_points": "100",
+                    "verdict": "pass",
+                },
+                None,
+            ),
+        ),
         "follow_up_review": (w["supervisor"], lambda: ({"rebound": "no", "findings": "无反弹"}, None)),
     }
     steps["rectify_added_item"], steps["verify_added_item"] = steps["rectify_item"], steps["verify_item"]
@@ -135,8 +164,9 @@ def finish(w, key):
 
 def test_dry_run_says_who_can_move_and_why_not(world):
     v1 = processes.latest().id
-    v2, _ = processes.deploy(with_changed_self_check_letter(with_confirm_step(XML)), "rectification.bpmn",
-                             world["designer"])
+    v2, _ = processes.deploy(
+        with_changed_self_check_letter(with_confirm_step(XML)), "rectification.bpmn", world["designer"]
+    )
     found = {c.instance_id: c for c in migration.dry_run(world["campaign"], v2.id)}
     assert found[world["before"]].can_migrate and found[world["before"]].reasons == []
     assert found[world["after"]].can_migrate
@@ -150,8 +180,9 @@ def test_dry_run_says_who_can_move_and_why_not(world):
 
 def test_migrate_moves_the_safe_ones_keeps_timers_and_rows_and_audits(world):
     before = {key: snapshot(world[key]) for key in ("before", "at", "after")}
-    v2, _ = processes.deploy(with_changed_self_check_letter(with_confirm_step(XML)), "rectification.bpmn",
-                             world["designer"])
+    v2, _ = processes.deploy(
+        with_changed_self_check_letter(with_confirm_step(XML)), "rectification.bpmn", world["designer"]
+    )
     result = migration.migrate(world["campaign"], v2.id, None, world["designer"])
     assert sorted(result.moved) == sorted([world["before"], world["after"]])
     assert list(result.skipped) == [world["at"]] and "self_check_letter_timer" in result.skipped[world["at"]][0]
@@ -163,8 +194,7 @@ def test_migrate_moves_the_safe_ones_keeps_timers_and_rows_and_audits(world):
     assert snapshot(world["at"]) == before["at"]
     events = db.session.query(AuditEvent).filter_by(action="instance.migrate").all()
     assert sorted(int(e.entity_id) for e in events) == sorted(result.moved)
-    assert all(e.before["version"] == 1 and e.after["version"] == 2 and e.actor_id == world["designer"]
-               for e in events)
+    assert all(e.before["version"] == 1 and e.after["version"] == 2 and e.actor_id == world["designer"] for e in events)
 
 
 def test_migrated_instance_fires_its_pending_timer_at_the_original_time_and_runs_to_the_end(world):
@@ -193,10 +223,12 @@ def test_an_instance_past_the_change_continues_on_the_new_version(world):
 def test_removed_step_refuses_the_instance_at_it_and_moves_the_one_past_it(world):
     v3, _ = processes.deploy(without_deploy(XML), "rectification.bpmn")
     found = {c.instance_id: c for c in migration.dry_run(world["campaign"], v3.id)}
-    refused = ["「动员部署」（deploy）正在办理，但在新版本中已删除",
-               "「逾期催办」（deploy_reminder_timer）正在等待定时，但在新版本中已删除",
-               "「逾期督办函」（deploy_letter_timer）正在等待定时，但在新版本中已删除",
-               "「逾期通报」（deploy_notice_timer）正在等待定时，但在新版本中已删除"]
+    refused = [
+        "「动员部署」（deploy）正在办理，但在新版本中已删除",
+        "「逾期催办」（deploy_reminder_timer）正在等待定时，但在新版本中已删除",
+        "「逾期督办函」（deploy_letter_timer）正在等待定时，但在新版本中已删除",
+        "「逾期通报」（deploy_notice_timer）正在等待定时，但在新版本中已删除",
+    ]
     assert found[world["before"]].reasons == refused
     assert found[world["at"]].can_migrate and found[world["after"]].can_migrate
     at_before = snapshot(world["at"])
@@ -232,8 +264,10 @@ def test_safety_is_checked_again_when_migrating(world):
 
 
 def with_changed_item_reminder(xml: bytes) -> bytes:
-    return xml.replace(b"ladder_at(later(item['due'], item_redo_due), ladder['reminder'])",
-                       b"ladder_at(later(item['due'], item_redo_due), {'days': 2, 'unit': 'working'})")
+    return xml.replace(
+        b"ladder_at(later(item['due'], item_redo_due), ladder['reminder'])",
+        b"ladder_at(later(item['due'], item_redo_due), {'days': 2, 'unit': 'working'})",
+    )
 
 
 def test_instances_inside_the_ledger_subprocess(world, make_user):
@@ -247,19 +281,33 @@ def test_instances_inside_the_ledger_subprocess(world, make_user):
     with app.test_request_context("/", method="POST"):
         from app.models import User
 
-        form = form_for(app, "add_ledger_item", {"title": "督导发现", "source": "supervision", "measures": "整改",
-                                                  "responsible_leader": "李四", "responsible_department": "办公室",
-                                                  "deadline": "2027-03-15"})
+        form = form_for(
+            app,
+            "add_ledger_item",
+            {
+                "title": "督导发现",
+                "source": "supervision",
+                "measures": "整改",
+                "responsible_leader": "李四",
+                "responsible_department": "办公室",
+                "deadline": "2027-03-15",
+            },
+        )
         findings.add_item(db.session.get(User, world["supervisor"]), world["after"], form)
     assert {t.element_id for t in ready_tasks(world["after"])} == {"rectify_item", "rectify_added_item"}
     v3, _ = processes.deploy(with_changed_item_reminder(XML), "rectification.bpmn")
     reasons = {c.instance_id: c.reasons for c in migration.dry_run(world["campaign"], v3.id)}[world["after"]]
-    assert reasons == ["「逾期催办」（rectify_item_reminder_timer）正在等待定时，但新版本修改了它的定时或事件定义",
-                       "「逾期催办」（rectify_added_item_reminder_timer）正在等待定时，但新版本修改了它的定时或事件定义"]
+    assert reasons == [
+        "「逾期催办」（rectify_item_reminder_timer）正在等待定时，但新版本修改了它的定时或事件定义",
+        "「逾期催办」（rectify_added_item_reminder_timer）正在等待定时，但新版本修改了它的定时或事件定义",
+    ]
     before = snapshot(world["after"])
     v2, _ = processes.deploy(with_confirm_step(XML), "rectification.bpmn")
-    assert migration.migrate(world["campaign"], v2.id, None, None).moved == [world["before"], world["at"],
-                                                                              world["after"]]
+    assert migration.migrate(world["campaign"], v2.id, None, None).moved == [
+        world["before"],
+        world["at"],
+        world["after"],
+    ]
     assert snapshot(world["after"])[1:] == before[1:]
     assert {"rectify_item", "rectify_added_item", "verify_added_item", "assessment"} <= set(finish(world, "after"))
 
@@ -272,8 +320,9 @@ def test_migrate_command_dry_run_then_migrate(world, runner):
         f"实例 {world['at']} 测试单位T02 v1 → v2：不能迁移：「逾期督办函」（self_check_letter_timer）" in result.output
     )
     assert f"实例 {world['before']} 测试单位T01 v1 → v2：可迁移" in result.output
-    result = runner.invoke(args=["processes", "migrate", str(world["campaign"]), "--version", "2",
-                                 "--instance", str(world["after"])])
+    result = runner.invoke(
+        args=["processes", "migrate", str(world["campaign"]), "--version", "2", "--instance", str(world["after"])]
+    )
     assert result.exit_code == 0 and "已迁移 1 个实例到 v2" in result.output
     listing = runner.invoke(args=["processes", "list"]).output
     assert "rectification v1" in listing and "运行中 2" in listing and "rectification v2" in listing

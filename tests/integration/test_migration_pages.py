@@ -1,4 +1,5 @@
 """The migration page: dry run per campaign, migrate the chosen or all safe instances."""
+
 from app.extensions import db
 from app.models import AuditEvent, ProcessInstance
 from app.services.campaigns import launch
@@ -30,8 +31,11 @@ def test_dry_run_then_migrate_all_safe(app, login_as, make_unit, make_user):
     assert "试运行结果" in page and "共 2 个运行中的实例，其中 1 个可以迁移" in page
     assert f'data-instance="{ahead}" class="can-migrate"' in page
     assert f'data-instance="{stuck}" class="cannot-migrate"' in page
-    resp = designer.post_form(f"/design/campaigns/{cid}/migrate", {"target": str(v2), "scope": "all_safe"},
-                              form_url=f"/design/campaigns/{cid}/migrate?target={v2}")
+    resp = designer.post_form(
+        f"/design/campaigns/{cid}/migrate",
+        {"target": str(v2), "scope": "all_safe"},
+        form_url=f"/design/campaigns/{cid}/migrate?target={v2}",
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "已迁移 1 个实例，未迁移 1 个" in html and "迁移结果" in html
     with app.app_context():
@@ -44,11 +48,15 @@ def test_migrate_selected_reports_the_ones_that_cannot_move(app, login_as, make_
     cid, v2, stuck, ahead, _ = _world(app, make_unit, make_user)
     designer = login_as("designer")
     form_url = f"/design/campaigns/{cid}/migrate?target={v2}"
-    nothing = designer.post_form(f"/design/campaigns/{cid}/migrate", {"target": str(v2), "scope": "selected"},
-                                 form_url=form_url)
+    nothing = designer.post_form(
+        f"/design/campaigns/{cid}/migrate", {"target": str(v2), "scope": "selected"}, form_url=form_url
+    )
     assert nothing.status_code == 400 and "请勾选要迁移的实例" in nothing.get_data(as_text=True)
-    resp = designer.post_form(f"/design/campaigns/{cid}/migrate",
-                              {"target": str(v2), "scope": "selected", "instance": str(stuck)}, form_url=form_url)
+    resp = designer.post_form(
+        f"/design/campaigns/{cid}/migrate",
+        {"target": str(v2), "scope": "selected", "instance": str(stuck)},
+        form_url=form_url,
+    )
     html = resp.get_data(as_text=True)
     assert "已迁移 0 个实例，未迁移 1 个" in html and f'<li data-instance="{stuck}">' in html
     with app.app_context():
@@ -65,8 +73,9 @@ def test_migration_page_errors_and_roles(app, login_as, make_unit, make_user):
     assert designer.get("/design/campaigns/999999/migrate").status_code == 404
     bad = designer.get(f"/design/campaigns/{cid}/migrate?target=999999")
     assert bad.status_code == 400 and "目标流程版本不存在" in bad.get_data(as_text=True)
-    missing = designer.post_form(f"/design/campaigns/{cid}/migrate", {"scope": "all_safe"},
-                                 form_url=f"/design/campaigns/{cid}/migrate")
+    missing = designer.post_form(
+        f"/design/campaigns/{cid}/migrate", {"scope": "all_safe"}, form_url=f"/design/campaigns/{cid}/migrate"
+    )
     assert missing.status_code == 400 and "请选择目标版本" in missing.get_data(as_text=True)
     for actor in (login_as("unit_staff", unit), login_as("supervisor"), login_as("assessor")):
         assert actor.get(f"/design/campaigns/{cid}/migrate").status_code == 403

@@ -1,5 +1,6 @@
 """Migrations: one Alembic head, and `flask db upgrade` on an empty database builds exactly
 the schema the models declare (SQLite and the local PostgreSQL server)."""
+
 import os
 from pathlib import Path
 

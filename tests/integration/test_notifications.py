@@ -1,4 +1,5 @@
 """The notification centre: the list, marking read, and the unread count in the header."""
+
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -26,8 +27,9 @@ def _badge(html: str) -> str | None:
 
 
 def _rows(html: str) -> list[tuple[str, bool]]:
-    return [(m.group(1), bool(m.group(2)))
-            for m in re.finditer(r'<tr data-notification="(\d+)"( class="unread")?', html)]
+    return [
+        (m.group(1), bool(m.group(2))) for m in re.finditer(r'<tr data-notification="(\d+)"( class="unread")?', html)
+    ]
 
 
 def test_list_newest_first_unread_highlighted_and_badge(app, make_unit, login_as):

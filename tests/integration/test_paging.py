@@ -1,5 +1,6 @@
 """The one pager (_paging.html): every paged list draws it from a paging.Page, and its links keep the
 list's filters while changing only the page."""
+
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -27,8 +28,18 @@ def test_links_keep_the_filters_and_change_only_the_page(app):
         html = render(Page(list(range(50)), 260, 2, 50))
         prev_url, next_url = re.findall(r'href="([^"]+)"', html)
         assert urlsplit(prev_url.replace("&amp;", "&")).path == "/ledger/campaigns/7"
-        assert query(prev_url.replace("&amp;", "&")) == {"page": ["1"], "status": ["open"], "unit": ["3"], "source": ["x"]}
-        assert query(next_url.replace("&amp;", "&")) == {"page": ["3"], "status": ["open"], "unit": ["3"], "source": ["x"]}
+        assert query(prev_url.replace("&amp;", "&")) == {
+            "page": ["1"],
+            "status": ["open"],
+            "unit": ["3"],
+            "source": ["x"],
+        }
+        assert query(next_url.replace("&amp;", "&")) == {
+            "page": ["3"],
+            "status": ["open"],
+            "unit": ["3"],
+            "source": ["x"],
+        }
         assert "//" not in prev_url and "#" not in prev_url  # url_for's own arguments are not taken from the query
     assert '<nav class="pager" aria-label="分页">' in html
     assert 'rel="prev"' in html and ">上一页</a>" in html and 'rel="next"' in html and ">下一页</a>" in html
@@ -71,13 +82,27 @@ def test_a_paged_matrix_is_a_page_of_the_units_it_shows():
 
 def test_every_paged_list_uses_the_one_pager():
     """Only _paging.html draws a pager; the lists that page import it."""
-    drawn = [p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html")
-             if 'class="pager"' in p.read_text(encoding="utf-8")]
+    drawn = [
+        p.relative_to(TEMPLATES).as_posix()
+        for p in TEMPLATES.rglob("*.html")
+        if 'class="pager"' in p.read_text(encoding="utf-8")
+    ]
     assert drawn == ["_paging.html"]
-    users = {p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html")
-             if '{% from "_paging.html" import pager %}' in p.read_text(encoding="utf-8")}
+    users = {
+        p.relative_to(TEMPLATES).as_posix()
+        for p in TEMPLATES.rglob("*.html")
+        if '{% from "_paging.html" import pager %}' in p.read_text(encoding="utf-8")
+    }
     assert users == {
-        "admin/matrix.html", "admin/units.html", "assessor/queue.html", "audit/trail.html", "ledger/register.html",
-        "public/campaign.html", "supervisor/board.html", "supervisor/dashboard_escalations.html",
-        "supervisor/dashboard_items.html", "supervisor/dashboard_overdue.html", "supervisor/queue.html",
+        "admin/matrix.html",
+        "admin/units.html",
+        "assessor/queue.html",
+        "audit/trail.html",
+        "ledger/register.html",
+        "public/campaign.html",
+        "supervisor/board.html",
+        "supervisor/dashboard_escalations.html",
+        "supervisor/dashboard_items.html",
+        "supervisor/dashboard_overdue.html",
+        "supervisor/queue.html",
     }

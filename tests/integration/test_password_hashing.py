@@ -1,6 +1,7 @@
 """Password hashing cost is configuration: production keeps argon2-cffi's strong defaults (RFC 9106
 low-memory profile), the test configuration a cheap one, and a hash made with other parameters
 still verifies and is redone with the configured ones at the next login."""
+
 import importlib.util
 from pathlib import Path
 
@@ -33,18 +34,26 @@ def fresh_config(monkeypatch):
 
 
 def test_production_configuration_uses_the_strong_parameters(fresh_config):
-    for cls in (fresh_config.Config, fresh_config.DevelopmentConfig,
-                getattr(fresh_config, "ProductionConfig", fresh_config.Config)):
+    for cls in (
+        fresh_config.Config,
+        fresh_config.DevelopmentConfig,
+        getattr(fresh_config, "ProductionConfig", fresh_config.Config),
+    ):
         assert (cls.PASSWORD_HASH_TIME_COST, cls.PASSWORD_HASH_MEMORY_COST, cls.PASSWORD_HASH_PARALLELISM) == (
-            3, 65536, 4), cls.__name__
+            3,
+            65536,
+            4,
+        ), cls.__name__
     # ... which are argon2-cffi's own defaults.
     profile = RFC_9106_LOW_MEMORY
     assert (profile.time_cost, profile.memory_cost, profile.parallelism) == (3, 65536, 4)
 
 
 def test_a_hash_made_under_the_default_configuration_carries_the_strong_parameters(fresh_config, tmp_path):
-    overrides = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.db'}",
-                 "UPLOAD_DIR": str(tmp_path / "uploads")}
+    overrides = {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.db'}",
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+    }
     application = create_app(type("DefaultHashConfig", (fresh_config.Config,), overrides))
     with application.app_context():
         hashed = users.hash_password("Rectify2026!")
@@ -61,8 +70,10 @@ def test_the_test_configuration_hashes_cheaply(app, ctx):
 
 def _login(client, username, password):
     page = client.get("/login")
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": csrf_from(page.get_data(as_text=True))})
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_from(page.get_data(as_text=True))},
+    )
 
 
 def _stored_hash(app, username) -> str:
@@ -89,8 +100,9 @@ def test_a_hash_with_other_parameters_still_logs_in(app, client, make_user):
     user_id = make_user("supervisor", username="imported")
     with app.app_context():
         # As if copied from a deployment with different costs.
-        db.session.get(User, user_id).password_hash = PasswordHasher(time_cost=2, memory_cost=16,
-                                                                     parallelism=2).hash("Passw0rd!")
+        db.session.get(User, user_id).password_hash = PasswordHasher(time_cost=2, memory_cost=16, parallelism=2).hash(
+            "Passw0rd!"
+        )
         db.session.commit()
     assert _login(client, "imported", "Passw0rd!").status_code == 302
     assert _stored_hash(app, "imported").startswith(CHEAP_PREFIX)

@@ -1,4 +1,5 @@
 """Every path of processes/rectification.bpmn, driven through the service layer on a real database."""
+
 from datetime import UTC, datetime
 
 import pytest
@@ -20,7 +21,10 @@ def world(app, ctx, make_unit, make_user):
     launch.launch_all(cid, None)
     instance = db.session.query(ProcessInstance).filter_by(unit_id=unit).one()
     return {
-        "app": app, "instance": instance.id, "campaign": cid, "unit": unit,
+        "app": app,
+        "instance": instance.id,
+        "campaign": cid,
+        "unit": unit,
         "staff": make_user("unit_staff", unit, username="staff1"),
         "supervisor": make_user("supervisor", username="sup1"),
         "assessor": make_user("assessor", username="ass1"),
@@ -47,10 +51,18 @@ def accept(world):
 
 def rectify_and_close(world, task):
     app = world["app"]
-    submit(app, world["staff"], task.id, {"measures_taken": "已整改", "completed_on": "2027-02-01"},
-           {"evidence": [upload("照片.jpg", JPEG)]})
-    verify = [t for t in ready_tasks(world["instance"]) if t.ledger_item_id == task.ledger_item_id
-              and t.form_key == "verify_item"]
+    submit(
+        app,
+        world["staff"],
+        task.id,
+        {"measures_taken": "已整改", "completed_on": "2027-02-01"},
+        {"evidence": [upload("照片.jpg", JPEG)]},
+    )
+    verify = [
+        t
+        for t in ready_tasks(world["instance"])
+        if t.ledger_item_id == task.ledger_item_id and t.form_key == "verify_item"
+    ]
     assert len(verify) == 1
     assert verify[0].due_at is not None and verify[0].due_at > task.due_at  # a week after the item's deadline
     submit(app, world["supervisor"], verify[0].id, {"decision": "close", "check_type": "spot_check"})
@@ -89,8 +101,12 @@ def test_accept_path_to_rectification_with_items_and_evidence(world):
 
 def test_review_return_loop_carries_comments_and_prefill(world):
     deploy_and_self_check(world, "问题一")
-    submit(world["app"], world["supervisor"], one(world, "review_self_check").id,
-           {"decision": "return", "comments": "台账缺少整改时限说明"})
+    submit(
+        world["app"],
+        world["supervisor"],
+        one(world, "review_self_check").id,
+        {"decision": "return", "comments": "台账缺少整改时限说明"},
+    )
     again = one(world, "self_check")
     assert again.returned_comment == "台账缺少整改时限说明"
     assert tasks.initial_data(again)["summary"] == "自查完毕"
@@ -116,10 +132,19 @@ def test_verify_return_loop(world):
     deploy_and_self_check(world, "甲")
     accept(world)
     task = one(world, "rectify_item")
-    submit(world["app"], world["staff"], task.id, {"measures_taken": "初步整改", "completed_on": "2027-02-01"},
-           {"evidence": [upload()]})
-    submit(world["app"], world["supervisor"], one(world, "verify_item").id,
-           {"decision": "return", "check_type": "unannounced_visit", "comments": "明察暗访发现仍未整改"})
+    submit(
+        world["app"],
+        world["staff"],
+        task.id,
+        {"measures_taken": "初步整改", "completed_on": "2027-02-01"},
+        {"evidence": [upload()]},
+    )
+    submit(
+        world["app"],
+        world["supervisor"],
+        one(world, "verify_item").id,
+        {"decision": "return", "check_type": "unannounced_visit", "comments": "明察暗访发现仍未整改"},
+    )
     again = one(world, "rectify_item")
     assert again.returned_comment == "明察暗访发现仍未整改"
     # The evidence already submitted stays with the returned item: no need to upload it again.
@@ -140,10 +165,19 @@ def test_item_added_midway_blocks_assessment_until_closed(world, login_as):
         from app.models import User
 
         sup = db.session.get(User, world["supervisor"])
-        form = form_for(app, "add_ledger_item", rows("x", "督导发现：台账不实")
-                        and {"title": "督导发现：台账不实", "source": "supervision", "measures": "重新核实",
-                             "responsible_leader": "李四", "responsible_department": "党政办",
-                             "deadline": "2027-03-15"})
+        form = form_for(
+            app,
+            "add_ledger_item",
+            rows("x", "督导发现：台账不实")
+            and {
+                "title": "督导发现：台账不实",
+                "source": "supervision",
+                "measures": "重新核实",
+                "responsible_leader": "李四",
+                "responsible_department": "党政办",
+                "deadline": "2027-03-15",
+            },
+        )
         item = findings.add_item(sup, world["instance"], form)
     added = one(world, "rectify_added_item")
     assert added.ledger_item_id == item.id
@@ -166,13 +200,31 @@ def test_assessment_refused_while_an_item_is_open(world):
     with app.test_request_context("/", method="POST"):
         from app.models import User
 
-        form = form_for(app, "add_ledger_item", {"title": "新发现", "source": "supervision", "measures": "整改",
-                                                  "responsible_leader": "李四", "responsible_department": "办公室",
-                                                  "deadline": "2027-03-15"})
+        form = form_for(
+            app,
+            "add_ledger_item",
+            {
+                "title": "新发现",
+                "source": "supervision",
+                "measures": "整改",
+                "responsible_leader": "李四",
+                "responsible_department": "办公室",
+                "deadline": "2027-03-15",
+            },
+        )
         findings.add_item(db.session.get(User, world["supervisor"]), world["instance"], form)
     with pytest.raises(tasks.Conflict, match="未销号"):
-        submit(app, world["assessor"], assessment.id, {"scores-0-component": "整改成效", "scores-0-points": "80",
-                                                         "scores-0-max_points": "100", "verdict": "pass"})
+        submit(
+            app,
+            world["assessor"],
+            assessment.id,
+            {
+                "scores-0-component": "整改成效",
+                "scores-0-points": "80",
+                "scores-0-max_points": "100",
+                "verdict": "pass",
+            },
+        )
     assert db.session.get(Task, assessment.id).status == "ready"
 
 
@@ -183,8 +235,12 @@ def test_assessment_fail_starts_remedial_round(world):
     deploy_and_self_check(world, "甲")
     accept(world)
     rectify_and_close(world, one(world, "rectify_item"))
-    submit(world["app"], world["assessor"], one(world, "assessment").id,
-           {**ASSESS, "verdict": "fail", "remarks": "走过场", **rows("remedial_items", "补课：重新公示")})
+    submit(
+        world["app"],
+        world["assessor"],
+        one(world, "assessment").id,
+        {**ASSESS, "verdict": "fail", "remarks": "走过场", **rows("remedial_items", "补课：重新公示")},
+    )
     remedial = one(world, "rectify_item")
     item = db.session.get(LedgerItem, remedial.ledger_item_id)
     assert item.origin == "remedial" and item.round == 2 and item.title == "补课：重新公示"
@@ -213,8 +269,12 @@ def test_follow_up_waits_for_its_date_then_rebound_reopens(world):
     review = one(world, "follow_up_review")
     assert review.due_at is not None and review.due_at > fire_at
     first = db.session.query(LedgerItem).filter_by(instance_id=world["instance"], title="甲").one()
-    submit(world["app"], world["supervisor"], review.id,
-           {"rebound": "yes", "findings": "广场又增设景观灯", "reopen_items": [str(first.id)]})
+    submit(
+        world["app"],
+        world["supervisor"],
+        review.id,
+        {"rebound": "yes", "findings": "广场又增设景观灯", "reopen_items": [str(first.id)]},
+    )
     reopened = one(world, "rectify_item")
     assert reopened.ledger_item_id == first.id
     db.session.refresh(first)
@@ -247,4 +307,3 @@ def test_clean_closure_and_audit_trail(world):
     assert {"instance.start", "task.complete", "ledger.close", "instance.advance"} <= actions
     complete_events = db.session.query(AuditEvent).filter_by(action="task.complete").all()
     assert all(e.actor_id and e.before == {"status": "ready"} for e in complete_events)
-

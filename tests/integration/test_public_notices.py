@@ -1,4 +1,5 @@
 """通报: on a public page with no login, withdrawn by a supervisor with a reason, never deleted."""
+
 from datetime import UTC, datetime
 
 import pytest
@@ -49,8 +50,17 @@ def test_public_page_needs_no_login_and_shows_the_notice(noticed, client):
 def test_public_page_does_not_leak_internal_fields(noticed, client, make_user):
     make_user("supervisor", username="sup_secret")
     page = client.get("/public/notices").get_data(as_text=True)
-    for leak in ("测试unit_staff", "测试supervisor", "sup_secret", "staffB", "/evidence", "/supervise", "data-notice",
-                 "withdraw", "csrf_token"):
+    for leak in (
+        "测试unit_staff",
+        "测试supervisor",
+        "sup_secret",
+        "staffB",
+        "/evidence",
+        "/supervise",
+        "data-notice",
+        "withdraw",
+        "csrf_token",
+    ):
         assert leak not in page, leak
 
 
@@ -87,8 +97,9 @@ def test_withdrawn_notice_leaves_the_public_page_but_stays_on_the_internal_list(
 def test_withdrawal_needs_a_reason(noticed, client, login_as):
     with time_machine.travel(LATER, tick=False):
         supervisor = login_as("supervisor", username="sup")
-        resp = supervisor.post_form(f"/letters/notices/{noticed['notice']}/withdraw", {"reason": "  "},
-                                    form_url="/letters/notices")
+        resp = supervisor.post_form(
+            f"/letters/notices/{noticed['notice']}/withdraw", {"reason": "  "}, form_url="/letters/notices"
+        )
     assert resp.status_code == 400
     assert "撤回通报须填写理由" in resp.get_data(as_text=True)
     assert "塘渡口镇" in client.get("/public/notices").get_data(as_text=True)
@@ -104,15 +115,23 @@ def test_withdrawing_twice_is_refused_in_chinese(noticed, login_as):
         supervisor.post_form(url, {"reason": "误报"}, form_url="/letters/notices")
         resp = supervisor.post_form(url, {"reason": "再次撤回"}, form_url="/letters/notices")
         assert resp.status_code == 400 and "该通报已撤回" in resp.get_data(as_text=True)
-        assert supervisor.post_form("/letters/notices/999999/withdraw", {"reason": "x"},
-                                    form_url="/letters/notices").status_code == 404
+        assert (
+            supervisor.post_form(
+                "/letters/notices/999999/withdraw", {"reason": "x"}, form_url="/letters/notices"
+            ).status_code
+            == 404
+        )
 
 
 def test_internal_list_is_for_supervisors_and_admins(noticed, client, login_as):
     staff = login_as("unit_staff", noticed["a"], username="staffA")
     assert staff.get("/letters/notices").status_code == 403
-    assert staff.post_form(f"/letters/notices/{noticed['notice']}/withdraw", {"reason": "本单位不服"},
-                           form_url="/letters").status_code == 403
+    assert (
+        staff.post_form(
+            f"/letters/notices/{noticed['notice']}/withdraw", {"reason": "本单位不服"}, form_url="/letters"
+        ).status_code
+        == 403
+    )
     assert client.get("/letters/notices").status_code == 302  # anonymous: to the login page
     admin = login_as("admin", username="adm")
     assert "塘渡口镇" in admin.get("/letters/notices").get_data(as_text=True)

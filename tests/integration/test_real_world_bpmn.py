@@ -1,6 +1,7 @@
 """Files exported by other modelers (tests/fixtures/bpmn/): each deploys or is refused with messages
 naming its elements, never with an exception other than DiagramError; all can be viewed when
 they carry diagram interchange."""
+
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,20 @@ FORMS = {p.stem for p in (ROOT / "forms").glob("*.yaml")}
 
 REFUSED = {
     "camunda7_leave_request.bpmn": {
-        ("Activity_approve", "form_key"), ("Activity_approve", "lane"), ("Event_escalate", "unknown_data"),
-        ("Gateway_approved", "gateway_default"), ("Activity_notify", "operation"), ("Activity_remind", "operation"),
-        ("Flow_yes", "expression"), ("Flow_no", "expression"),
+        ("Activity_approve", "form_key"),
+        ("Activity_approve", "lane"),
+        ("Event_escalate", "unknown_data"),
+        ("Gateway_approved", "gateway_default"),
+        ("Activity_notify", "operation"),
+        ("Activity_remind", "operation"),
+        ("Flow_yes", "expression"),
+        ("Flow_no", "expression"),
     },
     "zeebe_order.bpmn": {
-        ("Task_score", "script"), ("Task_fetch", "operation"), ("Task_review", "form_key"), ("Task_review", "lane"),
+        ("Task_score", "script"),
+        ("Task_fetch", "operation"),
+        ("Task_review", "form_key"),
+        ("Task_review", "lane"),
         ("Flow_big", "expression"),
     },
     "signavio_complaint_collaboration.bpmn": {("sid-citizen-process", "executable")},
@@ -55,7 +64,8 @@ def test_foreign_file_is_refused_with_element_specific_messages(ctx, name):
     assert db.session.query(ProcessDefinition).count() == 1
     # Only the script is a trust-boundary refusal; the rest can be opened and fixed in the designer.
     assert [p.code for p in designer.check_upload(read(name), name, None)] == (
-        ["script"] if name == "zeebe_order.bpmn" else [])
+        ["script"] if name == "zeebe_order.bpmn" else []
+    )
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED) + sorted(DEPLOYABLE))

@@ -16,6 +16,7 @@ A route missing from the table fails test_every_route_has_an_entry, by name: say
 The table is written out here on purpose, role by role, not read from app.models.roles: it is the
 specification the permissions are checked against.
 """
+
 import io
 import json
 from dataclasses import dataclass, field
@@ -218,13 +219,22 @@ def _built_stylesheet() -> str:
     return json.loads(manifest.read_text())["app.css"]
 
 
-LITERALS = {"static_file": _built_stylesheet(), "csv": "csv", "xlsx": "xlsx", "figure": "units_by_phase",
-            "year": 2027, "year_not_in_package": 2099}
+LITERALS = {
+    "static_file": _built_stylesheet(),
+    "csv": "csv",
+    "xlsx": "xlsx",
+    "figure": "units_by_phase",
+    "year": 2027,
+    "year_not_in_package": 2099,
+}
 PASSWORD = "Passw0rd!"
 # The escalation ladder of the deploy step (due 2026-12-10 17:30), one rung a sweep: the reminder,
 # the letter 3 working days later, the public notice 10 working days after the deadline.
-SWEEPS = (datetime(2026, 12, 10, 9, 31, tzinfo=UTC), datetime(2026, 12, 15, 9, 31, tzinfo=UTC),
-          datetime(2026, 12, 28, 2, 0, tzinfo=UTC))
+SWEEPS = (
+    datetime(2026, 12, 10, 9, 31, tzinfo=UTC),
+    datetime(2026, 12, 15, 9, 31, tzinfo=UTC),
+    datetime(2026, 12, 28, 2, 0, tzinfo=UTC),
+)
 LATER = datetime(2026, 12, 29, 2, 0, tzinfo=UTC)
 CSRF_MESSAGE = "安全令牌"
 
@@ -241,8 +251,10 @@ def _post_only(rule) -> bool:
 def test_every_route_has_an_entry(app):
     rules = _rules(app)
     missing = sorted(set(rules) - set(ROUTES))
-    assert not missing, ("routes without an entry in ROUTES of tests/integration/test_route_permissions.py "
-                         f"(say who may call them, with URL arguments from the world): {', '.join(missing)}")
+    assert not missing, (
+        "routes without an entry in ROUTES of tests/integration/test_route_permissions.py "
+        f"(say who may call them, with URL arguments from the world): {', '.join(missing)}"
+    )
     stale = sorted(set(ROUTES) - set(rules))
     assert not stale, f"ROUTES names routes the app does not have: {', '.join(stale)}"
     bodiless = sorted(e for e, rule in rules.items() if _post_only(rule) and ROUTES[e].post is None)
@@ -252,12 +264,22 @@ def test_every_route_has_an_entry(app):
 
 
 def test_menus_and_landing_pages_link_only_pages_the_role_may_open():
-    caller_of = {"unit_staff": STAFF, "admin": ADMIN, "designer": DESIGNER, "supervisor": SUPERVISOR,
-                 "assessor": ASSESSOR}
-    wrong = [(role, endpoint) for role, entries in NAV.items() for endpoint, _ in entries
-             if endpoint in ROUTES and caller_of[role] not in ROUTES[endpoint].who]
-    wrong += [(role, endpoint) for role, endpoint in HOME_ENDPOINTS.items()
-              if caller_of[role] not in ROUTES[endpoint].who]
+    caller_of = {
+        "unit_staff": STAFF,
+        "admin": ADMIN,
+        "designer": DESIGNER,
+        "supervisor": SUPERVISOR,
+        "assessor": ASSESSOR,
+    }
+    wrong = [
+        (role, endpoint)
+        for role, entries in NAV.items()
+        for endpoint, _ in entries
+        if endpoint in ROUTES and caller_of[role] not in ROUTES[endpoint].who
+    ]
+    wrong += [
+        (role, endpoint) for role, endpoint in HOME_ENDPOINTS.items() if caller_of[role] not in ROUTES[endpoint].who
+    ]
     assert not wrong, f"menu entries or landing pages a role may not open: {wrong}"
 
 
@@ -269,15 +291,26 @@ def _ready(instance_id: int, element_id: str) -> int:
 
 
 def _build_world(app, make_unit, make_user) -> dict:
-    units = {code: make_unit(code, name) for code, name in
-             (("A01", "塘渡口镇"), ("B01", "白仓镇"), ("C01", "五峰铺镇"), ("D01", "县住建局"))}
+    units = {
+        code: make_unit(code, name)
+        for code, name in (("A01", "塘渡口镇"), ("B01", "白仓镇"), ("C01", "五峰铺镇"), ("D01", "县住建局"))
+    }
     a, b, c, d = units.values()
     ids = {role: make_user(role, username=f"rp_{role}") for role in ("admin", "designer", "supervisor", "assessor")}
     staff = {code: make_user("unit_staff", unit_id, username=f"rp_staff_{code}") for code, unit_id in units.items()}
     sup, assessor, admin = ids["supervisor"], ids["assessor"], ids["admin"]
     w = dict(LITERALS)
-    w.update(unit=a, usernames={ADMIN: "rp_admin", DESIGNER: "rp_designer", SUPERVISOR: "rp_supervisor",
-                                             ASSESSOR: "rp_assessor", STAFF: "rp_staff_A01", OTHER: "rp_staff_B01"})
+    w.update(
+        unit=a,
+        usernames={
+            ADMIN: "rp_admin",
+            DESIGNER: "rp_designer",
+            SUPERVISOR: "rp_supervisor",
+            ASSESSOR: "rp_assessor",
+            STAFF: "rp_staff_A01",
+            OTHER: "rp_staff_B01",
+        },
+    )
     with app.app_context():
         campaign = make_campaign([a, b, c, d])
         launch.launch_all(campaign, None)
@@ -289,9 +322,13 @@ def _build_world(app, make_unit, make_user) -> dict:
         submit(app, staff["D01"], _ready(instance[d], "deploy"), DEPLOY, {"plan": upload()})
         submit(app, staff["D01"], _ready(instance[d], "self_check"), {"summary": "自查完毕", **ledger_rows("道路过宽")})
         submit(app, sup, _ready(instance[d], "review_self_check"), {"decision": "accept"})
-        submit(app, staff["D01"], _ready(instance[d], "rectify_item"),
-               {"measures_taken": "已拆除", "completed_on": BASE_DATE.isoformat()},
-               {"evidence": upload("整改前后对比.pdf")})
+        submit(
+            app,
+            staff["D01"],
+            _ready(instance[d], "rectify_item"),
+            {"measures_taken": "已拆除", "completed_on": BASE_DATE.isoformat()},
+            {"evidence": upload("整改前后对比.pdf")},
+        )
         submit(app, sup, _ready(instance[d], "verify_item"), {"decision": "close", "check_type": "document_review"})
         # A and B leave their deploy step undone: reminders, letters and public notices.
         for moment in SWEEPS:
@@ -301,7 +338,9 @@ def _build_world(app, make_unit, make_user) -> dict:
         # Then A deploys, with its plan (A's evidence), and has its self-check to do.
         submit(app, staff["A01"], _ready(instance[a], "deploy"), DEPLOY, {"plan": upload("塘渡口镇方案.pdf")})
         w.update(
-            campaign=campaign, instance=instance[a], staff_task=_ready(instance[a], "self_check"),
+            campaign=campaign,
+            instance=instance[a],
+            staff_task=_ready(instance[a], "self_check"),
             supervisor_task=_ready(instance[c], "review_self_check"),
             assessor_task=_ready(instance[d], "assessment"),
             evidence=db.session.query(Evidence.id).filter_by(unit_id=a).scalar(),
@@ -314,12 +353,18 @@ def _build_world(app, make_unit, make_user) -> dict:
         found = disclosure.set_published(campaign, True, admin)
         w["slug"] = found.public_slug
         w["unit_slug"] = db.session.query(CampaignUnit.public_slug).filter_by(campaign_id=campaign, unit_id=a).scalar()
-        item_file = db.session.query(Evidence.id).join(Task, Task.id == Evidence.task_id).filter(
-            Evidence.unit_id == d, Task.ledger_item_id.is_not(None)).scalar()
+        item_file = (
+            db.session.query(Evidence.id)
+            .join(Task, Task.id == Evidence.task_id)
+            .filter(Evidence.unit_id == d, Task.ledger_item_id.is_not(None))
+            .scalar()
+        )
         w["public_file"] = disclosure.set_file_public(item_file, True, sup).public_token
         photo = FileStorage(stream=io.BytesIO(PNG), filename="现场.png", content_type="image/png")
-        tip, _ = tips.submit(found, tips.TipInput(unit_slug=w["unit_slug"], description="广场占用耕地",
-                                                  place="镇政府东侧", photos=[photo]))
+        tip, _ = tips.submit(
+            found,
+            tips.TipInput(unit_slug=w["unit_slug"], description="广场占用耕地", place="镇政府东侧", photos=[photo]),
+        )
         w.update(tip=tip.id, tip_photo=tip.photos[0].id)
         # Appraisals: B is at the bottom of two confirmed rankings of one kind, so B owes a written
         # self-examination and has interviews; A's score sheet is read.
@@ -329,18 +374,29 @@ def _build_world(app, make_unit, make_user) -> dict:
             submit_total(appraised, a, 99, assessor)
             submit_total(appraised, b, 90, assessor)
             ranking.finalise(appraised, admin)
-        held = InterviewInput(held_on=LATER.date() - timedelta(days=7), leader_interviewed="王镇长",
-                              interviewer="李四", minutes="谈话内容")
-        w.update(appraised=appraised, flagged_unit=b,
-                 self_examination=db.session.query(SelfExamination.id).filter_by(campaign_id=appraised).scalar(),
-                 interview=interviews.create(appraised, b, held, admin).id,
-                 interviews_to_delete={caller: interviews.create(appraised, b, held, admin).id for caller in CALLERS})
+        held = InterviewInput(
+            held_on=LATER.date() - timedelta(days=7),
+            leader_interviewed="王镇长",
+            interviewer="李四",
+            minutes="谈话内容",
+        )
+        w.update(
+            appraised=appraised,
+            flagged_unit=b,
+            self_examination=db.session.query(SelfExamination.id).filter_by(campaign_id=appraised).scalar(),
+            interview=interviews.create(appraised, b, held, admin).id,
+            interviews_to_delete={caller: interviews.create(appraised, b, held, admin).id for caller in CALLERS},
+        )
         # Process design: the shipped diagram, a draft of it, and drafts to delete.
         definition = processes.latest("rectification")
         xml = definition.bpmn_xml.encode("utf-8")
-        w.update(definition=definition.id, draft=drafts.create(xml, "权限检查", definition.id, ids["designer"]).id,
-                 drafts_to_delete={caller: drafts.create(xml, f"待删除-{caller}", definition.id, ids["designer"]).id
-                                   for caller in CALLERS})
+        w.update(
+            definition=definition.id,
+            draft=drafts.create(xml, "权限检查", definition.id, ids["designer"]).id,
+            drafts_to_delete={
+                caller: drafts.create(xml, f"待删除-{caller}", definition.id, ids["designer"]).id for caller in CALLERS
+            },
+        )
     missing = sorted(k for k, v in w.items() if v is None)
     assert not missing, f"the world lacks {missing}"
     return w
@@ -351,16 +407,21 @@ def _client(app, caller: str, world: dict):
     client = app.test_client()
     page = client.get("/login")
     if caller != ANON:
-        resp = client.post("/login", data={"username": world["usernames"][caller], "password": PASSWORD,
-                                           "csrf_token": csrf_from(page.get_data(as_text=True))})
+        resp = client.post(
+            "/login",
+            data={
+                "username": world["usernames"][caller],
+                "password": PASSWORD,
+                "csrf_token": csrf_from(page.get_data(as_text=True)),
+            },
+        )
         assert resp.status_code == 302, (caller, resp.status_code)
         page = client.get("/notifications")
     return client, csrf_from(page.get_data(as_text=True))
 
 
 def _url(app, endpoint: str, route: Route, world: dict, caller: str) -> str:
-    args = {name: (source(world, caller) if callable(source) else world[source])
-            for name, source in route.args.items()}
+    args = {name: (source(world, caller) if callable(source) else world[source]) for name, source in route.args.items()}
     with app.test_request_context():
         return url_for(endpoint, **args)
 

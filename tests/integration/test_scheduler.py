@@ -1,5 +1,6 @@
 """The scheduler: the sweep takes only due instances, in batches, locked against other sweeps;
 `flask scheduler run` is one coalesced APScheduler job; web workers never start one."""
+
 import logging
 import sqlite3
 import subprocess
@@ -176,10 +177,16 @@ def test_sweep_job_runs_in_its_own_app_context_and_logs_counts(app, make_unit, c
 
 
 def test_web_app_never_starts_a_scheduler(app):
-    code = ("import sys; from app import create_app; create_app(); "
-            "print('apscheduler' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=subprocess_env(app), capture_output=True,
-                         text=True, timeout=60, check=True).stdout
+    code = "import sys; from app import create_app; create_app(); print('apscheduler' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=subprocess_env(app),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     assert out.strip() == "False"
 
 
@@ -228,14 +235,20 @@ def test_a_batch_is_saved_with_the_same_statements_however_many_it_holds(app, ct
 def _refuse_escalations_of(instance_id: int) -> tuple[str, str]:
     """A trigger that makes the database refuse any escalation of one instance (and its removal)."""
     if db.engine.dialect.name == "postgresql":
-        return (f"""
+        return (
+            f"""
             CREATE FUNCTION refuse_escalation() RETURNS trigger AS $$
             BEGIN IF NEW.instance_id = {instance_id} THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END
             $$ LANGUAGE plpgsql;
             CREATE TRIGGER refuse BEFORE INSERT ON escalations FOR EACH ROW EXECUTE FUNCTION refuse_escalation();
-        """, "DROP TRIGGER refuse ON escalations; DROP FUNCTION refuse_escalation();")
-    return (f"CREATE TRIGGER refuse BEFORE INSERT ON escalations WHEN NEW.instance_id = {instance_id} "
-            "BEGIN SELECT RAISE(ABORT, 'refused'); END", "DROP TRIGGER refuse")
+        """,
+            "DROP TRIGGER refuse ON escalations; DROP FUNCTION refuse_escalation();",
+        )
+    return (
+        f"CREATE TRIGGER refuse BEFORE INSERT ON escalations WHEN NEW.instance_id = {instance_id} "
+        "BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        "DROP TRIGGER refuse",
+    )
 
 
 def test_when_a_batch_cannot_be_saved_together_each_instance_is_saved_alone(app, ctx, make_unit, caplog):

@@ -1,4 +1,5 @@
 """Every response carries the security headers; the policy forbids inline code and framing."""
+
 import pytest
 
 

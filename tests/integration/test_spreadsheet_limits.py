@@ -1,5 +1,6 @@
 """A small upload cannot take the server's memory: what an .xlsx expands to is bounded before
 and while it is read, and a malformed workbook gets a clear message, never a 500."""
+
 import contextlib
 import io
 import tracemalloc
@@ -12,8 +13,10 @@ from app.services.shared import spreadsheets
 from tests.integration.test_ledger_import import post_file
 
 SHEET = "xl/worksheets/sheet1.xml"
-HEAD = (b'<?xml version="1.0" encoding="UTF-8"?>'
-        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+)
 TAIL = b"</sheetData></worksheet>"
 
 
@@ -44,6 +47,7 @@ def whitespace(megabytes: int) -> bytes:
         for _ in range(megabytes):
             stream.write(b" " * 1024 * 1024)
         stream.write(TAIL)
+
     return _with_sheet(write)
 
 
@@ -65,11 +69,14 @@ def _peak_bytes(call) -> int:
     return peak
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda: wide_row(3_000_000), "第1行超过256个单元格"),
-    (lambda: whitespace(40), "超过32MB"),
-    (lambda: many_rows(70_000), "超过60000行"),
-])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: wide_row(3_000_000), "第1行超过256个单元格"),
+        (lambda: whitespace(40), "超过32MB"),
+        (lambda: many_rows(70_000), "超过60000行"),
+    ],
+)
 def test_bombs_are_refused_with_memory_bounded(make, message):
     data = make()
     assert len(data) < 2 * 1024 * 1024  # under the upload cap: only the expansion is hostile
@@ -93,12 +100,12 @@ def lying_sizes(megabytes: int, claimed: int) -> bytes:
     data = bytearray(out.getvalue())
     with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
         offset = archive.getinfo(SHEET).header_offset
-    data[offset + 22:offset + 26] = claimed.to_bytes(4, "little")  # local header: uncompressed size
+    data[offset + 22 : offset + 26] = claimed.to_bytes(4, "little")  # local header: uncompressed size
     central = data.find(b"PK\x01\x02")
     while central >= 0:
-        name_length = int.from_bytes(data[central + 28:central + 30], "little")
-        if data[central + 46:central + 46 + name_length] == SHEET.encode():
-            data[central + 24:central + 28] = claimed.to_bytes(4, "little")
+        name_length = int.from_bytes(data[central + 28 : central + 30], "little")
+        if data[central + 46 : central + 46 + name_length] == SHEET.encode():
+            data[central + 24 : central + 28] = claimed.to_bytes(4, "little")
         central = data.find(b"PK\x01\x02", central + 4)
     return bytes(data)
 
@@ -118,11 +125,14 @@ def sup(login_as):
     return login_as("supervisor", username="sup2")
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda: wide_row(500_000), "超过256个单元格"),
-    (lambda: whitespace(40), "解压后过大"),
-    (control_bytes, "无法读取Excel文件"),
-])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: wide_row(500_000), "超过256个单元格"),
+        (lambda: whitespace(40), "解压后过大"),
+        (control_bytes, "无法读取Excel文件"),
+    ],
+)
 def test_ledger_import_page_answers_bombs_and_broken_xml_with_a_message(ledger_world, sup, make, message):
     resp = post_file(sup, f"/ledger/campaigns/{ledger_world['campaign']}/import", make())
     assert resp.status_code == 400 and message in resp.get_data(as_text=True)

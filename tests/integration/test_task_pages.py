@@ -1,4 +1,5 @@
 """The pages where the work is done, driven over HTTP: lists, the task page, queues, the instance page."""
+
 import io
 import re
 from datetime import UTC, datetime
@@ -21,8 +22,7 @@ def world(app, make_unit, make_user, login_as):
         cid = make_campaign([unit])
         launch.launch_all(cid, None)
         instance = db.session.query(ProcessInstance).filter_by(unit_id=unit).one().id
-    return SimpleNamespace(app=app, unit=unit, campaign=cid, instance=instance, login_as=login_as,
-                           make_user=make_user)
+    return SimpleNamespace(app=app, unit=unit, campaign=cid, instance=instance, login_as=login_as, make_user=make_user)
 
 
 def ready_ids(w, element_id=None) -> list[int]:
@@ -85,18 +85,23 @@ def test_staff_list_shows_lights_for_red_yellow_and_green(world):
     colleague = w.make_user("unit_staff", w.unit, username="staffB")
     sup = w.make_user("supervisor", username="sup1")
     with w.app.app_context():
-        through_self_check(w, colleague, "广场超标", "道路过宽", "亮化过度",
-                           deadlines=["2027-01-10", "2027-01-17", "2027-03-31"])
+        through_self_check(
+            w, colleague, "广场超标", "道路过宽", "亮化过度", deadlines=["2027-01-10", "2027-01-17", "2027-03-31"]
+        )
         submit(w.app, sup, one_ready(w, "review_self_check"), {"decision": "accept"})
     # Log in after the jump: a session cookie from two months ago would have expired.
     with time_machine.travel(datetime(2027, 1, 15, 4, tzinfo=UTC), tick=False):
         staff = w.login_as("unit_staff", w.unit, username="staffA")
         page = html(staff.get("/my/tasks"))
-    rows = {title: row for row in re.findall(r'<tr data-task=.*?</tr>', page, re.S)
-            for title in ("广场超标", "道路过宽", "亮化过度") if title in row}
-    assert 'light-red' in rows["广场超标"] and "逾期" in rows["广场超标"]
-    assert 'light-yellow' in rows["道路过宽"] and "临期" in rows["道路过宽"]
-    assert 'light-green' in rows["亮化过度"]
+    rows = {
+        title: row
+        for row in re.findall(r"<tr data-task=.*?</tr>", page, re.S)
+        for title in ("广场超标", "道路过宽", "亮化过度")
+        if title in row
+    }
+    assert "light-red" in rows["广场超标"] and "逾期" in rows["广场超标"]
+    assert "light-yellow" in rows["道路过宽"] and "临期" in rows["道路过宽"]
+    assert "light-green" in rows["亮化过度"]
     # The deploy and self-check the unit already did are listed as done.
     assert "最近办结" in page and "动员部署" in page.split("最近办结")[1]
 
@@ -160,8 +165,9 @@ def test_disallowed_file_type_is_refused_in_chinese(world):
     w = world
     staff = w.login_as("unit_staff", w.unit, username="staffA")
     task_id = one_ready(w, "deploy")
-    resp = post_task(staff, f"/my/tasks/{task_id}", DEPLOY, lock=lock_of(w),
-                     files={"plan": (io.BytesIO(b"MZ\x90\x00"), "setup.exe")})
+    resp = post_task(
+        staff, f"/my/tasks/{task_id}", DEPLOY, lock=lock_of(w), files={"plan": (io.BytesIO(b"MZ\x90\x00"), "setup.exe")}
+    )
     page = html(resp)
     assert resp.status_code == 415
     plan_block = page.split('for="plan"')[1].split("</div>")[0]
@@ -189,8 +195,9 @@ def test_supervisor_returns_self_check_and_staff_sees_comment_and_previous_answe
     staff = w.login_as("unit_staff", w.unit, username="staffA")
     deploy_via_page(w, staff)
     self_check = one_ready(w, "self_check")
-    resp = post_task(staff, f"/my/tasks/{self_check}", {"summary": "共排查项目3个", **ledger_rows("广场超标")},
-                     lock=lock_of(w))
+    resp = post_task(
+        staff, f"/my/tasks/{self_check}", {"summary": "共排查项目3个", **ledger_rows("广场超标")}, lock=lock_of(w)
+    )
     assert resp.status_code == 302, html(resp)[:2000]
 
     sup = w.login_as("supervisor", username="sup1")
@@ -201,8 +208,9 @@ def test_supervisor_returns_self_check_and_staff_sees_comment_and_previous_answe
     assert f'/supervise/tasks/{review}"' not in filtered
     review_page = html(sup.get(f"/supervise/tasks/{review}"))
     assert "共排查项目3个" in review_page and "广场超标" in review_page  # what is being reviewed
-    resp = post_task(sup, f"/supervise/tasks/{review}", {"decision": "return", "comments": "台账缺少责任部门说明"},
-                     lock=lock_of(w))
+    resp = post_task(
+        sup, f"/supervise/tasks/{review}", {"decision": "return", "comments": "台账缺少责任部门说明"}, lock=lock_of(w)
+    )
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/supervise/queue")
 
     again = one_ready(w, "self_check")
@@ -259,14 +267,20 @@ def test_verify_page_shows_the_rectification_report_and_its_evidence(world):
     rectify = one_ready(w, "rectify_item")
     page = html(staff.get(f"/my/tasks/{rectify}"))
     assert "广场超标" in page and "制定整改方案并落实" in page and "2027-03-31" in page  # the item it concerns
-    resp = post_task(staff, f"/my/tasks/{rectify}", {"measures_taken": "已拆除超标部分", "completed_on": "2027-02-01"},
-                     lock=lock_of(w), files={"evidence": [pdf("验收.pdf"), (io.BytesIO(JPEG), "照片.jpg")]})
+    resp = post_task(
+        staff,
+        f"/my/tasks/{rectify}",
+        {"measures_taken": "已拆除超标部分", "completed_on": "2027-02-01"},
+        lock=lock_of(w),
+        files={"evidence": [pdf("验收.pdf"), (io.BytesIO(JPEG), "照片.jpg")]},
+    )
     assert resp.status_code == 302, html(resp)[:2000]
     verify = one_ready(w, "verify_item")
     page = html(sup.get(f"/supervise/tasks/{verify}"))
     assert "已拆除超标部分" in page and "验收.pdf" in page and "照片.jpg" in page
-    resp = post_task(sup, f"/supervise/tasks/{verify}", {"decision": "close", "check_type": "spot_check"},
-                     lock=lock_of(w))
+    resp = post_task(
+        sup, f"/supervise/tasks/{verify}", {"decision": "close", "check_type": "spot_check"}, lock=lock_of(w)
+    )
     assert resp.status_code == 302
     with w.app.app_context():
         assert db.session.query(LedgerItem).one().status == "closed"
@@ -284,10 +298,18 @@ def test_assessor_queue_disables_assessment_while_items_are_open(world):
     page = html(assessor.get("/assess/queue"))
     assert f'href="/assess/tasks/{assessment}"' in page and "disabled" not in page
 
-    resp = sup.post_form(f"/supervise/instances/{w.instance}/items",
-                         {"title": "督导发现：台账不实", "source": "supervision", "measures": "重新核实",
-                          "responsible_leader": "李四", "responsible_department": "党政办", "deadline": "2027-03-15"},
-                         form_url=f"/supervise/instances/{w.instance}")
+    resp = sup.post_form(
+        f"/supervise/instances/{w.instance}/items",
+        {
+            "title": "督导发现：台账不实",
+            "source": "supervision",
+            "measures": "重新核实",
+            "responsible_leader": "李四",
+            "responsible_department": "党政办",
+            "deadline": "2027-03-15",
+        },
+        form_url=f"/supervise/instances/{w.instance}",
+    )
     assert resp.status_code == 302
     page = html(assessor.get("/assess/queue"))
     row = re.search(rf'<tr data-task="{assessment}".*?</tr>', page, re.S).group(0)
@@ -306,16 +328,33 @@ def test_add_item_form_creates_a_rectify_task_for_the_unit(world):
     assert "新增整改事项（督导发现）" in page
     assert "新增整改事项" not in html(staff.get(url))  # only supervisors add findings
 
-    bad = sup.post_form(f"{url}/items", {"title": "", "source": "supervision", "measures": "重新核实",
-                                         "responsible_leader": "李四", "responsible_department": "党政办",
-                                         "deadline": "2027-03-15"}, form_url=url)
+    bad = sup.post_form(
+        f"{url}/items",
+        {
+            "title": "",
+            "source": "supervision",
+            "measures": "重新核实",
+            "responsible_leader": "李四",
+            "responsible_department": "党政办",
+            "deadline": "2027-03-15",
+        },
+        form_url=url,
+    )
     assert bad.status_code == 200 and "此项为必填项" in html(bad) and "重新核实" in html(bad)
     assert ready_ids(w, "rectify_added_item") == []
 
-    resp = sup.post_form(f"{url}/items", {"title": "督导发现：公示不到位", "source": "supervision",
-                                          "measures": "补充公示", "responsible_leader": "李四",
-                                          "responsible_department": "党政办", "deadline": "2027-03-15"},
-                         form_url=url)
+    resp = sup.post_form(
+        f"{url}/items",
+        {
+            "title": "督导发现：公示不到位",
+            "source": "supervision",
+            "measures": "补充公示",
+            "responsible_leader": "李四",
+            "responsible_department": "党政办",
+            "deadline": "2027-03-15",
+        },
+        form_url=url,
+    )
     assert resp.status_code == 302
     added = one_ready(w, "rectify_added_item")
     assert "已新增整改事项" in html(sup.get(url))

@@ -1,4 +1,5 @@
 """监督工作箱: a resident's tip, the receipt code, the office's triage, and the limits that protect the box."""
+
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,9 +13,14 @@ from app.services.campaigns import launch
 from tests.public_support import JPEG, PNG, lookup, post_tip, publish, receipt_of, tip_fields
 from tests.support import DEPLOY, ledger_rows, make_campaign, ready_tasks, submit, upload
 
-ACCEPT = {"title": "群众举报：广场占用耕地", "measures": "停建并恢复耕地", "responsible_leader": "李四",
-          "responsible_department": "自然资源办", "deadline": "2027-03-20",
-          "reply": "已交塘渡口镇整改，限期恢复耕地。"}
+ACCEPT = {
+    "title": "群众举报：广场占用耕地",
+    "measures": "停建并恢复耕地",
+    "responsible_leader": "李四",
+    "responsible_department": "自然资源办",
+    "deadline": "2027-03-20",
+    "reply": "已交塘渡口镇整改，限期恢复耕地。",
+}
 
 
 # Requests run in their own app context (CSRF tokens are cached per context), so the test reads
@@ -28,11 +34,18 @@ def world(app, make_unit, make_user):
         launch.launch_all(cid, None)
         slug, unit_slugs = publish(cid)
         instance = db.session.query(ProcessInstance).filter_by(unit_id=unit).one()
-    return {"app": app, "campaign": cid, "slug": slug, "unit": unit, "unit_slug": unit_slugs[unit],
-            "other_slug": unit_slugs[other], "instance": instance.id,
-            "staff": make_user("unit_staff", unit, username="staff1"),
-            "supervisor": make_user("supervisor", username="sup1"),
-            "assessor": make_user("assessor", username="ass1")}
+    return {
+        "app": app,
+        "campaign": cid,
+        "slug": slug,
+        "unit": unit,
+        "unit_slug": unit_slugs[unit],
+        "other_slug": unit_slugs[other],
+        "instance": instance.id,
+        "staff": make_user("unit_staff", unit, username="staff1"),
+        "supervisor": make_user("supervisor", username="sup1"),
+        "assessor": make_user("assessor", username="ass1"),
+    }
 
 
 def one(world, element_id):
@@ -49,10 +62,18 @@ def to_rectification(world, *titles):
 
 
 def rectify_and_close(world, task):
-    submit(world["app"], world["staff"], task.id, {"measures_taken": "已整改", "completed_on": "2027-02-01"},
-           {"evidence": [upload("照片.jpg", JPEG)]})
-    verify = [t for t in ready_tasks(world["instance"]) if t.ledger_item_id == task.ledger_item_id
-              and t.form_key == "verify_item"]
+    submit(
+        world["app"],
+        world["staff"],
+        task.id,
+        {"measures_taken": "已整改", "completed_on": "2027-02-01"},
+        {"evidence": [upload("照片.jpg", JPEG)]},
+    )
+    verify = [
+        t
+        for t in ready_tasks(world["instance"])
+        if t.ledger_item_id == task.ledger_item_id and t.form_key == "verify_item"
+    ]
     submit(world["app"], world["supervisor"], verify[0].id, {"decision": "close", "check_type": "spot_check"})
 
 
@@ -67,8 +88,9 @@ def test_tip_accepted_joins_the_running_rectification_and_blocks_assessment(worl
     app = world["app"]
     with app.app_context():
         to_rectification(world, "广场超标")
-    resp = post_tip(client, world["slug"], tip_fields(world["unit_slug"], contact="13800138000"),
-                    photos=[("现场.jpg", JPEG)])
+    resp = post_tip(
+        client, world["slug"], tip_fields(world["unit_slug"], contact="13800138000"), photos=[("现场.jpg", JPEG)]
+    )
     assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
     code = receipt_of(resp)
     assert len(code.replace("-", "")) >= 12
@@ -86,7 +108,11 @@ def test_tip_accepted_joins_the_running_rectification_and_blocks_assessment(worl
         item = db.session.get(LedgerItem, tip.ledger_item_id)
         assert tip.status == "accepted" and tip.triaged_by_id == sup.user
         assert (item.instance_id, item.source, item.origin, item.status) == (
-            world["instance"], "tip_off", "tip", "rectifying")
+            world["instance"],
+            "tip_off",
+            "tip",
+            "rectifying",
+        )
         # Its own rectify task (with a due time for the ladder) in the unit's running instance.
         added = one(world, "rectify_added_item")
         assert added.ledger_item_id == item.id and added.due_at is not None and added.role == "unit_staff"
@@ -205,8 +231,7 @@ def test_wrong_codes_are_limited_but_a_correct_code_always_opens(world, client, 
 def test_one_wrong_code_tried_from_many_addresses_is_limited(world, client, monkeypatch):
     monkeypatch.setitem(world["app"].config, "TIP_LOOKUP_RATE_PER_CODE", 2)
     with time_machine.travel(datetime(2026, 11, 22, 8, 5, tzinfo=UTC), tick=False):
-        answers = [lookup(client, "ABCD-EFGH-JKMN-PQRS", remote_addr=f"198.51.100.{n}").status_code
-                   for n in range(3)]
+        answers = [lookup(client, "ABCD-EFGH-JKMN-PQRS", remote_addr=f"198.51.100.{n}").status_code for n in range(3)]
     assert answers == [404, 404, 429]
 
 
@@ -253,8 +278,9 @@ def test_size_and_content_limits(world, client, monkeypatch, case):
 
 
 def test_photos_are_stored_by_hash_and_shown_to_the_office_only(world, client, login_as):
-    code = receipt_of(post_tip(client, world["slug"], tip_fields(world["unit_slug"]),
-                               photos=[("IMG_0001.jpg", JPEG), ("b.png", PNG)]))
+    code = receipt_of(
+        post_tip(client, world["slug"], tip_fields(world["unit_slug"]), photos=[("IMG_0001.jpg", JPEG), ("b.png", PNG)])
+    )
     tip_id = tip_id_of(world, code)
     with world["app"].app_context():
         photos = db.session.query(TipPhoto).filter_by(tip_id=tip_id).order_by(TipPhoto.position).all()
@@ -269,7 +295,9 @@ def test_photos_are_stored_by_hash_and_shown_to_the_office_only(world, client, l
     resp = sup.get(url)
     body = resp.get_data()
     resp.close()  # send_file streams from the stored blob
-    assert resp.status_code == 200 and body == stored.read_bytes() and resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert (
+        resp.status_code == 200 and body == stored.read_bytes() and resp.headers["X-Content-Type-Options"] == "nosniff"
+    )
     assert client.get(url).status_code == 302  # anonymous: to the login page
     assert login_as("unit_staff", world["unit"], username="staffx").get(url).status_code == 403
     assert login_as("assessor", username="assx").get(url).status_code == 403
@@ -307,12 +335,20 @@ def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_address(tmp_path)
     from app import create_app
     from config import TestConfig
 
-    cfg = type("ProxiedConfig", (TestConfig,), {"TRUSTED_PROXIES": 1, "UPLOAD_DIR": str(tmp_path),
-                                                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
+    cfg = type(
+        "ProxiedConfig",
+        (TestConfig,),
+        {
+            "TRUSTED_PROXIES": 1,
+            "UPLOAD_DIR": str(tmp_path),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}",
+        },
+    )
     proxied = create_app(cfg)
     proxied.add_url_rule("/_address", "address", lambda: request.remote_addr or "")
-    resp = proxied.test_client().get("/_address", headers={"X-Forwarded-For": "198.51.100.23"},
-                                     environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    resp = proxied.test_client().get(
+        "/_address", headers={"X-Forwarded-For": "198.51.100.23"}, environ_base={"REMOTE_ADDR": "10.0.0.1"}
+    )
     assert resp.get_data(as_text=True) == "198.51.100.23"
 
 

@@ -1,4 +1,5 @@
 """A unit's staff see and act on their own unit only: another unit's records answer 404, never 403 or 200."""
+
 import io
 
 import pytest
@@ -26,8 +27,16 @@ def two_units(app, make_unit, make_user, login_as):
         self_check_b = ready_tasks(instance_b, "self_check")[0].id
         own_task = ready_tasks(instance_a, "deploy")[0].id
     staff_a = login_as("unit_staff", unit_a, username="staffA")
-    return {"app": app, "staff_a": staff_a, "instance_b": instance_b, "instance_a": instance_a,
-            "deploy_b": deploy_b, "self_check_b": self_check_b, "evidence_b": evidence_b, "own_task": own_task}
+    return {
+        "app": app,
+        "staff_a": staff_a,
+        "instance_b": instance_b,
+        "instance_a": instance_a,
+        "deploy_b": deploy_b,
+        "self_check_b": self_check_b,
+        "evidence_b": evidence_b,
+        "own_task": own_task,
+    }
 
 
 def test_other_units_task_pages_are_404(two_units):
@@ -41,8 +50,9 @@ def test_posting_another_units_task_form_is_404_and_changes_nothing(two_units):
     staff, app = two_units["staff_a"], two_units["app"]
     own_page = f"/my/tasks/{two_units['own_task']}"  # a real CSRF token, so only the unit check can refuse
     for action in ("submit", "draft"):
-        resp = staff.post_form(f"/my/tasks/{two_units['self_check_b']}",
-                               {"summary": "越权提交", "action": action}, form_url=own_page)
+        resp = staff.post_form(
+            f"/my/tasks/{two_units['self_check_b']}", {"summary": "越权提交", "action": action}, form_url=own_page
+        )
         assert resp.status_code == 404
     with app.app_context():
         task = db.session.get(Task, two_units["self_check_b"])
@@ -68,10 +78,18 @@ def test_staff_cannot_use_supervisor_or_assessor_pages(two_units):
     assert staff.get("/supervise/queue").status_code == 403
     assert staff.get("/assess/queue").status_code == 403
     assert staff.get(f"/supervise/tasks/{two_units['deploy_b']}").status_code == 403
-    resp = staff.post_form(f"/supervise/instances/{two_units['instance_a']}/items",
-                           {"title": "自己给自己加事项", "source": "supervision", "measures": "x",
-                            "responsible_leader": "x", "responsible_department": "x", "deadline": "2027-03-15"},
-                           form_url=f"/my/tasks/{two_units['own_task']}")
+    resp = staff.post_form(
+        f"/supervise/instances/{two_units['instance_a']}/items",
+        {
+            "title": "自己给自己加事项",
+            "source": "supervision",
+            "measures": "x",
+            "responsible_leader": "x",
+            "responsible_department": "x",
+            "deadline": "2027-03-15",
+        },
+        form_url=f"/my/tasks/{two_units['own_task']}",
+    )
     assert resp.status_code == 403
 
 
@@ -92,9 +110,12 @@ def test_uploading_to_another_units_task_stores_nothing(two_units):
     staff, app = two_units["staff_a"], two_units["app"]
     with app.app_context():
         before = db.session.query(Evidence).count()
-    resp = staff.post_form(f"/my/tasks/{two_units['self_check_b']}",
-                           {"summary": "x", "action": "submit", "plan": (io.BytesIO(b"%PDF-1.4 x"), "x.pdf")},
-                           form_url=f"/my/tasks/{two_units['own_task']}", content_type="multipart/form-data")
+    resp = staff.post_form(
+        f"/my/tasks/{two_units['self_check_b']}",
+        {"summary": "x", "action": "submit", "plan": (io.BytesIO(b"%PDF-1.4 x"), "x.pdf")},
+        form_url=f"/my/tasks/{two_units['own_task']}",
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 404
     with app.app_context():
         assert db.session.query(Evidence).count() == before

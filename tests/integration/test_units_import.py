@@ -1,4 +1,5 @@
 """Importing the unit roster from CSV (UTF-8 / GBK) and XLSX: all or nothing, per-row errors."""
+
 import io
 
 import openpyxl
@@ -37,8 +38,10 @@ def _xlsx(rows) -> bytes:
 
 
 def test_csv_utf8_sig_with_chinese_headers_and_kinds(app):
-    data = (HEADER_ZH + "4305,邵阳市,区,\n430521,邵东县,区,4305\n430521001,城关镇,乡镇,430521\n"
-            "430521101,县财政局,县直单位,430521\n").encode("utf-8-sig")
+    data = (
+        HEADER_ZH + "4305,邵阳市,区,\n430521,邵东县,区,4305\n430521001,城关镇,乡镇,430521\n"
+        "430521101,县财政局,县直单位,430521\n"
+    ).encode("utf-8-sig")
     result = _import(app, data, "单位.csv")
     assert result.errors == []
     assert (result.created, result.updated) == (4, 0)
@@ -64,11 +67,15 @@ def test_csv_english_headers_and_plain_utf8(app):
 
 
 def test_xlsx_with_numeric_codes(app):
-    data = _xlsx([["单位代码", "单位名称", "单位类型", "上级代码"],
-                  [430521, "邵东县", "district", None],
-                  [430521002, "两市镇", "乡镇", 430521],
-                  [None, None, None, None],
-                  ["430521102", "县卫健局", "县直单位", "430521"]])
+    data = _xlsx(
+        [
+            ["单位代码", "单位名称", "单位类型", "上级代码"],
+            [430521, "邵东县", "district", None],
+            [430521002, "两市镇", "乡镇", 430521],
+            [None, None, None, None],
+            ["430521102", "县卫健局", "县直单位", "430521"],
+        ]
+    )
     result = _import(app, data, "roster.xlsx")
     assert result.errors == []
     assert result.created == 3
@@ -78,17 +85,20 @@ def test_xlsx_with_numeric_codes(app):
 def test_row_errors_are_reported_and_nothing_is_written(app, make_unit):
     make_unit("EXIST", name="原名称", kind="township")
     before = _count(app)
-    data = (HEADER_ZH
-            + "C1,好单位,乡镇,\n"            # row 2: fine
-            + ",无代码,乡镇,\n"             # row 3
-            + "C3,,乡镇,\n"                 # row 4
-            + "C4,类型错,村,\n"              # row 5
-            + "C1,重复,乡镇,\n"              # row 6
-            + "C6,孤儿,乡镇,NOPE\n"          # row 7
-            + "C7," + "长" * 129 + ",乡镇,\n"  # row 8
-            + "C8,挂到已有单位,乡镇,EXIST\n"  # row 9: fine, parent in DB
-            + "EXIST,改名,乡镇,\n"           # row 10: fine, but must not be applied
-            ).encode("utf-8")
+    data = (
+        HEADER_ZH
+        + "C1,好单位,乡镇,\n"  # row 2: fine
+        + ",无代码,乡镇,\n"  # row 3
+        + "C3,,乡镇,\n"  # row 4
+        + "C4,类型错,村,\n"  # row 5
+        + "C1,重复,乡镇,\n"  # row 6
+        + "C6,孤儿,乡镇,NOPE\n"  # row 7
+        + "C7,"
+        + "长" * 129
+        + ",乡镇,\n"  # row 8
+        + "C8,挂到已有单位,乡镇,EXIST\n"  # row 9: fine, parent in DB
+        + "EXIST,改名,乡镇,\n"  # row 10: fine, but must not be applied
+    ).encode("utf-8")
     result = _import(app, data, "bad.csv")
     by_row = {e.row: e.message for e in result.errors}
     assert set(by_row) == {3, 4, 5, 6, 7, 8}
@@ -102,8 +112,10 @@ def test_row_errors_are_reported_and_nothing_is_written(app, make_unit):
     assert _count(app) == before
     assert _units(app)["EXIST"][0] == "原名称"
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "unit.import")) == 0
+        assert (
+            db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "unit.import"))
+            == 0
+        )
 
 
 def test_existing_codes_are_updated_with_audit(app, make_unit, make_user):
@@ -143,8 +155,9 @@ def test_unreadable_files_give_one_clear_error(app):
 def test_admin_page_imports_and_flashes(app, login_as):
     actor = login_as("admin")
     data = (HEADER_ZH + "W1,网页导入镇,乡镇,\n").encode("utf-8-sig")
-    resp = actor.post_form("/admin/units/import", {"file": (io.BytesIO(data), "units.csv")},
-                           content_type="multipart/form-data")
+    resp = actor.post_form(
+        "/admin/units/import", {"file": (io.BytesIO(data), "units.csv")}, content_type="multipart/form-data"
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == "/admin/units"
     html = actor.get("/admin/units").get_data(as_text=True)
     assert "导入成功：新增1个，更新0个" in html
@@ -157,8 +170,9 @@ def test_admin_page_imports_and_flashes(app, login_as):
 def test_admin_page_shows_row_errors_and_keeps_nothing(app, login_as):
     actor = login_as("admin")
     data = (HEADER_ZH + "W1,好的,乡镇,\nW2,坏的,村,\n").encode("utf-8")
-    resp = actor.post_form("/admin/units/import", {"file": (io.BytesIO(data), "units.csv")},
-                           content_type="multipart/form-data")
+    resp = actor.post_form(
+        "/admin/units/import", {"file": (io.BytesIO(data), "units.csv")}, content_type="multipart/form-data"
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "未导入任何数据" in html

@@ -1,4 +1,5 @@
 """`flask users create` and the user service's rules behind it."""
+
 import pytest
 from sqlalchemy import select
 
@@ -29,19 +30,23 @@ def test_create_admin(app, runner):
 
 def test_create_unit_staff_with_unit_code(app, runner, make_unit):
     unit_id = make_unit("430521001")
-    result = _create(runner, "--username", "clerk", "--password", "Passw0rd!", "--role", "unit_staff",
-                     "--unit", "430521001")
+    result = _create(
+        runner, "--username", "clerk", "--password", "Passw0rd!", "--role", "unit_staff", "--unit", "430521001"
+    )
     assert result.exit_code == 0, result.output
     user = _user(app, "clerk")
     assert user.unit_id == unit_id and user.display_name == "clerk"
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--role", "unit_staff"], "单位工作人员必须指定所属单位"),
-    (["--role", "boss"], "角色无效"),
-    (["--role", "unit_staff", "--unit", "NOPE"], "单位不存在：NOPE"),
-    (["--role", "admin", "--unit", "U1"], "只有单位工作人员可以指定所属单位"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--role", "unit_staff"], "单位工作人员必须指定所属单位"),
+        (["--role", "boss"], "角色无效"),
+        (["--role", "unit_staff", "--unit", "NOPE"], "单位不存在：NOPE"),
+        (["--role", "admin", "--unit", "U1"], "只有单位工作人员可以指定所属单位"),
+    ],
+)
 def test_create_errors_exit_non_zero(app, runner, make_unit, args, message):
     make_unit("U1")
     result = _create(runner, "--username", "x1", "--password", "Passw0rd!", *args)
@@ -60,8 +65,9 @@ def test_duplicate_username_and_short_password(app, runner):
 
 
 def test_password_can_be_prompted(app, runner):
-    result = runner.invoke(args=["users", "create", "--username", "asked", "--role", "designer"],
-                           input="Passw0rd!\nPassw0rd!\n")
+    result = runner.invoke(
+        args=["users", "create", "--username", "asked", "--role", "designer"], input="Passw0rd!\nPassw0rd!\n"
+    )
     assert result.exit_code == 0, result.output
     assert _user(app, "asked").role == "designer"
 

@@ -1,4 +1,5 @@
 """Deployed versions are immutable; running instances keep the version they started on."""
+
 from pathlib import Path
 
 import pytest

@@ -1,4 +1,5 @@
 """The shipped scheme file and the checks a scheme file must pass."""
+
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +18,13 @@ def test_shipped_scheme_is_seed_004s_hundred_points():
     assert list(components) == ["mobile", "work", "hotline", "deputies", "web", "weibo", "tv", "districts"]
     assert sum(Decimal(c["points"]) for c in scheme["components"]) == 100
     assert [p["name"] for p in components["work"]["parts"]] == [
-        "遵守作风建设纪律规定", "依法行政", "信访处置", "政务公开", "中心窗口服务", "效能建设"]
+        "遵守作风建设纪律规定",
+        "依法行政",
+        "信访处置",
+        "政务公开",
+        "中心窗口服务",
+        "效能建设",
+    ]
     for c in scheme["components"]:
         if c["parts"]:
             assert sum(Decimal(p["points"]) for p in c["parts"]) == Decimal(c["max"]) == Decimal(c["points"])
@@ -41,16 +48,19 @@ def test_a_valid_small_scheme_and_a_scaled_component():
     assert parse_scheme(scaled)["components"][1] == {"key": "b", "name": "乙", "points": "4", "max": "100", "parts": []}
 
 
-@pytest.mark.parametrize("change, message", [
-    (("total: 10", "total: 12"), "不等于总分"),
-    (("{name: 二, points: 3}", "{name: 二, points: 2}"), "细项分值之和"),
-    (("key: b", "key: a"), "重复"),
-    (("points: 4}", "points: 0}"), "大于0"),
-    (("points: 4}", "points: 四}"), "不是数字"),
-    (("name: 一,", "name: '',"), "细项须有名称"),
-    (("key: k\n", ""), "key 和 name"),
-    (("total: 10", "total: 10\nbottom_n: -1"), "bottom_n"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("total: 10", "total: 12"), "不等于总分"),
+        (("{name: 二, points: 3}", "{name: 二, points: 2}"), "细项分值之和"),
+        (("key: b", "key: a"), "重复"),
+        (("points: 4}", "points: 0}"), "大于0"),
+        (("points: 4}", "points: 四}"), "不是数字"),
+        (("name: 一,", "name: '',"), "细项须有名称"),
+        (("key: k\n", ""), "key 和 name"),
+        (("total: 10", "total: 10\nbottom_n: -1"), "bottom_n"),
+    ],
+)
 def test_a_broken_scheme_is_refused_with_its_reason(change, message):
     with pytest.raises(SchemeError) as exc:
         parse_scheme(BASE.replace(*change))

@@ -1,5 +1,6 @@
 """Built assets: asset_url() resolves a logical name through the build's manifest to a content-hashed
 file, says to run `make setup` when the build is missing, and the files may be cached for good."""
+
 import json
 import os
 import re
@@ -29,7 +30,9 @@ def _write(static: Path, entries: dict) -> Path:
 
 
 def test_a_logical_name_resolves_to_its_hashed_file(tmp_path):
-    _write(tmp_path, {"app.css": "build/app-ABCD2345.css", "vendor/echarts.min.js": "build/vendor/echarts.min-0a1b2c3d.js"})
+    _write(
+        tmp_path, {"app.css": "build/app-ABCD2345.css", "vendor/echarts.min.js": "build/vendor/echarts.min-0a1b2c3d.js"}
+    )
     app = _app(tmp_path)
     with app.test_request_context():
         assert asset_url("app.css") == "/static/build/app-ABCD2345.css"
@@ -72,7 +75,9 @@ def test_built_files_are_cached_for_a_year_and_the_manifest_is_not(tmp_path):
     client = _app(tmp_path).test_client()
     built = client.get("/static/build/app-ABCD2345.css")
     assert built.status_code == 200
-    assert built.cache_control.max_age == 365 * 24 * 3600 and built.cache_control.immutable and built.cache_control.public
+    assert (
+        built.cache_control.max_age == 365 * 24 * 3600 and built.cache_control.immutable and built.cache_control.public
+    )
     for other in ("/static/build/manifest.json", "/static/plain.txt"):
         resp = client.get(other)
         assert resp.status_code == 200 and not resp.cache_control.immutable, other

@@ -1,5 +1,6 @@
 """The English catalog is complete: every message the code and templates mark is in it, translated,
 none fuzzy, with the same placeholders; so the English UI never falls back to the Chinese msgid."""
+
 import re
 from pathlib import Path
 
@@ -25,8 +26,11 @@ def test_every_entry_is_translated_and_none_is_fuzzy():
 
 
 def test_translations_keep_the_placeholders():
-    wrong = [(m.id, m.string) for m in _catalog()
-             if m.id and sorted(PLACEHOLDER.findall(m.id)) != sorted(PLACEHOLDER.findall(m.string))]
+    wrong = [
+        (m.id, m.string)
+        for m in _catalog()
+        if m.id and sorted(PLACEHOLDER.findall(m.id)) != sorted(PLACEHOLDER.findall(m.string))
+    ]
     assert wrong == []
 
 
@@ -34,7 +38,10 @@ def test_every_marked_message_is_in_the_catalog():
     with (ROOT / "babel.cfg").open() as handle:
         method_map, options_map = parse_mapping_cfg(handle)
     keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
-    marked = {message for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map, options_map, keywords)
-              if isinstance(message, str) and message}
+    marked = {
+        message
+        for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map, options_map, keywords)
+        if isinstance(message, str) and message
+    }
     known = {m.id for m in _catalog() if m.id}
     assert sorted(marked - known) == []

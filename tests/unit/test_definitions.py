@@ -1,4 +1,5 @@
 """Diagram lint and packaging: what may be deployed."""
+
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,12 @@ ROOT = Path(__file__).resolve().parents[2]
 FORMS = {p.stem for p in (ROOT / "forms").glob("*.yaml")}
 RECTIFICATION = (ROOT / "processes" / "rectification.bpmn").read_bytes()
 
-HEAD = ('<?xml version="1.0" encoding="UTF-8"?>'
-        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-        'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">')
+HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">'
+)
 
 
 def diagram(body: str, lanes: str = "") -> bytes:
@@ -21,23 +24,35 @@ def diagram(body: str, lanes: str = "") -> bytes:
 
 
 def lane(name, *refs):
-    return (f'<bpmn:laneSet id="ls"><bpmn:lane id="l_{name}" name="{name}">'
-            + "".join(f"<bpmn:flowNodeRef>{r}</bpmn:flowNodeRef>" for r in refs) + "</bpmn:lane></bpmn:laneSet>")
+    return (
+        f'<bpmn:laneSet id="ls"><bpmn:lane id="l_{name}" name="{name}">'
+        + "".join(f"<bpmn:flowNodeRef>{r}</bpmn:flowNodeRef>" for r in refs)
+        + "</bpmn:lane></bpmn:laneSet>"
+    )
 
 
 def user_task(form_key="deploy"):
-    return (f'<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="u"/>'
-            f'<bpmn:userTask id="u" name="U"><bpmn:extensionElements><spiffworkflow:properties>'
-            f'<spiffworkflow:property name="form_key" value="{form_key}"/></spiffworkflow:properties>'
-            f'</bpmn:extensionElements></bpmn:userTask><bpmn:sequenceFlow id="f2" sourceRef="u" targetRef="e"/>'
-            f'<bpmn:endEvent id="e"/>')
+    return (
+        f'<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="u"/>'
+        f'<bpmn:userTask id="u" name="U"><bpmn:extensionElements><spiffworkflow:properties>'
+        f'<spiffworkflow:property name="form_key" value="{form_key}"/></spiffworkflow:properties>'
+        f'</bpmn:extensionElements></bpmn:userTask><bpmn:sequenceFlow id="f2" sourceRef="u" targetRef="e"/>'
+        f'<bpmn:endEvent id="e"/>'
+    )
 
 
 def test_rectification_diagram_deploys_with_all_forms():
     parsed = definitions.parse(RECTIFICATION, "rectification.bpmn", FORMS)
     assert parsed.process_key == "rectification"
-    assert set(parsed.form_keys) == {"deploy", "self_check", "review_self_check", "rectify_item", "verify_item",
-                                     "assessment", "follow_up_review"}
+    assert set(parsed.form_keys) == {
+        "deploy",
+        "self_check",
+        "review_self_check",
+        "rectify_item",
+        "verify_item",
+        "assessment",
+        "follow_up_review",
+    }
     lanes = {t.element_id: t.lane for t in parsed.user_tasks}
     assert lanes["deploy"] == "unit_staff" and lanes["verify_item"] == "supervisor"
     assert lanes["rectify_added_item"] == "unit_staff" and lanes["assessment"] == "assessor"
@@ -49,12 +64,22 @@ def test_rectification_diagram_has_diagram_interchange_for_every_element():
     tree = etree.fromstring(RECTIFICATION)
     ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI"}
     drawn = {e.get("bpmnElement") for e in tree.iterfind(".//bpmndi:BPMNShape", ns)} | {
-        e.get("bpmnElement") for e in tree.iterfind(".//bpmndi:BPMNEdge", ns)}
-    elements = {e.get("id") for e in tree.iterfind(".//bpmn:process//*[@id]", ns)
-                if etree.QName(e).namespace == ns["bpmn"]
-                and etree.QName(e).localname not in ("laneSet", "messageEventDefinition", "timerEventDefinition",
-                                                      "multiInstanceLoopCharacteristics", "inputDataItem",
-                                                      "outputDataItem")}
+        e.get("bpmnElement") for e in tree.iterfind(".//bpmndi:BPMNEdge", ns)
+    }
+    elements = {
+        e.get("id")
+        for e in tree.iterfind(".//bpmn:process//*[@id]", ns)
+        if etree.QName(e).namespace == ns["bpmn"]
+        and etree.QName(e).localname
+        not in (
+            "laneSet",
+            "messageEventDefinition",
+            "timerEventDefinition",
+            "multiInstanceLoopCharacteristics",
+            "inputDataItem",
+            "outputDataItem",
+        )
+    }
     # Lanes nested in a subprocess's own laneSet carry the roles but are not drawn.
     nested_lanes = {e.get("id") for e in tree.iterfind(".//bpmn:subProcess//bpmn:lane", ns)}
     assert elements - drawn - nested_lanes == set()
@@ -78,9 +103,11 @@ def test_user_task_outside_a_role_lane_is_refused():
 
 
 def test_script_task_is_refused():
-    body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="x"/>'
-            '<bpmn:scriptTask id="x" name="X"><bpmn:script>import os</bpmn:script></bpmn:scriptTask>'
-            '<bpmn:sequenceFlow id="f2" sourceRef="x" targetRef="e"/><bpmn:endEvent id="e"/>')
+    body = (
+        '<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="x"/>'
+        '<bpmn:scriptTask id="x" name="X"><bpmn:script>import os</bpmn:script></bpmn:scriptTask>'
+        '<bpmn:sequenceFlow id="f2" sourceRef="x" targetRef="e"/><bpmn:endEvent id="e"/>'
+    )
     with pytest.raises(DiagramError, match="脚本任务"):
         definitions.parse(diagram(body), "x.bpmn", FORMS)
 
@@ -92,21 +119,25 @@ def test_unsafe_condition_is_refused():
 
 
 def test_unregistered_service_operation_is_refused():
-    body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="x"/>'
-            '<bpmn:serviceTask id="x" name="X"><bpmn:extensionElements>'
-            '<spiffworkflow:serviceTaskOperator id="rm_rf"/></bpmn:extensionElements></bpmn:serviceTask>'
-            '<bpmn:sequenceFlow id="f2" sourceRef="x" targetRef="e"/><bpmn:endEvent id="e"/>')
+    body = (
+        '<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="x"/>'
+        '<bpmn:serviceTask id="x" name="X"><bpmn:extensionElements>'
+        '<spiffworkflow:serviceTaskOperator id="rm_rf"/></bpmn:extensionElements></bpmn:serviceTask>'
+        '<bpmn:sequenceFlow id="f2" sourceRef="x" targetRef="e"/><bpmn:endEvent id="e"/>'
+    )
     with pytest.raises(DiagramError, match="未登记的操作 rm_rf"):
         definitions.parse(diagram(body), "x.bpmn", FORMS)
 
 
 def test_registered_service_operation_runs_and_returns_effects():
-    body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="x"/>'
-            '<bpmn:serviceTask id="x" name="X"><bpmn:extensionElements>'
-            '<spiffworkflow:serviceTaskOperator id="notify_unit" resultVariable="r">'
-            '<spiffworkflow:parameters><spiffworkflow:parameter id="message" type="str" value="\'请按期完成\'"/>'
-            '</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements></bpmn:serviceTask>'
-            '<bpmn:sequenceFlow id="f2" sourceRef="x" targetRef="e"/><bpmn:endEvent id="e"/>')
+    body = (
+        '<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="x"/>'
+        '<bpmn:serviceTask id="x" name="X"><bpmn:extensionElements>'
+        '<spiffworkflow:serviceTaskOperator id="notify_unit" resultVariable="r">'
+        '<spiffworkflow:parameters><spiffworkflow:parameter id="message" type="str" value="\'请按期完成\'"/>'
+        "</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements></bpmn:serviceTask>"
+        '<bpmn:sequenceFlow id="f2" sourceRef="x" targetRef="e"/><bpmn:endEvent id="e"/>'
+    )
     parsed = definitions.parse(diagram(body), "x.bpmn", FORMS)
     run = runtime.start(definitions.load_bundle(parsed.content_hash, parsed.spec_json), {})
     assert run.completed

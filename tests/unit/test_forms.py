@@ -1,5 +1,6 @@
 """Form definitions: every YAML loads and builds, bad files fail clearly, each field type parses and
 validates with Chinese messages, labels follow the locale."""
+
 from io import BytesIO
 from pathlib import Path
 
@@ -19,8 +20,15 @@ from app.forms.registry import (
 
 REPO_FORMS = Path(__file__).resolve().parents[2] / "forms"
 EXPECTED_KEYS = {
-    "deploy", "self_check", "review_self_check", "verify_item", "rectify_item",
-    "assessment", "follow_up_review", "add_ledger_item", "accept_tip",
+    "deploy",
+    "self_check",
+    "review_self_check",
+    "verify_item",
+    "rectify_item",
+    "assessment",
+    "follow_up_review",
+    "add_ledger_item",
+    "accept_tip",
 }
 
 
@@ -34,8 +42,11 @@ def upload(name="plan.pdf", body=b"%PDF-1.4"):
 
 
 DEPLOY_OK = [
-    ("meeting_date", "2024-03-05"), ("attendance", "25"), ("attendees", "张三、李四"),
-    ("group_head", "王五"), ("group_members", "赵六、钱七"),
+    ("meeting_date", "2024-03-05"),
+    ("attendance", "25"),
+    ("attendees", "张三、李四"),
+    ("group_head", "王五"),
+    ("group_members", "赵六、钱七"),
 ]
 
 
@@ -179,20 +190,30 @@ def test_integer_and_date_values_are_typed(app, ctx):
 )
 def test_decimal_errors(app, ctx, value, message):
     with app.test_request_context():
-        form = post("assessment", [
-            ("scores-0-component", "组织领导"), ("scores-0-points", value), ("scores-0-max_points", "100"),
-            ("verdict", "pass"),
-        ])
+        form = post(
+            "assessment",
+            [
+                ("scores-0-component", "组织领导"),
+                ("scores-0-points", value),
+                ("scores-0-max_points", "100"),
+                ("verdict", "pass"),
+            ],
+        )
         assert not validate(form)
         assert form.errors == {"scores": [{"points": [message]}]}
 
 
 def test_decimal_keeps_two_places(app, ctx):
     with app.test_request_context():
-        form = post("assessment", [
-            ("scores-0-component", "组织领导"), ("scores-0-points", "12.5"), ("scores-0-max_points", "20.00"),
-            ("verdict", "pass"),
-        ])
+        form = post(
+            "assessment",
+            [
+                ("scores-0-component", "组织领导"),
+                ("scores-0-points", "12.5"),
+                ("scores-0-max_points", "20.00"),
+                ("verdict", "pass"),
+            ],
+        )
         assert validate(form), form.errors
         assert str(form.scores.entries[0].form.points.data) == "12.5"
 
@@ -212,12 +233,18 @@ def test_select_default_is_preselected(app, ctx):
 def test_multiselect_uses_dynamic_choices(app, ctx):
     with app.test_request_context():
         choices = {"reopen_items": [("7", "道路破损"), ("9", "路灯不亮")]}
-        ok = post("follow_up_review", [("rebound", "yes"), ("findings", "反弹"), ("reopen_items", "7"),
-                                       ("reopen_items", "9")], dynamic_choices=choices)
+        ok = post(
+            "follow_up_review",
+            [("rebound", "yes"), ("findings", "反弹"), ("reopen_items", "7"), ("reopen_items", "9")],
+            dynamic_choices=choices,
+        )
         assert validate(ok), ok.errors
         assert ok.reopen_items.data == ["7", "9"]
-        bad = post("follow_up_review", [("rebound", "yes"), ("findings", "反弹"), ("reopen_items", "8")],
-                   dynamic_choices=choices)
+        bad = post(
+            "follow_up_review",
+            [("rebound", "yes"), ("findings", "反弹"), ("reopen_items", "8")],
+            dynamic_choices=choices,
+        )
         assert not validate(bad)
         assert bad.errors == {"reopen_items": ["请选择有效选项"]}
 
@@ -229,8 +256,10 @@ def test_dynamic_choices_for_an_unknown_field_fail_loudly(app, ctx):
 
 def test_checkbox_parses(app, ctx):
     with app.test_request_context():
-        form = post("self_check", [("projects-0-name", "道路"), ("projects-0-investment", "10"),
-                                   ("projects-0-residents_consulted", "y")])
+        form = post(
+            "self_check",
+            [("projects-0-name", "道路"), ("projects-0-investment", "10"), ("projects-0-residents_consulted", "y")],
+        )
         row = form.projects.entries[0].form
         assert row.residents_consulted.data is True
         assert row.expert_review.data is False
@@ -258,7 +287,7 @@ def test_labels_follow_the_locale(app):
     with app.test_request_context():
         form = build_form("deploy")
         assert str(form.group_head.label.text) == "领导小组组长"
-        assert '>领导小组组长</label>' in str(form.group_head.label)
+        assert ">领导小组组长</label>" in str(form.group_head.label)
     with app.test_request_context("/?lang=en"):
         form = build_form("deploy")
         assert str(form.group_head.label.text) == "Head of the leading group"

@@ -1,5 +1,6 @@
 """Conditional rules of the task forms: required_if, rows_required_if, form rules, group rows,
 required files satisfied by stored evidence."""
+
 from io import BytesIO
 
 from flask import request
@@ -52,9 +53,13 @@ def test_empty_decision_is_required_not_invalid(app, ctx):
 
 
 SCORE = [("scores-0-component", "组织领导"), ("scores-0-points", "18"), ("scores-0-max_points", "20")]
-REMEDIAL = [("remedial_items-0-title", "台账不全"), ("remedial_items-0-measures", "补齐台账"),
-            ("remedial_items-0-responsible_leader", "王五"), ("remedial_items-0-responsible_department", "办公室"),
-            ("remedial_items-0-deadline", "2024-06-30")]
+REMEDIAL = [
+    ("remedial_items-0-title", "台账不全"),
+    ("remedial_items-0-measures", "补齐台账"),
+    ("remedial_items-0-responsible_leader", "王五"),
+    ("remedial_items-0-responsible_department", "办公室"),
+    ("remedial_items-0-deadline", "2024-06-30"),
+]
 
 
 def test_failing_assessment_needs_remedial_rows(app, ctx):
@@ -92,18 +97,26 @@ def test_max_rows(app, ctx):
 
 def test_rebound_needs_reopened_or_new_items(app, ctx):
     closed = {"reopen_items": [("3", "道路破损")]}
-    new_item = [("new_items-0-title", "新问题"), ("new_items-0-measures", "整改"),
-                ("new_items-0-responsible_leader", "李四"), ("new_items-0-responsible_department", "城建办"),
-                ("new_items-0-deadline", "2024-09-30")]
+    new_item = [
+        ("new_items-0-title", "新问题"),
+        ("new_items-0-measures", "整改"),
+        ("new_items-0-responsible_leader", "李四"),
+        ("new_items-0-responsible_department", "城建办"),
+        ("new_items-0-deadline", "2024-09-30"),
+    ]
     with app.test_request_context():
         bare = post("follow_up_review", [("rebound", "yes"), ("findings", "有反弹")], dynamic_choices=closed)
         assert not validate(bare)
         assert bare.errors == {"reopen_items": ["有反弹时须重新打开或新增整改事项"]}
-        reopened = post("follow_up_review", [("rebound", "yes"), ("findings", "有反弹"), ("reopen_items", "3")],
-                        dynamic_choices=closed)
+        reopened = post(
+            "follow_up_review",
+            [("rebound", "yes"), ("findings", "有反弹"), ("reopen_items", "3")],
+            dynamic_choices=closed,
+        )
         assert validate(reopened), reopened.errors
-        added = post("follow_up_review", [("rebound", "yes"), ("findings", "有反弹"), *new_item],
-                     dynamic_choices=closed)
+        added = post(
+            "follow_up_review", [("rebound", "yes"), ("findings", "有反弹"), *new_item], dynamic_choices=closed
+        )
         assert validate(added), added.errors
         calm = post("follow_up_review", [("rebound", "no"), ("findings", "无反弹")], dynamic_choices=closed)
         assert validate(calm), calm.errors
@@ -151,8 +164,13 @@ def test_multiple_files_are_collected(app, ctx):
 
 def test_request_form_gets_request_files_merged(app, ctx, monkeypatch):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)  # about files; CSRF is covered elsewhere
-    data = {"meeting_date": "2024-03-05", "attendance": "12", "group_head": "王五", "group_members": "赵六",
-            "plan": (BytesIO(b"%PDF"), "方案.pdf")}
+    data = {
+        "meeting_date": "2024-03-05",
+        "attendance": "12",
+        "group_head": "王五",
+        "group_members": "赵六",
+        "plan": (BytesIO(b"%PDF"), "方案.pdf"),
+    }
     with app.test_request_context("/task", method="POST", data=data, content_type="multipart/form-data"):
         form = build_form("deploy", formdata=request.form)
         assert validate(form), form.errors

@@ -1,4 +1,5 @@
 """The catch-up rule (ladder.decide) on its own: which rung may go out, and when."""
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 

@@ -1,4 +1,5 @@
 """Status lights count working days: a deadline after a holiday is not 'due soon' yet."""
+
 import logging
 from datetime import date, datetime
 from zoneinfo import ZoneInfo

@@ -1,4 +1,5 @@
 """Each lint rule with a failing and a passing diagram."""
+
 import ast
 import inspect
 import textwrap
@@ -13,46 +14,65 @@ ROOT = Path(__file__).resolve().parents[2]
 FORMS = {p.stem for p in (ROOT / "forms").glob("*.yaml")}
 RECTIFICATION = (ROOT / "processes" / "rectification.bpmn").read_bytes()
 
-NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-      'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-      'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
-      'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"')
+NS = (
+    'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+    'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"'
+)
 
 
 def bpmn(body: str, executable: str = "true", extra: str = "") -> bytes:
-    return (f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions {NS} id="d" targetNamespace="t">'
-            f'<bpmn:process id="p" isExecutable="{executable}">{body}</bpmn:process>{extra}'
-            '</bpmn:definitions>').encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions {NS} id="d" targetNamespace="t">'
+        f'<bpmn:process id="p" isExecutable="{executable}">{body}</bpmn:process>{extra}'
+        "</bpmn:definitions>"
+    ).encode()
 
 
 def flow(fid, src, tgt, condition=None, language=""):
     lang = f' language="{language}"' if language else ""
-    cond = f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression"{lang}>{condition}</bpmn:conditionExpression>' \
-        if condition is not None else ""
+    cond = (
+        f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression"{lang}>{condition}</bpmn:conditionExpression>'
+        if condition is not None
+        else ""
+    )
     return f'<bpmn:sequenceFlow id="{fid}" sourceRef="{src}" targetRef="{tgt}">{cond}</bpmn:sequenceFlow>'
 
 
 def user(uid, form_key="deploy", extra=""):
-    return (f'<bpmn:userTask id="{uid}" name="任务{uid}"><bpmn:extensionElements><spiffworkflow:properties>'
-            f'<spiffworkflow:property name="form_key" value="{form_key}"/></spiffworkflow:properties>{extra}'
-            f'</bpmn:extensionElements></bpmn:userTask>')
+    return (
+        f'<bpmn:userTask id="{uid}" name="任务{uid}"><bpmn:extensionElements><spiffworkflow:properties>'
+        f'<spiffworkflow:property name="form_key" value="{form_key}"/></spiffworkflow:properties>{extra}'
+        f"</bpmn:extensionElements></bpmn:userTask>"
+    )
 
 
 def lanes(role="unit_staff", *refs):
-    return (f'<bpmn:laneSet id="ls"><bpmn:lane id="lane_{role}" name="{role}">'
-            + "".join(f"<bpmn:flowNodeRef>{r}</bpmn:flowNodeRef>" for r in refs) + "</bpmn:lane></bpmn:laneSet>")
+    return (
+        f'<bpmn:laneSet id="ls"><bpmn:lane id="lane_{role}" name="{role}">'
+        + "".join(f"<bpmn:flowNodeRef>{r}</bpmn:flowNodeRef>" for r in refs)
+        + "</bpmn:lane></bpmn:laneSet>"
+    )
 
 
 def linear(middle: str, mid_id: str = "x") -> str:
     """start -> middle -> end."""
-    return ('<bpmn:startEvent id="s"/>' + flow("f1", "s", mid_id) + middle + flow("f2", mid_id, "e")
-            + '<bpmn:endEvent id="e"/>')
+    return (
+        '<bpmn:startEvent id="s"/>'
+        + flow("f1", "s", mid_id)
+        + middle
+        + flow("f2", mid_id, "e")
+        + '<bpmn:endEvent id="e"/>'
+    )
 
 
 def timer_event(kind, expression):
-    return (f'<bpmn:intermediateCatchEvent id="x" name="等待"><bpmn:timerEventDefinition id="td">'
-            f'<bpmn:{kind} xsi:type="bpmn:tFormalExpression">{expression}</bpmn:{kind}>'
-            f'</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>')
+    return (
+        f'<bpmn:intermediateCatchEvent id="x" name="等待"><bpmn:timerEventDefinition id="td">'
+        f'<bpmn:{kind} xsi:type="bpmn:tFormalExpression">{expression}</bpmn:{kind}>'
+        f"</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>"
+    )
 
 
 def problems(xml: bytes) -> list[Problem]:
@@ -85,7 +105,8 @@ def test_exactly_one_executable_process():
     partner = '<bpmn:process id="p3" isExecutable="false"/>'
     found = problems(bpmn(OK_USER, extra=partner))
     assert [(p.element_id, p.severity, p.code) for p in found if p.element_id == "p3"] == [
-        ("p3", "warning", "not_executable")]
+        ("p3", "warning", "not_executable")
+    ]
     assert not [p for p in found if p.is_error]
 
 
@@ -117,8 +138,10 @@ def service(op=None, params=""):
 def test_service_task_must_name_a_registered_operation():
     assert errors(bpmn(linear(service("rm_rf")))) == [("x", "operation")]
     assert errors(bpmn(linear(service()))) == [("x", "operation")]
-    param = ('<spiffworkflow:parameters><spiffworkflow:parameter id="message" type="str" value="\'请按期完成\'"/>'
-             '</spiffworkflow:parameters>')
+    param = (
+        '<spiffworkflow:parameters><spiffworkflow:parameter id="message" type="str" value="\'请按期完成\'"/>'
+        "</spiffworkflow:parameters>"
+    )
     assert errors(bpmn(linear(service("notify_unit", param)))) == []
 
 
@@ -127,18 +150,26 @@ def test_script_tasks_and_scripts_in_any_form_are_refused():
     assert errors(bpmn(linear(script_task))) == [("x", "script")]
     pre = lanes("unit_staff", "x") + user("x", extra="<spiffworkflow:preScript>x = 1</spiffworkflow:preScript>")
     assert errors(bpmn(linear(pre))) == [("x", "script")]
-    listener = lanes("unit_staff", "x") + user("x", extra=(
-        '<camunda:executionListener event="start"><camunda:script scriptFormat="groovy">'
-        "Runtime.exec('id')</camunda:script></camunda:executionListener>"))
+    listener = lanes("unit_staff", "x") + user(
+        "x",
+        extra=(
+            '<camunda:executionListener event="start"><camunda:script scriptFormat="groovy">'
+            "Runtime.exec('id')</camunda:script></camunda:executionListener>"
+        ),
+    )
     assert ("x", "script") in errors(bpmn(linear(listener)))
 
 
 def gateway(default=None, conditions=("decision == 'return'", None)):
     d = f' default="{default}"' if default else ""
-    body = ('<bpmn:startEvent id="s"/>' + flow("f0", "s", "g")
-            + f'<bpmn:exclusiveGateway id="g" name="审核"{d}/>'
-            + flow("fa", "g", "ea", conditions[0]) + flow("fb", "g", "eb", conditions[1])
-            + '<bpmn:endEvent id="ea"/><bpmn:endEvent id="eb"/>')
+    body = (
+        '<bpmn:startEvent id="s"/>'
+        + flow("f0", "s", "g")
+        + f'<bpmn:exclusiveGateway id="g" name="审核"{d}/>'
+        + flow("fa", "g", "ea", conditions[0])
+        + flow("fb", "g", "eb", conditions[1])
+        + '<bpmn:endEvent id="ea"/><bpmn:endEvent id="eb"/>'
+    )
     return bpmn(body)
 
 
@@ -149,7 +180,9 @@ def test_exclusive_gateway_needs_a_default_or_exhaustive_conditions():
     assert errors(gateway(conditions=("decision == 'return'", "decision != 'return'"))) == []
     assert errors(gateway(conditions=("'yes' == rebound", "not rebound == 'yes'"))) == []
     assert errors(gateway(default="nope", conditions=("decision == 'a'", "decision == 'b'"))) == [
-        ("g", "gateway_default"), ("g", "gateway_default")]
+        ("g", "gateway_default"),
+        ("g", "gateway_default"),
+    ]
 
 
 def test_conditions_use_only_allowed_expressions_and_known_data():
@@ -157,10 +190,20 @@ def test_conditions_use_only_allowed_expressions_and_known_data():
     assert errors(gateway(default="fb", conditions=("().__class__", None))) == [("fa", "unsafe_expression")]
     assert errors(gateway(default="fb", conditions=("approved == True", None))) == [("fa", "unknown_data")]
     assert errors(gateway(default="fb", conditions=("verdict == 'fail'", None))) == []
-    assert errors(gateway(default="fb", conditions=("approved", None), )) == [("fa", "unknown_data")]
-    js = bpmn('<bpmn:startEvent id="s"/>' + flow("f0", "s", "g") + '<bpmn:exclusiveGateway id="g" default="fb"/>'
-              + flow("fa", "g", "e", "decision == 'x'", language="javascript") + flow("fb", "g", "e")
-              + '<bpmn:endEvent id="e"/>')
+    assert errors(
+        gateway(
+            default="fb",
+            conditions=("approved", None),
+        )
+    ) == [("fa", "unknown_data")]
+    js = bpmn(
+        '<bpmn:startEvent id="s"/>'
+        + flow("f0", "s", "g")
+        + '<bpmn:exclusiveGateway id="g" default="fb"/>'
+        + flow("fa", "g", "e", "decision == 'x'", language="javascript")
+        + flow("fb", "g", "e")
+        + '<bpmn:endEvent id="e"/>'
+    )
     assert ("fa", "script") in errors(js)
 
 
@@ -179,14 +222,17 @@ def test_timers_parse_and_use_known_data():
 
 
 def test_names_the_diagram_defines_are_known_data():
-    mi = ('<bpmn:startEvent id="s"/>' + flow("f1", "s", "x") + lanes("unit_staff", "x")
-          + '<bpmn:userTask id="x" name="逐项"><bpmn:extensionElements><spiffworkflow:properties>'
-            '<spiffworkflow:property name="form_key" value="rectify_item"/>'
-            '<spiffworkflow:property name="due" value="thing[\'due\']"/></spiffworkflow:properties>'
-            '</bpmn:extensionElements><bpmn:multiInstanceLoopCharacteristics>'
-            '<bpmn:loopDataInputRef>things</bpmn:loopDataInputRef><bpmn:inputDataItem id="thing" name="thing"/>'
-            '</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>'
-          + flow("f2", "x", "e") + '<bpmn:endEvent id="e"/>')
+    mi = (
+        '<bpmn:startEvent id="s"/>'
+        + flow("f1", "s", "x")
+        + lanes("unit_staff", "x")
+        + '<bpmn:userTask id="x" name="逐项"><bpmn:extensionElements><spiffworkflow:properties>'
+        '<spiffworkflow:property name="form_key" value="rectify_item"/>'
+        '<spiffworkflow:property name="due" value="thing[\'due\']"/></spiffworkflow:properties>'
+        "</bpmn:extensionElements><bpmn:multiInstanceLoopCharacteristics>"
+        '<bpmn:loopDataInputRef>things</bpmn:loopDataInputRef><bpmn:inputDataItem id="thing" name="thing"/>'
+        "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>" + flow("f2", "x", "e") + '<bpmn:endEvent id="e"/>'
+    )
     assert errors(bpmn(mi)) == []
     assert errors(bpmn(mi.replace("thing['due']", "other['due']"))) == [("x", "unknown_data")]
 
@@ -196,8 +242,15 @@ def test_everything_reachable_and_every_path_ends():
     assert errors(bpmn(orphan)) == [("y", "unreachable")]
     dead_end = '<bpmn:startEvent id="s"/>' + flow("f1", "s", "x") + lanes("unit_staff", "x") + user("x")
     assert errors(bpmn(dead_end)) == [("x", "no_end")]
-    trap = (lanes("unit_staff", "x", "y") + '<bpmn:startEvent id="s"/>' + flow("f1", "s", "x") + user("x") + user("y")
-            + flow("f2", "x", "y") + flow("f3", "y", "x"))
+    trap = (
+        lanes("unit_staff", "x", "y")
+        + '<bpmn:startEvent id="s"/>'
+        + flow("f1", "s", "x")
+        + user("x")
+        + user("y")
+        + flow("f2", "x", "y")
+        + flow("f3", "y", "x")
+    )
     assert errors(bpmn(trap)) == [("s", "no_end"), ("x", "no_end"), ("y", "no_end")]
 
 
@@ -222,7 +275,8 @@ def test_deploy_errors_carry_structured_problems_and_text():
     with pytest.raises(DiagramError) as raised:
         definitions.parse(bpmn(linear(lanes("unit_staff", "x") + user("x", "nope"))), "x.bpmn", FORMS)
     assert [(p.file, p.element_id, p.severity, p.code) for p in raised.value.items] == [
-        ("x.bpmn", "x", "error", "form_key")]
+        ("x.bpmn", "x", "error", "form_key")
+    ]
     assert raised.value.problems == ["x.bpmn：「任务x」使用的表单 nope 在 forms/ 中不存在"]
 
 
@@ -258,13 +312,16 @@ def test_timer_cycles_must_be_bounded_and_not_too_frequent():
 
 
 def multi_instance(cardinality: str) -> bytes:
-    return bpmn('<bpmn:startEvent id="s"/>' + flow("f1", "s", "x") + lanes("unit_staff", "x")
-                + '<bpmn:userTask id="x" name="逐项"><bpmn:extensionElements><spiffworkflow:properties>'
-                  '<spiffworkflow:property name="form_key" value="rectify_item"/></spiffworkflow:properties>'
-                  '</bpmn:extensionElements><bpmn:multiInstanceLoopCharacteristics>'
-                  f'<bpmn:loopCardinality>{cardinality}</bpmn:loopCardinality>'
-                  '</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>'
-                + flow("f2", "x", "e") + '<bpmn:endEvent id="e"/>')
+    return bpmn(
+        '<bpmn:startEvent id="s"/>'
+        + flow("f1", "s", "x")
+        + lanes("unit_staff", "x")
+        + '<bpmn:userTask id="x" name="逐项"><bpmn:extensionElements><spiffworkflow:properties>'
+        '<spiffworkflow:property name="form_key" value="rectify_item"/></spiffworkflow:properties>'
+        "</bpmn:extensionElements><bpmn:multiInstanceLoopCharacteristics>"
+        f"<bpmn:loopCardinality>{cardinality}</bpmn:loopCardinality>"
+        "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>" + flow("f2", "x", "e") + '<bpmn:endEvent id="e"/>'
+    )
 
 
 def test_multi_instance_cardinality_above_the_setting_is_refused():

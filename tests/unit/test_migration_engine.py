@@ -1,5 +1,6 @@
 """The engine side of migration: a pending duration timer keeps its fire time (recomputing it
 would count the duration again from the moment of migration)."""
+
 from datetime import UTC, datetime
 from pathlib import Path
 

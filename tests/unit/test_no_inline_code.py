@@ -2,6 +2,7 @@
 style is in a stylesheet (assets/css/), and no element carries an on* handler, so a
 Content-Security-Policy can forbid inline scripts and styles (script-src 'self'; style-src 'self').
 A JSON data block (<script type="application/json">) is allowed: the browser never runs it."""
+
 import re
 from pathlib import Path
 
@@ -24,7 +25,9 @@ INLINE = {
 def inline_code(text: str) -> list[str]:
     found = []
     for tag in SCRIPT_TAG.findall(text):
-        if not re.search(r"\bsrc\s*=", tag, re.I) and not re.search(r"""\btype\s*=\s*["']application/json["']""", tag, re.I):
+        if not re.search(r"\bsrc\s*=", tag, re.I) and not re.search(
+            r"""\btype\s*=\s*["']application/json["']""", tag, re.I
+        ):
             found.append(f"an inline script: {tag}")
     for what, pattern in INLINE.items():
         found.extend(f"{what}: {m.group(0).strip()}" for m in pattern.finditer(text))
@@ -47,11 +50,15 @@ def test_python_renders_no_inline_style_or_script():
 
 
 def test_the_check_finds_what_it_looks_for():
-    bad = ('<script>alert(1)</script><div style="width: 5%"><form onsubmit=\'return confirm("x")\'>'
-           '<a href="javascript:void(0)"><style>p{}</style><button type="button" onclick="print()">')
+    bad = (
+        '<script>alert(1)</script><div style="width: 5%"><form onsubmit=\'return confirm("x")\'>'
+        '<a href="javascript:void(0)"><style>p{}</style><button type="button" onclick="print()">'
+    )
     assert len(inline_code(bad)) == 6
-    good = ('<script src="/static/build/app-ABCDEFGH.js" defer></script>'
-            '<script id="data" type="application/json">{"a": 1}</script>'
-            '<div class="progress-bar" data-progress="40" data-confirm="确定？"></div>'
-            '<form data-on-submit="x"><p>one=1 styles online</p>')
+    good = (
+        '<script src="/static/build/app-ABCDEFGH.js" defer></script>'
+        '<script id="data" type="application/json">{"a": 1}</script>'
+        '<div class="progress-bar" data-progress="40" data-confirm="确定？"></div>'
+        '<form data-on-submit="x"><p>one=1 styles online</p>'
+    )
     assert inline_code(good) == []

@@ -1,4 +1,5 @@
 """The roles and permissions of app.models.roles: stored values, labels, documented permissions."""
+
 import pickle
 import re
 from pathlib import Path

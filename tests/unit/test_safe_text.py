@@ -1,4 +1,5 @@
 """Text on its way into Office files: formulas neutralised, characters XML forbids removed."""
+
 import io
 import zipfile
 
@@ -9,8 +10,18 @@ from app import safe_text
 from app.services.shared.spreadsheets import Column, to_csv, to_xlsx
 
 
-@pytest.mark.parametrize("text", ["=1+2", "+SUM(A1)", "-2+3", "@SUM(A1)", "\t=cmd|' /C calc'!A0", "\r=1",
-                                  '=HYPERLINK("http://evil.example","点我")'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "=1+2",
+        "+SUM(A1)",
+        "-2+3",
+        "@SUM(A1)",
+        "\t=cmd|' /C calc'!A0",
+        "\r=1",
+        '=HYPERLINK("http://evil.example","点我")',
+    ],
+)
 def test_formula_like_text_is_neutralised_in_csv(text):
     assert safe_text.formula_like(text)
     assert safe_text.for_csv(text) == "'" + text

@@ -1,5 +1,6 @@
 """The upload rules (app/services/shared/uploads.py): names cleaned, types told by content, images
 verified and re-encoded. Every file is made here, small."""
+
 import io
 import struct
 import zlib
@@ -35,11 +36,16 @@ def _xlsx() -> bytes:
 
 def _png_header(width: int, height: int) -> bytes:
     """A PNG that only claims its size: what a decompression bomb's header says."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def check(name: str, content: bytes, accept=None, **kw) -> uploads.CheckedFile:
@@ -52,35 +58,41 @@ def refused(name: str, content: bytes, accept=None, **kw) -> uploads.UploadRefus
     return caught.value
 
 
-@pytest.mark.parametrize("name, content, content_type", [
-    ("现场照片.jpg", JPEG, "image/jpeg"),
-    ("现场照片.JPEG", JPEG, "image/jpeg"),
-    ("截图.png", PNG, "image/png"),
-    ("实施方案.pdf", PDF, "application/pdf"),
-    ("实施方案.docx", _docx(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    ("台账.xlsx", _xlsx(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    ("旧方案.doc", OLE2, "application/msword"),
-    ("旧台账.xls", OLE2, "application/vnd.ms-excel"),
-    ("方案.wps", OLE2, "application/vnd.ms-works"),
-    ("说明.txt", "整改情况说明：已拆除。".encode("gb18030"), "text/plain"),
-])
+@pytest.mark.parametrize(
+    "name, content, content_type",
+    [
+        ("现场照片.jpg", JPEG, "image/jpeg"),
+        ("现场照片.JPEG", JPEG, "image/jpeg"),
+        ("截图.png", PNG, "image/png"),
+        ("实施方案.pdf", PDF, "application/pdf"),
+        ("实施方案.docx", _docx(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("台账.xlsx", _xlsx(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("旧方案.doc", OLE2, "application/msword"),
+        ("旧台账.xls", OLE2, "application/vnd.ms-excel"),
+        ("方案.wps", OLE2, "application/vnd.ms-works"),
+        ("说明.txt", "整改情况说明：已拆除。".encode("gb18030"), "text/plain"),
+    ],
+)
 def test_real_files_are_accepted_with_the_type_their_content_shows(name, content, content_type):
     checked = check(name, content)
     assert (checked.filename, checked.content_type, checked.size) == (name, content_type, len(content))
 
 
-@pytest.mark.parametrize("name, content, found", [
-    ("照片.jpg", EXE, "EXE"),
-    ("照片.png", ELF, "ELF"),
-    ("方案.pdf", EXE, "EXE"),
-    ("方案.doc", EXE, "EXE"),
-    ("方案.docx", ELF, "ELF"),
-    ("说明.txt", EXE, "EXE"),
-    ("照片.jpg", b"<html><script>alert(1)</script></html>", "无法识别的内容"),
-    ("照片.jpg", PNG, "PNG"),
-    ("台账.xlsx", _docx(), "DOCX"),
-    ("方案.docx", b"PK\x03\x04" + b"\x00" * 100, "ZIP"),
-])
+@pytest.mark.parametrize(
+    "name, content, found",
+    [
+        ("照片.jpg", EXE, "EXE"),
+        ("照片.png", ELF, "ELF"),
+        ("方案.pdf", EXE, "EXE"),
+        ("方案.doc", EXE, "EXE"),
+        ("方案.docx", ELF, "ELF"),
+        ("说明.txt", EXE, "EXE"),
+        ("照片.jpg", b"<html><script>alert(1)</script></html>", "无法识别的内容"),
+        ("照片.jpg", PNG, "PNG"),
+        ("台账.xlsx", _docx(), "DOCX"),
+        ("方案.docx", b"PK\x03\x04" + b"\x00" * 100, "ZIP"),
+    ],
+)
 def test_content_that_is_not_what_the_extension_says_is_refused_naming_the_file(name, content, found):
     error = refused(name, content)
     assert error.status == 415
@@ -127,22 +139,25 @@ def test_damaged_images_are_refused():
     assert "已损坏" in refused("坏.png", bytes(broken_png)).message
 
 
-@pytest.mark.parametrize("raw, clean", [
-    ("方案.pdf", "方案.pdf"),
-    ("C:\\Users\\张三\\Desktop\\整改方案.pdf", "整改方案.pdf"),
-    ("../../etc/passwd.pdf", "passwd.pdf"),
-    ("a.jpg\x00.exe", "a.jpg.exe"),
-    ("报告\r\nSet-Cookie: a=1.pdf", "报告Set-Cookie_ a=1.pdf"),
-    (".htaccess.pdf", "htaccess.pdf"),
-    ("...  隐藏.pdf", "隐藏.pdf"),
-    ("invoice\u202egpj.exe", "invoicegpj.exe"),
-    ("零\u200b宽.pdf", "零宽.pdf"),
-    ("尾部. . .", "尾部"),
-    ("a<b>c:d|e?f*.pdf", "a_b_c_d_e_f_.pdf"),
-    ("多个   空格\t名.pdf", "多个 空格 名.pdf"),
-    ("", "未命名文件"),
-    ("\x00\x01/", "未命名文件"),
-])
+@pytest.mark.parametrize(
+    "raw, clean",
+    [
+        ("方案.pdf", "方案.pdf"),
+        ("C:\\Users\\张三\\Desktop\\整改方案.pdf", "整改方案.pdf"),
+        ("../../etc/passwd.pdf", "passwd.pdf"),
+        ("a.jpg\x00.exe", "a.jpg.exe"),
+        ("报告\r\nSet-Cookie: a=1.pdf", "报告Set-Cookie_ a=1.pdf"),
+        (".htaccess.pdf", "htaccess.pdf"),
+        ("...  隐藏.pdf", "隐藏.pdf"),
+        ("invoice\u202egpj.exe", "invoicegpj.exe"),
+        ("零\u200b宽.pdf", "零宽.pdf"),
+        ("尾部. . .", "尾部"),
+        ("a<b>c:d|e?f*.pdf", "a_b_c_d_e_f_.pdf"),
+        ("多个   空格\t名.pdf", "多个 空格 名.pdf"),
+        ("", "未命名文件"),
+        ("\x00\x01/", "未命名文件"),
+    ],
+)
 def test_names_are_cleaned_and_chinese_is_kept(raw, clean):
     assert uploads.clean_filename(raw) == clean
 

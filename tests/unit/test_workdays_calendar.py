@@ -1,5 +1,6 @@
 """app.workdays: which arrangement a year follows (stored > package > weekends only), and working
 days counted over 春节 and across the new year under a year the office entered."""
+
 import csv
 from datetime import date, datetime
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The dashboard's unit filter (kind, lead department), shared by every aggregate and list behind it."""
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,5 +48,11 @@ class UnitFilter:
 
 def lead_departments() -> list[str]:
     """Every lead department named on a unit, for the filter's choices (one index scan, whatever the campaign)."""
-    return list(db.session.scalars(select(Unit.lead_department).distinct()
-                                   .where(Unit.lead_department.is_not(None)).order_by(Unit.lead_department)))
+    return list(
+        db.session.scalars(
+            select(Unit.lead_department)
+            .distinct()
+            .where(Unit.lead_department.is_not(None))
+            .order_by(Unit.lead_department)
+        )
+    )

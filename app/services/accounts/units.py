@@ -1,4 +1,5 @@
 """Units (单位): lookup, creation and the all-or-nothing spreadsheet import."""
+
 import csv
 import io
 from collections.abc import Iterable
@@ -22,19 +23,40 @@ KIND_LABELS = {"department": N_("县直单位"), "township": N_("乡镇"), "dist
 KIND_ALIASES = {
     **{kind: kind for kind in UNIT_KINDS},
     **{label: kind for kind, label in KIND_LABELS.items()},
-    "县直部门": "department", "部门": "department", "街道": "township", "乡镇（街道）": "township",
-    "乡镇(街道)": "township", "县区": "district",
+    "县直部门": "department",
+    "部门": "department",
+    "街道": "township",
+    "乡镇（街道）": "township",
+    "乡镇(街道)": "township",
+    "县区": "district",
 }
 HEADER_ALIASES = {
-    "code": "code", "代码": "code", "单位代码": "code", "单位编码": "code",
-    "name": "name", "名称": "name", "单位名称": "name",
-    "kind": "kind", "类型": "kind", "单位类型": "kind",
-    "parent_code": "parent_code", "parent": "parent_code", "上级代码": "parent_code", "上级单位代码": "parent_code",
-    "lead_department": "lead_department", "牵头部门": "lead_department", "牵头单位": "lead_department",
+    "code": "code",
+    "代码": "code",
+    "单位代码": "code",
+    "单位编码": "code",
+    "name": "name",
+    "名称": "name",
+    "单位名称": "name",
+    "kind": "kind",
+    "类型": "kind",
+    "单位类型": "kind",
+    "parent_code": "parent_code",
+    "parent": "parent_code",
+    "上级代码": "parent_code",
+    "上级单位代码": "parent_code",
+    "lead_department": "lead_department",
+    "牵头部门": "lead_department",
+    "牵头单位": "lead_department",
     "主管部门": "lead_department",
 }
-HEADER_LABELS = {"code": N_("单位代码"), "name": N_("单位名称"), "kind": N_("单位类型"), "parent_code": N_("上级代码"),
-                 "lead_department": N_("牵头部门")}
+HEADER_LABELS = {
+    "code": N_("单位代码"),
+    "name": N_("单位名称"),
+    "kind": N_("单位类型"),
+    "parent_code": N_("上级代码"),
+    "lead_department": N_("牵头部门"),
+}
 CODE_MAX, NAME_MAX = 32, 128
 MAX_ROWS = 50_000
 _CHUNK = 500  # keeps IN (...) lists under SQLite's bound-parameter limit
@@ -81,7 +103,7 @@ def by_codes(codes: Iterable[str]) -> dict[str, Unit]:
     wanted = list(dict.fromkeys(c for c in codes if c))
     found: dict[str, Unit] = {}
     for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start:start + _CHUNK]
+        chunk = wanted[start : start + _CHUNK]
         found.update((u.code, u) for u in db.session.scalars(select(Unit).where(Unit.code.in_(chunk))))
     return found
 
@@ -106,8 +128,13 @@ def page_units(kind: str | None = None, q: str | None = None, page: int = 1, per
 
 
 def _snapshot(unit: Unit) -> dict[str, Any]:
-    return {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent_code": unit.parent_code,
-            "lead_department": unit.lead_department}
+    return {
+        "code": unit.code,
+        "name": unit.name,
+        "kind": unit.kind,
+        "parent_code": unit.parent_code,
+        "lead_department": unit.lead_department,
+    }
 
 
 def ensure_unit(code: str, name: str, kind: str, parent_code: str | None = None, actor_id: int | None = None) -> Unit:
@@ -194,8 +221,12 @@ def _header_map(header: list[str]) -> dict[str, int]:
             columns[field_name] = index
     missing = [LazyText(HEADER_LABELS[f]) for f in ("code", "name", "kind") if f not in columns]
     if missing:
-        raise _Unreadable(_l("表头缺少列：%(columns)s（第1行应为：单位代码、单位名称、单位类型、上级代码）",
-                             columns=Joined(missing, ITEMS)))
+        raise _Unreadable(
+            _l(
+                "表头缺少列：%(columns)s（第1行应为：单位代码、单位名称、单位类型、上级代码）",
+                columns=Joined(missing, ITEMS),
+            )
+        )
     return columns
 
 
@@ -227,12 +258,21 @@ def _parse(rows: list[list[str]]) -> tuple[list[tuple[int, dict[str, Any]]], lis
             problems.append(_l("单位名称过长（不能超过%(max)s个字符）", max=NAME_MAX))
         if len(lead) > NAME_MAX:
             problems.append(_l("牵头部门名称过长（不能超过%(max)s个字符）", max=NAME_MAX))
-        kind = KIND_ALIASES.get(kind_text) or KIND_ALIASES.get(kind_text.lower()) or translated_kinds.get(kind_text.lower())
+        kind = (
+            KIND_ALIASES.get(kind_text)
+            or KIND_ALIASES.get(kind_text.lower())
+            or translated_kinds.get(kind_text.lower())
+        )
         if not kind_text:
             problems.append(_l("单位类型不能为空"))
         elif kind is None:
-            problems.append(_l("单位类型“%(kind)s”无效（可选：%(choices)s）", kind=kind_text,
-                               choices=Joined([LazyText(label) for label in KIND_LABELS.values()], ITEMS)))
+            problems.append(
+                _l(
+                    "单位类型“%(kind)s”无效（可选：%(choices)s）",
+                    kind=kind_text,
+                    choices=Joined([LazyText(label) for label in KIND_LABELS.values()], ITEMS),
+                )
+            )
         if code and parent == code:
             problems.append(_l("上级代码不能是本单位自己的代码"))
         if code and code in first_row_of:
@@ -301,10 +341,18 @@ def import_units(stream: bytes | IO[bytes], filename: str, actor_id: int | None)
         else:
             result.unchanged += 1
     audit.record(
-        actor_id, "unit.import", "unit_import", (filename or "")[:64],
+        actor_id,
+        "unit.import",
+        "unit_import",
+        (filename or "")[:64],
         before={"units": before},
-        after={"filename": filename, "created": result.created, "updated": result.updated,
-               "unchanged": result.unchanged, "units": after},
+        after={
+            "filename": filename,
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "units": after,
+        },
     )
     try:
         db.session.commit()

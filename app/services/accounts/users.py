@@ -1,5 +1,6 @@
 """Users: creation, password hashing (argon2), login (throttled: login_throttle), sessions that end on
 the server (session_version) and password changes under the policy (password_policy)."""
+
 import math
 from collections.abc import Iterable
 from datetime import datetime
@@ -31,7 +32,6 @@ WRONG_CURRENT_PASSWORD = N_("当前密码不正确")
 SAME_PASSWORD = N_("新密码不能与当前密码相同")
 
 
-
 @lru_cache(maxsize=4)
 def _hasher_for(time_cost: int, memory_cost: int, parallelism: int) -> tuple[PasswordHasher, str]:
     hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
@@ -43,15 +43,15 @@ def _hasher() -> tuple[PasswordHasher, str]:
     """The hasher of the app's configuration (PASSWORD_HASH_*), with its dummy hash. A hash made
     with other parameters still verifies (they are read from the hash) and is redone at login."""
     cfg = current_app.config
-    return _hasher_for(cfg["PASSWORD_HASH_TIME_COST"], cfg["PASSWORD_HASH_MEMORY_COST"],
-                       cfg["PASSWORD_HASH_PARALLELISM"])
+    return _hasher_for(
+        cfg["PASSWORD_HASH_TIME_COST"], cfg["PASSWORD_HASH_MEMORY_COST"], cfg["PASSWORD_HASH_PARALLELISM"]
+    )
 
 
 class UserError(Invalid):
     """A user could not be created or changed; the message is for people."""
 
     code = "user_invalid"
-
 
 
 class LoginError(DomainError):
@@ -229,8 +229,14 @@ def authenticate(username: str, password: str, address: str | None = None) -> Us
     try:
         claim = login_throttle.begin(username, address)
     except login_throttle.Refused as refused:
-        audit.record(actor, "login.throttled", entity_type, entity_id, unit_id=unit_id,
-                     after={"address": address, "by": refused.kind, "until": refused.until})
+        audit.record(
+            actor,
+            "login.throttled",
+            entity_type,
+            entity_id,
+            unit_id=unit_id,
+            after={"address": address, "by": refused.kind, "until": refused.until},
+        )
         db.session.commit()
         raise _throttled(refused.until) from None
     ok = False
@@ -239,11 +245,20 @@ def authenticate(username: str, password: str, address: str | None = None) -> Us
     else:
         ok = verify_password(user.password_hash, password or "")
     if user is None or not ok:
-        audit.record(actor, "login.failure", entity_type, entity_id, unit_id=unit_id, after={
-            "reason": "bad_password" if actor else "unknown_or_inactive", "address": address,
-            "account_failures": claim.account_failures, "address_failures": claim.address_failures,
-            "next_allowed_at": claim.next_allowed_at,
-        })
+        audit.record(
+            actor,
+            "login.failure",
+            entity_type,
+            entity_id,
+            unit_id=unit_id,
+            after={
+                "reason": "bad_password" if actor else "unknown_or_inactive",
+                "address": address,
+                "account_failures": claim.account_failures,
+                "address_failures": claim.address_failures,
+                "next_allowed_at": claim.next_allowed_at,
+            },
+        )
         db.session.commit()
         raise LoginError(BAD_CREDENTIALS)
     login_throttle.succeeded(claim)
@@ -293,15 +308,31 @@ def change_password(user_id: int, current: str, new: str, address: str | None = 
     try:
         claim = login_throttle.begin(user.username, address)
     except login_throttle.Refused as refused:
-        audit.record(user.id, "password.throttled", "user", user.id, unit_id=user.unit_id,
-                     after={"address": address, "by": refused.kind, "until": refused.until})
+        audit.record(
+            user.id,
+            "password.throttled",
+            "user",
+            user.id,
+            unit_id=user.unit_id,
+            after={"address": address, "by": refused.kind, "until": refused.until},
+        )
         db.session.commit()
         raise _throttled(refused.until) from None
     if not verify_password(user.password_hash, current or ""):
-        audit.record(user.id, "password.change_failure", "user", user.id, unit_id=user.unit_id, after={
-            "reason": "bad_password", "address": address, "account_failures": claim.account_failures,
-            "address_failures": claim.address_failures, "next_allowed_at": claim.next_allowed_at,
-        })
+        audit.record(
+            user.id,
+            "password.change_failure",
+            "user",
+            user.id,
+            unit_id=user.unit_id,
+            after={
+                "reason": "bad_password",
+                "address": address,
+                "account_failures": claim.account_failures,
+                "address_failures": claim.address_failures,
+                "next_allowed_at": claim.next_allowed_at,
+            },
+        )
         db.session.commit()
         raise LoginError(WRONG_CURRENT_PASSWORD)
     login_throttle.succeeded(claim)
@@ -315,7 +346,13 @@ def change_password(user_id: int, current: str, new: str, address: str | None = 
     user.password_hash = hash_password(new)
     user.must_change_password = False
     user.session_version += 1
-    audit.record(user.id, "password.change", "user", user.id, unit_id=user.unit_id,
-                 after={"address": address, "first_login": forced})
+    audit.record(
+        user.id,
+        "password.change",
+        "user",
+        user.id,
+        unit_id=user.unit_id,
+        after={"address": address, "first_login": forced},
+    )
     db.session.commit()
     return user

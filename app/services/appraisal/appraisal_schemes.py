@@ -1,4 +1,5 @@
 """Appraisal schemes (考核方案): read and check scheme files, keep template versions, attach a copy to a campaign."""
+
 import hashlib
 import json
 from dataclasses import dataclass
@@ -77,24 +78,45 @@ def parse_scheme(text: str) -> dict[str, Any]:
         points = _points(raw.get("points"), named)
         maximum = _points(raw.get("max", points), _l("%(where)s满分", where=named))
         parts: list[dict[str, Any]] = [
-            {"name": str(p.get("name") or "").strip(),
-             "points": _points(p.get("points"), _l("%(name)s的细项", name=cname))}
+            {
+                "name": str(p.get("name") or "").strip(),
+                "points": _points(p.get("points"), _l("%(name)s的细项", name=cname)),
+            }
             for p in raw.get("parts") or []
         ]
         if any(not p["name"] for p in parts):
             raise SchemeError(_l("%(where)s：细项须有名称", where=named))
         if parts and sum(p["points"] for p in parts) != maximum:
-            raise SchemeError(_l("%(where)s：细项分值之和%(sum)s不等于满分%(max)s", where=named,
-                                 sum=sum(p["points"] for p in parts), max=maximum))
-        components.append({"key": ckey, "name": cname, "points": str(points), "max": str(maximum),
-                           "parts": [{"name": p["name"], "points": str(p["points"])} for p in parts]})
+            raise SchemeError(
+                _l(
+                    "%(where)s：细项分值之和%(sum)s不等于满分%(max)s",
+                    where=named,
+                    sum=sum(p["points"] for p in parts),
+                    max=maximum,
+                )
+            )
+        components.append(
+            {
+                "key": ckey,
+                "name": cname,
+                "points": str(points),
+                "max": str(maximum),
+                "parts": [{"name": p["name"], "points": str(p["points"])} for p in parts],
+            }
+        )
     if not components:
         raise SchemeError(_l("考核方案须至少有一个考评项目"))
     weights = sum((Decimal(c["points"]) for c in components), Decimal(0))
     if weights != total:
         raise SchemeError(_l("各考评项目分值之和%(sum)s不等于总分%(total)s", sum=weights, total=total))
-    return {"key": key, "name": name, "total": str(total), "bottom_n": bottom_n, "components": components,
-            "consequences": [str(c) for c in data.get("consequences") or []]}
+    return {
+        "key": key,
+        "name": name,
+        "total": str(total),
+        "bottom_n": bottom_n,
+        "components": components,
+        "consequences": [str(c) for c in data.get("consequences") or []],
+    }
 
 
 def _hash(definition: dict[str, Any]) -> str:
@@ -117,21 +139,32 @@ def load_templates(directory: str | Path | None = None) -> list[tuple[SchemeTemp
         if latest is not None and latest.content_hash == digest:
             results.append((latest, False))
             continue
-        template = SchemeTemplate(key=definition["key"], version=(latest.version + 1) if latest else 1,
-                                  name=definition["name"], definition=definition, content_hash=digest,
-                                  loaded_at=clock.now())
+        template = SchemeTemplate(
+            key=definition["key"],
+            version=(latest.version + 1) if latest else 1,
+            name=definition["name"],
+            definition=definition,
+            content_hash=digest,
+            loaded_at=clock.now(),
+        )
         db.session.add(template)
         db.session.flush()
-        audit.record(None, "scheme_template.load", "scheme_template", template.id,
-                     after={"key": template.key, "version": template.version, "hash": digest})
+        audit.record(
+            None,
+            "scheme_template.load",
+            "scheme_template",
+            template.id,
+            after={"key": template.key, "version": template.version, "hash": digest},
+        )
         results.append((template, True))
     db.session.commit()
     return results
 
 
 def latest_template(key: str) -> SchemeTemplate | None:
-    return db.session.scalar(select(SchemeTemplate).where(SchemeTemplate.key == key)
-                             .order_by(SchemeTemplate.version.desc()).limit(1))
+    return db.session.scalar(
+        select(SchemeTemplate).where(SchemeTemplate.key == key).order_by(SchemeTemplate.version.desc()).limit(1)
+    )
 
 
 def list_templates() -> list[SchemeTemplate]:
@@ -153,10 +186,16 @@ def scheme_for(campaign_id: int) -> AppraisalScheme | None:
 
 
 def snapshot(scheme: AppraisalScheme) -> dict[str, Any]:
-    return {"name": scheme.name, "template_id": scheme.template_id, "total": scheme.total,
-            "bottom_n": scheme.bottom_n,
-            "components": [{"key": c.key, "points": c.points, "max": c.max_score,
-                            "parts": [[p.name, p.points] for p in c.parts]} for c in scheme.components]}
+    return {
+        "name": scheme.name,
+        "template_id": scheme.template_id,
+        "total": scheme.total,
+        "bottom_n": scheme.bottom_n,
+        "components": [
+            {"key": c.key, "points": c.points, "max": c.max_score, "parts": [[p.name, p.points] for p in c.parts]}
+            for c in scheme.components
+        ],
+    }
 
 
 def _copy(template: SchemeTemplate) -> list[SchemeComponent]:
@@ -164,9 +203,18 @@ def _copy(template: SchemeTemplate) -> list[SchemeComponent]:
     for i, c in enumerate(template.definition["components"]):
         # A component without parts is scored as one figure: a single part of its own name.
         parts = c["parts"] or [{"name": c["name"], "points": c["max"]}]
-        components.append(SchemeComponent(
-            position=i, key=c["key"], name=c["name"], points=Decimal(c["points"]), max_score=Decimal(c["max"]),
-            parts=[SchemePart(position=j, name=p["name"], points=Decimal(p["points"])) for j, p in enumerate(parts)]))
+        components.append(
+            SchemeComponent(
+                position=i,
+                key=c["key"],
+                name=c["name"],
+                points=Decimal(c["points"]),
+                max_score=Decimal(c["max"]),
+                parts=[
+                    SchemePart(position=j, name=p["name"], points=Decimal(p["points"])) for j, p in enumerate(parts)
+                ],
+            )
+        )
     return components
 
 
@@ -186,9 +234,16 @@ def attach(campaign_id: int, template_id: int, actor_id: int | None) -> Appraisa
         before = snapshot(scheme)
         db.session.delete(scheme)
         db.session.flush()
-    scheme = AppraisalScheme(campaign_id=campaign_id, template_id=template.id, name=template.name,
-                             total=Decimal(template.definition["total"]), bottom_n=template.definition["bottom_n"],
-                             attached_at=clock.now(), attached_by_id=actor_id, components=_copy(template))
+    scheme = AppraisalScheme(
+        campaign_id=campaign_id,
+        template_id=template.id,
+        name=template.name,
+        total=Decimal(template.definition["total"]),
+        bottom_n=template.definition["bottom_n"],
+        attached_at=clock.now(),
+        attached_by_id=actor_id,
+        components=_copy(template),
+    )
     db.session.add(scheme)
     db.session.flush()
     audit.record(actor_id, "appraisal.attach", "campaign", campaign_id, before=before, after=snapshot(scheme))
@@ -223,21 +278,34 @@ def update_settings(campaign_id: int, bottom_n: int | None, kind: str | None, ac
         raise SchemeError(_l("整治类别不能超过64个字"), "kind")
     before = {"bottom_n": scheme.bottom_n, "kind": campaign.kind}
     scheme.bottom_n, campaign.kind = bottom_n, kind
-    audit.record(actor_id, "appraisal.settings", "campaign", campaign_id, before=before,
-                 after={"bottom_n": bottom_n, "kind": kind})
+    audit.record(
+        actor_id,
+        "appraisal.settings",
+        "campaign",
+        campaign_id,
+        before=before,
+        after={"bottom_n": bottom_n, "kind": kind},
+    )
     db.session.commit()
     return scheme
 
 
 def appraised_campaigns() -> list[tuple[Campaign, AppraisalScheme, int, int]]:
     """Campaigns with a scheme, newest first, with their submitted and enrolled counts."""
-    submitted = (select(func.count()).select_from(ScoreSheet)
-                 .where(ScoreSheet.scheme_id == AppraisalScheme.id, ScoreSheet.status == SheetStatus.SUBMITTED).scalar_subquery())
-    enrolled = (select(func.count()).select_from(CampaignUnit)
-                .where(CampaignUnit.campaign_id == Campaign.id).scalar_subquery())
-    rows = db.session.execute(select(Campaign, AppraisalScheme, submitted, enrolled)
-                              .join(AppraisalScheme, AppraisalScheme.campaign_id == Campaign.id)
-                              .order_by(Campaign.issued_on.desc(), Campaign.id.desc()))
+    submitted = (
+        select(func.count())
+        .select_from(ScoreSheet)
+        .where(ScoreSheet.scheme_id == AppraisalScheme.id, ScoreSheet.status == SheetStatus.SUBMITTED)
+        .scalar_subquery()
+    )
+    enrolled = (
+        select(func.count()).select_from(CampaignUnit).where(CampaignUnit.campaign_id == Campaign.id).scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Campaign, AppraisalScheme, submitted, enrolled)
+        .join(AppraisalScheme, AppraisalScheme.campaign_id == Campaign.id)
+        .order_by(Campaign.issued_on.desc(), Campaign.id.desc())
+    )
     return [tuple(r) for r in rows]
 
 

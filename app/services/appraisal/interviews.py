@@ -1,4 +1,5 @@
 """Interview records (约谈) for flagged units and the written self-examinations (书面检查), kept by the office."""
+
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -58,13 +59,18 @@ def flagged_sheet(campaign_id: int, unit_id: int) -> ScoreSheet | None:
     scheme = scheme_for(campaign_id)
     if scheme is None or scheme.finalised_at is None:
         return None
-    return db.session.scalar(select(ScoreSheet).where(ScoreSheet.scheme_id == scheme.id, ScoreSheet.unit_id == unit_id,
-                                                      ScoreSheet.flagged.is_(True)))
+    return db.session.scalar(
+        select(ScoreSheet).where(
+            ScoreSheet.scheme_id == scheme.id, ScoreSheet.unit_id == unit_id, ScoreSheet.flagged.is_(True)
+        )
+    )
 
 
 def snapshot(interview: Interview) -> dict[str, Any]:
-    return {k: getattr(interview, k) for k in ("held_on", "leader_interviewed", "interviewer", "minutes",
-                                               "follow_up_actions", "follow_up_status")}
+    return {
+        k: getattr(interview, k)
+        for k in ("held_on", "leader_interviewed", "interviewer", "minutes", "follow_up_actions", "follow_up_status")
+    }
 
 
 def _fill(interview: Interview, values: InterviewInput) -> None:
@@ -102,8 +108,15 @@ def update(interview_id: int, values: InterviewInput, actor_id: int) -> Intervie
     _check(values)
     before = snapshot(interview)
     _fill(interview, values)
-    audit.record(actor_id, "interview.update", "interview", interview.id, before=before, after=snapshot(interview),
-                 unit_id=interview.unit_id)
+    audit.record(
+        actor_id,
+        "interview.update",
+        "interview",
+        interview.id,
+        before=before,
+        after=snapshot(interview),
+        unit_id=interview.unit_id,
+    )
     db.session.commit()
     return interview
 
@@ -114,8 +127,9 @@ def delete(interview_id: int, actor_id: int) -> int:
     if interview is None:
         raise InterviewError(_l("约谈记录不存在"))
     campaign_id = interview.campaign_id
-    audit.record(actor_id, "interview.delete", "interview", interview.id, before=snapshot(interview),
-                 unit_id=interview.unit_id)
+    audit.record(
+        actor_id, "interview.delete", "interview", interview.id, before=snapshot(interview), unit_id=interview.unit_id
+    )
     db.session.delete(interview)
     db.session.commit()
     return campaign_id
@@ -124,23 +138,27 @@ def delete(interview_id: int, actor_id: int) -> int:
 def for_campaign(campaign_id: int) -> dict[int, list[Interview]]:
     """Interviews per unit, oldest first."""
     grouped: dict[int, list[Interview]] = {}
-    for row in db.session.scalars(select(Interview).where(Interview.campaign_id == campaign_id)
-                                  .order_by(Interview.held_on, Interview.id)):
+    for row in db.session.scalars(
+        select(Interview).where(Interview.campaign_id == campaign_id).order_by(Interview.held_on, Interview.id)
+    ):
         grouped.setdefault(row.unit_id, []).append(row)
     return grouped
 
 
 def self_examinations(campaign_id: int) -> dict[int, SelfExamination]:
-    return {s.unit_id: s for s in db.session.scalars(select(SelfExamination)
-                                                     .where(SelfExamination.campaign_id == campaign_id))}
+    return {
+        s.unit_id: s
+        for s in db.session.scalars(select(SelfExamination).where(SelfExamination.campaign_id == campaign_id))
+    }
 
 
 def get_self_examination(record_id: int) -> SelfExamination | None:
     return db.session.get(SelfExamination, record_id)
 
 
-def record_self_examination(record_id: int, status: str, received_on: date | None, note: str,
-                            actor_id: int) -> SelfExamination:
+def record_self_examination(
+    record_id: int, status: str, received_on: date | None, note: str, actor_id: int
+) -> SelfExamination:
     """Note whether the written self-examination has come in."""
     record = get_self_examination(record_id)
     if record is None:
@@ -159,8 +177,14 @@ def record_self_examination(record_id: int, status: str, received_on: date | Non
     record.received_on = received_on if status == "received" else None
     record.note = (note or "").strip()
     record.updated_at = clock.now()
-    audit.record(actor_id, "self_examination.update", "self_examination", record.id, before=before,
-                 after={"status": record.status, "received_on": record.received_on, "note": record.note},
-                 unit_id=record.unit_id)
+    audit.record(
+        actor_id,
+        "self_examination.update",
+        "self_examination",
+        record.id,
+        before=before,
+        after={"status": record.status, "received_on": record.received_on, "note": record.note},
+        unit_id=record.unit_id,
+    )
     db.session.commit()
     return record

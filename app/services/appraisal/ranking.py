@@ -5,6 +5,7 @@ Ties: units with equal totals share a rank (1, 2, 2, 4) and are shown as 并列.
 of units whose total is at or below the N-th lowest total of the category, so when units tie at that
 line all of them are flagged, and a category may have more than N flagged units.
 """
+
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -104,8 +105,11 @@ def flagged_units(campaign_id: int) -> set[int]:
     scheme = scheme_for(campaign_id)
     if scheme is None or scheme.finalised_at is None:
         return set()
-    return set(db.session.scalars(select(ScoreSheet.unit_id).where(ScoreSheet.scheme_id == scheme.id,
-                                                                  ScoreSheet.flagged.is_(True))))
+    return set(
+        db.session.scalars(
+            select(ScoreSheet.unit_id).where(ScoreSheet.scheme_id == scheme.id, ScoreSheet.flagged.is_(True))
+        )
+    )
 
 
 def campaign_ranking(campaign_id: int) -> Ranking:
@@ -114,8 +118,14 @@ def campaign_ranking(campaign_id: int) -> Ranking:
     scheme = scheme_for(campaign_id)
     if campaign is None or scheme is None:
         raise RankingError(_l("本专项整治尚未挂接考核方案"))
-    enrolled = list(db.session.scalars(select(Unit).join(CampaignUnit, CampaignUnit.unit_id == Unit.id)
-                                       .where(CampaignUnit.campaign_id == campaign_id).order_by(Unit.code)))
+    enrolled = list(
+        db.session.scalars(
+            select(Unit)
+            .join(CampaignUnit, CampaignUnit.unit_id == Unit.id)
+            .where(CampaignUnit.campaign_id == campaign_id)
+            .order_by(Unit.code)
+        )
+    )
     sheets = {s.unit_id: s for s in db.session.scalars(select(ScoreSheet).where(ScoreSheet.scheme_id == scheme.id))}
     previous = previous_campaign(campaign)
     repeat = flagged_units(previous.id) if previous else set()
@@ -155,13 +165,29 @@ def finalise(campaign_id: int, actor_id: int) -> Ranking:
             row.sheet.rank, row.sheet.flagged = row.place.rank, row.place.flagged
             if row.self_examination:
                 assert ranking.previous is not None  # flagged twice: in this campaign and the previous one
-                db.session.add(SelfExamination(campaign_id=campaign_id, unit_id=row.unit.id,
-                                               previous_campaign_id=ranking.previous.id, status="required",
-                                               note="", created_at=now, updated_at=now))
+                db.session.add(
+                    SelfExamination(
+                        campaign_id=campaign_id,
+                        unit_id=row.unit.id,
+                        previous_campaign_id=ranking.previous.id,
+                        status="required",
+                        note="",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
                 marked.append(row.unit.code)
     scheme.finalised_at, scheme.finalised_by_id = now, actor_id
-    audit.record(actor_id, "appraisal.finalise", "campaign", campaign_id, after={
-        "flagged": [r.unit.code for c in ranking.categories for r in c.rows if r.place.flagged],
-        "self_examination": marked, "previous_campaign_id": ranking.previous.id if ranking.previous else None})
+    audit.record(
+        actor_id,
+        "appraisal.finalise",
+        "campaign",
+        campaign_id,
+        after={
+            "flagged": [r.unit.code for c in ranking.categories for r in c.rows if r.place.flagged],
+            "self_examination": marked,
+            "previous_campaign_id": ranking.previous.id if ranking.previous else None,
+        },
+    )
     db.session.commit()
     return ranking

@@ -1,5 +1,6 @@
 """The ranking as an Excel workbook: a title row naming the campaign and the date, one sheet per category.
 Written in the reader's language (headers, labels); the names in it are data."""
+
 import io
 
 from openpyxl import Workbook
@@ -16,9 +17,11 @@ from app.services.shared.spreadsheets import CellValue, append_row
 def ranking_xlsx(ranking: Ranking) -> bytes:
     scheme = ranking.scheme
     components = list(scheme.components)
-    headers = [_("名次"), _("单位代码"), _("单位名称")] + [
-        _("%(name)s（%(points)s）", name=c.name, points=f"{c.points.normalize():f}") for c in components] + [
-        _("扣减分"), _("总分"), _("并列"), _("约谈"), _("书面检查")]
+    headers = (
+        [_("名次"), _("单位代码"), _("单位名称")]
+        + [_("%(name)s（%(points)s）", name=c.name, points=f"{c.points.normalize():f}") for c in components]
+        + [_("扣减分"), _("总分"), _("并列"), _("约谈"), _("书面检查")]
+    )
     tied, yes = _("并列"), _("是")
     book = Workbook()
     blank = book.active
@@ -27,8 +30,13 @@ def ranking_xlsx(ranking: Ranking) -> bytes:
     for category in ranking.categories or []:
         label = _(category.label)
         sheet = book.create_sheet(title=printable(label)[:31])
-        title = _("%(campaign)s %(scheme)s %(category)s排名（导出日期：%(date)s）", campaign=ranking.campaign.title,
-                  scheme=scheme.name, category=label, date=f"{clock.today():%Y-%m-%d}")
+        title = _(
+            "%(campaign)s %(scheme)s %(category)s排名（导出日期：%(date)s）",
+            campaign=ranking.campaign.title,
+            scheme=scheme.name,
+            category=label,
+            date=f"{clock.today():%Y-%m-%d}",
+        )
         append_row(sheet, [title])
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
         sheet["A1"].font = Font(bold=True, size=14)
@@ -40,13 +48,20 @@ def ranking_xlsx(ranking: Ranking) -> bytes:
             scores = {s.part_id: s.score for s in row.sheet.scores if s.score is not None}
             values: list[CellValue] = [row.place.rank, row.unit.code, row.unit.name]
             values += [float(component_score(c, scores)) for c in components]
-            values += [float(row.sheet.penalty), float(submitted_total(row.sheet)), tied if row.place.tied else "",
-                       yes if row.place.flagged else "", yes if row.self_examination else ""]
+            values += [
+                float(row.sheet.penalty),
+                float(submitted_total(row.sheet)),
+                tied if row.place.tied else "",
+                yes if row.place.flagged else "",
+                yes if row.self_examination else "",
+            ]
             append_row(sheet, values)
         sheet.column_dimensions["C"].width = 24
     if not book.sheetnames:
-        append_row(book.create_sheet(title=_("排名")[:31]),
-                   [_("%(campaign)s：尚无已提交的评分表", campaign=ranking.campaign.title)])
+        append_row(
+            book.create_sheet(title=_("排名")[:31]),
+            [_("%(campaign)s：尚无已提交的评分表", campaign=ranking.campaign.title)],
+        )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

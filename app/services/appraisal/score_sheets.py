@@ -1,4 +1,5 @@
 """Score sheets (评分表): assessors score each part; a deduction needs its reason; submitting locks the sheet."""
+
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -21,6 +22,7 @@ REASON_MAX = 500
 
 
 STALE = N_("评分表已被他人修改，请复制您的输入后刷新页面再试")
+
 
 class SheetError(InputError):
     """The sheet cannot be saved: `errors` maps an input name to its message."""
@@ -118,14 +120,21 @@ def get_sheet(scheme_id: int, unit_id: int) -> ScoreSheet | None:
 
 def enrolled_unit(campaign_id: int, unit_id: int) -> Unit | None:
     """The unit if it takes part in the campaign."""
-    return db.session.scalar(select(Unit).join(CampaignUnit, CampaignUnit.unit_id == Unit.id)
-                             .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id == unit_id))
+    return db.session.scalar(
+        select(Unit)
+        .join(CampaignUnit, CampaignUnit.unit_id == Unit.id)
+        .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id == unit_id)
+    )
 
 
 def snapshot(sheet: ScoreSheet) -> dict[str, Any]:
-    return {"status": sheet.status, "total": sheet.total, "penalty": sheet.penalty,
-            "penalty_reason": sheet.penalty_reason,
-            "scores": {str(s.part_id): [s.score, s.reason] for s in sorted(sheet.scores, key=lambda s: s.part_id)}}
+    return {
+        "status": sheet.status,
+        "total": sheet.total,
+        "penalty": sheet.penalty,
+        "penalty_reason": sheet.penalty_reason,
+        "scores": {str(s.part_id): [s.score, s.reason] for s in sorted(sheet.scores, key=lambda s: s.part_id)},
+    }
 
 
 def _scheme_open(campaign_id: int) -> AppraisalScheme:
@@ -172,8 +181,15 @@ def save(campaign_id: int, unit_id: int, values: SheetInput, actor_id: int, subm
     except StaleDataError:
         db.session.rollback()
         raise SheetError(STALE) from None
-    audit.record(actor_id, "score_sheet.submit" if submit else "score_sheet.save", "score_sheet", sheet.id,
-                 before=before, after=snapshot(sheet), unit_id=unit_id)
+    audit.record(
+        actor_id,
+        "score_sheet.submit" if submit else "score_sheet.save",
+        "score_sheet",
+        sheet.id,
+        before=before,
+        after=snapshot(sheet),
+        unit_id=unit_id,
+    )
     db.session.commit()
     return sheet
 
@@ -188,8 +204,15 @@ def reopen(campaign_id: int, unit_id: int, reason: str, actor_id: int) -> ScoreS
     if not reason:
         raise SheetError(_l("请填写退回原因"), {"reason": _l("请填写退回原因")})
     sheet.status, sheet.submitted_by_id, sheet.submitted_at = "draft", None, None
-    audit.record(actor_id, "score_sheet.reopen", "score_sheet", sheet.id, before={"status": "submitted"},
-                 after={"status": "draft", "reason": reason}, unit_id=unit_id)
+    audit.record(
+        actor_id,
+        "score_sheet.reopen",
+        "score_sheet",
+        sheet.id,
+        before={"status": "submitted"},
+        after={"status": "draft", "reason": reason},
+        unit_id=unit_id,
+    )
     db.session.commit()
     return sheet
 
@@ -200,12 +223,16 @@ def sheets_for(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], ScoreSheet
     campaign_ids = {c for c, _ in pairs}
     if not campaign_ids:
         return {}
-    appraised = set(db.session.scalars(select(AppraisalScheme.campaign_id)
-                                       .where(AppraisalScheme.campaign_id.in_(campaign_ids))))
+    appraised = set(
+        db.session.scalars(select(AppraisalScheme.campaign_id).where(AppraisalScheme.campaign_id.in_(campaign_ids)))
+    )
     wanted = [(c, u) for c, u in pairs if c in appraised]
     found = {}
     if wanted:
-        rows = db.session.scalars(select(ScoreSheet).where(ScoreSheet.campaign_id.in_(appraised),
-                                                           ScoreSheet.unit_id.in_({u for _, u in wanted})))
+        rows = db.session.scalars(
+            select(ScoreSheet).where(
+                ScoreSheet.campaign_id.in_(appraised), ScoreSheet.unit_id.in_({u for _, u in wanted})
+            )
+        )
         found = {(s.campaign_id, s.unit_id): s for s in rows}
     return {pair: found.get(pair) for pair in wanted}

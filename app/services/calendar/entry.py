@@ -5,6 +5,7 @@ Saving a year that changes working days also recomputes what depends on them: op
 reply deadlines at once (in the same transaction, while the old calendar is known), running
 instances' deadlines through a recompute job (app.services.calendar.recompute).
 """
+
 import csv
 import io
 import re
@@ -38,15 +39,34 @@ YEARS = (2000, 2100)
 # Column names: stored in an error as msgids (the page translates them).
 COLUMNS = {"date": N_("日期"), "kind": N_("类型"), "name": N_("名称")}
 HEADERS = {
-    "date": "date", "日期": "date",
-    "kind": "kind", "类型": "kind", "放假/调休上班": "kind", "放假或上班": "kind", "安排": "kind",
-    "name": "name", "名称": "name", "节日": "name", "节假日": "name", "节日名称": "name", "说明": "name",
+    "date": "date",
+    "日期": "date",
+    "kind": "kind",
+    "类型": "kind",
+    "放假/调休上班": "kind",
+    "放假或上班": "kind",
+    "安排": "kind",
+    "name": "name",
+    "名称": "name",
+    "节日": "name",
+    "节假日": "name",
+    "节日名称": "name",
+    "说明": "name",
 }
 KINDS = {
-    "holiday": workdays.HOLIDAY, "放假": workdays.HOLIDAY, "休": workdays.HOLIDAY, "休息": workdays.HOLIDAY,
-    "假": workdays.HOLIDAY, "放假日": workdays.HOLIDAY, "节假日": workdays.HOLIDAY,
-    "workday": workdays.WORKDAY, "调休上班": workdays.WORKDAY, "上班": workdays.WORKDAY, "班": workdays.WORKDAY,
-    "补班": workdays.WORKDAY, "调休上班日": workdays.WORKDAY,
+    "holiday": workdays.HOLIDAY,
+    "放假": workdays.HOLIDAY,
+    "休": workdays.HOLIDAY,
+    "休息": workdays.HOLIDAY,
+    "假": workdays.HOLIDAY,
+    "放假日": workdays.HOLIDAY,
+    "节假日": workdays.HOLIDAY,
+    "workday": workdays.WORKDAY,
+    "调休上班": workdays.WORKDAY,
+    "上班": workdays.WORKDAY,
+    "班": workdays.WORKDAY,
+    "补班": workdays.WORKDAY,
+    "调休上班日": workdays.WORKDAY,
 }
 WEEKDAYS = "一二三四五六日"
 SERIAL_RANGE = (36526, 73051)  # Excel day numbers of 2000-01-01 and 2100-01-01
@@ -111,6 +131,7 @@ class SeedResult:
 
 # ---- checking ------------------------------------------------------------------------------
 
+
 def _text(value: object) -> str:
     if value is None:
         return ""
@@ -162,40 +183,66 @@ def check_rows(rows: list[tuple[int, dict[str, Any]]], year: int | None = None) 
         if not _text(raw_date):
             result.errors.append(RowError(number, COLUMNS["date"], _l("日期不能为空")))
         elif day is None:
-            result.errors.append(RowError(number, COLUMNS["date"], _l("日期“%(date)s”无效（应如 2027-02-05）",
-                                                                      date=_text(raw_date))))
+            result.errors.append(
+                RowError(number, COLUMNS["date"], _l("日期“%(date)s”无效（应如 2027-02-05）", date=_text(raw_date)))
+            )
         elif not YEARS[0] <= day.year <= YEARS[1]:
-            result.errors.append(RowError(number, COLUMNS["date"], _l("日期“%(date)s”超出%(first)s到%(last)s年",
-                                                                      date=_text(raw_date), first=YEARS[0], last=YEARS[1])))
+            result.errors.append(
+                RowError(
+                    number,
+                    COLUMNS["date"],
+                    _l("日期“%(date)s”超出%(first)s到%(last)s年", date=_text(raw_date), first=YEARS[0], last=YEARS[1]),
+                )
+            )
             day = None
         kind = KINDS.get(raw_kind.lower() if raw_kind.isascii() else raw_kind) or translated_kinds.get(raw_kind.lower())
         if not raw_kind:
             result.errors.append(RowError(number, COLUMNS["kind"], _l("类型不能为空（填“放假”或“调休上班”）")))
         elif kind is None:
-            result.errors.append(RowError(number, COLUMNS["kind"], _l("未知的类型“%(kind)s”（可填：放假、调休上班）", kind=raw_kind)))
+            result.errors.append(
+                RowError(number, COLUMNS["kind"], _l("未知的类型“%(kind)s”（可填：放假、调休上班）", kind=raw_kind))
+            )
         if len(name) > NAME_MAX:
             result.errors.append(RowError(number, COLUMNS["name"], _l("名称不能超过%(max)s个字", max=NAME_MAX)))
         if day is not None and kind == workdays.WORKDAY and day.weekday() < 5:
-            result.errors.append(RowError(number, COLUMNS["kind"],
-                                          _l("%(date)s是%(weekday)s，调休上班日应为周六或周日", date=day.isoformat(),
-                                             weekday=_weekday(day))))
+            result.errors.append(
+                RowError(
+                    number,
+                    COLUMNS["kind"],
+                    _l("%(date)s是%(weekday)s，调休上班日应为周六或周日", date=day.isoformat(), weekday=_weekday(day)),
+                )
+            )
         if len(result.errors) == problems and day is not None and kind is not None:
             parsed.append((number, day, kind, name))
     if year is None:
         years = sorted({day.year for _, day, _, _ in parsed})
         if len(years) > 1:
-            result.errors.append(RowError(0, COLUMNS["date"], _l("文件中有%(years)s年的日期：一次只能录入一年，请分开导入或指定年份",
-                                                                 years=Joined(map(str, years), ITEMS))))
+            result.errors.append(
+                RowError(
+                    0,
+                    COLUMNS["date"],
+                    _l(
+                        "文件中有%(years)s年的日期：一次只能录入一年，请分开导入或指定年份",
+                        years=Joined(map(str, years), ITEMS),
+                    ),
+                )
+            )
             return result
         result.year = years[0] if years else None
     seen: dict[date, int] = {}
     for number, day, kind, name in parsed:
         if day.year != result.year:
-            result.errors.append(RowError(number, COLUMNS["date"], _l("日期%(date)s不在%(year)s年内", date=day.isoformat(),
-                                                                      year=result.year)))
+            result.errors.append(
+                RowError(
+                    number, COLUMNS["date"], _l("日期%(date)s不在%(year)s年内", date=day.isoformat(), year=result.year)
+                )
+            )
         elif day in seen:
-            result.errors.append(RowError(number, COLUMNS["date"], _l("日期%(date)s与第%(row)s行重复", date=day.isoformat(),
-                                                                      row=seen[day])))
+            result.errors.append(
+                RowError(
+                    number, COLUMNS["date"], _l("日期%(date)s与第%(row)s行重复", date=day.isoformat(), row=seen[day])
+                )
+            )
         else:
             seen[day] = number
             result.days.append((day, kind, name))
@@ -254,9 +301,13 @@ def _read(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
                     columns[key] = index
             missing = [LazyText(COLUMNS[k]) for k in ("date", "kind") if k not in columns]
             if missing:
-                raise _Unreadable(_l("表头缺少列：%(columns)s（第1行应为：日期、类型、名称）", columns=Joined(missing, ITEMS)))
-            return [(number, {key: values[index] if index < len(values) else None for key, index in columns.items()})
-                    for number, values in rows[position + 1:]]
+                raise _Unreadable(
+                    _l("表头缺少列：%(columns)s（第1行应为：日期、类型、名称）", columns=Joined(missing, ITEMS))
+                )
+            return [
+                (number, {key: values[index] if index < len(values) else None for key, index in columns.items()})
+                for number, values in rows[position + 1 :]
+            ]
     raise _Unreadable(_l("找不到表头（第1行应为：日期、类型、名称），请使用下载的模板"))
 
 
@@ -273,8 +324,11 @@ def check_file(data: bytes, filename: str, year: int | None = None) -> Checked:
 
 # ---- templates -----------------------------------------------------------------------------
 
-TEMPLATE_COLUMNS = [spreadsheets.Column(LazyText(COLUMNS["date"]), 14), spreadsheets.Column(LazyText(COLUMNS["kind"]), 12),
-                    spreadsheets.Column(LazyText(COLUMNS["name"]), 20)]
+TEMPLATE_COLUMNS = [
+    spreadsheets.Column(LazyText(COLUMNS["date"]), 14),
+    spreadsheets.Column(LazyText(COLUMNS["kind"]), 12),
+    spreadsheets.Column(LazyText(COLUMNS["name"]), 20),
+]
 
 
 def _template_rows(year: int | None) -> list[list[Any]]:
@@ -293,11 +347,13 @@ def template_csv(year: int | None = None) -> bytes:
 
 def template_xlsx(year: int | None = None) -> bytes:
     title = gettext("%(year)s年节假日安排", year=year) if year else gettext("节假日安排（导入模板）")
-    return spreadsheets.to_xlsx(title, TEMPLATE_COLUMNS, _template_rows(year), sheet_name=gettext("节假日安排"),
-                                notes=TEMPLATE_NOTES)
+    return spreadsheets.to_xlsx(
+        title, TEMPLATE_COLUMNS, _template_rows(year), sheet_name=gettext("节假日安排"), notes=TEMPLATE_NOTES
+    )
 
 
 # ---- saving --------------------------------------------------------------------------------
+
 
 def _describe(arrangement: workdays.Arrangement | None) -> dict[str, Any]:
     """A year's arrangement for the audit trail, readable as it stands."""
@@ -314,8 +370,15 @@ def _next_revision() -> int:
     return (db.session.scalar(select(func.max(HolidayYear.revision))) or 0) + 1
 
 
-def _store(year: int, source: str, days: list[tuple[date, str, str]], actor_id: int | None, note: str | None,
-           revision: int, now: datetime) -> HolidayYear:
+def _store(
+    year: int,
+    source: str,
+    days: list[tuple[date, str, str]],
+    actor_id: int | None,
+    note: str | None,
+    revision: int,
+    now: datetime,
+) -> HolidayYear:
     row = db.session.scalar(select(HolidayYear).where(HolidayYear.year == year))
     if row is None:
         row = HolidayYear(year=year)
@@ -357,8 +420,14 @@ def _one_change() -> Iterator[None]:
     store.refresh()  # this process computes with the new calendar at once
 
 
-def save_year(year: int, days: list[tuple[date, str, str]], actor_id: int | None, note: str | None = None,
-              source: str = workdays.OFFICE, filename: str | None = None) -> SaveResult:
+def save_year(
+    year: int,
+    days: list[tuple[date, str, str]],
+    actor_id: int | None,
+    note: str | None = None,
+    source: str = workdays.OFFICE,
+    filename: str | None = None,
+) -> SaveResult:
     """Store a year's whole arrangement (it replaces what the year had) and recompute what follows."""
     if not YEARS[0] <= year <= YEARS[1]:
         raise CalendarError(_l("年份应在%(first)s到%(last)s之间", first=YEARS[0], last=YEARS[1]))
@@ -378,19 +447,25 @@ def save_year(year: int, days: list[tuple[date, str, str]], actor_id: int | None
     with _one_change():
         _store(year, source, days, actor_id, note, _next_revision(), now)
         changed, letters, job_id = _follow(old, actor_id, now)
-        audit.record(actor_id, "calendar.save", "holiday_year", year,
-                     before={**before, "note": stored.note if stored else None},
-                     after={**after, "note": note, "filename": filename, "changed_years": changed,
-                            "letters_changed": letters})
-    return SaveResult(year, holidays, working, changed=True, changed_years=changed, letters_changed=letters,
-                      job_id=job_id)
+        audit.record(
+            actor_id,
+            "calendar.save",
+            "holiday_year",
+            year,
+            before={**before, "note": stored.note if stored else None},
+            after={**after, "note": note, "filename": filename, "changed_years": changed, "letters_changed": letters},
+        )
+    return SaveResult(
+        year, holidays, working, changed=True, changed_years=changed, letters_changed=letters, job_id=job_id
+    )
 
 
 def package_days(year: int) -> list[tuple[date, str, str]]:
     arrangement = workdays.package_years().get(year)
     if arrangement is None:
-        raise CalendarError(_l("内置数据（chinesecalendar %(version)s）不含%(year)s年", version=workdays.PACKAGE_VERSION,
-                                year=year))
+        raise CalendarError(
+            _l("内置数据（chinesecalendar %(version)s）不含%(year)s年", version=workdays.PACKAGE_VERSION, year=year)
+        )
     return [(d, v.kind, v.name) for d, v in sorted(arrangement.days.items())]
 
 
@@ -430,7 +505,16 @@ def seed(actor_id: int | None = None) -> SeedResult:
             _store(year, workdays.PACKAGE, days, actor_id, None, revision, now)
             revision += 1
         result.changed_years, result.letters_changed, result.job_id = _follow(old, actor_id, now)
-        audit.record(actor_id, "calendar.seed", "holiday_year", "package",
-                     after={"package_version": workdays.PACKAGE_VERSION, "inserted": result.inserted,
-                            "updated": result.updated, "changed_years": result.changed_years})
+        audit.record(
+            actor_id,
+            "calendar.seed",
+            "holiday_year",
+            "package",
+            after={
+                "package_version": workdays.PACKAGE_VERSION,
+                "inserted": result.inserted,
+                "updated": result.updated,
+                "changed_years": result.changed_years,
+            },
+        )
     return result

@@ -15,6 +15,7 @@ Each change is an audit event with before and after. Instances are done in batch
 transaction each, inline while the office waits (up to a time budget) and then by the scheduler's
 sweeps; the job row (holiday_recomputes) keeps the place, so a crash loses nothing.
 """
+
 import logging
 import time
 from collections.abc import Callable
@@ -55,20 +56,37 @@ YEARS_KEY = "calendar_years"
 
 # ---- jobs ----------------------------------------------------------------------------------
 
+
 def _running_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(ProcessInstance)
-                             .where(ProcessInstance.status == InstanceStatus.RUNNING)) or 0
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(ProcessInstance).where(ProcessInstance.status == InstanceStatus.RUNNING)
+        )
+        or 0
+    )
 
 
 def schedule(years: list[int], actor_id: int | None, now: datetime) -> HolidayRecompute:
     """Queue the running instances for recomputation (in the caller's transaction). A job still
     pending starts over with the years of both: recomputing twice changes nothing twice."""
     total = _running_count()
-    job = db.session.scalar(select(HolidayRecompute).where(HolidayRecompute.status == RecomputeStatus.PENDING)
-                            .order_by(HolidayRecompute.id).limit(1))
+    job = db.session.scalar(
+        select(HolidayRecompute)
+        .where(HolidayRecompute.status == RecomputeStatus.PENDING)
+        .order_by(HolidayRecompute.id)
+        .limit(1)
+    )
     if job is None:
-        job = HolidayRecompute(years=sorted(years), status="pending", created_at=now, created_by_id=actor_id,
-                               changed=0, letters_changed=0, failed=0, updated_at=now)
+        job = HolidayRecompute(
+            years=sorted(years),
+            status="pending",
+            created_at=now,
+            created_by_id=actor_id,
+            changed=0,
+            letters_changed=0,
+            failed=0,
+            updated_at=now,
+        )
         db.session.add(job)
     else:
         job.years = sorted(set(job.years) | set(years))
@@ -79,16 +97,24 @@ def schedule(years: list[int], actor_id: int | None, now: datetime) -> HolidayRe
 
 
 def pending_job() -> HolidayRecompute | None:
-    return db.session.scalar(select(HolidayRecompute).where(HolidayRecompute.status == RecomputeStatus.PENDING)
-                             .order_by(HolidayRecompute.id).limit(1))
+    return db.session.scalar(
+        select(HolidayRecompute)
+        .where(HolidayRecompute.status == RecomputeStatus.PENDING)
+        .order_by(HolidayRecompute.id)
+        .limit(1)
+    )
 
 
 def latest_job() -> HolidayRecompute | None:
     return db.session.scalar(select(HolidayRecompute).order_by(HolidayRecompute.id.desc()).limit(1))
 
 
-def run(job_id: int | None = None, budget: float | None = None, batch_size: int | None = None,
-        progress: Callable[[HolidayRecompute], None] | None = None) -> HolidayRecompute | None:
+def run(
+    job_id: int | None = None,
+    budget: float | None = None,
+    batch_size: int | None = None,
+    progress: Callable[[HolidayRecompute], None] | None = None,
+) -> HolidayRecompute | None:
     """Work through a recompute job batch by batch (a commit each) until it is done or `budget`
     seconds have passed; returns the job as it stands."""
     batch_size = batch_size or int(current_app.config.get("CALENDAR_RECOMPUTE_BATCH", BATCH_SIZE))
@@ -129,18 +155,25 @@ def _batch(job_id: int, batch_size: int) -> bool:
     now = clock.now()
     # Claiming the job row first serialises runners (web request, sweeps): on PostgreSQL the row
     # lock, on SQLite the write lock this UPDATE takes.
-    claimed = cast(CursorResult[Any], db.session.execute(  # an UPDATE's result: a CursorResult
-        update(HolidayRecompute)
-        .where(HolidayRecompute.id == job_id, HolidayRecompute.status == RecomputeStatus.PENDING)
-        .values(updated_at=now)))
+    claimed = cast(
+        CursorResult[Any],
+        db.session.execute(  # an UPDATE's result: a CursorResult
+            update(HolidayRecompute)
+            .where(HolidayRecompute.id == job_id, HolidayRecompute.status == RecomputeStatus.PENDING)
+            .values(updated_at=now)
+        ),
+    )
     if claimed.rowcount == 0:
         db.session.rollback()
         return True
     job = db.session.get_one(HolidayRecompute, job_id)
     db.session.refresh(job)
-    query = (select(ProcessInstance)
-             .where(ProcessInstance.status == InstanceStatus.RUNNING, ProcessInstance.id > job.after_instance_id)
-             .order_by(ProcessInstance.id).limit(batch_size))
+    query = (
+        select(ProcessInstance)
+        .where(ProcessInstance.status == InstanceStatus.RUNNING, ProcessInstance.id > job.after_instance_id)
+        .order_by(ProcessInstance.id)
+        .limit(batch_size)
+    )
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(of=ProcessInstance)  # a completion of one of them waits for us
     instances = list(db.session.scalars(query))
@@ -167,8 +200,11 @@ def _batch(job_id: int, batch_size: int) -> bool:
 def _nothing_after(job_id: int) -> bool:
     """Close the job when no running instance is left after its place (else the next batch does)."""
     job = db.session.get_one(HolidayRecompute, job_id)
-    left = db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.status == InstanceStatus.RUNNING,
-                                                             ProcessInstance.id > job.after_instance_id).limit(1))
+    left = db.session.scalar(
+        select(ProcessInstance.id)
+        .where(ProcessInstance.status == InstanceStatus.RUNNING, ProcessInstance.id > job.after_instance_id)
+        .limit(1)
+    )
     if left is not None:
         db.session.rollback()
         return False
@@ -178,6 +214,7 @@ def _nothing_after(job_id: int) -> bool:
 
 
 # ---- one instance --------------------------------------------------------------------------
+
 
 def _local_day(value: object) -> date:
     due = runtime.parse_due(value)
@@ -197,17 +234,24 @@ class _Returns:
         self._cache: dict[tuple[str, int | None], date | None] = {}
 
     def _latest_return(self, form_key: str, ledger_item_id: int | None) -> date | None:
-        query = (select(Task.id, Task.completed_at)
-                 .where(Task.instance_id == self.instance_id, Task.form_key == form_key, Task.status == TaskStatus.COMPLETED)
-                 .order_by(Task.completed_at.desc(), Task.id.desc()).limit(1))
+        query = (
+            select(Task.id, Task.completed_at)
+            .where(Task.instance_id == self.instance_id, Task.form_key == form_key, Task.status == TaskStatus.COMPLETED)
+            .order_by(Task.completed_at.desc(), Task.id.desc())
+            .limit(1)
+        )
         if ledger_item_id is not None:
             query = query.where(Task.ledger_item_id == ledger_item_id)
         latest = db.session.execute(query).first()
         if latest is None or latest.completed_at is None:
             return None
         completed_at: datetime = latest.completed_at
-        data = db.session.scalar(select(Submission.data).where(Submission.task_id == latest.id)
-                                 .order_by(Submission.id.desc()).limit(1)) or {}
+        data = (
+            db.session.scalar(
+                select(Submission.data).where(Submission.task_id == latest.id).order_by(Submission.id.desc()).limit(1)
+            )
+            or {}
+        )
         if data.get("decision") != "return":
             return None  # accepted since: the redo due is a leftover nobody reads
         return clock.to_local(completed_at).date()
@@ -252,14 +296,22 @@ def recompute_data(instance_id: int, run: runtime.Run) -> dict[str, tuple[str | 
         if data.get("self_check_redo_due"):
             returned = returns.get("review_self_check")
             if returned is not None:
-                put(N_("自查退回后重新提交期限"), data, "self_check_redo_due",
-                    runtime.iso(workdays.add_working_days(returned, REDO_DAYS)))
+                put(
+                    N_("自查退回后重新提交期限"),
+                    data,
+                    "self_check_redo_due",
+                    runtime.iso(workdays.add_working_days(returned, REDO_DAYS)),
+                )
         current = data.get("item")
         if data.get("item_redo_due") and isinstance(current, dict) and current.get("id"):
             returned = returns.get("verify_item", current["id"])
             if returned is not None:
-                put(_item_label(current, N_("退回后整改期限")), data, "item_redo_due",
-                    runtime.iso(workdays.add_working_days(returned, REDO_DAYS)))
+                put(
+                    _item_label(current, N_("退回后整改期限")),
+                    data,
+                    "item_redo_due",
+                    runtime.iso(workdays.add_working_days(returned, REDO_DAYS)),
+                )
     return changes
 
 
@@ -283,8 +335,11 @@ def recompute_instance(instance: ProcessInstance, years: list[int], actor_id: in
             continue
         # Local times, as the office reads them in the audit trail.
         before = {"due_at": clock.to_local(row.due_at), **{t.name: clock.to_local(t.before) for t in timers}}
-        after = {"due_at": clock.to_local(new_due), **{t.name: clock.to_local(t.after) for t in timers},
-                 YEARS_KEY: years}
+        after = {
+            "due_at": clock.to_local(new_due),
+            **{t.name: clock.to_local(t.after) for t in timers},
+            YEARS_KEY: years,
+        }
         audit.record(actor_id, "task.due_recompute", "task", row.id, before=before, after=after, unit_id=row.unit_id)
         row.due_at, row.due_changed_at = new_due, now
         events += 1
@@ -294,8 +349,15 @@ def recompute_instance(instance: ProcessInstance, years: list[int], actor_id: in
         data_before |= {t.name: clock.to_local(t.before) for t in others}
         data_after: dict[str, Any] = {label: new for label, (_, new) in data_changes.items()}
         data_after |= {t.name: clock.to_local(t.after) for t in others}
-        audit.record(actor_id, "instance.deadlines_recompute", "process_instance", instance.id,
-                     before=data_before, after={**data_after, YEARS_KEY: years}, unit_id=instance.unit_id)
+        audit.record(
+            actor_id,
+            "instance.deadlines_recompute",
+            "process_instance",
+            instance.id,
+            before=data_before,
+            after={**data_after, YEARS_KEY: years},
+            unit_id=instance.unit_id,
+        )
         events += 1
     workflow.save(instance, run, None)  # stores the state; next_timer_at follows the new times
     return events
@@ -303,12 +365,12 @@ def recompute_instance(instance: ProcessInstance, years: list[int], actor_id: in
 
 # ---- letters -------------------------------------------------------------------------------
 
+
 def _reply_text(day: date) -> str:
     return f"请于{workdays.end_of_working_day(day):%Y年%m月%d日 %H:%M}前办结"
 
 
-def recompute_letters(old: workdays.Calendar, new: workdays.Calendar, years: list[int],
-                      actor_id: int | None) -> int:
+def recompute_letters(old: workdays.Calendar, new: workdays.Calendar, years: list[int], actor_id: int | None) -> int:
     """Open letters' reply deadlines computed as issue date + LETTER_GRACE_DAYS working days under
     the old calendar, computed again under the new one (in the caller's transaction). A letter
     whose deadline a person chose (due_by_hand), or that differs from that computation, keeps it."""
@@ -316,10 +378,15 @@ def recompute_letters(old: workdays.Calendar, new: workdays.Calendar, years: lis
     first = date(min(years), 1, 1)
     issued_before = datetime.combine(date(max(years) + 1, 1, 1), dtime(0), tzinfo=clock.local_tz())
     letters = db.session.scalars(
-        select(SupervisionLetter).join(Task, Task.id == SupervisionLetter.task_id)
-        .where(SupervisionLetter.withdrawn_at.is_(None), SupervisionLetter.due_by_hand.is_(False),
-               Task.status == TaskStatus.READY,
-               SupervisionLetter.new_due >= first, SupervisionLetter.issued_at < issued_before)
+        select(SupervisionLetter)
+        .join(Task, Task.id == SupervisionLetter.task_id)
+        .where(
+            SupervisionLetter.withdrawn_at.is_(None),
+            SupervisionLetter.due_by_hand.is_(False),
+            Task.status == TaskStatus.READY,
+            SupervisionLetter.new_due >= first,
+            SupervisionLetter.issued_at < issued_before,
+        )
         .order_by(SupervisionLetter.id)
     )
     changed = 0
@@ -333,13 +400,21 @@ def recompute_letters(old: workdays.Calendar, new: workdays.Calendar, years: lis
             continue
         letter.body = letter.body.replace(_reply_text(was), _reply_text(now_due))
         letter.new_due = now_due
-        audit.record(actor_id, "letter.due_recompute", "supervision_letter", letter.id,
-                     before={"new_due": was}, after={"new_due": now_due, YEARS_KEY: years}, unit_id=letter.unit_id)
+        audit.record(
+            actor_id,
+            "letter.due_recompute",
+            "supervision_letter",
+            letter.id,
+            before={"new_due": was},
+            after={"new_due": now_due, YEARS_KEY: years},
+            unit_id=letter.unit_id,
+        )
         changed += 1
     return changed
 
 
 # ---- what the task page shows ----------------------------------------------------------------
+
 
 def due_changes(task_id: int) -> list[dict[str, Any]]:
     """A task's deadline changes made by the calendar, oldest first: years, due before/after,
@@ -347,20 +422,31 @@ def due_changes(task_id: int) -> list[dict[str, Any]]:
     from app.models import AuditEvent
 
     events = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.entity_type == "task", AuditEvent.entity_id == str(task_id),
-                                 AuditEvent.action == "task.due_recompute")
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity_type == "task",
+            AuditEvent.entity_id == str(task_id),
+            AuditEvent.action == "task.due_recompute",
+        )
         .order_by(AuditEvent.at, AuditEvent.id)
     )
     shown = []
     for event in events:
         before, after = event.before or {}, event.after or {}
-        rungs = [(name, _time(before.get(name)), _time(after.get(name)))
-                 for name in after if name not in ("due_at", YEARS_KEY)]
-        shown.append({
-            "at": event.at, "years": after.get(YEARS_KEY) or [],
-            "due_before": _time(before.get("due_at")), "due_after": _time(after.get("due_at")),
-            "rungs": rungs,
-        })
+        rungs = [
+            (name, _time(before.get(name)), _time(after.get(name)))
+            for name in after
+            if name not in ("due_at", YEARS_KEY)
+        ]
+        shown.append(
+            {
+                "at": event.at,
+                "years": after.get(YEARS_KEY) or [],
+                "due_before": _time(before.get("due_at")),
+                "due_after": _time(after.get("due_at")),
+                "rungs": rungs,
+            }
+        )
     return shown
 
 

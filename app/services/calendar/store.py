@@ -6,6 +6,7 @@ at its first app context, then at most every CALENDAR_CHECK_SECONDS by one query
 column (count and max revision of holiday_years: every change gives a new, unique revision),
 at the start of every scheduler sweep, and at once in the process that made a change.
 """
+
 import logging
 import time
 from dataclasses import dataclass, field
@@ -39,8 +40,10 @@ def load(conn: Connection | None = None) -> workdays.Calendar:
     days: dict[int, dict[date, workdays.Day]] = {year_id: {} for year_id in years}
     for row in execute(select(HolidayDay.year_id, HolidayDay.day, HolidayDay.kind, HolidayDay.name)):
         days[row.year_id][row.day] = workdays.Day(row.kind, row.name or "")
-    return workdays.build(workdays.Arrangement(year, source, dict(sorted(days[year_id].items())))
-                          for year_id, (year, source) in years.items())
+    return workdays.build(
+        workdays.Arrangement(year, source, dict(sorted(days[year_id].items())))
+        for year_id, (year, source) in years.items()
+    )
 
 
 def refresh(max_age: float | None = None) -> bool:
@@ -95,6 +98,7 @@ def installed_token() -> Token | None:
 
 
 # ---- what the pages and commands show -------------------------------------------------------
+
 
 @dataclass
 class YearRow:
@@ -162,14 +166,21 @@ def overview(today: date, all_years: bool = False) -> list[YearRow]:
         arrangement = calendar.years.get(year)
         row = stored.get(year)
         kinds = [d.kind for d in arrangement.days.values()] if arrangement else []
-        rows.append(YearRow(
-            year=year, source=arrangement.source if arrangement else None,
-            holidays=kinds.count(workdays.HOLIDAY), workdays=kinds.count(workdays.WORKDAY),
-            # None: entered by a command
-            entered_by=names.get(row.entered_by_id) if row and row.source == "office" and row.entered_by_id else None,
-            entered_at=row.entered_at if row else None, stored=row is not None,
-            campaigns=needed.get(year, []) if arrangement is None else [],
-        ))
+        rows.append(
+            YearRow(
+                year=year,
+                source=arrangement.source if arrangement else None,
+                holidays=kinds.count(workdays.HOLIDAY),
+                workdays=kinds.count(workdays.WORKDAY),
+                # None: entered by a command
+                entered_by=names.get(row.entered_by_id)
+                if row and row.source == "office" and row.entered_by_id
+                else None,
+                entered_at=row.entered_at if row else None,
+                stored=row is not None,
+                campaigns=needed.get(year, []) if arrangement is None else [],
+            )
+        )
     return rows
 
 
@@ -177,12 +188,19 @@ def year_view(year: int) -> YearView:
     refresh()
     arrangement = workdays.current().years.get(year)
     stored = db.session.scalar(select(HolidayYear).where(HolidayYear.year == year))
-    history = list(db.session.scalars(
-        select(AuditEvent).where(AuditEvent.entity_type == "holiday_year", AuditEvent.entity_id == str(year))
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(50)
-    ))
+    history = list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == "holiday_year", AuditEvent.entity_id == str(year))
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(50)
+        )
+    )
     return YearView(
-        year=year, source=arrangement.source if arrangement else None,
-        days=sorted(arrangement.days.items()) if arrangement else [], stored=stored,
-        in_package=year in workdays.package_years(), history=history,
+        year=year,
+        source=arrangement.source if arrangement else None,
+        days=sorted(arrangement.days.items()) if arrangement else [],
+        stored=stored,
+        in_package=year in workdays.package_years(),
+        history=history,
     )

@@ -1,4 +1,5 @@
 """Campaigns: create one from a notice, edit it while a draft, enrol units."""
+
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -118,14 +119,24 @@ def _fill(campaign: Campaign, notice: NoticeInput) -> None:
     campaign.kind = (notice.kind or "").strip()
     ordered = sorted(notice.phases, key=lambda p: PHASES.index(p["key"]))
     campaign.phases = [
-        CampaignPhase(key=p["key"], name=(p.get("name") or "").strip() or PHASE_NAMES[p["key"]],
-                      position=PHASES.index(p["key"]), starts=p["starts"], ends=p["ends"])
+        CampaignPhase(
+            key=p["key"],
+            name=(p.get("name") or "").strip() or PHASE_NAMES[p["key"]],
+            position=PHASES.index(p["key"]),
+            starts=p["starts"],
+            ends=p["ends"],
+        )
         for p in ordered
     ]
     campaign.tasks = [
-        CampaignTask(no=t["no"], title=t["title"].strip(), lead_unit=t["lead_unit"].strip(),
-                     responsible_units=split_units(t.get("responsible_units")),
-                     starts=t.get("starts"), ends=t.get("ends"))
+        CampaignTask(
+            no=t["no"],
+            title=t["title"].strip(),
+            lead_unit=t["lead_unit"].strip(),
+            responsible_units=split_units(t.get("responsible_units")),
+            starts=t.get("starts"),
+            ends=t.get("ends"),
+        )
         for t in sorted(notice.tasks, key=lambda t: t["no"])
     ]
 
@@ -133,15 +144,21 @@ def _fill(campaign: Campaign, notice: NoticeInput) -> None:
 def snapshot(campaign: Campaign) -> dict[str, Any]:
     """The notice as stored, for audit before/after."""
     return {
-        "doc_number": campaign.doc_number, "issuer": campaign.issuer, "issued_on": campaign.issued_on,
-        "title": campaign.title, "follow_up_on": campaign.follow_up_on, "status": campaign.status,
-        "ladder": campaign.ladder, "kind": campaign.kind,
+        "doc_number": campaign.doc_number,
+        "issuer": campaign.issuer,
+        "issued_on": campaign.issued_on,
+        "title": campaign.title,
+        "follow_up_on": campaign.follow_up_on,
+        "status": campaign.status,
+        "ladder": campaign.ladder,
+        "kind": campaign.kind,
         "phases": [{"key": p.key, "starts": p.starts, "ends": p.ends} for p in campaign.phases],
         "tasks": [{"no": t.no, "title": t.title, "lead_unit": t.lead_unit} for t in campaign.tasks],
     }
 
 
 # ---- use cases -------------------------------------------------------------
+
 
 def create_campaign(notice: NoticeInput, actor_id: int | None) -> Campaign:
     """Validate a notice and store it as a draft campaign."""
@@ -187,7 +204,7 @@ def _selected_units(selection: str) -> list[ColumnElement[bool] | None]:
         codes = sorted(set(split_units(value)))
         if not codes:
             raise CampaignError(_l("请填写单位代码"), "units")
-        chunks = [codes[i:i + _CHUNK] for i in range(0, len(codes), _CHUNK)]
+        chunks = [codes[i : i + _CHUNK] for i in range(0, len(codes), _CHUNK)]
         known: set[str] = set()
         for chunk in chunks:
             known.update(db.session.scalars(select(Unit.code).where(Unit.code.in_(chunk))))
@@ -201,8 +218,9 @@ def _selected_units(selection: str) -> list[ColumnElement[bool] | None]:
 def _give_public_slugs(campaign_unit_ids: Sequence[int]) -> None:
     # INSERT ... SELECT cannot call Python for a random slug per row, so they follow in one executemany.
     if campaign_unit_ids:
-        db.session.execute(update(CampaignUnit),
-                           [{"id": i, "public_slug": new_public_slug()} for i in campaign_unit_ids])
+        db.session.execute(
+            update(CampaignUnit), [{"id": i, "public_slug": new_public_slug()} for i in campaign_unit_ids]
+        )
 
 
 def enrol_units(campaign_id: int, selection: str, actor_id: int | None) -> int:
@@ -238,6 +256,7 @@ def enrol_units(campaign_id: int, selection: str, actor_id: int | None) -> int:
 
 # ---- queries -----------------------------------------------------------------
 
+
 def get_campaign(campaign_id: int) -> Campaign | None:
     return db.session.get(Campaign, campaign_id)
 
@@ -265,9 +284,10 @@ def list_campaigns() -> list[Campaign]:
 
 
 def enrolled_count(campaign_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id)
-    ) or 0
+    return (
+        db.session.scalar(select(func.count()).select_from(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id))
+        or 0
+    )
 
 
 def enrolled_counts(campaign_ids: list[int]) -> dict[int, int]:
@@ -284,9 +304,12 @@ def enrolled_counts(campaign_ids: list[int]) -> dict[int, int]:
 
 def started_count(campaign_id: int) -> int:
     """Units whose process instance has been started."""
-    return db.session.scalar(
-        select(func.count()).select_from(ProcessInstance).where(ProcessInstance.campaign_id == campaign_id)
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(ProcessInstance).where(ProcessInstance.campaign_id == campaign_id)
+        )
+        or 0
+    )
 
 
 def deadlines(campaign: Campaign) -> dict[str, date]:

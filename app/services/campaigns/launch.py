@@ -4,6 +4,7 @@ Every instance of a campaign starts from the same process data (the campaign's d
 so the start is run once per batch and its state copied to each unit's row; each batch is
 one transaction and a unit never gets a second instance (unique campaign_id + unit_id).
 """
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -36,11 +37,13 @@ class LaunchError(Refused):
 
     code = "launch_refused"
 
-    def __init__(self, message: str | LazyText, past: list[tuple[str, date]] | None = None,
-                 status: int | None = None):
+    def __init__(self, message: str | LazyText, past: list[tuple[str, date]] | None = None, status: int | None = None):
         self.past = past or []
-        super().__init__(message, details=[{"phase": name, "ends": day.isoformat()} for name, day in self.past] or None,
-                         status=status)
+        super().__init__(
+            message,
+            details=[{"phase": name, "ends": day.isoformat()} for name, day in self.past] or None,
+            status=status,
+        )
 
 
 def past_deadlines(campaign: Campaign, now: datetime | None = None) -> list[tuple[str, date]]:
@@ -50,8 +53,11 @@ def past_deadlines(campaign: Campaign, now: datetime | None = None) -> list[tupl
     such a deadline would start its units overdue and their ladder at once, so launching waits
     until the office sets new deadlines (the campaign's form, while it is a draft)."""
     now = now or clock.now()
-    return [(p.name, p.ends) for p in sorted(campaign.phases, key=lambda p: p.position)
-            if p.ends is not None and workdays.end_of_working_day(p.ends) <= now]
+    return [
+        (p.name, p.ends)
+        for p in sorted(campaign.phases, key=lambda p: p.position)
+        if p.ends is not None and workdays.end_of_working_day(p.ends) <= now
+    ]
 
 
 @dataclass
@@ -68,9 +74,7 @@ def process_data(campaign: Campaign) -> dict[str, Any]:
     deadlines = {key: runtime.iso(day) for key, day in ends.items()}
     if "self_check" in ends:
         deadlines["review"] = runtime.iso(workdays.add_working_days(ends["self_check"], REVIEW_DAYS))
-    follow_up_day = campaign.follow_up_on or next(
-        (p.starts for p in campaign.phases if p.key == "follow_up"), None
-    )
+    follow_up_day = campaign.follow_up_on or next((p.starts for p in campaign.phases if p.key == "follow_up"), None)
     if follow_up_day is None:
         last = ends.get("assessment") or max(ends.values())
         follow_up_day = last + timedelta(days=FOLLOW_UP_AFTER_DAYS)
@@ -92,12 +96,14 @@ def process_data(campaign: Campaign) -> dict[str, Any]:
 
 def _pending_units(campaign_id: int, limit: int) -> list[int]:
     started = select(ProcessInstance.unit_id).where(ProcessInstance.campaign_id == campaign_id)
-    return list(db.session.scalars(
-        select(CampaignUnit.unit_id)
-        .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id.not_in(started))
-        .order_by(CampaignUnit.unit_id)
-        .limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            select(CampaignUnit.unit_id)
+            .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id.not_in(started))
+            .order_by(CampaignUnit.unit_id)
+            .limit(limit)
+        )
+    )
 
 
 def _counts(campaign_id: int) -> tuple[int, int]:
@@ -108,8 +114,9 @@ def _counts(campaign_id: int) -> tuple[int, int]:
     return total or 0, done or 0
 
 
-def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | None = None, *,
-                      allow_past_deadlines: bool = False) -> LaunchProgress:
+def launch_next_batch(
+    campaign_id: int, actor_id: int | None, batch_size: int | None = None, *, allow_past_deadlines: bool = False
+) -> LaunchProgress:
     """Start instances for the next batch of enrolled units that have none; one transaction.
 
     The first batch is refused while a phase's deadline is already past (past_deadlines);
@@ -127,8 +134,12 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
     if campaign.launched_at is None and not allow_past_deadlines:
         past = past_deadlines(campaign, now)
         if past:
-            listed = Joined([_l("%(name)s（%(date)s）", name=name, date=f"{day:%Y-%m-%d}") for name, day in past], ITEMS)
-            raise LaunchError(_l("以下阶段的截止日期已过：%(phases)s。请先修改为新的截止日期，再启动。", phases=listed), past)
+            listed = Joined(
+                [_l("%(name)s（%(date)s）", name=name, date=f"{day:%Y-%m-%d}") for name, day in past], ITEMS
+            )
+            raise LaunchError(
+                _l("以下阶段的截止日期已过：%(phases)s。请先修改为新的截止日期，再启动。", phases=listed), past
+            )
     unit_ids = _pending_units(campaign_id, size)
     if unit_ids:
         template = runtime.start(processes.bundle_of(definition), process_data(campaign))
@@ -138,9 +149,22 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
         try:
             ids = db.session.scalars(
                 insert(ProcessInstance).returning(ProcessInstance.id, sort_by_parameter_order=True),
-                [dict(campaign_id=campaign_id, unit_id=u, definition_id=definition.id, status="running",
-                      phase=phase, round=1, state=state, lock_version=1, next_timer_at=next_timer,
-                      created_at=now, updated_at=now) for u in unit_ids],
+                [
+                    dict(
+                        campaign_id=campaign_id,
+                        unit_id=u,
+                        definition_id=definition.id,
+                        status="running",
+                        phase=phase,
+                        round=1,
+                        state=state,
+                        lock_version=1,
+                        next_timer_at=next_timer,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    for u in unit_ids
+                ],
             ).all()
         except IntegrityError:
             db.session.rollback()
@@ -152,12 +176,22 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
         if rows:
             db.session.execute(insert(Task), rows)
         _record_fired_rungs(template, campaign_id, list(zip(ids, unit_ids, strict=True)), now)
-        db.session.execute(insert(AuditEvent), [
-            dict(at=now, actor_id=actor_id, action="instance.start", entity_type="process_instance",
-                 entity_id=str(i), unit_id=u, before=None,
-                 after={"campaign_id": campaign_id, "definition_version": definition.version, "phase": phase})
-            for i, u in zip(ids, unit_ids, strict=True)
-        ])
+        db.session.execute(
+            insert(AuditEvent),
+            [
+                dict(
+                    at=now,
+                    actor_id=actor_id,
+                    action="instance.start",
+                    entity_type="process_instance",
+                    entity_id=str(i),
+                    unit_id=u,
+                    before=None,
+                    after={"campaign_id": campaign_id, "definition_version": definition.version, "phase": phase},
+                )
+                for i, u in zip(ids, unit_ids, strict=True)
+            ],
+        )
     total, done = _counts(campaign_id)
     before = campaign.status
     campaign.status = "launched" if done >= total else "launching"
@@ -165,8 +199,14 @@ def launch_next_batch(campaign_id: int, actor_id: int | None, batch_size: int | 
     if campaign.launched_at is None and done:
         campaign.launched_at = now
     if before != campaign.status:
-        audit.record(actor_id, "campaign.launch", "campaign", campaign_id, before={"status": before},
-                     after={"status": campaign.status, "instances": done})
+        audit.record(
+            actor_id,
+            "campaign.launch",
+            "campaign",
+            campaign_id,
+            before={"status": before},
+            after={"status": campaign.status, "instances": done},
+        )
     db.session.commit()
     return LaunchProgress(total=total, done=done, started_now=len(unit_ids), finished=done >= total)
 
@@ -177,23 +217,37 @@ def _record_fired_rungs(template: runtime.Run, campaign_id: int, started: list[t
     payloads = [e.payload for e in template.take_effects() if e.kind == "escalate"]
     if not payloads:
         return
-    tasks = {(i, s): t for t, i, s in db.session.execute(
-        select(Task.id, Task.instance_id, Task.spiff_task_id).where(Task.instance_id.in_([i for i, _ in started])))}
+    tasks = {
+        (i, s): t
+        for t, i, s in db.session.execute(
+            select(Task.id, Task.instance_id, Task.spiff_task_id).where(Task.instance_id.in_([i for i, _ in started]))
+        )
+    }
     rows = []
     for instance_id, unit_id in started:
         # values_for reads these few attributes; the rows themselves were inserted in bulk above.
         instance = SimpleNamespace(id=instance_id, campaign_id=campaign_id, unit_id=unit_id)
         for payload in payloads:
             task_id = tasks.get((instance_id, payload["spiff_task_id"]))
-            task = SimpleNamespace(id=task_id, element_id=payload.get("element_id") or "", ledger_item_id=None,
-                                   due_at=None) if task_id else None
+            task = (
+                SimpleNamespace(
+                    id=task_id, element_id=payload.get("element_id") or "", ledger_item_id=None, due_at=None
+                )
+                if task_id
+                else None
+            )
             rows.append(escalations.values_for(instance, payload, task, now))
     escalations.record_many(rows)
 
 
-def launch_all(campaign_id: int, actor_id: int | None, batch_size: int | None = None,
-               progress: Callable[[LaunchProgress], object] | None = None, *,
-               allow_past_deadlines: bool = False) -> LaunchProgress:
+def launch_all(
+    campaign_id: int,
+    actor_id: int | None,
+    batch_size: int | None = None,
+    progress: Callable[[LaunchProgress], object] | None = None,
+    *,
+    allow_past_deadlines: bool = False,
+) -> LaunchProgress:
     """Run batches until every enrolled unit has an instance; `progress(p)` after each batch."""
     while True:
         result = launch_next_batch(campaign_id, actor_id, batch_size, allow_past_deadlines=allow_past_deadlines)

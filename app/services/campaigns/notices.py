@@ -1,4 +1,5 @@
 """Notices (通知 / 实施方案): the input a campaign is created from, read from a form or a file."""
+
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -11,8 +12,14 @@ from app.i18n import LazyText, _l
 from app.models.campaign import PHASE_NAMES
 
 # The notice's own words for phases, mapped to our phase keys.
-PHASE_ALIASES = {"rectify": "rectification", "assess": "assessment", "followup": "follow_up",
-                 "follow-up": "follow_up", "selfcheck": "self_check", "self-check": "self_check"}
+PHASE_ALIASES = {
+    "rectify": "rectification",
+    "assess": "assessment",
+    "followup": "follow_up",
+    "follow-up": "follow_up",
+    "selfcheck": "self_check",
+    "self-check": "self_check",
+}
 REQUIRED_PHASES = ("deploy", "self_check", "rectification")
 UNIT_KINDS_SELECTABLE = ("township", "department", "district", "other")
 _SPLIT_UNITS = re.compile(r"[,，、;；\s]+")
@@ -49,6 +56,7 @@ class NoticeInput:
 
 # ---- reading notices -------------------------------------------------------
 
+
 def _as_date(value: object, where: str) -> date | None:
     if value is None or value == "":
         return None
@@ -57,7 +65,9 @@ def _as_date(value: object, where: str) -> date | None:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise CampaignError(_l("%(where)s：日期格式应为 YYYY-MM-DD（%(value)s）", where=where, value=value), where) from None
+        raise CampaignError(
+            _l("%(where)s：日期格式应为 YYYY-MM-DD（%(value)s）", where=where, value=value), where
+        ) from None
 
 
 def split_units(value: object) -> list[str]:
@@ -80,12 +90,14 @@ def notice_from_yaml(text: str) -> NoticeInput:
     phases = []
     for item in data.get("phases") or []:
         key = str(item.get("key", "")).strip()
-        phases.append({
-            "key": PHASE_ALIASES.get(key, key),
-            "name": item.get("name") or "",
-            "starts": _as_date(item.get("starts"), "phases"),
-            "ends": _as_date(item.get("ends"), "phases"),
-        })
+        phases.append(
+            {
+                "key": PHASE_ALIASES.get(key, key),
+                "name": item.get("name") or "",
+                "starts": _as_date(item.get("starts"), "phases"),
+                "ends": _as_date(item.get("ends"), "phases"),
+            }
+        )
     tasks = []
     for item in data.get("tasks") or []:
         starts, ends = item.get("starts"), item.get("ends")
@@ -93,14 +105,16 @@ def notice_from_yaml(text: str) -> NoticeInput:
             starts, _, ends = str(item["window"]).partition("..")
         # YAML 1.1 reads the bare key `no:` as the boolean False.
         no = item.get("no", item.get(False))
-        tasks.append({
-            "no": int(no) if isinstance(no, str) and no.strip().isdigit() else no,
-            "title": item.get("title") or "",
-            "lead_unit": item.get("lead_unit") or "",
-            "responsible_units": split_units(item.get("responsible_units")),
-            "starts": _as_date(starts, "tasks"),
-            "ends": _as_date(ends, "tasks"),
-        })
+        tasks.append(
+            {
+                "no": int(no) if isinstance(no, str) and no.strip().isdigit() else no,
+                "title": item.get("title") or "",
+                "lead_unit": item.get("lead_unit") or "",
+                "responsible_units": split_units(item.get("responsible_units")),
+                "starts": _as_date(starts, "tasks"),
+                "ends": _as_date(ends, "tasks"),
+            }
+        )
     return NoticeInput(
         doc_number=str(data.get("doc_number") or "").strip(),
         issuer=str(data.get("issuer") or "").strip(),
@@ -114,16 +128,23 @@ def notice_from_yaml(text: str) -> NoticeInput:
     )
 
 
-def with_extra_phases(notice: NoticeInput, self_check_until: date | None = None,
-                      follow_up_on: date | None = None) -> NoticeInput:
+def with_extra_phases(
+    notice: NoticeInput, self_check_until: date | None = None, follow_up_on: date | None = None
+) -> NoticeInput:
     """Add the self-check phase (and the follow-up date) a notice leaves unstated."""
     phases = list(notice.phases)
     if self_check_until and not any(p["key"] == "self_check" for p in phases):
         deploy = next((p for p in phases if p["key"] == "deploy"), None)
         # Self-check follows deployment; a date before that is the caller's to fix, validation says so.
         starts = deploy["ends"] + timedelta(days=1) if deploy and deploy.get("ends") else self_check_until
-        phases.append({"key": "self_check", "name": PHASE_NAMES["self_check"] + "阶段",
-                       "starts": min(starts, self_check_until), "ends": self_check_until})
+        phases.append(
+            {
+                "key": "self_check",
+                "name": PHASE_NAMES["self_check"] + "阶段",
+                "starts": min(starts, self_check_until),
+                "ends": self_check_until,
+            }
+        )
     return replace(notice, phases=phases, follow_up_on=follow_up_on or notice.follow_up_on)
 
 
@@ -145,5 +166,3 @@ def shift_notice(notice: NoticeInput, first_day: date) -> NoticeInput:
         tasks=[{**t, "starts": move(t.get("starts")), "ends": move(t.get("ends"))} for t in notice.tasks],
         follow_up_on=move(notice.follow_up_on),
     )
-
-

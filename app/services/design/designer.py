@@ -4,6 +4,7 @@ viewed, deployed versions and the diff of two versions.
 Deploying itself is app/services/design/processes.py `deploy`; moving running instances to a new
 version is app/services/tasks/migration.py.
 """
+
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,8 +24,19 @@ from app.models import InstanceStatus, ProcessDefinition, ProcessInstance, User
 from app.services.shared import audit
 
 __all__ = [
-    "DiagramError", "ElementChange", "Problem", "VersionDiff", "VersionInfo", "DiffError",
-    "lint", "check_upload", "viewable", "versions", "diff", "max_bytes", "limits",
+    "DiagramError",
+    "ElementChange",
+    "Problem",
+    "VersionDiff",
+    "VersionInfo",
+    "DiffError",
+    "lint",
+    "check_upload",
+    "viewable",
+    "versions",
+    "diff",
+    "max_bytes",
+    "limits",
 ]
 
 
@@ -63,11 +75,19 @@ def check_upload(data: bytes, filename: str, actor_id: int | None) -> list[Probl
 def record_refusal(action: str, data: bytes, filename: str, problems: list[Problem], actor_id: int | None) -> None:
     """Audit a refused upload or deploy; the caller commits."""
     sha256 = content_hash(data)
-    audit.record(actor_id, action, "process_file", sha256, after={
-        "filename": filename, "sha256": sha256, "size": len(data),
-        "reason": "；".join(source(p.message) for p in problems[:20]),  # stored in the source language
-        "codes": sorted({p.code for p in problems}),
-    })
+    audit.record(
+        actor_id,
+        action,
+        "process_file",
+        sha256,
+        after={
+            "filename": filename,
+            "sha256": sha256,
+            "size": len(data),
+            "reason": "；".join(source(p.message) for p in problems[:20]),  # stored in the source language
+            "codes": sorted({p.code for p in problems}),
+        },
+    )
 
 
 def viewable(xml: bytes) -> bool:
@@ -103,9 +123,17 @@ def versions(process_key: str | None = None) -> list[VersionInfo]:
         .subquery()
     )
     stmt = (
-        select(ProcessDefinition.id, ProcessDefinition.process_key, ProcessDefinition.version,
-               ProcessDefinition.content_hash, ProcessDefinition.filename, ProcessDefinition.deployed_by_id,
-               ProcessDefinition.deployed_at, User.display_name, func.coalesce(running.c.n, 0))
+        select(
+            ProcessDefinition.id,
+            ProcessDefinition.process_key,
+            ProcessDefinition.version,
+            ProcessDefinition.content_hash,
+            ProcessDefinition.filename,
+            ProcessDefinition.deployed_by_id,
+            ProcessDefinition.deployed_at,
+            User.display_name,
+            func.coalesce(running.c.n, 0),
+        )
         .outerjoin(User, User.id == ProcessDefinition.deployed_by_id)
         .outerjoin(running, running.c.definition_id == ProcessDefinition.id)
         .order_by(ProcessDefinition.process_key, ProcessDefinition.version.desc())
@@ -113,8 +141,17 @@ def versions(process_key: str | None = None) -> list[VersionInfo]:
     if process_key:
         stmt = stmt.where(ProcessDefinition.process_key == process_key)
     return [
-        VersionInfo(id=r[0], process_key=r[1], version=r[2], content_hash=r[3], filename=r[4], deployed_by_id=r[5],
-                    deployed_at=r[6], deployed_by=r[7], running_instances=int(r[8]))
+        VersionInfo(
+            id=r[0],
+            process_key=r[1],
+            version=r[2],
+            content_hash=r[3],
+            filename=r[4],
+            deployed_by_id=r[5],
+            deployed_at=r[6],
+            deployed_by=r[7],
+            running_instances=int(r[8]),
+        )
         for r in db.session.execute(stmt)
     ]
 

@@ -5,6 +5,7 @@ crosses the trust boundary is refused here: a file that is not safe, well-formed
 Deploying a draft goes through processes.deploy and leaves the draft in place, so a failed
 deploy loses nothing.
 """
+
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -79,16 +80,19 @@ def create(xml: bytes, name: str | None, based_on_definition_id: int | None, act
     if based_on_definition_id is not None and db.session.get(ProcessDefinition, based_on_definition_id) is None:
         based_on_definition_id = None
     process_key = _checked(xml, f"{name or 'draft'}.bpmn", actor_id)
-    draft = ProcessDraft(process_key=process_key, name=((name or "").strip() or f"{process_key} 草稿")[:NAME_MAX],
-                         xml=xml.decode("utf-8"), based_on_definition_id=based_on_definition_id)
+    draft = ProcessDraft(
+        process_key=process_key,
+        name=((name or "").strip() or f"{process_key} 草稿")[:NAME_MAX],
+        xml=xml.decode("utf-8"),
+        based_on_definition_id=based_on_definition_id,
+    )
     return _store(draft, actor_id, "process_draft.create")
 
 
 def upload(xml: bytes, filename: str, actor_id: int | None) -> ProcessDraft:
     """A new draft from an uploaded .bpmn file, after the upload checks."""
     process_key = _checked(xml, filename, actor_id)
-    draft = ProcessDraft(process_key=process_key, name=(filename or process_key)[:NAME_MAX],
-                         xml=xml.decode("utf-8"))
+    draft = ProcessDraft(process_key=process_key, name=(filename or process_key)[:NAME_MAX], xml=xml.decode("utf-8"))
     return _store(draft, actor_id, "process_draft.upload")
 
 
@@ -108,17 +112,31 @@ def _store(draft: ProcessDraft, actor_id: int | None, action: str) -> ProcessDra
     draft.updated_at = clock.now()
     db.session.add(draft)
     db.session.flush()
-    audit.record(actor_id, action, "process_draft", draft.id,
-                 after={"name": draft.name, "process_key": draft.process_key,
-                        "based_on_definition_id": draft.based_on_definition_id, "size": len(draft.xml)})
+    audit.record(
+        actor_id,
+        action,
+        "process_draft",
+        draft.id,
+        after={
+            "name": draft.name,
+            "process_key": draft.process_key,
+            "based_on_definition_id": draft.based_on_definition_id,
+            "size": len(draft.xml),
+        },
+    )
     db.session.commit()
     return draft
 
 
 def delete(draft_id: int, actor_id: int | None) -> None:
     draft = get(draft_id)
-    audit.record(actor_id, "process_draft.delete", "process_draft", draft.id,
-                 before={"name": draft.name, "process_key": draft.process_key})
+    audit.record(
+        actor_id,
+        "process_draft.delete",
+        "process_draft",
+        draft.id,
+        before={"name": draft.name, "process_key": draft.process_key},
+    )
     db.session.delete(draft)
     db.session.commit()
 

@@ -1,5 +1,6 @@
 """What the designer's properties panel offers to choose from: forms, operations, roles, phases
 (labels in the reader's language, written into the page's JSON)."""
+
 from typing import Any
 
 from app.engine import definitions, operations
@@ -14,8 +15,10 @@ LADDER_LEVELS = {"reminder": _l("催办"), "letter": _l("督办函"), "notice": 
 OFFSET_UNITS = {"working": _l("工作日"), "calendar": _l("自然日")}
 # What the registered operations do, in words; one registered later shows by its name alone.
 OPERATION_LABELS = {
-    "send_reminder": _l("催办"), "issue_supervision_letter": _l("督办函"),
-    "publish_public_notice": _l("通报"), "notify_unit": _l("通知单位"),
+    "send_reminder": _l("催办"),
+    "issue_supervision_letter": _l("督办函"),
+    "publish_public_notice": _l("通报"),
+    "notify_unit": _l("通知单位"),
 }
 LABEL = N_("%(value)s（%(name)s）")
 
@@ -25,14 +28,22 @@ def options() -> dict[str, Any]:
     forms = []
     for key in sorted(form_registry.known_keys()):
         forms.append({"value": key, "label": _l(LABEL, value=key, name=str(form_registry.load_definition(key).title))})
-    ops = [{"value": name, "label": _l(LABEL, value=name, name=OPERATION_LABELS[name]) if name in OPERATION_LABELS
-            else name} for name in sorted(operations.names())]
+    ops = [
+        {
+            "value": name,
+            "label": _l(LABEL, value=name, name=OPERATION_LABELS[name]) if name in OPERATION_LABELS else name,
+        }
+        for name in sorted(operations.names())
+    ]
     return {
         "forms": forms,
         "operations": ops,
         "roles": list(definitions.ROLES),
-        "phases": [{"value": key, "label": _l(LABEL, value=key, name=LazyText(name))} for key, name in PHASE_NAMES.items()
-                   if key != "closed"],
+        "phases": [
+            {"value": key, "label": _l(LABEL, value=key, name=LazyText(name))}
+            for key, name in PHASE_NAMES.items()
+            if key != "closed"
+        ],
         "ladder_levels": [{"value": k, "label": v} for k, v in LADDER_LEVELS.items()],
         "offset_units": [{"value": k, "label": v} for k, v in OFFSET_UNITS.items()],
     }

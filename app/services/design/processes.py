@@ -1,4 +1,5 @@
 """Deploying diagrams as immutable versions, and loading their specs."""
+
 from pathlib import Path
 
 from flask import current_app
@@ -30,9 +31,7 @@ def deploy(xml: bytes, filename: str, actor_id: int | None = None) -> tuple[Proc
     existing = db.session.scalar(select(ProcessDefinition).filter_by(content_hash=parsed.content_hash))
     if existing is not None:
         return existing, False
-    last = db.session.scalar(
-        select(func.max(ProcessDefinition.version)).filter_by(process_key=parsed.process_key)
-    )
+    last = db.session.scalar(select(func.max(ProcessDefinition.version)).filter_by(process_key=parsed.process_key))
     definition = ProcessDefinition(
         process_key=parsed.process_key,
         version=(last or 0) + 1,
@@ -47,9 +46,16 @@ def deploy(xml: bytes, filename: str, actor_id: int | None = None) -> tuple[Proc
     db.session.add(definition)
     db.session.flush()
     audit.record(
-        actor_id, "process.deploy", "process_definition", definition.id,
-        after={"process_key": definition.process_key, "version": definition.version,
-               "content_hash": definition.content_hash, "filename": filename},
+        actor_id,
+        "process.deploy",
+        "process_definition",
+        definition.id,
+        after={
+            "process_key": definition.process_key,
+            "version": definition.version,
+            "content_hash": definition.content_hash,
+            "filename": filename,
+        },
     )
     db.session.commit()
     return definition, True
@@ -70,10 +76,7 @@ def deploy_all(actor_id: int | None = None) -> list[tuple[ProcessDefinition, boo
 
 def latest(process_key: str = "rectification") -> ProcessDefinition | None:
     return db.session.scalar(
-        select(ProcessDefinition)
-        .filter_by(process_key=process_key)
-        .order_by(ProcessDefinition.version.desc())
-        .limit(1)
+        select(ProcessDefinition).filter_by(process_key=process_key).order_by(ProcessDefinition.version.desc()).limit(1)
     )
 
 

@@ -2,6 +2,7 @@
 
 Everything public is reached by random slugs and tokens; internal ids, people and comments stay inside.
 """
+
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, select
@@ -46,6 +47,7 @@ class PublicItem:
 
 # ---- what the public sees --------------------------------------------------------------
 
+
 def published_campaigns() -> list[Campaign]:
     return list(db.session.scalars(select(Campaign).filter_by(published=True).order_by(Campaign.issued_on.desc())))
 
@@ -56,8 +58,9 @@ def campaign(slug: str) -> Campaign | None:
 
 def item_counts(campaign_id: int) -> tuple[int, int]:
     total, closed = db.session.execute(
-        select(func.count(), func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 1), else_=0)))
-        .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status.in_(PUBLIC_ITEM_STATUSES))
+        select(func.count(), func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 1), else_=0))).where(
+            LedgerItem.campaign_id == campaign_id, LedgerItem.status.in_(PUBLIC_ITEM_STATUSES)
+        )
     ).one()
     return int(total or 0), int(closed or 0)
 
@@ -65,12 +68,20 @@ def item_counts(campaign_id: int) -> tuple[int, int]:
 def progress(campaign_id: int, page: int, per_page: int) -> tuple[matrix.Matrix, list[UnitCard]]:
     """Phase counts for the campaign and one page of unit cards (figures from the progress matrix's SQL)."""
     grid = matrix.progress_matrix(campaign_id, page=page, per_page=per_page)
-    slugs = dict(db.session.execute(
-        select(CampaignUnit.unit_id, CampaignUnit.public_slug)
-        .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id.in_([r.unit_id for r in grid.rows]))
-    ).tuples().all())
-    cards = [UnitCard(slug, r.unit_name, r.phase, r.ledger_open + r.ledger_closed, r.ledger_closed)
-             for r in grid.rows if (slug := slugs.get(r.unit_id))]
+    slugs = dict(
+        db.session.execute(
+            select(CampaignUnit.unit_id, CampaignUnit.public_slug).where(
+                CampaignUnit.campaign_id == campaign_id, CampaignUnit.unit_id.in_([r.unit_id for r in grid.rows])
+            )
+        )
+        .tuples()
+        .all()
+    )
+    cards = [
+        UnitCard(slug, r.unit_name, r.phase, r.ledger_open + r.ledger_closed, r.ledger_closed)
+        for r in grid.rows
+        if (slug := slugs.get(r.unit_id))
+    ]
     return grid, cards
 
 
@@ -79,18 +90,33 @@ def search_units(campaign_id: int, name: str, limit: int = 50) -> list[UnitCard]
     rows = db.session.execute(
         select(Unit.id, Unit.name, CampaignUnit.public_slug, ProcessInstance.phase)
         .join(Unit, Unit.id == CampaignUnit.unit_id)
-        .outerjoin(ProcessInstance, (ProcessInstance.campaign_id == CampaignUnit.campaign_id)
-                   & (ProcessInstance.unit_id == CampaignUnit.unit_id))
-        .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.public_slug.is_not(None),
-               Unit.name.contains(name, autoescape=True))
-        .order_by(Unit.code).limit(limit)
+        .outerjoin(
+            ProcessInstance,
+            (ProcessInstance.campaign_id == CampaignUnit.campaign_id)
+            & (ProcessInstance.unit_id == CampaignUnit.unit_id),
+        )
+        .where(
+            CampaignUnit.campaign_id == campaign_id,
+            CampaignUnit.public_slug.is_not(None),
+            Unit.name.contains(name, autoescape=True),
+        )
+        .order_by(Unit.code)
+        .limit(limit)
     ).all()
-    counts = {uid: (int(n or 0), int(c or 0)) for uid, n, c in db.session.execute(
-        select(LedgerItem.unit_id, func.count(), func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 1), else_=0)))
-        .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status.in_(PUBLIC_ITEM_STATUSES),
-               LedgerItem.unit_id.in_([r[0] for r in rows]))
-        .group_by(LedgerItem.unit_id)
-    )}
+    counts = {
+        uid: (int(n or 0), int(c or 0))
+        for uid, n, c in db.session.execute(
+            select(
+                LedgerItem.unit_id, func.count(), func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 1), else_=0))
+            )
+            .where(
+                LedgerItem.campaign_id == campaign_id,
+                LedgerItem.status.in_(PUBLIC_ITEM_STATUSES),
+                LedgerItem.unit_id.in_([r[0] for r in rows]),
+            )
+            .group_by(LedgerItem.unit_id)
+        )
+    }
     return [UnitCard(slug, unit_name, phase, *counts.get(uid, (0, 0))) for uid, unit_name, slug, phase in rows]
 
 
@@ -99,10 +125,13 @@ def recently_closed(campaign_id: int, limit: int = 10) -> list[tuple[LedgerItem,
     rows = db.session.execute(
         select(LedgerItem, Unit.name, CampaignUnit.public_slug)
         .join(Unit, Unit.id == LedgerItem.unit_id)
-        .join(CampaignUnit, (CampaignUnit.campaign_id == LedgerItem.campaign_id)
-              & (CampaignUnit.unit_id == LedgerItem.unit_id))
+        .join(
+            CampaignUnit,
+            (CampaignUnit.campaign_id == LedgerItem.campaign_id) & (CampaignUnit.unit_id == LedgerItem.unit_id),
+        )
         .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status == LedgerStatus.CLOSED)
-        .order_by(LedgerItem.closed_at.desc()).limit(limit)
+        .order_by(LedgerItem.closed_at.desc())
+        .limit(limit)
     )
     return [(item, name, slug) for item, name, slug in rows]
 
@@ -117,16 +146,24 @@ def unit_phase(campaign_id: int, unit_id: int) -> str | None:
 
 def unit_items(campaign_id: int, unit_id: int) -> list[PublicItem]:
     """The unit's public commitments with the files a supervisor published for them."""
-    items = list(db.session.scalars(
-        select(LedgerItem).where(LedgerItem.campaign_id == campaign_id, LedgerItem.unit_id == unit_id,
-                                 LedgerItem.status.in_(PUBLIC_ITEM_STATUSES))
-        .order_by(LedgerItem.seq)
-    ))
+    items = list(
+        db.session.scalars(
+            select(LedgerItem)
+            .where(
+                LedgerItem.campaign_id == campaign_id,
+                LedgerItem.unit_id == unit_id,
+                LedgerItem.status.in_(PUBLIC_ITEM_STATUSES),
+            )
+            .order_by(LedgerItem.seq)
+        )
+    )
     by_id = {i.id: PublicItem(i) for i in items}
     if by_id:
         files = db.session.execute(
-            select(Task.ledger_item_id, Evidence).join(Task, Task.id == Evidence.task_id)
-            .where(Task.ledger_item_id.in_(list(by_id)), Evidence.is_public.is_(True)).order_by(Evidence.id)
+            select(Task.ledger_item_id, Evidence)
+            .join(Task, Task.id == Evidence.task_id)
+            .where(Task.ledger_item_id.in_(list(by_id)), Evidence.is_public.is_(True))
+            .order_by(Evidence.id)
         )
         seen: set[tuple[int, str]] = set()
         for item_id, row in files:
@@ -148,7 +185,8 @@ def public_file(token: str) -> Evidence | None:
     if row is None or row.instance_id is None:
         return None
     published = db.session.scalar(
-        select(Campaign.published).join(ProcessInstance, ProcessInstance.campaign_id == Campaign.id)
+        select(Campaign.published)
+        .join(ProcessInstance, ProcessInstance.campaign_id == Campaign.id)
         .where(ProcessInstance.id == row.instance_id)
     )
     return row if published else None
@@ -156,25 +194,36 @@ def public_file(token: str) -> Evidence | None:
 
 # ---- the switches ---------------------------------------------------------------------
 
+
 def set_published(campaign_id: int, published: bool, actor_id: int) -> Campaign:
     found = db.session.get(Campaign, campaign_id)
     if found is None:
         raise NotFound(_l("专项整治不存在"))
     before = found.published
     found.published = published
-    audit.record(actor_id, "campaign.publish" if published else "campaign.unpublish", "campaign", found.id,
-                 before={"published": before}, after={"published": published})
+    audit.record(
+        actor_id,
+        "campaign.publish" if published else "campaign.unpublish",
+        "campaign",
+        found.id,
+        before={"published": before},
+        after={"published": published},
+    )
     db.session.commit()
     return found
 
 
 def item_files(instance_id: int) -> list[tuple[Evidence, LedgerItem]]:
     """Files submitted for the instance's ledger items: what a supervisor may publish."""
-    return list(db.session.execute(
-        select(Evidence, LedgerItem).join(Task, Task.id == Evidence.task_id)
-        .join(LedgerItem, LedgerItem.id == Task.ledger_item_id)
-        .where(Evidence.instance_id == instance_id).order_by(LedgerItem.seq, Evidence.id)
-    ).tuples())
+    return list(
+        db.session.execute(
+            select(Evidence, LedgerItem)
+            .join(Task, Task.id == Evidence.task_id)
+            .join(LedgerItem, LedgerItem.id == Task.ledger_item_id)
+            .where(Evidence.instance_id == instance_id)
+            .order_by(LedgerItem.seq, Evidence.id)
+        ).tuples()
+    )
 
 
 def set_file_public(evidence_id: int, public: bool, actor_id: int) -> Evidence:
@@ -187,7 +236,14 @@ def set_file_public(evidence_id: int, public: bool, actor_id: int) -> Evidence:
     row.is_public = public
     if public and row.public_token is None:
         row.public_token = new_public_slug()
-    audit.record(actor_id, "evidence.publish" if public else "evidence.unpublish", "evidence", row.id,
-                 before={"is_public": before}, after={"is_public": public, "at": clock.now()}, unit_id=row.unit_id)
+    audit.record(
+        actor_id,
+        "evidence.publish" if public else "evidence.unpublish",
+        "evidence",
+        row.id,
+        before={"is_public": before},
+        after={"is_public": public, "at": clock.now()},
+        unit_id=row.unit_id,
+    )
     db.session.commit()
     return row

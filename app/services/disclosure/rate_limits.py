@@ -1,4 +1,5 @@
 """Fixed-window rate limits counted in the database, so every web worker shares them."""
+
 import hashlib
 from datetime import datetime, timedelta
 
@@ -25,8 +26,10 @@ def _window_start(now: datetime, seconds: int) -> datetime:
 def used(key: str, window_seconds: int) -> int:
     """How many hits `key` has in the current window (nothing is counted)."""
     start = _window_start(clock.now(), window_seconds)
-    return db.session.scalar(select(RateCounter.hits).where(RateCounter.key == key,
-                                                             RateCounter.window_start == start)) or 0
+    return (
+        db.session.scalar(select(RateCounter.hits).where(RateCounter.key == key, RateCounter.window_start == start))
+        or 0
+    )
 
 
 def hit(key: str, limit: int, window_seconds: int) -> bool:
@@ -35,9 +38,12 @@ def hit(key: str, limit: int, window_seconds: int) -> bool:
     start = _window_start(clock.now(), window_seconds)
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     # One atomic upsert: two workers counting the same key at once both see their own hit.
-    stmt = (dialect.insert(RateCounter).values(key=key, window_start=start, hits=1)
-            .on_conflict_do_update(index_elements=["key", "window_start"], set_={"hits": RateCounter.hits + 1})
-            .returning(RateCounter.hits))
+    stmt = (
+        dialect.insert(RateCounter)
+        .values(key=key, window_start=start, hits=1)
+        .on_conflict_do_update(index_elements=["key", "window_start"], set_={"hits": RateCounter.hits + 1})
+        .returning(RateCounter.hits)
+    )
     hits: int = db.session.scalar(stmt)
     db.session.execute(delete(RateCounter).where(RateCounter.window_start < start - timedelta(days=1)))
     db.session.commit()

@@ -1,5 +1,6 @@
 """The tip box (监督工作箱): residents report a problem; the campaign office accepts it into the
 unit's running rectification (a ledger item, source 信访举报) or declines it with a reason."""
+
 import hashlib
 import io
 import secrets
@@ -70,7 +71,7 @@ def normalise_code(code: str) -> str:
 
 
 def format_code(code: str) -> str:
-    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def _receipt_hash(code: str) -> str:
@@ -78,6 +79,7 @@ def _receipt_hash(code: str) -> str:
 
 
 # ---- residents -----------------------------------------------------------------
+
 
 def open_campaign(slug: str) -> Campaign | None:
     """A published campaign takes tips; anything else looks like a missing page."""
@@ -88,11 +90,16 @@ def open_campaign(slug: str) -> Campaign | None:
 def unit_choices(campaign_id: int, unit_slug: str | None = None) -> list[tuple[str, str]]:
     """(public slug, name) of the enrolled units; a province-wide campaign offers only the unit the
     resident came from (its page links here), since a list of 20,000 names is no form for a phone."""
-    query = (select(CampaignUnit.public_slug, Unit.name).join(Unit, Unit.id == CampaignUnit.unit_id)
-             .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.public_slug.is_not(None))
-             .order_by(Unit.code))
-    if db.session.scalar(select(func.count()).select_from(CampaignUnit).filter_by(campaign_id=campaign_id)) \
-            > current_app.config["TIP_UNIT_SELECT_MAX"]:
+    query = (
+        select(CampaignUnit.public_slug, Unit.name)
+        .join(Unit, Unit.id == CampaignUnit.unit_id)
+        .where(CampaignUnit.campaign_id == campaign_id, CampaignUnit.public_slug.is_not(None))
+        .order_by(Unit.code)
+    )
+    if (
+        db.session.scalar(select(func.count()).select_from(CampaignUnit).filter_by(campaign_id=campaign_id))
+        > current_app.config["TIP_UNIT_SELECT_MAX"]
+    ):
         query = query.where(CampaignUnit.public_slug == (unit_slug or ""))
     return [(slug, name) for slug, name in db.session.execute(query)]
 
@@ -111,16 +118,31 @@ def _check_photos(photos: list[FileStorage]) -> list[_Photo]:
     checked = []
     for photo in photos:
         try:
-            checked.append(_Photo(photo, uploads.check(photo.stream, photo.filename, PHOTO_TYPES,
-                                                       max_bytes=cfg["TIP_MAX_PHOTO_BYTES"],
-                                                       max_pixels=cfg["UPLOAD_MAX_IMAGE_PIXELS"])))
+            checked.append(
+                _Photo(
+                    photo,
+                    uploads.check(
+                        photo.stream,
+                        photo.filename,
+                        PHOTO_TYPES,
+                        max_bytes=cfg["TIP_MAX_PHOTO_BYTES"],
+                        max_pixels=cfg["UPLOAD_MAX_IMAGE_PIXELS"],
+                    ),
+                )
+            )
         except uploads.UploadRefused as exc:
             raise TipError(exc.message, "photos", exc.status) from None
     total = sum(p.file.size for p in checked)
     if total > cfg["TIP_MAX_TOTAL_BYTES"]:
-        raise TipError(_("照片合计 %(total)s，超过了每次举报 %(limit)s 的上限，请减少或压缩照片",
-                         total=uploads.megabytes(total), limit=uploads.megabytes(cfg["TIP_MAX_TOTAL_BYTES"])),
-                       "photos", uploads.TOO_LARGE)
+        raise TipError(
+            _(
+                "照片合计 %(total)s，超过了每次举报 %(limit)s 的上限，请减少或压缩照片",
+                total=uploads.megabytes(total),
+                limit=uploads.megabytes(cfg["TIP_MAX_TOTAL_BYTES"]),
+            ),
+            "photos",
+            uploads.TOO_LARGE,
+        )
     return checked
 
 
@@ -128,8 +150,13 @@ def _reencode(photo: _Photo) -> bytes:
     image_format = uploads.KINDS[photo.file.extension].image_format
     assert image_format is not None  # PHOTO_TYPES are all image kinds, and check() verified it as one
     try:
-        return uploads.reencode(photo.upload.stream, photo.file.filename, image_format, max_side=PHOTO_MAX_SIDE,
-                                max_pixels=current_app.config["UPLOAD_MAX_IMAGE_PIXELS"])
+        return uploads.reencode(
+            photo.upload.stream,
+            photo.file.filename,
+            image_format,
+            max_side=PHOTO_MAX_SIDE,
+            max_pixels=current_app.config["UPLOAD_MAX_IMAGE_PIXELS"],
+        )
     except uploads.UploadRefused as exc:
         raise TipError(exc.message, "photos", exc.status) from None
 
@@ -146,8 +173,9 @@ def _check(campaign: Campaign, data: TipInput) -> tuple[int, list[_Photo]]:
     for name, limit in TEXT_LIMITS.items():
         if len((getattr(data, name) or "").strip()) > limit:
             raise TipError(_l("内容不能超过 %(max)s 字", max=limit), name)
-    unit_id = db.session.scalar(select(CampaignUnit.unit_id).filter_by(campaign_id=campaign.id,
-                                                                      public_slug=data.unit_slug or ""))
+    unit_id = db.session.scalar(
+        select(CampaignUnit.unit_id).filter_by(campaign_id=campaign.id, public_slug=data.unit_slug or "")
+    )
     if unit_id is None:
         raise TipError(_l("请选择被反映的单位"), "unit")
     return unit_id, _check_photos([p for p in data.photos if p and p.filename])
@@ -159,17 +187,31 @@ def submit(campaign: Campaign, data: TipInput) -> tuple[Tip, str]:
     clean = [(p.file.content_type, _reencode(p)) for p in photos]
     code = new_receipt_code()
     contact = (data.contact or "").strip()
-    tip = Tip(campaign_id=campaign.id, unit_id=unit_id, project=(data.project or "").strip(),
-              description=data.description.strip(), place=data.place.strip(), contact=contact or None,
-              receipt_hash=_receipt_hash(code), status="received", created_at=clock.now())
+    tip = Tip(
+        campaign_id=campaign.id,
+        unit_id=unit_id,
+        project=(data.project or "").strip(),
+        description=data.description.strip(),
+        place=data.place.strip(),
+        contact=contact or None,
+        receipt_hash=_receipt_hash(code),
+        status="received",
+        created_at=clock.now(),
+    )
     for position, (content_type, body) in enumerate(clean):
         blob = evidence.write_blob(FileStorage(io.BytesIO(body)))
         tip.photos.append(TipPhoto(position=position, sha256=blob.sha256, content_type=content_type, size=blob.size))
     db.session.add(tip)
     db.session.flush()
     # The reporter's contact stays out of the audit trail; it is only on the tip itself.
-    audit.record(None, "tip.submit", "tip", tip.id, after={"campaign_id": campaign.id, "photos": len(tip.photos)},
-                 unit_id=unit_id)
+    audit.record(
+        None,
+        "tip.submit",
+        "tip",
+        tip.id,
+        after={"campaign_id": campaign.id, "photos": len(tip.photos)},
+        unit_id=unit_id,
+    )
     db.session.commit()
     return tip, code
 
@@ -181,6 +223,7 @@ def lookup(code: str) -> Tip | None:
 
 
 # ---- the campaign office ---------------------------------------------------------
+
 
 def office_list(status: str | None = None, campaign_id: int | None = None, limit: int = 200) -> list[Tip]:
     query = select(Tip).order_by(Tip.created_at.desc()).limit(limit)
@@ -224,18 +267,24 @@ def _triageable(user: User, tip_id: int) -> Tip:
 
 def _claim(tip: Tip, status: str) -> None:
     """Take the tip for this triage: of two office members deciding at once, the second is refused."""
-    claimed = cast(CursorResult[Any], db.session.execute(  # an UPDATE's result: a CursorResult
-        update(Tip).where(Tip.id == tip.id, Tip.status == TipStatus.RECEIVED).values(status=status)
-        .execution_options(synchronize_session=False)
-    )).rowcount
+    claimed = cast(
+        CursorResult[Any],
+        db.session.execute(  # an UPDATE's result: a CursorResult
+            update(Tip)
+            .where(Tip.id == tip.id, Tip.status == TipStatus.RECEIVED)
+            .values(status=status)
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
     if claimed != 1:
         db.session.rollback()
         raise Conflict(ALREADY_TRIAGED)
 
 
 def running_instance(tip: Tip) -> ProcessInstance | None:
-    return db.session.scalar(select(ProcessInstance).filter_by(campaign_id=tip.campaign_id, unit_id=tip.unit_id,
-                                                                status="running"))
+    return db.session.scalar(
+        select(ProcessInstance).filter_by(campaign_id=tip.campaign_id, unit_id=tip.unit_id, status="running")
+    )
 
 
 def accept(user: User, tip_id: int, form: RectifyForm) -> Tip:
@@ -253,8 +302,15 @@ def accept(user: User, tip_id: int, form: RectifyForm) -> Tip:
     tip.status, tip.ledger_item_id = "accepted", item.id
     tip.reply = reply or None
     tip.triaged_at, tip.triaged_by_id = clock.now(), user.id
-    audit.record(user.id, "tip.accept", "tip", tip.id, before={"status": "received"},
-                 after={"status": "accepted", "ledger_item_id": item.id, "reply": tip.reply}, unit_id=tip.unit_id)
+    audit.record(
+        user.id,
+        "tip.accept",
+        "tip",
+        tip.id,
+        before={"status": "received"},
+        after={"status": "accepted", "ledger_item_id": item.id, "reply": tip.reply},
+        unit_id=tip.unit_id,
+    )
     db.session.commit()
     return tip
 
@@ -269,8 +325,15 @@ def decline(user: User, tip_id: int, reason: str) -> Tip:
     _claim(tip, "declined")
     tip.status, tip.reply = "declined", reason
     tip.triaged_at, tip.triaged_by_id = clock.now(), user.id
-    audit.record(user.id, "tip.decline", "tip", tip.id, before={"status": "received"},
-                 after={"status": "declined", "reason": reason}, unit_id=tip.unit_id)
+    audit.record(
+        user.id,
+        "tip.decline",
+        "tip",
+        tip.id,
+        before={"status": "received"},
+        after={"status": "declined", "reason": reason},
+        unit_id=tip.unit_id,
+    )
     db.session.commit()
     return tip
 
@@ -279,5 +342,6 @@ def unit_slug(tip: Tip) -> str | None:
     """The unit's public page, when its campaign is published."""
     if not tip.campaign.published:
         return None
-    return db.session.scalar(select(CampaignUnit.public_slug).filter_by(campaign_id=tip.campaign_id,
-                                                                        unit_id=tip.unit_id))
+    return db.session.scalar(
+        select(CampaignUnit.public_slug).filter_by(campaign_id=tip.campaign_id, unit_id=tip.unit_id)
+    )

@@ -2,6 +2,7 @@
 
 Each list is one joined query per page (never a query per row), filtered the same way.
 """
+
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -51,10 +52,10 @@ def _unit_clause(text: str) -> ColumnElement[bool]:
     return or_(Unit.code == text, Unit.name.contains(text, autoescape=True))
 
 
-def _escalations_query(flt: BoardFilter, now: datetime, *, with_level: bool = True,
-                       with_status: bool = True) -> Select[tuple[Escalation]]:
-    query = (select(Escalation).join(Escalation.unit).outerjoin(Escalation.task)
-             .outerjoin(Escalation.ledger_item))
+def _escalations_query(
+    flt: BoardFilter, now: datetime, *, with_level: bool = True, with_status: bool = True
+) -> Select[tuple[Escalation]]:
+    query = select(Escalation).join(Escalation.unit).outerjoin(Escalation.task).outerjoin(Escalation.ledger_item)
     if flt.campaign_id:
         query = query.where(Escalation.campaign_id == flt.campaign_id)
     if flt.unit:
@@ -83,12 +84,16 @@ def escalations(flt: BoardFilter, page: int = 1, per_page: int = 50, now: dateti
     base = _escalations_query(flt, now)
     total = db.session.scalar(select(func.count()).select_from(base.with_only_columns(Escalation.id).subquery())) or 0
     page = paging.clamp(page, total, per_page)
-    rows = list(db.session.scalars(
-        base.options(contains_eager(Escalation.unit), contains_eager(Escalation.task),
-                     contains_eager(Escalation.ledger_item))
-        .order_by(Escalation.fired_at.desc(), Escalation.id.desc())
-        .limit(per_page).offset((max(page, 1) - 1) * per_page)
-    ))
+    rows = list(
+        db.session.scalars(
+            base.options(
+                contains_eager(Escalation.unit), contains_eager(Escalation.task), contains_eager(Escalation.ledger_item)
+            )
+            .order_by(Escalation.fired_at.desc(), Escalation.id.desc())
+            .limit(per_page)
+            .offset((max(page, 1) - 1) * per_page)
+        )
+    )
     return Page(rows, total, max(page, 1), per_page)
 
 
@@ -106,16 +111,25 @@ def level_counts(flt: BoardFilter, now: datetime | None = None) -> dict[str, int
 def incidents(flt: BoardFilter, now: datetime | None = None) -> list[Escalation]:
     """Escalations that failed too often and wait for a person, oldest first."""
     now = now or clock.now()
-    query = (_escalations_query(flt, now, with_status=False).where(Escalation.status == EscalationStatus.INCIDENT)
-             .options(contains_eager(Escalation.unit), contains_eager(Escalation.task),
-                      contains_eager(Escalation.ledger_item))
-             .order_by(Escalation.fired_at, Escalation.id).limit(INCIDENT_LIMIT))
+    query = (
+        _escalations_query(flt, now, with_status=False)
+        .where(Escalation.status == EscalationStatus.INCIDENT)
+        .options(
+            contains_eager(Escalation.unit), contains_eager(Escalation.task), contains_eager(Escalation.ledger_item)
+        )
+        .order_by(Escalation.fired_at, Escalation.id)
+        .limit(INCIDENT_LIMIT)
+    )
     return list(db.session.scalars(query))
 
 
 def _overdue_query(flt: BoardFilter, now: datetime) -> Select[tuple[Task]]:
-    query = (select(Task).join(Task.unit).outerjoin(Task.ledger_item)
-             .where(Task.status == TaskStatus.READY, Task.role == "unit_staff", Task.due_at < now))
+    query = (
+        select(Task)
+        .join(Task.unit)
+        .outerjoin(Task.ledger_item)
+        .where(Task.status == TaskStatus.READY, Task.role == "unit_staff", Task.due_at < now)
+    )
     if flt.campaign_id:
         query = query.where(Task.campaign_id == flt.campaign_id)
     if flt.unit:
@@ -132,10 +146,14 @@ def overdue_tasks(flt: BoardFilter, page: int = 1, per_page: int = 50, now: date
     base = _overdue_query(flt, now)
     total = db.session.scalar(select(func.count()).select_from(base.with_only_columns(Task.id).subquery())) or 0
     page = paging.clamp(page, total, per_page)
-    rows = list(db.session.scalars(
-        base.options(contains_eager(Task.unit), contains_eager(Task.ledger_item))
-        .order_by(Task.due_at, Task.id).limit(per_page).offset((max(page, 1) - 1) * per_page)
-    ))
+    rows = list(
+        db.session.scalars(
+            base.options(contains_eager(Task.unit), contains_eager(Task.ledger_item))
+            .order_by(Task.due_at, Task.id)
+            .limit(per_page)
+            .offset((max(page, 1) - 1) * per_page)
+        )
+    )
     return Page(rows, total, max(page, 1), per_page)
 
 
@@ -145,8 +163,9 @@ def levels_reached(task_ids: list[int]) -> dict[int, set[str]]:
         return {}
     reached: dict[int, set[str]] = {}
     for task_id, level in db.session.execute(
-        select(Escalation.task_id, Escalation.level).where(Escalation.task_id.in_(task_ids),
-                                                           Escalation.status == EscalationStatus.DONE)
+        select(Escalation.task_id, Escalation.level).where(
+            Escalation.task_id.in_(task_ids), Escalation.status == EscalationStatus.DONE
+        )
     ):
         reached.setdefault(task_id, set()).add(level)
     return reached
@@ -162,8 +181,16 @@ def remind(user: User, task_ids: list[int]) -> BulkResult:
     instance_ids = list(db.session.scalars(select(Task.instance_id).where(Task.id.in_(task_ids)))) if task_ids else []
     # Under the lock completion takes, read the tasks afresh: no reminder for a step just completed.
     ladder_rungs.lock_instances(list(instance_ids), wait=True)
-    found = {t.id: t for t in db.session.scalars(select(Task).where(Task.id.in_(task_ids))
-                                                 .execution_options(populate_existing=True))} if task_ids else {}
+    found = (
+        {
+            t.id: t
+            for t in db.session.scalars(
+                select(Task).where(Task.id.in_(task_ids)).execution_options(populate_existing=True)
+            )
+        }
+        if task_ids
+        else {}
+    )
     now = clock.now()
     for task_id in dict.fromkeys(task_ids):
         task = found.get(task_id)
@@ -178,11 +205,20 @@ def remind(user: User, task_ids: list[int]) -> BulkResult:
             continue
         due = clock.to_local(task.due_at)
         sent = notifications.notify_unit(
-            task.unit_id, "reminder", notifications.compose(notifications.REMINDER_OVERDUE, step=task.name),
+            task.unit_id,
+            "reminder",
+            notifications.compose(notifications.REMINDER_OVERDUE, step=task.name),
             notifications.compose(notifications.REMINDER_BY_HAND_BODY, due=f"{due:%Y-%m-%d %H:%M}"),
-            link=f"/my/tasks/{task.id}")
-        audit.record(user.id, "task.remind", "task", task.id,
-                     after={"name": task.name, "due_at": task.due_at, "notified": len(sent)}, unit_id=task.unit_id)
+            link=f"/my/tasks/{task.id}",
+        )
+        audit.record(
+            user.id,
+            "task.remind",
+            "task",
+            task.id,
+            after={"name": task.name, "due_at": task.due_at, "notified": len(sent)},
+            unit_id=task.unit_id,
+        )
         result.done.append(task_id)
     db.session.commit()
     return result

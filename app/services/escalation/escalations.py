@@ -12,6 +12,7 @@ the rung carried out before the completion, or cancelled. It also waits its turn
 (ladder.decide: one rung at a time, each its interval after the previous one, a public notice
 only after the letter's reply deadline).
 """
+
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -70,36 +71,67 @@ class TaskRef(Protocol):
 def _insert_statement(returning: Sequence[Any]) -> ReturningInsert[Any]:
     """INSERT ... ON CONFLICT DO NOTHING on the escalation key, returning what was inserted."""
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    return (insert(Escalation)
-            .on_conflict_do_nothing(index_elements=["instance_id", "spiff_task_id", "level"],
-                                    # A literal, not a bound value: the sweep sends this as an executemany.
-                                    index_where=text("status != 'withdrawn'"))
-            .returning(*returning))
+    return (
+        insert(Escalation)
+        .on_conflict_do_nothing(
+            index_elements=["instance_id", "spiff_task_id", "level"],
+            # A literal, not a bound value: the sweep sends this as an executemany.
+            index_where=text("status != 'withdrawn'"),
+        )
+        .returning(*returning)
+    )
 
 
-def values_for(instance: InstanceRef, payload: dict[str, Any], task: TaskRef | None, now: datetime,
-               actor_id: int | None = None, manual: bool = False) -> dict[str, Any]:
+def values_for(
+    instance: InstanceRef,
+    payload: dict[str, Any],
+    task: TaskRef | None,
+    now: datetime,
+    actor_id: int | None = None,
+    manual: bool = False,
+) -> dict[str, Any]:
     """The row of one rung for one task, from the engine's payload and the task's row."""
     due = payload.get("due")
     return dict(
-        instance_id=instance.id, campaign_id=instance.campaign_id, unit_id=instance.unit_id,
-        task_id=task.id if task else None, spiff_task_id=payload["spiff_task_id"],
+        instance_id=instance.id,
+        campaign_id=instance.campaign_id,
+        unit_id=instance.unit_id,
+        task_id=task.id if task else None,
+        spiff_task_id=payload["spiff_task_id"],
         element_id=payload.get("element_id") or (task.element_id if task else ""),
         ledger_item_id=payload.get("ledger_item_id") or (task.ledger_item_id if task else None),
-        level=payload["level"], due_at=datetime.fromisoformat(due) if due else (task.due_at if task else None),
-        fired_at=now, manual=manual, created_by_id=actor_id, status="pending", attempts=0, next_attempt_at=now,
+        level=payload["level"],
+        due_at=datetime.fromisoformat(due) if due else (task.due_at if task else None),
+        fired_at=now,
+        manual=manual,
+        created_by_id=actor_id,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
     )
 
 
 def _audit_values(escalation: Escalation | Row[Any], actor_id: int | None, manual: bool) -> dict[str, Any]:
     """The audit event of a new rung (an Escalation, or a row with its id, level, task and unit)."""
-    return audit.values(actor_id, f"escalation.{escalation.level}", "escalation", escalation.id,
-                        after={"task_id": escalation.task_id, "level": escalation.level, "manual": manual},
-                        unit_id=escalation.unit_id)
+    return audit.values(
+        actor_id,
+        f"escalation.{escalation.level}",
+        "escalation",
+        escalation.id,
+        after={"task_id": escalation.task_id, "level": escalation.level, "manual": manual},
+        unit_id=escalation.unit_id,
+    )
 
 
-def record(instance: ProcessInstance, payload: dict[str, Any], *, actor_id: int | None = None,
-           manual: bool = False, now: datetime | None = None, task: Task | None = None) -> Escalation | None:
+def record(
+    instance: ProcessInstance,
+    payload: dict[str, Any],
+    *,
+    actor_id: int | None = None,
+    manual: bool = False,
+    now: datetime | None = None,
+    task: Task | None = None,
+) -> Escalation | None:
     """Record one rung for one task; None when it was already recorded (exactly once)."""
     now = now or clock.now()
     if task is None:
@@ -130,10 +162,13 @@ def _reminder(escalation: Escalation) -> notifications.Message:
     due = clock.to_local(escalation.due_at)
     overdue = escalation.due_at and escalation.due_at < clock.now()
     return notifications.Message(
-        escalation.unit_id, "reminder",
-        notifications.compose(notifications.REMINDER_OVERDUE if overdue else notifications.REMINDER_DUE_TODAY,
-                              step=step),
-        notifications.compose(notifications.REMINDER_BODY, due=f"{due:%Y-%m-%d %H:%M}") if due
+        escalation.unit_id,
+        "reminder",
+        notifications.compose(
+            notifications.REMINDER_OVERDUE if overdue else notifications.REMINDER_DUE_TODAY, step=step
+        ),
+        notifications.compose(notifications.REMINDER_BODY, due=f"{due:%Y-%m-%d %H:%M}")
+        if due
         else notifications.compose(notifications.REMINDER_BODY_NO_DUE),
         link=f"/my/tasks/{escalation.task_id}" if escalation.task_id else None,
         escalation_id=escalation.id,
@@ -148,15 +183,24 @@ def carry_out(escalation: Escalation, actor_id: int | None = None, new_due: date
         notifications.notify_many([_reminder(escalation)])
     elif escalation.level == "letter":
         letter = letters.issue(escalation, actor_id, new_due)
-        notifications.notify_unit(escalation.unit_id, "letter",
-                                  notifications.compose(notifications.LETTER_RECEIVED, doc=letter.doc_number),
-                                  letter.subject,
-                                  link=f"/letters/{letter.id}", escalation_id=escalation.id)
+        notifications.notify_unit(
+            escalation.unit_id,
+            "letter",
+            notifications.compose(notifications.LETTER_RECEIVED, doc=letter.doc_number),
+            letter.subject,
+            link=f"/letters/{letter.id}",
+            escalation_id=escalation.id,
+        )
     elif escalation.level == "notice":
         notice = notices_public.publish(escalation, actor_id)
-        notifications.notify_unit(escalation.unit_id, "notice", notifications.compose(notifications.NOTICED),
-                                  notice.summary,
-                                  link="/public/notices", escalation_id=escalation.id)
+        notifications.notify_unit(
+            escalation.unit_id,
+            "notice",
+            notifications.compose(notifications.NOTICED),
+            notice.summary,
+            link="/public/notices",
+            escalation_id=escalation.id,
+        )
     escalation.status = "done"
     escalation.done_at = clock.now()
     escalation.next_attempt_at = None
@@ -176,11 +220,19 @@ def lock_instances(ids: Iterable[int], *, wait: bool) -> set[int]:
         return set()
     if db.engine.dialect.name != "postgresql":
         if wait:
-            db.session.execute(update(ProcessInstance).where(ProcessInstance.id.in_(ordered))
-                               .values(id=ProcessInstance.id).execution_options(synchronize_session=False))
+            db.session.execute(
+                update(ProcessInstance)
+                .where(ProcessInstance.id.in_(ordered))
+                .values(id=ProcessInstance.id)
+                .execution_options(synchronize_session=False)
+            )
         return set(ordered)
-    query = (select(ProcessInstance.id).where(ProcessInstance.id.in_(ordered)).order_by(ProcessInstance.id)
-             .with_for_update(skip_locked=not wait))
+    query = (
+        select(ProcessInstance.id)
+        .where(ProcessInstance.id.in_(ordered))
+        .order_by(ProcessInstance.id)
+        .with_for_update(skip_locked=not wait)
+    )
     return set(db.session.scalars(query))
 
 
@@ -197,13 +249,26 @@ def cancel_for_closed_tasks(tasks: Sequence[Task], actor_id: int | None = None) 
     lock_instances([t.instance_id for t in tasks], wait=True)
     reason = CANCEL_REASONS["closed"]
     rows = db.session.execute(
-        update(Escalation).where(Escalation.task_id.in_(ids), Escalation.status.in_(("pending", "incident")))
+        update(Escalation)
+        .where(Escalation.task_id.in_(ids), Escalation.status.in_(("pending", "incident")))
         .values(status="cancelled", next_attempt_at=None, closed_reason=reason)
-        .returning(Escalation.id, Escalation.unit_id).execution_options(synchronize_session=False)
+        .returning(Escalation.id, Escalation.unit_id)
+        .execution_options(synchronize_session=False)
     ).all()
-    audit.record_many([audit.values(actor_id, "escalation.cancel", "escalation", row.id,
-                                    before={"status": "pending"}, after={"status": "cancelled", "reason": reason},
-                                    unit_id=row.unit_id) for row in rows])
+    audit.record_many(
+        [
+            audit.values(
+                actor_id,
+                "escalation.cancel",
+                "escalation",
+                row.id,
+                before={"status": "pending"},
+                after={"status": "cancelled", "reason": reason},
+                unit_id=row.unit_id,
+            )
+            for row in rows
+        ]
+    )
     return len(rows)
 
 
@@ -229,8 +294,9 @@ def gate(batch: list[Escalation], now: datetime, fired: set[Step] | None = None)
     open_steps: set[Step] = set()
     restarted: dict[Step, datetime] = {}
     for instance_id, spiff_id, status, changed in db.session.execute(
-        select(Task.instance_id, Task.spiff_task_id, Task.status, Task.due_changed_at)
-        .where(Task.instance_id.in_(instance_ids), Task.spiff_task_id.in_(spiff_ids))
+        select(Task.instance_id, Task.spiff_task_id, Task.status, Task.due_changed_at).where(
+            Task.instance_id.in_(instance_ids), Task.spiff_task_id.in_(spiff_ids)
+        )
     ):
         if (instance_id, spiff_id) in keys and status == "ready":
             open_steps.add((instance_id, spiff_id))
@@ -242,24 +308,38 @@ def gate(batch: list[Escalation], now: datetime, fired: set[Step] | None = None)
     ladders: dict[int, ladder.Ladder] = {}
     if timed:
         for row in db.session.execute(
-            select(Escalation.id, Escalation.instance_id, Escalation.spiff_task_id, Escalation.level,
-                   Escalation.status, Escalation.done_at, Escalation.next_attempt_at)
-            .where(Escalation.instance_id.in_(instance_ids), Escalation.spiff_task_id.in_(spiff_ids))
+            select(
+                Escalation.id,
+                Escalation.instance_id,
+                Escalation.spiff_task_id,
+                Escalation.level,
+                Escalation.status,
+                Escalation.done_at,
+                Escalation.next_attempt_at,
+            ).where(Escalation.instance_id.in_(instance_ids), Escalation.spiff_task_id.in_(spiff_ids))
         ):
             if (row.instance_id, row.spiff_task_id) in keys:
                 rungs.setdefault((row.instance_id, row.spiff_task_id), {})[row.level] = ladder.Rung(
-                    row.level, row.status, row.done_at, row.next_attempt_at)
+                    row.level, row.status, row.done_at, row.next_attempt_at
+                )
         if any(e.level in PUBLIC_LEVELS for e in timed):
             for instance_id, spiff_id, new_due in db.session.execute(
                 select(Escalation.instance_id, Escalation.spiff_task_id, SupervisionLetter.new_due)
                 .join(SupervisionLetter, SupervisionLetter.escalation_id == Escalation.id)
-                .where(Escalation.instance_id.in_(instance_ids), Escalation.spiff_task_id.in_(spiff_ids),
-                       SupervisionLetter.withdrawn_at.is_(None))
+                .where(
+                    Escalation.instance_id.in_(instance_ids),
+                    Escalation.spiff_task_id.in_(spiff_ids),
+                    SupervisionLetter.withdrawn_at.is_(None),
+                )
             ):
                 due = workdays.end_of_working_day(new_due)
                 replies[(instance_id, spiff_id)] = max(due, replies.get((instance_id, spiff_id), due))
-        ladders = {cid: ladder.merged(value) for cid, value in db.session.execute(
-            select(Campaign.id, Campaign.ladder).where(Campaign.id.in_({e.campaign_id for e in timed})))}
+        ladders = {
+            cid: ladder.merged(value)
+            for cid, value in db.session.execute(
+                select(Campaign.id, Campaign.ladder).where(Campaign.id.in_({e.campaign_id for e in timed}))
+            )
+        }
     decisions: dict[int, ladder.Decision] = {}
     fired = fired if fired is not None else set()
     # Lower rungs first: a letter deferred here defers the notice after it in the same batch.
@@ -270,9 +350,14 @@ def gate(batch: list[Escalation], now: datetime, fired: set[Step] | None = None)
         elif escalation.manual or ladder.rank(escalation.level) == 0:
             decision = ladder.FIRE
         else:
-            decision = ladder.decide(escalation.level, list(rungs.get(key, {}).values()),
-                                     ladders[escalation.campaign_id], now,
-                                     restarted_at=restarted.get(key), reply_due=replies.get(key))
+            decision = ladder.decide(
+                escalation.level,
+                list(rungs.get(key, {}).values()),
+                ladders[escalation.campaign_id],
+                now,
+                restarted_at=restarted.get(key),
+                reply_due=replies.get(key),
+            )
         if decision.fire and key in fired:
             decision = ladder.Decision(False, wait_until=now + ONE_RUNG_PER_SWEEP)
         decisions[escalation.id] = decision
@@ -281,7 +366,8 @@ def gate(batch: list[Escalation], now: datetime, fired: set[Step] | None = None)
         status = "done" if decision.fire else ("cancelled" if decision.cancel else "pending")
         # What later rungs of the same step see: this one as just decided.
         rungs.setdefault(key, {})[escalation.level] = ladder.Rung(
-            escalation.level, status, now if decision.fire else None, decision.wait_until)
+            escalation.level, status, now if decision.fire else None, decision.wait_until
+        )
     return decisions
 
 
@@ -290,10 +376,17 @@ def _hold(escalation: Escalation, decision: ladder.Decision, audits: list[dict[s
     if decision.cancel:
         escalation.status, escalation.next_attempt_at = "cancelled", None
         escalation.closed_reason = CANCEL_REASONS[decision.cancel]
-        audits.append(audit.values(None, "escalation.cancel", "escalation", escalation.id,
-                                   before={"status": "pending"},
-                                   after={"status": "cancelled", "reason": escalation.closed_reason},
-                                   unit_id=escalation.unit_id))
+        audits.append(
+            audit.values(
+                None,
+                "escalation.cancel",
+                "escalation",
+                escalation.id,
+                before={"status": "pending"},
+                after={"status": "cancelled", "reason": escalation.closed_reason},
+                unit_id=escalation.unit_id,
+            )
+        )
     else:
         escalation.next_attempt_at = decision.wait_until
 
@@ -304,17 +397,18 @@ def _claim_due(now: datetime, limit: int) -> list[int]:
     PostgreSQL skips instances another sweep or a person's action holds (SKIP LOCKED): they are
     that one's to finish, or the next round's. SQLite has one writer at a time: the sweep's
     transaction holds the database's write lock from its start (BEGIN IMMEDIATE)."""
-    due = (select(Escalation.instance_id)
-           .where(Escalation.status == EscalationStatus.PENDING, Escalation.next_attempt_at <= now))
-    query = (select(ProcessInstance.id).where(ProcessInstance.id.in_(due))
-             .order_by(ProcessInstance.id).limit(limit))
+    due = select(Escalation.instance_id).where(
+        Escalation.status == EscalationStatus.PENDING, Escalation.next_attempt_at <= now
+    )
+    query = select(ProcessInstance.id).where(ProcessInstance.id.in_(due)).order_by(ProcessInstance.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(db.session.scalars(query))
 
 
-def deliver_pending(now: datetime | None = None, limit: int = 100,
-                    fired: set[Step] | None = None) -> tuple[int, int, int]:
+def deliver_pending(
+    now: datetime | None = None, limit: int = 100, fired: set[Step] | None = None
+) -> tuple[int, int, int]:
     """Carry out the due pending escalations of up to `limit` instances, in one transaction.
 
     The instances are claimed and locked first (_claim_due), in the order every writer of rungs
@@ -330,10 +424,16 @@ def deliver_pending(now: datetime | None = None, limit: int = 100,
     taken = len(instance_ids)
     # The task comes along (every rung names it). The instance lock already keeps other writers
     # out; FOR UPDATE on the rungs themselves costs nothing more and states it.
-    query = (select(Escalation).options(selectinload(Escalation.task))
-             .where(Escalation.instance_id.in_(instance_ids), Escalation.status == EscalationStatus.PENDING,
-                    Escalation.next_attempt_at <= now)
-             .order_by(Escalation.next_attempt_at, Escalation.id))
+    query = (
+        select(Escalation)
+        .options(selectinload(Escalation.task))
+        .where(
+            Escalation.instance_id.in_(instance_ids),
+            Escalation.status == EscalationStatus.PENDING,
+            Escalation.next_attempt_at <= now,
+        )
+        .order_by(Escalation.next_attempt_at, Escalation.id)
+    )
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(of=Escalation)
     batch = list(db.session.scalars(query)) if instance_ids else []
@@ -415,11 +515,16 @@ def _record_failure(escalation: Escalation, exc: Exception, now: datetime) -> No
     if escalation.attempts >= current_app.config.get("ESCALATION_MAX_ATTEMPTS", MAX_ATTEMPTS):
         escalation.status = "incident"
         escalation.next_attempt_at = None
-        audit.record(None, "escalation.incident", "escalation", escalation.id,
-                     after={"error": escalation.last_error, "attempts": escalation.attempts},
-                     unit_id=escalation.unit_id)
+        audit.record(
+            None,
+            "escalation.incident",
+            "escalation",
+            escalation.id,
+            after={"error": escalation.last_error, "attempts": escalation.attempts},
+            unit_id=escalation.unit_id,
+        )
     else:
-        escalation.next_attempt_at = now + timedelta(minutes=2 ** escalation.attempts)
+        escalation.next_attempt_at = now + timedelta(minutes=2**escalation.attempts)
 
 
 def retry(escalation_id: int, actor_id: int) -> str:
@@ -431,8 +536,15 @@ def retry(escalation_id: int, actor_id: int) -> str:
         db.session.rollback()
         return {"done": "done", "pending": "waiting"}.get(escalation.status, "cancelled")
     escalation.status, escalation.next_attempt_at = "pending", clock.now()
-    audit.record(actor_id, "escalation.retry", "escalation", escalation_id, before={"status": "incident"},
-                 after={"status": "pending"}, unit_id=escalation.unit_id)
+    audit.record(
+        actor_id,
+        "escalation.retry",
+        "escalation",
+        escalation_id,
+        before={"status": "incident"},
+        after={"status": "pending"},
+        unit_id=escalation.unit_id,
+    )
     db.session.commit()
     return deliver_one(escalation_id, actor_id=actor_id)
 

@@ -15,6 +15,7 @@ out only when:
 On time, these coincide with the diagram's own timers; late, the ladder climbs one rung at a time.
 Pure functions: the caller brings the rows.
 """
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -85,8 +86,15 @@ def after_interval(anchor: datetime, days: int, unit: str) -> datetime:
     return max(workdays.shift(anchor, days, unit), anchor)
 
 
-def decide(level: str, earlier: list[Rung], ladder: Ladder, now: datetime, *,
-           restarted_at: datetime | None = None, reply_due: datetime | None = None) -> Decision:
+def decide(
+    level: str,
+    earlier: list[Rung],
+    ladder: Ladder,
+    now: datetime,
+    *,
+    restarted_at: datetime | None = None,
+    reply_due: datetime | None = None,
+) -> Decision:
     """May the rung `level` of a step be carried out now? `earlier`: the step's rungs below it."""
     live = [r for r in earlier if rank(r.level) < rank(level) and r.status != "cancelled"]
     release = now

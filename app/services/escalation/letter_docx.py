@@ -1,4 +1,5 @@
 """督办函 as a Word document (python-docx): A4, official-document fonts set for Chinese text."""
+
 import io
 from urllib.parse import quote
 
@@ -42,9 +43,17 @@ def _font(run: Run, name: str, size: float, bold: bool = False, color: RGBColor 
     r_fonts.set(qn("w:eastAsia"), name)
 
 
-def _paragraph(doc: DocxDocument, text: str, *, font: str = BODY_FONT, size: float = 16, bold: bool = False,
-               align: WD_ALIGN_PARAGRAPH | None = None, color: RGBColor | None = None,
-               indent: bool = False) -> Paragraph:
+def _paragraph(
+    doc: DocxDocument,
+    text: str,
+    *,
+    font: str = BODY_FONT,
+    size: float = 16,
+    bold: bool = False,
+    align: WD_ALIGN_PARAGRAPH | None = None,
+    color: RGBColor | None = None,
+    indent: bool = False,
+) -> Paragraph:
     paragraph = doc.add_paragraph()
     if align is not None:
         paragraph.alignment = align

@@ -1,4 +1,5 @@
 """督办函: numbered per issuer and year with no gap and no duplicate, even when issued at once."""
+
 from datetime import datetime
 from typing import Any
 
@@ -31,11 +32,16 @@ def take_number(issuer: str, year: int) -> int:
     numbers are never shared, and a rolled-back letter gives its number back (no gap).
     """
     module = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    db.session.execute(module.insert(LetterCounter).values(issuer=issuer, year=year, last_number=0)
-                       .on_conflict_do_nothing(index_elements=["issuer", "year"]))
+    db.session.execute(
+        module.insert(LetterCounter)
+        .values(issuer=issuer, year=year, last_number=0)
+        .on_conflict_do_nothing(index_elements=["issuer", "year"])
+    )
     return db.session.execute(
-        update(LetterCounter).where(LetterCounter.issuer == issuer, LetterCounter.year == year)
-        .values(last_number=LetterCounter.last_number + 1).returning(LetterCounter.last_number)
+        update(LetterCounter)
+        .where(LetterCounter.issuer == issuer, LetterCounter.year == year)
+        .values(last_number=LetterCounter.last_number + 1)
+        .returning(LetterCounter.last_number)
     ).scalar_one()
 
 
@@ -44,8 +50,7 @@ def _describe(escalation: Escalation) -> tuple[str, list[dict[str, Any]]]:
     items = []
     if escalation.ledger_item_id:
         item = db.session.get_one(LedgerItem, escalation.ledger_item_id)
-        items.append({"id": item.id, "seq": item.seq, "title": item.title,
-                      "deadline": item.deadline.isoformat()})
+        items.append({"id": item.id, "seq": item.seq, "title": item.title, "deadline": item.deadline.isoformat()})
     return step, items
 
 
@@ -66,20 +71,38 @@ def issue(escalation: Escalation, actor_id: int | None = None, new_due: datetime
     else:
         when = f"（原定{original:%Y年%m月%d日 %H:%M}前完成）" if original else ""
         lines.append(f"根据{campaign.doc_number}《{campaign.title}》，你单位「{step}」逾期未完成{when}。")
-    lines.append(f"现予督办，请于{due:%Y年%m月%d日 %H:%M}前办结，并将办理情况书面报告{campaign.issuer}。"
-                 "逾期仍未办结的，将予以通报。")
+    lines.append(
+        f"现予督办，请于{due:%Y年%m月%d日 %H:%M}前办结，并将办理情况书面报告{campaign.issuer}。"
+        "逾期仍未办结的，将予以通报。"
+    )
     letter = SupervisionLetter(
-        escalation_id=escalation.id, issuer=campaign.issuer, year=year, number=number,
-        campaign_id=campaign.id, unit_id=escalation.unit_id, instance_id=escalation.instance_id,
-        task_id=escalation.task_id, subject=notifications.compose(notifications.LETTER_SUBJECT, step=step), items=items,
-        original_due=escalation.due_at, new_due=clock.to_local(due).date(), body="\n".join(lines),
-        issued_at=now, issued_by_id=actor_id, due_by_hand=new_due is not None,
+        escalation_id=escalation.id,
+        issuer=campaign.issuer,
+        year=year,
+        number=number,
+        campaign_id=campaign.id,
+        unit_id=escalation.unit_id,
+        instance_id=escalation.instance_id,
+        task_id=escalation.task_id,
+        subject=notifications.compose(notifications.LETTER_SUBJECT, step=step),
+        items=items,
+        original_due=escalation.due_at,
+        new_due=clock.to_local(due).date(),
+        body="\n".join(lines),
+        issued_at=now,
+        issued_by_id=actor_id,
+        due_by_hand=new_due is not None,
     )
     db.session.add(letter)
     db.session.flush()
-    audit.record(actor_id, "letter.issue", "supervision_letter", letter.id,
-                 after={"doc_number": letter.doc_number, "task_id": letter.task_id, "new_due": letter.new_due},
-                 unit_id=letter.unit_id)
+    audit.record(
+        actor_id,
+        "letter.issue",
+        "supervision_letter",
+        letter.id,
+        after={"doc_number": letter.doc_number, "task_id": letter.task_id, "new_due": letter.new_due},
+        unit_id=letter.unit_id,
+    )
     return letter
 
 
@@ -100,14 +123,22 @@ def acknowledge(letter_id: int, user: User) -> SupervisionLetter:
         raise LetterWithdrawn(_l("该督办函已撤回，无需签收"))
     if letter.acknowledged_at is None:
         letter.acknowledged_at, letter.acknowledged_by_id = clock.now(), user.id
-        audit.record(user.id, "letter.acknowledge", "supervision_letter", letter.id,
-                     before={"acknowledged": False}, after={"acknowledged": True}, unit_id=letter.unit_id)
+        audit.record(
+            user.id,
+            "letter.acknowledge",
+            "supervision_letter",
+            letter.id,
+            before={"acknowledged": False},
+            after={"acknowledged": True},
+            unit_id=letter.unit_id,
+        )
         db.session.commit()
     return letter
 
 
-def search(*, unit_id: int | None = None, campaign_id: int | None = None,
-           acknowledged: bool | None = None) -> list[SupervisionLetter]:
+def search(
+    *, unit_id: int | None = None, campaign_id: int | None = None, acknowledged: bool | None = None
+) -> list[SupervisionLetter]:
     """Letters not yet acknowledged first, then newest first; each filter optional."""
     query = select(SupervisionLetter).options(
         joinedload(SupervisionLetter.unit), joinedload(SupervisionLetter.campaign)
@@ -119,8 +150,9 @@ def search(*, unit_id: int | None = None, campaign_id: int | None = None,
     if acknowledged is not None:
         column = SupervisionLetter.acknowledged_at
         # A withdrawn letter awaits no acknowledgement.
-        query = query.where(column.is_not(None) if acknowledged
-                            else column.is_(None) & SupervisionLetter.withdrawn_at.is_(None))
+        query = query.where(
+            column.is_not(None) if acknowledged else column.is_(None) & SupervisionLetter.withdrawn_at.is_(None)
+        )
     return list(
         db.session.scalars(
             query.order_by(
@@ -133,8 +165,11 @@ def search(*, unit_id: int | None = None, campaign_id: int | None = None,
 
 
 def for_unit(unit_id: int) -> list[SupervisionLetter]:
-    return list(db.session.scalars(select(SupervisionLetter).filter_by(unit_id=unit_id)
-                                   .order_by(SupervisionLetter.issued_at.desc())))
+    return list(
+        db.session.scalars(
+            select(SupervisionLetter).filter_by(unit_id=unit_id).order_by(SupervisionLetter.issued_at.desc())
+        )
+    )
 
 
 def get_for(user: User, letter_id: int) -> SupervisionLetter:

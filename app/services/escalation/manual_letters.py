@@ -3,6 +3,7 @@
 The letter is recorded as the task's "letter" escalation (manual=True), so the unique key that keeps the
 timer to one letter per task also refuses a second letter by hand, and the timer does nothing afterwards.
 """
+
 import time
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -74,10 +75,16 @@ def _issue(user: User, task_id: int, new_due: date | None) -> SupervisionLetter:
         due_at = workdays.end_of_working_day(new_due)
     instance = db.session.get_one(ProcessInstance, task.instance_id)
     # The step's letter rung, if recorded (a withdrawn one is history: the letter may be issued again).
-    waiting = db.session.scalars(select(Escalation).where(
-        Escalation.instance_id == task.instance_id, Escalation.spiff_task_id == task.spiff_task_id,
-        Escalation.level == "letter", Escalation.status != EscalationStatus.WITHDRAWN)
-        .execution_options(populate_existing=True)).first()
+    waiting = db.session.scalars(
+        select(Escalation)
+        .where(
+            Escalation.instance_id == task.instance_id,
+            Escalation.spiff_task_id == task.spiff_task_id,
+            Escalation.level == "letter",
+            Escalation.status != EscalationStatus.WITHDRAWN,
+        )
+        .execution_options(populate_existing=True)
+    ).first()
     if waiting is not None and waiting.status != "done":
         # The ladder's own letter is recorded but was never carried out (waiting its turn, failed,
         # or cancelled with an earlier rung withdrawn): the supervisor's decision takes it over
@@ -85,18 +92,34 @@ def _issue(user: User, task_id: int, new_due: date | None) -> SupervisionLetter:
         before = {"status": waiting.status, "manual": waiting.manual}
         waiting.manual, waiting.created_by_id, waiting.status = True, user.id, "pending"
         waiting.closed_reason = None
-        audit.record(user.id, "escalation.letter", "escalation", waiting.id, before=before,
-                     after={"task_id": task.id, "level": "letter", "manual": True}, unit_id=task.unit_id)
+        audit.record(
+            user.id,
+            "escalation.letter",
+            "escalation",
+            waiting.id,
+            before=before,
+            after={"task_id": task.id, "level": "letter", "manual": True},
+            unit_id=task.unit_id,
+        )
         escalation: Escalation | None = waiting
     elif waiting is not None:
         db.session.rollback()
         raise LetterRefused(DUPLICATE)
     else:
-        escalation = escalations.record(instance, {
-            "level": "letter", "spiff_task_id": task.spiff_task_id, "element_id": task.element_id,
-            # is_overdue() above: the task has a due time.
-            "ledger_item_id": task.ledger_item_id, "due": task.due_at.isoformat() if task.due_at else None,
-        }, actor_id=user.id, manual=True, now=now)
+        escalation = escalations.record(
+            instance,
+            {
+                "level": "letter",
+                "spiff_task_id": task.spiff_task_id,
+                "element_id": task.element_id,
+                # is_overdue() above: the task has a due time.
+                "ledger_item_id": task.ledger_item_id,
+                "due": task.due_at.isoformat() if task.due_at else None,
+            },
+            actor_id=user.id,
+            manual=True,
+            now=now,
+        )
     if escalation is None:
         db.session.rollback()
         raise LetterRefused(DUPLICATE)

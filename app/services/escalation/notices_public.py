@@ -1,4 +1,5 @@
 """通报: public notices about overdue units; withdrawn with a reason, never deleted."""
+
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -25,8 +26,14 @@ def publish(escalation: Escalation, actor_id: int | None = None) -> PublicNotice
     )
     db.session.add(notice)
     db.session.flush()
-    audit.record(actor_id, "notice.publish", "public_notice", notice.id, after={"summary": notice.summary},
-                 unit_id=notice.unit_id)
+    audit.record(
+        actor_id,
+        "notice.publish",
+        "public_notice",
+        notice.id,
+        after={"summary": notice.summary},
+        unit_id=notice.unit_id,
+    )
     return notice
 
 
@@ -38,14 +45,24 @@ def take_down(notice: PublicNotice, actor_id: int, reason: str) -> None:
     """Withdraw a notice from the public page with a reason (adds to the session; the caller
     commits). Use withdrawal.withdraw_notice, which withdraws the ladder's rung with it."""
     notice.withdrawn_at, notice.withdrawn_by_id, notice.withdraw_reason = clock.now(), actor_id, reason[:1000]
-    audit.record(actor_id, "notice.withdraw", "public_notice", notice.id, before={"withdrawn": False},
-                 after={"withdrawn": True, "reason": notice.withdraw_reason}, unit_id=notice.unit_id)
+    audit.record(
+        actor_id,
+        "notice.withdraw",
+        "public_notice",
+        notice.id,
+        before={"withdrawn": False},
+        after={"withdrawn": True, "reason": notice.withdraw_reason},
+        unit_id=notice.unit_id,
+    )
 
 
 def published(campaign_id: int | None = None, include_withdrawn: bool = False) -> list[PublicNotice]:
     # Unit and campaign come with each notice: the pages show both (no query per row).
-    query = (select(PublicNotice).options(joinedload(PublicNotice.unit), joinedload(PublicNotice.campaign))
-             .order_by(PublicNotice.published_at.desc()))
+    query = (
+        select(PublicNotice)
+        .options(joinedload(PublicNotice.unit), joinedload(PublicNotice.campaign))
+        .order_by(PublicNotice.published_at.desc())
+    )
     if campaign_id:
         query = query.where(PublicNotice.campaign_id == campaign_id)
     if not include_withdrawn:

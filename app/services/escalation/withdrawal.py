@@ -4,6 +4,7 @@ A withdrawn letter no longer asks for an acknowledgement; a withdrawn notice lea
 page (the internal list keeps it, marked withdrawn); the unit is told. Rungs of the same step
 still waiting their turn are cancelled with it: the ladder does not climb on a wrong rung.
 """
+
 from sqlalchemy import select
 
 from app import clock
@@ -84,15 +85,27 @@ def _withdraw(escalation: Escalation, actor_id: int, reason: str) -> None:
     before = escalation.status
     escalation.status, escalation.next_attempt_at = "withdrawn", None
     escalation.withdrawn_at, escalation.withdrawn_by_id, escalation.closed_reason = now, actor_id, reason
-    audit.record(actor_id, "escalation.withdraw", "escalation", escalation.id, before={"status": before},
-                 after={"status": "withdrawn", "level": escalation.level, "reason": reason},
-                 unit_id=escalation.unit_id)
+    audit.record(
+        actor_id,
+        "escalation.withdraw",
+        "escalation",
+        escalation.id,
+        before={"status": before},
+        after={"status": "withdrawn", "level": escalation.level, "reason": reason},
+        unit_id=escalation.unit_id,
+    )
     letter = db.session.scalars(select(SupervisionLetter).filter_by(escalation_id=escalation.id)).first()
     if letter is not None and letter.withdrawn_at is None:
         letter.withdrawn_at, letter.withdrawn_by_id, letter.withdraw_reason = now, actor_id, reason
-        audit.record(actor_id, "letter.withdraw", "supervision_letter", letter.id, before={"withdrawn": False},
-                     after={"withdrawn": True, "doc_number": letter.doc_number, "reason": reason},
-                     unit_id=letter.unit_id)
+        audit.record(
+            actor_id,
+            "letter.withdraw",
+            "supervision_letter",
+            letter.id,
+            before={"withdrawn": False},
+            after={"withdrawn": True, "doc_number": letter.doc_number, "reason": reason},
+            unit_id=letter.unit_id,
+        )
     notice = db.session.scalars(select(PublicNotice).filter_by(escalation_id=escalation.id)).first()
     if notice is not None and notice.withdrawn_at is None:
         notices_public.take_down(notice, actor_id, reason)
@@ -102,10 +115,17 @@ def _withdraw(escalation: Escalation, actor_id: int, reason: str) -> None:
 
 
 def _cancel_later_rungs(escalation: Escalation, actor_id: int) -> None:
-    query = (select(Escalation).where(
-        Escalation.instance_id == escalation.instance_id, Escalation.spiff_task_id == escalation.spiff_task_id,
-        Escalation.status.in_(("pending", "incident")), Escalation.id != escalation.id)
-        .order_by(Escalation.id).execution_options(populate_existing=True))
+    query = (
+        select(Escalation)
+        .where(
+            Escalation.instance_id == escalation.instance_id,
+            Escalation.spiff_task_id == escalation.spiff_task_id,
+            Escalation.status.in_(("pending", "incident")),
+            Escalation.id != escalation.id,
+        )
+        .order_by(Escalation.id)
+        .execution_options(populate_existing=True)
+    )
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update()
     for rung in db.session.scalars(query):
@@ -114,18 +134,30 @@ def _cancel_later_rungs(escalation: Escalation, actor_id: int) -> None:
         before = rung.status
         rung.status, rung.next_attempt_at = "cancelled", None
         rung.closed_reason = escalations.CANCEL_REASONS["withdrawn"]
-        audit.record(actor_id, "escalation.cancel", "escalation", rung.id, before={"status": before},
-                     after={"status": "cancelled", "reason": rung.closed_reason}, unit_id=rung.unit_id)
+        audit.record(
+            actor_id,
+            "escalation.cancel",
+            "escalation",
+            rung.id,
+            before={"status": before},
+            after={"status": "cancelled", "reason": rung.closed_reason},
+            unit_id=rung.unit_id,
+        )
 
 
-def _tell_unit(unit_id: int, level: str, reason: str, letter: SupervisionLetter | None = None,
-               escalation: Escalation | None = None) -> None:
+def _tell_unit(
+    unit_id: int, level: str, reason: str, letter: SupervisionLetter | None = None, escalation: Escalation | None = None
+) -> None:
     what = letter.doc_number if letter is not None else LEVEL_NAMES.get(level, level)
     if escalation is not None and escalation.task is not None:
         title = notifications.compose(notifications.STEP_WITHDRAWN, step=escalation.task.name, level=what)
     else:
         title = notifications.compose(notifications.WITHDRAWN, level=what)
-    link = f"/letters/{letter.id}" if letter is not None else (
-        f"/my/tasks/{escalation.task_id}" if escalation is not None and escalation.task_id else None)
-    notifications.notify_unit(unit_id, level, title, notifications.compose(notifications.WITHDRAWN_BODY, reason=reason),
-                              link=link)
+    link = (
+        f"/letters/{letter.id}"
+        if letter is not None
+        else (f"/my/tasks/{escalation.task_id}" if escalation is not None and escalation.task_id else None)
+    )
+    notifications.notify_unit(
+        unit_id, level, title, notifications.compose(notifications.WITHDRAWN_BODY, reason=reason), link=link
+    )

@@ -1,4 +1,5 @@
 """Ledger items added while an instance runs (a supervisor's finding, an accepted tip, an imported ledger)."""
+
 from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError

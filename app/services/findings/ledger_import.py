@@ -1,5 +1,6 @@
 """Importing ledger items from the export template: every row checked first, then all of them
 join their units' running rectification in one transaction, or none does."""
+
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,23 +26,42 @@ MAX_ROWS = 1000
 HEADER_SEARCH_ROWS = 5  # the header sits under a title row or two
 LIMITS = {"title": 256, "responsible_leader": 128, "responsible_department": 128}
 HEADERS = {
-    layout.UNIT_CODE: "unit_code", layout.UNIT_NAME: "unit_name", "责任单位": "unit_name",
-    layout.TITLE: "title", "问题": "title", "问题（意见）": "title", "存在问题": "title",
-    layout.SOURCE: "source", "意见来源": "source", "来源": "source",
+    layout.UNIT_CODE: "unit_code",
+    layout.UNIT_NAME: "unit_name",
+    "责任单位": "unit_name",
+    layout.TITLE: "title",
+    "问题": "title",
+    "问题（意见）": "title",
+    "存在问题": "title",
+    layout.SOURCE: "source",
+    "意见来源": "source",
+    "来源": "source",
     layout.MEASURES: "measures",
     layout.LEADER: "responsible_leader",
-    layout.DEPARTMENT: "responsible_department", "责任科室": "responsible_department",
-    layout.DEADLINE: "deadline", "完成时限": "deadline",
+    layout.DEPARTMENT: "responsible_department",
+    "责任科室": "responsible_department",
+    layout.DEADLINE: "deadline",
+    "完成时限": "deadline",
     layout.STATUS: "status",
 }
-LABELS = {"unit_code": layout.UNIT_CODE, "unit_name": layout.UNIT_NAME, "title": layout.TITLE,
-          "source": layout.SOURCE, "measures": layout.MEASURES, "responsible_leader": layout.LEADER,
-          "responsible_department": layout.DEPARTMENT, "deadline": layout.DEADLINE, "status": layout.STATUS}
+LABELS = {
+    "unit_code": layout.UNIT_CODE,
+    "unit_name": layout.UNIT_NAME,
+    "title": layout.TITLE,
+    "source": layout.SOURCE,
+    "measures": layout.MEASURES,
+    "responsible_leader": layout.LEADER,
+    "responsible_department": layout.DEPARTMENT,
+    "deadline": layout.DEADLINE,
+    "status": layout.STATUS,
+}
 REQUIRED = ("title", "source", "measures", "responsible_leader", "responsible_department", "deadline")
 SOURCES = {name: key for key, name in ledger.SOURCE_NAMES.items()} | {key: key for key in ledger.SOURCE_NAMES}
 STATUSES = {name: key for key, name in ledger.STATUS_NAMES.items()} | {key: key for key in ledger.STATUS_NAMES}
 IMPORTABLE_STATUS = "rectifying"
 SERIAL_RANGE = (36526, 73051)  # Excel day numbers of 2000-01-01 and 2100-01-01
+
+
 def _translated(known: dict[str, str], names: dict[str, str]) -> dict[str, str]:
     """`known` (the Chinese names and the keys) and the names in the reader's language."""
     return known | {gettext(name): key for key, name in names.items()}
@@ -137,7 +157,8 @@ class _Units:
 
     def __init__(self, campaign_id: int):
         pairs = db.session.execute(
-            select(Unit, ProcessInstance).join(ProcessInstance, ProcessInstance.unit_id == Unit.id)
+            select(Unit, ProcessInstance)
+            .join(ProcessInstance, ProcessInstance.unit_id == Unit.id)
             .where(ProcessInstance.campaign_id == campaign_id)
         ).all()
         self.by_code = {unit.code: (unit, instance) for unit, instance in pairs}
@@ -151,11 +172,26 @@ class _Units:
             found = self.by_code.get(code)
             if found is None:
                 exists = db.session.scalar(select(Unit.id).filter_by(code=code)) is not None
-                return None, "unit_code", (_l("单位“%(code)s”未参加本专项整治", code=code) if exists
-                                           else _l("单位代码“%(code)s”不存在", code=code))
+                return (
+                    None,
+                    "unit_code",
+                    (
+                        _l("单位“%(code)s”未参加本专项整治", code=code)
+                        if exists
+                        else _l("单位代码“%(code)s”不存在", code=code)
+                    ),
+                )
             if name and name != found[0].name:
-                return None, "unit_name", _l("单位名称“%(name)s”与单位代码“%(code)s”（%(found)s）不符", name=name,
-                                             code=code, found=found[0].name)
+                return (
+                    None,
+                    "unit_name",
+                    _l(
+                        "单位名称“%(name)s”与单位代码“%(code)s”（%(found)s）不符",
+                        name=name,
+                        code=code,
+                        found=found[0].name,
+                    ),
+                )
             return found, "unit_code", None
         matches = self.by_name.get(name, [])
         if not matches:
@@ -185,8 +221,14 @@ def _check_row(
     if not source:
         fail("source", _l("问题来源不能为空"))
     elif source not in sources:
-        fail("source", _l("未知的问题来源“%(source)s”（可填：%(choices)s）", source=source,
-                          choices=Joined([LazyText(n) for n in ledger.SOURCE_NAMES.values()], ITEMS)))
+        fail(
+            "source",
+            _l(
+                "未知的问题来源“%(source)s”（可填：%(choices)s）",
+                source=source,
+                choices=Joined([LazyText(n) for n in ledger.SOURCE_NAMES.values()], ITEMS),
+            ),
+        )
     data["source"] = sources.get(source)
     raw_deadline = values.get("deadline")
     data["deadline"] = _date(raw_deadline)
@@ -198,8 +240,14 @@ def _check_row(
     if status and status not in statuses:
         fail("status", _l("未知的整改状态“%(status)s”", status=status))
     elif status and statuses[status] != IMPORTABLE_STATUS:
-        fail("status", _l("导入的事项只能是“%(allowed)s”，不能是“%(status)s”",
-                          allowed=LazyText(ledger.STATUS_NAMES[IMPORTABLE_STATUS]), status=status))
+        fail(
+            "status",
+            _l(
+                "导入的事项只能是“%(allowed)s”，不能是“%(status)s”",
+                allowed=LazyText(ledger.STATUS_NAMES[IMPORTABLE_STATUS]),
+                status=status,
+            ),
+        )
     code, name = _text(values.get("unit_code")), _text(values.get("unit_name"))
     target: _Target | None = None
     column = "unit_code"
@@ -208,8 +256,9 @@ def _check_row(
         if problem:
             fail(column, problem)
         elif target is not None and only_unit is not None and target[0].id != only_unit.id:
-            fail(column, _l("本页只能导入“%(unit)s”的事项，此行是“%(other)s”", unit=only_unit.name,
-                            other=target[0].name))
+            fail(
+                column, _l("本页只能导入“%(unit)s”的事项，此行是“%(other)s”", unit=only_unit.name, other=target[0].name)
+            )
             target = None
     elif only_unit is not None:
         target = next(((u, i) for u, i in units.by_code.values() if u.id == only_unit.id), None)
@@ -226,7 +275,7 @@ def _parse(data: bytes, units: _Units, only_unit: Unit | None) -> tuple[list[_Ro
     rows = read_xlsx(data, MAX_ROWS + HEADER_SEARCH_ROWS)
     position, columns = _header(rows)
     parsed, errors = [], []
-    for number, values in rows[position + 1:]:
+    for number, values in rows[position + 1 :]:
         named = {name: (values[index] if index < len(values) else None) for name, index in columns.items()}
         row, problems = _check_row(number, named, units, only_unit)
         errors.extend(problems)
@@ -237,11 +286,14 @@ def _parse(data: bytes, units: _Units, only_unit: Unit | None) -> tuple[list[_Ro
     return parsed, errors
 
 
-def import_items(campaign: Campaign, data: bytes, filename: str, actor_id: int,
-                 only_unit: Unit | None = None) -> ImportResult:
+def import_items(
+    campaign: Campaign, data: bytes, filename: str, actor_id: int, only_unit: Unit | None = None
+) -> ImportResult:
     """Import the file's items into the campaign (or one unit of it); all or nothing."""
     if len(data) > MAX_BYTES:
-        return ImportResult(errors=[RowError(0, "", _l("文件过大（不能超过%(max)sMB）", max=MAX_BYTES // 1024 // 1024))])
+        return ImportResult(
+            errors=[RowError(0, "", _l("文件过大（不能超过%(max)sMB）", max=MAX_BYTES // 1024 // 1024))]
+        )
     if not (filename or "").lower().endswith(".xlsx"):
         return ImportResult(errors=[RowError(0, "", _l("只能导入.xlsx格式的Excel文件，请使用下载的模板"))])
     try:
@@ -256,15 +308,25 @@ def import_items(campaign: Campaign, data: bytes, filename: str, actor_id: int,
     created: list[LedgerItem] = []
     try:
         for rows in by_instance.values():
-            created += findings.start_items(rows[0].instance, [r.data for r in rows], origin="import",
-                                            actor_id=actor_id)
+            created += findings.start_items(
+                rows[0].instance, [r.data for r in rows], origin="import", actor_id=actor_id
+            )
     except Conflict as exc:
         db.session.rollback()
         return ImportResult(errors=[RowError(0, "", _l("导入未完成，没有写入任何事项：%(error)s", error=exc.text))])
-    audit.record(actor_id, "ledger.import", "campaign", campaign.id,
-                 after={"filename": filename, "count": len(created), "items": [i.id for i in created],
-                        "units": sorted({r.instance.unit_id for r in parsed})},
-                 unit_id=only_unit.id if only_unit else None)
+    audit.record(
+        actor_id,
+        "ledger.import",
+        "campaign",
+        campaign.id,
+        after={
+            "filename": filename,
+            "count": len(created),
+            "items": [i.id for i in created],
+            "units": sorted({r.instance.unit_id for r in parsed}),
+        },
+        unit_id=only_unit.id if only_unit else None,
+    )
     try:
         db.session.commit()
     except (IntegrityError, StaleDataError):

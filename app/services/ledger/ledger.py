@@ -2,6 +2,7 @@
 
 Functions here add to the session; the calling use case commits.
 """
+
 from datetime import date
 from typing import Any
 
@@ -29,13 +30,24 @@ ORIGIN_NAMES = {
     "tip": N_("群众举报"),
     "import": N_("台账导入"),
 }
-SOURCE_NAMES = {"residents": N_("居民群众"), "service_users": N_("服务对象"), "self_check": N_("自查自纠"),
-                "supervision": N_("督导发现"), "tip_off": N_("信访举报")}
+SOURCE_NAMES = {
+    "residents": N_("居民群众"),
+    "service_users": N_("服务对象"),
+    "self_check": N_("自查自纠"),
+    "supervision": N_("督导发现"),
+    "tip_off": N_("信访举报"),
+}
 
 
 def _snapshot(item: LedgerItem) -> dict[str, Any]:
-    return {"seq": item.seq, "title": item.title, "status": item.status, "deadline": item.deadline,
-            "round": item.round, "origin": item.origin}
+    return {
+        "seq": item.seq,
+        "title": item.title,
+        "status": item.status,
+        "deadline": item.deadline,
+        "round": item.round,
+        "origin": item.origin,
+    }
 
 
 def _next_seq(instance_id: int) -> int:
@@ -46,8 +58,9 @@ def _parse_deadline(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def create_items(instance: ProcessInstance, rows: list[dict[str, Any]], *, origin: str, status: str,
-                 actor_id: int | None) -> list[LedgerItem]:
+def create_items(
+    instance: ProcessInstance, rows: list[dict[str, Any]], *, origin: str, status: str, actor_id: int | None
+) -> list[LedgerItem]:
     """Create ledger items from form rows (title, source, measures, leader, department, deadline)."""
     seq = _next_seq(instance.id)
     items = []
@@ -88,9 +101,11 @@ def replace_proposed(instance: ProcessInstance, rows: list[dict[str, Any]], acto
 
 
 def accept_proposed(instance: ProcessInstance, actor_id: int) -> list[LedgerItem]:
-    items = list(db.session.scalars(
-        select(LedgerItem).filter_by(instance_id=instance.id, status="proposed").order_by(LedgerItem.seq)
-    ))
+    items = list(
+        db.session.scalars(
+            select(LedgerItem).filter_by(instance_id=instance.id, status="proposed").order_by(LedgerItem.seq)
+        )
+    )
     for item in items:
         _set_status(item, "rectifying", actor_id)
     return items
@@ -110,16 +125,25 @@ def mark_rectified(item_id: int, actor_id: int) -> None:
 def verify(item_id: int, decision: str, actor_id: int) -> None:
     """销号 (close) or send the item back to rectifying."""
     item = db.session.get_one(LedgerItem, item_id)
-    _set_status(item, "closed" if decision == "close" else "rectifying", actor_id,
-                "ledger.close" if decision == "close" else "ledger.return")
+    _set_status(
+        item,
+        "closed" if decision == "close" else "rectifying",
+        actor_id,
+        "ledger.close" if decision == "close" else "ledger.return",
+    )
 
 
 def reopen(instance: ProcessInstance, item_ids: list[int], actor_id: int) -> list[LedgerItem]:
     """A rebound found in the follow-up review reopens closed items."""
-    items = list(db.session.scalars(
-        select(LedgerItem).where(LedgerItem.instance_id == instance.id, LedgerItem.id.in_(item_ids),
-                                 LedgerItem.status == LedgerStatus.CLOSED)
-    ))
+    items = list(
+        db.session.scalars(
+            select(LedgerItem).where(
+                LedgerItem.instance_id == instance.id,
+                LedgerItem.id.in_(item_ids),
+                LedgerItem.status == LedgerStatus.CLOSED,
+            )
+        )
+    )
     for item in items:
         item.reopen_count += 1
         item.round = instance.round
@@ -128,10 +152,14 @@ def reopen(instance: ProcessInstance, item_ids: list[int], actor_id: int) -> lis
 
 
 def open_count(instance_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(LedgerItem)
-        .where(LedgerItem.instance_id == instance_id, LedgerItem.status.in_(OPEN_STATUSES))
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(LedgerItem)
+            .where(LedgerItem.instance_id == instance_id, LedgerItem.status.in_(OPEN_STATUSES))
+        )
+        or 0
+    )
 
 
 def for_instance(instance_id: int) -> list[LedgerItem]:
@@ -139,9 +167,11 @@ def for_instance(instance_id: int) -> list[LedgerItem]:
 
 
 def closed_items(instance_id: int) -> list[LedgerItem]:
-    return list(db.session.scalars(
-        select(LedgerItem).filter_by(instance_id=instance_id, status="closed").order_by(LedgerItem.seq)
-    ))
+    return list(
+        db.session.scalars(
+            select(LedgerItem).filter_by(instance_id=instance_id, status="closed").order_by(LedgerItem.seq)
+        )
+    )
 
 
 VERIFY_DAYS = 5  # working days
@@ -150,10 +180,13 @@ VERIFY_DAYS = 5  # working days
 def as_process_item(item: LedgerItem) -> dict[str, Any]:
     """What the workflow carries per item: small, JSON-safe, with its own deadlines
     (supervisors verify within five working days of the item's deadline)."""
-    return {"id": item.id, "seq": item.seq, "due": runtime.iso(item.deadline),
-            "verify_due": runtime.iso(workdays.add_working_days(item.deadline, VERIFY_DAYS))}
+    return {
+        "id": item.id,
+        "seq": item.seq,
+        "due": runtime.iso(item.deadline),
+        "verify_due": runtime.iso(workdays.add_working_days(item.deadline, VERIFY_DAYS)),
+    }
 
 
 def as_process_items(items: list[LedgerItem]) -> list[dict[str, Any]]:
     return [as_process_item(i) for i in items]
-

@@ -1,5 +1,6 @@
 """The ledger as a register (整改台账): items of a campaign or a unit, filtered and paged, each with
 its result, evidence and escalations gathered in a few set-based queries (never per item)."""
+
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -67,14 +68,20 @@ class Row:
 
 def _query(campaign_id: int, filters: Filters) -> Select[tuple[LedgerItem]]:
     query = select(LedgerItem).where(LedgerItem.campaign_id == campaign_id)
-    chosen = ((LedgerItem.unit_id, filters.unit_id), (LedgerItem.status, filters.status),
-              (LedgerItem.source, filters.source))
+    chosen = (
+        (LedgerItem.unit_id, filters.unit_id),
+        (LedgerItem.status, filters.status),
+        (LedgerItem.source, filters.source),
+    )
     return query.where(*(column == value for column, value in chosen if value))
 
 
 def _ordered(query: Select[tuple[LedgerItem]]) -> Select[tuple[LedgerItem]]:
-    return (query.join(Unit, Unit.id == LedgerItem.unit_id)
-            .options(joinedload(LedgerItem.unit)).order_by(Unit.code, LedgerItem.seq))
+    return (
+        query.join(Unit, Unit.id == LedgerItem.unit_id)
+        .options(joinedload(LedgerItem.unit))
+        .order_by(Unit.code, LedgerItem.seq)
+    )
 
 
 def page(campaign_id: int, filters: Filters, page_number: int = 1, per_page: int = PER_PAGE) -> Page[Row]:
@@ -93,10 +100,13 @@ def details(items: list[LedgerItem]) -> list[Row]:
     rows = {item.id: Row(item) for item in items}
     if not rows:
         return []
-    latest = (select(Task.ledger_item_id, func.max(Submission.id).label("submission_id"))
-              .join(Submission, Submission.task_id == Task.id)
-              .where(Task.ledger_item_id.in_(rows), Task.form_key == "rectify_item")
-              .group_by(Task.ledger_item_id).subquery())
+    latest = (
+        select(Task.ledger_item_id, func.max(Submission.id).label("submission_id"))
+        .join(Submission, Submission.task_id == Task.id)
+        .where(Task.ledger_item_id.in_(rows), Task.form_key == "rectify_item")
+        .group_by(Task.ledger_item_id)
+        .subquery()
+    )
     reports = db.session.execute(
         select(latest.c.ledger_item_id, Submission).join(Submission, Submission.id == latest.c.submission_id)
     ).all()
@@ -119,8 +129,11 @@ def details(items: list[LedgerItem]) -> list[Row]:
         .order_by(Escalation.done_at, Escalation.id)
     ).all()
     for escalation, letter in escalated:
-        rows[escalation.ledger_item_id].escalations.append(Escalated(
-            escalation.level, escalation.done_at or escalation.fired_at, letter, escalation.status == "withdrawn"))
+        rows[escalation.ledger_item_id].escalations.append(
+            Escalated(
+                escalation.level, escalation.done_at or escalation.fired_at, letter, escalation.status == "withdrawn"
+            )
+        )
     return [rows[item.id] for item in items]
 
 
@@ -134,10 +147,14 @@ def result_text(row: Row) -> str:
 
 def units_of(campaign_id: int) -> list[Unit]:
     """The units that run this campaign (for the unit filter)."""
-    return list(db.session.scalars(
-        select(Unit).join(ProcessInstance, ProcessInstance.unit_id == Unit.id)
-        .where(ProcessInstance.campaign_id == campaign_id).order_by(Unit.code)
-    ))
+    return list(
+        db.session.scalars(
+            select(Unit)
+            .join(ProcessInstance, ProcessInstance.unit_id == Unit.id)
+            .where(ProcessInstance.campaign_id == campaign_id)
+            .order_by(Unit.code)
+        )
+    )
 
 
 def instance_of(campaign_id: int, unit_id: int) -> ProcessInstance | None:
@@ -154,6 +171,8 @@ def unit(unit_id: int) -> Unit | None:
 
 def launched_campaigns() -> list[Campaign]:
     """Campaigns that have instances, newest first (a draft has no ledger yet)."""
-    return list(db.session.scalars(
-        select(Campaign).where(Campaign.id.in_(select(ProcessInstance.campaign_id))).order_by(Campaign.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(Campaign).where(Campaign.id.in_(select(ProcessInstance.campaign_id))).order_by(Campaign.id.desc())
+        )
+    )

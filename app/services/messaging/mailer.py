@@ -5,6 +5,7 @@ never loses the state of the others; a failed send is retried with backoff (2**a
 minutes) and marked failed after ESCALATION_MAX_ATTEMPTS. Not audited per email (too noisy):
 logged instead.
 """
+
 import logging
 import smtplib
 from datetime import datetime, timedelta
@@ -54,11 +55,14 @@ def deliver_emails(now: datetime | None = None, limit: int = 100) -> tuple[int, 
     if not current_app.config.get("SMTP_HOST"):
         return 0, 0
     now = now or clock.now()
-    ids = list(db.session.scalars(
-        select(Notification.id)
-        .where(Notification.email_status == "pending", Notification.email_next_attempt_at <= now)
-        .order_by(Notification.email_next_attempt_at, Notification.id).limit(limit)
-    ))
+    ids = list(
+        db.session.scalars(
+            select(Notification.id)
+            .where(Notification.email_status == "pending", Notification.email_next_attempt_at <= now)
+            .order_by(Notification.email_next_attempt_at, Notification.id)
+            .limit(limit)
+        )
+    )
     db.session.rollback()
     sent = failed = 0
     for notification_id in ids:
@@ -88,12 +92,21 @@ def _deliver_one(notification_id: int, now: datetime) -> bool:
         if notification.email_attempts >= current_app.config.get("ESCALATION_MAX_ATTEMPTS", MAX_ATTEMPTS):
             notification.email_status = "failed"
             notification.email_next_attempt_at = None
-            log.warning("email for notification %s failed for good after %s attempts: %s",
-                        notification_id, notification.email_attempts, notification.email_error)
+            log.warning(
+                "email for notification %s failed for good after %s attempts: %s",
+                notification_id,
+                notification.email_attempts,
+                notification.email_error,
+            )
         else:
-            notification.email_next_attempt_at = now + timedelta(minutes=2 ** notification.email_attempts)
-            log.info("email for notification %s failed (attempt %s), retry at %s: %s", notification_id,
-                     notification.email_attempts, notification.email_next_attempt_at, notification.email_error)
+            notification.email_next_attempt_at = now + timedelta(minutes=2**notification.email_attempts)
+            log.info(
+                "email for notification %s failed (attempt %s), retry at %s: %s",
+                notification_id,
+                notification.email_attempts,
+                notification.email_next_attempt_at,
+                notification.email_error,
+            )
         db.session.commit()
         return False
     notification.email_status = "sent"

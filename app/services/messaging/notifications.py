@@ -4,6 +4,7 @@ A notification is stored in words (the source language: the record, and what the
 composed from one of TEXTS; `shown` turns stored words back into their msgid and params, so the
 notification centre shows them in the reader's language. Words that match none (a message
 drawn in a diagram) are shown as stored."""
+
 import re
 from dataclasses import dataclass
 from typing import Any, cast
@@ -28,8 +29,19 @@ NOTICED = N_("本单位被通报")
 STEP_WITHDRAWN = N_("「%(step)s」%(level)s已撤回")
 WITHDRAWN = N_("%(level)s已撤回")
 WITHDRAWN_BODY = N_("撤回原因：%(reason)s")
-TEXTS = (REMINDER_OVERDUE, REMINDER_DUE_TODAY, REMINDER_BODY, REMINDER_BODY_NO_DUE, REMINDER_BY_HAND_BODY,
-         LETTER_RECEIVED, LETTER_SUBJECT, NOTICED, STEP_WITHDRAWN, WITHDRAWN, WITHDRAWN_BODY)
+TEXTS = (
+    REMINDER_OVERDUE,
+    REMINDER_DUE_TODAY,
+    REMINDER_BODY,
+    REMINDER_BODY_NO_DUE,
+    REMINDER_BY_HAND_BODY,
+    LETTER_RECEIVED,
+    LETTER_SUBJECT,
+    NOTICED,
+    STEP_WITHDRAWN,
+    WITHDRAWN,
+    WITHDRAWN_BODY,
+)
 
 
 def compose(msgid: str, **params: Any) -> str:
@@ -76,7 +88,8 @@ def _recipients(unit_ids: list[int]) -> dict[int, list[tuple[int, str | None]]]:
     rows = db.session.execute(
         select(User.unit_id, User.id, User.email)
         .where(User.unit_id.in_(set(unit_ids)), User.role == "unit_staff", User.active.is_(True))
-        .order_by(User.id))
+        .order_by(User.id)
+    )
     for unit_id, user_id, email in rows:
         found.setdefault(unit_id, []).append((user_id, email))
     return found
@@ -90,15 +103,26 @@ def _rows(messages: list[Message]) -> list[dict[str, Any]]:
     for m in messages:
         for user_id, email in recipients.get(m.unit_id, []):
             mailed = email_on and bool(email)
-            rows.append(dict(user_id=user_id, unit_id=m.unit_id, escalation_id=m.escalation_id, kind=m.kind,
-                             title=m.title, body=m.body, link=m.link, created_at=now,
-                             email_status="pending" if mailed else "none",
-                             email_next_attempt_at=now if mailed else None))
+            rows.append(
+                dict(
+                    user_id=user_id,
+                    unit_id=m.unit_id,
+                    escalation_id=m.escalation_id,
+                    kind=m.kind,
+                    title=m.title,
+                    body=m.body,
+                    link=m.link,
+                    created_at=now,
+                    email_status="pending" if mailed else "none",
+                    email_next_attempt_at=now if mailed else None,
+                )
+            )
     return rows
 
 
-def notify_unit(unit_id: int, kind: str, title: str, body: str, link: str | None = None,
-                escalation_id: int | None = None) -> list[Notification]:
+def notify_unit(
+    unit_id: int, kind: str, title: str, body: str, link: str | None = None, escalation_id: int | None = None
+) -> list[Notification]:
     """A notification for every active staff member of the unit (adds to the session)."""
     rows = [Notification(**row) for row in _rows([Message(unit_id, kind, title, body, link, escalation_id)])]
     db.session.add_all(rows)
@@ -114,13 +138,25 @@ def notify_many(messages: list[Message]) -> int:
 
 
 def unread_count(user_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification)
-                             .where(Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def for_user(user_id: int, limit: int = 100) -> list[Notification]:
-    return list(db.session.scalars(select(Notification).filter_by(user_id=user_id)
-                                   .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .filter_by(user_id=user_id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def mark_read(user_id: int, notification_id: int | None = None) -> int:

@@ -3,6 +3,7 @@ filters, pages, readable before/after changes, and the export.
 
 Events name their entity (type and id), not their campaign, so the scope is resolved through
 the entities' own tables; a new kind of entity joins the trail by an entry in SCOPED."""
+
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -42,11 +43,11 @@ PER_PAGE = 50
 MAX_EXPORT = 50_000
 
 
-
 @dataclass(frozen=True)
 class Scoped:
     """How an entity type belongs to a campaign (its column, or None: through its instance) and to
     an instance (its instance column, or None: campaign + unit)."""
+
     model: type[Any]  # a mapped class with an integer id (and a unit_id, where it has no instance column)
     campaign_column: QueryableAttribute[Any] | None
     instance_column: QueryableAttribute[Any] | None = None
@@ -262,8 +263,12 @@ def _local_midnight_utc(day: date) -> datetime:
 
 
 def _query(scope: Scope, filters: Filters) -> Select[tuple[AuditEvent]]:
-    chosen = ((AuditEvent.actor_id, filters.actor_id), (AuditEvent.action, filters.action),
-              (AuditEvent.entity_type, filters.entity_type), (AuditEvent.unit_id, filters.unit_id))
+    chosen = (
+        (AuditEvent.actor_id, filters.actor_id),
+        (AuditEvent.action, filters.action),
+        (AuditEvent.entity_type, filters.entity_type),
+        (AuditEvent.unit_id, filters.unit_id),
+    )
     query = select(AuditEvent).where(_scope_condition(scope), *(column == value for column, value in chosen if value))
     if filters.date_from:
         query = query.where(AuditEvent.at >= _local_midnight_utc(filters.date_from))
@@ -281,22 +286,34 @@ def page(scope: Scope, filters: Filters, page_number: int = 1, per_page: int = P
 
 def all_entries(scope: Scope, filters: Filters) -> list[Entry]:
     """Oldest first, as a trail is read on paper; capped so an export stays a file a person opens."""
-    return _entries(list(db.session.scalars(
-        _query(scope, filters).order_by(AuditEvent.at, AuditEvent.id).limit(MAX_EXPORT)
-    )))
+    return _entries(
+        list(db.session.scalars(_query(scope, filters).order_by(AuditEvent.at, AuditEvent.id).limit(MAX_EXPORT)))
+    )
 
 
 def _entries(events: list[AuditEvent]) -> list[Entry]:
     actor_ids = {e.actor_id for e in events if e.actor_id}
     unit_ids = {e.unit_id for e in events if e.unit_id}
-    actors: dict[int, str] = dict(db.session.execute(
-        select(User.id, User.display_name).where(User.id.in_(actor_ids))).tuples().all()) if actor_ids else {}
-    units: dict[int, str] = dict(db.session.execute(
-        select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).tuples().all()) if unit_ids else {}
+    actors: dict[int, str] = (
+        dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).tuples().all())
+        if actor_ids
+        else {}
+    )
+    units: dict[int, str] = (
+        dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).tuples().all())
+        if unit_ids
+        else {}
+    )
     system = _l("系统")
-    return [Entry(e, actors.get(e.actor_id, system) if e.actor_id else system,
-                  units.get(e.unit_id, "") if e.unit_id else "", changes(e))
-            for e in events]
+    return [
+        Entry(
+            e,
+            actors.get(e.actor_id, system) if e.actor_id else system,
+            units.get(e.unit_id, "") if e.unit_id else "",
+            changes(e),
+        )
+        for e in events
+    ]
 
 
 def _readable(key: str, value: object) -> str | LazyText:
@@ -327,7 +344,8 @@ def choices(scope: Scope) -> dict[str, Any]:
     unit_ids = select(AuditEvent.unit_id).where(condition, AuditEvent.unit_id.is_not(None)).distinct()
     return {
         "actors": db.session.execute(
-            select(User.id, User.display_name).where(User.id.in_(actor_ids)).order_by(User.display_name)).all(),
+            select(User.id, User.display_name).where(User.id.in_(actor_ids)).order_by(User.display_name)
+        ).all(),
         "actions": sorted(db.session.scalars(select(AuditEvent.action).where(condition).distinct())),
         "entity_types": sorted(db.session.scalars(select(AuditEvent.entity_type).where(condition).distinct())),
         "units": db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids)).order_by(Unit.code)).all(),
@@ -335,29 +353,49 @@ def choices(scope: Scope) -> dict[str, Any]:
 
 
 EXPORT_COLUMNS = [
-    Column(_l("时间"), 20), Column(_l("操作人"), 12), Column(_l("操作"), 14), Column(_l("对象"), 12),
-    Column(_l("对象编号"), 10), Column(_l("单位"), 16), Column(_l("变更"), 60),
+    Column(_l("时间"), 20),
+    Column(_l("操作人"), 12),
+    Column(_l("操作"), 14),
+    Column(_l("对象"), 12),
+    Column(_l("对象编号"), 10),
+    Column(_l("单位"), 16),
+    Column(_l("变更"), 60),
 ]
 
 
 def _change_text(entry: Entry) -> str:
     return "\n".join(
-        gettext("%(field)s：%(before)s → %(after)s", field=gettext(c.field), before=str(c.before or "—"),
-                after=str(c.after or "—")) if c.changed
+        gettext(
+            "%(field)s：%(before)s → %(after)s",
+            field=gettext(c.field),
+            before=str(c.before or "—"),
+            after=str(c.after or "—"),
+        )
+        if c.changed
         else gettext("%(field)s：%(value)s", field=gettext(c.field), value=str(c.after))
-        for c in entry.changes)
+        for c in entry.changes
+    )
 
 
 def _export_rows(entries: list[Entry]) -> list[list[Any]]:
-    return [[e.local_at, str(e.actor), gettext(e.action), gettext(e.entity), e.event.entity_id, e.unit, _change_text(e)]
-            for e in entries]
+    return [
+        [e.local_at, str(e.actor), gettext(e.action), gettext(e.entity), e.event.entity_id, e.unit, _change_text(e)]
+        for e in entries
+    ]
 
 
 def export_xlsx(title: str, entries: list[Entry]) -> bytes:
     today = clock.today()
-    return to_xlsx(gettext("%(title)s（导出日期：%(date)s）", title=title,
-                           date=gettext("%(y)s年%(m)s月%(d)s日", y=f"{today:%Y}", m=f"{today:%m}", d=f"{today:%d}")),
-                   EXPORT_COLUMNS, _export_rows(entries), sheet_name=gettext("审计日志"))
+    return to_xlsx(
+        gettext(
+            "%(title)s（导出日期：%(date)s）",
+            title=title,
+            date=gettext("%(y)s年%(m)s月%(d)s日", y=f"{today:%Y}", m=f"{today:%m}", d=f"{today:%d}"),
+        ),
+        EXPORT_COLUMNS,
+        _export_rows(entries),
+        sheet_name=gettext("审计日志"),
+    )
 
 
 def export_csv(entries: list[Entry]) -> bytes:

@@ -3,6 +3,7 @@
 Every figure is narrowed by the same UnitFilter (unit kind, lead department), and each returns
 plain data that the page's charts draw and that names the keys its drill-down lists take.
 """
+
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -37,10 +38,13 @@ PHASE_STEP = {phase: i for i, phase in enumerate((*PHASES, "closed"))}
 
 def launched_campaigns() -> list[tuple[int, str, str]]:
     """(id, doc_number, title) of every campaign that has been launched, newest first."""
-    return list(db.session.execute(
-        select(Campaign.id, Campaign.doc_number, Campaign.title)
-        .where(Campaign.status.in_(("launching", "launched", "closed"))).order_by(Campaign.id.desc())
-    ).tuples())
+    return list(
+        db.session.execute(
+            select(Campaign.id, Campaign.doc_number, Campaign.title)
+            .where(Campaign.status.in_(("launching", "launched", "closed")))
+            .order_by(Campaign.id.desc())
+        ).tuples()
+    )
 
 
 def units_by_phase(campaign_id: int, units: UnitFilter, due_soon_days: int, now: datetime) -> dict[str, Any]:
@@ -75,9 +79,15 @@ def _as_date(value: object) -> date:
 
 def overdue_filter(campaign_id: int, units: UnitFilter, now: datetime) -> list[ColumnElement[bool]]:
     """Unit steps that were overdue at some moment up to now (cancelled steps are left out)."""
-    return [Task.campaign_id == campaign_id, Task.role == "unit_staff", Task.status != TaskStatus.CANCELLED,
-            Task.due_at.is_not(None), Task.due_at < now,
-            (Task.completed_at.is_(None)) | (Task.completed_at > Task.due_at), *units.where(Task.unit_id)]
+    return [
+        Task.campaign_id == campaign_id,
+        Task.role == "unit_staff",
+        Task.status != TaskStatus.CANCELLED,
+        Task.due_at.is_not(None),
+        Task.due_at < now,
+        (Task.completed_at.is_(None)) | (Task.completed_at > Task.due_at),
+        *units.where(Task.unit_id),
+    ]
 
 
 def day_start(day: date) -> datetime:
@@ -95,8 +105,9 @@ def overdue_series(campaign_id: int, units: UnitFilter, now: datetime, days: int
     done_day = _local_day(Task.completed_at, now)
     change: dict[date, int] = {}
     # One pass: each (fell due, done) pair of days adds on the first and takes off on the second.
-    for fell_due, done, n in db.session.execute(select(due_day, done_day, func.count()).where(*where)
-                                                .group_by(due_day, done_day)):
+    for fell_due, done, n in db.session.execute(
+        select(due_day, done_day, func.count()).where(*where).group_by(due_day, done_day)
+    ):
         change[_as_date(fell_due)] = change.get(_as_date(fell_due), 0) + n
         if done is not None:
             change[_as_date(done)] = change.get(_as_date(done), 0) - n
@@ -111,10 +122,15 @@ def overdue_series(campaign_id: int, units: UnitFilter, now: datetime, days: int
 
 def ledger_by_source(campaign_id: int, units: UnitFilter) -> dict[str, Any]:
     """Accepted ledger items per source (意见来源), split by status."""
-    stmt = (select(LedgerItem.source, LedgerItem.status, func.count())
-            .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status.in_(LEDGER_STATUSES),
-                   *units.where(LedgerItem.unit_id))
-            .group_by(LedgerItem.source, LedgerItem.status))
+    stmt = (
+        select(LedgerItem.source, LedgerItem.status, func.count())
+        .where(
+            LedgerItem.campaign_id == campaign_id,
+            LedgerItem.status.in_(LEDGER_STATUSES),
+            *units.where(LedgerItem.unit_id),
+        )
+        .group_by(LedgerItem.source, LedgerItem.status)
+    )
     cells = {(source, status): n for source, status, n in db.session.execute(stmt)}
     sources = list(LEDGER_SOURCES) + sorted({s for s, _ in cells} - set(LEDGER_SOURCES))
     return {
@@ -126,9 +142,11 @@ def ledger_by_source(campaign_id: int, units: UnitFilter) -> dict[str, Any]:
 
 def escalations_by_level(campaign_id: int, units: UnitFilter) -> dict[str, Any]:
     """Rungs of the overdue ladder per level (催办, 督办函, 通报), split by status."""
-    stmt = (select(Escalation.level, Escalation.status, func.count())
-            .where(Escalation.campaign_id == campaign_id, *units.where(Escalation.unit_id))
-            .group_by(Escalation.level, Escalation.status))
+    stmt = (
+        select(Escalation.level, Escalation.status, func.count())
+        .where(Escalation.campaign_id == campaign_id, *units.where(Escalation.unit_id))
+        .group_by(Escalation.level, Escalation.status)
+    )
     cells = {(level, status): n for level, status, n in db.session.execute(stmt)}
     return {
         "levels": list(LEVELS),
@@ -142,23 +160,48 @@ def progress_ranking(
 ) -> dict[str, Any]:
     """Units ranked by progress: the phase reached (of six steps to closed), and within rectification the
     share of ledger items closed. `lagging` puts the least advanced first."""
-    ledger = (select(LedgerItem.unit_id.label("unit_id"), func.count().label("total"),
-                     func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 1), else_=0)).label("closed"))
-              .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status.in_(LEDGER_STATUSES))
-              .group_by(LedgerItem.unit_id).subquery())
+    ledger = (
+        select(
+            LedgerItem.unit_id.label("unit_id"),
+            func.count().label("total"),
+            func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 1), else_=0)).label("closed"),
+        )
+        .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status.in_(LEDGER_STATUSES))
+        .group_by(LedgerItem.unit_id)
+        .subquery()
+    )
     step = case(*((ProcessInstance.phase == p, literal(i)) for p, i in PHASE_STEP.items()), else_=literal(0))
-    within = case((and_(ProcessInstance.phase == "rectification", ledger.c.total > 0),
-                   cast(ledger.c.closed, Float) / ledger.c.total), else_=literal(0.0))
+    within = case(
+        (
+            and_(ProcessInstance.phase == "rectification", ledger.c.total > 0),
+            cast(ledger.c.closed, Float) / ledger.c.total,
+        ),
+        else_=literal(0.0),
+    )
     progress = (100.0 * (step + within) / (len(PHASE_STEP) - 1)).label("progress")
-    stmt = (select(Unit.code, Unit.name, ProcessInstance.id, ProcessInstance.phase, progress)
-            .select_from(CampaignUnit).join(Unit, Unit.id == CampaignUnit.unit_id)
-            .outerjoin(ProcessInstance, and_(ProcessInstance.campaign_id == CampaignUnit.campaign_id,
-                                             ProcessInstance.unit_id == CampaignUnit.unit_id))
-            .outerjoin(ledger, ledger.c.unit_id == CampaignUnit.unit_id)
-            .where(CampaignUnit.campaign_id == campaign_id, *units.where(CampaignUnit.unit_id))
-            .order_by(progress.asc() if lagging else progress.desc(), Unit.code).limit(limit))
-    rows = [{"code": code, "name": name, "instance_id": iid, "phase": phase or matrix.NOT_STARTED,
-             "progress": round(float(p or 0), 1)}
-            for code, name, iid, phase, p in db.session.execute(stmt)]
+    stmt = (
+        select(Unit.code, Unit.name, ProcessInstance.id, ProcessInstance.phase, progress)
+        .select_from(CampaignUnit)
+        .join(Unit, Unit.id == CampaignUnit.unit_id)
+        .outerjoin(
+            ProcessInstance,
+            and_(
+                ProcessInstance.campaign_id == CampaignUnit.campaign_id, ProcessInstance.unit_id == CampaignUnit.unit_id
+            ),
+        )
+        .outerjoin(ledger, ledger.c.unit_id == CampaignUnit.unit_id)
+        .where(CampaignUnit.campaign_id == campaign_id, *units.where(CampaignUnit.unit_id))
+        .order_by(progress.asc() if lagging else progress.desc(), Unit.code)
+        .limit(limit)
+    )
+    rows = [
+        {
+            "code": code,
+            "name": name,
+            "instance_id": iid,
+            "phase": phase or matrix.NOT_STARTED,
+            "progress": round(float(p or 0), 1),
+        }
+        for code, name, iid, phase, p in db.session.execute(stmt)
+    ]
     return {"lagging": lagging, "rows": rows}
-

@@ -1,4 +1,5 @@
 """Status lights (红黄绿灯) for anything with a due time."""
+
 from datetime import datetime
 from typing import Any
 

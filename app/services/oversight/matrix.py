@@ -5,6 +5,7 @@ so a province-wide campaign (20,000 units) costs four indexed queries. The
 dashboard narrows it by unit kind and lead department, and its figures drill
 down to the matrix filtered by phase and light.
 """
+
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -77,8 +78,9 @@ def _light_of(worst: Subquery, now: datetime, due_soon_days: int) -> Case[str]:
     return case((worst.c.n.is_(None), NO_LIGHT), else_=light_sql(worst.c.due, now, soon_limit(now, due_soon_days)))
 
 
-def phase_lights(campaign_id: int, units: UnitFilter | None = None, due_soon_days: int = 3,
-                 now: datetime | None = None) -> dict[tuple[str, str], int]:
+def phase_lights(
+    campaign_id: int, units: UnitFilter | None = None, due_soon_days: int = 3, now: datetime | None = None
+) -> dict[tuple[str, str], int]:
     """Enrolled units counted by (phase or not_started, worst light or none), in one GROUP BY."""
     now = now or clock.now()
     worst = _worst_due(campaign_id)
@@ -87,8 +89,12 @@ def phase_lights(campaign_id: int, units: UnitFilter | None = None, due_soon_day
     stmt = (
         select(phase, shade, func.count())
         .select_from(CampaignUnit)
-        .outerjoin(ProcessInstance, and_(ProcessInstance.campaign_id == CampaignUnit.campaign_id,
-                                         ProcessInstance.unit_id == CampaignUnit.unit_id))
+        .outerjoin(
+            ProcessInstance,
+            and_(
+                ProcessInstance.campaign_id == CampaignUnit.campaign_id, ProcessInstance.unit_id == CampaignUnit.unit_id
+            ),
+        )
         .outerjoin(worst, worst.c.unit_id == CampaignUnit.unit_id)
         .where(CampaignUnit.campaign_id == campaign_id, *(units or UnitFilter()).where(CampaignUnit.unit_id))
         .group_by(phase, shade)
@@ -96,9 +102,16 @@ def phase_lights(campaign_id: int, units: UnitFilter | None = None, due_soon_day
     return {(p, s): n for p, s, n in db.session.execute(stmt)}
 
 
-def progress_matrix(campaign_id: int, page: int = 1, per_page: int | None = None,
-                    due_soon_days: int = 3, now: datetime | None = None, units: UnitFilter | None = None,
-                    phase: str | None = None, light_name: str | None = None) -> Matrix:
+def progress_matrix(
+    campaign_id: int,
+    page: int = 1,
+    per_page: int | None = None,
+    due_soon_days: int = 3,
+    now: datetime | None = None,
+    units: UnitFilter | None = None,
+    phase: str | None = None,
+    light_name: str | None = None,
+) -> Matrix:
     """Units (by code) x phases with open tasks, ledger counts and the worst light; paged if per_page.
 
     `units` narrows everything; `phase` (or not_started) and `light_name` (or none) narrow only the rows."""
@@ -107,12 +120,17 @@ def progress_matrix(campaign_id: int, page: int = 1, per_page: int | None = None
     phase = phase if phase in (*MATRIX_PHASES, NOT_STARTED) else None
     light_name = light_name if light_name in (*LIGHTS, NO_LIGHT) else None
     rows_stmt = (
-        select(Unit.id, Unit.code, Unit.name, Unit.kind,
-               ProcessInstance.id, ProcessInstance.phase, ProcessInstance.status)
+        select(
+            Unit.id, Unit.code, Unit.name, Unit.kind, ProcessInstance.id, ProcessInstance.phase, ProcessInstance.status
+        )
         .select_from(CampaignUnit)
         .join(Unit, Unit.id == CampaignUnit.unit_id)
-        .outerjoin(ProcessInstance, and_(ProcessInstance.campaign_id == CampaignUnit.campaign_id,
-                                         ProcessInstance.unit_id == CampaignUnit.unit_id))
+        .outerjoin(
+            ProcessInstance,
+            and_(
+                ProcessInstance.campaign_id == CampaignUnit.campaign_id, ProcessInstance.unit_id == CampaignUnit.unit_id
+            ),
+        )
         .where(CampaignUnit.campaign_id == campaign_id, *units.where(CampaignUnit.unit_id))
         .order_by(Unit.code)
     )
@@ -123,18 +141,20 @@ def progress_matrix(campaign_id: int, page: int = 1, per_page: int | None = None
         rows_stmt = rows_stmt.where(ProcessInstance.phase == phase)
     if light_name:
         worst = _worst_due(campaign_id)
-        rows_stmt = (rows_stmt.outerjoin(worst, worst.c.unit_id == CampaignUnit.unit_id)
-                     .where(_light_of(worst, now, due_soon_days) == light_name))
+        rows_stmt = rows_stmt.outerjoin(worst, worst.c.unit_id == CampaignUnit.unit_id).where(
+            _light_of(worst, now, due_soon_days) == light_name
+        )
     cells = phase_lights(campaign_id, units, due_soon_days, now)
     matched = None
     if drilled:  # the cells the drill-down picks, counted already
-        matched = sum(n for (ph, shade), n in cells.items()
-                      if phase in (None, ph) and light_name in (None, shade))
+        matched = sum(n for (ph, shade), n in cells.items() if phase in (None, ph) and light_name in (None, shade))
     if per_page:
         page = max(1, page)
         rows_stmt = rows_stmt.offset((page - 1) * per_page).limit(per_page)
-    rows = [MatrixRow(uid, code, name, kind, iid, ph, status)
-            for uid, code, name, kind, iid, ph, status in db.session.execute(rows_stmt)]
+    rows = [
+        MatrixRow(uid, code, name, kind, iid, ph, status)
+        for uid, code, name, kind, iid, ph, status in db.session.execute(rows_stmt)
+    ]
     unit_ids = [r.unit_id for r in rows]
 
     # Open tasks: the earliest due time is the worst light of the unit.
@@ -144,9 +164,11 @@ def progress_matrix(campaign_id: int, page: int = 1, per_page: int | None = None
         .group_by(Task.unit_id)
     )
     ledger_stmt = (
-        select(LedgerItem.unit_id,
-               func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 0), else_=1)),
-               func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 1), else_=0)))
+        select(
+            LedgerItem.unit_id,
+            func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 0), else_=1)),
+            func.sum(case((LedgerItem.status == LedgerStatus.CLOSED, 1), else_=0)),
+        )
         .where(LedgerItem.campaign_id == campaign_id, LedgerItem.status != LedgerStatus.PROPOSED)
         .group_by(LedgerItem.unit_id)
     )

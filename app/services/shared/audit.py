@@ -1,4 +1,5 @@
 """The audit trail: who changed what, when, with the state before and after."""
+
 import enum
 import uuid
 from collections.abc import Mapping

@@ -1,4 +1,5 @@
 """The error a use case raises for input a person must correct."""
+
 from collections.abc import Mapping
 
 from app.errors import DomainError
@@ -10,8 +11,9 @@ class InputError(DomainError):
 
     code = "invalid_input"
 
-    def __init__(self, message: str | LazyText, errors: Mapping[str, str | LazyText] | None = None,
-                 field: str | None = None):
+    def __init__(
+        self, message: str | LazyText, errors: Mapping[str, str | LazyText] | None = None, field: str | None = None
+    ):
         super().__init__(message, details=errors or None)
         self.errors = errors or {}
         self.field = field

@@ -1,4 +1,5 @@
 """One page of a list: the rows, the total, and which page of how many."""
+
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 

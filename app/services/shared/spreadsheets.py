@@ -1,5 +1,6 @@
 """Tables handed to people as files: .xlsx laid out the way offices print them, CSV that Excel
 opens in Chinese, and a guarded .xlsx reader for uploads."""
+
 import csv
 import io
 import warnings
@@ -46,8 +47,13 @@ class Unreadable(Invalid):
     code = "unreadable_file"
 
 
-def to_xlsx(title: str, columns: list[Column], rows: Sequence[Sequence[Any]], sheet_name: str = "Sheet1",
-            notes: Sequence[str | LazyText] | None = None) -> bytes:
+def to_xlsx(
+    title: str,
+    columns: list[Column],
+    rows: Sequence[Sequence[Any]],
+    sheet_name: str = "Sheet1",
+    notes: Sequence[str | LazyText] | None = None,
+) -> bytes:
     """One sheet: a merged bold title row, a header row, then the rows; panes frozen below the
     header, text wrapped, dates as real dates. `notes` become a second sheet (填写说明). Texts
     (app.i18n) anywhere in them are written in the reader's language."""
@@ -167,11 +173,20 @@ def guard_xlsx(data: bytes) -> None:
             raise Unreadable(_l("Excel文件解压后过大（超过%(n)s个部件），请删除多余的工作表后重新上传", n=MAX_PARTS))
         for part in parts:
             if part.file_size > MAX_PART_BYTES:
-                raise Unreadable(_l("Excel文件解压后过大（%(part)s超过%(mb)sMB），请删除多余的行、列后重新上传",
-                                     part=part.filename, mb=MAX_PART_BYTES // 1024 // 1024))
+                raise Unreadable(
+                    _l(
+                        "Excel文件解压后过大（%(part)s超过%(mb)sMB），请删除多余的行、列后重新上传",
+                        part=part.filename,
+                        mb=MAX_PART_BYTES // 1024 // 1024,
+                    )
+                )
         if sum(part.file_size for part in parts) > MAX_EXPANDED_BYTES:
-            raise Unreadable(_l("Excel文件解压后过大（合计超过%(mb)sMB），请删除多余的行、列和工作表后重新上传",
-                                 mb=MAX_EXPANDED_BYTES // 1024 // 1024))
+            raise Unreadable(
+                _l(
+                    "Excel文件解压后过大（合计超过%(mb)sMB），请删除多余的行、列和工作表后重新上传",
+                    mb=MAX_EXPANDED_BYTES // 1024 // 1024,
+                )
+            )
         for part in parts:
             name = part.filename
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
@@ -180,8 +195,9 @@ def guard_xlsx(data: bytes) -> None:
                 _scan(archive, part, _count_strings)
 
 
-def _scan(archive: zipfile.ZipFile, part: zipfile.ZipInfo,
-          count: Callable[[Iterator[tuple[str, Element]]], None]) -> None:
+def _scan(
+    archive: zipfile.ZipFile, part: zipfile.ZipInfo, count: Callable[[Iterator[tuple[str, Element]]], None]
+) -> None:
     try:
         with archive.open(part) as stream:
             count(iterparse(stream, events=("start", "end")))
@@ -204,12 +220,19 @@ def _count_cells(events: Iterator[tuple[str, Element]]) -> None:
             if tag == "row":
                 rows, in_row = rows + 1, 0
                 if rows > MAX_SHEET_ROWS:
-                    raise Unreadable(_l("Excel文件解压后过大（超过%(n)s行），请删除多余的行后重新上传", n=MAX_SHEET_ROWS))
+                    raise Unreadable(
+                        _l("Excel文件解压后过大（超过%(n)s行），请删除多余的行后重新上传", n=MAX_SHEET_ROWS)
+                    )
             elif tag == "c":
                 in_row, cells = in_row + 1, cells + 1
                 if in_row > MAX_ROW_CELLS:
-                    raise Unreadable(_l("Excel文件解压后过大（第%(row)s行超过%(n)s个单元格），请删除多余的列后重新上传",
-                                         row=rows, n=MAX_ROW_CELLS))
+                    raise Unreadable(
+                        _l(
+                            "Excel文件解压后过大（第%(row)s行超过%(n)s个单元格），请删除多余的列后重新上传",
+                            row=rows,
+                            n=MAX_ROW_CELLS,
+                        )
+                    )
                 if cells > MAX_CELLS:
                     raise Unreadable(_l("Excel文件解压后过大（超过%(n)s个单元格），请拆分后分批上传", n=MAX_CELLS))
         elif tag == "row":
@@ -240,8 +263,17 @@ def first_sheet(data: bytes) -> Generator[tuple[Any, ...], None, None]:
                 yield from workbook.worksheets[0].iter_rows(values_only=True)
             finally:
                 workbook.close()
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, IndexError, TypeError,
-            SyntaxError, DefusedXmlException):
+    except (
+        zipfile.BadZipFile,
+        InvalidFileException,
+        KeyError,
+        OSError,
+        ValueError,
+        IndexError,
+        TypeError,
+        SyntaxError,
+        DefusedXmlException,
+    ):
         raise Unreadable(UNREADABLE) from None
 
 

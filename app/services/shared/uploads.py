@@ -20,6 +20,7 @@
 Refusals are `UploadRefused` with a Chinese message (translated for the request) and a status:
 413 for too large, 415 for a type that is not allowed or content that is not what it claims.
 """
+
 import codecs
 import io
 import re
@@ -137,8 +138,14 @@ def allowed_extensions(accept: tuple[str, ...] | list[str] | None) -> list[str]:
     return out
 
 
-def check(stream: IO[bytes], name: str | None, accept: tuple[str, ...] | list[str] | None = None, *,
-          max_bytes: int | None = None, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> CheckedFile:
+def check(
+    stream: IO[bytes],
+    name: str | None,
+    accept: tuple[str, ...] | list[str] | None = None,
+    *,
+    max_bytes: int | None = None,
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+) -> CheckedFile:
     """The cleaned name, type and size of one upload, or UploadRefused saying why not."""
     filename = clean_filename(name)
     allowed = allowed_extensions(accept)
@@ -150,15 +157,29 @@ def check(stream: IO[bytes], name: str | None, accept: tuple[str, ...] | list[st
     if size == 0:
         raise UploadRefused(_("文件「%(name)s」是空文件", name=filename))
     if max_bytes is not None and size > max_bytes:
-        raise UploadRefused(_("文件「%(name)s」大小为 %(size)s，超过了单个文件 %(limit)s 的上限",
-                              name=filename, size=megabytes(size), limit=megabytes(max_bytes)), TOO_LARGE)
+        raise UploadRefused(
+            _(
+                "文件「%(name)s」大小为 %(size)s，超过了单个文件 %(limit)s 的上限",
+                name=filename,
+                size=megabytes(size),
+                limit=megabytes(max_bytes),
+            ),
+            TOO_LARGE,
+        )
     kind = KINDS[ext]
     matches, found = _content_matches(ext, stream)
     stream.seek(0)
     if not matches:
-        raise UploadRefused(_("文件「%(name)s」的扩展名是 .%(ext)s，但内容不是%(kind)s（识别为：%(found)s），已拒绝。"
-                              "请上传真实的文件，不要修改扩展名",
-                              name=filename, ext=ext, kind=_(kind.label), found=found or _("无法识别的内容")))
+        raise UploadRefused(
+            _(
+                "文件「%(name)s」的扩展名是 .%(ext)s，但内容不是%(kind)s（识别为：%(found)s），已拒绝。"
+                "请上传真实的文件，不要修改扩展名",
+                name=filename,
+                ext=ext,
+                kind=_(kind.label),
+                found=found or _("无法识别的内容"),
+            )
+        )
     if kind.image_format:
         verify_image(stream, filename, kind.image_format, max_pixels)
         stream.seek(0)
@@ -225,18 +246,29 @@ def _open_image(stream: IO[bytes], filename: str, image_format: str, max_pixels:
 def _bomb(filename: str, size: tuple[int, int] | None, max_pixels: int) -> UploadRefused:
     limit = f"{max_pixels / 10_000:g}"
     if size is None:
-        return UploadRefused(_("图片「%(name)s」的像素数过大，上限为 %(limit)s 万像素，请压缩后再上传",
-                               name=filename, limit=limit), TOO_LARGE)
-    return UploadRefused(_("图片「%(name)s」为 %(width)d×%(height)d 像素，超过了 %(limit)s 万像素的上限，请压缩后再上传",
-                           name=filename, width=size[0], height=size[1], limit=limit), TOO_LARGE)
+        return UploadRefused(
+            _("图片「%(name)s」的像素数过大，上限为 %(limit)s 万像素，请压缩后再上传", name=filename, limit=limit),
+            TOO_LARGE,
+        )
+    return UploadRefused(
+        _(
+            "图片「%(name)s」为 %(width)d×%(height)d 像素，超过了 %(limit)s 万像素的上限，请压缩后再上传",
+            name=filename,
+            width=size[0],
+            height=size[1],
+            limit=limit,
+        ),
+        TOO_LARGE,
+    )
 
 
 def _damaged(filename: str) -> UploadRefused:
     return UploadRefused(_("图片「%(name)s」已损坏或不完整，无法打开，请重新导出后上传", name=filename))
 
 
-def verify_image(stream: IO[bytes], filename: str, image_format: str,
-                 max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> None:
+def verify_image(
+    stream: IO[bytes], filename: str, image_format: str, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+) -> None:
     """The image opens as `image_format`, is within the pixel limit, and its data is intact."""
     try:
         with _open_image(stream, filename, image_format, max_pixels) as image:
@@ -254,8 +286,9 @@ def verify_image(stream: IO[bytes], filename: str, image_format: str,
         stream.seek(0)
 
 
-def reencode(stream: IO[bytes], filename: str, image_format: str, *, max_side: int,
-             max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> bytes:
+def reencode(
+    stream: IO[bytes], filename: str, image_format: str, *, max_side: int, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+) -> bytes:
     """A clean copy of a verified image: upright, at most max_side pixels a side, no metadata."""
     try:
         with _open_image(stream, filename, image_format, max_pixels) as image:

@@ -8,6 +8,7 @@ nothing read is stale when it is written. Only due rows are ever loaded. A sweep
 loses nothing: an uncommitted batch is simply due again, and the escalation key (instance,
 task, level) is unique in the database, so nothing is recorded twice.
 """
+
 import logging
 import sqlite3
 import time
@@ -52,8 +53,7 @@ class TickResult:
     emails_failed: int = 0
 
 
-def tick(now: datetime | None = None, batch_size: int = 100,
-         stop: Callable[[], bool] | None = None) -> TickResult:
+def tick(now: datetime | None = None, batch_size: int = 100, stop: Callable[[], bool] | None = None) -> TickResult:
     """Advance every due instance in batches (one transaction each), then deliver escalations.
 
     `stop()` is asked between batches: a scheduler shutting down ends after the current one.
@@ -182,8 +182,9 @@ def _failed(instance: ProcessInstance, exc: Exception, skip: set[int], result: T
     skip.add(instance_id)
     if isinstance(exc, workflow.EngineError):
         instance.error = str(exc)
-        audit.record(None, "instance.error", "process_instance", instance_id, after={"error": str(exc)},
-                     unit_id=instance.unit_id)
+        audit.record(
+            None, "instance.error", "process_instance", instance_id, after={"error": str(exc)}, unit_id=instance.unit_id
+        )
         result.failed.append((instance_id, str(exc)))
     else:  # a bug in one instance must not hold up the others; it stays due
         log.error("sweep: instance %s failed", instance_id, exc_info=exc)
@@ -191,6 +192,7 @@ def _failed(instance: ProcessInstance, exc: Exception, skip: set[int], result: T
 
 
 # -- SQLite: the sweep's own session, whose transactions begin with BEGIN IMMEDIATE
+
 
 @contextmanager
 def sweep_session() -> Iterator[None]:

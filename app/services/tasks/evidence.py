@@ -1,4 +1,5 @@
 """Evidence files: stored outside the static folder under their SHA-256."""
+
 import hashlib
 import os
 import tempfile
@@ -53,8 +54,13 @@ def check_upload(upload: FileStorage, field: str, accept: tuple[str, ...] | None
     """One upload against its field's accepted types (by name and by content) and the size of one file."""
     cfg = current_app.config
     try:
-        checked = uploads.check(upload.stream, upload.filename, accept, max_bytes=cfg["EVIDENCE_MAX_FILE_BYTES"],
-                                max_pixels=cfg["UPLOAD_MAX_IMAGE_PIXELS"])
+        checked = uploads.check(
+            upload.stream,
+            upload.filename,
+            accept,
+            max_bytes=cfg["EVIDENCE_MAX_FILE_BYTES"],
+            max_pixels=cfg["UPLOAD_MAX_IMAGE_PIXELS"],
+        )
     except uploads.UploadRefused as exc:
         raise EvidenceError(exc.message, field, exc.status) from None
     return CheckedUpload(upload, field, checked)
@@ -71,13 +77,28 @@ def check_task_caps(task_id: int, new: list[CheckedUpload]) -> None:
     max_files, max_bytes = cfg["EVIDENCE_MAX_FILES_PER_TASK"], cfg["EVIDENCE_MAX_BYTES_PER_TASK"]
     field = new[0].field
     if count + len(new) > max_files:
-        raise EvidenceError(_("每个事项最多上传 %(max)d 个文件：已有 %(count)d 个，本次又选了 %(new)d 个",
-                              max=max_files, count=count, new=len(new)), field, uploads.TOO_LARGE)
+        raise EvidenceError(
+            _(
+                "每个事项最多上传 %(max)d 个文件：已有 %(count)d 个，本次又选了 %(new)d 个",
+                max=max_files,
+                count=count,
+                new=len(new),
+            ),
+            field,
+            uploads.TOO_LARGE,
+        )
     added = sum(item.file.size for item in new)
     if total + added > max_bytes:
-        raise EvidenceError(_("每个事项的文件合计不能超过 %(limit)s：已有 %(total)s，本次又选了 %(added)s",
-                              limit=uploads.megabytes(max_bytes), total=uploads.megabytes(total),
-                              added=uploads.megabytes(added)), field, uploads.TOO_LARGE)
+        raise EvidenceError(
+            _(
+                "每个事项的文件合计不能超过 %(limit)s：已有 %(total)s，本次又选了 %(added)s",
+                limit=uploads.megabytes(max_bytes),
+                total=uploads.megabytes(total),
+                added=uploads.megabytes(added),
+            ),
+            field,
+            uploads.TOO_LARGE,
+        )
 
 
 def blob_path(sha256: str) -> Path:
@@ -110,8 +131,9 @@ def write_blob(upload: FileStorage) -> StoredBlob:
         raise
 
 
-def store(checked: CheckedUpload, *, unit_id: int, instance_id: int | None, task_id: int | None,
-          user_id: int) -> Evidence:
+def store(
+    checked: CheckedUpload, *, unit_id: int, instance_id: int | None, task_id: int | None, user_id: int
+) -> Evidence:
     """Write a checked upload and add its row to the session (the calling service commits)."""
     blob = write_blob(checked.upload)
     row = Evidence(
@@ -133,11 +155,20 @@ def store(checked: CheckedUpload, *, unit_id: int, instance_id: int | None, task
 def copy_to_task(from_task_id: int, task: Task) -> None:
     """List another task's files on `task` too (same blobs: content-addressed, nothing copied on disk)."""
     for row in for_task(from_task_id):
-        db.session.add(Evidence(
-            sha256=row.sha256, filename=row.filename, content_type=row.content_type, size=row.size,
-            unit_id=row.unit_id, instance_id=row.instance_id, task_id=task.id, field=row.field,
-            uploaded_by_id=row.uploaded_by_id, uploaded_at=row.uploaded_at,
-        ))
+        db.session.add(
+            Evidence(
+                sha256=row.sha256,
+                filename=row.filename,
+                content_type=row.content_type,
+                size=row.size,
+                unit_id=row.unit_id,
+                instance_id=row.instance_id,
+                task_id=task.id,
+                field=row.field,
+                uploaded_by_id=row.uploaded_by_id,
+                uploaded_at=row.uploaded_at,
+            )
+        )
 
 
 def for_task(task_id: int) -> list[Evidence]:

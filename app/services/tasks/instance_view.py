@@ -1,6 +1,7 @@
 """One instance drawn on its version's diagram: which elements are done, waiting, overdue or
 escalated, and a timeline of what happened. Read from the task, escalation, letter and audit
 tables: no workflow is deserialised to draw the page."""
+
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,8 +26,12 @@ STATE_NAMES = {
     "escalated": N_("已督办升级"),
 }
 ACTIONS = {
-    "instance.start": _l("流程启动"), "instance.advance": _l("流程推进"), "instance.error": _l("流程出错"),
-    "instance.migrate": _l("迁移到新版本"), "task.cancel": _l("步骤取消"), "task.remind": _l("手动催办"),
+    "instance.start": _l("流程启动"),
+    "instance.advance": _l("流程推进"),
+    "instance.error": _l("流程出错"),
+    "instance.migrate": _l("迁移到新版本"),
+    "task.cancel": _l("步骤取消"),
+    "task.remind": _l("手动催办"),
 }
 # Shown through the task rows themselves, or noise on a timeline.
 SKIPPED_ACTIONS = ("task.complete", "task.draft")
@@ -73,8 +78,11 @@ def view(instance_id: int) -> InstanceView:
     if instance is None:
         raise InstanceNotFound(_l("流程实例不存在"))
     tasks = list(db.session.scalars(select(Task).where(Task.instance_id == instance.id).order_by(Task.id)))
-    escalations = list(db.session.scalars(
-        select(Escalation).where(Escalation.instance_id == instance.id).order_by(Escalation.fired_at)))
+    escalations = list(
+        db.session.scalars(
+            select(Escalation).where(Escalation.instance_id == instance.id).order_by(Escalation.fired_at)
+        )
+    )
     letters = list(
         db.session.scalars(
             select(SupervisionLetter)
@@ -82,11 +90,15 @@ def view(instance_id: int) -> InstanceView:
             .order_by(SupervisionLetter.issued_at)
         )
     )
-    result = InstanceView(instance, instance.definition.bpmn_xml,
-                          element_states(tasks, {e.element_id for e in escalations if e.status in CARRIED_OUT},
-                                         clock.now()))
+    result = InstanceView(
+        instance,
+        instance.definition.bpmn_xml,
+        element_states(tasks, {e.element_id for e in escalations if e.status in CARRIED_OUT}, clock.now()),
+    )
     result.timeline = sorted(
-        _task_events(tasks) + _escalation_events(escalations, tasks) + _letter_events(letters)
+        _task_events(tasks)
+        + _escalation_events(escalations, tasks)
+        + _letter_events(letters)
         + _audit_events(instance, tasks),
         key=lambda e: e.at,
     )
@@ -96,9 +108,14 @@ def view(instance_id: int) -> InstanceView:
 def _task_events(tasks: list[Task]) -> list[TimelineEvent]:
     events = []
     for task in tasks:
-        events.append(TimelineEvent(task.created_at, "task", _l("待办：%(step)s", step=task.name),
-                                    _l("期限 %(due)s", due=f"{clock.to_local(task.due_at):%Y-%m-%d}")
-                                    if task.due_at else ""))
+        events.append(
+            TimelineEvent(
+                task.created_at,
+                "task",
+                _l("待办：%(step)s", step=task.name),
+                _l("期限 %(due)s", due=f"{clock.to_local(task.due_at):%Y-%m-%d}") if task.due_at else "",
+            )
+        )
         if task.status == "completed" and task.completed_at:
             events.append(TimelineEvent(task.completed_at, "task", _l("办结：%(step)s", step=task.name)))
     return events
@@ -113,26 +130,44 @@ def _escalation_events(escalations: list[Escalation], tasks: list[Task]) -> list
     names = {t.element_id: t.name for t in tasks}
     events = []
     for e in escalations:
-        what = _l("%(level)s：%(step)s", level=LazyText(LEVEL_NAMES.get(e.level, e.level)),
-                  step=names.get(e.element_id, e.element_id))
+        what = _l(
+            "%(level)s：%(step)s",
+            level=LazyText(LEVEL_NAMES.get(e.level, e.level)),
+            step=names.get(e.element_id, e.element_id),
+        )
         how = _l("人工发起") if e.manual else _l("逾期自动升级")
         if e.status == "pending" and e.next_attempt_at:
-            how = _l("%(how)s，按督办阶梯待执行（%(after)s 后）", how=how,
-                     after=f"{clock.to_local(e.next_attempt_at):%Y-%m-%d %H:%M}")
+            how = _l(
+                "%(how)s，按督办阶梯待执行（%(after)s 后）",
+                how=how,
+                after=f"{clock.to_local(e.next_attempt_at):%Y-%m-%d %H:%M}",
+            )
         elif e.status == "cancelled":
             how = _l("未执行：%(reason)s", reason=LazyText(e.closed_reason or N_("环节已办结")))
         events.append(TimelineEvent(e.done_at or e.fired_at, "escalation", what, how))
         if e.status == "withdrawn" and e.withdrawn_at:
-            events.append(TimelineEvent(e.withdrawn_at, "escalation", _l("撤回%(what)s", what=what),
-                                        LazyText(e.closed_reason) if e.closed_reason else ""))
+            events.append(
+                TimelineEvent(
+                    e.withdrawn_at,
+                    "escalation",
+                    _l("撤回%(what)s", what=what),
+                    LazyText(e.closed_reason) if e.closed_reason else "",
+                )
+            )
     return events
 
 
 def _letter_events(letters: list[SupervisionLetter]) -> list[TimelineEvent]:
     events = []
     for letter in letters:
-        events.append(TimelineEvent(letter.issued_at, "letter", _l("发出%(doc)s", doc=letter.doc_number),
-                                    notifications.shown(letter.subject)))
+        events.append(
+            TimelineEvent(
+                letter.issued_at,
+                "letter",
+                _l("发出%(doc)s", doc=letter.doc_number),
+                notifications.shown(letter.subject),
+            )
+        )
         if letter.acknowledged_at:
             events.append(TimelineEvent(letter.acknowledged_at, "letter", _l("签收%(doc)s", doc=letter.doc_number)))
     return events
@@ -141,14 +176,21 @@ def _letter_events(letters: list[SupervisionLetter]) -> list[TimelineEvent]:
 def _audit_events(instance: ProcessInstance, tasks: list[Task]) -> list[TimelineEvent]:
     task_ids = [str(t.id) for t in tasks]
     rows = db.session.execute(
-        select(AuditEvent, User.display_name).outerjoin(User, User.id == AuditEvent.actor_id).where(
-            or_((AuditEvent.entity_type == "process_instance") & (AuditEvent.entity_id == str(instance.id)),
-                (AuditEvent.entity_type == "task") & AuditEvent.entity_id.in_(task_ids or ["-"])),
+        select(AuditEvent, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            or_(
+                (AuditEvent.entity_type == "process_instance") & (AuditEvent.entity_id == str(instance.id)),
+                (AuditEvent.entity_type == "task") & AuditEvent.entity_id.in_(task_ids or ["-"]),
+            ),
             AuditEvent.action.not_in(SKIPPED_ACTIONS),
-        ).order_by(AuditEvent.at)
+        )
+        .order_by(AuditEvent.at)
     ).all()
-    return [TimelineEvent(event.at, "audit", ACTIONS.get(event.action, event.action), _audit_detail(event, actor))
-            for event, actor in rows]
+    return [
+        TimelineEvent(event.at, "audit", ACTIONS.get(event.action, event.action), _audit_detail(event, actor))
+        for event, actor in rows
+    ]
 
 
 def _audit_detail(event: AuditEvent, actor: str | None) -> Joined:

@@ -7,6 +7,7 @@ optimistic lock_version everywhere), re-checking safety inside the transaction: 
 deadlines and pending timers are kept, the task rows re-projected (rows of tasks still ready
 keep their id, so escalations stay attached), and each move is audited.
 """
+
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -83,25 +84,37 @@ def dry_run(campaign_id: int, target_definition_id: int) -> list[MigrationCandid
     result = []
     for instance in instances:
         reasons = _obstacles(instance, target)
-        result.append(MigrationCandidate(
-            instance_id=instance.id, unit_id=instance.unit_id, unit_name=instance.unit.name,
-            from_version=instance.definition.version, can_migrate=not reasons, reasons=reasons,
-            from_definition_id=instance.definition_id,
-        ))
+        result.append(
+            MigrationCandidate(
+                instance_id=instance.id,
+                unit_id=instance.unit_id,
+                unit_name=instance.unit.name,
+                from_version=instance.definition.version,
+                can_migrate=not reasons,
+                reasons=reasons,
+                from_definition_id=instance.definition_id,
+            )
+        )
     return result
 
 
-def migrate(campaign_id: int, target_definition_id: int, instance_ids: list[int] | None,
-            actor_id: int | None) -> MigrationResult:
+def migrate(
+    campaign_id: int, target_definition_id: int, instance_ids: list[int] | None, actor_id: int | None
+) -> MigrationResult:
     """Move the selected instances (None: every running one that can) to the target version."""
     target = _target(campaign_id, target_definition_id)
     if instance_ids is None:
-        instance_ids = list(db.session.scalars(
-            select(ProcessInstance.id)
-            .where(ProcessInstance.campaign_id == campaign_id, ProcessInstance.status == InstanceStatus.RUNNING,
-                   ProcessInstance.definition_id != target.id)
-            .order_by(ProcessInstance.id)
-        ))
+        instance_ids = list(
+            db.session.scalars(
+                select(ProcessInstance.id)
+                .where(
+                    ProcessInstance.campaign_id == campaign_id,
+                    ProcessInstance.status == InstanceStatus.RUNNING,
+                    ProcessInstance.definition_id != target.id,
+                )
+                .order_by(ProcessInstance.id)
+            )
+        )
     result = MigrationResult()
     for instance_id in dict.fromkeys(instance_ids):
         try:
@@ -116,10 +129,18 @@ def migrate(campaign_id: int, target_definition_id: int, instance_ids: list[int]
         else:
             result.moved.append(instance_id)
     if result.moved:
-        audit.record(actor_id, "campaign.migrate", "campaign", campaign_id, after={
-            "target_definition_id": target.id, "target_version": target.version,
-            "moved": result.moved, "skipped": sorted(result.skipped),
-        })
+        audit.record(
+            actor_id,
+            "campaign.migrate",
+            "campaign",
+            campaign_id,
+            after={
+                "target_definition_id": target.id,
+                "target_version": target.version,
+                "moved": result.moved,
+                "skipped": sorted(result.skipped),
+            },
+        )
     db.session.commit()
     return result
 
@@ -127,7 +148,9 @@ def migrate(campaign_id: int, target_definition_id: int, instance_ids: list[int]
 def _move(campaign_id: int, instance_id: int, target: ProcessDefinition, actor_id: int | None) -> list[LazyText]:
     # populate_existing: the row as locked, not as this session last saw it.
     instance = db.session.scalar(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
+        select(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     )
     if instance is None or instance.campaign_id != campaign_id:
@@ -135,8 +158,11 @@ def _move(campaign_id: int, instance_id: int, target: ProcessDefinition, actor_i
     reasons = _obstacles(instance, target)
     if reasons:
         return reasons
-    before = {"definition_id": instance.definition_id, "version": instance.definition.version,
-              "next_timer_at": instance.next_timer_at}
+    before = {
+        "definition_id": instance.definition_id,
+        "version": instance.definition.version,
+        "next_timer_at": instance.next_timer_at,
+    }
     bundle = processes.bundle_for(target.id)
     state = engine_migration.migrate(workflow.load(instance), bundle)
     instance.definition_id = target.id
@@ -144,9 +170,19 @@ def _move(campaign_id: int, instance_id: int, target: ProcessDefinition, actor_i
     run.advance()
     workflow.save(instance, run, actor_id)
     _refresh_rows(instance, run)
-    audit.record(actor_id, "instance.migrate", "process_instance", instance.id, before=before, after={
-        "definition_id": target.id, "version": target.version, "next_timer_at": instance.next_timer_at,
-    }, unit_id=instance.unit_id)
+    audit.record(
+        actor_id,
+        "instance.migrate",
+        "process_instance",
+        instance.id,
+        before=before,
+        after={
+            "definition_id": target.id,
+            "version": target.version,
+            "next_timer_at": instance.next_timer_at,
+        },
+        unit_id=instance.unit_id,
+    )
     return []
 
 

@@ -7,6 +7,7 @@ the choices its form fills at run time, and what its page shows. Handlers run in
 completing transaction and raise StepRefused to stop it with a message. Nothing else in the
 code base branches on a form key: it asks `kind_of(key)`.
 """
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -83,8 +84,13 @@ def _assessment(step: Step) -> dict[str, Any]:
     if step.data.get("verdict") != "fail":
         return {"verdict": "pass"}
     step.instance.round += 1
-    items = ledger.create_items(step.instance, step.data.get("remedial_items") or [], origin="remedial",
-                                status="rectifying", actor_id=step.actor_id)
+    items = ledger.create_items(
+        step.instance,
+        step.data.get("remedial_items") or [],
+        origin="remedial",
+        status="rectifying",
+        actor_id=step.actor_id,
+    )
     return {"verdict": "fail", "ledger": ledger.as_process_items(items)}
 
 
@@ -94,8 +100,9 @@ def _follow_up_review(step: Step) -> dict[str, Any]:
     step.instance.round += 1
     ids = [int(i) for i in step.data.get("reopen_items") or []]
     items = ledger.reopen(step.instance, ids, step.actor_id)
-    items += ledger.create_items(step.instance, step.data.get("new_items") or [], origin="follow_up",
-                                 status="rectifying", actor_id=step.actor_id)
+    items += ledger.create_items(
+        step.instance, step.data.get("new_items") or [], origin="follow_up", status="rectifying", actor_id=step.actor_id
+    )
     if not items:
         raise StepRefused(_l("有反弹时须重新打开或新增整改事项"))
     return {"rebound": "yes", "ledger": ledger.as_process_items(items)}
@@ -118,15 +125,18 @@ def _reopen_choices(task: Task) -> Choices:
     return {"reopen_items": [(str(i.id), f"{i.seq}. {i.title}") for i in ledger.closed_items(task.instance_id)]}
 
 
-KINDS = {kind.key: kind for kind in (
-    StepKind("deploy", _deploy),
-    StepKind("self_check", _self_check),
-    StepKind("review_self_check", _review_self_check, reviews="self_check"),
-    StepKind("rectify_item", _rectify_item),
-    StepKind("verify_item", _verify_item, reviews="rectify_item"),
-    StepKind("assessment", _assessment, shows_open_items=True),
-    StepKind("follow_up_review", _follow_up_review, choices=_reopen_choices),
-)}
+KINDS = {
+    kind.key: kind
+    for kind in (
+        StepKind("deploy", _deploy),
+        StepKind("self_check", _self_check),
+        StepKind("review_self_check", _review_self_check, reviews="self_check"),
+        StepKind("rectify_item", _rectify_item),
+        StepKind("verify_item", _verify_item, reviews="rectify_item"),
+        StepKind("assessment", _assessment, shows_open_items=True),
+        StepKind("follow_up_review", _follow_up_review, choices=_reopen_choices),
+    )
+}
 
 
 def kind_of(form_key: str) -> StepKind | None:

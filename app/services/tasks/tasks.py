@@ -1,4 +1,5 @@
 """Task lists, drafts and completion: the use cases of unit staff, supervisors and assessors."""
+
 from typing import Any
 
 from sqlalchemy import select
@@ -42,8 +43,9 @@ class FormInvalid(DomainError):
     code = "form_invalid"
 
     def __init__(self, form: RectifyForm, message: str | LazyText | None = None, status: int | None = None):
-        super().__init__(message or _l("表单有误，请按提示修改"), details=getattr(form, "errors", None) or None,
-                         status=status)
+        super().__init__(
+            message or _l("表单有误，请按提示修改"), details=getattr(form, "errors", None) or None, status=status
+        )
         self.form = form
 
 
@@ -71,22 +73,36 @@ def get_for(user: User, task_id: int) -> Task:
 
 
 def open_for_unit(unit_id: int) -> list[Task]:
-    return list(db.session.scalars(
-        select(Task).options(joinedload(Task.ledger_item))
-        .where(Task.unit_id == unit_id, Task.status == TaskStatus.READY, Task.role == "unit_staff")
-        .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Task)
+            .options(joinedload(Task.ledger_item))
+            .where(Task.unit_id == unit_id, Task.status == TaskStatus.READY, Task.role == "unit_staff")
+            .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+        )
+    )
 
 
 def done_for_unit(unit_id: int, limit: int = 50) -> list[Task]:
-    return list(db.session.scalars(
-        select(Task).where(Task.unit_id == unit_id, Task.status == TaskStatus.COMPLETED, Task.role == "unit_staff")
-        .order_by(Task.completed_at.desc()).limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            select(Task)
+            .where(Task.unit_id == unit_id, Task.status == TaskStatus.COMPLETED, Task.role == "unit_staff")
+            .order_by(Task.completed_at.desc())
+            .limit(limit)
+        )
+    )
 
 
-def queue(role: str, *, campaign_id: int | None = None, unit_id: int | None = None,
-          form_key: str | None = None, page: int = 1, per_page: int = 50) -> Page[Task]:
+def queue(
+    role: str,
+    *,
+    campaign_id: int | None = None,
+    unit_id: int | None = None,
+    form_key: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[Task]:
     """Ready tasks of a lane across units, most urgent first, paged (the page clamped to those there are)."""
     query = select(Task).where(Task.role == role, Task.status == TaskStatus.READY)
     if campaign_id:
@@ -95,8 +111,9 @@ def queue(role: str, *, campaign_id: int | None = None, unit_id: int | None = No
         query = query.where(Task.unit_id == unit_id)
     if form_key:
         query = query.where(Task.form_key == form_key)
-    ordered = (query.options(joinedload(Task.unit), joinedload(Task.ledger_item))
-               .order_by(Task.due_at.is_(None), Task.due_at, Task.id))
+    ordered = query.options(joinedload(Task.unit), joinedload(Task.ledger_item)).order_by(
+        Task.due_at.is_(None), Task.due_at, Task.id
+    )
     rows, total, page = paging.fetch(query, ordered, page, per_page)
     return Page(rows, total, page, per_page)
 
@@ -107,8 +124,10 @@ def dynamic_choices(task: Task) -> steps.Choices:
 
 def previous_submission(task: Task) -> Submission | None:
     """The last submission of the same step in this instance (what a returned task starts from)."""
-    query = select(Submission).join(Task, Submission.task_id == Task.id).where(
-        Task.instance_id == task.instance_id, Task.element_id == task.element_id, Task.id != task.id
+    query = (
+        select(Submission)
+        .join(Task, Submission.task_id == Task.id)
+        .where(Task.instance_id == task.instance_id, Task.element_id == task.element_id, Task.id != task.id)
     )
     if task.ledger_item_id:
         query = query.where(Task.ledger_item_id == task.ledger_item_id)
@@ -121,8 +140,10 @@ def reviewed_submission(task: Task) -> Submission | None:
     reviewed = kind.reviews if kind else None
     if reviewed is None:
         return None
-    query = select(Submission).join(Task, Submission.task_id == Task.id).where(
-        Task.instance_id == task.instance_id, Task.form_key == reviewed
+    query = (
+        select(Submission)
+        .join(Task, Submission.task_id == Task.id)
+        .where(Task.instance_id == task.instance_id, Task.form_key == reviewed)
     )
     if task.ledger_item_id:
         query = query.where(Task.ledger_item_id == task.ledger_item_id)
@@ -225,14 +246,29 @@ def complete(user: User, task_id: int, form: RectifyForm, expected_lock_version:
         process_data = steps.apply(steps.Step(instance, task, user.id, data))
         run = workflow.load(instance)
         run.complete(task.spiff_task_id, process_data)
-        db.session.add(Submission(task_id=task.id, instance_id=instance.id, unit_id=task.unit_id, user_id=user.id,
-                                  form_key=task.form_key, data=data, created_at=clock.now()))
+        db.session.add(
+            Submission(
+                task_id=task.id,
+                instance_id=instance.id,
+                unit_id=task.unit_id,
+                user_id=user.id,
+                form_key=task.form_key,
+                data=data,
+                created_at=clock.now(),
+            )
+        )
         created = workflow.save(instance, run, user.id, completed_task=task)
         _carry_comments(process_data, data, created)
         task.draft = None
-        audit.record(user.id, "task.complete", "task", task.id, before={"status": "ready"},
-                     after={"status": "completed", "element": task.element_id, "process_data": process_data},
-                     unit_id=task.unit_id)
+        audit.record(
+            user.id,
+            "task.complete",
+            "task",
+            task.id,
+            before={"status": "ready"},
+            after={"status": "completed", "element": task.element_id, "process_data": process_data},
+            unit_id=task.unit_id,
+        )
         db.session.commit()
     except steps.StepRefused as exc:
         db.session.rollback()
@@ -276,12 +312,13 @@ def instance_for(user: User, instance_id: int) -> ProcessInstance:
 
 def instance_history(instance_id: int) -> list[tuple[Task, Submission | None]]:
     rows = db.session.execute(
-        select(Task, Submission).outerjoin(Submission, Submission.task_id == Task.id)
-        .where(Task.instance_id == instance_id).order_by(Task.id)
+        select(Task, Submission)
+        .outerjoin(Submission, Submission.task_id == Task.id)
+        .where(Task.instance_id == instance_id)
+        .order_by(Task.id)
     ).all()
     return [(t, s) for t, s in rows]
 
 
 def instances_of_unit(unit_id: int) -> list[ProcessInstance]:
     return list(db.session.scalars(select(ProcessInstance).filter_by(unit_id=unit_id).order_by(ProcessInstance.id)))
-

@@ -11,6 +11,7 @@ batch instead of ten per instance; one instance is a batch of one.
 
 Nothing here commits: the use case that called it owns the transaction.
 """
+
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,19 +54,30 @@ def phase_of(run: runtime.Run, ready: list[runtime.ReadyTask], current: str) -> 
     return min(phases, key=ORDER.__getitem__) if phases else current
 
 
-def task_values(instance_id: int, campaign_id: int, unit_id: int, r: runtime.ReadyTask, phase: str,
-                now: datetime) -> dict[str, Any]:
+def task_values(
+    instance_id: int, campaign_id: int, unit_id: int, r: runtime.ReadyTask, phase: str, now: datetime
+) -> dict[str, Any]:
     """The row of a new ready step: what every path that creates task rows writes (launch too)."""
     return dict(
-        instance_id=instance_id, campaign_id=campaign_id, unit_id=unit_id, spiff_task_id=r.spiff_id,
-        element_id=r.element_id, name=r.name, role=r.lane or "", form_key=r.form_key or "",
-        phase=r.phase or phase, status=TaskStatus.READY, due_at=r.due_at,
-        ledger_item_id=(r.item or {}).get("id"), created_at=now,
+        instance_id=instance_id,
+        campaign_id=campaign_id,
+        unit_id=unit_id,
+        spiff_task_id=r.spiff_id,
+        element_id=r.element_id,
+        name=r.name,
+        role=r.lane or "",
+        form_key=r.form_key or "",
+        phase=r.phase or phase,
+        status=TaskStatus.READY,
+        due_at=r.due_at,
+        ledger_item_id=(r.item or {}).get("id"),
+        created_at=now,
     )
 
 
-def save(instance: ProcessInstance, run: runtime.Run, actor_id: int | None,
-         completed_task: Task | None = None) -> list[Task]:
+def save(
+    instance: ProcessInstance, run: runtime.Run, actor_id: int | None, completed_task: Task | None = None
+) -> list[Task]:
     """Save one instance (a batch of one); returns the task rows newly created.
 
     `completed_task`: the step a person has just completed, marked completed rather than cancelled."""
@@ -75,8 +87,9 @@ def save(instance: ProcessInstance, run: runtime.Run, actor_id: int | None,
     return list(db.session.scalars(select(Task).where(Task.id.in_(ids)).order_by(Task.id)))
 
 
-def save_many(pairs: list[Pair], now: datetime, *, actor_id: int | None = None,
-              completed_task: Task | None = None) -> list[int]:
+def save_many(
+    pairs: list[Pair], now: datetime, *, actor_id: int | None = None, completed_task: Task | None = None
+) -> list[int]:
     """Save every run; returns the ids of the task rows created.
 
     Raises StaleDataError if an instance was saved meanwhile by someone else (the callers lock
@@ -96,9 +109,16 @@ def save_many(pairs: list[Pair], now: datetime, *, actor_id: int | None = None,
     _write_instances(plan.instances)
     created = _insert_tasks(plan.new_tasks)
     _close(plan, now)
-    rows = [escalations.values_for(instance, payload, ready_rows[instance.id].get(payload["spiff_task_id"])
-                                   or created.get((instance.id, payload["spiff_task_id"])), now)
-            for instance, payload in plan.escalations]
+    rows = [
+        escalations.values_for(
+            instance,
+            payload,
+            ready_rows[instance.id].get(payload["spiff_task_id"])
+            or created.get((instance.id, payload["spiff_task_id"])),
+            now,
+        )
+        for instance, payload in plan.escalations
+    ]
     escalations.record_many(rows)
     if plan.notices:
         notifications.notify_many(plan.notices)
@@ -130,19 +150,36 @@ class _Plan:
     audits: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _plan_one(plan: _Plan, instance: ProcessInstance, run: runtime.Run, ready_rows: dict[str, Task],
-              now: datetime) -> None:
+def _plan_one(
+    plan: _Plan, instance: ProcessInstance, run: runtime.Run, ready_rows: dict[str, Task], now: datetime
+) -> None:
     ready = run.ready_tasks()
     phase = phase_of(run, ready, instance.phase)
     status = InstanceStatus.COMPLETED if run.completed else InstanceStatus.RUNNING
-    plan.instances.append(dict(
-        b_id=instance.id, b_lock=instance.lock_version, lock_version=instance.lock_version + 1,
-        state=run.dump(), next_timer_at=run.next_timer_at(), phase=phase, status=status, updated_at=now,
-    ))
+    plan.instances.append(
+        dict(
+            b_id=instance.id,
+            b_lock=instance.lock_version,
+            lock_version=instance.lock_version + 1,
+            state=run.dump(),
+            next_timer_at=run.next_timer_at(),
+            phase=phase,
+            status=status,
+            updated_at=now,
+        )
+    )
     if (phase, status) != (instance.phase, instance.status):
-        plan.audits.append(audit.values(plan.actor_id, "instance.advance", "process_instance", instance.id,
-                                        before={"phase": instance.phase, "status": instance.status},
-                                        after={"phase": phase, "status": status}, unit_id=instance.unit_id))
+        plan.audits.append(
+            audit.values(
+                plan.actor_id,
+                "instance.advance",
+                "process_instance",
+                instance.id,
+                before={"phase": instance.phase, "status": instance.status},
+                after={"phase": phase, "status": status},
+                unit_id=instance.unit_id,
+            )
+        )
     ready_ids = {r.spiff_id for r in ready}
     for spiff_id, row in ready_rows.items():
         if spiff_id in ready_ids:
@@ -151,24 +188,38 @@ def _plan_one(plan: _Plan, instance: ProcessInstance, run: runtime.Run, ready_ro
             plan.completed.append(row)
         else:
             plan.cancelled.append(row)
-            plan.audits.append(audit.values(plan.actor_id, "task.cancel", "task", row.id,
-                                            before={"status": TaskStatus.READY}, after={"status": TaskStatus.CANCELLED},
-                                            unit_id=row.unit_id))
-    plan.new_tasks.extend(task_values(instance.id, instance.campaign_id, instance.unit_id, r, phase, now)
-                          for r in ready if r.spiff_id not in ready_rows)
+            plan.audits.append(
+                audit.values(
+                    plan.actor_id,
+                    "task.cancel",
+                    "task",
+                    row.id,
+                    before={"status": TaskStatus.READY},
+                    after={"status": TaskStatus.CANCELLED},
+                    unit_id=row.unit_id,
+                )
+            )
+    plan.new_tasks.extend(
+        task_values(instance.id, instance.campaign_id, instance.unit_id, r, phase, now)
+        for r in ready
+        if r.spiff_id not in ready_rows
+    )
     for effect in run.take_effects():
         if effect.kind == "escalate":
             plan.escalations.append((instance, effect.payload))
         elif effect.kind == "notify_unit":
-            plan.notices.append(notifications.Message(instance.unit_id, "notice",
-                                                      effect.payload.get("message") or "", ""))
+            plan.notices.append(
+                notifications.Message(instance.unit_id, "notice", effect.payload.get("message") or "", "")
+            )
 
 
 def _write_instances(rows: list[dict[str, Any]]) -> None:
     table = ProcessInstance.__table__
-    stmt = (update(table)
-            .where(table.c.id == bindparam("b_id"), table.c.lock_version == bindparam("b_lock"))
-            .values({name: bindparam(name) for name in INSTANCE_COLUMNS}))
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.lock_version == bindparam("b_lock"))
+        .values({name: bindparam(name) for name in INSTANCE_COLUMNS})
+    )
     result = cast(CursorResult[Any], db.session.execute(stmt, rows))  # an UPDATE's result: a CursorResult
     if result.rowcount != len(rows):
         raise StaleDataError(f"instance save: {result.rowcount} of {len(rows)} instances updated")
@@ -177,6 +228,7 @@ def _write_instances(rows: list[dict[str, Any]]) -> None:
 @dataclass(frozen=True)
 class _Ref:
     """A task row just inserted, as much of it as an escalation needs."""
+
     id: int
     element_id: str
     ledger_item_id: int | None
@@ -189,8 +241,10 @@ def _insert_tasks(values: list[dict[str, Any]]) -> dict[tuple[int, str], _Ref]:
         return {}
     table = Task.__table__
     ids = db.session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), values)
-    return {(v["instance_id"], v["spiff_task_id"]): _Ref(task_id, v["element_id"], v["ledger_item_id"], v["due_at"])
-            for task_id, v in zip(ids, values, strict=True)}
+    return {
+        (v["instance_id"], v["spiff_task_id"]): _Ref(task_id, v["element_id"], v["ledger_item_id"], v["due_at"])
+        for task_id, v in zip(ids, values, strict=True)
+    }
 
 
 def _close(plan: _Plan, now: datetime) -> None:
@@ -198,8 +252,11 @@ def _close(plan: _Plan, now: datetime) -> None:
     for row in plan.completed:
         row.status, row.completed_at, row.completed_by_id = TaskStatus.COMPLETED, now, plan.actor_id
     if plan.cancelled:
-        db.session.execute(update(Task.__table__).where(Task.__table__.c.id.in_([r.id for r in plan.cancelled]))
-                           .values(status=TaskStatus.CANCELLED))
+        db.session.execute(
+            update(Task.__table__)
+            .where(Task.__table__.c.id.in_([r.id for r in plan.cancelled]))
+            .values(status=TaskStatus.CANCELLED)
+        )
         for row in plan.cancelled:
             set_committed_value(row, "status", TaskStatus.CANCELLED)
     escalations.cancel_for_closed_tasks(plan.completed + plan.cancelled, plan.actor_id)

@@ -1,5 +1,6 @@
 """The campaign office's appraisal actions: attach a scheme, set the interview quota, confirm the ranking,
 send a sheet back, and keep interview (约谈) and written self-examination (书面检查) records."""
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -40,17 +41,19 @@ def appraisal_attach(campaign_id: int):
     if template_id is None:
         flash(_("请选择考核方案"), "error")
     else:
-        _attempt(lambda: appraisal_schemes.attach(campaign_id, template_id, current_user.id),
-                 _("已挂接考核方案"))
+        _attempt(lambda: appraisal_schemes.attach(campaign_id, template_id, current_user.id), _("已挂接考核方案"))
     return _to_campaign(campaign_id)
 
 
 @bp.post("/campaigns/<int:campaign_id>/appraisal/settings")
 @role_required(MANAGE_CAMPAIGNS)
 def appraisal_settings(campaign_id: int):
-    _attempt(lambda: appraisal_schemes.update_settings(campaign_id, posted_int("bottom_n"),
-                                                       request.form.get("kind"), current_user.id),
-             _("已保存考核设置"))
+    _attempt(
+        lambda: appraisal_schemes.update_settings(
+            campaign_id, posted_int("bottom_n"), request.form.get("kind"), current_user.id
+        ),
+        _("已保存考核设置"),
+    )
     return _to_campaign(campaign_id)
 
 
@@ -64,16 +67,22 @@ def appraisal_finalise(campaign_id: int):
 @bp.post("/campaigns/<int:campaign_id>/appraisal/units/<int:unit_id>/reopen")
 @role_required(MANAGE_CAMPAIGNS)
 def appraisal_reopen(campaign_id: int, unit_id: int):
-    _attempt(lambda: score_sheets.reopen(campaign_id, unit_id, posted_text("reason"), current_user.id),
-             _("评分表已退回，评估组可修改后重新提交"))
+    _attempt(
+        lambda: score_sheets.reopen(campaign_id, unit_id, posted_text("reason"), current_user.id),
+        _("评分表已退回，评估组可修改后重新提交"),
+    )
     return redirect(url_for("assessor.score_sheet", campaign_id=campaign_id, unit_id=unit_id))
 
 
 def _interview_input(form: InterviewForm) -> InterviewInput:
-    return InterviewInput(held_on=form.held_on.data, leader_interviewed=form.leader_interviewed.data or "",
-                          interviewer=form.interviewer.data or "", minutes=form.minutes.data or "",
-                          follow_up_actions=form.follow_up_actions.data or "",
-                          follow_up_status=form.follow_up_status.data)
+    return InterviewInput(
+        held_on=form.held_on.data,
+        leader_interviewed=form.leader_interviewed.data or "",
+        interviewer=form.interviewer.data or "",
+        minutes=form.minutes.data or "",
+        follow_up_actions=form.follow_up_actions.data or "",
+        follow_up_status=form.follow_up_status.data,
+    )
 
 
 def _save_interview(form: InterviewForm, save) -> bool:
@@ -98,8 +107,9 @@ def _place_errors(form, exc: InputError) -> None:
 
 def _render_interview(form, unit, campaign_id: int, interview=None):
     status = 400 if request.method == "POST" else 200
-    return render_template("appraisal/interview_form.html", form=form, unit=unit, campaign_id=campaign_id,
-                           interview=interview), status
+    return render_template(
+        "appraisal/interview_form.html", form=form, unit=unit, campaign_id=campaign_id, interview=interview
+    ), status
 
 
 @bp.route("/campaigns/<int:campaign_id>/units/<int:unit_id>/interviews/new", methods=["GET", "POST"])
@@ -148,8 +158,9 @@ def self_examination(record_id: int):
     form = SelfExaminationForm(obj=record) if request.method == "GET" else SelfExaminationForm()
     if form.validate_on_submit():
         try:
-            interviews.record_self_examination(record_id, form.status.data, form.received_on.data,
-                                               form.note.data or "", current_user.id)
+            interviews.record_self_examination(
+                record_id, form.status.data, form.received_on.data, form.note.data or "", current_user.id
+            )
         except InterviewError as exc:
             _place_errors(form, exc)
         else:

@@ -1,4 +1,5 @@
 """Forms of the holiday arrangement pages: a year's rows entered by hand, and a file to import."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import FieldList, Form, FormField, IntegerField, SelectChoice, SelectField, StringField
@@ -16,13 +17,19 @@ class DayRow(Form):
     Checked by the service (as an imported file is), so its errors name the row and column."""
 
     day = StringField(_l("日期"))
-    kind = SelectField(_l("类型"), default="",
-                       choices=[SelectChoice("", "—")] + [SelectChoice(k, _l(v)) for k, v in KIND_NAMES.items()])
+    kind = SelectField(
+        _l("类型"),
+        default="",
+        choices=[SelectChoice("", "—")] + [SelectChoice(k, _l(v)) for k, v in KIND_NAMES.items()],
+    )
     name = StringField(_l("名称"))
 
     def values(self) -> dict:
-        return {"date": (self.day.data or "").strip(), "kind": self.kind.data or "",
-                "name": (self.name.data or "").strip()}
+        return {
+            "date": (self.day.data or "").strip(),
+            "kind": self.kind.data or "",
+            "name": (self.name.data or "").strip(),
+        }
 
 
 class ArrangementForm(SafeForm):
@@ -31,12 +38,18 @@ class ArrangementForm(SafeForm):
 
 
 class CalendarImportForm(SafeForm):
-    file = FileField(_l("节假日安排文件"), validators=[
-        FileRequired(_l("请选择要导入的文件")),
-        FileAllowed(["csv", "xlsx", "xls"], _l("只能上传CSV或XLSX文件")),
-    ])
-    year = IntegerField(_l("年份（可不填：按文件中的日期）"), validators=[Optional(), NumberRange(2000, 2100)],
-                        invalid_value_message=_l("年份应为整数"))
+    file = FileField(
+        _l("节假日安排文件"),
+        validators=[
+            FileRequired(_l("请选择要导入的文件")),
+            FileAllowed(["csv", "xlsx", "xls"], _l("只能上传CSV或XLSX文件")),
+        ],
+    )
+    year = IntegerField(
+        _l("年份（可不填：按文件中的日期）"),
+        validators=[Optional(), NumberRange(2000, 2100)],
+        invalid_value_message=_l("年份应为整数"),
+    )
     note = StringField(_l("说明"), validators=[Optional(), Length(max=500)])
 
 

@@ -1,4 +1,5 @@
 """Campaign pages: list, notice form, detail with enrolment, launch with progress, progress matrix."""
+
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -127,9 +128,13 @@ def campaign_edit(campaign_id: int):
 
 def _render_detail(campaign, enrol_form: EnrolForm, status: int = 200):
     return render_template(
-        "admin/campaign_detail.html", campaign=campaign, enrol_form=enrol_form,
-        enrolled=campaigns.enrolled_count(campaign.id), started=campaigns.started_count(campaign.id),
-        ladder=ladder.ladder_of(campaign), calendar_warning=campaigns.calendar_warning(campaign),
+        "admin/campaign_detail.html",
+        campaign=campaign,
+        enrol_form=enrol_form,
+        enrolled=campaigns.enrolled_count(campaign.id),
+        started=campaigns.started_count(campaign.id),
+        ladder=ladder.ladder_of(campaign),
+        calendar_warning=campaigns.calendar_warning(campaign),
         past=_past_deadlines(campaign),
         appraisal=appraisal_schemes.panel(campaign.id),
     ), status
@@ -172,8 +177,11 @@ def _past_message(past) -> str:
 def campaign_launch(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
     return render_template(
-        "admin/campaign_launch.html", campaign=campaign, past=_past_deadlines(campaign),
-        enrolled=campaigns.enrolled_count(campaign.id), started=campaigns.started_count(campaign.id),
+        "admin/campaign_launch.html",
+        campaign=campaign,
+        past=_past_deadlines(campaign),
+        enrolled=campaigns.enrolled_count(campaign.id),
+        started=campaigns.started_count(campaign.id),
         batch_url=url_for("admin.campaign_launch_batch", campaign_id=campaign.id),
         autostart=request.args.get("go") == "1",
     )
@@ -200,8 +208,14 @@ def campaign_launch_batch(campaign_id: int):
         )
     except LaunchError as exc:
         return _json_error(_past_message(exc.past) if exc.past else str(exc), 400)
-    return jsonify({"total": progress.total, "done": progress.done,
-                    "started_now": progress.started_now, "finished": progress.finished})
+    return jsonify(
+        {
+            "total": progress.total,
+            "done": progress.done,
+            "started_now": progress.started_now,
+            "finished": progress.finished,
+        }
+    )
 
 
 @bp.get("/campaigns/<int:campaign_id>/matrix")
@@ -213,13 +227,27 @@ def campaign_matrix(campaign_id: int):
     # The dashboard drills down here by phase (or not_started) and light (or none).
     phase = choice_arg("phase", (*matrix.MATRIX_PHASES, matrix.NOT_STARTED))
     light = choice_arg("light", (*matrix.LIGHTS, matrix.NO_LIGHT))
-    result = matrix.progress_matrix(campaign.id, page=page, per_page=MATRIX_PER_PAGE,
-                                    due_soon_days=current_app.config["DUE_SOON_DAYS"], units=units,
-                                    phase=phase, light_name=light)
+    result = matrix.progress_matrix(
+        campaign.id,
+        page=page,
+        per_page=MATRIX_PER_PAGE,
+        due_soon_days=current_app.config["DUE_SOON_DAYS"],
+        units=units,
+        phase=phase,
+        light_name=light,
+    )
     drill = {k: v for k, v in (("phase", phase), ("light", light)) if v}
     # The supervisor's instance page is another blueprint's; link to it only once it exists.
     instance_links = "supervisor.instance" in current_app.view_functions
-    return render_template("admin/matrix.html", campaign=campaign, matrix=result, paging=paging.of_matrix(result),
-                           phases=matrix.MATRIX_PHASES,
-                           instance_links=instance_links, units=units, drill=drill,
-                           kept=dict(units.args(), **drill), leads=unit_filter.lead_departments())
+    return render_template(
+        "admin/matrix.html",
+        campaign=campaign,
+        matrix=result,
+        paging=paging.of_matrix(result),
+        phases=matrix.MATRIX_PHASES,
+        instance_links=instance_links,
+        units=units,
+        drill=drill,
+        kept=dict(units.args(), **drill),
+        leads=unit_filter.lead_departments(),
+    )

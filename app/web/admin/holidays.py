@@ -1,6 +1,7 @@
 """节假日安排: the office's pages for the working-day calendar (admin only): the years with their
 source and coverage, a year's holidays and adjusted working days, entering or importing a year,
 and the recomputation of open deadlines that follows."""
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -22,8 +23,11 @@ YEARS = (2000, 2100)
 
 @bp.context_processor
 def _calendar_labels() -> dict:
-    return {"holiday_source_names": SOURCE_NAMES, "holiday_kind_names": KIND_NAMES,
-            "weekday_name": lambda day: format_date(day, "EEEE")}
+    return {
+        "holiday_source_names": SOURCE_NAMES,
+        "holiday_kind_names": KIND_NAMES,
+        "weekday_name": lambda day: format_date(day, "EEEE"),
+    }
 
 
 def _year_or_404(year: int) -> int:
@@ -44,19 +48,34 @@ def _flash_saved(result: calendar.SaveResult, job) -> None:
     if not result.changed:
         flash(_("%(year)s年节假日安排没有变化，未保存", year=result.year), "info")
         return
-    flash(_("已保存%(year)s年节假日安排：放假%(h)d天，调休上班%(w)d天", year=result.year, h=result.holidays,
-            w=result.workdays), "success")
+    flash(
+        _(
+            "已保存%(year)s年节假日安排：放假%(h)d天，调休上班%(w)d天",
+            year=result.year,
+            h=result.holidays,
+            w=result.workdays,
+        ),
+        "success",
+    )
     if not result.changed_years:
         flash(_("工作日没有变化，已有期限不变"), "info")
         return
     if result.letters_changed:
         flash(_("%(n)d份督办函的办理期限已按新安排调整", n=result.letters_changed), "success")
     if job is not None and job.status == "done":
-        flash(_("已按新安排重新计算期限：检查了%(done)d个流程实例，调整了%(n)d处期限", done=job.done, n=job.changed),
-              "success")
+        flash(
+            _("已按新安排重新计算期限：检查了%(done)d个流程实例，调整了%(n)d处期限", done=job.done, n=job.changed),
+            "success",
+        )
     elif job is not None:
-        flash(_("正在按新安排重新计算期限：已检查%(done)d/%(total)d个流程实例，其余由后台继续（进度见本页）",
-                done=job.done, total=job.total), "warning")
+        flash(
+            _(
+                "正在按新安排重新计算期限：已检查%(done)d/%(total)d个流程实例，其余由后台继续（进度见本页）",
+                done=job.done,
+                total=job.total,
+            ),
+            "warning",
+        )
 
 
 @bp.get("/calendar", endpoint="calendar")
@@ -64,8 +83,14 @@ def _flash_saved(result: calendar.SaveResult, job) -> None:
 def calendar_index():
     all_years = request.args.get("all") == "1"
     rows = calendar.overview(clock.today(), all_years=all_years)
-    return render_template("admin/calendar_list.html", rows=rows, all_years=all_years,
-                           job=calendar.pending_job(), form=CalendarImportForm(), errors=[])
+    return render_template(
+        "admin/calendar_list.html",
+        rows=rows,
+        all_years=all_years,
+        job=calendar.pending_job(),
+        form=CalendarImportForm(),
+        errors=[],
+    )
 
 
 @bp.route("/calendar/import", methods=["GET", "POST"], endpoint="calendar_import")
@@ -80,16 +105,22 @@ def calendar_import():
         if checked.ok:
             assert checked.year is not None  # a file without errors names its year
             try:
-                result = calendar.save_year(checked.year, checked.days, current_user.id, note=form.note.data,
-                                            filename=upload.filename)
+                result = calendar.save_year(
+                    checked.year, checked.days, current_user.id, note=form.note.data, filename=upload.filename
+                )
             except calendar.CalendarError as exc:
                 errors = [calendar.RowError(0, "", exc.message)]
             else:
                 _flash_saved(result, _recompute_inline(result))
                 return redirect(url_for("admin.calendar_year", year=result.year))
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/calendar_import.html", form=form, errors=errors,
-                           max_kb=calendar.MAX_BYTES // 1024, max_rows=calendar.MAX_ROWS), status
+    return render_template(
+        "admin/calendar_import.html",
+        form=form,
+        errors=errors,
+        max_kb=calendar.MAX_BYTES // 1024,
+        max_rows=calendar.MAX_ROWS,
+    ), status
 
 
 @bp.get("/calendar/<int:year>", endpoint="calendar_year")
@@ -124,8 +155,9 @@ def calendar_edit(year: int):
                 return redirect(url_for("admin.calendar_year", year=year))
     error_rows = {e.row for e in errors}
     status = 400 if errors or (request.method == "POST" and form.errors) else 200
-    return render_template("admin/calendar_edit.html", view=view, form=form, errors=errors,
-                           error_rows=error_rows), status
+    return render_template(
+        "admin/calendar_edit.html", view=view, form=form, errors=errors, error_rows=error_rows
+    ), status
 
 
 @bp.post("/calendar/<int:year>/revert", endpoint="calendar_revert")

@@ -1,4 +1,5 @@
 """开门整治: the campaign office publishes a campaign on the public site, or takes it down."""
+
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user

@@ -1,4 +1,5 @@
 """Import hub: each admin page module attaches its routes to bp."""
+
 from . import (
     appraisal,  # noqa: F401
     bp,  # noqa: F401

@@ -1,4 +1,5 @@
 """Appraisal scoring pages: campaigns with a scheme, the ranking (and its .xlsx), one unit's score sheet."""
+
 from collections.abc import Mapping
 from urllib.parse import quote
 
@@ -46,9 +47,12 @@ def _ranking_or_404(campaign_id: int):
 @role_required(READ_APPRAISALS)
 def ranking_page(campaign_id: int):
     result = _ranking_or_404(campaign_id)
-    return render_template("appraisal/ranking.html", ranking=result,
-                           interviews=interviews.for_campaign(campaign_id),
-                           self_exams=interviews.self_examinations(campaign_id))
+    return render_template(
+        "appraisal/ranking.html",
+        ranking=result,
+        interviews=interviews.for_campaign(campaign_id),
+        self_exams=interviews.self_examinations(campaign_id),
+    )
 
 
 @bp.get("/appraisals/<int:campaign_id>/ranking.xlsx", endpoint="ranking_xlsx")
@@ -56,11 +60,15 @@ def ranking_page(campaign_id: int):
 def ranking_xlsx(campaign_id: int):
     result = _ranking_or_404(campaign_id)
     name = f"{result.campaign.doc_number}考核排名.xlsx"
-    return Response(ranking_export.ranking_xlsx(result),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename=\"ranking-{campaign_id}.xlsx\"; "
-                                                    f"filename*=UTF-8''{quote(name)}",
-                             "Cache-Control": "private, no-store"})
+    return Response(
+        ranking_export.ranking_xlsx(result),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": f'attachment; filename="ranking-{campaign_id}.xlsx"; '
+            f"filename*=UTF-8''{quote(name)}",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 def _stored_values(sheet) -> dict[str, str]:
@@ -79,10 +87,15 @@ def _posted(scheme) -> SheetInput:
     form = request.form
     version = form.get("version", "")
     return SheetInput(
-        scores={p.id: (form.get(score_key(p.id), ""), form.get(reason_key(p.id), ""))
-                for c in scheme.components for p in c.parts},
-        penalty=form.get("penalty", ""), penalty_reason=form.get("penalty_reason", ""),
-        version=int(version) if version.isdigit() else None)
+        scores={
+            p.id: (form.get(score_key(p.id), ""), form.get(reason_key(p.id), ""))
+            for c in scheme.components
+            for p in c.parts
+        },
+        penalty=form.get("penalty", ""),
+        penalty_reason=form.get("penalty_reason", ""),
+        version=int(version) if version.isdigit() else None,
+    )
 
 
 @bp.route("/appraisals/<int:campaign_id>/units/<int:unit_id>", methods=["GET", "POST"], endpoint="score_sheet")
@@ -111,8 +124,19 @@ def score_sheet(campaign_id: int, unit_id: int):
         else:
             flash(_("评分表已提交并锁定") if submit else _("评分已保存（草稿）"), "success")
             return redirect(url_for("assessor.score_sheet", campaign_id=campaign_id, unit_id=unit_id))
-    editable = (current_user.role in SCORE and scheme.finalised_at is None
-                and (sheet is None or sheet.status != "submitted"))
-    return render_template("appraisal/sheet.html", scheme=scheme, unit=unit, sheet=sheet, values=values,
-                           errors=errors, message=message, editable=editable, campaign_id=campaign_id,
-                           score_key=score_key, reason_key=reason_key), status
+    editable = (
+        current_user.role in SCORE and scheme.finalised_at is None and (sheet is None or sheet.status != "submitted")
+    )
+    return render_template(
+        "appraisal/sheet.html",
+        scheme=scheme,
+        unit=unit,
+        sheet=sheet,
+        values=values,
+        errors=errors,
+        message=message,
+        editable=editable,
+        campaign_id=campaign_id,
+        score_key=score_key,
+        reason_key=reason_key,
+    ), status

@@ -1,4 +1,5 @@
 """Assessors: the assessment queue (gated on a cleared ledger) and the task page."""
+
 from flask import render_template
 
 from app.models.roles import ASSESS, Role
@@ -28,8 +29,14 @@ def queue():
     open_counts = {t.id: ledger.open_count(t.instance_id) for t in result.rows}
     # The appraisal score sheet (考核评分) beside the assessment, for campaigns that attached a scheme.
     sheets = score_sheets.sheets_for([(t.campaign_id, t.unit_id) for t in result.rows])
-    return render_template("assessor/queue.html", result=result, open_counts=open_counts, sheets=sheets,
-                           campaign_id=campaign_id, campaigns=campaigns.list_campaigns())
+    return render_template(
+        "assessor/queue.html",
+        result=result,
+        open_counts=open_counts,
+        sheets=sheets,
+        campaign_id=campaign_id,
+        campaigns=campaigns.list_campaigns(),
+    )
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"], endpoint="task")

@@ -16,15 +16,24 @@ from . import bp
 
 def _filters() -> audit_trail.Filters:
     return audit_trail.Filters(
-        actor_id=int_arg("actor"), action=request.args.get("action") or None,
-        entity_type=request.args.get("entity") or None, unit_id=int_arg("unit"),
-        date_from=date_arg("from"), date_to=date_arg("to"),
+        actor_id=int_arg("actor"),
+        action=request.args.get("action") or None,
+        entity_type=request.args.get("entity") or None,
+        unit_id=int_arg("unit"),
+        date_from=date_arg("from"),
+        date_to=date_arg("to"),
     )
 
 
 def _filter_args(filters: audit_trail.Filters) -> dict:
-    return {"actor": filters.actor_id or "", "action": filters.action or "", "entity": filters.entity_type or "",
-            "unit": filters.unit_id or "", "from": filters.date_from or "", "to": filters.date_to or ""}
+    return {
+        "actor": filters.actor_id or "",
+        "action": filters.action or "",
+        "entity": filters.entity_type or "",
+        "unit": filters.unit_id or "",
+        "from": filters.date_from or "",
+        "to": filters.date_to or "",
+    }
 
 
 def _campaign_scope(campaign_id: int):
@@ -47,9 +56,16 @@ def _render(title: str, scope: audit_trail.Scope, endpoint_args: dict, export_en
     result = audit_trail.page(scope, filters, max(int_arg("page") or 1, 1))
     args = _filter_args(filters)
     return render_template(
-        "audit/trail.html", title=title, scope=scope, result=result, filters=filters,
-        choices=audit_trail.choices(scope), action_names=audit_trail.ACTION_NAMES,
-        entity_names=audit_trail.ENTITY_NAMES, export_args={**endpoint_args, **args}, export_endpoint=export_endpoint,
+        "audit/trail.html",
+        title=title,
+        scope=scope,
+        result=result,
+        filters=filters,
+        choices=audit_trail.choices(scope),
+        action_names=audit_trail.ACTION_NAMES,
+        entity_names=audit_trail.ENTITY_NAMES,
+        export_args={**endpoint_args, **args},
+        export_endpoint=export_endpoint,
     )
 
 

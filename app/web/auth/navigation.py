@@ -19,7 +19,11 @@ HOME_ENDPOINTS: dict[str, str] = {  # by role; a Role is its str
 
 # Other blueprints are written in parallel: an entry whose endpoint is not registered is not shown.
 NAV = {
-    Role.UNIT_STAFF: [("staff.tasks", _l("我的待办")), ("staff.ledger", _l("整改台账")), ("letters.index", _l("督办函"))],
+    Role.UNIT_STAFF: [
+        ("staff.tasks", _l("我的待办")),
+        ("staff.ledger", _l("整改台账")),
+        ("letters.index", _l("督办函")),
+    ],
     Role.SUPERVISOR: [
         ("supervisor.queue", _l("督导待办")),
         ("supervisor.dashboard", _l("督导看板")),

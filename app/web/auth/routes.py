@@ -1,5 +1,6 @@
 """Login, logout, changing one's password, the session rules (idle timeout, first-login password
 change) and the role-based landing page."""
+
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
@@ -141,5 +142,4 @@ def change_password():
             _start_session(user)  # the other sessions ended with the change; this one goes on
             flash(_("密码已修改，其他浏览器中的登录均已退出"), "success")
             return redirect(_home_url())
-    return render_template("auth/change_password.html", form=form, forced=forced,
-                           policy=password_policy.describe())
+    return render_template("auth/change_password.html", form=form, forced=forced, policy=password_policy.describe())

@@ -1,4 +1,5 @@
 """JSON endpoints the modeler page calls: save a draft, lint, deploy."""
+
 from flask import flash, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,8 +22,12 @@ def _posted_xml() -> bytes | None:
 
 
 def _saved(draft) -> dict:
-    return {"id": draft.id, "name": draft.name, "url": url_for("designer.draft", draft_id=draft.id),
-            "updated_at": draft.updated_at.isoformat()}
+    return {
+        "id": draft.id,
+        "name": draft.name,
+        "url": url_for("designer.draft", draft_id=draft.id),
+        "updated_at": draft.updated_at.isoformat(),
+    }
 
 
 @bp.post("/drafts", endpoint="create_draft")
@@ -35,8 +40,7 @@ def create_draft():
     body = request.get_json(silent=True) or {}
     based_on = body.get("based_on")
     try:
-        draft = drafts.create(xml, body.get("name"), based_on if isinstance(based_on, int) else None,
-                              current_user.id)
+        draft = drafts.create(xml, body.get("name"), based_on if isinstance(based_on, int) else None, current_user.id)
     except drafts.UploadRefused as exc:
         return _error(_("保存被拒绝：%(reasons)s", reasons=_("；").join(exc.problems)), problems=exc.problems)
     return jsonify(_saved(draft)), 201
@@ -54,8 +58,10 @@ def save_draft(draft_id: int):
     except drafts.DraftNotFound:
         return _error(_("草稿不存在"), 404)
     except drafts.UploadRefused as exc:
-        return _error(_("保存被拒绝，草稿仍为上次保存的内容：%(reasons)s", reasons=_("；").join(exc.problems)),
-                      problems=exc.problems)
+        return _error(
+            _("保存被拒绝，草稿仍为上次保存的内容：%(reasons)s", reasons=_("；").join(exc.problems)),
+            problems=exc.problems,
+        )
     return jsonify(_saved(draft))
 
 
@@ -69,11 +75,15 @@ def deploy_draft(draft_id: int):
         return _error(_("草稿不存在"), 404)
     except processes.DiagramError as exc:
         return _error(_("流程图有问题，未发布"), 422, problems=[_problem(p) for p in exc.items])
-    message = (_("已发布为 %(key)s 第 %(v)d 版", key=definition.process_key, v=definition.version) if created
-               else _("内容与已发布的第 %(v)d 版相同，未产生新版本", v=definition.version))
+    message = (
+        _("已发布为 %(key)s 第 %(v)d 版", key=definition.process_key, v=definition.version)
+        if created
+        else _("内容与已发布的第 %(v)d 版相同，未产生新版本", v=definition.version)
+    )
     flash(message, "success")  # shown on the list the page goes to next
-    return jsonify({"version": definition.version, "created": created, "message": message,
-                    "url": url_for("designer.index")})
+    return jsonify(
+        {"version": definition.version, "created": created, "message": message, "url": url_for("designer.index")}
+    )
 
 
 def _problem(item) -> dict:

@@ -1,4 +1,5 @@
 """Comparing two deployed versions: a table of changed elements and both diagrams highlighted."""
+
 from flask import render_template, request
 from flask_babel import gettext as _
 
@@ -34,6 +35,16 @@ def diff():
     new_marks.update({c.element_id: "mark-changed" for c in result.changed} if result else {})
     old_marks = {c.element_id: "mark-removed" for c in result.removed} if result else {}
     old_marks.update({c.element_id: "mark-changed" for c in result.changed} if result else {})
-    return render_template("designer/diff.html", versions=versions, old=old, new=new, old_id=old_id, new_id=new_id,
-                           result=result, error=error, type_names=TYPE_NAMES, old_marks=old_marks,
-                           new_marks=new_marks), 400 if error else 200
+    return render_template(
+        "designer/diff.html",
+        versions=versions,
+        old=old,
+        new=new,
+        old_id=old_id,
+        new_id=new_id,
+        result=result,
+        error=error,
+        type_names=TYPE_NAMES,
+        old_marks=old_marks,
+        new_marks=new_marks,
+    ), 400 if error else 200

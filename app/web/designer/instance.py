@@ -1,4 +1,5 @@
 """The instance viewer: an instance's progress drawn on its version's diagram, with its timeline."""
+
 from flask import render_template
 
 from app.models.roles import VIEW_INSTANCE_DIAGRAM
@@ -13,5 +14,11 @@ from . import bp
 def instance(instance_id: int):
     found = instance_view.view(instance_id)  # InstanceNotFound: a 404 page (app.web.errors)
     marks = {element_id: f"mark-{state}" for element_id, state in found.states.items()}
-    return render_template("designer/instance.html", view=found, instance=found.instance, marks=marks,
-                           state_names=instance_view.STATE_NAMES, states=instance_view.STATES)
+    return render_template(
+        "designer/instance.html",
+        view=found,
+        instance=found.instance,
+        marks=marks,
+        state_names=instance_view.STATE_NAMES,
+        states=instance_view.STATES,
+    )

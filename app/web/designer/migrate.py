@@ -1,4 +1,5 @@
 """Moving a campaign's running instances to another version: dry run, then migrate the chosen."""
+
 from flask import abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,8 +22,15 @@ def _page(campaign, target_id: int | None, result=None, status: int = 200):
             candidates = migration.dry_run(campaign.id, target_id)
         except migration.MigrationError as exc:
             error, status = str(exc), 400
-    return render_template("designer/migrate.html", campaign=campaign, versions=versions, target_id=target_id,
-                           candidates=candidates, result=result, error=error), status
+    return render_template(
+        "designer/migrate.html",
+        campaign=campaign,
+        versions=versions,
+        target_id=target_id,
+        candidates=candidates,
+        result=result,
+        error=error,
+    ), status
 
 
 def _campaign_or_404(campaign_id: int):
@@ -63,6 +71,8 @@ def migrate_run(campaign_id: int):
     except migration.MigrationError as exc:
         flash(str(exc), "error")
         return _page(campaign, target_id, status=400)
-    flash(_("已迁移 %(moved)d 个实例，未迁移 %(skipped)d 个", moved=len(result.moved), skipped=len(result.skipped)),
-          "success" if result.moved else "warning")
+    flash(
+        _("已迁移 %(moved)d 个实例，未迁移 %(skipped)d 个", moved=len(result.moved), skipped=len(result.skipped)),
+        "success" if result.moved else "warning",
+    )
     return _page(campaign, target_id, result)

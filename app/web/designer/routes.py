@@ -1,4 +1,5 @@
 """The designer's pages: versions and drafts, the modeler, upload, download, deploy."""
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,16 +13,18 @@ from . import bp
 
 
 def _download(xml: str, filename: str) -> Response:
-    return Response(xml, mimetype="application/xml",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        xml, mimetype="application/xml", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 @bp.get("/", endpoint="index")
 @role_required(DESIGN)
 def index():
     launched = [c for c in campaigns.list_campaigns() if c.status != "draft"]
-    return render_template("designer/index.html", versions=designer.versions(),
-                           drafts=drafts.list_drafts(), campaigns=launched)
+    return render_template(
+        "designer/index.html", versions=designer.versions(), drafts=drafts.list_drafts(), campaigns=launched
+    )
 
 
 @bp.get("/versions/<int:definition_id>", endpoint="version")
@@ -30,8 +33,9 @@ def version(definition_id: int):
     definition = modeler.definition(definition_id)
     if definition is None:
         abort(404)
-    return render_template("designer/modeler.html", definition=definition, draft=None,
-                           xml=definition.bpmn_xml, options=modeler.options())
+    return render_template(
+        "designer/modeler.html", definition=definition, draft=None, xml=definition.bpmn_xml, options=modeler.options()
+    )
 
 
 @bp.get("/versions/<int:definition_id>/xml", endpoint="version_xml")
@@ -47,8 +51,9 @@ def version_xml(definition_id: int):
 @role_required(DESIGN)
 def draft(draft_id: int):
     found = drafts.get(draft_id)  # DraftNotFound: a 404 page (app.web.errors)
-    return render_template("designer/modeler.html", definition=found.based_on, draft=found,
-                           xml=found.xml, options=modeler.options())
+    return render_template(
+        "designer/modeler.html", definition=found.based_on, draft=found, xml=found.xml, options=modeler.options()
+    )
 
 
 @bp.get("/drafts/<int:draft_id>/xml", endpoint="draft_xml")

@@ -1,4 +1,5 @@
 """Evidence downloads: only through this route, only for people who may see the unit, always as attachments."""
+
 from flask import abort, render_template, send_file
 from flask_babel import gettext as _
 from flask_login import login_required

@@ -1,5 +1,6 @@
 """The rectification ledger (整改台账) of a campaign and of one unit in it: the register with
 filters, export to .xlsx/CSV, the import template and the import."""
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,10 +19,10 @@ from . import bp
 # propose theirs through the self-check, which a supervisor reviews.
 
 
-
 def _filters(unit_id: int | None = None) -> ledger_register.Filters:
     return ledger_register.Filters(
-        status=request.args.get("status") or None, source=request.args.get("source") or None,
+        status=request.args.get("status") or None,
+        source=request.args.get("source") or None,
         unit_id=unit_id or int_arg("unit"),
     ).clean()
 
@@ -54,9 +55,18 @@ def _render(campaign, instance, errors=None, status: int = 200):
     filters = _filters(unit.id if unit else None)
     result = ledger_register.page(campaign.id, filters, max(int_arg("page") or 1, 1))
     return render_template(
-        "ledger/register.html", campaign=campaign, instance=instance, unit=unit, result=result, filters=filters, units=[] if unit else ledger_register.units_of(campaign.id),
-        status_names=ledger.STATUS_NAMES, source_names=ledger.SOURCE_NAMES, origin_names=ledger.ORIGIN_NAMES,
-        errors=errors, may_import=current_user.role in SUPERVISE,
+        "ledger/register.html",
+        campaign=campaign,
+        instance=instance,
+        unit=unit,
+        result=result,
+        filters=filters,
+        units=[] if unit else ledger_register.units_of(campaign.id),
+        status_names=ledger.STATUS_NAMES,
+        source_names=ledger.SOURCE_NAMES,
+        origin_names=ledger.ORIGIN_NAMES,
+        errors=errors,
+        may_import=current_user.role in SUPERVISE,
         max_mb=ledger_import.MAX_BYTES // 1024 // 1024,
     ), status
 
@@ -66,12 +76,19 @@ def _render(campaign, instance, errors=None, status: int = 200):
 def index():
     if current_user.role in UNIT_WORK:
         unit_id = current_unit_id()
-        entries = [(i.campaign, url_for("ledger.unit", campaign_id=i.campaign_id, unit_id=i.unit_id),
-                    url_for("audit.instance", instance_id=i.id))
-                   for i in (tasks.instances_of_unit(unit_id) if unit_id else [])]
+        entries = [
+            (
+                i.campaign,
+                url_for("ledger.unit", campaign_id=i.campaign_id, unit_id=i.unit_id),
+                url_for("audit.instance", instance_id=i.id),
+            )
+            for i in (tasks.instances_of_unit(unit_id) if unit_id else [])
+        ]
     else:
-        entries = [(c, url_for("ledger.campaign", campaign_id=c.id), url_for("audit.campaign", campaign_id=c.id))
-                   for c in ledger_register.launched_campaigns()]
+        entries = [
+            (c, url_for("ledger.campaign", campaign_id=c.id), url_for("audit.campaign", campaign_id=c.id))
+            for c in ledger_register.launched_campaigns()
+        ]
     return render_template("ledger/index.html", entries=entries)
 
 
@@ -112,8 +129,13 @@ def _import(campaign, instance):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _render(campaign, instance, [ledger_import.RowError(0, "", _("请选择要导入的Excel文件"))], 400)
-    result = ledger_import.import_items(campaign, upload.read(ledger_import.MAX_BYTES + 1), upload.filename,
-                                        current_user.id, only_unit=instance.unit if instance else None)
+    result = ledger_import.import_items(
+        campaign,
+        upload.read(ledger_import.MAX_BYTES + 1),
+        upload.filename,
+        current_user.id,
+        only_unit=instance.unit if instance else None,
+    )
     if not result.ok:
         return _render(campaign, instance, result.errors, 400)
     flash(_("已导入 %(n)d 个整改事项，已交各单位整改", n=len(result.items)), "success")

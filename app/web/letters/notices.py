@@ -1,4 +1,5 @@
 """The internal list of 通报: every notice, withdrawn ones too with who, when and why; withdrawal."""
+
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,10 +22,15 @@ SERVICE_MESSAGES = (_l("撤回通报须填写理由"), _l("该通报已撤回"))
 def _render(errors: dict | None = None, reasons: dict | None = None, status: int = 200):
     campaign_id = int_arg("campaign")
     found = notices_public.published(campaign_id, include_withdrawn=True)
-    return render_template("letters/notices.html", notices=found, campaign_id=campaign_id,
-                           campaigns=campaigns.list_campaigns(),
-                           names=users.display_names(n.withdrawn_by_id for n in found),
-                           errors=errors or {}, reasons=reasons or {}), status
+    return render_template(
+        "letters/notices.html",
+        notices=found,
+        campaign_id=campaign_id,
+        campaigns=campaigns.list_campaigns(),
+        names=users.display_names(n.withdrawn_by_id for n in found),
+        errors=errors or {},
+        reasons=reasons or {},
+    ), status
 
 
 @bp.get("/notices", endpoint="notices")

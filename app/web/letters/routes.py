@@ -30,16 +30,25 @@ def index():
     campaign_id, unit_filter = int_arg("campaign"), int_arg("unit")
     filters = {"campaign": campaign_id, "unit": unit_filter, "acknowledged": request.args.get("acknowledged", "")}
     found = letters.search(unit_id=unit_filter, campaign_id=campaign_id, acknowledged=acknowledged)
-    return render_template("letters/list.html", letters=found, filters=filters,
-                           campaigns=campaigns.list_campaigns(), units=units.list_units())
+    return render_template(
+        "letters/list.html",
+        letters=found,
+        filters=filters,
+        campaigns=campaigns.list_campaigns(),
+        units=units.list_units(),
+    )
 
 
 def _render_letter(letter, status: int = 200):
     names = users.display_names([letter.acknowledged_by_id])
-    return render_template("letters/letter.html", letter=letter,
-                           acknowledged_by=names.get(letter.acknowledged_by_id),
-                           can_acknowledge=(current_user.role in UNIT_WORK and letter.acknowledged_at is None
-                                            and letter.withdrawn_at is None)), status
+    return render_template(
+        "letters/letter.html",
+        letter=letter,
+        acknowledged_by=names.get(letter.acknowledged_by_id),
+        can_acknowledge=(
+            current_user.role in UNIT_WORK and letter.acknowledged_at is None and letter.withdrawn_at is None
+        ),
+    ), status
 
 
 @bp.get("/<int:letter_id>", endpoint="letter")
@@ -66,9 +75,11 @@ def docx(letter_id: int):
     found = _letter_or_404(letter_id)
     names = users.display_names([found.acknowledged_by_id])
     body = letter_docx.render(found, names.get(found.acknowledged_by_id))
-    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                    headers={"Content-Disposition": letter_docx.content_disposition(found),
-                             "Cache-Control": "private, no-store"})
+    return Response(
+        body,
+        mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        headers={"Content-Disposition": letter_docx.content_disposition(found), "Cache-Control": "private, no-store"},
+    )
 
 
 @bp.post("/manual/<int:task_id>", endpoint="manual")

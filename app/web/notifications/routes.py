@@ -1,4 +1,5 @@
 """The notification centre: any logged-in user's messages (reminders, letters, notices)."""
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -21,8 +22,14 @@ def safe_link(link: str | None) -> str | None:
 @login_required
 def index():
     rows = notifications.for_user(current_user.id, limit=LIMIT)
-    return render_template("notifications/index.html", rows=rows, limit=LIMIT, safe_link=safe_link,
-                           shown=notifications.shown, unread=notifications.unread_count(current_user.id))
+    return render_template(
+        "notifications/index.html",
+        rows=rows,
+        limit=LIMIT,
+        safe_link=safe_link,
+        shown=notifications.shown,
+        unread=notifications.unread_count(current_user.id),
+    )
 
 
 @bp.post("/<int:notification_id>/read", endpoint="read")

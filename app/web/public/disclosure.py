@@ -1,4 +1,5 @@
 """开门整治: a published campaign's notice, progress and each unit's commitments, for residents."""
+
 from flask import abort, render_template, request, send_file
 
 from app.models.campaign import PHASE_NAMES
@@ -23,10 +24,16 @@ def campaign(slug: str):
         cards = disclosure.search_units(found.id, query)
     total, closed = disclosure.item_counts(found.id)
     return render_template(
-        "public/campaign.html", campaign=found, grid=grid, paging=paging.of_matrix(grid), cards=cards,
-        items_total=total, items_closed=closed,
+        "public/campaign.html",
+        campaign=found,
+        grid=grid,
+        paging=paging.of_matrix(grid),
+        cards=cards,
+        items_total=total,
+        items_closed=closed,
         query=query,
-        closed_items=disclosure.recently_closed(found.id), notices=disclosure.notices(found.id),
+        closed_items=disclosure.recently_closed(found.id),
+        notices=disclosure.notices(found.id),
         phase_names=PHASE_NAMES,
     )
 
@@ -37,9 +44,15 @@ def unit(slug: str, unit_slug: str):
     enrolled = disclosure.enrolment(found.id, unit_slug) or abort(404)
     items = disclosure.unit_items(found.id, enrolled.unit_id)
     return render_template(
-        "public/unit.html", campaign=found, enrolled=enrolled, unit=enrolled.unit, items=items,
-        phase=disclosure.unit_phase(found.id, enrolled.unit_id), phase_names=PHASE_NAMES,
-        notices=disclosure.notices(found.id, enrolled.unit_id), status_names=ledger.STATUS_NAMES,
+        "public/unit.html",
+        campaign=found,
+        enrolled=enrolled,
+        unit=enrolled.unit,
+        items=items,
+        phase=disclosure.unit_phase(found.id, enrolled.unit_id),
+        phase_names=PHASE_NAMES,
+        notices=disclosure.notices(found.id, enrolled.unit_id),
+        status_names=ledger.STATUS_NAMES,
         source_names=ledger.SOURCE_NAMES,
     )
 

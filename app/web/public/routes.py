@@ -1,5 +1,6 @@
 """Public pages that need no login: the campaigns open to residents (开门整治), the 通报 about
 overdue units (withdrawn ones are not shown), and the tip box. Only random slugs appear in URLs."""
+
 from flask import render_template, request
 
 from app.services.disclosure import disclosure
@@ -25,5 +26,9 @@ def notices():
     slug = request.args.get("campaign") or None
     if slug:
         shown = [n for n in shown if n.campaign.public_slug == slug]
-    return render_template("public/notices.html", notices=shown, campaign_slug=slug,
-                           campaigns=sorted(campaigns.values(), key=lambda c: c.issued_on, reverse=True))
+    return render_template(
+        "public/notices.html",
+        notices=shown,
+        campaign_slug=slug,
+        campaigns=sorted(campaigns.values(), key=lambda c: c.issued_on, reverse=True),
+    )

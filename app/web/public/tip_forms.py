@@ -1,4 +1,5 @@
 """Forms of the tip box: the report and the receipt lookup (both CSRF-protected)."""
+
 from flask_babel import lazy_gettext as _l
 from wtforms import MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional

@@ -1,4 +1,5 @@
 """监督工作箱: residents report a problem and follow it with the receipt code they are given once."""
+
 from flask import abort, current_app, g, make_response, render_template, request
 from flask_babel import gettext as _
 
@@ -22,8 +23,7 @@ def _limited(action: str, limit_key: str) -> bool:
 
 def _too_many():
     minutes = current_app.config["TIP_RATE_WINDOW"] // 60
-    message = _("提交过于频繁：同一网络每 %(m)d 分钟内提交次数有限，请稍后再试。",
-                m=minutes)
+    message = _("提交过于频繁：同一网络每 %(m)d 分钟内提交次数有限，请稍后再试。", m=minutes)
     return render_template("error.html", code=429, message=message), 429
 
 
@@ -38,10 +38,16 @@ def _form(campaign, unit_slug: str | None = None, posted: bool = True) -> TipFor
 
 def _render_form(campaign, form, status: int = 200, error: str | None = None):
     cfg = current_app.config
-    return render_template("public/tip_form.html", campaign=campaign, form=form, error=error,
-                           max_photos=cfg["TIP_MAX_PHOTOS"], max_mb=cfg["TIP_MAX_PHOTO_BYTES"] // (1024 * 1024),
-                           max_total=uploads.megabytes(cfg["TIP_MAX_TOTAL_BYTES"]),
-                           max_text=cfg["TIP_MAX_TEXT"]), status
+    return render_template(
+        "public/tip_form.html",
+        campaign=campaign,
+        form=form,
+        error=error,
+        max_photos=cfg["TIP_MAX_PHOTOS"],
+        max_mb=cfg["TIP_MAX_PHOTO_BYTES"] // (1024 * 1024),
+        max_total=uploads.megabytes(cfg["TIP_MAX_TOTAL_BYTES"]),
+        max_text=cfg["TIP_MAX_TEXT"],
+    ), status
 
 
 @bp.route("/c/<slug>/tips/new", methods=["GET", "POST"], endpoint="tip_new")
@@ -55,23 +61,37 @@ def tip_new(slug: str):
     if g.get("body_too_large") or (request.content_length or 0) > cap:
         # Up to MAX_CONTENT_LENGTH the body is read, so what was typed is shown again; beyond, it is not.
         unread = g.get("body_too_large") or (request.content_length or 0) > (cfg["MAX_CONTENT_LENGTH"] or cap)
-        return _render_form(campaign, _form(campaign, posted=not unread), 413,
-                            _("提交的内容过大：照片最多 %(n)d 张，每张不超过 %(mb)s，合计不超过 %(total)s。"
-                              "照片未能保存，请缩小或减少照片后重新选择",
-                              n=cfg["TIP_MAX_PHOTOS"], mb=uploads.megabytes(cfg["TIP_MAX_PHOTO_BYTES"]),
-                              total=uploads.megabytes(cfg["TIP_MAX_TOTAL_BYTES"])))
+        return _render_form(
+            campaign,
+            _form(campaign, posted=not unread),
+            413,
+            _(
+                "提交的内容过大：照片最多 %(n)d 张，每张不超过 %(mb)s，合计不超过 %(total)s。"
+                "照片未能保存，请缩小或减少照片后重新选择",
+                n=cfg["TIP_MAX_PHOTOS"],
+                mb=uploads.megabytes(cfg["TIP_MAX_PHOTO_BYTES"]),
+                total=uploads.megabytes(cfg["TIP_MAX_TOTAL_BYTES"]),
+            ),
+        )
     # Only accepted tips count against the limits: a resident who mistypes loses no slot.
     client = rate_limits.client_key("tip", request.remote_addr)
     window = cfg["TIP_RATE_WINDOW"]
-    if (rate_limits.used(client, window) >= cfg["TIP_RATE_PER_CLIENT"]
-            or rate_limits.used("tip:all", window) >= cfg["TIP_RATE_TOTAL"]):
+    if (
+        rate_limits.used(client, window) >= cfg["TIP_RATE_PER_CLIENT"]
+        or rate_limits.used("tip:all", window) >= cfg["TIP_RATE_TOTAL"]
+    ):
         return _too_many()
     form = _form(campaign)
     if not form.validate():
         return _render_form(campaign, form, 400)
-    data = tips.TipInput(unit_slug=form.unit.data, description=form.description.data, place=form.place.data,
-                         project=form.project.data or "", contact=form.contact.data or "",
-                         photos=request.files.getlist("photos"))
+    data = tips.TipInput(
+        unit_slug=form.unit.data,
+        description=form.description.data,
+        place=form.place.data,
+        project=form.project.data or "",
+        contact=form.contact.data or "",
+        photos=request.files.getlist("photos"),
+    )
     try:
         tip, code = tips.submit(campaign, data)
     except tips.TipError as exc:
@@ -80,8 +100,9 @@ def tip_new(slug: str):
         return _render_form(campaign, form, exc.status, exc.message)
     rate_limits.hit(client, cfg["TIP_RATE_PER_CLIENT"], window)
     rate_limits.hit("tip:all", cfg["TIP_RATE_TOTAL"], window)
-    response = make_response(render_template("public/tip_receipt.html", campaign=campaign, tip=tip,
-                                              code=tips.format_code(code)))
+    response = make_response(
+        render_template("public/tip_receipt.html", campaign=campaign, tip=tip, code=tips.format_code(code))
+    )
     # The code is shown this once: no cache may keep a copy.
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -102,13 +123,22 @@ def tip_status():
         cfg, window = current_app.config, current_app.config["TIP_RATE_WINDOW"]
         by_address = rate_limits.client_key("tip-lookup", request.remote_addr)
         by_code = rate_limits.client_key("tip-lookup-code", tips.normalise_code(form.code.data))
-        if (not rate_limits.hit(by_address, cfg["TIP_LOOKUP_RATE_PER_CLIENT"], window)
-                or not rate_limits.hit(by_code, cfg["TIP_LOOKUP_RATE_PER_CODE"], window)):
+        if not rate_limits.hit(by_address, cfg["TIP_LOOKUP_RATE_PER_CLIENT"], window) or not rate_limits.hit(
+            by_code, cfg["TIP_LOOKUP_RATE_PER_CODE"], window
+        ):
             return _too_many()
-        return render_template("public/tip_status.html", form=form, tip=None,
-                               error=_("未找到该回执码对应的举报，请核对后重新输入")), 404
-    response = make_response(render_template(
-        "public/tip_status.html", form=form, tip=tip, status_names=tips.STATUS_NAMES,
-        item_status_names=ITEM_STATUS_NAMES, unit_slug=tips.unit_slug(tip)))
+        return render_template(
+            "public/tip_status.html", form=form, tip=None, error=_("未找到该回执码对应的举报，请核对后重新输入")
+        ), 404
+    response = make_response(
+        render_template(
+            "public/tip_status.html",
+            form=form,
+            tip=tip,
+            status_names=tips.STATUS_NAMES,
+            item_status_names=ITEM_STATUS_NAMES,
+            unit_slug=tips.unit_slug(tip),
+        )
+    )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,4 +1,5 @@
 """Unit staff: the unit's to-do list, its ledger, and the task page."""
+
 from flask import redirect, render_template, url_for
 
 from app.models.campaign import PHASE_NAMES
@@ -27,8 +28,13 @@ def ledger_page():
     unit_id = current_unit_id()
     instances = tasks.instances_of_unit(unit_id) if unit_id else []
     ledgers = [(instance, ledger.for_instance(instance.id)) for instance in instances]
-    return render_template("staff/ledger.html", ledgers=ledgers, status_names=ledger.STATUS_NAMES,
-                           origin_names=ledger.ORIGIN_NAMES, phase_names=PHASE_NAMES)
+    return render_template(
+        "staff/ledger.html",
+        ledgers=ledgers,
+        status_names=ledger.STATUS_NAMES,
+        origin_names=ledger.ORIGIN_NAMES,
+        phase_names=PHASE_NAMES,
+    )
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"], endpoint="task")
@@ -43,4 +49,3 @@ def task(task_id: int):
 def instance(instance_id: int):
     # One page shows an instance to every role; it checks the unit itself.
     return redirect(url_for("supervisor.instance", instance_id=instance_id))
-

@@ -18,18 +18,33 @@ from . import bp
 
 PER_PAGE = 50
 LEVELS = {"reminder": _l("催办"), "letter": _l("督办函"), "notice": _l("通报")}
-STATUSES = {"pending": _l("待执行"), "done": _l("已执行"), "incident": _l("故障"),
-            "cancelled": _l("已取消"), "withdrawn": _l("已撤回")}
+STATUSES = {
+    "pending": _l("待执行"),
+    "done": _l("已执行"),
+    "incident": _l("故障"),
+    "cancelled": _l("已取消"),
+    "withdrawn": _l("已撤回"),
+}
 # The service's refusals, marked here so the catalog has them (the service stays free of Babel).
-WITHDRAW_MESSAGES = (_l("撤回须填写理由"), _l("该督办已撤回"), _l("该督办未执行（环节已办结），无需撤回"),
-                     _l("环节已办结，未再执行"), _l("前一级督办已撤回，未再执行"))
+WITHDRAW_MESSAGES = (
+    _l("撤回须填写理由"),
+    _l("该督办已撤回"),
+    _l("该督办未执行（环节已办结），无需撤回"),
+    _l("环节已办结，未再执行"),
+    _l("前一级督办已撤回，未再执行"),
+)
 FILTER_ARGS = ("campaign", "level", "unit", "status", "min_age", "kind", "lead")
 
 
 def _filter(args) -> board.BoardFilter:
-    return board.BoardFilter(campaign_id=int_arg("campaign", args), level=args.get("level") or None,
-                             unit=(args.get("unit") or "")[:64], status=args.get("status") or None,
-                             min_age_days=int_arg("min_age", args), units=UnitFilter.from_args(args))
+    return board.BoardFilter(
+        campaign_id=int_arg("campaign", args),
+        level=args.get("level") or None,
+        unit=(args.get("unit") or "")[:64],
+        status=args.get("status") or None,
+        min_age_days=int_arg("min_age", args),
+        units=UnitFilter.from_args(args),
+    )
 
 
 def _kept_args(args) -> dict:
@@ -44,10 +59,20 @@ def escalation_board():
     page = board.escalations(flt, page=page_arg("page"), per_page=PER_PAGE)
     overdue = board.overdue_tasks(flt, page=page_arg("tpage"), per_page=PER_PAGE)
     return render_template(
-        "supervisor/board.html", flt=flt, page=page, overdue=overdue, counts=board.level_counts(flt),
-        incidents=board.incidents(flt), reached=board.levels_reached([t.id for t in overdue.rows]),
-        campaigns=board.campaign_choices(), levels=LEVELS, statuses=STATUSES, kept=_kept_args(request.args),
-        age_days=board.age_days, today=clock.today().isoformat(), now=clock.now(),
+        "supervisor/board.html",
+        flt=flt,
+        page=page,
+        overdue=overdue,
+        counts=board.level_counts(flt),
+        incidents=board.incidents(flt),
+        reached=board.levels_reached([t.id for t in overdue.rows]),
+        campaigns=board.campaign_choices(),
+        levels=LEVELS,
+        statuses=STATUSES,
+        kept=_kept_args(request.args),
+        age_days=board.age_days,
+        today=clock.today().isoformat(),
+        now=clock.now(),
         leads=unit_filter.lead_departments(),
     )
 
@@ -60,7 +85,9 @@ def _summary(result: board.BulkResult, done_message: str) -> None:
     if result.done:
         flash(done_message, "success")
     if result.skipped:
-        reasons = _("；").join(_("#%(id)s：%(reason)s", id=task_id, reason=reason) for task_id, reason in result.skipped[:20])
+        reasons = _("；").join(
+            _("#%(id)s：%(reason)s", id=task_id, reason=reason) for task_id, reason in result.skipped[:20]
+        )
         flash(_("跳过 %(n)d 项：%(reasons)s", n=len(result.skipped), reasons=reasons), "warning")
 
 

@@ -20,8 +20,13 @@ from . import bp
 
 PER_PAGE = 50
 LEVEL_NAMES = {"reminder": _l("催办"), "letter": _l("督办函"), "notice": _l("通报")}
-ESCALATION_STATUS_NAMES = {"pending": _l("待执行"), "done": _l("已执行"), "incident": _l("故障"),
-                           "cancelled": _l("已取消"), "withdrawn": _l("已撤回")}
+ESCALATION_STATUS_NAMES = {
+    "pending": _l("待执行"),
+    "done": _l("已执行"),
+    "incident": _l("故障"),
+    "cancelled": _l("已取消"),
+    "withdrawn": _l("已撤回"),
+}
 NO_LIGHT_NAME = _l("无待办")
 
 
@@ -54,9 +59,15 @@ def dashboard_page():
     now = clock.now()
     by_phase = dashboard.units_by_phase(campaign_id, units, current_app.config["DUE_SOON_DAYS"], now)
     return render_template(
-        "supervisor/dashboard.html", campaign=_campaign_or_404(campaign_id), choices=choices, units=units,
-        leads=unit_filter.lead_departments(), by_phase=by_phase, phase_name=_phase_name,
-        light_name=_light_name, figures=FIGURES,
+        "supervisor/dashboard.html",
+        campaign=_campaign_or_404(campaign_id),
+        choices=choices,
+        units=units,
+        leads=unit_filter.lead_departments(),
+        by_phase=by_phase,
+        phase_name=_phase_name,
+        light_name=_light_name,
+        figures=FIGURES,
     )
 
 
@@ -70,15 +81,22 @@ def _units_by_phase(campaign_id: int, units: UnitFilter, now) -> dict:
         **data,
         "phase_names": [_phase_name(p) for p in data["phases"]],
         "light_names": [_light_name(s) for s in data["lights"]],
-        "drill": {shade: [_matrix_url(campaign_id, units, phase=p, light=shade) for p in data["phases"]]
-                  for shade in data["lights"]},
+        "drill": {
+            shade: [_matrix_url(campaign_id, units, phase=p, light=shade) for p in data["phases"]]
+            for shade in data["lights"]
+        },
     }
 
 
 def _overdue_series(campaign_id: int, units: UnitFilter, now) -> dict:
     data = dashboard.overdue_series(campaign_id, units, now)
-    return {**data, "drill": [url_for("supervisor.dashboard_overdue", campaign_id=campaign_id, day=day,
-                                      **units.args()) for day in data["days"]]}
+    return {
+        **data,
+        "drill": [
+            url_for("supervisor.dashboard_overdue", campaign_id=campaign_id, day=day, **units.args())
+            for day in data["days"]
+        ],
+    }
 
 
 def _ledger_by_source(campaign_id: int, units: UnitFilter, now) -> dict:
@@ -87,9 +105,15 @@ def _ledger_by_source(campaign_id: int, units: UnitFilter, now) -> dict:
         **data,
         "source_names": [_(SOURCE_NAMES[s]) if s in SOURCE_NAMES else s for s in data["sources"]],
         "status_names": [_(STATUS_NAMES[s]) for s in data["statuses"]],
-        "drill": {status: [url_for("supervisor.dashboard_items", campaign_id=campaign_id, source=source,
-                                   status=status, **units.args()) for source in data["sources"]]
-                  for status in data["statuses"]},
+        "drill": {
+            status: [
+                url_for(
+                    "supervisor.dashboard_items", campaign_id=campaign_id, source=source, status=status, **units.args()
+                )
+                for source in data["sources"]
+            ]
+            for status in data["statuses"]
+        },
     }
 
 
@@ -97,8 +121,9 @@ def _escalation_url(campaign_id: int, units: UnitFilter, level: str, status: str
     # The escalation board acts on what it lists: only those who escalate drill down into it.
     if current_user.role in ESCALATE:
         return url_for("supervisor.escalations", campaign=campaign_id, level=level, status=status, **units.args())
-    return url_for("supervisor.dashboard_escalations", campaign_id=campaign_id, level=level, status=status,
-                   **units.args())
+    return url_for(
+        "supervisor.dashboard_escalations", campaign_id=campaign_id, level=level, status=status, **units.args()
+    )
 
 
 def _escalations_by_level(campaign_id: int, units: UnitFilter, now) -> dict:
@@ -107,8 +132,10 @@ def _escalations_by_level(campaign_id: int, units: UnitFilter, now) -> dict:
         **data,
         "level_names": [str(LEVEL_NAMES[level]) for level in data["levels"]],
         "status_names": [str(ESCALATION_STATUS_NAMES[s]) for s in data["statuses"]],
-        "drill": {status: [_escalation_url(campaign_id, units, level, status) for level in data["levels"]]
-                  for status in data["statuses"]},
+        "drill": {
+            status: [_escalation_url(campaign_id, units, level, status) for level in data["levels"]]
+            for status in data["statuses"]
+        },
     }
 
 
@@ -116,8 +143,11 @@ def _progress_ranking(campaign_id: int, units: UnitFilter, now) -> dict:
     data = dashboard.progress_ranking(campaign_id, units, lagging=request.args.get("order") != "leading")
     for row in data["rows"]:
         row["phase_name"] = _phase_name(row["phase"])
-        row["drill"] = (url_for("supervisor.instance", instance_id=row["instance_id"]) if row["instance_id"]
-                        else _matrix_url(campaign_id, units, phase=matrix.NOT_STARTED))
+        row["drill"] = (
+            url_for("supervisor.instance", instance_id=row["instance_id"])
+            if row["instance_id"]
+            else _matrix_url(campaign_id, units, phase=matrix.NOT_STARTED)
+        )
     return data
 
 
@@ -143,10 +173,13 @@ def dashboard_figure(campaign_id: int, name: str):
 
 def _list_context(campaign_id: int) -> dict:
     units = UnitFilter.from_args(request.args)
-    return {"campaign": _campaign_or_404(campaign_id), "units": units,
-            "leads": unit_filter.lead_departments(),
-            "back": url_for("supervisor.dashboard", campaign=campaign_id, **units.args()),
-            "page_number": page_arg()}
+    return {
+        "campaign": _campaign_or_404(campaign_id),
+        "units": units,
+        "leads": unit_filter.lead_departments(),
+        "back": url_for("supervisor.dashboard", campaign=campaign_id, **units.args()),
+        "page_number": page_arg(),
+    }
 
 
 @bp.get("/dashboard/<int:campaign_id>/items", endpoint="dashboard_items")
@@ -155,11 +188,19 @@ def dashboard_items(campaign_id: int):
     context = _list_context(campaign_id)
     source = request.args.get("source") if request.args.get("source") in SOURCE_NAMES else None
     status = request.args.get("status") if request.args.get("status") in dashboard.LEDGER_STATUSES else None
-    result = dashboard_lists.ledger_items(campaign_id, context["units"], source, status,
-                                          context["page_number"], PER_PAGE)
-    return render_template("supervisor/dashboard_items.html", result=result, source=source, status=status,
-                           source_names=SOURCE_NAMES, status_names=STATUS_NAMES,
-                           statuses=dashboard.LEDGER_STATUSES, **context)
+    result = dashboard_lists.ledger_items(
+        campaign_id, context["units"], source, status, context["page_number"], PER_PAGE
+    )
+    return render_template(
+        "supervisor/dashboard_items.html",
+        result=result,
+        source=source,
+        status=status,
+        source_names=SOURCE_NAMES,
+        status_names=STATUS_NAMES,
+        statuses=dashboard.LEDGER_STATUSES,
+        **context,
+    )
 
 
 @bp.get("/dashboard/<int:campaign_id>/overdue", endpoint="dashboard_overdue")
@@ -169,11 +210,11 @@ def dashboard_overdue(campaign_id: int):
     today = clock.today()
     day = date_arg("day") if request.args.get("day") else today
     if day is None:
-        return redirect(url_for("supervisor.dashboard_overdue", campaign_id=campaign_id,
-                                **context["units"].args()))
+        return redirect(url_for("supervisor.dashboard_overdue", campaign_id=campaign_id, **context["units"].args()))
     day = min(day, today)
-    result = dashboard_lists.overdue_on(campaign_id, context["units"], day, clock.now(),
-                                        context["page_number"], PER_PAGE)
+    result = dashboard_lists.overdue_on(
+        campaign_id, context["units"], day, clock.now(), context["page_number"], PER_PAGE
+    )
     return render_template("supervisor/dashboard_overdue.html", result=result, day=day, **context)
 
 
@@ -184,7 +225,13 @@ def dashboard_escalations(campaign_id: int):
     context = _list_context(campaign_id)
     level = request.args.get("level") if request.args.get("level") in LEVEL_NAMES else None
     status = request.args.get("status") if request.args.get("status") in ESCALATION_STATUS_NAMES else None
-    result = dashboard_lists.escalations(campaign_id, context["units"], level, status,
-                                         context["page_number"], PER_PAGE)
-    return render_template("supervisor/dashboard_escalations.html", result=result, level=level, status=status,
-                           level_names=LEVEL_NAMES, status_names=ESCALATION_STATUS_NAMES, **context)
+    result = dashboard_lists.escalations(campaign_id, context["units"], level, status, context["page_number"], PER_PAGE)
+    return render_template(
+        "supervisor/dashboard_escalations.html",
+        result=result,
+        level=level,
+        status=status,
+        level_names=LEVEL_NAMES,
+        status_names=ESCALATION_STATUS_NAMES,
+        **context,
+    )

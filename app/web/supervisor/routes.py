@@ -1,4 +1,5 @@
 """Supervisors: the review queue, the task page, and one unit's instance with its full history."""
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -32,7 +33,6 @@ INSTANCE_STATUS = {"running": _l("进行中"), "completed": _l("已办结"), "er
 TASK_STATUS = {"ready": _l("待办理"), "completed": _l("已办结"), "cancelled": _l("已取消")}
 
 
-
 @bp.get("/queue", endpoint="queue")
 @role_required(SUPERVISE)
 def queue():
@@ -40,10 +40,15 @@ def queue():
     kind = request.args.get("kind") or None
     if kind not in KINDS:
         kind = None
-    result = tasks.queue(Role.SUPERVISOR, campaign_id=campaign_id, form_key=kind, page=page_arg(),
-                         per_page=PER_PAGE)
-    return render_template("supervisor/queue.html", result=result, kinds=KINDS, kind=kind,
-                           campaign_id=campaign_id, campaigns=campaigns.list_campaigns())
+    result = tasks.queue(Role.SUPERVISOR, campaign_id=campaign_id, form_key=kind, page=page_arg(), per_page=PER_PAGE)
+    return render_template(
+        "supervisor/queue.html",
+        result=result,
+        kinds=KINDS,
+        kind=kind,
+        campaign_id=campaign_id,
+        campaigns=campaigns.list_campaigns(),
+    )
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"], endpoint="task")
@@ -61,11 +66,13 @@ def _history(instance_id: int) -> list[dict]:
     steps = []
     for step, submission in tasks.instance_history(instance_id):
         files = task_page.files_by_field(files_by_task.get(step.id, []))
-        steps.append({
-            "task": step,
-            "submission": submission,
-            "answers": task_page.answers(submission.form_key, submission.data, files) if submission else None,
-        })
+        steps.append(
+            {
+                "task": step,
+                "submission": submission,
+                "answers": task_page.answers(submission.form_key, submission.data, files) if submission else None,
+            }
+        )
     return steps
 
 
@@ -79,9 +86,17 @@ def _render_instance(instance, item_form=None, status: int = 200):
     may_issue = current_user.role in ESCALATE
     overdue = {step["task"].id for step in steps if may_issue and manual_letters.is_overdue(step["task"])}
     return render_template(
-        "supervisor/instance.html", instance=instance, items=ledger.for_instance(instance.id),
-        steps=steps, letter_of=letter_of, overdue=overdue, phase_names=PHASE_NAMES, instance_status=INSTANCE_STATUS,
-        task_status=TASK_STATUS, status_names=ledger.STATUS_NAMES, origin_names=ledger.ORIGIN_NAMES,
+        "supervisor/instance.html",
+        instance=instance,
+        items=ledger.for_instance(instance.id),
+        steps=steps,
+        letter_of=letter_of,
+        overdue=overdue,
+        phase_names=PHASE_NAMES,
+        instance_status=INSTANCE_STATUS,
+        task_status=TASK_STATUS,
+        status_names=ledger.STATUS_NAMES,
+        origin_names=ledger.ORIGIN_NAMES,
         item_form=item_form if can_add else None,
         item_definition=forms.load_definition("add_ledger_item") if can_add else None,
         item_files=disclosure.item_files(instance.id),

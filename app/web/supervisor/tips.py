@@ -1,4 +1,5 @@
 """监督工作箱 for the campaign office: triage residents' tips (accept into the ledger, or decline)."""
+
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,11 +22,18 @@ def _tip_or_404(tip_id: int):
 
 def _render(tip, accept_form=None, decline_error: str | None = None, status: int = 200):
     if accept_form is None and tip.status == "received":
-        accept_form = forms.build_form(ACCEPT_FORM, data={"title": tip.description[:60].replace("\n", " "),
-                                                           "measures": "", "reply": ""})
-    return render_template("supervisor/tip.html", tip=tip, accept_form=accept_form,
-                           accept_definition=forms.load_definition(ACCEPT_FORM), decline_error=decline_error,
-                           status_names=tips.STATUS_NAMES, has_instance=tips.running_instance(tip) is not None), status
+        accept_form = forms.build_form(
+            ACCEPT_FORM, data={"title": tip.description[:60].replace("\n", " "), "measures": "", "reply": ""}
+        )
+    return render_template(
+        "supervisor/tip.html",
+        tip=tip,
+        accept_form=accept_form,
+        accept_definition=forms.load_definition(ACCEPT_FORM),
+        decline_error=decline_error,
+        status_names=tips.STATUS_NAMES,
+        has_instance=tips.running_instance(tip) is not None,
+    ), status
 
 
 @bp.get("/tips", endpoint="tips")
@@ -33,8 +41,13 @@ def _render(tip, accept_form=None, decline_error: str | None = None, status: int
 def tip_list():
     asked = request.args.get("status", "received")
     status = asked if asked in tips.STATUS_NAMES else None
-    return render_template("supervisor/tips.html", tips=tips.office_list(status), status=status,
-                           counts=tips.counts(), status_names=tips.STATUS_NAMES)
+    return render_template(
+        "supervisor/tips.html",
+        tips=tips.office_list(status),
+        status=status,
+        counts=tips.counts(),
+        status_names=tips.STATUS_NAMES,
+    )
 
 
 @bp.get("/tips/<int:tip_id>", endpoint="tip")
@@ -56,8 +69,14 @@ def tip_accept(tip_id: int):
     except tasks.Conflict as exc:
         flash(exc.message, "error")
         return _render(tips.get(tip_id), form, status=409)
-    flash(_("已受理，纳入%(unit)s整改台账 #%(seq)d，已通知单位整改", unit=accepted.unit.name,
-            seq=accepted.ledger_item.seq), "success")
+    flash(
+        _(
+            "已受理，纳入%(unit)s整改台账 #%(seq)d，已通知单位整改",
+            unit=accepted.unit.name,
+            seq=accepted.ledger_item.seq,
+        ),
+        "success",
+    )
     return redirect(url_for("supervisor.tip", tip_id=accepted.id))
 
 
