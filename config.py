@@ -79,8 +79,13 @@ class Config:
     TIP_RATE_WINDOW = int(os.environ.get("TIP_RATE_WINDOW", 3600))
     TIP_RATE_PER_CLIENT = int(os.environ.get("TIP_RATE_PER_CLIENT", 10))
     TIP_RATE_TOTAL = int(os.environ.get("TIP_RATE_TOTAL", 1000))
-    TIP_LOOKUP_RATE_PER_CLIENT = int(os.environ.get("TIP_LOOKUP_RATE_PER_CLIENT", 30))  # wrong codes per window
-    TIP_LOOKUP_RATE_PER_CODE = int(os.environ.get("TIP_LOOKUP_RATE_PER_CODE", 10))  # tries of one wrong code
+    # Wrong receipt codes: after the free ones (per client address, per code tried) the next wrong
+    # code waits TIP_LOOKUP_DELAY_SECONDS, doubling up to the cap; a correct code is never held back.
+    TIP_LOOKUP_ADDRESS_FREE_FAILURES = int(os.environ.get("TIP_LOOKUP_ADDRESS_FREE_FAILURES", 10))
+    TIP_LOOKUP_CODE_FREE_FAILURES = int(os.environ.get("TIP_LOOKUP_CODE_FREE_FAILURES", 5))
+    TIP_LOOKUP_DELAY_SECONDS = int(os.environ.get("TIP_LOOKUP_DELAY_SECONDS", 30))
+    TIP_LOOKUP_ADDRESS_MAX_DELAY_SECONDS = int(os.environ.get("TIP_LOOKUP_ADDRESS_MAX_DELAY_SECONDS", 3600))
+    TIP_LOOKUP_CODE_MAX_DELAY_SECONDS = int(os.environ.get("TIP_LOOKUP_CODE_MAX_DELAY_SECONDS", 3600))
     TIP_MAX_PHOTOS = int(os.environ.get("TIP_MAX_PHOTOS", 4))
     TIP_MAX_PHOTO_BYTES = int(os.environ.get("TIP_MAX_PHOTO_BYTES", 5 * 1024 * 1024))
     TIP_MAX_TOTAL_BYTES = int(os.environ.get("TIP_MAX_TOTAL_BYTES", 12 * 1024 * 1024))

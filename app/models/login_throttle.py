@@ -7,7 +7,15 @@ from .base import N_, Base
 
 ACCOUNT = "account"  # key: the user name as typed at login (known or not)
 ADDRESS = "address"  # key: the client's address
-KIND_NAMES = {ACCOUNT: N_("账号"), ADDRESS: N_("地址")}
+# Wrong receipt codes on the public tip box (a correct code is never held back):
+RECEIPT_ADDRESS = "receipt_address"  # key: the client's address
+RECEIPT_CODE = "receipt_code"  # key: a salted hash of the code tried (never the code itself)
+KIND_NAMES = {
+    ACCOUNT: N_("账号"),
+    ADDRESS: N_("地址"),
+    RECEIPT_ADDRESS: N_("回执码查询地址"),
+    RECEIPT_CODE: N_("回执码"),
+}
 
 
 class LoginThrottle(Base):

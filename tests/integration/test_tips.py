@@ -217,19 +217,30 @@ def test_refused_tips_do_not_use_up_the_limit(world, client, monkeypatch):
     assert tip_count(world) == 2
 
 
-def test_wrong_codes_are_limited_but_a_correct_code_always_opens(world, client, monkeypatch):
-    monkeypatch.setitem(world["app"].config, "TIP_LOOKUP_RATE_PER_CLIENT", 3)
+def test_wrong_codes_slow_down_with_growing_delays_but_a_correct_code_always_opens(world, client, monkeypatch):
+    monkeypatch.setitem(world["app"].config, "TIP_LOOKUP_ADDRESS_FREE_FAILURES", 3)
     code = receipt_of(post_tip(client, world["slug"], tip_fields(world["unit_slug"])))
-    with time_machine.travel(datetime(2026, 11, 22, 8, 5, tzinfo=UTC), tick=False):
-        for wrong in ("ABCD-EFGH-JKMN-PQRS", "ABCD-EFGH-JKMN-PQRT", "ABCD-EFGH-JKMN-PQRU"):
-            assert lookup(client, wrong).status_code == 404
-        assert lookup(client, "ABCD-EFGH-JKMN-PQRV").status_code == 429
+    wrong = iter(f"ABCD-EFGH-JKMN-PQ{a}{b}" for a in "RSTUV" for b in "WXYZ")
+    start = datetime(2026, 11, 22, 8, 5, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        for _ in range(3):
+            assert lookup(client, next(wrong)).status_code == 404
+        held = lookup(client, next(wrong))
+        assert held.status_code == 429 and "30 秒后再试" in held.get_data(as_text=True)
         # A neighbour behind the same address, with the right code, is never refused.
         assert lookup(client, code).status_code == 200
+    with time_machine.travel(start + timedelta(seconds=31), tick=False):
+        assert lookup(client, next(wrong)).status_code == 404  # allowed again, and the delay doubles
+        assert "60 秒后再试" in lookup(client, next(wrong)).get_data(as_text=True)
+    with world["app"].app_context():
+        from app.models import LoginThrottle
+
+        kinds = {row.kind for row in db.session.query(LoginThrottle)}
+    assert kinds == {"receipt_address", "receipt_code"}  # the office sees them beside the login throttles
 
 
-def test_one_wrong_code_tried_from_many_addresses_is_limited(world, client, monkeypatch):
-    monkeypatch.setitem(world["app"].config, "TIP_LOOKUP_RATE_PER_CODE", 2)
+def test_one_wrong_code_tried_from_many_addresses_is_slowed(world, client, monkeypatch):
+    monkeypatch.setitem(world["app"].config, "TIP_LOOKUP_CODE_FREE_FAILURES", 2)
     with time_machine.travel(datetime(2026, 11, 22, 8, 5, tzinfo=UTC), tick=False):
         answers = [lookup(client, "ABCD-EFGH-JKMN-PQRS", remote_addr=f"198.51.100.{n}").status_code for n in range(3)]
     assert answers == [404, 404, 429]

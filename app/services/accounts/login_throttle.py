@@ -34,12 +34,14 @@ from app import clock
 from app.extensions import db
 from app.models import LoginThrottle, User
 from app.models.base import UTCDateTime
-from app.models.login_throttle import ACCOUNT, ADDRESS
+from app.models.login_throttle import ACCOUNT, ADDRESS, RECEIPT_ADDRESS, RECEIPT_CODE
 from app.services.shared import audit
 
 __all__ = [
     "ACCOUNT",
     "ADDRESS",
+    "RECEIPT_ADDRESS",
+    "RECEIPT_CODE",
     "Claim",
     "Refused",
     "Rule",
@@ -49,6 +51,7 @@ __all__ = [
     "lift",
     "rule",
     "succeeded",
+    "wrong_guess",
 ]
 
 
@@ -75,10 +78,20 @@ class Rule:
         return range(self.free, last)
 
 
+# Each kind's settings in config.py: <PREFIX>_FREE_FAILURES and <PREFIX>_MAX_DELAY_SECONDS, with the
+# first delay LOGIN_DELAY_SECONDS (logins) or TIP_LOOKUP_DELAY_SECONDS (receipt codes).
+SETTINGS = {
+    ACCOUNT: ("LOGIN_ACCOUNT", "LOGIN_DELAY_SECONDS"),
+    ADDRESS: ("LOGIN_ADDRESS", "LOGIN_DELAY_SECONDS"),
+    RECEIPT_ADDRESS: ("TIP_LOOKUP_ADDRESS", "TIP_LOOKUP_DELAY_SECONDS"),
+    RECEIPT_CODE: ("TIP_LOOKUP_CODE", "TIP_LOOKUP_DELAY_SECONDS"),
+}
+
+
 def rule(kind: str) -> Rule:
     cfg = current_app.config
-    prefix = "LOGIN_ACCOUNT" if kind == ACCOUNT else "LOGIN_ADDRESS"
-    return Rule(cfg[f"{prefix}_FREE_FAILURES"], cfg["LOGIN_DELAY_SECONDS"], cfg[f"{prefix}_MAX_DELAY_SECONDS"])
+    prefix, first = SETTINGS[kind]
+    return Rule(cfg[f"{prefix}_FREE_FAILURES"], cfg[first], cfg[f"{prefix}_MAX_DELAY_SECONDS"])
 
 
 @dataclass(frozen=True)
@@ -181,6 +194,21 @@ def begin(account: str, address: str) -> Claim:
     return Claim(account, address, account_failures, address_failures, max(nexts) if nexts else None)
 
 
+def wrong_guess(counters: list[tuple[str, str]]) -> None:
+    """Count one wrong guess (a receipt code that opens nothing) on each (kind, key), or raise
+    Refused (nothing counted) while a delay runs on any of them. Commits. The right guess is
+    never asked about here: whoever holds a correct code is never held back."""
+    now = clock.now()
+    try:
+        _forget_quiet(now)
+        for kind, key in counters:
+            _claim_one(kind, key[:128], now)
+    except Refused:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
 def succeeded(claim: Claim) -> None:
     """The claimed attempt had the right password: the account starts afresh and the address gets
     its attempt back. The caller commits."""
@@ -199,7 +227,7 @@ def current(kind: str | None = None) -> list[LoginThrottle]:
     """The counters with failures, most recent first (at most 500)."""
     cutoff = clock.now() - timedelta(hours=current_app.config["LOGIN_THROTTLE_FORGET_HOURS"])
     stmt = select(LoginThrottle).where(LoginThrottle.failures > 0, LoginThrottle.last_failure_at >= cutoff)
-    if kind in (ACCOUNT, ADDRESS):
+    if kind in SETTINGS:
         stmt = stmt.where(LoginThrottle.kind == kind)
     stmt = stmt.order_by(LoginThrottle.last_failure_at.desc(), LoginThrottle.id.desc()).limit(500)
     return list(db.session.scalars(stmt))

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import clock
-from app.models.login_throttle import ACCOUNT, ADDRESS, KIND_NAMES
+from app.models.login_throttle import KIND_NAMES
 from app.models.roles import ADMINISTER
 from app.services.accounts import login_throttle
 from app.web.authz import role_required
@@ -19,7 +19,7 @@ from . import bp
 @bp.get("/login-throttles", endpoint="login_throttles")
 @role_required(ADMINISTER)
 def login_throttles():
-    kind = choice_arg("kind", (ACCOUNT, ADDRESS))
+    kind = choice_arg("kind", tuple(KIND_NAMES))
     rows = login_throttle.current(kind)
     return render_template(
         "admin/login_throttles.html",
@@ -41,4 +41,4 @@ def login_throttle_lift():
         flash(_("该登录限制已不存在（可能已解除或已过期）"), "info")
     else:
         flash(_("已解除对%(kind)s %(key)s的登录限制", kind=_(KIND_NAMES[lifted.kind]), key=lifted.key), "success")
-    return redirect(url_for("admin.login_throttles", kind=choice_arg("kind", (ACCOUNT, ADDRESS))))
+    return redirect(url_for("admin.login_throttles", kind=choice_arg("kind", tuple(KIND_NAMES))))

@@ -1,8 +1,13 @@
 """监督工作箱: residents report a problem and follow it with the receipt code they are given once."""
 
+import math
+
 from flask import abort, current_app, g, make_response, render_template, request
 from flask_babel import gettext as _
 
+from app import clock
+from app.models.login_throttle import RECEIPT_ADDRESS, RECEIPT_CODE
+from app.services.accounts import login_throttle
 from app.services.disclosure import rate_limits, tips
 from app.services.ledger.ledger import STATUS_NAMES as ITEM_STATUS_NAMES
 from app.services.shared import uploads
@@ -116,17 +121,17 @@ def tip_status():
     if not form.validate():
         return render_template("public/tip_status.html", form=form, tip=None), 400
     # A correct code always opens its tip: residents behind one carrier address never lock each
-    # other out. Wrong codes are what is limited, per address and per code tried (the codes are
-    # long and random, so guessing is hopeless anyway; the limit keeps a guesser's load down).
+    # other out. Wrong codes slow down, per address and per code tried, with growing delays (the
+    # codes are long and random, so guessing is hopeless anyway; the delays keep a guesser's load down).
     tip = tips.lookup(form.code.data)
     if tip is None:
-        cfg, window = current_app.config, current_app.config["TIP_RATE_WINDOW"]
-        by_address = rate_limits.client_key("tip-lookup", request.remote_addr)
-        by_code = rate_limits.client_key("tip-lookup-code", tips.normalise_code(form.code.data))
-        if not rate_limits.hit(by_address, cfg["TIP_LOOKUP_RATE_PER_CLIENT"], window) or not rate_limits.hit(
-            by_code, cfg["TIP_LOOKUP_RATE_PER_CODE"], window
-        ):
-            return _too_many()
+        code_key = rate_limits.client_key("receipt", tips.normalise_code(form.code.data))
+        try:
+            login_throttle.wrong_guess([(RECEIPT_ADDRESS, request.remote_addr or "unknown"), (RECEIPT_CODE, code_key)])
+        except login_throttle.Refused as refused:
+            wait = max(math.ceil((refused.until - clock.now()).total_seconds()), 1)
+            message = _("错误的回执码输入过多，请在 %(s)d 秒后再试（正确的回执码不受限制）。", s=wait)
+            return render_template("error.html", code=429, message=message), 429
         return render_template(
             "public/tip_status.html", form=form, tip=None, error=_("未找到该回执码对应的举报，请核对后重新输入")
         ), 404
