@@ -15,7 +15,7 @@ from app import clock
 from app.errors import Invalid
 from app.extensions import db
 from app.i18n import LazyText
-from app.models import Evidence, Task
+from app.models import Evidence, Task, TipPhoto
 from app.services.shared import uploads
 
 
@@ -105,6 +105,33 @@ def blob_path(sha256: str) -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / sha256[:2] / sha256
 
 
+NEW_BLOBS = "rectify.new_blobs"
+
+
+def discard_new_blobs() -> int:
+    """After a rollback: delete the files this session wrote that no record names (a completion
+    that lost a race, say, leaves nothing on disk). A file another record names, committed
+    meanwhile with the same content, is kept. Returns how many were deleted."""
+    shas = set(db.session.info.pop(NEW_BLOBS, []))
+    if not shas:
+        return 0
+    named = set(db.session.scalars(select(Evidence.sha256).where(Evidence.sha256.in_(shas))))
+    named |= set(db.session.scalars(select(TipPhoto.sha256).where(TipPhoto.sha256.in_(shas))))
+    db.session.rollback()  # the check was a read: leave the session as the caller's rollback did
+    deleted = 0
+    for sha in shas - named:
+        path = blob_path(sha)
+        if path.exists():
+            path.unlink()
+            deleted += 1
+    return deleted
+
+
+def forget_new_blobs() -> None:
+    """After a commit: the files written are named by committed records; nothing to discard."""
+    db.session.info.pop(NEW_BLOBS, None)
+
+
 def write_blob(upload: FileStorage) -> StoredBlob:
     """Stream to a temp file while hashing, then move into place (same content, same file)."""
     root = Path(current_app.config["UPLOAD_DIR"])
@@ -124,6 +151,8 @@ def write_blob(upload: FileStorage) -> StoredBlob:
             os.unlink(tmp)
         else:
             os.replace(tmp, target)
+            # Made by this transaction: should it roll back, discard_new_blobs removes the file again.
+            db.session.info.setdefault(NEW_BLOBS, []).append(sha)
         return StoredBlob(sha, size)
     except BaseException:
         if os.path.exists(tmp):

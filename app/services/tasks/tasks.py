@@ -271,21 +271,28 @@ def complete(user: User, task_id: int, form: RectifyForm, expected_lock_version:
         )
         db.session.commit()
     except steps.StepRefused as exc:
-        db.session.rollback()
+        _roll_back()
         raise Conflict(exc.text) from None
     except (StaleDataError, workflow.TaskNotReady):
-        db.session.rollback()
+        _roll_back()
         raise Conflict(STALE) from None
     except OperationalError as exc:
         # SQLite refuses a write whose snapshot another writer made stale: the same conflict.
-        db.session.rollback()
+        _roll_back()
         if "locked" not in str(exc) and "busy" not in str(exc):
             raise
         raise Conflict(STALE) from None
     except workflow.EngineError as exc:
-        db.session.rollback()
+        _roll_back()
         raise Conflict(_l("流程无法推进：%(error)s", error=exc.text)) from None
+    evidence.forget_new_blobs()
     return task
+
+
+def _roll_back() -> None:
+    """Undo the completion, files written for it included (a lost race leaves nothing on disk)."""
+    db.session.rollback()
+    evidence.discard_new_blobs()
 
 
 def _carry_comments(process_data: dict[str, Any], data: dict[str, Any], created: list[Task]) -> None:
