@@ -1,19 +1,22 @@
-"""The scheduler process: one APScheduler job that runs the sweep every SCHEDULER_INTERVAL seconds.
+"""The scheduler process: APScheduler runs the sweep, and each sweep plans the next one
+SCHEDULER_INTERVAL seconds after it ends.
 
 It runs only in its own process (`flask scheduler run`); create_app never starts it, so web
 workers never sweep. Several scheduler processes may run at once: the sweep itself makes
 that safe (see app/services/sweep/timers.py).
 """
 
+import itertools
 import logging
 import signal
 import threading
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.triggers.date import DateTrigger
 from flask import Flask
 
 from app.extensions import db
@@ -62,25 +65,32 @@ def sweep(app: Flask, batch_size: int, stopping: threading.Event) -> timers.Tick
 def build(
     app: Flask, interval: int | None = None, batch_size: int = 100, stopping: threading.Event | None = None
 ) -> BlockingScheduler:
-    """A blocking scheduler with the sweep job; the first sweep runs at once."""
-    interval = interval or app.config["SCHEDULER_INTERVAL"]
+    """A blocking scheduler whose first sweep runs at once; each sweep then plans the next one
+    `interval` seconds after it ends. So sweeps never overlap, and a sweep longer than the interval
+    is simply followed by the next one (an interval trigger would log "maximum number of running
+    instances reached" for every interval a long sweep overran, and the log would fill with them)."""
+    every = timedelta(seconds=interval or app.config["SCHEDULER_INTERVAL"])
     stopping = stopping or threading.Event()
-    # One worker thread: sweeps never overlap within a process (max_instances=1 says so too).
+    # One worker thread: one sweep at a time within a process.
     scheduler = BlockingScheduler(executors={"default": ThreadPoolExecutor(1)}, timezone=UTC)
-    scheduler.add_job(
-        sweep,
-        IntervalTrigger(seconds=interval),
-        args=(app, batch_size, stopping),
-        id=JOB_ID,
-        name="sweep due timers",
-        next_run_time=datetime.now(UTC),
-        # A sweep that overran its interval is followed by one sweep, not a burst of catch-ups;
-        # a run later than one interval is dropped, the next one does the same work.
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=interval,
-    )
+    runs = itertools.count()
+
+    def sweep_then_plan_next() -> None:
+        try:
+            sweep(app, batch_size, stopping)
+        finally:  # a sweep that failed is followed by the next one all the same
+            if not stopping.is_set():
+                _plan(scheduler, sweep_then_plan_next, datetime.now(UTC) + every, next(runs))
+
+    _plan(scheduler, sweep_then_plan_next, datetime.now(UTC), next(runs))
     return scheduler
+
+
+def _plan(scheduler: BlockingScheduler, job: Callable[[], None], when: datetime, run: int) -> None:
+    # Each run its own id: the scheduler drops a finished one-off job by id, never the next run's.
+    scheduler.add_job(
+        job, DateTrigger(run_date=when), id=f"{JOB_ID}-{run}", name="sweep due timers", misfire_grace_time=None
+    )
 
 
 def run(app: Flask, interval: int | None = None, batch_size: int = 100) -> None:

@@ -6,7 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -152,17 +152,22 @@ def _sqlite_sweep_takes_the_write_lock_before_its_first_read(app):
         other.close()
 
 
-def test_scheduler_has_one_coalesced_sweep_job(app):
+def test_each_sweep_plans_the_next_one_after_it_ends_so_sweeps_never_overlap(app):
     app.config["SCHEDULER_INTERVAL"] = 45
     try:
         sched = scheduler.build(app)
     finally:
         app.config["SCHEDULER_INTERVAL"] = 30
-    (job,) = sched.get_jobs()
-    assert job.id == "sweep" and job.func is scheduler.sweep
-    assert job.trigger.interval.total_seconds() == 45
-    assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 45)
-    assert job.next_run_time is not None  # the first sweep runs at start
+    (first,) = sched.get_jobs()
+    assert first.id == "sweep-0" and first.trigger.run_date <= datetime.now(UTC)  # the first sweep runs at start
+    with time_machine.travel(BETWEEN, tick=False):
+        first.func()  # the sweep itself, on an empty database
+        ended = datetime.now(UTC)
+    second = next(job for job in sched.get_jobs() if job.id == "sweep-1")
+    # Planned from the end of the sweep: a long sweep is followed by one sweep, never overlapped,
+    # and no "maximum number of running instances reached" warnings pile up in the log.
+    assert second.trigger.run_date == ended + timedelta(seconds=45)
+    assert second.misfire_grace_time is None
 
 
 def test_sweep_job_runs_in_its_own_app_context_and_logs_counts(app, make_unit, caplog, monkeypatch):
