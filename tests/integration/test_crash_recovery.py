@@ -3,11 +3,15 @@ nothing is done twice: one escalation per step and level, letter numbers without
 letters and notices come in the later sweeps the catch-up rule leaves them to)."""
 
 import signal
+import sqlite3
 import subprocess
 from datetime import UTC, datetime, timedelta
 
 import time_machine
+from sqlalchemy import select
 
+from app.extensions import db
+from app.models import Escalation, ProcessInstance, Task
 from app.services.sweep import timers
 from tests.integration.sweep_support import (
     ROOT,
@@ -37,6 +41,21 @@ def kill_9(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+    assert_nothing_locked()
+
+
+def assert_nothing_locked() -> None:
+    """The killed process's transaction died with it: every row (PostgreSQL) or the database's
+    write lock (SQLite) can be taken at once, without waiting."""
+    db.session.rollback()
+    if db.engine.dialect.name == "postgresql":
+        for model in (ProcessInstance, Escalation, Task):
+            db.session.execute(select(model.id).with_for_update(nowait=True)).all()
+        db.session.rollback()
+        return
+    with sqlite3.connect(db.engine.url.database, timeout=0) as conn:
+        conn.execute("BEGIN IMMEDIATE")  # raises "database is locked" if a writer were still holding it
+        conn.rollback()
 
 
 def test_scheduler_killed_mid_sweep_finishes_after_restart_without_duplicates(app, ctx):
