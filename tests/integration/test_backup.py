@@ -246,3 +246,21 @@ def test_create_refuses_to_overwrite_an_archive(small):
     again = _invoke(src, "backup", "create", str(archive))
     assert again.exit_code == 1 and "已存在" in again.output
     assert archive.read_bytes() == before
+
+
+def test_create_and_restore_report_progress_for_large_uploads(small, tmp_path, monkeypatch):
+    from app.cli import backup as backup_cli
+
+    src, _ = small
+    monkeypatch.setattr(backup_cli, "PROGRESS_MIN_BYTES", 0)  # two small files count as large here
+    archive = tmp_path / "progress.tar"
+    made = _invoke(src, "backup", "create", str(archive))
+    assert made.exit_code == 0, made.output
+    assert "上传文件：2/2 个" in made.output
+    dst = _make_app(f"sqlite:///{tmp_path / 'dst.db'}", tmp_path / "dst-uploads")
+    restored = _invoke(dst, "backup", "restore", str(archive))
+    assert restored.exit_code == 0, restored.output
+    assert "上传文件：2/2 个" in restored.output
+    assert (tmp_path / "dst-uploads" / "cd" / "cde").read_bytes() == b"evidence two"
+    with dst.app_context():
+        db.engine.dispose()

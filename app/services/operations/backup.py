@@ -25,7 +25,6 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -34,6 +33,7 @@ from flask import current_app
 from sqlalchemy import URL, create_engine, inspect, make_url, text
 from sqlalchemy.engine import Connection
 
+from app import clock
 from app.errors import DomainError
 from app.extensions import db
 from app.i18n import N_, LazyText
@@ -136,13 +136,13 @@ def create(path: Path, progress: Progress | None = None) -> Created:
                     "format_version": FORMAT_VERSION,
                     "app_version": app_version(),
                     "alembic_revision": revision,
-                    "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "created_at": clock.now().isoformat(timespec="seconds"),
                     "database": {"dialect": url.get_backend_name(), "member": db_member, "tables": counts},
                     "members": members,
                 }
                 body = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode()
                 info = tarfile.TarInfo(MANIFEST)
-                info.size, info.mtime, info.mode = len(body), int(datetime.now(UTC).timestamp()), 0o644
+                info.size, info.mtime, info.mode = len(body), int(clock.now().timestamp()), 0o644
                 archive.addfile(info, _BytesReader(body))
         except BaseException:
             path.unlink(missing_ok=True)
@@ -210,7 +210,9 @@ def _sqlite_path(url: URL) -> Path:
 
 def _sqlite_backup(source: Path, target: Path) -> None:
     """A consistent copy of a live database (sqlite3's online backup API)."""
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    if not source.is_file():
+        raise BackupError(N_("找不到数据库文件：%(path)s"), path=str(source))
+    src = sqlite3.connect(str(source))
     dst = sqlite3.connect(str(target))
     try:
         src.backup(dst)
