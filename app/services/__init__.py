@@ -3,7 +3,7 @@ transaction; routes, jobs and commands call these, never the models' session dir
 
 Packages, callers above callees (enforced by .importlinter's service-packages contract):
 
-    disclosure                                   开门整治: public pages and tips
+    disclosure | operations                      开门整治: public pages and tips; backups
     oversight | appraisal | calendar | sweep     supervisors' views, 考核, 节假日, the timer sweep
     campaigns | findings                         campaigns and launch; items added from outside
     tasks                                        one instance and its steps; the one save path
