@@ -118,6 +118,19 @@ class DevelopmentConfig(Config):
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 
+class ProductionConfig(Config):
+    """RECTIFY_CONFIG=config.ProductionConfig (gunicorn.conf.py's default). create_app refuses to
+    start on insecure settings: no SECRET_KEY or a short or default one, debug on, cookies allowed
+    over plain HTTP, or SQLite under several web workers unless SQLITE_MULTI_WORKER=1 says so."""
+
+    PRODUCTION = True
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    # gunicorn's worker count (gunicorn.conf.py sets it in the environment of the workers it starts).
+    WEB_WORKERS = int(os.environ.get("WEB_WORKERS", 1))
+    # SQLite takes one writer at a time; several workers on it must be asked for on purpose.
+    SQLITE_MULTI_WORKER = os.environ.get("SQLITE_MULTI_WORKER", "0") == "1"
+
+
 class TestConfig(Config):
     TESTING = True
     SESSION_COOKIE_SECURE = False

@@ -17,6 +17,8 @@ def create_app(config_object: object | str | None = None) -> Flask:
     if config_object is None:
         config_object = os.environ.get("RECTIFY_CONFIG", "config.DevelopmentConfig")
     app.config.from_object(config_object)
+    if app.config.get("PRODUCTION"):
+        refuse_insecure(app, config_object)
     clock.set_timezone(app.config["TIMEZONE"])
     hour, minute = (int(x) for x in app.config["WORKDAY_END"].split(":"))
     workdays.configure(app.config["TIMEZONE"], time(hour, minute))
@@ -29,6 +31,53 @@ def create_app(config_object: object | str | None = None) -> Flask:
     register_commands(app)
     register_template_helpers(app)
     return app
+
+
+# The development default of config.Config; never a production key.
+DEV_SECRET_KEY = "dev-only-change-me"
+MIN_SECRET_KEY_CHARS = 32
+
+
+class InsecureConfiguration(RuntimeError):
+    """Production mode was asked for with settings that are not safe to serve with."""
+
+
+def insecure_settings(app: Flask) -> list[str]:
+    """What is unsafe in this production app's settings, one sentence each (empty: nothing)."""
+    config = app.config
+    problems = []
+    key = config.get("SECRET_KEY") or ""
+    if not key:
+        problems.append("SECRET_KEY is not set")
+    elif key == DEV_SECRET_KEY:
+        problems.append("SECRET_KEY is the development default")
+    elif len(key) < MIN_SECRET_KEY_CHARS:
+        problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_CHARS} characters")
+    if problems:
+        problems[-1] += " (make one: python3 -c 'import secrets; print(secrets.token_hex(32))')"
+    if app.debug or config.get("DEBUG"):
+        problems.append("debug mode is on (FLASK_DEBUG): its debugger runs code for anyone who sees an error page")
+    if not config.get("SESSION_COOKIE_SECURE"):
+        problems.append("SESSION_COOKIE_SECURE is off: session cookies would travel over plain HTTP")
+    workers = int(config.get("WEB_WORKERS") or 1)
+    sqlite = str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite")
+    if sqlite and workers > 1 and not config.get("SQLITE_MULTI_WORKER"):
+        problems.append(
+            f"DATABASE_URL is SQLite under {workers} web workers (WEB_WORKERS): use PostgreSQL, "
+            "or WEB_WORKERS=1, or set SQLITE_MULTI_WORKER=1 to say several workers on SQLite are meant"
+        )
+    return problems
+
+
+def refuse_insecure(app: Flask, config_object: object) -> None:
+    problems = insecure_settings(app)
+    if problems:
+        name = config_object if isinstance(config_object, str) else getattr(config_object, "__name__", config_object)
+        raise InsecureConfiguration(
+            f"Rectify refuses to start in production mode ({name}) with insecure settings:\n"
+            + "\n".join(f"  - {problem}" for problem in problems)
+            + "\nSet them in the environment file (deploy/rectify.env.example lists them)."
+        )
 
 
 def _ensure_dirs(app: Flask) -> None:

@@ -15,14 +15,17 @@ PREFIXES = {
     "designer": "/design",
     "ledger": "/ledger",
     "audit": "/audit",
+    "health": "",
 }
 
 
 def register(app: Flask) -> None:
     import importlib
 
-    from app.web import guards, security_headers
+    from app.web import guards, health, request_id, security_headers
 
+    health.install(app)
+    request_id.register(app)  # first: a request refused by the guards has its id too
     guards.register(app)  # converters first: the blueprints' rules are built with them
     security_headers.register(app)
 

@@ -101,6 +101,8 @@ ROUTES: dict[str, Route] = {
     "public.file": r(EVERYONE, token="public_file"),
     "public.tip_new": r(EVERYONE, slug="slug"),
     "public.tip_status": r(EVERYONE),
+    "health.healthz": r(EVERYONE),  # the service manager's probes (app/web/health.py)
+    "health.readyz": r(EVERYONE),
     # any logged-in user
     "auth.index": r(LOGGED_IN),
     "auth.home": r(LOGGED_IN),

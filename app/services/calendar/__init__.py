@@ -25,7 +25,7 @@ from .entry import (
     template_xlsx,
 )
 from .recompute import due_changes, pending_job, resume, run
-from .store import YearRow, YearView, overview, refresh, reset_for_tests, watch, year_view
+from .store import YearRow, YearView, overview, refresh, reset_for_tests, unwatched, watch, year_view
 
 __all__ = [
     "MAX_BYTES",
@@ -51,6 +51,7 @@ __all__ = [
     "seed",
     "template_csv",
     "template_xlsx",
+    "unwatched",
     "watch",
     "year_view",
 ]

@@ -9,6 +9,9 @@ at the start of every scheduler sweep, and at once in the process that made a ch
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -25,6 +28,8 @@ log = logging.getLogger(__name__)
 Token = tuple[str, int, int | None]  # (database, count, max revision) of the stored years
 _token: Token | None = None  # what is installed
 _checked_at: float | None = None  # time.monotonic() of the last look
+# Set while serving something that must not touch the database (the liveness probe, /healthz).
+_unwatched: ContextVar[bool] = ContextVar("calendar_unwatched", default=False)
 
 
 def _token_of(conn: Connection) -> Token:
@@ -71,7 +76,19 @@ def refresh(max_age: float | None = None) -> bool:
     return True
 
 
+@contextmanager
+def unwatched() -> Iterator[None]:
+    """App contexts pushed inside this block do not look at the stored calendar."""
+    token = _unwatched.set(True)
+    try:
+        yield
+    finally:
+        _unwatched.reset(token)
+
+
 def _on_app_context(app: Flask, **extra: object) -> None:
+    if _unwatched.get():
+        return
     interval = app.config.get("CALENDAR_CHECK_SECONDS", 10)
     database = db.engine.url.render_as_string(hide_password=True)
     if _token is None or _token[0] != database:
