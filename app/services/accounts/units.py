@@ -1,7 +1,5 @@
 """Units (单位): lookup, creation and the all-or-nothing spreadsheet import."""
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -174,18 +172,10 @@ def _cell(value: object) -> str:
 
 
 def _read_csv(data: bytes) -> list[list[str]]:
-    for encoding in ("utf-8-sig", "gb18030"):  # gb18030 is a superset of the GBK Excel writes
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise _Unreadable(_l("无法识别文件编码，请将CSV另存为UTF-8或GBK编码"))
     try:
-        return [[_cell(v) for v in row] for row in csv.reader(io.StringIO(text, newline=""))]
-    except csv.Error as exc:
-        raise _Unreadable(_l("CSV文件格式有误：%(error)s", error=str(exc))) from None
+        return [[_cell(v) for v in row] for row in spreadsheets.read_csv(data)]
+    except spreadsheets.Unreadable as exc:
+        raise _Unreadable(exc.text) from None
 
 
 def _read_xlsx(data: bytes) -> list[list[str]]:

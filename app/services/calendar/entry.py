@@ -6,8 +6,6 @@ reply deadlines at once (in the same transaction, while the old calendar is know
 instances' deadlines through a recompute job (app.services.calendar.recompute).
 """
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -258,18 +256,10 @@ class _Unreadable(Invalid):
 
 
 def _read_csv(data: bytes) -> list[tuple[int, list[Any]]]:
-    for encoding in ("utf-8-sig", "gb18030"):  # gb18030 is a superset of the GBK Excel writes
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise _Unreadable(_l("无法识别文件编码，请将CSV另存为UTF-8或GBK编码"))
     try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise _Unreadable(_l("CSV文件格式有误：%(error)s", error=str(exc))) from None
+        rows = spreadsheets.read_csv(data)
+    except spreadsheets.Unreadable as exc:
+        raise _Unreadable(exc.text) from None
     numbered = [(n, row) for n, row in enumerate(rows, start=1) if any(v.strip() for v in row)]
     if len(numbered) > MAX_ROWS + HEADER_SEARCH_ROWS:
         raise _Unreadable(_l("文件超过%(max)s行，一年的节假日安排不会这么多，请检查文件", max=MAX_ROWS))

@@ -144,6 +144,23 @@ def _csv_value(value: object) -> str:
     return safe_text.for_csv(str(value))  # a number's text is never formula-like
 
 
+def read_csv(data: bytes) -> list[list[str]]:
+    """The rows of an uploaded CSV, as UTF-8 (with or without a BOM) or GBK, the two encodings
+    Excel writes here; Unreadable naming what is wrong otherwise."""
+    for encoding in ("utf-8-sig", "gb18030"):  # gb18030 is a superset of the GBK Excel writes
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise Unreadable(_l("无法识别文件编码，请将CSV另存为UTF-8或GBK编码"))
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise Unreadable(_l("CSV文件格式有误：%(error)s", error=str(exc))) from None
+
+
 UNREADABLE = N_("无法读取Excel文件，请确认文件是.xlsx格式且未损坏")
 
 # What an upload may expand to. A few hundred KB of .xlsx can unpack into gigabytes (a row of
