@@ -51,6 +51,12 @@ class Config:
     LOGIN_ACCOUNT_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_ACCOUNT_MAX_DELAY_SECONDS", 300))
     LOGIN_ADDRESS_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_ADDRESS_MAX_DELAY_SECONDS", 3600))
     LOGIN_THROTTLE_FORGET_HOURS = int(os.environ.get("LOGIN_THROTTLE_FORGET_HOURS", 24))
+    # Audit events younger than this many days are never deleted (等级保护: at least six months).
+    AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", 180))
+    # Where the scheduler writes the audit chain's daily anchor (head hash and count); point it at
+    # storage the database's administrators cannot rewrite (another machine, a WORM archive).
+    # Empty: no daily anchor.
+    AUDIT_ANCHOR_DIR = os.environ.get("AUDIT_ANCHOR_DIR", str(BASE_DIR / "instance" / "audit-anchors"))
     # The password policy, wherever a password is set: length, how many of the four classes (lower
     # case, upper case, digits, other), and whether it may contain the user name.
     PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", 8))
@@ -147,3 +153,4 @@ class TestConfig(Config):
     # The tests refresh the calendar themselves (tests/conftest.py after each test), so no page
     # gains a query at a moment that depends on how long the tests took.
     CALENDAR_CHECK_SECONDS = -1
+    AUDIT_ANCHOR_DIR = ""  # no daily anchor unless a test asks for one (tests/integration/test_audit_chain.py)

@@ -52,8 +52,8 @@ def _guarded(command: click.Command) -> None:
 
 
 def register(app: Flask) -> None:
-    from . import appraisal, backup, calendar, campaign, demo, files, processes, scheduler, units, users
+    from . import appraisal, audit, backup, calendar, campaign, demo, files, processes, scheduler, units, users
 
-    for module in (processes, units, campaign, appraisal, scheduler, users, demo, calendar, files, backup):
+    for module in (processes, units, campaign, appraisal, scheduler, users, demo, calendar, files, backup, audit):
         _guarded(module.group)
         app.cli.add_command(module.group)

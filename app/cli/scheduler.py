@@ -35,6 +35,8 @@ def run_command(interval: int | None, batch_size: int):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # APScheduler says "Running job ..." on every run; our own line after each sweep is enough.
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    # SpiffWorkflow logs every task's change of state at INFO: thousands of lines a sweep.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
     # The app itself, not the context-local proxy (typed as Flask), for the scheduler's threads.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     scheduler.run(app, interval=interval, batch_size=batch_size)

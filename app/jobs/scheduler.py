@@ -13,14 +13,18 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.date import DateTrigger
 from flask import Flask
+from sqlalchemy import event
 
 from app.extensions import db
 from app.services import calendar
+from app.services.shared import audit_chain
 from app.services.sweep import timers
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,7 @@ def sweep(app: Flask, batch_size: int, stopping: threading.Event) -> timers.Tick
                 log.exception("sweep: recomputing deadlines after a calendar change failed")
                 db.session.rollback()
             result = timers.tick(batch_size=batch_size, stop=stopping.is_set)
+            anchor_audit_chain(app)
         finally:
             db.session.remove()
     elapsed = (time.perf_counter() - started) * 1000
@@ -60,6 +65,23 @@ def sweep(app: Flask, batch_size: int, stopping: threading.Event) -> timers.Tick
     for instance_id, error in result.failed:
         log.warning("sweep: instance %s: %s", instance_id, error)
     return result
+
+
+def anchor_audit_chain(app: Flask) -> None:
+    """Once a day (the first sweep of the day), verify the audit chain and write its anchor."""
+    directory = app.config.get("AUDIT_ANCHOR_DIR")
+    if not directory:
+        return
+    try:
+        written = audit_chain.write_daily_anchor(Path(directory))
+    except audit_chain.AuditChainBroken as exc:
+        log.error("audit: the chain does not verify, no anchor written today: %s", exc)
+    except Exception:  # the sweep goes on; tomorrow's first sweep tries again
+        log.exception("audit: writing today's anchor failed")
+        db.session.rollback()
+    else:
+        if written is not None:
+            log.info("audit: chain verified, anchor written to %s", written)
 
 
 def build(
@@ -93,8 +115,30 @@ def _plan(scheduler: BlockingScheduler, job: Callable[[], None], when: datetime,
     )
 
 
+APPLICATION_NAME = "rectify-scheduler"
+
+
+def name_connections(app: Flask, name: str = APPLICATION_NAME) -> None:
+    """Name this process's PostgreSQL sessions (pg_stat_activity.application_name), so an
+    administrator, or a test, can tell the scheduler's transactions from the web's."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _name(dbapi_connection: Any, record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT set_config('application_name', %s, false)", (name,))
+        cursor.close()
+        dbapi_connection.commit()  # a setting made in a transaction rolled back would be undone
+
+    engine.dispose()  # connections opened before are named too, when opened again
+
+
 def run(app: Flask, interval: int | None = None, batch_size: int = 100) -> None:
     """Run until SIGTERM or SIGINT; the sweep under way ends after its current batch."""
+    name_connections(app)
     stopping = threading.Event()
     scheduler = build(app, interval, batch_size, stopping)
 

@@ -1,7 +1,7 @@
 """All models, importable from one place (Alembic autogenerate needs them loaded)."""
 
 from .appraisal import AppraisalScheme, SchemeComponent, SchemePart, SchemeTemplate
-from .audit import AuditEvent
+from .audit import AuditChainHead, AuditEvent
 from .base import Base
 from .calendar import HolidayDay, HolidayRecompute, HolidayYear, RecomputeStatus
 from .campaign import Campaign, CampaignPhase, CampaignStatus, CampaignTask, CampaignUnit
@@ -27,6 +27,7 @@ __all__ = [
     "SchemeTemplate",
     "ScoreSheet",
     "SelfExamination",
+    "AuditChainHead",
     "AuditEvent",
     "Base",
     "Campaign",

@@ -111,7 +111,9 @@ def wait_for(predicate, timeout: float, what: str, poll: float = 0.01, proc: sub
         if value:
             return value
         if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"process exited ({proc.returncode}) before {what}: {proc.stdout.read()}")
+            log = getattr(proc, "log", None)  # a file, where the test sent the output there
+            said = log.read_text(encoding="utf-8", errors="replace") if log is not None else proc.stdout.read()
+            raise AssertionError(f"process exited ({proc.returncode}) before {what}: {said}")
         time.sleep(poll)
     raise AssertionError(f"timed out waiting for {what}")
 

@@ -132,6 +132,7 @@ ROUTES: dict[str, Route] = {
     "ledger.campaign": r(OVERSEERS, campaign_id="campaign"),
     "ledger.campaign_export": r(OVERSEERS, campaign_id="campaign", fmt="xlsx"),
     "audit.index": r(OVERSEERS),
+    "audit.verify": r(OVERSEERS, post={}),  # verifies the chain, remembers the result
     "audit.campaign": r(OVERSEERS, campaign_id="campaign"),
     "audit.campaign_export": r(OVERSEERS, campaign_id="campaign", fmt="csv"),
     "supervisor.dashboard": r(OVERSEERS),

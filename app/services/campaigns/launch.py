@@ -20,7 +20,7 @@ from app.engine import runtime
 from app.errors import Refused
 from app.extensions import db
 from app.i18n import ITEMS, Joined, LazyText, _l
-from app.models import AuditEvent, Campaign, CampaignUnit, ProcessInstance, Task
+from app.models import Campaign, CampaignUnit, ProcessInstance, Task
 from app.services.design import processes
 from app.services.escalation import escalations, ladder
 from app.services.shared import audit
@@ -176,8 +176,7 @@ def launch_next_batch(
         if rows:
             db.session.execute(insert(Task), rows)
         _record_fired_rungs(template, campaign_id, list(zip(ids, unit_ids, strict=True)), now)
-        db.session.execute(
-            insert(AuditEvent),
+        audit.record_many(
             [
                 dict(
                     at=now,
