@@ -15,6 +15,7 @@ PREFIXES = {
     "designer": "/design",
     "ledger": "/ledger",
     "audit": "/audit",
+    "units": "/units",
     "health": "",
 }
 

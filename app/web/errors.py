@@ -33,6 +33,13 @@ def answers_too_large(view):
     return view
 
 
+def answers_json(view):
+    """Mark a view whose callers are scripts: its errors (a refused role, a bad parameter) are
+    answered in JSON whatever the request's Accept header says."""
+    view.answers_json = True
+    return view
+
+
 def _too_large_page(e: HTTPException):
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or not getattr(view, "answers_too_large", False) or g.get("body_too_large"):
@@ -53,7 +60,13 @@ def _too_large_message() -> str:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.is_json or request.accept_mimetypes.best == "application/json"
+    view = current_app.view_functions.get(request.endpoint or "")
+    return (
+        request.path.startswith("/api/")
+        or request.is_json
+        or request.accept_mimetypes.best == "application/json"
+        or getattr(view, "answers_json", False)
+    )
 
 
 def _respond(code: int, message: str):

@@ -38,6 +38,8 @@ QUERY_NAMES = [
     "tpage",
     "campaign",
     "unit",
+    "unit_q",
+    "limit",
     "status",
     "source",
     "level",

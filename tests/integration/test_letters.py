@@ -226,6 +226,24 @@ def test_supervisor_list_filters_by_unit_and_acknowledgement(world, login_as):
     assert "data-letter" not in supervisor.get("/letters?acknowledged=yes").get_data(as_text=True)
 
 
+def test_supervisor_list_picks_the_unit_by_typed_text(world, login_as):
+    ids = issue_by_tick(world)
+    supervisor = login_as("supervisor", username="sup2")
+    page = supervisor.get("/letters?unit_q=白仓").get_data(as_text=True)
+    assert f'data-letter="{ids[world["b"]]}"' in page and f'data-letter="{ids[world["a"]]}"' not in page
+    assert 'value="白仓镇"' in page and "镇</option>" not in page  # no unit is listed as an option
+
+
+def test_the_list_pages_and_counts_the_letters_still_waiting(world, ctx):
+    ids = issue_by_tick(world)
+    first, waiting = letters.search(per_page=1)
+    second, _ = letters.search(page_number=2, per_page=1)
+    assert (first.total, first.pages, waiting) == (2, 2, 2)
+    assert {first.rows[0].id, second.rows[0].id} == set(ids.values())
+    assert letters.search(acknowledged=True)[1] == 0 and letters.search(acknowledged=False)[1] == 2
+    assert letters.search(unit_id=world["a"])[0].total == 1
+
+
 def test_supervisor_issues_a_letter_by_hand_on_an_overdue_task(world, login_as):
     task_id = world["deploy"][world["a"]]
     supervisor = login_as("supervisor", username="sup2")

@@ -99,6 +99,7 @@ def test_every_paged_list_uses_the_one_pager():
         "assessor/queue.html",
         "audit/trail.html",
         "ledger/register.html",
+        "letters/list.html",
         "public/campaign.html",
         "supervisor/board.html",
         "supervisor/dashboard_escalations.html",

@@ -135,6 +135,7 @@ ROUTES: dict[str, Route] = {
     "audit.verify": r(OVERSEERS, post={}),  # verifies the chain, remembers the result
     "audit.campaign": r(OVERSEERS, campaign_id="campaign"),
     "audit.campaign_export": r(OVERSEERS, campaign_id="campaign", fmt="csv"),
+    "units.search": r(OVERSEERS),  # the unit pickers' search (JSON): staff see their own unit only
     "supervisor.dashboard": r(OVERSEERS),
     "supervisor.dashboard_figure": r(OVERSEERS, campaign_id="campaign", name="figure"),
     "supervisor.dashboard_items": r(OVERSEERS, campaign_id="campaign"),

@@ -14,7 +14,8 @@ from app.extensions import db
 from app.i18n import _l
 from app.models import Campaign, Escalation, LedgerItem, LetterCounter, SupervisionLetter, User
 from app.services.messaging import notifications
-from app.services.shared import audit
+from app.services.shared import audit, paging
+from app.services.shared.paging import Page
 
 
 def new_deadline(now: datetime | None = None, days: int | None = None) -> datetime:
@@ -136,32 +137,40 @@ def acknowledge(letter_id: int, user: User) -> SupervisionLetter:
     return letter
 
 
+PER_PAGE = 50
+
+
 def search(
-    *, unit_id: int | None = None, campaign_id: int | None = None, acknowledged: bool | None = None
-) -> list[SupervisionLetter]:
-    """Letters not yet acknowledged first, then newest first; each filter optional."""
-    query = select(SupervisionLetter).options(
-        joinedload(SupervisionLetter.unit), joinedload(SupervisionLetter.campaign)
-    )
+    *,
+    unit_id: int | None = None,
+    campaign_id: int | None = None,
+    acknowledged: bool | None = None,
+    page_number: int = 1,
+    per_page: int = PER_PAGE,
+) -> tuple[Page[SupervisionLetter], int]:
+    """One page of letters, not yet acknowledged first, then newest first; each filter optional.
+    Also how many of all the letters matching still wait for an acknowledgement."""
+    query = select(SupervisionLetter)
     if unit_id:
         query = query.where(SupervisionLetter.unit_id == unit_id)
     if campaign_id:
         query = query.where(SupervisionLetter.campaign_id == campaign_id)
+    waiting_query = query.where(SupervisionLetter.acknowledged_at.is_(None), SupervisionLetter.withdrawn_at.is_(None))
     if acknowledged is not None:
         column = SupervisionLetter.acknowledged_at
         # A withdrawn letter awaits no acknowledgement.
         query = query.where(
             column.is_not(None) if acknowledged else column.is_(None) & SupervisionLetter.withdrawn_at.is_(None)
         )
-    return list(
-        db.session.scalars(
-            query.order_by(
-                SupervisionLetter.acknowledged_at.is_not(None),
-                SupervisionLetter.issued_at.desc(),
-                SupervisionLetter.id.desc(),
-            )
-        )
+    ordered = query.options(joinedload(SupervisionLetter.unit), joinedload(SupervisionLetter.campaign)).order_by(
+        SupervisionLetter.acknowledged_at.is_not(None),
+        SupervisionLetter.issued_at.desc(),
+        SupervisionLetter.id.desc(),
     )
+    rows, total, page_number = paging.fetch(query, ordered, page_number, per_page)
+    # Of the letters matching, those awaiting acknowledgement: all (filtered so), none, or counted.
+    waiting = total if acknowledged is False else 0 if acknowledged else paging.count(waiting_query)
+    return Page(rows, total, page_number, per_page), waiting
 
 
 def for_unit(unit_id: int) -> list[SupervisionLetter]:

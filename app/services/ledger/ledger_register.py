@@ -145,18 +145,6 @@ def result_text(row: Row) -> str:
     return gettext("%(when)s：%(result)s", when=when, result=row.result) if row.result else when
 
 
-def units_of(campaign_id: int) -> list[Unit]:
-    """The units that run this campaign (for the unit filter)."""
-    return list(
-        db.session.scalars(
-            select(Unit)
-            .join(ProcessInstance, ProcessInstance.unit_id == Unit.id)
-            .where(ProcessInstance.campaign_id == campaign_id)
-            .order_by(Unit.code)
-        )
-    )
-
-
 def instance_of(campaign_id: int, unit_id: int) -> ProcessInstance | None:
     return db.session.scalar(select(ProcessInstance).filter_by(campaign_id=campaign_id, unit_id=unit_id))
 

@@ -338,17 +338,16 @@ def changes(event: AuditEvent) -> list[Change]:
 
 
 def choices(scope: Scope) -> dict[str, Any]:
-    """What the filters can pick from: the actors, actions, entity kinds and units in this trail."""
+    """What the filters can pick from: the actors, actions and entity kinds in this trail (its unit is
+    searched for, by the unit picker: a campaign may have ~20,000)."""
     condition = _scope_condition(scope)
     actor_ids = select(AuditEvent.actor_id).where(condition, AuditEvent.actor_id.is_not(None)).distinct()
-    unit_ids = select(AuditEvent.unit_id).where(condition, AuditEvent.unit_id.is_not(None)).distinct()
     return {
         "actors": db.session.execute(
             select(User.id, User.display_name).where(User.id.in_(actor_ids)).order_by(User.display_name)
         ).all(),
         "actions": sorted(db.session.scalars(select(AuditEvent.action).where(condition).distinct())),
         "entity_types": sorted(db.session.scalars(select(AuditEvent.entity_type).where(condition).distinct())),
-        "units": db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids)).order_by(Unit.code)).all(),
     }
 
 

@@ -9,6 +9,7 @@ from app.services.campaigns import campaigns
 from app.services.ledger import ledger_register
 from app.services.oversight import audit_trail
 from app.services.shared import audit_chain
+from app.web import unit_picker
 from app.web.authz import current_unit_id, role_required, unit_scope_or_404
 from app.web.downloads import check_format, download
 from app.web.query_args import date_arg, int_arg
@@ -16,12 +17,14 @@ from app.web.query_args import date_arg, int_arg
 from . import bp
 
 
-def _filters() -> audit_trail.Filters:
+def _filters(picker: unit_picker.Picked | None) -> audit_trail.Filters:
+    """The trail's filters; a campaign's trail picks its unit with the unit picker (an instance's
+    trail is one unit's already)."""
     return audit_trail.Filters(
         actor_id=int_arg("actor"),
         action=request.args.get("action") or None,
         entity_type=request.args.get("entity") or None,
-        unit_id=int_arg("unit"),
+        unit_id=picker.unit_id if picker else None,
         date_from=date_arg("from"),
         date_to=date_arg("to"),
     )
@@ -53,8 +56,13 @@ def _instance_scope(instance_id: int):
     return instance, audit_trail.Scope(instance.campaign_id, instance, only_unit_id=current_unit_id())
 
 
+def _picker(scope: audit_trail.Scope) -> unit_picker.Picked | None:
+    return None if scope.instance else unit_picker.picked(scope.campaign_id)
+
+
 def _render(title: str, scope: audit_trail.Scope, endpoint_args: dict, export_endpoint: str):
-    filters = _filters()
+    picker = _picker(scope)
+    filters = _filters(picker)
     result = audit_trail.page(scope, filters, max(int_arg("page") or 1, 1))
     args = _filter_args(filters)
     return render_template(
@@ -63,6 +71,7 @@ def _render(title: str, scope: audit_trail.Scope, endpoint_args: dict, export_en
         scope=scope,
         result=result,
         filters=filters,
+        picker=picker,
         choices=audit_trail.choices(scope),
         action_names=audit_trail.ACTION_NAMES,
         entity_names=audit_trail.ENTITY_NAMES,
@@ -73,7 +82,7 @@ def _render(title: str, scope: audit_trail.Scope, endpoint_args: dict, export_en
 
 def _export(title: str, scope: audit_trail.Scope, fmt: str, filename: str):
     check_format(fmt)
-    entries = audit_trail.all_entries(scope, _filters())
+    entries = audit_trail.all_entries(scope, _filters(_picker(scope)))
     data = audit_trail.export_xlsx(title, entries) if fmt == "xlsx" else audit_trail.export_csv(entries)
     return download(data, f"{filename}.{fmt}", fmt)
 

@@ -9,6 +9,7 @@ from app.models.roles import OVERSEE_ALL_UNITS, SEE_UNIT_RECORDS, SUPERVISE, UNI
 from app.services.findings import ledger_import
 from app.services.ledger import ledger, ledger_export, ledger_register
 from app.services.tasks import tasks
+from app.web import unit_picker
 from app.web.authz import current_unit_id, role_required, unit_scope_or_404
 from app.web.downloads import check_format, download
 from app.web.query_args import int_arg
@@ -23,7 +24,7 @@ def _filters(unit_id: int | None = None) -> ledger_register.Filters:
     return ledger_register.Filters(
         status=request.args.get("status") or None,
         source=request.args.get("source") or None,
-        unit_id=unit_id or int_arg("unit"),
+        unit_id=unit_id,
     ).clean()
 
 
@@ -52,7 +53,8 @@ def _export(campaign, unit, filters: ledger_register.Filters, fmt: str) -> Respo
 
 def _render(campaign, instance, errors=None, status: int = 200):
     unit = instance.unit if instance else None
-    filters = _filters(unit.id if unit else None)
+    picker = None if unit else unit_picker.picked(campaign.id)
+    filters = _filters(unit.id if unit else picker.unit_id if picker else None)
     result = ledger_register.page(campaign.id, filters, max(int_arg("page") or 1, 1))
     return render_template(
         "ledger/register.html",
@@ -61,7 +63,7 @@ def _render(campaign, instance, errors=None, status: int = 200):
         unit=unit,
         result=result,
         filters=filters,
-        units=[] if unit else ledger_register.units_of(campaign.id),
+        picker=picker,
         status_names=ledger.STATUS_NAMES,
         source_names=ledger.SOURCE_NAMES,
         origin_names=ledger.ORIGIN_NAMES,
@@ -101,7 +103,8 @@ def campaign_page(campaign_id: int):
 @bp.get("/campaigns/<int:campaign_id>/export.<fmt>", endpoint="campaign_export")
 @role_required(OVERSEE_ALL_UNITS)
 def campaign_export(campaign_id: int, fmt: str):
-    return _export(_campaign_or_404(campaign_id), None, _filters(), fmt)
+    campaign = _campaign_or_404(campaign_id)
+    return _export(campaign, None, _filters(unit_picker.picked(campaign.id).unit_id), fmt)
 
 
 @bp.get("/campaigns/<int:campaign_id>/units/<int:unit_id>", endpoint="unit")

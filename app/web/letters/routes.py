@@ -5,12 +5,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.models.roles import ESCALATE, SEE_UNIT_RECORDS, UNIT_WORK
-from app.services.accounts import units, users
+from app.services.accounts import users
 from app.services.campaigns import campaigns
 from app.services.escalation import letter_docx, letters, manual_letters
+from app.services.shared.paging import Page
+from app.web import unit_picker
 from app.web.authz import current_unit_id, role_required
 from app.web.form_values import optional_date
-from app.web.query_args import int_arg
+from app.web.query_args import int_arg, page_arg
 
 from . import bp
 
@@ -22,20 +24,26 @@ def _letter_or_404(letter_id: int):
 @bp.get("", endpoint="index")
 @role_required(SEE_UNIT_RECORDS)
 def index():
+    page_number = page_arg()
     if current_user.role in UNIT_WORK:
         unit_id = current_unit_id()
-        found = letters.search(unit_id=unit_id) if unit_id else []
-        return render_template("letters/list.html", letters=found, filters=None)
+        # Staff bound to no unit have no letters (unit_id=None would mean every unit's).
+        found, waiting = letters.search(unit_id=unit_id, page_number=page_number) if unit_id else (Page([], 0, 1, 1), 0)
+        return render_template("letters/list.html", result=found, waiting=waiting, filters=None, picker=None)
     acknowledged = {"yes": True, "no": False}.get(request.args.get("acknowledged", ""))
-    campaign_id, unit_filter = int_arg("campaign"), int_arg("unit")
-    filters = {"campaign": campaign_id, "unit": unit_filter, "acknowledged": request.args.get("acknowledged", "")}
-    found = letters.search(unit_id=unit_filter, campaign_id=campaign_id, acknowledged=acknowledged)
+    # Letters of any campaign: the picker searches every unit.
+    campaign_id, picker = int_arg("campaign"), unit_picker.picked()
+    filters = {"campaign": campaign_id, "acknowledged": request.args.get("acknowledged", "")}
+    found, waiting = letters.search(
+        unit_id=picker.unit_id, campaign_id=campaign_id, acknowledged=acknowledged, page_number=page_number
+    )
     return render_template(
         "letters/list.html",
-        letters=found,
+        result=found,
+        waiting=waiting,
         filters=filters,
+        picker=picker,
         campaigns=campaigns.list_campaigns(),
-        units=units.list_units(),
     )
 
 
