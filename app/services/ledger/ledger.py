@@ -183,6 +183,16 @@ def for_instance(instance_id: int) -> list[LedgerItem]:
     return list(db.session.scalars(select(LedgerItem).filter_by(instance_id=instance_id).order_by(LedgerItem.seq)))
 
 
+def for_instances(instance_ids: Iterable[int]) -> dict[int, list[LedgerItem]]:
+    """The items of each instance, in one query (a unit's ledger page shows all its campaigns)."""
+    found: dict[int, list[LedgerItem]] = {instance_id: [] for instance_id in instance_ids}
+    if found:
+        query = select(LedgerItem).where(LedgerItem.instance_id.in_(found)).order_by(LedgerItem.seq)
+        for item in db.session.scalars(query):
+            found[item.instance_id].append(item)
+    return found
+
+
 def closed_items(instance_id: int) -> list[LedgerItem]:
     return list(
         db.session.scalars(
