@@ -6,8 +6,8 @@ count of a hot page so that a query per row (an N+1) fails the build.
     log.assert_at_most(9)          # prints every statement when it fails
 
 Statements are counted on the app's engine (`before_cursor_execute`), so everything a request
-does is counted: loading the user, the header's unread count, the page's queries, the session's
-BEGIN/COMMIT as the driver sends them (SAVEPOINTs included).
+sends is counted: loading the user, the header's unread count, the page's queries, an
+executemany once; BEGIN and COMMIT, which the drivers send by themselves, are not.
 """
 
 import re
@@ -26,9 +26,6 @@ _SPACE = re.compile(r"\s+")
 @dataclass
 class StatementLog:
     statements: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.statements)
 
     @property
     def count(self) -> int:
