@@ -73,7 +73,11 @@ def _clean_tables(request):
     yield
     if "app" not in request.fixturenames:
         return
-    application = request.getfixturevalue("app")
+    empty_tables(request.getfixturevalue("app"))
+
+
+def empty_tables(application) -> None:
+    """Every table emptied but the shipped process versions (and the calendar cache with them)."""
     with application.app_context():
         db.session.remove()
         shipped = application.config["TEST_SHIPPED_DEFINITIONS"]

@@ -3,6 +3,7 @@
 Functions here add to the session; the calling use case commits.
 """
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -162,8 +163,34 @@ def open_count(instance_id: int) -> int:
     )
 
 
+def open_counts(instance_ids: Iterable[int]) -> dict[int, int]:
+    """Open items of each instance, in one grouped query (a queue's page asks for all its rows at once)."""
+    wanted = set(instance_ids)
+    if not wanted:
+        return {}
+    found = db.session.execute(
+        select(LedgerItem.instance_id, func.count())
+        .where(LedgerItem.instance_id.in_(wanted), LedgerItem.status.in_(OPEN_STATUSES))
+        .group_by(LedgerItem.instance_id)
+    )
+    counts = dict.fromkeys(wanted, 0)
+    for instance_id, n in found.tuples():
+        counts[instance_id] = n
+    return counts
+
+
 def for_instance(instance_id: int) -> list[LedgerItem]:
     return list(db.session.scalars(select(LedgerItem).filter_by(instance_id=instance_id).order_by(LedgerItem.seq)))
+
+
+def for_instances(instance_ids: Iterable[int]) -> dict[int, list[LedgerItem]]:
+    """The items of each instance, in one query (a unit's ledger page shows all its campaigns)."""
+    found: dict[int, list[LedgerItem]] = {instance_id: [] for instance_id in instance_ids}
+    if found:
+        query = select(LedgerItem).where(LedgerItem.instance_id.in_(found)).order_by(LedgerItem.seq)
+        for item in db.session.scalars(query):
+            found[item.instance_id].append(item)
+    return found
 
 
 def closed_items(instance_id: int) -> list[LedgerItem]:

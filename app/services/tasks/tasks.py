@@ -87,6 +87,7 @@ def done_for_unit(unit_id: int, limit: int = 50) -> list[Task]:
     return list(
         db.session.scalars(
             select(Task)
+            .options(joinedload(Task.ledger_item))
             .where(Task.unit_id == unit_id, Task.status == TaskStatus.COMPLETED, Task.role == "unit_staff")
             .order_by(Task.completed_at.desc())
             .limit(limit)
@@ -321,6 +322,7 @@ def instance_history(instance_id: int) -> list[tuple[Task, Submission | None]]:
     rows = db.session.execute(
         select(Task, Submission)
         .outerjoin(Submission, Submission.task_id == Task.id)
+        .options(joinedload(Submission.user))  # who submitted each step, shown beside it
         .where(Task.instance_id == instance_id)
         .order_by(Task.id)
     ).all()
@@ -328,4 +330,11 @@ def instance_history(instance_id: int) -> list[tuple[Task, Submission | None]]:
 
 
 def instances_of_unit(unit_id: int) -> list[ProcessInstance]:
-    return list(db.session.scalars(select(ProcessInstance).filter_by(unit_id=unit_id).order_by(ProcessInstance.id)))
+    return list(
+        db.session.scalars(
+            select(ProcessInstance)
+            .options(joinedload(ProcessInstance.campaign))
+            .filter_by(unit_id=unit_id)
+            .order_by(ProcessInstance.id)
+        )
+    )

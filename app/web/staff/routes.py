@@ -27,7 +27,8 @@ def task_list():
 def ledger_page():
     unit_id = current_unit_id()
     instances = tasks.instances_of_unit(unit_id) if unit_id else []
-    ledgers = [(instance, ledger.for_instance(instance.id)) for instance in instances]
+    items = ledger.for_instances(instance.id for instance in instances)
+    ledgers = [(instance, items[instance.id]) for instance in instances]
     return render_template(
         "staff/ledger.html",
         ledgers=ledgers,
