@@ -85,9 +85,9 @@ PAGES = {
     # campaign, instance, unit; count + page of items (units joined); their reports, evidence,
     # escalations (one query each)
     "staff ledger register": Page("staff", lambda s: f"/ledger/campaigns/{s.campaign}/units/{s.unit}", 10),
-    # campaign; count + page of items; reports, evidence, escalations; the units for the unit
-    # filter (pinned before the search-as-you-type unit picker, which drops that query)
-    "ledger register": Page("supervisor", lambda s: f"/ledger/campaigns/{s.campaign}", 9),
+    # campaign; count + page of items; reports, evidence, escalations (the unit filter is a
+    # search-as-you-type picker: no query for the units)
+    "ledger register": Page("supervisor", lambda s: f"/ledger/campaigns/{s.campaign}", 8),
     # count + page (units, ledger items joined); campaigns for the filter
     "supervisor queue": Page("supervisor", lambda s: f"/supervise/queue?campaign={s.campaign}", 5),
     # task; the report under review and the previous submission; ledger item; evidence of the
@@ -123,13 +123,13 @@ PAGES = {
     # task; previous submission; evidence; open items; deadline changes; unit, campaign
     "assessor task page": Page("assessor", lambda s: f"/assess/tasks/{s.assessment_task}", 9),
     # campaign; count + page of events; the names of their actors and units; the filters'
-    # actors, actions, object types and units (pinned before the unit picker changes the last)
-    "audit trail": Page("supervisor", lambda s: f"/audit/campaigns/{s.campaign}", 11),
+    # actors, actions and object types (units: the search-as-you-type picker)
+    "audit trail": Page("supervisor", lambda s: f"/audit/campaigns/{s.campaign}", 10),
     # instance, unit, campaign; then as the campaign's trail
-    "audit trail of a unit": Page("supervisor", lambda s: f"/audit/instances/{s.instance}", 13),
-    # letters (units, campaigns joined); campaigns and every unit for the filters (pinned
-    # before the unit picker drops the units)
-    "letters": Page("supervisor", lambda s: f"/letters?campaign={s.campaign}", 5),
+    "audit trail of a unit": Page("supervisor", lambda s: f"/audit/instances/{s.instance}", 12),
+    # count + page of letters (units, campaigns joined); the count waiting to be signed for;
+    # campaigns for the filter (units: the search-as-you-type picker)
+    "letters": Page("supervisor", lambda s: f"/letters?campaign={s.campaign}", 6),
     # notifications; the unread count again (the page's, besides the header's); the unit
     "notifications": Page("staff", lambda s: "/notifications", 5),
     # campaign; units by phase and light; the page of unit cards: units, open steps, items,
