@@ -199,16 +199,22 @@ def _chunks(rows: list, size: int = CHUNK):
 
 
 def _insert(model, rows: list[dict], returning=False) -> list[int]:
-    from sqlalchemy import insert
+    """Bulk insert; with `returning`, the rows get ids given here (after the table's largest, the
+    sequence moved past them), which is several times faster than INSERT ... RETURNING."""
+    from sqlalchemy import func, insert, select, text
 
     from app.extensions import db
 
     ids: list[int] = []
+    if returning:
+        first = (db.session.scalar(select(func.max(model.id))) or 0) + 1
+        ids = list(range(first, first + len(rows)))
+        rows = [dict(row, id=i) for row, i in zip(rows, ids, strict=True)]
     for chunk in _chunks(rows):
-        if returning:
-            ids += db.session.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), chunk).all()
-        else:
-            db.session.execute(insert(model), chunk)
+        db.session.execute(insert(model), chunk)
+    if returning and ids:
+        table = model.__tablename__
+        db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {ids[-1]})"))
     db.session.commit()
     return ids
 
