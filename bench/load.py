@@ -5,7 +5,7 @@ gunicorn with the production configuration, on PostgreSQL.
 
 Seeds (bulk inserts, as bench/dashboard.py does) a launched, published campaign of N units with
 5N tasks (N open), 2N ledger items, the escalations its overdue steps would have reached, an audit
-trail of about 7 events a unit (chained, as the application chains them) and one staff account a
+trail of about 8 events a unit (chained, as the application chains them) and one staff account a
 unit. The units the clients work for are launched and brought to rectification with the real
 engine (deploy with a file, self-check with --open-per-client ledger items, review accepted), so
 each has that many real open steps (整改落实, a file required) to complete under load.
