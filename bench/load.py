@@ -7,8 +7,9 @@ Seeds (bulk inserts, as bench/dashboard.py does) a launched, published campaign 
 5N tasks (N open), 2N ledger items, the escalations its overdue steps would have reached, an audit
 trail of about 8 events a unit (chained, as the application chains them) and one staff account a
 unit. The units the clients work for are launched and brought to rectification with the real
-engine (deploy with a file, self-check with --open-per-client ledger items, review accepted), so
-each has that many real open steps (整改落实, a file required) to complete under load.
+engine (deploy with a file, self-check with 4 ledger items, review accepted): each staff client
+has --open-per-client (32) real open steps (整改落实, a file required) to complete under load,
+over the accounts of several units (4 steps a unit, the campaign's usual count).
 
 Then starts gunicorn (gunicorn.conf.py, RECTIFY_CONFIG=config.ProductionConfig, a random
 SECRET_KEY, uploads in a temporary directory) on 127.0.0.1 at a free port, waits for /readyz, and
@@ -55,7 +56,10 @@ from pathlib import Path
 from common import ROOT, emit, machine, percentile
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_load"
-SEED_VERSION = 1
+SEED_VERSION = 2
+# Each staff client works for several real units of this many open ledger items (the campaign's
+# units have 3-4 on average), moving to the next unit's account when one unit's steps are done.
+ITEMS_PER_CLIENT_UNIT = 4
 CHUNK = 5000
 PASSWORD = "Bench-Load-2026!"
 PHASE_SHARE = [
@@ -315,9 +319,10 @@ def seed(app, args, rng: random.Random) -> None:
         ],
     )
     unit_ids = list(db.session.scalars(select(Unit.id).order_by(Unit.id)))
-    # The clients' units: spread over the roster.
-    step = max(1, n // max(1, args.staff_clients))
-    client_units = [unit_ids[i * step] for i in range(args.staff_clients)]
+    # The clients' units, spread over the roster: each staff client has several.
+    per_client = units_per_client(args)
+    step = max(1, n // max(1, args.staff_clients * per_client))
+    client_units = [unit_ids[i * step] for i in range(args.staff_clients * per_client)]
     others = sorted(set(unit_ids) - set(client_units))
 
     # A liaison account for every unit (not able to log in: the clients have their own).
@@ -335,9 +340,25 @@ def seed(app, args, rng: random.Random) -> None:
             for u in others
         ],
     )
-    staff = {}
-    for i, u in enumerate(client_units):
-        staff[u] = users.create_user(f"load_staff{i}", PASSWORD, "unit_staff", f"基准联络员{i}", u).id
+    # The clients' accounts share one password hash (production cost, computed once).
+    password_hash = users.hash_password(PASSWORD)
+    _insert(
+        User,
+        [
+            dict(
+                username=f"load_staff{k // per_client}_{k % per_client}",
+                display_name=f"基准联络员{k}",
+                password_hash=password_hash,
+                role="unit_staff",
+                unit_id=u,
+                active=True,
+            )
+            for k, u in enumerate(client_units)
+        ],
+    )
+    staff = dict(
+        db.session.execute(select(User.unit_id, User.id).where(User.username.like("load_staff%"))).tuples().all()
+    )
     overseers = args.clients - args.staff_clients
     for i in range(overseers):
         role = "assessor" if i == overseers - 1 and overseers > 1 else "supervisor"
@@ -370,7 +391,7 @@ def seed(app, args, rng: random.Random) -> None:
     cid = campaign.id
     _insert(CampaignUnit, [dict(campaign_id=cid, unit_id=u) for u in client_units])
     began = time.perf_counter()
-    _real_units(app, cid, client_units, staff, supervisor_id, args.open_per_client)
+    _real_units(app, cid, client_units, staff, supervisor_id, ITEMS_PER_CLIENT_UNIT)
     print(
         f"  {len(client_units)} client units through deploy, self-check and review: {time.perf_counter() - began:.1f} s"
     )
@@ -584,6 +605,10 @@ def counts() -> dict:
     }
 
 
+def units_per_client(args) -> int:
+    return max(1, -(-args.open_per_client // ITEMS_PER_CLIENT_UNIT))
+
+
 def plan(args) -> dict:
     """What the clients need from the database: the campaign, its public slug, each account."""
     from sqlalchemy import select
@@ -594,17 +619,20 @@ def plan(args) -> dict:
     campaign = db.session.scalars(select(Campaign).where(Campaign.doc_number == "基准〔2026〕负载")).one()
     accounts = []
     for i in range(args.staff_clients):
-        user = db.session.scalars(select(User).where(User.username == f"load_staff{i}")).one()
-        open_ids = db.session.scalars(
-            select(Task.id)
-            .where(Task.unit_id == user.unit_id, Task.element_id == "rectify_item", Task.status == "ready")
-            .order_by(Task.id)
-        ).all()
-        accounts.append({"username": user.username, "kind": "staff", "tasks": list(open_ids)})
+        sessions = []
+        for j in range(units_per_client(args)):
+            user = db.session.scalars(select(User).where(User.username == f"load_staff{i}_{j}")).one()
+            open_ids = db.session.scalars(
+                select(Task.id)
+                .where(Task.unit_id == user.unit_id, Task.element_id == "rectify_item", Task.status == "ready")
+                .order_by(Task.id)
+            ).all()
+            sessions.append({"username": user.username, "tasks": list(open_ids)})
+        accounts.append({"kind": "staff", "sessions": sessions})
     overseers = args.clients - args.staff_clients
     for i in range(overseers):
         role = "assessor" if i == overseers - 1 and overseers > 1 else "supervisor"
-        accounts.append({"username": f"load_{role}{i}", "kind": "overseer", "tasks": []})
+        accounts.append({"kind": "overseer", "sessions": [{"username": f"load_{role}{i}", "tasks": []}]})
     return {"campaign": campaign.id, "slug": campaign.public_slug, "accounts": accounts}
 
 
@@ -799,17 +827,25 @@ def client(index: int, account: dict, setup: dict, ready, go, t0, out) -> None:
     browser = Browser(port)
     records: list[tuple[str, float, float, int]] = []
     exhausted = 0
+    # One cookie jar per account, each logged in before the clock starts.
+    sessions = account["sessions"]
+    jars: list[dict[str, str]] = []
     try:
-        login(browser, account["username"])
+        for session in sessions:
+            browser.cookies = {}
+            login(browser, session["username"])
+            jars.append(browser.cookies)
     except BaseException as exc:  # noqa: BLE001 (reported to the parent)
         ready.put((index, repr(exc)))
         return
+    browser.cookies = jars[0]
+    current = 0
     ready.put((index, None))
     go.wait()
     start = t0.value
     warm_until, stop_at = start + setup["warmup"], start + setup["warmup"] + setup["seconds"]
     limit = setup["requests"]  # measured requests (after the warm-up)
-    tasks = list(account["tasks"])
+    tasks = list(sessions[0]["tasks"])
     today = date.today().isoformat()
 
     def hit(page: str, method: str, path: str, **kw) -> tuple[int, bytes]:
@@ -822,7 +858,12 @@ def client(index: int, account: dict, setup: dict, ready, go, t0, out) -> None:
         return status, body
 
     def staff_loop() -> None:
-        nonlocal exhausted
+        nonlocal exhausted, current, tasks
+        if not tasks and current + 1 < len(sessions):
+            # This unit's steps are done: on to the next unit's liaison (already logged in).
+            current += 1
+            browser.cookies = jars[current]
+            tasks = list(sessions[current]["tasks"])
         hit("staff: task list", "GET", "/my/tasks")
         if not tasks:
             exhausted += 1
@@ -1005,7 +1046,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--staff-clients", type=int, help="of which unit staff (default 70%%; the rest oversee)")
     parser.add_argument(
-        "--open-per-client", type=int, default=25, help="open 整改落实 steps each staff client can complete"
+        "--open-per-client",
+        type=int,
+        default=32,
+        help=f"open 整改落实 steps each staff client can complete ({ITEMS_PER_CLIENT_UNIT} a unit, one account a unit)",
     )
     parser.add_argument("--seconds", type=float, default=30, help="measured time")
     parser.add_argument("--warmup", type=float, default=5, help="seconds run first and not counted")
