@@ -25,10 +25,11 @@ is created if missing and emptied first; its name must contain "bench". With --r
 database is kept as a template (<name>_seed_<units>, its comment says what was seeded) and each
 later run with the same figures copies it instead of seeding again (seconds instead of minutes).
 
-Requests carry X-Forwarded-Proto: https and a Referer, as they arrive from nginx in production
-(gunicorn trusts the header from 127.0.0.1), so the app runs its production settings unchanged:
-secure cookies, CSRF with its HTTPS referrer check. The client keeps those cookies although the
-loopback hop is plain http, as the browser would on its TLS hop to nginx.
+Requests carry X-Forwarded-Proto: https, X-Forwarded-For (each client its own address) and a
+Referer, as they arrive from nginx in production (TRUSTED_PROXIES=1, as deploy/ sets it), so the
+app runs its production settings unchanged: secure cookies, CSRF with its HTTPS referrer check,
+the login throttle by client address. The client keeps those cookies although the loopback hop
+is plain http, as the browser would on its TLS hop to nginx.
 """
 
 import argparse
@@ -655,6 +656,9 @@ def start_server(args, workdir: Path, port: int) -> subprocess.Popen:
             "UPLOAD_DIR": str(workdir / "uploads"),
             "AUDIT_ANCHOR_DIR": str(workdir / "anchors"),
             "WEB_BIND": f"127.0.0.1:{port}",
+            # As behind nginx (deploy/rectify.env.example): one hop of X-Forwarded-For is believed,
+            # so each client has its own address (the login throttle counts by address).
+            "TRUSTED_PROXIES": "1",
             "FLASK_DEBUG": "0",
         }
     )
@@ -711,8 +715,9 @@ class Browser:
     """One person's browser behind nginx: keep-alive, cookies (Secure ones too: the browser's hop
     is TLS), X-Forwarded-Proto: https and a same-origin Referer, as nginx passes them on."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, address: str):
         self.port = port
+        self.address = address
         self.origin = f"https://127.0.0.1:{port}"
         self.cookies: dict[str, str] = {}
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -732,7 +737,7 @@ class Browser:
             "Accept": "text/html,application/json",
             "Accept-Language": "zh-CN",
             "X-Forwarded-Proto": "https",
-            "X-Forwarded-For": "127.0.0.1",
+            "X-Forwarded-For": self.address,
         }
         if referer:
             headers["Referer"] = self.origin + referer
@@ -824,7 +829,7 @@ def client(index: int, account: dict, setup: dict, ready, go, t0, out) -> None:
     rng = random.Random(index)
     port, cid, slug = setup["port"], setup["campaign"], setup["slug"]
     pdf = evidence_pdf(setup["evidence_bytes"])
-    browser = Browser(port)
+    browser = Browser(port, f"10.0.{index // 250}.{index % 250 + 1}")
     records: list[tuple[str, float, float, int]] = []
     exhausted = 0
     # One cookie jar per account, each logged in before the clock starts.
