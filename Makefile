@@ -41,7 +41,7 @@ PYTEST_COV := --cov=app --cov-report=term:skip-covered
 # its child processes, Chromium); faketime's syntax, a relative offset such as +400d or -30d.
 CLOCK_SHIFT ?= +400d
 
-.PHONY: help setup run test test-shifted check-chromium lint bench bench-sweep bench-dashboard translations clean
+.PHONY: help setup run test test-shifted check-chromium lint bench bench-sweep bench-dashboard bench-load translations clean
 
 help:
 	@echo "make setup         create .venv, install pinned Python and npm packages, build assets, compile translations"
@@ -50,6 +50,7 @@ help:
 	@echo "make test          lint + pytest with coverage (set DATABASE_URL=postgresql+psycopg://... for PostgreSQL)"
 	@echo "make test-shifted  pytest with the clock moved by CLOCK_SHIFT (default +400d; needs faketime)"
 	@echo "make bench         run the benchmarks in bench/ (bench-sweep, bench-dashboard: PostgreSQL ones)"
+	@echo "make bench-load    20 clients on 20,000 units through gunicorn on PostgreSQL (BENCH_LOAD_UNITS=100000: the large one)"
 	@echo "make translations  re-extract UI strings, merge into the catalogs, compile"
 	@echo "make clean         remove the venv, compiled catalogs and caches (keeps instance/ data)"
 
@@ -126,6 +127,16 @@ BENCH_DASHBOARD_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench_dashbo
 bench-dashboard: setup
 	createdb -h 127.0.0.1 -U postgres bench_dashboard 2>/dev/null || true
 	$(BIN)/python bench/dashboard.py --database-url $(BENCH_DASHBOARD_URL) --units 20000
+
+# The load benchmark: a province-size campaign on PostgreSQL served by gunicorn (production config),
+# 20 logged-in clients for 30 s; a database of its own, created if missing and emptied first. The
+# seeded database is kept as a template (<name>_seed_<units>) so a second run skips the seeding.
+BENCH_LOAD_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench_load
+BENCH_LOAD_UNITS ?= 20000
+BENCH_LOAD_SECONDS ?= 30
+bench-load: setup
+	$(BIN)/python bench/load.py --database-url $(BENCH_LOAD_URL) --units $(BENCH_LOAD_UNITS) \
+	  --clients 20 --seconds $(BENCH_LOAD_SECONDS) --reuse
 
 translations: $(INSTALLED)
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
