@@ -420,3 +420,41 @@ def test_no_must_change_and_the_demo_users_log_in_straight_away(app, runner):
     with app.app_context():
         users.ensure_user("demo_admin", "Rectify2026!", "admin", "演示")  # what app/demo seeds
     assert _post_login(app.test_client(), "demo_admin", "Rectify2026!").headers["Location"] != "/password"
+
+
+def test_an_office_logging_in_at_once_from_one_address_is_never_held_up(app, make_user):
+    """Logins overlap: each is claimed (counted) before its password is checked, and the next
+    one is claimed before the previous one is given back. Forty staff behind one address, all
+    with the right password, all get in, and the address ends with nothing counted."""
+    office = "192.0.2.10"
+    for n in range(40):
+        make_user("supervisor", username=f"office{n}")
+    with time_machine.travel(START, tick=False), app.app_context():
+        in_flight = [login_throttle.begin("office0", office)]
+        for n in range(1, 40):
+            in_flight.append(login_throttle.begin(f"office{n}", office))
+            login_throttle.succeeded(in_flight.pop(0))  # the one before, found right meanwhile
+            db.session.commit()
+        login_throttle.succeeded(in_flight.pop(0))
+        db.session.commit()
+    assert _throttle(app, login_throttle.ADDRESS, office) is None
+    with time_machine.travel(START, tick=False):
+        assert _attempt(app, "office7", PASSWORD, office) == "ok"
+
+
+def test_a_success_amid_others_failures_keeps_their_delay(app, make_user):
+    """A right password claimed before an attacker's failures on the same address gives back
+    its own attempt only: the delay the attacker's twentieth failure set still runs."""
+    make_user("designer", username="qian")
+    with time_machine.travel(START, tick=False), app.app_context():
+        for n in range(19):
+            login_throttle.begin(f"y{n}", ATTACKER)
+        mine = login_throttle.begin("qian", ATTACKER)  # the 20th claim: it sets the delay
+        db.session.commit()
+        login_throttle.succeeded(mine)
+        db.session.commit()
+        row = _throttle(app, login_throttle.ADDRESS, ATTACKER)
+        assert row.failures == 19 and row.next_allowed_at is None  # ours gone, with the delay it set
+    with time_machine.travel(START, tick=False):
+        assert _attempt(app, "y99", "guess", ATTACKER) == "bad"  # the 20th failure: a delay now
+        assert _attempt(app, "y98", "guess", ATTACKER) == "wait:30"

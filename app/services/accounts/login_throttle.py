@@ -214,11 +214,22 @@ def succeeded(claim: Claim) -> None:
     its attempt back. The caller commits."""
     db.session.execute(delete(LoginThrottle).where(LoginThrottle.kind == ACCOUNT, LoginThrottle.key == claim.account))
     same = (LoginThrottle.kind == ADDRESS, LoginThrottle.key == claim.address)
-    # Nobody else failed from the address since our claim: the delay our claim set goes too.
+    # The attempt is given back whatever else happened since the claim: an office behind one
+    # address logging in at nine o'clock has many claims in flight at once, and each one that
+    # turns out right must not stay counted. The delay goes too if the failures left are free,
+    # or if nobody else claimed since ours (ours set it); a delay set by another's failure stands.
+    left = LoginThrottle.failures - 1
     db.session.execute(
         update(LoginThrottle)
-        .where(*same, LoginThrottle.failures == claim.address_failures)
-        .values(failures=LoginThrottle.failures - 1, next_allowed_at=None)
+        .where(*same)
+        .values(
+            failures=left,
+            next_allowed_at=case(
+                (left < rule(ADDRESS).free, null()),
+                (LoginThrottle.failures == claim.address_failures, null()),
+                else_=LoginThrottle.next_allowed_at,
+            ),
+        )
     )
     db.session.execute(delete(LoginThrottle).where(*same, LoginThrottle.failures <= 0))
 
