@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from app.extensions import db
 from app.models import Campaign, DataVersion, Task, Unit, User
@@ -14,6 +14,7 @@ from app.models.data_version import ALL_CAMPAIGNS, campaign_scope
 from app.services.escalation import manual_letters
 from app.services.oversight import figure_cache
 from app.services.oversight.figure_cache import FigureCache, _Entry
+from app.services.shared import data_versions
 from tests.conftest import csrf_from
 from tests.integration.ledger_world import add_finding, instance_of
 from tests.support import JPEG, ready_tasks, submit, upload
@@ -97,6 +98,7 @@ def test_a_completed_step_shows_at_once(app, world, sup):
     cid = world["campaign"]
     rectified = ledger_total(sup, cid, "rectified")
     with app.app_context():
+        everyone = _token(ALL_CAMPAIGNS)
         step = ready_tasks(world["instance"], "rectify_item")[0]
         submit(
             app,
@@ -106,6 +108,8 @@ def test_a_completed_step_shows_at_once(app, world, sup):
             {"evidence": [upload("整改照片.jpg", JPEG)]},
         )
     assert ledger_total(sup, cid, "rectified") == rectified + 1
+    with app.app_context():
+        assert _token(ALL_CAMPAIGNS) == everyone  # the one save path names its campaign: others keep theirs
 
 
 def test_an_escalation_and_the_phase_table_show_at_once(app, world, sup):
@@ -116,7 +120,9 @@ def test_an_escalation_and_the_phase_table_show_at_once(app, world, sup):
     with time_machine.travel(due + timedelta(days=1), tick=False):
         before = figure(sup, cid, "escalations_by_level")["counts"]
         with app.app_context():
+            everyone = _token(ALL_CAMPAIGNS)
             manual_letters.issue_manual(db.session.get(User, world["supervisor"]), step_id)
+            assert _token(ALL_CAMPAIGNS) == everyone
         after = figure(sup, cid, "escalations_by_level")["counts"]
     assert sum(map(sum, after.values())) == sum(map(sum, before.values())) + 1
 
@@ -197,6 +203,35 @@ def test_what_changes_a_data_version(app, world):
         step.due_at = step.due_at + timedelta(days=1)
         db.session.commit()
         assert _token(campaign_scope(cid)) != mine
+        # A bulk statement that names its campaigns changes theirs; one that does not, every campaign's.
+        mine, everyone = _token(campaign_scope(cid)), _token(ALL_CAMPAIGNS)
+        tasks = Task.__table__
+        db.session.execute(
+            update(tasks)
+            .where(tasks.c.id == step.id)
+            .values(status="ready")
+            .execution_options(**data_versions.touching([cid]))
+        )
+        db.session.commit()
+        assert _token(campaign_scope(cid)) != mine and _token(ALL_CAMPAIGNS) == everyone
+        db.session.execute(update(tasks).where(tasks.c.id == step.id).values(status="ready"))
+        db.session.commit()
+        assert _token(ALL_CAMPAIGNS) != everyone
         # A campaign made gets a version of its own.
         assert instance_of(world["unit"]).campaign_id == cid
         assert _token(campaign_scope(db.session.scalar(select(Campaign.id).order_by(Campaign.id.desc())))) is not None
+
+
+def test_the_sweeps_rungs_show_at_once(app, world, sup):
+    from app.services.sweep import timers
+
+    cid = world["campaign"]
+    with app.app_context():
+        due = ready_tasks(world["other_instance"], "deploy")[0].due_at
+    with time_machine.travel(due + timedelta(days=1), tick=False):
+        before = sum(map(sum, figure(sup, cid, "escalations_by_level")["counts"].values()))
+        with app.app_context():
+            everyone = _token(ALL_CAMPAIGNS)
+            timers.tick()
+            assert _token(ALL_CAMPAIGNS) == everyone
+        assert sum(map(sum, figure(sup, cid, "escalations_by_level")["counts"].values())) > before

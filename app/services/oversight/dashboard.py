@@ -7,6 +7,7 @@ each process (figure_cache).
 """
 
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, Float, SQLColumnExpression, and_, case, cast, func, literal, select
@@ -214,7 +215,13 @@ FIGURES = ("units_by_phase", "overdue_series", "ledger_by_source", "escalations_
 
 
 def figure(
-    name: str, campaign_id: int, units: UnitFilter, now: datetime, due_soon_days: int = 3, lagging: bool = True
+    name: str,
+    campaign_id: int,
+    units: UnitFilter,
+    now: datetime,
+    due_soon_days: int = 3,
+    lagging: bool = True,
+    versions: figure_cache.Versions | None = None,
 ) -> dict[str, Any]:
     """The figure `name` as its function above computes it, from the cache while the campaign's
     data have not changed (and no open step has fallen due since)."""
@@ -223,25 +230,39 @@ def figure(
         # The lights depend on the due-soon limit (the day, the working-day calendar) and on now.
         soon = lights.soon_limit(now, due_soon_days)
         return figure_cache.cached(
-            name, campaign_id, (*narrowed, soon), lambda: units_by_phase(campaign_id, units, due_soon_days, now), now
+            name,
+            campaign_id,
+            (*narrowed, soon),
+            lambda: units_by_phase(campaign_id, units, due_soon_days, now),
+            now,
+            versions,
         )
     if name == "overdue_series":
         today = clock.to_local(now).date()
         return figure_cache.cached(
-            name, campaign_id, (*narrowed, today), lambda: overdue_series(campaign_id, units, now), now
+            name, campaign_id, (*narrowed, today), lambda: overdue_series(campaign_id, units, now), now, versions
         )
     if name == "ledger_by_source":
-        return figure_cache.cached(name, campaign_id, narrowed, lambda: ledger_by_source(campaign_id, units))
+        compute = partial(ledger_by_source, campaign_id, units)
+        return figure_cache.cached(name, campaign_id, narrowed, compute, versions=versions)
     if name == "escalations_by_level":
-        return figure_cache.cached(name, campaign_id, narrowed, lambda: escalations_by_level(campaign_id, units))
+        compute = partial(escalations_by_level, campaign_id, units)
+        return figure_cache.cached(name, campaign_id, narrowed, compute, versions=versions)
     if name == "progress_ranking":
-        return figure_cache.cached(
-            name, campaign_id, (*narrowed, lagging), lambda: progress_ranking(campaign_id, units, lagging=lagging)
-        )
+        compute = partial(progress_ranking, campaign_id, units, lagging=lagging)
+        return figure_cache.cached(name, campaign_id, (*narrowed, lagging), compute, versions=versions)
     raise KeyError(name)
 
 
-def lead_departments(campaign_id: int) -> list[str]:
+def lead_departments(campaign_id: int, versions: figure_cache.Versions | None = None) -> list[str]:
     """The filter's choices (every lead department named on a unit), kept like a figure: a unit
     added or changed gives every campaign a new data version."""
-    return figure_cache.cached("lead_departments", campaign_id, (), unit_filter.lead_departments)
+    return figure_cache.cached("lead_departments", campaign_id, (), unit_filter.lead_departments, versions=versions)
+
+
+def page(campaign_id: int, units: UnitFilter, now: datetime, due_soon_days: int) -> tuple[dict[str, Any], list[str]]:
+    """What the dashboard page draws itself: units per phase and light, and the filter's choices
+    (the data versions read once for both)."""
+    versions = figure_cache.read_versions(campaign_id)
+    by_phase = figure("units_by_phase", campaign_id, units, now, due_soon_days, versions=versions)
+    return by_phase, lead_departments(campaign_id, versions)

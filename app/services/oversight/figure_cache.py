@@ -93,20 +93,33 @@ def next_due(campaign_id: int, now: datetime) -> datetime | None:
     )
 
 
+Versions = tuple[int, int]
+# A campaign without a data version yet: nothing of it is kept.
+UNCACHED: Versions = (0, 0)
+
+
+def read_versions(campaign_id: int) -> Versions:
+    """The campaign's data version and the one of all campaigns. Read before computing: a change
+    committed in between then leaves the figure under the old version, where no one asks again."""
+    return data_versions.tokens(campaign_id) or UNCACHED
+
+
 def cached(
     name: str,
     campaign_id: int,
     args: tuple[Hashable, ...],
     compute: Callable[[], T],
     now: datetime | None = None,
+    versions: Versions | None = None,
 ) -> T:
     """The figure `name` for the campaign and `args`, from the cache if the campaign's data have not
     changed (and, when `now` is given, no open step has fallen due) since it was computed.
 
     `args` must hold whatever else the figure depends on (filters, the day, the due-soon limit).
-    The caller gets its own copy, free to change."""
-    versions = data_versions.tokens(campaign_id)  # read before computing: a later change wins
-    if versions is None:
+    `versions`: what read_versions() gave in this request, if it has read them already. The
+    caller gets its own copy, free to change."""
+    versions = versions or read_versions(campaign_id)
+    if versions is UNCACHED:
         return compute()
     key = (name, campaign_id, versions, args)
     entry = cache.get(key, now)

@@ -56,13 +56,13 @@ def dashboard_page():
         return render_template("supervisor/dashboard.html", campaign=None, choices=choices)
     units = UnitFilter.from_args(request.args)
     now = clock.now()
-    by_phase = dashboard.figure("units_by_phase", campaign_id, units, now, current_app.config["DUE_SOON_DAYS"])
+    by_phase, leads = dashboard.page(campaign_id, units, now, current_app.config["DUE_SOON_DAYS"])
     return render_template(
         "supervisor/dashboard.html",
         campaign=_campaign_or_404(campaign_id),
         choices=choices,
         units=units,
-        leads=dashboard.lead_departments(campaign_id),
+        leads=leads,
         by_phase=by_phase,
         phase_name=_phase_name,
         light_name=_light_name,
