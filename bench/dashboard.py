@@ -16,7 +16,9 @@ queries, JSON or the template), p50 and p95 of the time the server spends on it.
 --clients N: the dashboard page under load instead: gunicorn (4 sync workers, as in production
 without threads) serves the app on a loopback port and N logged-in clients (threads, each its own
 session) request the page back to back for --seconds; p50 / p95 of the time each client waits and
-the pages served per second. --reuse keeps a database already seeded with --units (no reset).
+the pages served per second. --changes R gives the campaign a new data version R times a second
+meanwhile (as R writes a second to it would). --reuse keeps a database already seeded with --units
+(no reset).
 """
 
 import argparse
@@ -279,6 +281,17 @@ def urls(cid: int) -> list[tuple[str, str]]:
     return out
 
 
+def new_version(app, cid: int) -> None:
+    """Give the campaign a new data version (what every write it counts does), outside the timing."""
+    from app.extensions import db
+    from app.models.data_version import campaign_scope
+    from app.services.shared import data_versions
+
+    with app.app_context():
+        data_versions.bump(db.session.connection(), [campaign_scope(cid)])
+        db.session.commit()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -295,8 +308,11 @@ def _http_login(base: str) -> urllib.request.OpenerDirector:
     return opener
 
 
-def under_load(database_url: str, path: str, clients: int, seconds: float, workers: int) -> dict:
-    """`clients` logged-in clients request `path` back to back from gunicorn for `seconds`."""
+def under_load(
+    database_url: str, path: str, clients: int, seconds: float, workers: int, change=None, changes_per_second: float = 0
+) -> dict:
+    """`clients` logged-in clients request `path` back to back from gunicorn for `seconds`; meanwhile
+    `change()` is called `changes_per_second` times a second (a write somewhere in the campaign)."""
     port = _free_port()
     env = dict(
         os.environ,
@@ -342,7 +358,14 @@ def under_load(database_url: str, path: str, clients: int, seconds: float, worke
                     continue
                 times.append((time.perf_counter() - began) * 1000)
 
+        def write():
+            while time.monotonic() < stop:
+                change()
+                time.sleep(1 / changes_per_second)
+
         threads = [threading.Thread(target=run, args=(o,)) for o in openers]
+        if changes_per_second:
+            threads.append(threading.Thread(target=write))
         began = time.monotonic()
         for t in threads:
             t.start()
@@ -370,6 +393,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=0, help="the page under load from N clients (gunicorn)")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--changes", type=float, default=0, help="with --clients: campaign changes per second")
     args = parser.parse_args()
     cid = None
     if args.reuse:
@@ -387,21 +411,34 @@ def main() -> None:
     )
     if args.clients:
         path = f"/supervise/dashboard?campaign={cid}"
-        got = under_load(args.database_url, path, args.clients, args.seconds, args.workers)
+        got = under_load(
+            args.database_url,
+            path,
+            args.clients,
+            args.seconds,
+            args.workers,
+            change=lambda: new_version(app, cid),
+            changes_per_second=args.changes,
+        )
         print(
-            f"dashboard page, {args.clients} clients, {args.workers} gunicorn workers, {args.seconds:.0f} s: "
+            f"dashboard page, {args.clients} clients, {args.workers} gunicorn workers, {args.seconds:.0f} s, "
+            f"{args.changes:g} changes/s: "
             f"p50 {got['p50']:.1f} ms   p95 {got['p95']:.1f} ms   {got['rate']:.1f} req/s ({got['requests']} requests)"
         )
-        emit("dashboard", f"page_{args.clients}_clients_ms_p50@{args.units}", round(got["p50"], 1), "ms")
-        emit("dashboard", f"page_{args.clients}_clients_ms_p95@{args.units}", round(got["p95"], 1), "ms")
-        emit("dashboard", f"page_{args.clients}_clients_rate@{args.units}", round(got["rate"], 1), "req/s")
+        tag = f"page_{args.clients}_clients" + (f"_{args.changes:g}_changes_per_s" if args.changes else "")
+        emit("dashboard", f"{tag}_ms_p50@{args.units}", round(got["p50"], 1), "ms")
+        emit("dashboard", f"{tag}_ms_p95@{args.units}", round(got["p95"], 1), "ms")
+        emit("dashboard", f"{tag}_rate@{args.units}", round(got["rate"], 1), "req/s")
         return
     print(f"database: {url.split('@')[-1]}; {args.units} units, {args.repeat} requests per URL")
     results = {}
-    for name, path in urls(cid):
+    changed = [("page, data changed before each", f"/supervise/dashboard?campaign={cid}")]
+    for name, path in [*urls(cid), *changed]:
         assert client.get(path).status_code == 200, path  # warm the caches and check it works
         times = []
         for _ in range(args.repeat):
+            if (name, path) in changed:
+                new_version(app, cid)  # as a write to the campaign would: the next request computes
             began = time.perf_counter()
             resp = client.get(path)
             times.append((time.perf_counter() - began) * 1000)
