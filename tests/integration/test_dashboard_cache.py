@@ -235,3 +235,27 @@ def test_the_sweeps_rungs_show_at_once(app, world, sup):
             timers.tick()
             assert _token(ALL_CAMPAIGNS) == everyone
         assert sum(map(sum, figure(sup, cid, "escalations_by_level")["counts"].values())) > before
+
+
+def test_threads_asking_at_once_compute_once():
+    import threading
+
+    cache = FigureCache(size=8)
+    started, release, computed = threading.Event(), threading.Event(), []
+
+    def compute():
+        computed.append(1)
+        started.set()
+        release.wait(timeout=30)
+        return _Entry("figure", None, None)
+
+    first = threading.Thread(target=cache.get_or_compute, args=("k", None, compute))
+    first.start()
+    assert started.wait(timeout=30)
+    others = [threading.Thread(target=cache.get_or_compute, args=("k", None, compute)) for _ in range(3)]
+    for t in others:
+        t.start()
+    release.set()
+    for t in (first, *others):
+        t.join(timeout=30)
+    assert computed == [1] and cache.get("k", None).value == "figure"

@@ -53,6 +53,7 @@ class FigureCache:
         self.size = size
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Lock] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -74,6 +75,26 @@ class FigureCache:
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+
+    def get_or_compute(self, key: Hashable, now: datetime | None, compute: Callable[[], _Entry]) -> _Entry:
+        """The fresh entry under `key`, computed by one thread at a time: the others asking for it
+        meanwhile wait and take what that one computed."""
+        entry = self.get(key, now)
+        if entry is not None:
+            return entry
+        with self._lock:
+            gate = self._computing.setdefault(key, threading.Lock())
+        try:
+            with gate:
+                entry = self.get(key, now)
+                if entry is None:
+                    entry = compute()
+                    self.put(key, entry)
+        finally:
+            with self._lock:
+                if self._computing.get(key) is gate:
+                    del self._computing[key]
+        return entry
 
     def clear(self) -> None:
         with self._lock:
@@ -121,11 +142,10 @@ def cached(
     versions = versions or read_versions(campaign_id)
     if versions is UNCACHED:
         return compute()
-    key = (name, campaign_id, versions, args)
-    entry = cache.get(key, now)
-    if entry is None:
+
+    def computed() -> _Entry:
         value = compute()
-        until = next_due(campaign_id, now) if now is not None else None
-        entry = _Entry(value, now, until)
-        cache.put(key, entry)
+        return _Entry(value, now, next_due(campaign_id, now) if now is not None else None)
+
+    entry = cache.get_or_compute((name, campaign_id, versions, args), now, computed)
     return cast(T, copy.deepcopy(entry.value))
