@@ -11,6 +11,7 @@ from sqlalchemy import event, select, update
 from app.extensions import db
 from app.models import Campaign, DataVersion, Task, Unit, User
 from app.models.data_version import ALL_CAMPAIGNS, campaign_scope
+from app.services.campaigns import campaigns
 from app.services.escalation import manual_letters
 from app.services.oversight import figure_cache
 from app.services.oversight.figure_cache import FigureCache, _Entry
@@ -217,6 +218,10 @@ def test_what_changes_a_data_version(app, world):
         db.session.execute(update(tasks).where(tasks.c.id == step.id).values(status="ready"))
         db.session.commit()
         assert _token(ALL_CAMPAIGNS) != everyone
+        # A unit enrolled (INSERT ... SELECT) changes its campaign's.
+        mine, everyone = _token(campaign_scope(cid)), _token(ALL_CAMPAIGNS)
+        campaigns.enrol_units(cid, "codes:T09", actor_id=None)
+        assert _token(campaign_scope(cid)) != mine and _token(ALL_CAMPAIGNS) == everyone
         # A campaign made gets a version of its own.
         assert instance_of(world["unit"]).campaign_id == cid
         assert _token(campaign_scope(db.session.scalar(select(Campaign.id).order_by(Campaign.id.desc())))) is not None

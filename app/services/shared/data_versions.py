@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, event, inspect, select
+from sqlalchemy import Connection, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstanceState, ORMExecuteState, Session, SessionTransaction, UOWTransaction
 from sqlalchemy.orm.attributes import instance_state
@@ -34,8 +34,8 @@ _TOUCHED = "data_versions_touched"  # session.info: the scopes this transaction 
 _CAMPAIGNS = "data_versions_campaigns"  # execution option: the campaigns a statement changes
 
 # What each table's dashboard figures read: a change to any other column (a draft saved, a
-# workflow's state, a slug) leaves the figures alone. None: any change counts.
-WATCHED: dict[str, frozenset[str] | None] = {
+# workflow's state, a slug) leaves the figures alone.
+WATCHED: dict[str, frozenset[str]] = {
     Task.__tablename__: frozenset(
         {"campaign_id", "unit_id", "instance_id", "status", "due_at", "completed_at", "role", "phase"}
     ),
@@ -75,10 +75,9 @@ def _scope_of(obj: object) -> str | None:
     return ALL_CAMPAIGNS if campaign_id is None else campaign_scope(campaign_id)
 
 
-def _changed(obj: object, columns: frozenset[str] | None) -> bool:
+def _changed(obj: object, columns: frozenset[str]) -> bool:
     state: InstanceState[Any] = instance_state(obj)
-    names = state.mapper.column_attrs.keys() if columns is None else columns
-    return any(state.attrs[name].history.has_changes() for name in names)
+    return any(state.attrs[name].history.has_changes() for name in columns)
 
 
 @event.listens_for(Session, "after_flush")
@@ -93,11 +92,10 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
         scope = _scope_of(obj)
         if scope is not None and _changed(obj, WATCHED[obj.__tablename__]):
             touched.add(scope)
-            # A row moved to another campaign changes the one it left too.
-            if isinstance(obj, Campaign):
-                continue
-            before = inspect(obj).attrs["campaign_id"].history.deleted if hasattr(obj, "campaign_id") else ()
-            touched.update(campaign_scope(c) for c in before if c is not None)
+            if not isinstance(obj, Campaign) and hasattr(obj, "campaign_id"):
+                # A row moved to another campaign changes the one it left too.
+                left = instance_state(obj).attrs["campaign_id"].history.deleted
+                touched.update(campaign_scope(c) for c in left if c is not None)
 
 
 def _statement_columns(state: ORMExecuteState) -> set[str] | None:
@@ -134,8 +132,7 @@ def _bulk_statement(state: ORMExecuteState) -> None:
     if name not in WATCHED:
         return
     columns = _statement_columns(state)
-    watched = WATCHED[name]
-    if columns is not None and watched is not None and not state.is_insert and not (columns & watched):
+    if columns is not None and not state.is_insert and not (columns & WATCHED[name]):
         return  # e.g. the no-op write that takes SQLite's lock, a slug, a draft
     if name in _GLOBAL:
         _touched(state.session).add(ALL_CAMPAIGNS)
