@@ -26,6 +26,7 @@ def create_app(config_object: object | str | None = None) -> Flask:
     _trust_proxies(app)
     register_extensions(app)
     register_calendar(app)
+    register_data_versions()
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -160,6 +161,11 @@ def register_calendar(app: Flask) -> None:
     from app.services import calendar
 
     calendar.watch(app)
+
+
+def register_data_versions() -> None:
+    # Its session events give each campaign a new data version with every change its dashboard counts.
+    from app.services.shared import data_versions  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:

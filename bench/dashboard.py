@@ -10,18 +10,35 @@ ago to three weeks ahead), ledger items and escalations are bulk-inserted with p
 dashboard only reads these projected rows and never a workflow, so no workflow state is stored.
 Measured: each URL requested --repeat times through the app (routing, login check, the aggregate
 queries, JSON or the template), p50 and p95 of the time the server spends on it.
+
+    python bench/dashboard.py --units 20000 --reuse --clients 20 --seconds 60
+
+--clients N: the dashboard page under load instead: gunicorn (4 sync workers, as in production
+without threads) serves the app on a loopback port and N logged-in clients (threads, each its own
+session) request the page back to back for --seconds; p50 / p95 of the time each client waits and
+the pages served per second. --changes R gives the campaign a new data version R times a second
+meanwhile (as R writes a second to it would). --reuse keeps a database already seeded with --units
+(no reset).
 """
 
 import argparse
+import http.cookiejar
 import os
 import random
 import re
+import socket
 import statistics
+import subprocess
+import sys
+import threading
 import time
+import urllib.parse
+import urllib.request
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
-from common import emit, machine, make_app, percentile
+from common import ROOT, emit, machine, make_app, percentile
 from sweep import reset
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_dashboard"
@@ -217,11 +234,30 @@ def seed(n_units: int, rng: random.Random) -> int:
     return campaign.id
 
 
+def seeded_campaign(n_units: int) -> int | None:
+    """The campaign of an earlier run with as many units, if this database holds one."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Campaign, CampaignUnit
+
+    cid = db.session.scalar(select(Campaign.id).where(Campaign.doc_number == "基准〔2026〕看板"))
+    if cid is None:
+        return None
+    enrolled = db.session.scalar(select(func.count()).select_from(CampaignUnit).where(CampaignUnit.campaign_id == cid))
+    return cid if enrolled == n_units else None
+
+
 def login(app):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import User
     from app.services.accounts import users
 
     with app.app_context():
-        users.create_user("bench_supervisor", PASSWORD, "supervisor", "基准督导")
+        if db.session.scalar(select(User.id).where(User.username == "bench_supervisor")) is None:
+            users.create_user("bench_supervisor", PASSWORD, "supervisor", "基准督导")
     client = app.test_client()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
     resp = client.post("/login", data={"username": "bench_supervisor", "password": PASSWORD, "csrf_token": token})
@@ -245,26 +281,164 @@ def urls(cid: int) -> list[tuple[str, str]]:
     return out
 
 
+def new_version(app, cid: int) -> None:
+    """Give the campaign a new data version (what every write it counts does), outside the timing."""
+    from app.extensions import db
+    from app.models.data_version import campaign_scope
+    from app.services.shared import data_versions
+
+    with app.app_context():
+        data_versions.bump(db.session.connection(), [campaign_scope(cid)])
+        db.session.commit()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _http_login(base: str) -> urllib.request.OpenerDirector:
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    page = opener.open(f"{base}/login").read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    form = {"username": "bench_supervisor", "password": PASSWORD, "csrf_token": token}
+    resp = opener.open(f"{base}/login", urllib.parse.urlencode(form).encode())
+    assert "/login" not in resp.geturl(), "login failed"
+    return opener
+
+
+def under_load(
+    database_url: str, path: str, clients: int, seconds: float, workers: int, change=None, changes_per_second: float = 0
+) -> dict:
+    """`clients` logged-in clients request `path` back to back from gunicorn for `seconds`; meanwhile
+    `change()` is called `changes_per_second` times a second (a write somewhere in the campaign)."""
+    port = _free_port()
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        RECTIFY_CONFIG="config.Config",
+        SESSION_COOKIE_SECURE="0",
+        WEB_BIND=f"127.0.0.1:{port}",
+        WEB_WORKERS=str(workers),
+        WEB_THREADS="1",
+        WEB_MAX_REQUESTS="0",
+        WEB_LOG_LEVEL="warning",
+        LOG_LEVEL="WARNING",
+    )
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen(
+        [str(gunicorn), "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        openers = [_http_login(base) for _ in range(clients)]
+        for opener in openers:  # every worker warm
+            opener.open(base + path).read()
+        times: list[float] = []
+        errors = []
+        stop = time.monotonic() + seconds
+
+        def run(opener):
+            while time.monotonic() < stop:
+                began = time.perf_counter()
+                try:
+                    opener.open(base + path, timeout=30).read()
+                except OSError as exc:
+                    errors.append(exc)
+                    continue
+                times.append((time.perf_counter() - began) * 1000)
+
+        def write():
+            while time.monotonic() < stop:
+                change()
+                time.sleep(1 / changes_per_second)
+
+        threads = [threading.Thread(target=run, args=(o,)) for o in openers]
+        if changes_per_second:
+            threads.append(threading.Thread(target=write))
+        began = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - began
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert not errors, errors[:3]
+    return {
+        "p50": statistics.median(times),
+        "p95": percentile(times, 95),
+        "rate": len(times) / elapsed,
+        "requests": len(times),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--units", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    parser.add_argument("--reuse", action="store_true", help="keep a database seeded with as many units")
+    parser.add_argument("--clients", type=int, default=0, help="the page under load from N clients (gunicorn)")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--changes", type=float, default=0, help="with --clients: campaign changes per second")
     args = parser.parse_args()
-    reset(args.database_url)
-    app, url = make_app(args.database_url)
-    with app.app_context():
-        cid = seed(args.units, random.Random(2026))
+    cid = None
+    if args.reuse:
+        app, url = make_app(args.database_url)
+        with app.app_context():
+            cid = seeded_campaign(args.units)
+    if cid is None:
+        reset(args.database_url)
+        app, url = make_app(args.database_url)
+        with app.app_context():
+            cid = seed(args.units, random.Random(2026))
     client = login(app)
     print(
         f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} (other work on this machine slows every figure)"
     )
+    if args.clients:
+        path = f"/supervise/dashboard?campaign={cid}"
+        got = under_load(
+            args.database_url,
+            path,
+            args.clients,
+            args.seconds,
+            args.workers,
+            change=lambda: new_version(app, cid),
+            changes_per_second=args.changes,
+        )
+        print(
+            f"dashboard page, {args.clients} clients, {args.workers} gunicorn workers, {args.seconds:.0f} s, "
+            f"{args.changes:g} changes/s: "
+            f"p50 {got['p50']:.1f} ms   p95 {got['p95']:.1f} ms   {got['rate']:.1f} req/s ({got['requests']} requests)"
+        )
+        tag = f"page_{args.clients}_clients" + (f"_{args.changes:g}_changes_per_s" if args.changes else "")
+        emit("dashboard", f"{tag}_ms_p50@{args.units}", round(got["p50"], 1), "ms")
+        emit("dashboard", f"{tag}_ms_p95@{args.units}", round(got["p95"], 1), "ms")
+        emit("dashboard", f"{tag}_rate@{args.units}", round(got["rate"], 1), "req/s")
+        return
     print(f"database: {url.split('@')[-1]}; {args.units} units, {args.repeat} requests per URL")
     results = {}
-    for name, path in urls(cid):
+    changed = [("page, data changed before each", f"/supervise/dashboard?campaign={cid}")]
+    for name, path in [*urls(cid), *changed]:
         assert client.get(path).status_code == 200, path  # warm the caches and check it works
         times = []
         for _ in range(args.repeat):
+            if (name, path) in changed:
+                new_version(app, cid)  # as a write to the campaign would: the next request computes
             began = time.perf_counter()
             resp = client.get(path)
             times.append((time.perf_counter() - began) * 1000)

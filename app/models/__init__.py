@@ -5,6 +5,7 @@ from .audit import AuditChainHead, AuditEvent
 from .base import Base
 from .calendar import HolidayDay, HolidayRecompute, HolidayYear, RecomputeStatus
 from .campaign import Campaign, CampaignPhase, CampaignStatus, CampaignTask, CampaignUnit
+from .data_version import DataVersion
 from .draft import ProcessDraft
 from .escalation import Escalation, EscalationStatus, LetterCounter, Notification, PublicNotice, SupervisionLetter
 from .interview import FollowUpStatus, Interview, SelfExamination, SelfExaminationStatus
@@ -34,6 +35,7 @@ __all__ = [
     "CampaignPhase",
     "CampaignTask",
     "CampaignUnit",
+    "DataVersion",
     "Escalation",
     "Evidence",
     "HolidayDay",

@@ -20,7 +20,7 @@ from app.services.campaigns.notices import (
     NoticeInput,
     split_units,
 )
-from app.services.shared import audit
+from app.services.shared import audit, data_versions
 
 # ---- validation --------------------------------------------------------------
 
@@ -241,6 +241,7 @@ def enrol_units(campaign_id: int, selection: str, actor_id: int | None) -> int:
                 insert(CampaignUnit)
                 .from_select(["campaign_id", "unit_id"], source, include_defaults=False)
                 .returning(CampaignUnit.id)
+                .execution_options(**data_versions.touching([campaign.id]))
             ).all()
         except IntegrityError:
             # Someone else enrolled some of the same units a moment ago.

@@ -32,7 +32,7 @@ from app.models import Campaign, Escalation, EscalationStatus, ProcessInstance, 
 from app.models.escalation import LEVEL_NAMES, PUBLIC_LEVELS
 from app.services.escalation import ladder, letters, notices_public
 from app.services.messaging import notifications
-from app.services.shared import audit
+from app.services.shared import audit, data_versions
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +253,7 @@ def cancel_for_closed_tasks(tasks: Sequence[Task], actor_id: int | None = None) 
         .where(Escalation.task_id.in_(ids), Escalation.status.in_(("pending", "incident")))
         .values(status="cancelled", next_attempt_at=None, closed_reason=reason)
         .returning(Escalation.id, Escalation.unit_id)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, **data_versions.touching(t.campaign_id for t in tasks))
     ).all()
     audit.record_many(
         [

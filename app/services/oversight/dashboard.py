@@ -1,10 +1,13 @@
 """The campaign dashboard's figures: each one GROUP BY over the projected tables, never a workflow.
 
 Every figure is narrowed by the same UnitFilter (unit kind, lead department), and each returns
-plain data that the page's charts draw and that names the keys its drill-down lists take.
+plain data that the page's charts draw and that names the keys its drill-down lists take. The
+page and its charts read them through `figure()`, computed once per campaign data version in
+each process (figure_cache).
 """
 
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, Float, SQLColumnExpression, and_, case, cast, func, literal, select
@@ -25,8 +28,9 @@ from app.models import (
 from app.models.campaign import PHASES
 from app.models.escalation import ESCALATION_STATUSES, LEVELS
 from app.models.ledger import LEDGER_SOURCES
+from app.services.accounts import unit_filter
 from app.services.accounts.unit_filter import UnitFilter
-from app.services.oversight import matrix
+from app.services.oversight import figure_cache, lights, matrix
 
 SERIES_DAYS = 30
 RANK_LIMIT = 20
@@ -205,3 +209,60 @@ def progress_ranking(
         for code, name, iid, phase, p in db.session.execute(stmt)
     ]
     return {"lagging": lagging, "rows": rows}
+
+
+FIGURES = ("units_by_phase", "overdue_series", "ledger_by_source", "escalations_by_level", "progress_ranking")
+
+
+def figure(
+    name: str,
+    campaign_id: int,
+    units: UnitFilter,
+    now: datetime,
+    due_soon_days: int = 3,
+    lagging: bool = True,
+    versions: figure_cache.Versions | None = None,
+) -> dict[str, Any]:
+    """The figure `name` as its function above computes it, from the cache while the campaign's
+    data have not changed (and no open step has fallen due since)."""
+    narrowed = (units.kind, units.lead_department)
+    if name == "units_by_phase":
+        # The lights depend on the due-soon limit (the day, the working-day calendar) and on now.
+        soon = lights.soon_limit(now, due_soon_days)
+        return figure_cache.cached(
+            name,
+            campaign_id,
+            (*narrowed, soon),
+            lambda: units_by_phase(campaign_id, units, due_soon_days, now),
+            now,
+            versions,
+        )
+    if name == "overdue_series":
+        today = clock.to_local(now).date()
+        return figure_cache.cached(
+            name, campaign_id, (*narrowed, today), lambda: overdue_series(campaign_id, units, now), now, versions
+        )
+    if name == "ledger_by_source":
+        compute = partial(ledger_by_source, campaign_id, units)
+        return figure_cache.cached(name, campaign_id, narrowed, compute, versions=versions)
+    if name == "escalations_by_level":
+        compute = partial(escalations_by_level, campaign_id, units)
+        return figure_cache.cached(name, campaign_id, narrowed, compute, versions=versions)
+    if name == "progress_ranking":
+        compute = partial(progress_ranking, campaign_id, units, lagging=lagging)
+        return figure_cache.cached(name, campaign_id, (*narrowed, lagging), compute, versions=versions)
+    raise KeyError(name)
+
+
+def lead_departments(campaign_id: int, versions: figure_cache.Versions | None = None) -> list[str]:
+    """The filter's choices (every lead department named on a unit), kept like a figure: a unit
+    added or changed gives every campaign a new data version."""
+    return figure_cache.cached("lead_departments", campaign_id, (), unit_filter.lead_departments, versions=versions)
+
+
+def page(campaign_id: int, units: UnitFilter, now: datetime, due_soon_days: int) -> tuple[dict[str, Any], list[str]]:
+    """What the dashboard page draws itself: units per phase and light, and the filter's choices
+    (the data versions read once for both)."""
+    versions = figure_cache.read_versions(campaign_id)
+    by_phase = figure("units_by_phase", campaign_id, units, now, due_soon_days, versions=versions)
+    return by_phase, lead_departments(campaign_id, versions)

@@ -31,7 +31,7 @@ from app.services.design import processes
 from app.services.escalation import escalations
 from app.services.ledger import ledger
 from app.services.messaging import notifications
-from app.services.shared import audit
+from app.services.shared import audit, data_versions
 
 __all__ = ["EngineError", "TaskNotReady", "load", "save", "save_many", "phase_of", "task_values"]
 
@@ -106,7 +106,7 @@ def save_many(
     plan = _Plan(actor_id=actor_id, completed_task=completed_task)
     for instance, run in pairs:
         _plan_one(plan, instance, run, ready_rows[instance.id], now)
-    _write_instances(plan.instances)
+    _write_instances(plan.instances, plan.moved)
     created = _insert_tasks(plan.new_tasks)
     _close(plan, now)
     rows = [
@@ -146,6 +146,8 @@ class _Plan:
     cancelled: list[Task] = field(default_factory=list)
     completed: list[Task] = field(default_factory=list)
     escalations: list[tuple[ProcessInstance, dict[str, Any]]] = field(default_factory=list)
+    # Campaigns with an instance whose phase or status moved (their dashboards change).
+    moved: set[int] = field(default_factory=set)
     notices: list[notifications.Message] = field(default_factory=list)
     audits: list[dict[str, Any]] = field(default_factory=list)
 
@@ -169,6 +171,7 @@ def _plan_one(
         )
     )
     if (phase, status) != (instance.phase, instance.status):
+        plan.moved.add(instance.campaign_id)
         plan.audits.append(
             audit.values(
                 plan.actor_id,
@@ -213,12 +216,13 @@ def _plan_one(
             )
 
 
-def _write_instances(rows: list[dict[str, Any]]) -> None:
+def _write_instances(rows: list[dict[str, Any]], moved: set[int]) -> None:
     table = ProcessInstance.__table__
     stmt = (
         update(table)
         .where(table.c.id == bindparam("b_id"), table.c.lock_version == bindparam("b_lock"))
         .values({name: bindparam(name) for name in INSTANCE_COLUMNS})
+        .execution_options(**data_versions.touching(moved))
     )
     result = cast(CursorResult[Any], db.session.execute(stmt, rows))  # an UPDATE's result: a CursorResult
     if result.rowcount != len(rows):
@@ -256,6 +260,7 @@ def _close(plan: _Plan, now: datetime) -> None:
             update(Task.__table__)
             .where(Task.__table__.c.id.in_([r.id for r in plan.cancelled]))
             .values(status=TaskStatus.CANCELLED)
+            .execution_options(**data_versions.touching(r.campaign_id for r in plan.cancelled))
         )
         for row in plan.cancelled:
             set_committed_value(row, "status", TaskStatus.CANCELLED)

@@ -8,7 +8,6 @@ from flask_login import current_user
 from app import clock
 from app.models.campaign import PHASE_NAMES
 from app.models.roles import ESCALATE, OVERSEE_ALL_UNITS
-from app.services.accounts import unit_filter
 from app.services.accounts.unit_filter import UnitFilter
 from app.services.campaigns import campaigns
 from app.services.ledger.ledger import SOURCE_NAMES, STATUS_NAMES
@@ -57,13 +56,13 @@ def dashboard_page():
         return render_template("supervisor/dashboard.html", campaign=None, choices=choices)
     units = UnitFilter.from_args(request.args)
     now = clock.now()
-    by_phase = dashboard.units_by_phase(campaign_id, units, current_app.config["DUE_SOON_DAYS"], now)
+    by_phase, leads = dashboard.page(campaign_id, units, now, current_app.config["DUE_SOON_DAYS"])
     return render_template(
         "supervisor/dashboard.html",
         campaign=_campaign_or_404(campaign_id),
         choices=choices,
         units=units,
-        leads=unit_filter.lead_departments(),
+        leads=leads,
         by_phase=by_phase,
         phase_name=_phase_name,
         light_name=_light_name,
@@ -76,7 +75,7 @@ def _matrix_url(campaign_id: int, units: UnitFilter, **drill) -> str:
 
 
 def _units_by_phase(campaign_id: int, units: UnitFilter, now) -> dict:
-    data = dashboard.units_by_phase(campaign_id, units, current_app.config["DUE_SOON_DAYS"], now)
+    data = dashboard.figure("units_by_phase", campaign_id, units, now, current_app.config["DUE_SOON_DAYS"])
     return {
         **data,
         "phase_names": [_phase_name(p) for p in data["phases"]],
@@ -89,7 +88,7 @@ def _units_by_phase(campaign_id: int, units: UnitFilter, now) -> dict:
 
 
 def _overdue_series(campaign_id: int, units: UnitFilter, now) -> dict:
-    data = dashboard.overdue_series(campaign_id, units, now)
+    data = dashboard.figure("overdue_series", campaign_id, units, now)
     return {
         **data,
         "drill": [
@@ -100,7 +99,7 @@ def _overdue_series(campaign_id: int, units: UnitFilter, now) -> dict:
 
 
 def _ledger_by_source(campaign_id: int, units: UnitFilter, now) -> dict:
-    data = dashboard.ledger_by_source(campaign_id, units)
+    data = dashboard.figure("ledger_by_source", campaign_id, units, now)
     return {
         **data,
         "source_names": [_(SOURCE_NAMES[s]) if s in SOURCE_NAMES else s for s in data["sources"]],
@@ -127,7 +126,7 @@ def _escalation_url(campaign_id: int, units: UnitFilter, level: str, status: str
 
 
 def _escalations_by_level(campaign_id: int, units: UnitFilter, now) -> dict:
-    data = dashboard.escalations_by_level(campaign_id, units)
+    data = dashboard.figure("escalations_by_level", campaign_id, units, now)
     return {
         **data,
         "level_names": [str(LEVEL_NAMES[level]) for level in data["levels"]],
@@ -140,7 +139,7 @@ def _escalations_by_level(campaign_id: int, units: UnitFilter, now) -> dict:
 
 
 def _progress_ranking(campaign_id: int, units: UnitFilter, now) -> dict:
-    data = dashboard.progress_ranking(campaign_id, units, lagging=request.args.get("order") != "leading")
+    data = dashboard.figure("progress_ranking", campaign_id, units, now, lagging=request.args.get("order") != "leading")
     for row in data["rows"]:
         row["phase_name"] = _phase_name(row["phase"])
         row["drill"] = (
@@ -176,7 +175,7 @@ def _list_context(campaign_id: int) -> dict:
     return {
         "campaign": _campaign_or_404(campaign_id),
         "units": units,
-        "leads": unit_filter.lead_departments(),
+        "leads": dashboard.lead_departments(campaign_id),
         "back": url_for("supervisor.dashboard", campaign=campaign_id, **units.args()),
         "page_number": page_arg(),
     }
