@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import pytest
 import time_machine
 
+from app.services.oversight import figure_cache
 from tests.conftest import csrf_from, empty_tables
 from tests.integration import scale_world
 from tests.integration.scale_world import Scene
@@ -97,20 +98,29 @@ PAGES = {
     # items; published files; unit, campaign
     "instance page": Page("supervisor", lambda s: f"/supervise/instances/{s.instance}", 10),
     "instance page, ledger closed": Page("supervisor", lambda s: f"/supervise/instances/{s.assessed_instance}", 10),
-    # launched campaigns; units by phase and light (one aggregate); campaign; lead departments
-    # (pinned before the dashboard's aggregates are cached)
-    "dashboard": Page("supervisor", lambda s: f"/supervise/dashboard?campaign={s.campaign}", 6),
-    # each figure: campaign; one aggregate
+    # launched campaigns; campaign; the data versions; units by phase and light (one
+    # aggregate); lead departments; the next due time (how long the figures keep): nothing
+    # cached yet, the request that computes
+    "dashboard": Page("supervisor", lambda s: f"/supervise/dashboard?campaign={s.campaign}", 8),
+    # each figure: campaign; the data versions; one aggregate; the time-dependent ones (lights,
+    # overdue trend) the next due time too
     **{
         f"dashboard figure {name}": Page(
-            "supervisor", lambda s, name=name: f"/supervise/dashboard/{s.campaign}/figures/{name}.json", 3
+            "supervisor", lambda s, name=name: f"/supervise/dashboard/{s.campaign}/figures/{name}.json", pin
         )
-        for name in ("units_by_phase", "overdue_series", "ledger_by_source", "escalations_by_level", "progress_ranking")
+        for name, pin in (
+            ("units_by_phase", 5),
+            ("overdue_series", 5),
+            ("ledger_by_source", 4),
+            ("escalations_by_level", 4),
+            ("progress_ranking", 4),
+        )
     },
-    # each list a figure drills down to: campaign; lead departments; count + page (units joined)
-    "dashboard items": Page("supervisor", lambda s: f"/supervise/dashboard/{s.campaign}/items", 6),
-    "dashboard overdue": Page("supervisor", lambda s: f"/supervise/dashboard/{s.campaign}/overdue", 6),
-    "dashboard escalations": Page("supervisor", lambda s: f"/supervise/dashboard/{s.campaign}/escalations", 6),
+    # each list a figure drills down to: campaign; the data versions; lead departments;
+    # count + page (units joined)
+    "dashboard items": Page("supervisor", lambda s: f"/supervise/dashboard/{s.campaign}/items", 7),
+    "dashboard overdue": Page("supervisor", lambda s: f"/supervise/dashboard/{s.campaign}/overdue", 7),
+    "dashboard escalations": Page("supervisor", lambda s: f"/supervise/dashboard/{s.campaign}/escalations", 7),
     # campaign; units by phase and light; the page of units; their open steps; their items;
     # lead departments
     "dashboard matrix": Page("supervisor", lambda s: f"/admin/campaigns/{s.campaign}/matrix", 8),
@@ -143,8 +153,11 @@ PAGES = {
 
 
 def get_counted(app, scene: Scene, page: Page) -> StatementLog:
+    """The page's statements with nothing cached (the dashboard's figures are kept per data
+    version: the pin bounds the request that computes them; see the test after this one)."""
     client = client_for(app, scene, page.who)
     url = page.url(scene)
+    figure_cache.cache.clear()
     with count_statements(app) as log:
         resp = client.get(url)
     assert resp.status_code == 200, f"{url}: {resp.status_code}"
@@ -157,6 +170,24 @@ def test_a_page_sends_as_many_statements_for_30_units_as_for_3(app, scenes, name
     small, large = (get_counted(app, scene, page) for scene in scenes)
     assert_same_count(small, large, name)
     large.assert_at_most(page.pin)
+
+
+def test_the_dashboard_asked_again_unchanged_computes_nothing(app, scenes):
+    """A second request with nothing changed reads the data versions and takes its figures from
+    the cache: fewer statements than the first, and the same for 30 units as for 3."""
+    again = []
+    for scene in scenes:
+        client = client_for(app, scene, "supervisor")
+        url = PAGES["dashboard"].url(scene)
+        figure_cache.cache.clear()
+        with count_statements(app) as first:
+            assert client.get(url).status_code == 200
+        with count_statements(app) as second:
+            assert client.get(url).status_code == 200
+        assert second.count < first.count, second.report()
+        again.append(second)
+    assert_same_count(*again, "dashboard, asked again")
+    again[1].assert_at_most(5)  # the user; launched campaigns; the data versions; the campaign; unread count
 
 
 def post_counted(app, scene: Scene) -> StatementLog:
@@ -181,6 +212,6 @@ def test_completing_a_step_sends_as_many_statements_for_30_units_as_for_3(app, s
     # user; task; the upload quota; the instance's lock, read again; ready steps; evidence
     # stored and counted; ledger item marked rectified, audited; submission; the engine's save:
     # ready steps, instance, the new verify step, the step completed; the escalation gate's lock;
-    # its rungs cancelled; the steps created read back; the audit chain sealed at the commit
-    # (head, the events, their places, the head).
-    large.assert_at_most(24)
+    # its rungs cancelled; the steps created read back; the campaign's data version changed and
+    # the audit chain sealed at the commit (head, the events, their places, the head).
+    large.assert_at_most(25)
