@@ -132,11 +132,11 @@ PAGES = {
     "assessor queue": Page("assessor", lambda s: f"/assess/queue?campaign={s.campaign}", 7),
     # task; previous submission; evidence; open items; deadline changes; unit, campaign
     "assessor task page": Page("assessor", lambda s: f"/assess/tasks/{s.assessment_task}", 9),
-    # campaign; count + page of events; the names of their actors and units; the filters'
-    # actors, actions and object types (units: the search-as-you-type picker)
-    "audit trail": Page("supervisor", lambda s: f"/audit/campaigns/{s.campaign}", 10),
+    # campaign; count + page of events; the names of their actors and units; the office's people
+    # for the actor filter (actions and object kinds are known lists, units the picker)
+    "audit trail": Page("supervisor", lambda s: f"/audit/campaigns/{s.campaign}", 8),
     # instance, unit, campaign; then as the campaign's trail
-    "audit trail of a unit": Page("supervisor", lambda s: f"/audit/instances/{s.instance}", 12),
+    "audit trail of a unit": Page("supervisor", lambda s: f"/audit/instances/{s.instance}", 10),
     # count + page of letters (units, campaigns joined); the count waiting to be signed for;
     # campaigns for the filter (units: the search-as-you-type picker)
     "letters": Page("supervisor", lambda s: f"/letters?campaign={s.campaign}", 6),
