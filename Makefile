@@ -41,7 +41,7 @@ PYTEST_COV := --cov=app --cov-report=term:skip-covered
 # its child processes, Chromium); faketime's syntax, a relative offset such as +400d or -30d.
 CLOCK_SHIFT ?= +400d
 
-.PHONY: help setup run test test-shifted check-chromium lint bench bench-sweep bench-dashboard bench-load translations clean
+.PHONY: help setup run test test-shifted check-chromium lint bench bench-sweep bench-escalation bench-dashboard bench-load translations clean
 
 help:
 	@echo "make setup         create .venv, install pinned Python and npm packages, build assets, compile translations"
@@ -49,7 +49,7 @@ help:
 	@echo "make lint          ruff check, mypy, lint-imports, ruff format --check"
 	@echo "make test          lint + pytest with coverage (set DATABASE_URL=postgresql+psycopg://... for PostgreSQL)"
 	@echo "make test-shifted  pytest with the clock moved by CLOCK_SHIFT (default +400d; needs faketime)"
-	@echo "make bench         run the benchmarks in bench/ (bench-sweep, bench-dashboard: PostgreSQL ones)"
+	@echo "make bench         run the benchmarks in bench/ (bench-sweep, bench-escalation, bench-dashboard: PostgreSQL ones)"
 	@echo "make bench-load    20 clients on 20,000 units through gunicorn on PostgreSQL (BENCH_LOAD_UNITS=100000: the large one)"
 	@echo "make translations  re-extract UI strings, merge into the catalogs, compile"
 	@echo "make clean         remove the venv, compiled catalogs and caches (keeps instance/ data)"
@@ -121,6 +121,13 @@ bench-sweep: setup
 	$(BIN)/python bench/sweep.py --database-url $(BENCH_SWEEP_URL) --instances 100000 --due 100
 	$(BIN)/python bench/sweep.py --database-url $(BENCH_SWEEP_URL) --instances 100000 --due 1000
 	$(BIN)/python bench/sweep.py --database-url $(BENCH_SWEEP_URL) --instances 10000 --due 1000
+
+# Escalation throughput: 3,000 overdue steps, all three rungs due (9,000 escalations), two scheduler
+# processes at once; PostgreSQL, in a database of its own that it empties first.
+BENCH_ESCALATION_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench_escalation
+bench-escalation: setup
+	createdb -h 127.0.0.1 -U postgres bench_escalation 2>/dev/null || true
+	$(BIN)/python bench/escalation.py --database-url $(BENCH_ESCALATION_URL) --steps 3000 --workers 2
 
 # The dashboard benchmark: 20,000 units on PostgreSQL, in a database of its own that it empties first.
 BENCH_DASHBOARD_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench_dashboard

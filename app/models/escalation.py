@@ -132,7 +132,12 @@ class SupervisionLetter(Base):
 
     @property
     def doc_number(self) -> str:
-        return f"督办函〔{self.year}〕第{self.number}号"
+        return self.number_of(self.year, self.number)
+
+    @staticmethod
+    def number_of(year: int, number: int) -> str:
+        """The document number a letter of this year and number carries."""
+        return f"督办函〔{year}〕第{number}号"
 
 
 class PublicNotice(Base):

@@ -9,9 +9,10 @@ import pytest
 import time_machine
 from docx import Document
 from docx.oxml.ns import qn
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, Escalation, PublicNotice, SupervisionLetter, Task, User
+from app.models import AuditEvent, Escalation, LetterCounter, PublicNotice, SupervisionLetter, Task, User
 from app.services.campaigns import launch
 from app.services.escalation import letters, manual_letters
 from app.services.sweep import timers
@@ -71,6 +72,39 @@ def test_the_sweep_issues_one_numbered_letter_per_overdue_unit_after_three_worki
     assert letter.body.startswith("塘渡口镇：") and "动员部署" in letter.body
     assert letter.original_due == DUE and letter.new_due > date(2026, 12, 16)
     assert db.session.query(PublicNotice).count() == 0
+
+
+def test_a_sweeps_letters_take_one_block_of_numbers_and_a_failed_batch_gives_back_what_it_took(world, ctx):
+    with time_machine.travel(REMINDED, tick=False):
+        timers.tick()
+    # Number 2 is already taken (a letter entered by hand before the counter existed): the
+    # batch's block 1..2 cannot be written, so its letters go one by one: the first is number 1,
+    # the second fails and its number is given back (no gap, no duplicate).
+    db.session.add(
+        SupervisionLetter(
+            issuer=ISSUER,
+            year=2026,
+            number=2,
+            campaign_id=world["campaign"],
+            unit_id=world["b"],
+            instance_id=db.session.scalars(select(Task.instance_id).where(Task.unit_id == world["b"])).first(),
+            subject="手工督办函",
+            items=[],
+            new_due=date(2026, 12, 20),
+            body="",
+            issued_at=OVERDUE,
+        )
+    )
+    db.session.commit()
+    with time_machine.travel(AFTER_LETTER, tick=False):
+        result = timers.tick()
+    assert (result.escalations_done, result.escalations_failed) == (1, 1)
+    issued = db.session.scalars(select(SupervisionLetter.number).where(SupervisionLetter.escalation_id.is_not(None)))
+    assert list(issued) == [1]
+    counter = db.session.scalars(select(LetterCounter.last_number).where(LetterCounter.issuer == ISSUER)).one()
+    assert counter == 1
+    failed = db.session.scalars(select(Escalation).filter_by(level="letter", status="pending")).one()
+    assert failed.attempts == 1 and "IntegrityError" in failed.last_error
 
 
 def test_numbers_run_per_issuer_and_year(ctx):

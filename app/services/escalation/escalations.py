@@ -179,31 +179,47 @@ def carry_out(escalation: Escalation, actor_id: int | None = None, new_due: date
     """Do what the rung means; adds to the session (the caller commits). new_due: a letter's own deadline.
 
     The caller has made sure, under the instance's lock, that the step is still open (gate())."""
-    if escalation.level == "reminder":
-        notifications.notify_many([_reminder(escalation)])
-    elif escalation.level == "letter":
-        letter = letters.issue(escalation, actor_id, new_due)
-        notifications.notify_unit(
-            escalation.unit_id,
-            "letter",
-            notifications.compose(notifications.LETTER_RECEIVED, doc=letter.doc_number),
-            letter.subject,
-            link=f"/letters/{letter.id}",
-            escalation_id=escalation.id,
+    carry_out_many([escalation], actor_id, new_due)
+
+
+def carry_out_many(batch: Sequence[Escalation], actor_id: int | None = None, new_due: datetime | None = None) -> None:
+    """Do what each rung means, for many at once; adds to the session (the caller commits).
+
+    A statement or two per kind of work, whatever the number of rungs: the notices, the letters,
+    all their notifications, the rungs' status. The letters' numbers are taken last but one (just
+    before the letters and notifications are written), so other issuers wait on the counter only
+    for those few statements and the commit. The caller has made sure, under the instances'
+    locks, that every step is still open (gate())."""
+    if not batch:
+        return
+    messages = [_reminder(e) for e in batch if e.level == "reminder"]
+    for notice in notices_public.publish_many([e for e in batch if e.level == "notice"], actor_id):
+        messages.append(
+            notifications.Message(
+                notice.unit_id,
+                "notice",
+                notifications.compose(notifications.NOTICED),
+                notice.summary,
+                link="/public/notices",
+                escalation_id=notice.escalation_id,
+            )
         )
-    elif escalation.level == "notice":
-        notice = notices_public.publish(escalation, actor_id)
-        notifications.notify_unit(
-            escalation.unit_id,
-            "notice",
-            notifications.compose(notifications.NOTICED),
-            notice.summary,
-            link="/public/notices",
-            escalation_id=escalation.id,
+    done_at = clock.now()
+    for escalation in batch:
+        escalation.status, escalation.done_at, escalation.next_attempt_at = "done", done_at, None
+    db.session.flush()  # before the letter counter's lock is taken
+    for letter in letters.issue_many([e for e in batch if e.level == "letter"], actor_id, new_due):
+        messages.append(
+            notifications.Message(
+                letter.unit_id,
+                "letter",
+                notifications.compose(notifications.LETTER_RECEIVED, doc=letter.doc_number),
+                letter.subject,
+                link=f"/letters/{letter.letter_id}",
+                escalation_id=letter.escalation_id,
+            )
         )
-    escalation.status = "done"
-    escalation.done_at = clock.now()
-    escalation.next_attempt_at = None
+    notifications.notify_many(messages)
 
 
 def lock_instances(ids: Iterable[int], *, wait: bool) -> set[int]:
@@ -414,10 +430,10 @@ def deliver_pending(
     The instances are claimed and locked first (_claim_due), in the order every writer of rungs
     takes (instance, then escalation), so two sweeps share the work out by instance and never
     hold half of one instance's rungs each. Each rung passes gate(): a closed step's rungs are
-    cancelled, a rung the catch-up rule holds back waits. Reminders, nearly all of the work, go
-    out together: one statement for their notifications and one for their status. Letters and
-    notices, and the reminders too if that fails, go one by one, each under a savepoint, so one
-    failure is recorded and retried later without undoing the others.
+    cancelled, a rung the catch-up rule holds back waits. The rest are carried out together
+    (carry_out_many: a few statements for the whole batch, letters numbered in one block); if
+    that fails, one by one, each under a savepoint, so one failure is recorded and retried later
+    without undoing the others.
     Returns (done, failed, taken): taken counts the instances claimed."""
     now = now or clock.now()
     instance_ids = _claim_due(now, limit)
@@ -444,19 +460,16 @@ def deliver_pending(
             _hold(escalation, decisions[escalation.id], audits)
     audit.record_many(audits)
     batch = [e for e in batch if decisions[e.id].fire]
-    reminders = [e for e in batch if e.level == "reminder"]
-    one_by_one = [e for e in batch if e.level != "reminder"]
     done = failed = 0
-    if reminders:
+    one_by_one: list[Escalation] = []
+    if batch:
         try:
             with db.session.begin_nested():
-                notifications.notify_many([_reminder(e) for e in reminders])
-                for escalation in reminders:
-                    escalation.status, escalation.done_at, escalation.next_attempt_at = "done", clock.now(), None
-            done += len(reminders)
+                carry_out_many(batch)
+            done = len(batch)
         except Exception:  # find the one that fails; the others still go out
-            log.warning("reminders: the batch failed, carrying them out one by one", exc_info=True)
-            one_by_one = reminders + one_by_one
+            log.warning("escalations: the batch failed, carrying them out one by one", exc_info=True)
+            one_by_one = batch
     for escalation in one_by_one:
         try:
             with db.session.begin_nested():

@@ -1,10 +1,12 @@
 """督办函: numbered per issuer and year with no gap and no duplicate, even when issued at once."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -12,7 +14,7 @@ from app import clock, workdays
 from app.errors import Forbidden, NotFound, Refused
 from app.extensions import db
 from app.i18n import _l
-from app.models import Campaign, Escalation, LedgerItem, LetterCounter, SupervisionLetter, User
+from app.models import Campaign, Escalation, LedgerItem, LetterCounter, SupervisionLetter, Unit, User
 from app.services.messaging import notifications
 from app.services.shared import audit, paging
 from app.services.shared.paging import Page
@@ -26,11 +28,17 @@ def new_deadline(now: datetime | None = None, days: int | None = None) -> dateti
 
 
 def take_number(issuer: str, year: int) -> int:
-    """The next number for (issuer, year), inside the caller's transaction.
+    """The next number for (issuer, year), inside the caller's transaction (take_numbers)."""
+    return take_numbers(issuer, year, 1)[0]
 
-    The counter row is created if missing (ON CONFLICT DO NOTHING), then incremented with one
-    UPDATE ... RETURNING: the row lock holds concurrent issuers until this transaction ends, so
-    numbers are never shared, and a rolled-back letter gives its number back (no gap).
+
+def take_numbers(issuer: str, year: int, count: int) -> range:
+    """The next `count` numbers for (issuer, year), inside the caller's transaction.
+
+    The counter row is created if missing (ON CONFLICT DO NOTHING), then moved on by `count` with
+    one UPDATE ... RETURNING: the row lock holds concurrent issuers until this transaction ends, so
+    numbers are never shared, and rolled-back letters give their numbers back (no gap). The caller
+    must write a letter for every number in the same transaction (or savepoint).
     """
     module = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     db.session.execute(
@@ -38,33 +46,43 @@ def take_number(issuer: str, year: int) -> int:
         .values(issuer=issuer, year=year, last_number=0)
         .on_conflict_do_nothing(index_elements=["issuer", "year"])
     )
-    return db.session.execute(
+    last = db.session.execute(
         update(LetterCounter)
         .where(LetterCounter.issuer == issuer, LetterCounter.year == year)
-        .values(last_number=LetterCounter.last_number + 1)
+        .values(last_number=LetterCounter.last_number + count)
         .returning(LetterCounter.last_number)
     ).scalar_one()
+    return range(last - count + 1, last + 1)
 
 
-def _describe(escalation: Escalation) -> tuple[str, list[dict[str, Any]]]:
-    step = escalation.task.name if escalation.task else escalation.element_id
-    items = []
-    if escalation.ledger_item_id:
-        item = db.session.get_one(LedgerItem, escalation.ledger_item_id)
-        items.append({"id": item.id, "seq": item.seq, "title": item.title, "deadline": item.deadline.isoformat()})
-    return step, items
+@dataclass(frozen=True)
+class Issued:
+    """A letter just written: what its rung's notification says of it."""
+
+    escalation_id: int
+    unit_id: int
+    letter_id: int
+    doc_number: str
+    subject: str
 
 
-def issue(escalation: Escalation, actor_id: int | None = None, new_due: datetime | None = None) -> SupervisionLetter:
-    """Write the letter for an escalation (adds to the session; the caller commits)."""
-    campaign = db.session.get_one(Campaign, escalation.campaign_id)
-    now = clock.now()
-    year = clock.to_local(now).year
-    number = take_number(campaign.issuer, year)
-    step, items = _describe(escalation)
-    due = new_due or new_deadline(now)
+def _step_name(escalation: Escalation) -> str:
+    return escalation.task.name if escalation.task else escalation.element_id
+
+
+def _draft(
+    escalation: Escalation,
+    campaign: Campaign,
+    unit_name: str,
+    items: list[dict[str, Any]],
+    now: datetime,
+    due: datetime,
+    actor_id: int | None,
+    by_hand: bool,
+) -> dict[str, Any]:
+    """The letter's row for one rung, all but its number."""
+    step = _step_name(escalation)
     original = clock.to_local(escalation.due_at)
-    unit_name = escalation.unit.name
     lines = [f"{unit_name}：", ""]
     if items:
         listed = "；".join(f"第{i['seq']}项「{i['title']}」（整改时限{i['deadline']}）" for i in items)
@@ -76,11 +94,10 @@ def issue(escalation: Escalation, actor_id: int | None = None, new_due: datetime
         f"现予督办，请于{due:%Y年%m月%d日 %H:%M}前办结，并将办理情况书面报告{campaign.issuer}。"
         "逾期仍未办结的，将予以通报。"
     )
-    letter = SupervisionLetter(
+    return dict(
         escalation_id=escalation.id,
         issuer=campaign.issuer,
-        year=year,
-        number=number,
+        year=clock.to_local(now).year,
         campaign_id=campaign.id,
         unit_id=escalation.unit_id,
         instance_id=escalation.instance_id,
@@ -92,19 +109,93 @@ def issue(escalation: Escalation, actor_id: int | None = None, new_due: datetime
         body="\n".join(lines),
         issued_at=now,
         issued_by_id=actor_id,
-        due_by_hand=new_due is not None,
+        due_by_hand=by_hand,
     )
-    db.session.add(letter)
-    db.session.flush()
-    audit.record(
-        actor_id,
-        "letter.issue",
-        "supervision_letter",
-        letter.id,
-        after={"doc_number": letter.doc_number, "task_id": letter.task_id, "new_due": letter.new_due},
-        unit_id=letter.unit_id,
+
+
+def issue_many(
+    batch: Sequence[Escalation], actor_id: int | None = None, new_due: datetime | None = None
+) -> list[Issued]:
+    """Write the letters of many rungs (adds to the caller's transaction; the caller commits).
+
+    Everything a letter says is read first (campaigns, unit names, ledger items: one statement
+    each); the numbers come last, one block per issuer and year, so the counter's lock (which
+    holds every other issuer of that counter until this transaction ends) is taken only for the
+    few statements that write the letters, their audit events and the caller's remaining work."""
+    if not batch:
+        return []
+    now = clock.now()
+    due = new_due or new_deadline(now)
+    campaigns = {
+        c.id: c for c in db.session.scalars(select(Campaign).where(Campaign.id.in_({e.campaign_id for e in batch})))
+    }
+    unit_names = dict(
+        db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_({e.unit_id for e in batch}))).tuples().all()
     )
-    return letter
+    item_ids = {e.ledger_item_id for e in batch if e.ledger_item_id}
+    items = {
+        item.id: {"id": item.id, "seq": item.seq, "title": item.title, "deadline": item.deadline.isoformat()}
+        for item in (
+            db.session.execute(
+                select(LedgerItem.id, LedgerItem.seq, LedgerItem.title, LedgerItem.deadline).where(
+                    LedgerItem.id.in_(item_ids)
+                )
+            )
+            if item_ids
+            else []
+        )
+    }
+    rows = [
+        _draft(
+            e,
+            campaigns[e.campaign_id],
+            unit_names[e.unit_id],
+            [items[e.ledger_item_id]] if e.ledger_item_id else [],
+            now,
+            due,
+            actor_id,
+            new_due is not None,
+        )
+        for e in sorted(batch, key=lambda e: e.id)
+    ]
+    # Counters in one order, so two issuers holding one each never wait on each other.
+    by_counter: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_counter.setdefault((row["issuer"], row["year"]), []).append(row)
+    for (issuer, year), group in sorted(by_counter.items()):
+        for row, number in zip(group, take_numbers(issuer, year, len(group)), strict=True):
+            row["number"] = number
+    ids = db.session.scalars(
+        insert(SupervisionLetter).returning(SupervisionLetter.id, sort_by_parameter_order=True), rows
+    ).all()
+    issued = [
+        Issued(
+            row["escalation_id"],
+            row["unit_id"],
+            letter_id,
+            SupervisionLetter.number_of(row["year"], row["number"]),
+            row["subject"],
+        )
+        for row, letter_id in zip(rows, ids, strict=True)
+    ]
+    audit.record_many(
+        [
+            audit.values(
+                actor_id,
+                "letter.issue",
+                "supervision_letter",
+                letter_id,
+                after={
+                    "doc_number": SupervisionLetter.number_of(row["year"], row["number"]),
+                    "task_id": row["task_id"],
+                    "new_due": row["new_due"],
+                },
+                unit_id=row["unit_id"],
+            )
+            for row, letter_id in zip(rows, ids, strict=True)
+        ]
+    )
+    return issued
 
 
 class LetterWithdrawn(Refused):

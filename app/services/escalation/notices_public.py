@@ -1,40 +1,85 @@
 """通报: public notices about overdue units; withdrawn with a reason, never deleted."""
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
 from sqlalchemy.orm import joinedload
 
 from app import clock
 from app.extensions import db
 from app.i18n import N_
-from app.models import Escalation, PublicNotice
+from app.models import Escalation, LedgerItem, PublicNotice, Unit
 from app.services.shared import audit
 
 
-def publish(escalation: Escalation, actor_id: int | None = None) -> PublicNotice:
-    step = escalation.task.name if escalation.task else escalation.element_id
-    what = f"整改事项「{escalation.ledger_item.title}」" if escalation.ledger_item else f"「{step}」"
-    due = clock.to_local(escalation.due_at)
-    since = f"，自{due:%Y年%m月%d日}起逾期" if due else ""
-    notice = PublicNotice(
-        escalation_id=escalation.id,
-        campaign_id=escalation.campaign_id,
-        unit_id=escalation.unit_id,
-        task_id=escalation.task_id,
-        summary=f"{escalation.unit.name}{what}逾期未完成{since}，经督办仍未办结，予以通报。",
-        overdue_since=escalation.due_at,
-        published_at=clock.now(),
+@dataclass(frozen=True)
+class Published:
+    """A notice just published: what its rung's notification says of it."""
+
+    escalation_id: int
+    unit_id: int
+    notice_id: int
+    summary: str
+
+
+def publish_many(batch: Sequence[Escalation], actor_id: int | None = None) -> list[Published]:
+    """Publish the notices of many rungs in one executemany (adds to the caller's transaction).
+
+    The unit names and ledger items they name are read in one statement each."""
+    if not batch:
+        return []
+    now = clock.now()
+    unit_names = dict(
+        db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_({e.unit_id for e in batch}))).tuples().all()
     )
-    db.session.add(notice)
-    db.session.flush()
-    audit.record(
-        actor_id,
-        "notice.publish",
-        "public_notice",
-        notice.id,
-        after={"summary": notice.summary},
-        unit_id=notice.unit_id,
+    item_ids = {e.ledger_item_id for e in batch if e.ledger_item_id}
+    titles = (
+        dict(
+            db.session.execute(select(LedgerItem.id, LedgerItem.title).where(LedgerItem.id.in_(item_ids)))
+            .tuples()
+            .all()
+        )
+        if item_ids
+        else {}
     )
-    return notice
+    rows: list[dict[str, Any]] = []
+    for escalation in sorted(batch, key=lambda e: e.id):
+        step = escalation.task.name if escalation.task else escalation.element_id
+        item = escalation.ledger_item_id
+        what = f"整改事项「{titles[item]}」" if item else f"「{step}」"
+        due = clock.to_local(escalation.due_at)
+        since = f"，自{due:%Y年%m月%d日}起逾期" if due else ""
+        rows.append(
+            dict(
+                escalation_id=escalation.id,
+                campaign_id=escalation.campaign_id,
+                unit_id=escalation.unit_id,
+                task_id=escalation.task_id,
+                summary=f"{unit_names[escalation.unit_id]}{what}逾期未完成{since}，经督办仍未办结，予以通报。",
+                overdue_since=escalation.due_at,
+                published_at=now,
+            )
+        )
+    ids = db.session.scalars(insert(PublicNotice).returning(PublicNotice.id, sort_by_parameter_order=True), rows).all()
+    audit.record_many(
+        [
+            audit.values(
+                actor_id,
+                "notice.publish",
+                "public_notice",
+                notice_id,
+                after={"summary": row["summary"]},
+                unit_id=row["unit_id"],
+            )
+            for row, notice_id in zip(rows, ids, strict=True)
+        ]
+    )
+    return [
+        Published(row["escalation_id"], row["unit_id"], notice_id, row["summary"])
+        for row, notice_id in zip(rows, ids, strict=True)
+    ]
 
 
 NEED_REASON = N_("撤回通报须填写理由")
