@@ -213,3 +213,20 @@ def test_interviews_are_in_overseers_trails_but_not_the_units_own(ledger_world, 
     assert "登记约谈" not in events(f"/audit/instances/{w['other_instance']}")
     staff = login_as("unit_staff", w["unit"], username="staff2")
     assert "约谈纪要" not in staff.get(f"/audit/instances/{w['instance']}").get_data(as_text=True)
+
+
+def test_a_long_trail_is_counted_only_so_far_and_says_so(ledger_world, login_as, monkeypatch):
+    """Counting a province's trail to the last event on every view cost more than the page:
+    the pages count up to COUNT_CAP events and say that older ones are found by date."""
+    from app.services.oversight import audit_trail
+
+    w = ledger_world
+    sup = login_as("supervisor", username="capsup")
+    url = f"/audit/campaigns/{w['campaign']}"
+    html = sup.get(url).get_data(as_text=True)
+    assert "超过" not in html
+    monkeypatch.setattr(audit_trail, "COUNT_CAP", 2)
+    monkeypatch.setattr(audit_trail, "PER_PAGE", 1)
+    html = sup.get(url + "?page=9").get_data(as_text=True)
+    assert "超过 2 条" in html
+    assert "第 2 / 2 页，只列出最新的 2 条，更早的请按日期筛选" in html

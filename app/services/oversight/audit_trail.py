@@ -41,6 +41,9 @@ from app.services.shared.paging import Page
 from app.services.shared.spreadsheets import Column, to_csv, to_xlsx
 
 PER_PAGE = 50
+# A province's trail holds hundreds of thousands of events: the pages count up to this many (the
+# newest 200 pages); older ones are reached by the date filter.
+COUNT_CAP = 10_000
 MAX_ACTOR_CHOICES = 500  # the office's people: tens in a county, a few hundred in a province
 MAX_EXPORT = 50_000
 
@@ -279,11 +282,13 @@ def _query(scope: Scope, filters: Filters) -> Select[tuple[AuditEvent]]:
     return query
 
 
-def page(scope: Scope, filters: Filters, page_number: int = 1, per_page: int = PER_PAGE) -> Page[Entry]:
+def page(scope: Scope, filters: Filters, page_number: int = 1, per_page: int | None = None) -> Page[Entry]:
+    per_page = per_page or PER_PAGE
     query = _query(scope, filters)
     ordered = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    events, total, page_number = paging.fetch(query, ordered, page_number, per_page)
-    return Page(_entries(events), total, page_number, per_page)
+    events, total, page_number = paging.fetch(query, ordered, page_number, per_page, cap=COUNT_CAP)
+    more = total > COUNT_CAP
+    return Page(_entries(events), min(total, COUNT_CAP), page_number, per_page, more=more)
 
 
 def all_entries(scope: Scope, filters: Filters) -> list[Entry]:
