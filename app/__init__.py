@@ -156,6 +156,18 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.close()
 
 
+@event.listens_for(Engine, "savepoint")
+def _sqlite_savepoint_inside_a_transaction(conn, name):
+    # Python's sqlite3 opens a transaction only before a write. A SAVEPOINT sent when only reads
+    # came before would itself open one, and its RELEASE would then commit: the work of a
+    # `begin_nested()` block committed early, without the session's commit (so without the
+    # audit chain's seal or the data versions' change), and kept if the transaction later rolls
+    # back. So open the transaction first, as the first write would.
+    dbapi_connection = conn.connection.driver_connection
+    if type(dbapi_connection).__module__.startswith("sqlite3") and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")
+
+
 def register_calendar(app: Flask) -> None:
     # Every process keeps its working-day calendar as the office last stored it.
     from app.services import calendar

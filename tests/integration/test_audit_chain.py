@@ -605,3 +605,25 @@ def test_the_scheduler_anchors_the_chain_once_a_day(app, runner, tmp_path, monke
     assert "the chain does not verify" in caplog.text
     with app.app_context():
         assert not audit_chain.last_verification().ok
+
+
+def test_a_savepoint_after_reads_only_commits_nothing_before_the_transaction(app):
+    """On SQLite a savepoint opened when only reads came before must not commit at its release:
+    its events are sealed with the transaction, and a rollback takes them back."""
+    _write(app, 1)
+    with app.app_context():
+        db.session.scalar(select(AuditEvent.id).limit(1))  # reads only
+        with db.session.begin_nested():
+            audit.record(None, "in.savepoint", "thing", 1)
+        db.session.rollback()
+        assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "in.savepoint")) is None
+        db.session.scalar(select(AuditEvent.id).limit(1))
+        with db.session.begin_nested():
+            audit.record(None, "in.savepoint", "thing", 2)
+        # Not committed yet: another connection does not see it.
+        with db.engine.connect() as other:
+            seen = other.execute(select(AuditEvent.id).where(AuditEvent.action == "in.savepoint")).first()
+        assert seen is None
+        db.session.commit()
+    result = _verify(app)
+    assert result.ok and result.count == 2

@@ -469,7 +469,17 @@ def deliver_pending(
             done = len(batch)
         except Exception:  # find the one that fails; the others still go out
             log.warning("escalations: the batch failed, carrying them out one by one", exc_info=True)
-            one_by_one = batch
+            # In the letter counters' order, as the batch takes them: each released savepoint keeps
+            # its counter locked to the commit, and two sweeps taking two counters in opposite
+            # orders would deadlock (one of them counting a failure on a rung that was fine).
+            issuers = dict(
+                db.session.execute(
+                    select(Campaign.id, Campaign.issuer).where(Campaign.id.in_({e.campaign_id for e in batch}))
+                )
+                .tuples()
+                .all()
+            )
+            one_by_one = sorted(batch, key=lambda e: (issuers.get(e.campaign_id, ""), e.id))
     for escalation in one_by_one:
         try:
             with db.session.begin_nested():
