@@ -220,7 +220,10 @@ def _advance_units(app: Flask, campaign_id: int, ids: dict[str, int]) -> None:
     from app.models import ProcessInstance
 
     sup, assessor = ids["supervisor"], ids["assessor"]
-    instances = db.session.query(ProcessInstance).filter_by(campaign_id=campaign_id).all()
+    # In unit order: the demo is the same on every database (PostgreSQL returns rows unordered).
+    instances = (
+        db.session.query(ProcessInstance).filter_by(campaign_id=campaign_id).order_by(ProcessInstance.unit_id).all()
+    )
     order = [
         "deploy",
         "self_check",

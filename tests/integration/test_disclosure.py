@@ -9,7 +9,18 @@ from sqlalchemy import select
 
 from app import clock
 from app.extensions import db
-from app.models import Campaign, CampaignUnit, Evidence, LedgerItem, PublicNotice, Submission, Task, Tip, User
+from app.models import (
+    Campaign,
+    CampaignUnit,
+    Evidence,
+    LedgerItem,
+    ProcessInstance,
+    PublicNotice,
+    Submission,
+    Task,
+    Tip,
+    User,
+)
 from app.services.sweep import timers
 from tests.public_support import lookup, post_tip, receipt_of, tip_fields
 
@@ -38,11 +49,13 @@ def _seed(app):
 
 
 def _rectification_file() -> Evidence:
-    """A file submitted for a ledger item, renamed so the private copies' names can be checked apart."""
+    """A file submitted for a ledger item of a unit still rectifying (a resident's tip about it
+    joins its ledger), renamed so the private copies' names can be checked apart."""
     row = db.session.scalars(
         select(Evidence)
         .join(Task, Task.id == Evidence.task_id)
-        .where(Task.ledger_item_id.is_not(None))
+        .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+        .where(Task.ledger_item_id.is_not(None), ProcessInstance.status == "running")
         .order_by(Evidence.id)
     ).first()
     row.filename = PUBLIC_NAME
