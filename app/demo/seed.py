@@ -96,14 +96,7 @@ def seed(app: Flask) -> SeedResult:
         return SeedResult(False, existing.id, existing.doc_number)
     _load_units(None)
     ids = _users()
-    today = clock.today()
-    deploy_ends = next(p["ends"] for p in notice.phases if p["key"] == "deploy")
-    notice = notices.with_extra_phases(notice, self_check_until=deploy_ends + timedelta(days=20))
-    notice = notices.shift_notice(notice, today - timedelta(days=60))
-    # The follow-up (回头看) date is yesterday (its timer fires at 09:00) so the demo shows
-    # follow-up reviews already open at any hour of the day.
-    notice = notices.with_extra_phases(notice, follow_up_on=today - timedelta(days=1))
-    campaign = campaigns.create_campaign(notice, ids["admin"])
+    campaign = campaigns.create_campaign(campaign_notice(notice), ids["admin"])
     campaigns.enrol_units(campaign.id, "all", ids["admin"])
     # The demo plays a campaign under way for 60 days: its deploy deadline has passed on purpose.
     launch.launch_all(campaign.id, ids["admin"], allow_past_deadlines=True)
@@ -111,6 +104,17 @@ def seed(app: Flask) -> SeedResult:
     appraisal.seed_appraisal(campaign.id, ids["admin"], ids["assessor"])
     _open_to_residents(campaign.id, ids["admin"])
     return SeedResult(True, campaign.id, campaign.doc_number)
+
+
+def campaign_notice(notice):
+    """The sample notice as the demo plays it: under way for 60 days, a self-check phase after
+    deployment, and the follow-up (回头看) date yesterday (its timer fires at 09:00) so that
+    follow-up reviews are already open at any hour of the day."""
+    today = clock.today()
+    deploy_ends = next(p["ends"] for p in notice.phases if p["key"] == "deploy")
+    notice = notices.with_extra_phases(notice, self_check_until=deploy_ends + timedelta(days=20))
+    notice = notices.shift_notice(notice, today - timedelta(days=60))
+    return notices.with_extra_phases(notice, follow_up_on=today - timedelta(days=1))
 
 
 def _open_to_residents(campaign_id: int, admin_id: int) -> None:

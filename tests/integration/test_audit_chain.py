@@ -44,6 +44,27 @@ def _sql(app, statement, **params):
         db.session.commit()
 
 
+def _rewrite_chain(app, event_id, after):
+    """What someone with the database in hand could do: change one event and recompute every
+    hash from it on, and the head's (the chain then verifies on its own; only an anchor tells)."""
+    with app.app_context():
+        rows = list(db.session.scalars(select(AuditEvent).where(AuditEvent.id >= event_id).order_by(AuditEvent.seq)))
+        prev = rows[0].prev_hash
+        for row in rows:
+            fields = row.content()
+            if row.id == event_id:
+                fields["after"] = after
+            digest = chain_hash(CHAIN_ALGORITHM, prev, fields)
+            db.session.execute(
+                AuditEvent.__table__.update()
+                .where(AuditEvent.__table__.c.id == row.id)
+                .values(after=fields["after"], prev_hash=prev, hash=digest)
+            )
+            prev = digest
+        db.session.execute(AuditChainHead.__table__.update().values(last_hash=prev))
+        db.session.commit()
+
+
 def test_a_clean_chain_verifies_and_the_cli_says_so(app, runner):
     ids = _write(app)
     with app.app_context():
@@ -195,22 +216,7 @@ def test_anchor_round_trip(app, runner, tmp_path):
     assert out.exit_code == 0, out.output
 
     # Rewritten from the anchored event on, hashes recomputed: the chain verifies, the anchor does not.
-    with app.app_context():
-        rows = list(db.session.scalars(select(AuditEvent).where(AuditEvent.id >= ids[-1]).order_by(AuditEvent.seq)))
-        prev = rows[0].prev_hash
-        for row in rows:
-            fields = row.content()
-            if row.id == ids[-1]:
-                fields["after"] = {"n": 0}
-            digest = chain_hash(CHAIN_ALGORITHM, prev, fields)
-            db.session.execute(
-                AuditEvent.__table__.update()
-                .where(AuditEvent.__table__.c.id == row.id)
-                .values(after=fields["after"], prev_hash=prev, hash=digest)
-            )
-            prev = digest
-        db.session.execute(AuditChainHead.__table__.update().values(last_hash=prev))
-        db.session.commit()
+    _rewrite_chain(app, ids[-1], {"n": 0})
     assert _verify(app).ok
     out = runner.invoke(args=["audit", "verify", "--anchor", str(anchor)])
     assert out.exit_code == 1 and f"#{ids[-1]}" in out.output
@@ -578,21 +584,7 @@ def test_the_scheduler_anchors_the_chain_once_a_day(app, runner, tmp_path, monke
 
     # The first anchored event rewritten and the whole chain re-hashed after it: the chain on its
     # own verifies, the first day's anchor does not.
-    with app.app_context():
-        prev = GENESIS
-        for row in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all():
-            fields = row.content()
-            if row.id == ids[2]:
-                fields["after"] = {"n": "rewritten"}
-            digest = chain_hash(CHAIN_ALGORITHM, prev, fields)
-            db.session.execute(
-                AuditEvent.__table__.update()
-                .where(AuditEvent.__table__.c.id == row.id)
-                .values(after=fields["after"], prev_hash=prev, hash=digest)
-            )
-            prev = digest
-        db.session.execute(AuditChainHead.__table__.update().values(last_hash=prev))
-        db.session.commit()
+    _rewrite_chain(app, ids[2], {"n": "rewritten"})
     assert _verify(app).ok
     out = runner.invoke(args=["audit", "verify", "--anchor", str(directory)])
     assert out.exit_code == 1 and f"审计事件 #{ids[2]} 与锚点记录的哈希不符" in out.output
